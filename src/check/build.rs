@@ -1,0 +1,757 @@
+//! Building the model of one environment from its elaborated declarations.
+
+use std::collections::HashMap;
+
+use super::types::{self, Ty};
+use super::value::{self, Raw, Rec, SRaw, Value};
+use super::{flatten_body, flatten_items, Defs, Ns, Resolver};
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
+use crate::model::{self, Host, Text};
+use crate::project::{Project, PRELUDE};
+use crate::source::Span;
+use crate::syntax::ast;
+
+struct Ctx<'a, 'd> {
+    defs: Defs<'a>,
+    diags: &'d mut Diagnostics,
+    env: &'a str,
+    tls_cache: HashMap<String, Option<model::TlsPolicy>>,
+}
+
+impl<'a> Ctx<'a, '_> {
+    fn eval(&mut self, expr: &ast::Expr) -> SRaw {
+        value::eval(
+            expr,
+            &mut Resolver {
+                defs: &mut self.defs,
+                ns: Ns::Project,
+            },
+            self.diags,
+        )
+    }
+
+    fn coerce(&mut self, raw: &SRaw, ty: Ty) -> Option<Value> {
+        value::coerce(raw, ty, &self.defs.project_names, self.diags)
+    }
+
+    /// The `name = value` items of a block, checked against a schema.
+    fn fields(&mut self, schema: &types::Schema, items: &[&'a ast::BodyItem]) -> Rec {
+        let mut fields: Vec<(ast::Ident, SRaw)> = Vec::new();
+        for item in items {
+            if let ast::BodyItem::Field(f) = item {
+                if let Some((first, _)) = fields.iter().find(|(n, _)| n.name == f.name.name) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::Duplicate,
+                            f.name.span,
+                            format!("field `{}` is set twice", f.name.name),
+                        )
+                        .label(first.span, "first set here"),
+                    );
+                    continue;
+                }
+                let raw = self.eval(&f.value);
+                fields.push((f.name.clone(), raw));
+            }
+        }
+        // A failed field is dropped from the record; the others stay usable.
+        let mut rec = Rec::default();
+        for (name, raw) in fields {
+            if let Some(r) = value::record(
+                schema,
+                None,
+                &[(name, raw)],
+                &self.defs.project_names,
+                self.diags,
+            ) {
+                rec.fields.extend(r.fields);
+            }
+        }
+        rec
+    }
+}
+
+/// Builds one environment. Returns `None` only when nothing useful can be
+/// built (the diagnostics say why).
+pub(super) fn env<'a>(
+    project: &'a Project,
+    env: &'a str,
+    production: bool,
+    diags: &mut Diagnostics,
+) -> Option<model::Env> {
+    let mut items = Vec::new();
+    for file in &project.files {
+        flatten_items(&file.ast.items, env, &mut items);
+    }
+    let mut ctx = Ctx {
+        defs: Defs::new(project),
+        diags,
+        env,
+        tls_cache: HashMap::new(),
+    };
+    // Definitions first (standard modules, then the project), so that uses
+    // may come before definitions in source order.
+    for (i, (_, module)) in project.std.iter().enumerate() {
+        let mut std_items = Vec::new();
+        flatten_items(&module.ast.items, env, &mut std_items);
+        define_all(&mut ctx, Ns::Std(i), &std_items);
+    }
+    define_all(&mut ctx, Ns::Project, &items);
+
+    let defaults = defaults(&mut ctx, project, &items)?;
+    let mut backends = Vec::new();
+    let mut frontends = Vec::new();
+    let mut stats = None;
+    let mut seen: HashMap<(&str, &str), Span> = HashMap::new();
+    let mut check_dup = |ctx: &mut Ctx, kind: &'static str, name: &'a ast::Ident| {
+        if let Some(first) = seen.insert((kind, name.name.as_str()), name.span) {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    name.span,
+                    format!("{kind} `{}` is defined twice", name.name),
+                )
+                .label(first, "first defined here"),
+            );
+            return true;
+        }
+        false
+    };
+    for item in &items {
+        match item {
+            ast::Item::Backend(decl) => {
+                if !check_dup(&mut ctx, "backend", &decl.name) {
+                    backends.push(backend(&mut ctx, decl));
+                }
+            }
+            ast::Item::Stats(decl) => {
+                if !check_dup(&mut ctx, "stats", &decl.name) {
+                    stats = self::stats(&mut ctx, decl);
+                }
+            }
+            ast::Item::Frontend(decl) => {
+                check_dup(&mut ctx, "frontend", &decl.name);
+            }
+            _ => {}
+        }
+    }
+    let backend_names: Vec<&str> = backends.iter().map(|b| b.name.as_str()).collect();
+    let mut frontend_seen = std::collections::HashSet::new();
+    for item in &items {
+        if let ast::Item::Frontend(decl) = item {
+            if frontend_seen.insert(decl.name.name.as_str()) {
+                frontends.push(frontend(&mut ctx, decl, &backend_names));
+            }
+        }
+    }
+    Some(model::Env {
+        name: env.to_string(),
+        production,
+        defaults,
+        stats,
+        frontends,
+        backends,
+    })
+}
+
+fn define_all<'a>(ctx: &mut Ctx<'a, '_>, ns: Ns, items: &[&'a ast::Item]) {
+    for item in items {
+        match item {
+            ast::Item::Let(l) => ctx
+                .defs
+                .define(ns, &l.name, l.ty.as_ref(), &l.value, ctx.diags),
+            ast::Item::Tls(t) => ctx.defs.define(ns, &t.name, None, &t.value, ctx.diags),
+            _ => {}
+        }
+    }
+}
+
+fn defaults<'a>(
+    ctx: &mut Ctx<'a, '_>,
+    project: &'a Project,
+    items: &[&'a ast::Item],
+) -> Option<model::Defaults> {
+    let prelude = project.std.get(PRELUDE)?;
+    let mut blocks: Vec<&'a ast::Decl> = prelude
+        .ast
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::Defaults(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let mut user: Option<&ast::Decl> = None;
+    for item in items {
+        if let ast::Item::Defaults(d) = item {
+            if let Some(first) = user {
+                ctx.diags.push(
+                    Diagnostic::new(Code::Duplicate, d.name.span, "`defaults` is defined twice")
+                        .label(first.name.span, "first defined here"),
+                );
+                continue;
+            }
+            user = Some(d);
+            blocks.push(d);
+        }
+    }
+    let mut merged = Rec::default();
+    for block in blocks {
+        let mut body = Vec::new();
+        flatten_body(&block.body, ctx.env, &mut body);
+        reject_non_fields(ctx, &body, "defaults");
+        let rec = ctx.fields(&types::DEFAULTS, &body);
+        for field in rec.fields {
+            merged.fields.retain(|(n, ..)| *n != field.0);
+            merged.fields.push(field);
+        }
+    }
+    // The prelude sets every timeout, so these are present unless the
+    // project's override failed to check (already reported).
+    let ms = |name: &str| merged.duration(name).unwrap_or(30_000);
+    Some(model::Defaults {
+        timeout_connect: ms("timeout_connect"),
+        timeout_client: ms("timeout_client"),
+        timeout_server: ms("timeout_server"),
+        timeout_http_request: ms("timeout_http_request"),
+        timeout_http_keep_alive: ms("timeout_http_keep_alive"),
+        timeout_queue: ms("timeout_queue"),
+        timeout_check: ms("timeout_check"),
+        retries: merged.int("retries").unwrap_or(3) as u32,
+        maxconn: merged.int("maxconn").map(|n| n as u32),
+        socket: merged
+            .string("socket")
+            .unwrap_or_else(|| "/run/haproxy/admin.sock".into()),
+        log: merged.string("log").unwrap_or_else(|| "stdout".into()),
+    })
+}
+
+/// `defaults` and `stats` blocks hold fields only.
+fn reject_non_fields(ctx: &mut Ctx, body: &[&ast::BodyItem], kind: &str) {
+    for item in body {
+        let span = match item {
+            ast::BodyItem::Field(_) | ast::BodyItem::If(_) => continue,
+            ast::BodyItem::Server(s) => s.span,
+            ast::BodyItem::Bind(b) => b.span,
+            ast::BodyItem::Route(r) => r.span,
+            ast::BodyItem::Default(d) => d.span,
+            ast::BodyItem::Header(h) => h.span,
+        };
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Syntax,
+                span,
+                format!("expected a field, found an item that `{kind}` cannot hold"),
+            )
+            .help(format!("`{kind}` holds `name = value` fields only")),
+        );
+    }
+}
+
+fn name_length(ctx: &mut Ctx, name: &ast::Ident) {
+    if name.name.len() > value::MAX_NAME {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::TooLong,
+                name.span,
+                format!(
+                    "name is {} characters long, more than {}",
+                    name.name.len(),
+                    value::MAX_NAME
+                ),
+            )
+            .help("shorten the name"),
+        );
+    }
+}
+
+fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> model::Backend {
+    name_length(ctx, &decl.name);
+    let mut body = Vec::new();
+    flatten_body(&decl.body, ctx.env, &mut body);
+    let rec = ctx.fields(&types::BACKEND, &body);
+    let balance = rec
+        .enumeration("balance")
+        .and_then(model::Balance::from_name)
+        .unwrap_or(model::Balance::RoundRobin);
+    let check = match rec.get("check") {
+        Some(Value::Record(c)) => Some(model::HealthCheck {
+            method: c.enumeration("method").unwrap_or("GET").to_string(),
+            path: c.string("path").unwrap_or_else(|| "/".into()),
+            expect: c.int("expect").unwrap_or(200) as u16,
+            every: c.duration("every").unwrap_or(2000),
+            rise: c.int("rise").unwrap_or(2) as u32,
+            fall: c.int("fall").unwrap_or(3) as u32,
+            host: c.string("host"),
+        }),
+        _ => None,
+    };
+    let mut servers: Vec<model::Server> = Vec::new();
+    let mut server_spans: HashMap<&str, Span> = HashMap::new();
+    let mut request_headers = Vec::new();
+    for item in &body {
+        match item {
+            ast::BodyItem::Server(s) => {
+                if let Some(first) = server_spans.insert(s.name.name.as_str(), s.name.span) {
+                    ctx.diags.push(
+                        Diagnostic::new(
+                            Code::Duplicate,
+                            s.name.span,
+                            format!(
+                                "server `{}` is defined twice in backend `{}`",
+                                s.name.name, decl.name.name
+                            ),
+                        )
+                        .label(first, "first defined here"),
+                    );
+                    continue;
+                }
+                if let Some(server) = server(ctx, s, check.is_some()) {
+                    servers.push(server);
+                }
+            }
+            ast::BodyItem::Header(h) if h.kind == ast::HeaderKind::Request => {
+                if let Some(h) = header(ctx, h) {
+                    request_headers.push(h);
+                }
+            }
+            ast::BodyItem::Field(_) => {}
+            other => misplaced(ctx, other, "backend"),
+        }
+    }
+    model::Backend {
+        name: decl.name.name.clone(),
+        balance,
+        check,
+        timeout_connect: rec.duration("timeout_connect"),
+        timeout_server: rec.duration("timeout_server"),
+        timeout_queue: rec.duration("timeout_queue"),
+        http_reuse: rec.enumeration("http_reuse").map(str::to_string),
+        sticky_cookie: rec.string("sticky_cookie"),
+        retries: rec.int("retries").map(|n| n as u32),
+        request_headers,
+        servers,
+        origin: decl.name.span,
+    }
+}
+
+fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {
+    let (span, what) = match item {
+        ast::BodyItem::Server(s) => (s.span, "a server"),
+        ast::BodyItem::Bind(b) => (b.span, "a bind"),
+        ast::BodyItem::Route(r) => (r.span, "a route"),
+        ast::BodyItem::Default(d) => (d.span, "a default route"),
+        ast::BodyItem::Header(h) if h.kind == ast::HeaderKind::Request => {
+            (h.span, "a request header")
+        }
+        ast::BodyItem::Header(h) => (h.span, "a response header"),
+        ast::BodyItem::Field(_) | ast::BodyItem::If(_) => return,
+    };
+    let help = match kind {
+        "backend" => "a backend holds fields, servers and `request_header`s",
+        _ => "a frontend holds fields, binds, routes, a default and headers",
+    };
+    ctx.diags.push(
+        Diagnostic::new(
+            Code::Syntax,
+            span,
+            format!("{what} cannot stand in a {kind}"),
+        )
+        .help(help),
+    );
+}
+
+fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<model::Server> {
+    name_length(ctx, &s.name);
+    let addr = ctx.eval(&s.addr);
+    let options = s.options.as_ref().map(|o| {
+        let raw = ctx.eval(&ast::Expr {
+            kind: ast::ExprKind::Record(o.clone()),
+            span: o.span,
+        });
+        ctx.coerce(&raw, Ty::Record(&types::SERVER))
+    });
+    let addr = ctx.coerce(&addr, Ty::Addr);
+    let options = match options {
+        Some(Some(Value::Record(r))) => r,
+        Some(_) => return None,
+        None => Rec::default(),
+    };
+    let (host, port) = match addr? {
+        Value::Addr(Some(host), port) => (host, port),
+        Value::Addr(None, _) => {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    s.addr.span,
+                    "expected an address with a host, found only a port",
+                )
+                .help("write the server's address: `10.0.0.1:8080` or `\"app.internal\":8080`"),
+            );
+            return None;
+        }
+        _ => return None,
+    };
+    let tls = match options.get("tls") {
+        Some(Value::Record(t)) => Some(model::ServerTls {
+            verify: t.enumeration("verify") != Some("none"),
+            ca: t.string("ca"),
+            sni: t.string("sni"),
+        }),
+        _ => None,
+    };
+    if let Some(tls) = &tls {
+        if tls.verify && tls.ca.is_none() {
+            let span = options.span("tls").unwrap_or(s.span);
+            ctx.diags.push(
+                Diagnostic::new(Code::MissingField, span, "server TLS with verification needs `ca`")
+                    .help("add `ca = \"/etc/ssl/certs/ca-certificates.crt\"`, or `verify = none` to encrypt without verifying"),
+            );
+        }
+    }
+    let check = options.bool("check").unwrap_or(backend_has_check);
+    if check && !backend_has_check {
+        let span = options.span("check").unwrap_or(s.span);
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                span,
+                "server asks for a health check, but its backend has none",
+            )
+            .help("add `check = checks.healthz` (with `import std.checks`) to the backend"),
+        );
+    }
+    Some(model::Server {
+        name: s.name.name.clone(),
+        host,
+        port,
+        weight: options.int("weight").unwrap_or(100) as u32,
+        state: options
+            .enumeration("state")
+            .and_then(model::ServerState::from_name)
+            .unwrap_or(model::ServerState::Ready),
+        maxconn: options.int("maxconn").map(|n| n as u32),
+        tls,
+        check,
+        backup: options.bool("backup").unwrap_or(false),
+        origin: s.name.span,
+    })
+}
+
+fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
+    value::check_string(
+        &h.name.value,
+        types::StrKind::HeaderName,
+        h.name.span,
+        ctx.diags,
+    )?;
+    let raw = ctx.eval(&h.value);
+    match ctx.coerce(&raw, Ty::Text)? {
+        Value::Text(value) => Some(model::Header {
+            name: h.name.value.clone(),
+            value,
+        }),
+        _ => None,
+    }
+}
+
+fn frontend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl, backends: &[&str]) -> model::Frontend {
+    name_length(ctx, &decl.name);
+    let mut body = Vec::new();
+    flatten_body(&decl.body, ctx.env, &mut body);
+    let rec = ctx.fields(&types::FRONTEND, &body);
+    let mut fe = model::Frontend {
+        name: decl.name.name.clone(),
+        binds: Vec::new(),
+        routes: Vec::new(),
+        default_backend: None,
+        maxconn: rec.int("maxconn").map(|n| n as u32),
+        timeout_client: rec.duration("timeout_client"),
+        request_headers: Vec::new(),
+        response_headers: Vec::new(),
+        origin: decl.name.span,
+    };
+    let mut default_span: Option<Span> = None;
+    for item in &body {
+        match item {
+            ast::BodyItem::Bind(b) => {
+                if let Some(bind) = bind(ctx, b) {
+                    fe.binds.push(bind);
+                }
+            }
+            ast::BodyItem::Route(r) => {
+                let known = backend_ref(ctx, &r.target, backends);
+                if let (Some(route), true) = (route(ctx, r), known) {
+                    fe.routes.push(route);
+                }
+            }
+            ast::BodyItem::Default(target) => {
+                if let Some(first) = default_span.replace(target.span) {
+                    ctx.diags.push(
+                        Diagnostic::new(
+                            Code::Duplicate,
+                            target.span,
+                            "frontend has two default routes",
+                        )
+                        .label(first, "first default here"),
+                    );
+                    continue;
+                }
+                if backend_ref(ctx, target, backends) {
+                    fe.default_backend = Some(target.name.clone());
+                }
+            }
+            ast::BodyItem::Header(h) => {
+                if let Some(value) = header(ctx, h) {
+                    match h.kind {
+                        ast::HeaderKind::Request => fe.request_headers.push(value),
+                        ast::HeaderKind::Response => fe.response_headers.push(value),
+                    }
+                }
+            }
+            ast::BodyItem::Field(_) => {}
+            other => misplaced(ctx, other, "frontend"),
+        }
+    }
+    fe
+}
+
+/// Checks that a route target names a backend of this environment.
+fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &[&str]) -> bool {
+    if backends.contains(&target.name.as_str()) {
+        return true;
+    }
+    let mut d = Diagnostic::new(
+        Code::UnknownBackend,
+        target.span,
+        format!("unknown backend `{}`", target.name),
+    );
+    if let Some(near) = nearest(&target.name, backends.iter().copied()) {
+        d = d.help(format!("did you mean `{near}`?"));
+    }
+    d = d.label(
+        target.span,
+        format!("not defined in environment `{}`", ctx.env),
+    );
+    ctx.diags.push(d);
+    false
+}
+
+fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
+    let host = match &r.host {
+        None => None,
+        Some(h) => match ctx.coerce(&SRaw::new(Raw::Str(h.value.clone()), h.span), Ty::Host)? {
+            Value::Host(Host::Name(name)) => Some(name),
+            Value::Host(Host::Ip(ip)) => Some(ip.to_string()),
+            _ => return None,
+        },
+    };
+    let path = match &r.path {
+        None => None,
+        Some((kind, p)) => {
+            let kind = ctx.coerce(
+                &SRaw::new(Raw::Name(kind.clone()), kind.span),
+                Ty::Enum(types::PATH_KINDS),
+            );
+            value::check_string(&p.value, types::StrKind::UrlPath, p.span, ctx.diags)?;
+            match kind? {
+                Value::Enum("exact") => Some(model::PathMatch::Exact(p.value.clone())),
+                _ => Some(model::PathMatch::Prefix(p.value.clone())),
+            }
+        }
+    };
+    Some(model::Route {
+        host,
+        path,
+        backend: r.target.name.clone(),
+        origin: r.span,
+    })
+}
+
+fn bind(ctx: &mut Ctx, b: &ast::Bind) -> Option<model::Bind> {
+    let addr = ctx.eval(&b.addr);
+    let addr = ctx.coerce(&addr, Ty::Addr);
+    let redirect_https = match &b.redirect {
+        None => false,
+        Some(r) => ctx
+            .coerce(
+                &SRaw::new(Raw::Name(r.clone()), r.span),
+                Ty::Enum(types::REDIRECTS),
+            )
+            .is_some(),
+    };
+    let tls = match &b.tls {
+        None => None,
+        Some(path) => Some(tls_policy(ctx, path)?),
+    };
+    let listen = listen(ctx, addr?, b.addr.span)?;
+    if tls.is_some() && redirect_https {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                b.span,
+                "a TLS bind cannot redirect to HTTPS",
+            )
+            .help("`redirect https` belongs on the plain-HTTP bind (`bind :80 redirect https`)"),
+        );
+    }
+    Some(model::Bind {
+        listen,
+        tls,
+        redirect_https,
+        origin: b.span,
+    })
+}
+
+fn listen(ctx: &mut Ctx, addr: Value, span: Span) -> Option<model::Listen> {
+    match addr {
+        Value::Addr(None, port) => Some(model::Listen { ip: None, port }),
+        Value::Addr(Some(Host::Ip(ip)), port) => Some(model::Listen { ip: Some(ip), port }),
+        Value::Addr(Some(Host::Name(name)), _) => {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    span,
+                    format!("expected an IP address to listen on, found host name `{name}`"),
+                )
+                .help("write `:443` for all addresses, or an IP such as `127.0.0.1:443`"),
+            );
+            None
+        }
+        _ => None,
+    }
+}
+
+fn tls_policy(ctx: &mut Ctx, path: &ast::Path) -> Option<model::TlsPolicy> {
+    let name = path.dotted();
+    if let Some(cached) = ctx.tls_cache.get(&name) {
+        return cached.clone();
+    }
+    let slot = ctx.defs.find(Ns::Project, path);
+    let policy = match slot {
+        None => {
+            let mut names = ctx.defs.project_names.clone();
+            names.sort();
+            let mut d = Diagnostic::new(
+                Code::UnknownTls,
+                path.span,
+                format!("unknown TLS policy `{name}`"),
+            );
+            if let Some(near) = nearest(&name, names.iter().map(String::as_str)) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            ctx.diags.push(d.help(
+                "define it: `tls public = tls.intermediate { certs = \"/etc/haproxy/certs/\" }`",
+            ));
+            None
+        }
+        Some(slot) => {
+            let raw = ctx.defs.value(slot, ctx.diags);
+            let raw = SRaw::new(raw.raw, path.span);
+            match ctx.coerce(&raw, Ty::Record(&types::TLS)) {
+                Some(Value::Record(rec)) => tls_from_record(ctx, &name, &rec, path.span),
+                _ => None,
+            }
+        }
+    };
+    ctx.tls_cache.insert(name, policy.clone());
+    policy
+}
+
+fn tls_from_record(ctx: &mut Ctx, name: &str, rec: &Rec, span: Span) -> Option<model::TlsPolicy> {
+    let version = |field: &str| {
+        rec.enumeration(field)
+            .and_then(model::TlsVersion::from_name)
+    };
+    let min_version = version("min_version").unwrap_or(model::TlsVersion::Tls12);
+    let max_version = version("max_version");
+    if let Some(max) = max_version.filter(|max| *max < min_version) {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                rec.span("max_version").unwrap_or(span),
+                format!(
+                    "`max_version = {}` is below `min_version = {}`",
+                    max.name(),
+                    min_version.name()
+                ),
+            )
+            .help("raise `max_version` or remove it"),
+        );
+    }
+    let certs = rec.string("certs");
+    if certs.is_none() {
+        ctx.diags.push(
+            Diagnostic::new(Code::MissingField, span, format!("TLS policy `{name}` has no `certs`"))
+                .help(format!("extend it with the certificate location: `tls public = {name} {{ certs = \"/etc/haproxy/certs/\" }}`")),
+        );
+        return None;
+    }
+    let alpn = match rec.get("alpn") {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(model::TlsPolicy {
+        name: name.to_string(),
+        min_version,
+        max_version,
+        ciphers: rec.string("ciphers"),
+        ciphersuites: rec.string("ciphersuites"),
+        curves: rec.string("curves"),
+        alpn,
+        certs,
+        hsts: rec.duration("hsts").map(|ms| ms / 1000),
+        tickets: rec.bool("tickets").unwrap_or(false),
+    })
+}
+
+fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats> {
+    let mut body = Vec::new();
+    flatten_body(&decl.body, ctx.env, &mut body);
+    reject_non_fields(ctx, &body, "stats");
+    let rec = ctx.fields(&types::STATS, &body);
+    let mut missing = Vec::new();
+    for field in ["bind", "user", "password"] {
+        if rec.get(field).is_none()
+            && !body
+                .iter()
+                .any(|i| matches!(i, ast::BodyItem::Field(f) if f.name.name == field))
+        {
+            missing.push(field);
+        }
+    }
+    if !missing.is_empty() {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::MissingField,
+                decl.name.span,
+                format!("`stats` needs {}", types::list_values(&missing)),
+            )
+            .help(
+                "stats { bind = :8404, user = \"admin\", password = secret(\"STATS_PASSWORD\") }",
+            ),
+        );
+        return None;
+    }
+    let bind = match rec.get("bind")? {
+        Value::Addr(..) => listen(ctx, rec.get("bind")?.clone(), rec.span("bind")?)?,
+        _ => return None,
+    };
+    let password = match rec.get("password")? {
+        Value::Secret(name) => Text::Secret(name.clone()),
+        _ => return None,
+    };
+    Some(model::Stats {
+        bind,
+        uri: rec.string("uri").unwrap_or_else(|| "/stats".into()),
+        user: rec.string("user")?,
+        password,
+        refresh: rec.duration("refresh").unwrap_or(10_000),
+    })
+}

@@ -1,0 +1,394 @@
+//! Checks over a built environment: warnings (unused backends, shadowed
+//! routes, weak TLS, ...), contradictions across objects, and the project's
+//! guardrails.
+
+use std::collections::{HashMap, HashSet};
+
+use super::flatten_items;
+use super::types::{self, Ty};
+use super::value::{self, Value};
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
+use crate::model::{self, PathMatch, ServerState, TlsVersion};
+use crate::project::Project;
+use crate::source::Span;
+use crate::syntax::ast;
+
+pub(super) fn env(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
+    unused_backends(env, diags);
+    backend_servers(env, diags);
+    for fe in &env.frontends {
+        shadowed_routes(fe, diags);
+        frontend_shape(env, fe, diags);
+    }
+    duplicate_binds(env, diags);
+    guards(env, project, diags);
+}
+
+fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
+    let used: HashSet<&str> = env
+        .frontends
+        .iter()
+        .flat_map(|f| {
+            f.routes
+                .iter()
+                .map(|r| r.backend.as_str())
+                .chain(f.default_backend.as_deref())
+        })
+        .collect();
+    for be in &env.backends {
+        if !used.contains(be.name.as_str()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::UnusedBackend,
+                    be.origin,
+                    format!("backend `{}` is never used", be.name),
+                )
+                .label(
+                    be.origin,
+                    format!("no route reaches it in environment `{}`", env.name),
+                )
+                .help("route to it from a frontend, or remove it"),
+            );
+        }
+    }
+}
+
+fn backend_servers(env: &model::Env, diags: &mut Diagnostics) {
+    for be in &env.backends {
+        if be.servers.is_empty() {
+            diags.push(
+                Diagnostic::new(
+                    Code::EmptyBackend,
+                    be.origin,
+                    format!("backend `{}` has no server", be.name),
+                )
+                .label(be.origin, format!("in environment `{}`", env.name))
+                .help("add a server, or stop routing to this backend in that environment"),
+            );
+        } else if be.servers.iter().all(|s| s.state == ServerState::Maint) {
+            diags.push(
+                Diagnostic::new(
+                    Code::AllServersDown,
+                    be.origin,
+                    format!("every server of backend `{}` is in maintenance", be.name),
+                )
+                .help("put at least one server in `ready` or `drain`"),
+            );
+        }
+        for s in &be.servers {
+            if s.tls.as_ref().is_some_and(|t| !t.verify) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::UnverifiedServerTls,
+                        s.origin,
+                        format!("TLS to server `{}` is not verified", s.name),
+                    )
+                    .help("set `ca` to the CA bundle that signed the server's certificate"),
+                );
+            }
+        }
+    }
+}
+
+/// A route is shadowed when an earlier route of the same frontend matches
+/// every request it matches. Routes are grouped by host so the check stays
+/// linear in the number of hosts (only routes of one host are compared).
+fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
+    let mut by_host: HashMap<Option<&str>, Vec<&model::Route>> = HashMap::new();
+    for route in &fe.routes {
+        let earlier = by_host
+            .get(&route.host.as_deref())
+            .into_iter()
+            .flatten()
+            .chain(
+                if route.host.is_some() {
+                    by_host.get(&None)
+                } else {
+                    None
+                }
+                .into_iter()
+                .flatten(),
+            )
+            .find(|e| covers(&e.path, &route.path));
+        if let Some(earlier) = earlier {
+            diags.push(
+                Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
+                    .label(
+                        earlier.origin,
+                        "an earlier route already matches every request it matches",
+                    )
+                    .help("move the more specific route before the general one"),
+            );
+        }
+        by_host
+            .entry(route.host.as_deref())
+            .or_default()
+            .push(route);
+    }
+}
+
+fn covers(earlier: &Option<PathMatch>, later: &Option<PathMatch>) -> bool {
+    match (earlier, later) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(PathMatch::Prefix(p)), Some(PathMatch::Prefix(q) | PathMatch::Exact(q))) => {
+            q.starts_with(p.as_str())
+        }
+        (Some(PathMatch::Exact(p)), Some(PathMatch::Exact(q))) => p == q,
+        (Some(PathMatch::Exact(_)), Some(PathMatch::Prefix(_))) => false,
+    }
+}
+
+fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
+    if fe.routes.is_empty() && fe.default_backend.is_none() && !fe.redirects_to_https() {
+        diags.push(
+            Diagnostic::new(
+                Code::NoRoute,
+                fe.origin,
+                format!("frontend `{}` routes no request", fe.name),
+            )
+            .help("add `default -> BACKEND`"),
+        );
+    }
+    if fe.binds.is_empty() {
+        diags.push(
+            Diagnostic::new(
+                Code::MissingField,
+                fe.origin,
+                format!("frontend `{}` has no bind", fe.name),
+            )
+            .help("add `bind :80` (or `bind :443 tls POLICY`)"),
+        );
+    }
+    let has_tls = fe.binds.iter().any(|b| b.tls.is_some());
+    if fe.redirects_to_https() && !has_tls {
+        let span = fe
+            .binds
+            .iter()
+            .find(|b| b.redirect_https)
+            .map_or(fe.origin, |b| b.origin);
+        diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                span,
+                format!(
+                    "frontend `{}` redirects to HTTPS but has no TLS bind",
+                    fe.name
+                ),
+            )
+            .help("add `bind :443 tls POLICY` to the frontend"),
+        );
+    }
+    if env.production {
+        for b in &fe.binds {
+            if let Some(tls) = b.tls.as_ref().filter(|t| t.min_version < TlsVersion::Tls12) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::WeakTls,
+                        b.origin,
+                        format!(
+                            "TLS policy `{}` allows {} in production environment `{}`",
+                            tls.name,
+                            tls.min_version.haproxy(),
+                            env.name
+                        ),
+                    )
+                    .help("use `tls.intermediate` or `tls.modern`"),
+                );
+            }
+        }
+    }
+}
+
+fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
+    let mut seen: HashMap<(Option<std::net::IpAddr>, u16), Span> = HashMap::new();
+    let binds = env
+        .frontends
+        .iter()
+        .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)));
+    for (listen, origin) in binds {
+        // A wildcard bind clashes with every address on the same port.
+        let clash = seen
+            .get(&(listen.ip, listen.port))
+            .or_else(|| seen.get(&(None, listen.port)))
+            .or_else(|| {
+                if listen.ip.is_none() {
+                    seen.iter()
+                        .find(|((_, p), _)| *p == listen.port)
+                        .map(|(_, s)| s)
+                } else {
+                    None
+                }
+            })
+            .copied();
+        if let Some(first) = clash {
+            diags.push(
+                Diagnostic::new(
+                    Code::DuplicateBind,
+                    origin,
+                    format!("port {} is bound twice", listen.port),
+                )
+                .label(first, "first bound here"),
+            );
+        } else {
+            seen.insert((listen.ip, listen.port), origin);
+        }
+    }
+}
+
+/// A dummy scope: guard options are literals.
+struct NoScope;
+
+impl value::Scope for NoScope {
+    fn lookup(&mut self, _: &ast::Path, _: &mut Diagnostics) -> Option<value::SRaw> {
+        None
+    }
+    fn candidates(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+fn guards(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
+    let mut items = Vec::new();
+    for file in &project.files {
+        flatten_items(&file.ast.items, &env.name, &mut items);
+    }
+    for item in items {
+        let ast::Item::Guard(guard) = item else {
+            continue;
+        };
+        let Some((_, schema)) = types::GUARDS.iter().find(|(n, _)| *n == guard.name.name) else {
+            let names: Vec<&str> = types::GUARDS.iter().map(|(n, _)| *n).collect();
+            let mut d = Diagnostic::new(
+                Code::UnknownGuard,
+                guard.name.span,
+                format!("unknown guard `{}`", guard.name.name),
+            );
+            if let Some(near) = nearest(&guard.name.name, names.iter().copied()) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            diags.push(d.help(format!("the guards are {}", types::list_values(&names))));
+            continue;
+        };
+        let options = match &guard.options {
+            None => value::Rec::default(),
+            Some(record) => {
+                let raw = value::eval(
+                    &ast::Expr {
+                        kind: ast::ExprKind::Record(record.clone()),
+                        span: record.span,
+                    },
+                    &mut NoScope,
+                    diags,
+                );
+                match value::coerce(&raw, Ty::Record(schema), &[], diags) {
+                    Some(Value::Record(r)) => r,
+                    _ => continue,
+                }
+            }
+        };
+        if !guard.envs.is_empty() && !guard.envs.iter().any(|e| e.name == env.name) {
+            continue;
+        }
+        enforce(guard, &options, env, diags);
+    }
+}
+
+fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &mut Diagnostics) {
+    let name = guard.name.name.as_str();
+    let mut violation = |span: Span, message: String, help: &str| {
+        diags.push(
+            Diagnostic::new(
+                Code::Guardrail,
+                span,
+                format!(
+                    "guard `{name}` violated in environment `{}`: {message}",
+                    env.name
+                ),
+            )
+            .label(guard.span, "guard declared here")
+            .help(help.to_string()),
+        );
+    };
+    match name {
+        "tls_min_version" => {
+            let min = options
+                .enumeration("min")
+                .and_then(TlsVersion::from_name)
+                .unwrap_or(TlsVersion::Tls12);
+            for fe in &env.frontends {
+                for b in &fe.binds {
+                    if let Some(tls) = b.tls.as_ref().filter(|t| t.min_version < min) {
+                        violation(
+                            b.origin,
+                            format!(
+                                "TLS policy `{}` allows {}, below {}",
+                                tls.name,
+                                tls.min_version.haproxy(),
+                                min.haproxy()
+                            ),
+                            "use a policy whose `min_version` is at least the guard's `min`",
+                        );
+                    }
+                }
+            }
+        }
+        "hsts" => {
+            for fe in &env.frontends {
+                for b in &fe.binds {
+                    if let Some(tls) = b.tls.as_ref().filter(|t| t.hsts.is_none()) {
+                        violation(
+                            b.origin,
+                            format!("TLS policy `{}` sets no HSTS", tls.name),
+                            "set `hsts = 730d` in the TLS policy",
+                        );
+                    }
+                }
+            }
+        }
+        "health_check" => {
+            for be in env
+                .backends
+                .iter()
+                .filter(|b| b.servers.len() > 1 && b.check.is_none())
+            {
+                violation(
+                    be.origin,
+                    format!(
+                        "backend `{}` has {} servers and no health check",
+                        be.name,
+                        be.servers.len()
+                    ),
+                    "add `check = checks.healthz` (with `import std.checks`)",
+                );
+            }
+        }
+        "server_maxconn" => {
+            for be in &env.backends {
+                for s in be.servers.iter().filter(|s| s.maxconn.is_none()) {
+                    violation(
+                        s.origin,
+                        format!("server `{}/{}` has no maxconn", be.name, s.name),
+                        "add `maxconn = N` to the server",
+                    );
+                }
+            }
+        }
+        "https_only" => {
+            for fe in &env.frontends {
+                for b in fe
+                    .binds
+                    .iter()
+                    .filter(|b| b.tls.is_none() && !b.redirect_https)
+                {
+                    violation(
+                        b.origin,
+                        format!("frontend `{}` serves plain HTTP", fe.name),
+                        "add `redirect https` to the bind, or `tls POLICY`",
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}

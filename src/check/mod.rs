@@ -1,0 +1,381 @@
+//! Checking: the parsed project → one [`model::Env`] per environment, and
+//! every diagnostic at once. Each environment is elaborated separately
+//! (`if env == ...` resolved), so an error that exists in only one
+//! environment is still found; diagnostics shared by several environments
+//! are reported once.
+
+mod build;
+mod lint;
+pub mod types;
+pub mod value;
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Severity};
+use crate::model;
+use crate::project::{LintLevel, Project};
+use crate::source::Span;
+use crate::syntax::ast;
+use value::{Raw, SRaw, Scope};
+
+/// Checks a loaded project. Returns the models of the environments (empty
+/// when there is any error) and all diagnostics in source order.
+pub fn check(
+    project: &Project,
+    parse_diags: Vec<Diagnostic>,
+) -> (Vec<model::Env>, Vec<Diagnostic>) {
+    let mut diags = Diagnostics::default();
+    for d in parse_diags {
+        diags.push(d);
+    }
+    let envs = declared_envs(project, &mut diags);
+    let env_names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+    for file in &project.files {
+        check_conditions(&file.ast.items, &env_names, &mut diags);
+    }
+    let mut models = Vec::new();
+    for env in &envs {
+        let production = project.manifest.project.production.contains(&env.name);
+        if let Some(model) = build::env(project, &env.name, production, &mut diags) {
+            lint::env(&model, project, &mut diags);
+            models.push(model);
+        }
+    }
+    let diags = apply_lint_levels(project, diags.into_sorted());
+    if diags.iter().any(Diagnostic::is_error) {
+        models.clear();
+    }
+    (models, diags)
+}
+
+fn apply_lint_levels(project: &Project, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let levels = &project.manifest.lints;
+    diags
+        .into_iter()
+        .filter_map(|mut d| {
+            if d.code.default_severity() == Severity::Warning {
+                match levels.get(d.code.name()) {
+                    Some(LintLevel::Allow) => return None,
+                    Some(LintLevel::Deny) => d.severity = Severity::Error,
+                    _ => {}
+                }
+            }
+            Some(d)
+        })
+        .collect()
+}
+
+fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> {
+    let mut envs: Vec<ast::Ident> = Vec::new();
+    for file in &project.files {
+        for item in &file.ast.items {
+            if let ast::Item::Env(name) = item {
+                if let Some(first) = envs.iter().find(|e| e.name == name.name) {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::Duplicate,
+                            name.span,
+                            format!("environment `{}` is declared twice", name.name),
+                        )
+                        .label(first.span, "first declared here"),
+                    );
+                } else {
+                    envs.push(name.clone());
+                }
+            }
+        }
+    }
+    if envs.is_empty() && project.files.iter().any(|f| !f.ast.items.is_empty()) {
+        let span = project.files.first().map(|f| Span::new(f.id, 0..0));
+        diags.push(
+            Diagnostic::new(Code::NoEnvironment, span, "no environment is declared")
+                .help("add `env production` at the top of the entry file"),
+        );
+    }
+    envs
+}
+
+/// Every `if env == NAME` names a declared environment; environments are
+/// declared at the top level only.
+fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostics) {
+    fn check_cond(cond: &ast::Condition, envs: &[String], diags: &mut Diagnostics) {
+        for name in &cond.envs {
+            if !envs.contains(&name.name) {
+                let mut d = Diagnostic::new(
+                    Code::UnknownEnv,
+                    name.span,
+                    format!("unknown environment `{}`", name.name),
+                );
+                if let Some(near) = nearest(&name.name, envs.iter().map(String::as_str)) {
+                    d = d.help(format!("did you mean `{near}`?"));
+                }
+                diags.push(d.help(format!(
+                    "the declared environments are {}",
+                    types::list_values(&envs.iter().map(String::as_str).collect::<Vec<_>>())
+                )));
+            }
+        }
+    }
+    fn body(items: &[ast::BodyItem], envs: &[String], diags: &mut Diagnostics) {
+        for item in items {
+            if let ast::BodyItem::If(branch) = item {
+                check_cond(&branch.cond, envs, diags);
+                body(&branch.then, envs, diags);
+                body(&branch.otherwise, envs, diags);
+            }
+        }
+    }
+    fn top(items: &[ast::Item], envs: &[String], nested: bool, diags: &mut Diagnostics) {
+        for item in items {
+            match item {
+                ast::Item::If(branch) => {
+                    check_cond(&branch.cond, envs, diags);
+                    top(&branch.then, envs, true, diags);
+                    top(&branch.otherwise, envs, true, diags);
+                }
+                ast::Item::Env(name) if nested => diags.push(
+                    Diagnostic::new(
+                        Code::Contradiction,
+                        name.span,
+                        "environments cannot be declared inside `if`",
+                    )
+                    .help("declare every environment at the top level of a file"),
+                ),
+                ast::Item::Backend(d) | ast::Item::Frontend(d) => body(&d.body, envs, diags),
+                ast::Item::Defaults(d) | ast::Item::Stats(d) => body(&d.body, envs, diags),
+                ast::Item::Guard(g) => {
+                    let cond = ast::Condition {
+                        op: ast::CondOp::In,
+                        envs: g.envs.clone(),
+                        span: g.span,
+                    };
+                    check_cond(&cond, envs, diags);
+                }
+                _ => {}
+            }
+        }
+    }
+    top(items, envs, false, diags);
+}
+
+/// Top-level items of one environment, `if` branches resolved.
+pub(crate) fn flatten_items<'a>(items: &'a [ast::Item], env: &str, out: &mut Vec<&'a ast::Item>) {
+    for item in items {
+        match item {
+            ast::Item::If(branch) => {
+                let taken = if branch.cond.holds(env) {
+                    &branch.then
+                } else {
+                    &branch.otherwise
+                };
+                flatten_items(taken, env, out);
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+/// Body items of one environment, `if` branches resolved.
+pub(crate) fn flatten_body<'a>(
+    items: &'a [ast::BodyItem],
+    env: &str,
+    out: &mut Vec<&'a ast::BodyItem>,
+) {
+    for item in items {
+        match item {
+            ast::BodyItem::If(branch) => {
+                let taken = if branch.cond.holds(env) {
+                    &branch.then
+                } else {
+                    &branch.otherwise
+                };
+                flatten_body(taken, env, out);
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+/// Which namespace a definition lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Ns {
+    Project,
+    Std(usize),
+}
+
+enum SlotState {
+    Pending,
+    InProgress,
+    Done(SRaw),
+}
+
+/// A `let` or `tls` definition, evaluated on first use.
+struct Slot<'a> {
+    name: &'a ast::Ident,
+    ty: Option<&'a ast::TypeName>,
+    expr: &'a ast::Expr,
+    ns: Ns,
+    state: SlotState,
+}
+
+/// The definitions visible in one environment.
+struct Defs<'a> {
+    slots: Vec<Slot<'a>>,
+    /// (namespace, name) → slot, for `let` constants and TLS policies alike.
+    index: HashMap<(Ns, &'a str), usize>,
+    modules: IndexMap<&'a str, Ns>,
+    imported: Vec<String>,
+    /// Names in the project namespace, for "did you mean".
+    project_names: Vec<String>,
+}
+
+impl<'a> Defs<'a> {
+    fn new(project: &'a Project) -> Defs<'a> {
+        let mut modules = IndexMap::new();
+        for (i, name) in project.std.keys().enumerate() {
+            modules.insert(name.as_str(), Ns::Std(i));
+        }
+        Defs {
+            slots: Vec::new(),
+            index: HashMap::new(),
+            modules,
+            imported: project.imported_std.clone(),
+            project_names: Vec::new(),
+        }
+    }
+
+    fn define(
+        &mut self,
+        ns: Ns,
+        name: &'a ast::Ident,
+        ty: Option<&'a ast::TypeName>,
+        expr: &'a ast::Expr,
+        diags: &mut Diagnostics,
+    ) {
+        if let Some(&first) = self.index.get(&(ns, name.name.as_str())) {
+            diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    name.span,
+                    format!("`{}` is defined twice", name.name),
+                )
+                .label(self.slots[first].name.span, "first defined here"),
+            );
+            return;
+        }
+        self.index
+            .insert((ns, name.name.as_str()), self.slots.len());
+        if ns == Ns::Project {
+            self.project_names.push(name.name.clone());
+        }
+        self.slots.push(Slot {
+            name,
+            ty,
+            expr,
+            ns,
+            state: SlotState::Pending,
+        });
+    }
+
+    fn find(&self, ns: Ns, path: &ast::Path) -> Option<usize> {
+        match path.segments.as_slice() {
+            [name] => self.index.get(&(ns, name.name.as_str())).copied(),
+            [module, name] if ns == Ns::Project => {
+                let module_ns = *self.modules.get(module.name.as_str())?;
+                if !self.imported.contains(&module.name) {
+                    return None;
+                }
+                self.index.get(&(module_ns, name.name.as_str())).copied()
+            }
+            _ => None,
+        }
+    }
+
+    /// Evaluates the slot (once per environment).
+    fn value(&mut self, slot: usize, diags: &mut Diagnostics) -> SRaw {
+        match &self.slots[slot].state {
+            SlotState::Done(v) => return v.clone(),
+            SlotState::InProgress => {
+                let s = &self.slots[slot];
+                diags.push(
+                    Diagnostic::new(
+                        Code::CyclicLet,
+                        s.name.span,
+                        format!("`{}` is defined in terms of itself", s.name.name),
+                    )
+                    .help("give one of the constants in the cycle a literal value"),
+                );
+                return SRaw::new(Raw::Poison, s.name.span);
+            }
+            SlotState::Pending => {}
+        }
+        self.slots[slot].state = SlotState::InProgress;
+        let (expr, ns, ty) = {
+            let s = &self.slots[slot];
+            (s.expr, s.ns, s.ty)
+        };
+        let mut raw = value::eval(expr, &mut Resolver { defs: self, ns }, diags);
+        if let Some(ty) = ty {
+            raw = self.typed(raw, ty, diags);
+        }
+        // A cycle found below already replaced this slot's value with poison.
+        if let SlotState::Done(v) = &self.slots[slot].state {
+            return v.clone();
+        }
+        self.slots[slot].state = SlotState::Done(raw.clone());
+        raw
+    }
+
+    /// Checks a `let NAME: TYPE` value against its annotation once, so a
+    /// bad constant is reported where it is defined, not at every use.
+    fn typed(&self, raw: SRaw, ty: &ast::TypeName, diags: &mut Diagnostics) -> SRaw {
+        let Some(expected) = types::type_by_name(&ty.name.name) else {
+            let mut d = Diagnostic::new(
+                Code::Undefined,
+                ty.name.span,
+                format!("unknown type `{}`", ty.name.name),
+            );
+            if let Some(near) = nearest(&ty.name.name, types::TYPE_NAMES.iter().copied()) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            diags.push(d.help(format!(
+                "the types are {}",
+                types::list_values(types::TYPE_NAMES)
+            )));
+            return SRaw::new(Raw::Poison, raw.span);
+        };
+        match value::coerce(&raw, expected, &self.project_names, diags) {
+            Some(_) => raw,
+            None => SRaw::new(Raw::Poison, raw.span),
+        }
+    }
+}
+
+struct Resolver<'d, 'a> {
+    defs: &'d mut Defs<'a>,
+    ns: Ns,
+}
+
+impl Scope for Resolver<'_, '_> {
+    fn lookup(&mut self, path: &ast::Path, diags: &mut Diagnostics) -> Option<SRaw> {
+        let slot = self.defs.find(self.ns, path)?;
+        Some(self.defs.value(slot, diags))
+    }
+
+    fn candidates(&self) -> Vec<String> {
+        let mut names = self.defs.project_names.clone();
+        for (module, ns) in &self.defs.modules {
+            if self.defs.imported.iter().any(|m| m == module) {
+                for ((slot_ns, name), _) in &self.defs.index {
+                    if slot_ns == ns {
+                        names.push(format!("{module}.{name}"));
+                    }
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+}

@@ -1,0 +1,270 @@
+//! The value types of the language and the schemas of every record-like
+//! construct (backend, server, health check, TLS policy, ...).
+
+use crate::model::{Balance, ServerState, TlsVersion};
+
+/// What a position in the source expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Bool,
+    Str(StrKind),
+    Duration,
+    /// A duration HAProxy accepts as a timeout (below 2^31 ms, about 24 days).
+    Timeout,
+    Size,
+    Port,
+    Ip,
+    Cidr,
+    /// A host name or an IP address.
+    Host,
+    /// `host:port`; the host may be omitted (all addresses) only for binds.
+    Addr,
+    Enum(&'static [&'static str]),
+    List(&'static Ty),
+    Record(&'static Schema),
+    /// A `secret("NAME")`, nothing else.
+    Secret,
+    /// A printable literal or a secret.
+    Text,
+    /// No expectation: used for `let` without a type annotation.
+    Any,
+}
+
+/// The character sets a string may use, per position. See E0204.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrKind {
+    /// A file or directory on the HAProxy host.
+    FilePath,
+    /// An HTTP request path, starting with `/`.
+    UrlPath,
+    /// A word without spaces: a cookie, user or protocol name.
+    Token,
+    /// A colon-separated list of cipher, suite or curve names.
+    CipherList,
+    /// An HTTP header name.
+    HeaderName,
+    /// Any printable text (used by `let x: string`).
+    Printable,
+}
+
+impl Ty {
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Int { .. } => "an integer".into(),
+            Ty::Bool => "`true` or `false`".into(),
+            Ty::Str(StrKind::FilePath) => "a file path string".into(),
+            Ty::Str(StrKind::UrlPath) => "a URL path string".into(),
+            Ty::Str(StrKind::CipherList) => "a cipher list string".into(),
+            Ty::Str(StrKind::HeaderName) => "a header name string".into(),
+            Ty::Str(_) => "a string".into(),
+            Ty::Duration => "a duration (`30s`, `250ms`)".into(),
+            Ty::Timeout => "a timeout (`30s`, `250ms`)".into(),
+            Ty::Size => "a size (`16k`)".into(),
+            Ty::Port => "a port".into(),
+            Ty::Ip => "an IP address".into(),
+            Ty::Cidr => "a CIDR block".into(),
+            Ty::Host => "a host name or IP address".into(),
+            Ty::Addr => "an address `host:port`".into(),
+            Ty::Enum(values) => format!("one of {}", list_values(values)),
+            Ty::List(inner) => format!("a list of {}", inner.describe()),
+            Ty::Record(schema) => format!("a {} record `{{ ... }}`", schema.kind),
+            Ty::Secret => "`secret(\"NAME\")`".into(),
+            Ty::Text => "a string or `secret(\"NAME\")`".into(),
+            Ty::Any => "a value".into(),
+        }
+    }
+}
+
+pub fn list_values(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    quoted.join(", ")
+}
+
+/// The fields a record-like construct accepts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Schema {
+    /// Shown in messages: "unknown field `x` in server".
+    pub kind: &'static str,
+    /// Names that may head a record of this kind: `http { ... }`.
+    pub heads: &'static [&'static str],
+    pub fields: &'static [(&'static str, Ty)],
+}
+
+impl Schema {
+    pub fn field(&self, name: &str) -> Option<Ty> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields.iter().map(|(n, _)| *n)
+    }
+}
+
+const COUNT: Ty = Ty::Int { min: 1, max: 1000 };
+const MAXCONN: Ty = Ty::Int {
+    min: 1,
+    max: 10_000_000,
+};
+pub const TLS_VERSION: Ty = Ty::Enum(TlsVersion::NAMES);
+pub const HTTP_METHODS: &[&str] = &["GET", "HEAD", "OPTIONS", "POST"];
+pub const HTTP_REUSE: &[&str] = &["never", "safe", "aggressive", "always"];
+pub const VERIFY: &[&str] = &["required", "none"];
+pub const PATH_KINDS: &[&str] = &["prefix", "exact"];
+pub const REDIRECTS: &[&str] = &["https"];
+
+pub static CHECK: Schema = Schema {
+    kind: "health check",
+    heads: &["http"],
+    fields: &[
+        ("method", Ty::Enum(HTTP_METHODS)),
+        ("path", Ty::Str(StrKind::UrlPath)),
+        ("expect", Ty::Int { min: 100, max: 599 }),
+        ("every", Ty::Timeout),
+        ("rise", COUNT),
+        ("fall", COUNT),
+        ("host", Ty::Host),
+    ],
+};
+
+pub static SERVER_TLS: Schema = Schema {
+    kind: "server TLS",
+    heads: &[],
+    fields: &[
+        ("verify", Ty::Enum(VERIFY)),
+        ("ca", Ty::Str(StrKind::FilePath)),
+        ("sni", Ty::Host),
+    ],
+};
+
+pub static SERVER: Schema = Schema {
+    kind: "server",
+    heads: &[],
+    fields: &[
+        ("weight", Ty::Int { min: 0, max: 256 }),
+        ("state", Ty::Enum(ServerState::NAMES)),
+        ("maxconn", MAXCONN),
+        ("tls", Ty::Record(&SERVER_TLS)),
+        ("check", Ty::Bool),
+        ("backup", Ty::Bool),
+    ],
+};
+
+pub static BACKEND: Schema = Schema {
+    kind: "backend",
+    heads: &[],
+    fields: &[
+        ("balance", Ty::Enum(Balance::NAMES)),
+        ("check", Ty::Record(&CHECK)),
+        ("timeout_connect", Ty::Timeout),
+        ("timeout_server", Ty::Timeout),
+        ("timeout_queue", Ty::Timeout),
+        ("http_reuse", Ty::Enum(HTTP_REUSE)),
+        ("sticky_cookie", Ty::Str(StrKind::Token)),
+        ("retries", Ty::Int { min: 0, max: 100 }),
+    ],
+};
+
+pub static FRONTEND: Schema = Schema {
+    kind: "frontend",
+    heads: &[],
+    fields: &[("maxconn", MAXCONN), ("timeout_client", Ty::Timeout)],
+};
+
+pub static TLS: Schema = Schema {
+    kind: "TLS policy",
+    heads: &[],
+    fields: &[
+        ("min_version", TLS_VERSION),
+        ("max_version", TLS_VERSION),
+        ("ciphers", Ty::Str(StrKind::CipherList)),
+        ("ciphersuites", Ty::Str(StrKind::CipherList)),
+        ("curves", Ty::Str(StrKind::CipherList)),
+        ("alpn", Ty::List(&Ty::Str(StrKind::Token))),
+        ("certs", Ty::Str(StrKind::FilePath)),
+        ("hsts", Ty::Duration),
+        ("tickets", Ty::Bool),
+    ],
+};
+
+pub static DEFAULTS: Schema = Schema {
+    kind: "defaults",
+    heads: &[],
+    fields: &[
+        ("timeout_connect", Ty::Timeout),
+        ("timeout_client", Ty::Timeout),
+        ("timeout_server", Ty::Timeout),
+        ("timeout_http_request", Ty::Timeout),
+        ("timeout_http_keep_alive", Ty::Timeout),
+        ("timeout_queue", Ty::Timeout),
+        ("timeout_check", Ty::Timeout),
+        ("retries", Ty::Int { min: 0, max: 100 }),
+        ("maxconn", MAXCONN),
+        ("socket", Ty::Str(StrKind::FilePath)),
+        ("log", Ty::Str(StrKind::Token)),
+    ],
+};
+
+pub static STATS: Schema = Schema {
+    kind: "stats",
+    heads: &[],
+    fields: &[
+        ("bind", Ty::Addr),
+        ("uri", Ty::Str(StrKind::UrlPath)),
+        ("user", Ty::Str(StrKind::Token)),
+        ("password", Ty::Secret),
+        ("refresh", Ty::Duration),
+    ],
+};
+
+pub static GUARD_TLS_MIN: Schema = Schema {
+    kind: "guard",
+    heads: &[],
+    fields: &[("min", TLS_VERSION)],
+};
+
+pub static GUARD_NONE: Schema = Schema {
+    kind: "guard",
+    heads: &[],
+    fields: &[],
+};
+
+/// Guard rules and the options each accepts.
+pub const GUARDS: &[(&str, &Schema)] = &[
+    ("tls_min_version", &GUARD_TLS_MIN),
+    ("hsts", &GUARD_NONE),
+    ("health_check", &GUARD_NONE),
+    ("server_maxconn", &GUARD_NONE),
+    ("https_only", &GUARD_NONE),
+];
+
+/// Type names usable in `let NAME: TYPE`.
+pub const TYPE_NAMES: &[&str] = &[
+    "int", "bool", "string", "duration", "size", "port", "ip", "cidr", "host", "address", "path",
+];
+
+pub fn type_by_name(name: &str) -> Option<Ty> {
+    Some(match name {
+        "int" => Ty::Int {
+            min: 0,
+            max: i64::from(u32::MAX),
+        },
+        "bool" => Ty::Bool,
+        "string" => Ty::Str(StrKind::Printable),
+        "duration" => Ty::Duration,
+        "size" => Ty::Size,
+        "port" => Ty::Port,
+        "ip" => Ty::Ip,
+        "cidr" => Ty::Cidr,
+        "host" => Ty::Host,
+        "address" => Ty::Addr,
+        "path" => Ty::Str(StrKind::FilePath),
+        _ => return None,
+    })
+}

@@ -1,0 +1,793 @@
+//! Values: evaluation of expressions to [`Raw`] values (references resolved,
+//! nothing typed yet), then coercion of a raw value to the [`Ty`] its
+//! position expects, which is where every type and range error is found.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::types::{list_values, Schema, StrKind, Ty};
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
+use crate::model::{Host, Text};
+use crate::source::Span;
+use crate::syntax::ast::{self, Ident, StrLit};
+
+/// Strings longer than this are refused (E0208).
+pub const MAX_STRING: usize = 1024;
+/// Names longer than this are refused (E0208).
+pub const MAX_NAME: usize = 64;
+
+/// An evaluated expression: references resolved, types not yet checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raw {
+    Int(String),
+    Quantity(String, String),
+    Ipv4(String),
+    Cidr(String),
+    Str(String),
+    Bool(bool),
+    Addr(Option<Box<SRaw>>, Box<SRaw>),
+    Ipv6(String),
+    List(Vec<SRaw>),
+    Record {
+        head: Option<Ident>,
+        fields: Vec<(Ident, SRaw)>,
+    },
+    Secret(StrLit),
+    /// A one-segment name that is not a constant: an enum value or a head,
+    /// decided by the position it is used in.
+    Name(Ident),
+    /// An error was already reported for this value; report nothing more.
+    Poison,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SRaw {
+    pub raw: Raw,
+    pub span: Span,
+}
+
+impl SRaw {
+    pub fn new(raw: Raw, span: Span) -> SRaw {
+        SRaw { raw, span }
+    }
+
+    fn describe(&self) -> String {
+        match &self.raw {
+            Raw::Int(n) => format!("integer `{n}`"),
+            Raw::Quantity(n, u) => format!("`{n}{u}`"),
+            Raw::Ipv4(ip) => format!("IP address `{ip}`"),
+            Raw::Ipv6(ip) => format!("IPv6 address `{ip}`"),
+            Raw::Cidr(c) => format!("CIDR `{c}`"),
+            Raw::Str(_) => "a string".into(),
+            Raw::Bool(b) => format!("`{b}`"),
+            Raw::Addr(..) => "an address".into(),
+            Raw::List(_) => "a list".into(),
+            Raw::Record { .. } => "a record".into(),
+            Raw::Secret(_) => "a secret".into(),
+            Raw::Name(n) => format!("`{}`", n.name),
+            Raw::Poison => "an invalid value".into(),
+        }
+    }
+}
+
+/// What evaluation needs from the checker: the constants in scope.
+pub trait Scope {
+    /// Resolves a reference. `None` means "not a defined name"; the scope
+    /// reports errors of its own (cycles, bad definitions) by returning
+    /// `Some(Raw::Poison)`.
+    fn lookup(&mut self, path: &ast::Path, diags: &mut Diagnostics) -> Option<SRaw>;
+    /// Names offered as "did you mean" for an undefined reference.
+    fn candidates(&self) -> Vec<String>;
+}
+
+/// Evaluates an expression, resolving references through `scope`.
+pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) -> SRaw {
+    use ast::ExprKind as K;
+    let raw = match &expr.kind {
+        K::Int(n) => Raw::Int(n.clone()),
+        K::Quantity(n, u) => Raw::Quantity(n.clone(), u.clone()),
+        K::Ipv4(ip) => Raw::Ipv4(ip.clone()),
+        K::Cidr(c) => Raw::Cidr(c.clone()),
+        K::Str(s) => Raw::Str(s.clone()),
+        K::Bool(b) => Raw::Bool(*b),
+        K::Secret(s) => Raw::Secret(s.clone()),
+        K::List(items) => Raw::List(items.iter().map(|e| eval(e, scope, diags)).collect()),
+        K::Record(record) => Raw::Record {
+            head: None,
+            fields: eval_fields(&record.fields, scope, diags),
+        },
+        K::Address(addr) => {
+            let host = addr.host.as_ref().map(|h| {
+                Box::new(match h {
+                    ast::AddrHost::Ipv4(ip, span) => SRaw::new(Raw::Ipv4(ip.clone()), *span),
+                    ast::AddrHost::Ipv6(ip, span) => SRaw::new(Raw::Ipv6(ip.clone()), *span),
+                    ast::AddrHost::Name(s) => SRaw::new(Raw::Str(s.value.clone()), s.span),
+                    ast::AddrHost::Ref(path) => reference(path, scope, diags),
+                })
+            });
+            let port = match &addr.port {
+                ast::AddrPort::Number(n, span) => SRaw::new(Raw::Int(n.clone()), *span),
+                ast::AddrPort::Ref(path) => reference(path, scope, diags),
+            };
+            Raw::Addr(host, Box::new(port))
+        }
+        K::Ref(path, overrides) => {
+            let base = match (path.segments.len(), overrides) {
+                // `http { ... }`: a head, unless a constant of that name exists.
+                (1, Some(_)) => scope.lookup(path, diags).unwrap_or_else(|| {
+                    SRaw::new(
+                        Raw::Record {
+                            head: Some(path.segments[0].clone()),
+                            fields: Vec::new(),
+                        },
+                        path.span,
+                    )
+                }),
+                _ => reference(path, scope, diags),
+            };
+            match overrides {
+                None => base.raw,
+                Some(record) => extend(base, record, scope, diags),
+            }
+        }
+    };
+    SRaw::new(raw, expr.span)
+}
+
+fn reference(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -> SRaw {
+    if let Some(found) = scope.lookup(path, diags) {
+        return SRaw::new(found.raw, path.span);
+    }
+    if path.segments.len() == 1 {
+        return SRaw::new(Raw::Name(path.segments[0].clone()), path.span);
+    }
+    let name = path.dotted();
+    let candidates = scope.candidates();
+    let mut diag = Diagnostic::new(
+        Code::Undefined,
+        path.span,
+        format!("undefined name `{name}`"),
+    );
+    if let Some(near) = nearest(&name, candidates.iter().map(String::as_str)) {
+        diag = diag.help(format!("a name with a similar spelling exists: `{near}`"));
+    } else if path.segments.len() > 1 {
+        diag = diag.help(format!(
+            "`{}` must be a standard module imported with `import std.{}`",
+            path.segments[0].name, path.segments[0].name
+        ));
+    }
+    diags.push(diag);
+    SRaw::new(Raw::Poison, path.span)
+}
+
+fn extend(base: SRaw, record: &ast::Record, scope: &mut dyn Scope, diags: &mut Diagnostics) -> Raw {
+    match base.raw {
+        Raw::Record { head, mut fields } => {
+            for (name, value) in eval_fields(&record.fields, scope, diags) {
+                fields.retain(|(n, _)| n.name != name.name);
+                fields.push((name, value));
+            }
+            Raw::Record { head, fields }
+        }
+        Raw::Poison => Raw::Poison,
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    base.span,
+                    format!("expected a record to extend, found {}", base.describe()),
+                )
+                .help("only records (TLS policies, health checks) can be extended with `{ ... }`"),
+            );
+            Raw::Poison
+        }
+    }
+}
+
+fn eval_fields(
+    fields: &[ast::Field],
+    scope: &mut dyn Scope,
+    diags: &mut Diagnostics,
+) -> Vec<(Ident, SRaw)> {
+    let mut out: Vec<(Ident, SRaw)> = Vec::with_capacity(fields.len());
+    for field in fields {
+        if let Some((first, _)) = out.iter().find(|(n, _)| n.name == field.name.name) {
+            diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    field.name.span,
+                    format!("field `{}` is set twice", field.name.name),
+                )
+                .label(first.span, "first set here"),
+            );
+            continue;
+        }
+        out.push((field.name.clone(), eval(&field.value, scope, diags)));
+    }
+    out
+}
+
+/// A typed, validated value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+    /// Milliseconds.
+    Duration(u64),
+    /// Bytes.
+    Size(u64),
+    Port(u16),
+    Ip(IpAddr),
+    Cidr(String),
+    Host(Host),
+    Addr(Option<Host>, u16),
+    Enum(&'static str),
+    List(Vec<Value>),
+    Record(Rec),
+    Secret(String),
+    Text(Text),
+}
+
+/// A typed record: each field with the span of its value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rec {
+    pub fields: Vec<(&'static str, Value, Span)>,
+}
+
+impl Rec {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.fields
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, v, _)| v)
+    }
+
+    pub fn span(&self, name: &str) -> Option<Span> {
+        self.fields
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(.., s)| *s)
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.get(name) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn duration(&self, name: &str) -> Option<u64> {
+        match self.get(name) {
+            Some(Value::Duration(ms)) => Some(*ms),
+            _ => None,
+        }
+    }
+
+    pub fn string(&self, name: &str) -> Option<String> {
+        match self.get(name) {
+            Some(Value::Str(s)) => Some(s.clone()),
+            Some(Value::Host(Host::Name(s))) => Some(s.clone()),
+            Some(Value::Host(Host::Ip(ip))) => Some(ip.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn enumeration(&self, name: &str) -> Option<&'static str> {
+        match self.get(name) {
+            Some(Value::Enum(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+/// Coerces a raw value to the type `ty`; reports every problem and returns
+/// `None` when the value is unusable.
+pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -> Option<Value> {
+    let span = value.span;
+    let mismatch = |diags: &mut Diagnostics| {
+        let mut diag = Diagnostic::new(
+            Code::TypeMismatch,
+            span,
+            format!("expected {}, found {}", ty.describe(), value.describe()),
+        );
+        if let (Ty::Duration | Ty::Timeout, Raw::Int(n)) = (ty, &value.raw) {
+            diag = diag.help(format!("write the unit: `{n}s` or `{n}ms`"));
+        }
+        if let (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s)) = (ty, &value.raw) {
+            diag = diag.help(format!("write it without quotes: `{s}`"));
+        }
+        diags.push(diag);
+        None
+    };
+    match (&value.raw, ty) {
+        (Raw::Poison, _) => None,
+        (Raw::Name(name), Ty::Enum(values)) => match values.iter().find(|v| **v == name.name) {
+            Some(v) => Some(Value::Enum(v)),
+            None => {
+                let mut diag = Diagnostic::new(
+                    Code::InvalidEnum,
+                    name.span,
+                    format!("unknown value `{}`", name.name),
+                );
+                if let Some(near) = nearest(&name.name, values.iter().copied()) {
+                    diag = diag.help(format!("did you mean `{near}`?"));
+                }
+                diags.push(diag.help(format!("expected one of {}", list_values(values))));
+                None
+            }
+        },
+        (Raw::Name(name), _) => {
+            let mut diag = Diagnostic::new(
+                Code::Undefined,
+                name.span,
+                format!("undefined name `{}`", name.name),
+            );
+            if let Some(near) = nearest(&name.name, names.iter().map(String::as_str)) {
+                diag = diag.help(format!("a constant with a similar name exists: `{near}`"));
+            } else {
+                diag = diag.help(format!("expected {}", ty.describe()));
+            }
+            diags.push(diag);
+            None
+        }
+        (Raw::Int(digits), Ty::Int { min, max }) => {
+            let n = int_in_range(digits, min, max, span, diags)?;
+            Some(Value::Int(n))
+        }
+        (Raw::Int(digits), Ty::Port) => {
+            let n = int_in_range(digits, 1, 65535, span, diags)?;
+            Some(Value::Port(n as u16))
+        }
+        (Raw::Int(digits), Ty::Any) => {
+            int_in_range(digits, 0, i64::MAX, span, diags).map(Value::Int)
+        }
+        (Raw::Quantity(..), Ty::Timeout) => {
+            let ms = match coerce(value, Ty::Duration, names, diags)? {
+                Value::Duration(ms) => ms,
+                _ => return None,
+            };
+            if ms >= 1 << 31 {
+                diags.push(
+                    Diagnostic::new(Code::OutOfRange, span, "timeout is too long for HAProxy")
+                        .help("a timeout must be below 24d (2147483647ms)"),
+                );
+                return None;
+            }
+            Some(Value::Duration(ms))
+        }
+        (Raw::Quantity(n, unit), Ty::Duration) => {
+            let factor = match unit.as_str() {
+                "us" => 0,
+                "ms" => 1,
+                "s" => 1000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => return mismatch(diags),
+            };
+            let n = parse_u64(n, span, diags)?;
+            let ms = if factor == 0 {
+                Some(n.div_ceil(1000))
+            } else {
+                n.checked_mul(factor)
+            };
+            // Ten years: beyond any timeout or HSTS max-age.
+            match ms.filter(|ms| *ms <= 3650 * 86_400_000) {
+                Some(ms) => Some(Value::Duration(ms)),
+                None => too_large(span, "3650d", diags),
+            }
+        }
+        (Raw::Quantity(n, unit), Ty::Size) => {
+            let factor: u64 = match unit.as_str() {
+                "k" | "K" => 1 << 10,
+                "m" | "M" => 1 << 20,
+                "g" | "G" => 1 << 30,
+                _ => return mismatch(diags),
+            };
+            let n = parse_u64(n, span, diags)?;
+            match n.checked_mul(factor) {
+                Some(bytes) => Some(Value::Size(bytes)),
+                None => too_large(span, "a few gigabytes", diags),
+            }
+        }
+        (Raw::Quantity(_, unit), Ty::Any) => {
+            let ty = if matches!(unit.as_str(), "k" | "K" | "M" | "g" | "G") {
+                Ty::Size
+            } else {
+                Ty::Duration
+            };
+            coerce(value, ty, names, diags)
+        }
+        (Raw::Ipv4(ip), Ty::Ip | Ty::Host | Ty::Any) => {
+            let ip = parse_ipv4(ip, span, diags)?;
+            Some(match ty {
+                Ty::Host => Value::Host(Host::Ip(IpAddr::V4(ip))),
+                _ => Value::Ip(IpAddr::V4(ip)),
+            })
+        }
+        (Raw::Ipv6(ip), Ty::Ip | Ty::Host | Ty::Any) => match ip.parse::<std::net::Ipv6Addr>() {
+            Ok(ip) => Some(match ty {
+                Ty::Host => Value::Host(Host::Ip(IpAddr::V6(ip))),
+                _ => Value::Ip(IpAddr::V6(ip)),
+            }),
+            Err(_) => invalid_address(span, &format!("`{ip}` is not a valid IPv6 address"), diags),
+        },
+        (Raw::Cidr(c), Ty::Cidr | Ty::Any) => {
+            let (ip, bits) = c.split_once('/').unwrap_or((c, ""));
+            parse_ipv4(ip, span, diags)?;
+            match bits.parse::<u8>() {
+                Ok(b) if b <= 32 => Some(Value::Cidr(c.clone())),
+                _ => invalid_address(
+                    span,
+                    &format!("`/{bits}` is not a prefix length within 0..=32"),
+                    diags,
+                ),
+            }
+        }
+        (Raw::Str(s), Ty::Cidr) => {
+            check_string(s, StrKind::Token, span, diags)?;
+            let ok = s.split_once('/').is_some_and(|(ip, bits)| {
+                let max = if ip.contains(':') { 128 } else { 32 };
+                ip.parse::<IpAddr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= max)
+            });
+            if ok {
+                Some(Value::Cidr(s.clone()))
+            } else {
+                invalid_address(span, "not a valid CIDR block", diags)
+            }
+        }
+        (Raw::Str(s), Ty::Ip) => match s.parse::<IpAddr>() {
+            Ok(ip) => Some(Value::Ip(ip)),
+            Err(_) => {
+                check_string(s, StrKind::Printable, span, diags)?;
+                invalid_address(span, &format!("`{s}` is not an IP address"), diags)
+            }
+        },
+        (Raw::Str(s), Ty::Host) => host(s, span, diags).map(Value::Host),
+        (Raw::Str(s), Ty::Str(kind)) => {
+            check_string(s, kind, span, diags)?;
+            Some(Value::Str(s.clone()))
+        }
+        (Raw::Str(s), Ty::Any) => {
+            check_string(s, StrKind::Printable, span, diags)?;
+            Some(Value::Str(s.clone()))
+        }
+        (Raw::Str(s), Ty::Text) => {
+            check_string(s, StrKind::Printable, span, diags)?;
+            Some(Value::Text(Text::Literal(s.clone())))
+        }
+        (Raw::Str(_), Ty::Secret) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::LiteralSecret,
+                    span,
+                    "expected a secret reference, found a literal string",
+                )
+                .help("write `secret(\"NAME\")` and give HAProxy the variable NAME in its environment"),
+            );
+            None
+        }
+        (Raw::Secret(name), Ty::Secret | Ty::Text | Ty::Any) => {
+            let name = secret_name(name, diags)?;
+            Some(match ty {
+                Ty::Text => Value::Text(Text::Secret(name)),
+                _ => Value::Secret(name),
+            })
+        }
+        (Raw::Bool(b), Ty::Bool | Ty::Any) => Some(Value::Bool(*b)),
+        (Raw::Addr(host, port), Ty::Addr | Ty::Any) => {
+            let port = match coerce(port, Ty::Port, names, diags)? {
+                Value::Port(p) => p,
+                _ => return None,
+            };
+            let host = match host {
+                None => None,
+                Some(h) => match coerce(h, Ty::Host, names, diags)? {
+                    Value::Host(h) => Some(h),
+                    _ => return None,
+                },
+            };
+            Some(Value::Addr(host, port))
+        }
+        (Raw::List(items), Ty::List(inner)) => {
+            let values: Vec<Option<Value>> = items
+                .iter()
+                .map(|i| coerce(i, *inner, names, diags))
+                .collect();
+            values
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(Value::List)
+        }
+        (Raw::Record { head, fields }, Ty::Record(schema)) => {
+            record(schema, head.as_ref(), fields, names, diags).map(Value::Record)
+        }
+        _ => mismatch(diags),
+    }
+}
+
+/// Coerces the fields of a record (or of a block's `name = value` items)
+/// against a schema. Problems in one field do not hide the others.
+pub fn record(
+    schema: &Schema,
+    head: Option<&Ident>,
+    fields: &[(Ident, SRaw)],
+    names: &[String],
+    diags: &mut Diagnostics,
+) -> Option<Rec> {
+    let mut ok = true;
+    if let Some(head) = head {
+        if !schema.heads.contains(&head.name.as_str()) {
+            ok = false;
+            let mut diag = Diagnostic::new(
+                Code::Undefined,
+                head.span,
+                format!("undefined name `{}`", head.name),
+            );
+            if let Some(near) = nearest(&head.name, schema.heads.iter().copied()) {
+                diag = diag.help(format!("did you mean `{near}`?"));
+            } else if !schema.heads.is_empty() {
+                diag = diag.help(format!(
+                    "a {} starts with {}",
+                    schema.kind,
+                    list_values(schema.heads)
+                ));
+            }
+            diags.push(diag);
+        }
+    }
+    let mut rec = Rec::default();
+    for (name, raw) in fields {
+        let Some((field, ty)) = schema.fields.iter().find(|(n, _)| *n == name.name) else {
+            ok = false;
+            let mut diag = Diagnostic::new(
+                Code::UnknownField,
+                name.span,
+                format!("unknown field `{}` in {}", name.name, schema.kind),
+            );
+            if let Some(near) = nearest(&name.name, schema.names()) {
+                diag = diag.help(format!("did you mean `{near}`?"));
+            }
+            let all: Vec<&str> = schema.names().collect();
+            diag = diag.help(if all.is_empty() {
+                format!("a {} takes no fields", schema.kind)
+            } else {
+                format!("the fields of a {} are {}", schema.kind, list_values(&all))
+            });
+            diags.push(diag);
+            continue;
+        };
+        match coerce(raw, *ty, names, diags) {
+            Some(v) => rec.fields.push((field, v, raw.span)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(rec)
+}
+
+fn parse_u64(digits: &str, span: Span, diags: &mut Diagnostics) -> Option<u64> {
+    match digits.parse::<u64>() {
+        Ok(n) => Some(n),
+        Err(_) => too_large(span, "18446744073709551615", diags),
+    }
+}
+
+fn int_in_range(
+    digits: &str,
+    min: i64,
+    max: i64,
+    span: Span,
+    diags: &mut Diagnostics,
+) -> Option<i64> {
+    match digits.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            let shown: String = digits.chars().take(24).collect();
+            let ellipsis = if digits.len() > 24 { "..." } else { "" };
+            diags.push(
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    span,
+                    format!("`{shown}{ellipsis}` is out of range"),
+                )
+                .help(format!("expected a value within {min}..={max}")),
+            );
+            None
+        }
+    }
+}
+
+fn too_large<T>(span: Span, limit: &str, diags: &mut Diagnostics) -> Option<T> {
+    diags.push(
+        Diagnostic::new(Code::OutOfRange, span, "value is too large")
+            .help(format!("the largest accepted value is about {limit}")),
+    );
+    None
+}
+
+fn parse_ipv4(ip: &str, span: Span, diags: &mut Diagnostics) -> Option<Ipv4Addr> {
+    match ip.parse::<Ipv4Addr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => invalid_address(span, &format!("`{ip}` is not a valid IPv4 address"), diags),
+    }
+}
+
+fn invalid_address<T>(span: Span, message: &str, diags: &mut Diagnostics) -> Option<T> {
+    diags.push(
+        Diagnostic::new(Code::InvalidAddress, span, message)
+            .help("each part of an IPv4 address is within 0..=255, without leading zeros"),
+    );
+    None
+}
+
+/// A host name or an IP address written as a string.
+fn host(s: &str, span: Span, diags: &mut Diagnostics) -> Option<Host> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(Host::Ip(ip));
+    }
+    check_string(s, StrKind::Printable, span, diags)?;
+    let valid = !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid {
+        Some(Host::Name(s.to_ascii_lowercase()))
+    } else {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidAddress,
+                span,
+                format!("`{}` is not a valid host name", shorten(s)),
+            )
+            .help("a host name is dot-separated labels of letters, digits and `-`"),
+        );
+        None
+    }
+}
+
+fn secret_name(lit: &StrLit, diags: &mut Diagnostics) -> Option<String> {
+    let name = &lit.value;
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Some(name.clone())
+    } else {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidSecretName,
+                lit.span,
+                format!("`{}` is not an environment variable name", shorten(name)),
+            )
+            .help("use uppercase letters, digits and `_`, starting with a letter: `secret(\"STATS_PASSWORD\")`"),
+        );
+        None
+    }
+}
+
+/// Shortens a user value for display in a message, escaping control characters.
+pub fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().take(40).flat_map(char::escape_debug).collect();
+    if s.chars().count() > 40 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Validates a string for a position. Every string that reaches an output
+/// passes through here (see ARCHITECTURE.md, "no injection").
+pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics) -> Option<()> {
+    let fail = |diags: &mut Diagnostics, code: Code, message: String, help: &str| {
+        diags.push(Diagnostic::new(code, span, message).help(help.to_string()));
+        None
+    };
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        let what = match c {
+            '\n' => "a newline".to_string(),
+            '\0' => "a NUL character".to_string(),
+            '\t' => "a tab".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        return fail(
+            diags,
+            Code::UnsafeString,
+            format!("string contains {what}"),
+            "strings are written on one line of haproxy.cfg; remove the character",
+        );
+    }
+    if s.contains("${") || s.contains("$(") {
+        return fail(
+            diags,
+            Code::RawInterpolation,
+            "string contains `${`, which HAProxy would expand".to_string(),
+            "to use an environment variable, write `secret(\"NAME\")`",
+        );
+    }
+    if s.contains("-----BEGIN") || s.contains("PRIVATE KEY") {
+        return fail(
+            diags,
+            Code::LiteralSecret,
+            "string looks like key material".to_string(),
+            "refer to certificate files by path; keys never belong in sources",
+        );
+    }
+    if s.len() > MAX_STRING {
+        return fail(
+            diags,
+            Code::TooLong,
+            format!("string is {} bytes long, more than {MAX_STRING}", s.len()),
+            "shorten the value",
+        );
+    }
+    let (allowed, what): (fn(char) -> bool, &str) = match kind {
+        StrKind::FilePath => (
+            |c| c.is_ascii_alphanumeric() || "._/@+-".contains(c),
+            "letters, digits and `._/@+-`",
+        ),
+        StrKind::UrlPath => (
+            |c| c.is_ascii_alphanumeric() || "-._~/%:@+,=!*".contains(c),
+            "letters, digits and `-._~/%:@+,=!*`",
+        ),
+        StrKind::Token => (
+            |c| c.is_ascii_alphanumeric() || "._:/@+=-".contains(c),
+            "letters, digits and `._:/@+=-`",
+        ),
+        StrKind::CipherList => (
+            |c| c.is_ascii_alphanumeric() || "_:+-.!@=".contains(c),
+            "letters, digits and `_:+-.!@=`",
+        ),
+        StrKind::HeaderName => (
+            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
+            "letters, digits, `-` and `_`",
+        ),
+        StrKind::Printable => (
+            |c| c.is_ascii_graphic() && !"'\"\\#$".contains(c) || c == ' ',
+            "printable ASCII except `'\"\\#$`",
+        ),
+    };
+    if let Some(c) = s.chars().find(|c| !allowed(*c)) {
+        let shown = if c == ' ' {
+            "a space".to_string()
+        } else {
+            format!("`{}`", c.escape_debug())
+        };
+        return fail(
+            diags,
+            Code::UnsafeString,
+            format!("string contains {shown}, which is not allowed here"),
+            &format!("this position accepts {what}"),
+        );
+    }
+    if s.is_empty() && kind != StrKind::Printable {
+        return fail(
+            diags,
+            Code::UnsafeString,
+            "string is empty".to_string(),
+            "write a value",
+        );
+    }
+    if kind == StrKind::UrlPath && !s.starts_with('/') {
+        return fail(
+            diags,
+            Code::UnsafeString,
+            format!("path `{}` does not start with `/`", shorten(s)),
+            "write the path as it appears in the request: `/api/`",
+        );
+    }
+    Some(())
+}

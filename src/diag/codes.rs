@@ -1,0 +1,432 @@
+//! The one registry of diagnostic codes.
+//!
+//! A code, once published, keeps its number and meaning forever: add new
+//! codes at the end of their group, never renumber. `haptic explain CODE`
+//! prints [`Code::explanation`].
+
+use std::fmt;
+
+/// How serious a diagnostic is. Warnings can be raised to errors or silenced
+/// through `[lints]` in `haptic.toml`; errors cannot be lowered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $sev:ident, $name:literal, $explain:literal; )*) => {
+        /// Every diagnostic haptic can emit.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable code, `E0200` or `W0001`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// The kebab-case name used in `[lints]` and as the Code Quality `check_name`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// The long explanation with an example, as `haptic explain` prints it.
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$variant => $explain,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The source does not follow the grammar.
+    Syntax = "E0001", Error, "syntax",
+"The source does not follow haptic's grammar. The parser stops at the first
+syntax error of a file; the other files are still checked.
+
+Example:
+
+    backend api {
+      server api1 = 10.0.0.1:8080 {      // missing closing brace
+    }
+
+Fix: close every `{` and write each item as the README's language section shows.";
+
+    /// A source file is not valid UTF-8.
+    NotUtf8 = "E0002", Error, "not-utf8",
+"haptic sources must be UTF-8. The byte offset of the first invalid sequence
+is reported.
+
+Fix: re-encode the file as UTF-8 (`iconv -f latin1 -t utf-8`).";
+
+    /// Braces or brackets are nested deeper than the compiler accepts.
+    TooDeep = "E0003", Error, "too-deep",
+"Blocks, records and lists may be nested at most 32 levels deep. Deeper
+nesting is never needed for a HAProxy deployment and is refused so that the
+compiler's stack stays bounded.
+
+Fix: flatten the construct, for example with `let` constants.";
+
+    /// An imported file or standard-library module does not exist.
+    ImportNotFound = "E0004", Error, "import-not-found",
+"An `import` names a project file that does not exist, or a module of the
+standard library that haptic does not ship.
+
+Example:
+
+    import std.tsl        // the module is `std.tls`
+    import \"teams/shop.hap\"
+
+Fix: correct the path (relative to the directory of `haptic.toml`) or the
+module name; `help:` lists the standard modules.";
+
+    /// `haptic.toml` cannot be read or has invalid content.
+    Manifest = "E0005", Error, "manifest",
+"The project manifest `haptic.toml` is missing a required key, has an
+unknown key, or a value of the wrong type.
+
+Example:
+
+    [project]
+    name = \"shop\"
+    haproxy = \"2.6\"
+
+Fix: follow the manifest reference in the README.";
+
+    /// A name is used but never defined.
+    Undefined = "E0100", Error, "undefined",
+"A reference names a constant, TLS policy or module member that is not
+defined in this environment.
+
+Example:
+
+    let app_port: port = 8080
+    server a = 10.0.0.1:app_prot     // `app_port`
+
+Fix: define the name, or correct the spelling (`help:` gives the nearest
+defined name).";
+
+    /// The same name is defined twice.
+    Duplicate = "E0101", Error, "duplicate",
+"Two definitions of the same kind share a name in one environment: two
+backends, two servers in a backend, two `let` constants, two fields of one
+record.
+
+Example:
+
+    backend api { ... }
+    backend api { ... }
+
+Fix: rename or remove one of them. Definitions in different branches of
+`if env == ...` do not clash.";
+
+    /// A route or default points at a backend that does not exist.
+    UnknownBackend = "E0102", Error, "unknown-backend",
+"A `route ... -> NAME` or `default -> NAME` names a backend that is not
+defined in the environment being compiled.
+
+Example:
+
+    backend web { ... }
+    frontend www { default -> wbe }
+
+Fix: correct the name or define the backend in every environment that
+routes to it.";
+
+    /// A bind refers to a TLS policy that does not exist.
+    UnknownTls = "E0103", Error, "unknown-tls",
+"A `bind ... tls NAME` names a TLS policy that is not defined.
+
+Example:
+
+    tls public = tls.intermediate { certs = \"/etc/haproxy/certs/\" }
+    frontend www { bind :443 tls pubilc }
+
+Fix: correct the name, or define it with `tls NAME = tls.intermediate { ... }`.";
+
+    /// A condition or guard names an environment that is not declared.
+    UnknownEnv = "E0104", Error, "unknown-env",
+"`if env == NAME` or `guard ... in NAME` names an environment that no
+`env NAME` declares. Such a branch would silently never apply.
+
+Fix: declare the environment with `env NAME`, or correct the spelling.";
+
+    /// A record or block sets a field that its kind does not have.
+    UnknownField = "E0105", Error, "unknown-field",
+"A backend, server, frontend, health check, TLS policy or guard has no field
+of that name.
+
+Example:
+
+    server a = 10.0.0.1:80 { wieght = 10 }     // `weight`
+
+Fix: correct the field name; `help:` gives the nearest one and the fields
+that exist.";
+
+    /// A required field is missing.
+    MissingField = "E0106", Error, "missing-field",
+"A construct lacks a field it needs, for example a TLS policy used on a bind
+without `certs`.
+
+Fix: add the field.";
+
+    /// A `let` constant refers to itself, directly or through others.
+    CyclicLet = "E0107", Error, "cyclic-let",
+"`let` constants may refer to each other, but not in a cycle.
+
+Example:
+
+    let a: port = b
+    let b: port = a
+
+Fix: give one of them a literal value.";
+
+    /// A value has the wrong type for its position.
+    TypeMismatch = "E0200", Error, "type-mismatch",
+"A value of one type is written where another is expected, for example a
+string where a duration is needed.
+
+Example:
+
+    check = http { every = \"2s\" }     // a duration is written `2s`
+
+Fix: write a value of the expected type; the README lists the value types.";
+
+    /// A number is outside the range its type allows.
+    OutOfRange = "E0201", Error, "out-of-range",
+"A port must be within 1..=65535, a weight within 0..=256, a rise/fall count
+within 1..=1000, an HTTP status within 100..=599, and so on.
+
+Example:
+
+    server a = 10.0.0.1:99999
+
+Fix: use a value inside the range that `help:` gives.";
+
+    /// A value is not one of the allowed names of an enumeration.
+    InvalidEnum = "E0202", Error, "invalid-enum",
+"An enumeration (balance algorithm, server state, TLS version, HTTP method,
+...) has a fixed set of values.
+
+Example:
+
+    balance = roundrobbin     // `roundrobin`
+
+Fix: use one of the values that `help:` lists.";
+
+    /// An IP address, CIDR or host name is malformed.
+    InvalidAddress = "E0203", Error, "invalid-address",
+"An IPv4 or IPv6 address, CIDR block or host name is not well formed.
+
+Example:
+
+    server a = 10.0.0.300:80
+
+Fix: write a valid address (`10.0.0.30`, `[2001:db8::1]`, `\"db.internal\"`).";
+
+    /// A string holds characters that are not allowed in its position.
+    UnsafeString = "E0204", Error, "unsafe-string",
+"Strings reach `haproxy.cfg` and the Runtime API. To make injection
+impossible, each position accepts a restricted set of characters: no control
+characters (newline, NUL, ...), and, depending on the position, no spaces,
+quotes, `#`, `;`, `$` or backslashes.
+
+Example:
+
+    route host \"api.example.com\\nbind :1\" -> api
+
+Fix: remove the character; host names and paths never need it.";
+
+    /// A string contains `${...}` that is not a declared secret.
+    RawInterpolation = "E0205", Error, "raw-interpolation",
+"HAProxy expands `${NAME}` in its configuration. haptic only lets that happen
+through `secret(\"NAME\")`, so every environment variable the output depends on
+is declared and visible in review.
+
+Example:
+
+    request_header \"X-Token\" = \"${TOKEN}\"
+
+Fix: write `secret(\"TOKEN\")`.";
+
+    /// A literal looks like key material or a password.
+    LiteralSecret = "E0206", Error, "literal-secret",
+"Secrets stay references. A string that contains a PEM block (`-----BEGIN`)
+or a literal written where a password is expected is refused.
+
+Example:
+
+    stats { password = \"hunter2\" }
+
+Fix: `password = secret(\"STATS_PASSWORD\")`, and give HAProxy the variable
+in its environment.";
+
+    /// A secret name is not a valid environment variable name.
+    InvalidSecretName = "E0207", Error, "invalid-secret-name",
+"`secret(\"NAME\")` lowers to `${NAME}`; NAME must be an environment variable
+name: an uppercase letter or `_`, then uppercase letters, digits or `_`, at
+most 64 characters.
+
+Fix: `secret(\"STATS_PASSWORD\")`.";
+
+    /// A value is longer than the compiler accepts.
+    TooLong = "E0208", Error, "too-long",
+"Names are limited to 64 characters and strings to 1024 bytes, well within
+HAProxy's line length, so that no output line is truncated.
+
+Fix: shorten the value.";
+
+    /// Settings that contradict each other.
+    Contradiction = "E0300", Error, "contradiction",
+"Two settings cannot both hold, for example a `redirect https` bind on a
+frontend that has no TLS bind, a server `state = maint` together with being
+the only server of a default backend, or a TLS policy whose minimum version
+is above its maximum.
+
+Fix: remove one of the two settings.";
+
+    /// A frontend can route no request.
+    NoRoute = "E0301", Error, "no-route",
+"A frontend has neither routes nor a `default -> BACKEND`, so every request
+would be answered with 503.
+
+Fix: add `default -> BACKEND`.";
+
+    /// The project declares no environment.
+    NoEnvironment = "E0302", Error, "no-environment",
+"A project must declare at least one environment with `env NAME`; haptic
+writes one output per environment.
+
+Fix: add `env production` (and `env staging`, ...).";
+
+    /// Two binds in one environment listen on the same address.
+    DuplicateBind = "E0303", Error, "duplicate-bind",
+"Two binds, in the same or in different frontends, listen on the same
+address and port. HAProxy would refuse to start.
+
+Fix: give each bind its own port.";
+
+    /// A guardrail of the project is violated.
+    Guardrail = "E0400", Error, "guardrail",
+"A `guard` declared by the team does not hold in some environment. The
+message names the guard and the object that violates it.
+
+Guards:
+
+    guard tls_min_version { min = tls12 } in production
+    guard hsts in production
+    guard health_check          // backends with more than one server need a check
+    guard server_maxconn        // every server states maxconn
+    guard https_only in production  // every plain-HTTP bind redirects to HTTPS
+
+Fix: change the object, or (after discussion) the guard.";
+
+    /// A guard names a rule that does not exist.
+    UnknownGuard = "E0401", Error, "unknown-guard",
+"`guard NAME` names a rule haptic does not know.
+
+Fix: use one of the rules `help:` lists.";
+
+    /// A backend is never routed to.
+    UnusedBackend = "W0001", Warning, "unused-backend",
+"A backend is defined but no route or default of any frontend sends traffic
+to it in that environment.
+
+Fix: route to it, or remove it.";
+
+    /// A route can never match because an earlier route matches first.
+    ShadowedRoute = "W0002", Warning, "shadowed-route",
+"Routes are tried in order. A route whose host and path are already covered
+by an earlier route never matches.
+
+Example:
+
+    route path prefix \"/api/\" -> api
+    route path prefix \"/api/v2/\" -> api_v2     // never reached
+
+Fix: put the more specific route first.";
+
+    /// A weak TLS policy reaches a production environment.
+    WeakTls = "W0003", Warning, "weak-tls",
+"A TLS policy that allows TLS 1.0 or 1.1 (Mozilla's `old` profile) is used
+by a bind in a production environment (see `production` in `haptic.toml`).
+
+Fix: use `tls.intermediate` or `tls.modern`.";
+
+    /// A TLS connection to a server is not verified.
+    UnverifiedServerTls = "W0004", Warning, "unverified-server-tls",
+"A server uses TLS with `verify = none`: the connection is encrypted but
+the server's certificate is not checked.
+
+Fix: `tls = { ca = \"/etc/ssl/certs/ca-certificates.crt\" }`.";
+
+    /// A backend has no server in an environment.
+    EmptyBackend = "W0005", Warning, "empty-backend",
+"A backend has no server in some environment; every request routed to it
+is answered with 503.
+
+Fix: add a server, or stop routing to the backend in that environment.";
+
+    /// Every server of a backend is in maintenance.
+    AllServersDown = "W0006", Warning, "all-servers-down",
+"Every server of a backend is declared `maint`: the backend answers 503.
+
+Fix: put at least one server in `ready` or `drain`.";
+}
+
+impl Code {
+    /// Looks a code up by its text (`E0200`), case-insensitively.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text) || c.name() == text)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        let mut names = HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {code}");
+            assert!(names.insert(code.name()), "duplicate name {}", code.name());
+            let s = code.as_str();
+            let prefix = match code.default_severity() {
+                Severity::Error => 'E',
+                Severity::Warning => 'W',
+            };
+            assert!(s.starts_with(prefix) && s.len() == 5, "{s}");
+            assert!(!code.explanation().is_empty());
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Diagnostics: one type for every stage, rendered to the terminal (miette),
+//! JSON, and (later) GitLab Code Quality and SARIF from the same value.
+
+pub mod codes;
+pub mod render;
+
+pub use codes::{Code, Severity};
+
+use crate::source::Span;
+
+/// A secondary location with its own message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding. Built by every stage; rendered in one place.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the bad value was written. `None` only for project-level
+    /// problems that have no place in a source file (an unreadable manifest).
+    pub span: Option<Span>,
+    pub labels: Vec<Label>,
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, span: impl Into<Option<Span>>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            span: span.into(),
+            labels: Vec::new(),
+            help: Vec::new(),
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+
+    pub fn label(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Collects diagnostics of a run, dropping exact duplicates (the checker
+/// visits shared declarations once per environment) and keeping source order.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    list: Vec<Diagnostic>,
+    seen: std::collections::HashSet<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        if self.seen.insert(diagnostic.clone()) {
+            self.list.push(diagnostic);
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.list.iter().any(Diagnostic::is_error)
+    }
+
+    /// The diagnostics in source order (file, then position), stable for
+    /// diagnostics at the same place.
+    pub fn into_sorted(self) -> Vec<Diagnostic> {
+        let mut list = self.list;
+        list.sort_by_key(|d| d.span.map(|s| (s.file, s.start, s.end)));
+        list
+    }
+}
+
+/// The "did you mean" helper: the candidate closest to `name`, if close enough
+/// to be a plausible misspelling.
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_finds_plausible_misspellings_only() {
+        let algos = ["roundrobin", "leastconn", "first", "source"];
+        assert_eq!(nearest("roundrobbin", algos), Some("roundrobin"));
+        assert_eq!(nearest("leastcon", algos), Some("leastconn"));
+        assert_eq!(nearest("zzz", algos), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! Renderings of [`Diagnostic`]s. This is the only file that knows miette.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use serde::Serialize;
+
+use super::{Diagnostic, Severity};
+use crate::source::{SourceMap, Span};
+
+/// Version of the JSON envelope; bumped only on incompatible changes.
+pub const JSON_VERSION: u32 = 1;
+
+struct MietteView<'a> {
+    diag: &'a Diagnostic,
+    source: Option<NamedSource<String>>,
+    help: Option<String>,
+}
+
+impl fmt::Debug for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl fmt::Display for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for MietteView<'_> {}
+
+impl miette::Diagnostic for MietteView<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h.as_str()) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let primary = self.diag.span?;
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            None,
+            primary.start as usize..primary.end.max(primary.start) as usize,
+        )];
+        // miette shows one source per diagnostic: labels in other files are
+        // rendered as help lines instead (see `terminal`).
+        labels.extend(
+            self.diag
+                .labels
+                .iter()
+                .filter(|l| l.span.file == primary.file)
+                .map(|l| LabeledSpan::new_with_span(Some(l.message.clone()), l.span.range())),
+        );
+        Some(Box::new(labels.into_iter()))
+    }
+}
+
+/// Renders diagnostics for a terminal, with source snippets.
+pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for diag in diags {
+        let source = diag.span.map(|span| {
+            let file = sources.get(span.file);
+            NamedSource::new(file.name.clone(), file.text.clone())
+        });
+        let mut help: Vec<String> = diag.help.clone();
+        for label in &diag.labels {
+            if Some(label.span.file) != diag.span.map(|s| s.file) {
+                let file = sources.get(label.span.file);
+                let (line, col) = file.line_col(label.span.start as usize);
+                help.push(format!("{} (at {}:{line}:{col})", label.message, file.name));
+            }
+        }
+        let view = MietteView {
+            diag,
+            source,
+            help: (!help.is_empty()).then(|| help.join("\n")),
+        };
+        // Rendering into a String cannot fail.
+        let _ = handler.render_report(&mut out, &view);
+        out.push('\n');
+    }
+    out
+}
+
+/// A one-line summary such as `error: 3 errors, 1 warning emitted`.
+pub fn summary(diags: &[Diagnostic]) -> Option<String> {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => None,
+        (0, w) => Some(format!("warning: {} emitted", plural(w, "warning"))),
+        (e, 0) => Some(format!("error: could not compile: {}", plural(e, "error"))),
+        (e, w) => Some(format!(
+            "error: could not compile: {}, {}",
+            plural(e, "error"),
+            plural(w, "warning")
+        )),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonEnvelope<'a> {
+    version: u32,
+    tool: &'static str,
+    tool_version: &'static str,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+    summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    errors: usize,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'static str,
+    name: &'static str,
+    severity: &'static str,
+    message: &'a str,
+    help: &'a [String],
+    #[serde(flatten)]
+    location: Option<JsonLocation>,
+    labels: Vec<JsonLabel<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLabel<'a> {
+    message: &'a str,
+    #[serde(flatten)]
+    location: JsonLocation,
+}
+
+/// A place in a file: 1-based line and column (in characters), and the
+/// 0-based byte range.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct JsonLocation {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub byte_start: usize,
+    pub byte_end: usize,
+}
+
+pub fn location(span: Span, sources: &SourceMap) -> JsonLocation {
+    let file = sources.get(span.file);
+    let (line, column) = file.line_col(span.start as usize);
+    let (end_line, end_column) = file.line_col(span.end as usize);
+    JsonLocation {
+        file: file.name.clone(),
+        line,
+        column,
+        end_line,
+        end_column,
+        byte_start: span.start as usize,
+        byte_end: span.end as usize,
+    }
+}
+
+/// The versioned JSON envelope of `haptic check --format json`.
+pub fn json(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let envelope = JsonEnvelope {
+        version: JSON_VERSION,
+        tool: "haptic",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        diagnostics: diags
+            .iter()
+            .map(|d| JsonDiagnostic {
+                code: d.code.as_str(),
+                name: d.code.name(),
+                severity: d.severity.as_str(),
+                message: &d.message,
+                help: &d.help,
+                location: d.span.map(|s| location(s, sources)),
+                labels: d
+                    .labels
+                    .iter()
+                    .map(|l| JsonLabel {
+                        message: &l.message,
+                        location: location(l.span, sources),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: JsonSummary {
+            errors,
+            warnings: diags.len() - errors,
+        },
+    };
+    // Serialising plain data to a String cannot fail.
+    serde_json::to_string_pretty(&envelope).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,99 @@
+//! The pipeline as one call: load → check → lower → emit, for every
+//! environment (or one).
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::Diagnostic;
+use crate::emit::{self, Provenance};
+use crate::project::{self, LoadError, Project};
+use crate::{check, lower, model};
+
+/// The text outputs of one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub env: String,
+    pub haproxy_cfg: String,
+    pub runtime_txt: String,
+}
+
+impl Output {
+    /// File name → content, in the order they are written.
+    pub fn files(&self) -> [(&'static str, &str); 2] {
+        [
+            ("haproxy.cfg", &self.haproxy_cfg),
+            ("runtime.txt", &self.runtime_txt),
+        ]
+    }
+}
+
+/// The result of checking (and, without errors, compiling) a project.
+#[derive(Debug)]
+pub struct Compilation {
+    pub project: Project,
+    pub diagnostics: Vec<Diagnostic>,
+    pub envs: Vec<model::Env>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The names of all declared environments, in declaration order.
+    pub fn env_names(&self) -> Vec<&str> {
+        self.envs.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// Lowers and emits each environment; empty when there are errors.
+    pub fn outputs(&self) -> Vec<Output> {
+        self.envs.iter().map(|env| self.output(env)).collect()
+    }
+
+    pub fn output(&self, env: &model::Env) -> Output {
+        let provenance = Provenance {
+            project: &self.project.manifest.project.name,
+            env: &env.name,
+            target: &self.project.manifest.project.haproxy,
+            source_hash: &self.project.source_hash,
+        };
+        let config = lower::lower(env);
+        Output {
+            env: env.name.clone(),
+            haproxy_cfg: emit::haproxy_cfg::emit(&config, &provenance),
+            runtime_txt: emit::runtime::emit(env, &provenance),
+        }
+    }
+
+    /// Where `compile` writes by default: the manifest's `out`, relative to
+    /// the project directory.
+    pub fn default_out_dir(&self) -> PathBuf {
+        self.project.root.join(&self.project.manifest.project.out)
+    }
+}
+
+/// Loads and checks the project in `root`.
+pub fn compile(root: &Path) -> Result<Compilation, LoadError> {
+    let (project, parse_diags) = project::load(root)?;
+    let (envs, diagnostics) = check::check(&project, parse_diags);
+    Ok(Compilation {
+        project,
+        diagnostics,
+        envs,
+    })
+}
+
+/// Writes `content` to `path` atomically: a reader sees the old file or the
+/// new one, never a part. The temporary file lives in the same directory so
+/// the final rename stays on one file system.
+pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".haptic-")
+        .tempfile_in(dir)?;
+    tmp.write_all(content.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

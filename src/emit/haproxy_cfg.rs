@@ -1,0 +1,109 @@
+//! `haproxy.cfg` text from a lowered [`Config`].
+//!
+//! Quoting (HAProxy configuration manual, section 2.2): outside quotes,
+//! spaces separate arguments and `#` starts a comment; inside double quotes
+//! `\`, `"` and `$` are escaped with a backslash. Every [`Word::Text`] is
+//! written so that HAProxy reads back exactly one argument equal to it.
+
+use super::Provenance;
+use crate::lower::{Config, Part, Word};
+
+pub fn emit(config: &Config, provenance: &Provenance) -> String {
+    let mut out = String::new();
+    for line in provenance.header_lines("haproxy.cfg") {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for section in &config.sections {
+        out.push('\n');
+        write_words(&mut out, &section.header);
+        for line in &section.lines {
+            out.push_str("    ");
+            write_words(&mut out, line);
+        }
+    }
+    out
+}
+
+fn write_words(out: &mut String, words: &[Word]) {
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match word {
+            Word::Syntax(s) => {
+                debug_assert!(is_bare(s) || s.chars().all(|c| c.is_ascii_graphic() && c != '#'));
+                out.push_str(s);
+            }
+            Word::Value(s) | Word::Text(s) => out.push_str(&quote(s)),
+            Word::Template(parts) => {
+                out.push('"');
+                for part in parts {
+                    match part {
+                        Part::Lit(s) => escape_into(out, s),
+                        Part::Var(name) => {
+                            debug_assert!(name
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_'));
+                            out.push_str("${");
+                            out.push_str(name);
+                            out.push('}');
+                        }
+                    }
+                }
+                out.push('"');
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Characters that need no quoting anywhere in a HAProxy argument.
+fn is_bare(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/@+,=!*%~^-()[]".contains(c))
+}
+
+/// One HAProxy argument holding exactly `s`.
+pub fn quote(s: &str) -> String {
+    if is_bare(s) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    escape_into(&mut out, s);
+    out.push('"');
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' | '\\' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // The checker refuses control characters; should one slip
+            // through, it must not end the line.
+            c if c.is_control() => out.push('?'),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_keeps_one_argument() {
+        assert_eq!(quote("/healthz"), "/healthz");
+        assert_eq!(quote("a b"), "\"a b\"");
+        assert_eq!(quote("x#y"), "\"x#y\"");
+        assert_eq!(quote("${X}"), "\"\\${X}\"");
+        assert_eq!(quote("a\"b\\"), "\"a\\\"b\\\\\"");
+        assert_eq!(quote("a\nb"), "\"a?b\"");
+        assert_eq!(quote(""), "\"\"");
+    }
+}

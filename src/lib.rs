@@ -1,0 +1,10 @@
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod driver;
+pub mod emit;
+pub mod lower;
+pub mod model;
+pub mod project;
+pub mod source;
+pub mod syntax;

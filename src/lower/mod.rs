@@ -1,0 +1,427 @@
+//! Lowering: a checked [`model::Env`] → a HAProxy configuration tree
+//! ([`Config`]): sections of directive lines made of [`Word`]s. Deciding
+//! *what* HAProxy must be told happens here; *how it is spelled* (quoting,
+//! indentation) is `emit::haproxy_cfg`'s job.
+
+use crate::model::{self, Host, PathMatch, ServerState, Text};
+
+/// A whole `haproxy.cfg`, without its header comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// `global`, `frontend www`, ...
+    pub header: Vec<Word>,
+    pub lines: Vec<Vec<Word>>,
+}
+
+/// One argument of a directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Word {
+    /// Syntax the compiler wrote itself (keywords, sample fetches). Never
+    /// holds user text.
+    Syntax(&'static str),
+    /// A compiler-formatted value (numbers, durations, IPs, names that the
+    /// grammar restricts to identifier characters).
+    Value(String),
+    /// User text: quoted by the emitter so HAProxy reads back exactly one
+    /// argument equal to it.
+    Text(String),
+    /// Text with environment-variable references (secrets), expanded by
+    /// HAProxy at start.
+    Template(Vec<Part>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Lit(String),
+    Var(String),
+}
+
+fn syn(s: &'static str) -> Word {
+    Word::Syntax(s)
+}
+
+fn val(s: impl ToString) -> Word {
+    Word::Value(s.to_string())
+}
+
+/// Formats milliseconds with the largest unit that divides them exactly.
+pub fn duration(ms: u64) -> String {
+    const UNITS: &[(u64, &str)] = &[
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
+    for (factor, unit) in UNITS {
+        if ms != 0 && ms % factor == 0 {
+            return format!("{}{unit}", ms / factor);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// `10.0.0.1:80`, `[2001:db8::1]:80`, `app.internal:80`, `:443`.
+pub fn address(host: Option<&Host>, port: u16) -> String {
+    match host {
+        None => format!(":{port}"),
+        Some(Host::Ip(std::net::IpAddr::V6(ip))) => format!("[{ip}]:{port}"),
+        Some(Host::Ip(ip)) => format!("{ip}:{port}"),
+        Some(Host::Name(name)) => format!("{name}:{port}"),
+    }
+}
+
+pub fn lower(env: &model::Env) -> Config {
+    let mut sections = vec![global(env), defaults(&env.defaults)];
+    sections.extend(env.frontends.iter().map(frontend));
+    sections.extend(env.backends.iter().map(backend));
+    if let Some(stats) = &env.stats {
+        sections.push(stats_section(stats));
+    }
+    Config { sections }
+}
+
+fn global(env: &model::Env) -> Section {
+    let d = &env.defaults;
+    let mut lines = Vec::new();
+    if d.log == "stdout" || d.log == "stderr" {
+        lines.push(vec![
+            syn("log"),
+            val(&d.log),
+            syn("format"),
+            syn("raw"),
+            syn("local0"),
+        ]);
+    } else {
+        lines.push(vec![syn("log"), Word::Text(d.log.clone()), syn("local0")]);
+    }
+    lines.push(vec![
+        syn("stats"),
+        syn("socket"),
+        Word::Text(d.socket.clone()),
+        syn("mode"),
+        syn("660"),
+        syn("level"),
+        syn("admin"),
+    ]);
+    lines.push(vec![syn("stats"), syn("timeout"), syn("30s")]);
+    if let Some(n) = d.maxconn {
+        lines.push(vec![syn("maxconn"), val(n)]);
+    }
+    Section {
+        header: vec![syn("global")],
+        lines,
+    }
+}
+
+fn defaults(d: &model::Defaults) -> Section {
+    let timeout = |name: &'static str, ms: u64| vec![syn("timeout"), syn(name), val(duration(ms))];
+    let lines = vec![
+        vec![syn("mode"), syn("http")],
+        vec![syn("log"), syn("global")],
+        vec![syn("option"), syn("httplog")],
+        vec![syn("option"), syn("dontlognull")],
+        timeout("connect", d.timeout_connect),
+        timeout("client", d.timeout_client),
+        timeout("server", d.timeout_server),
+        timeout("http-request", d.timeout_http_request),
+        timeout("http-keep-alive", d.timeout_http_keep_alive),
+        timeout("queue", d.timeout_queue),
+        timeout("check", d.timeout_check),
+        vec![syn("retries"), val(d.retries)],
+    ];
+    Section {
+        header: vec![syn("defaults")],
+        lines,
+    }
+}
+
+fn text(t: &Text) -> Word {
+    match t {
+        Text::Literal(s) => Word::Text(s.clone()),
+        Text::Secret(name) => Word::Template(vec![Part::Var(name.clone())]),
+    }
+}
+
+/// Header values are log-format strings in HAProxy: a literal `%` is `%%`.
+fn log_format(t: &Text) -> Word {
+    match t {
+        Text::Literal(s) => Word::Text(s.replace('%', "%%")),
+        secret => text(secret),
+    }
+}
+
+fn set_headers(directive: &'static str, headers: &[model::Header], lines: &mut Vec<Vec<Word>>) {
+    for h in headers {
+        lines.push(vec![
+            syn(directive),
+            syn("set-header"),
+            Word::Text(h.name.clone()),
+            log_format(&h.value),
+        ]);
+    }
+}
+
+fn bind_line(b: &model::Bind) -> Vec<Word> {
+    let host = b.listen.ip.map(Host::Ip);
+    let mut line = vec![syn("bind"), val(address(host.as_ref(), b.listen.port))];
+    if let Some(tls) = &b.tls {
+        line.push(syn("ssl"));
+        if let Some(certs) = &tls.certs {
+            line.extend([syn("crt"), Word::Text(certs.clone())]);
+        }
+        line.extend([syn("ssl-min-ver"), syn(tls.min_version.haproxy())]);
+        if let Some(max) = tls.max_version {
+            line.extend([syn("ssl-max-ver"), syn(max.haproxy())]);
+        }
+        if let Some(c) = &tls.ciphers {
+            line.extend([syn("ciphers"), Word::Text(c.clone())]);
+        }
+        if let Some(c) = &tls.ciphersuites {
+            line.extend([syn("ciphersuites"), Word::Text(c.clone())]);
+        }
+        if let Some(c) = &tls.curves {
+            line.extend([syn("curves"), Word::Text(c.clone())]);
+        }
+        if !tls.alpn.is_empty() {
+            line.extend([syn("alpn"), Word::Text(tls.alpn.join(","))]);
+        }
+        if !tls.tickets {
+            line.push(syn("no-tls-tickets"));
+        }
+    }
+    line
+}
+
+fn frontend(fe: &model::Frontend) -> Section {
+    let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(bind_line).collect();
+    if let Some(n) = fe.maxconn {
+        lines.push(vec![syn("maxconn"), val(n)]);
+    }
+    if let Some(ms) = fe.timeout_client {
+        lines.push(vec![syn("timeout"), syn("client"), val(duration(ms))]);
+    }
+    // `http-request` rules first: HAProxy evaluates them before
+    // `use_backend` whatever the order, and warns when they come after.
+    if fe.redirects_to_https() {
+        lines.push(
+            [
+                "http-request",
+                "redirect",
+                "scheme",
+                "https",
+                "code",
+                "308",
+                "unless",
+                "{",
+                "ssl_fc",
+                "}",
+            ]
+            .map(syn)
+            .to_vec(),
+        );
+    }
+    set_headers("http-request", &fe.request_headers, &mut lines);
+    if let Some(max_age) = fe.binds.iter().filter_map(|b| b.tls.as_ref()?.hsts).max() {
+        lines.push(vec![
+            syn("http-response"),
+            syn("set-header"),
+            syn("Strict-Transport-Security"),
+            val(format!("max-age={max_age}")),
+            syn("if"),
+            syn("{"),
+            syn("ssl_fc"),
+            syn("}"),
+        ]);
+    }
+    set_headers("http-response", &fe.response_headers, &mut lines);
+    for route in &fe.routes {
+        let mut line = vec![syn("use_backend"), val(&route.backend), syn("if")];
+        if let Some(host) = &route.host {
+            line.extend([
+                syn("{"),
+                syn("req.hdr(host),field(1,:)"),
+                syn("-i"),
+                Word::Text(host.clone()),
+                syn("}"),
+            ]);
+        }
+        match &route.path {
+            Some(PathMatch::Prefix(p)) => {
+                line.extend([syn("{"), syn("path_beg"), Word::Text(p.clone()), syn("}")])
+            }
+            Some(PathMatch::Exact(p)) => {
+                line.extend([syn("{"), syn("path"), Word::Text(p.clone()), syn("}")])
+            }
+            None => {}
+        }
+        lines.push(line);
+    }
+    if let Some(default) = &fe.default_backend {
+        lines.push(vec![syn("default_backend"), val(default)]);
+    }
+    Section {
+        header: vec![syn("frontend"), val(&fe.name)],
+        lines,
+    }
+}
+
+fn backend(be: &model::Backend) -> Section {
+    let mut lines = vec![vec![syn("balance"), syn(be.balance.name())]];
+    if be.balance.is_hash() {
+        lines.push(vec![syn("hash-type"), syn("consistent")]);
+    }
+    if let Some(check) = &be.check {
+        lines.push(vec![syn("option"), syn("httpchk")]);
+        let mut send = vec![
+            syn("http-check"),
+            syn("send"),
+            syn("meth"),
+            val(&check.method),
+            syn("uri"),
+            Word::Text(check.path.clone()),
+        ];
+        if let Some(host) = &check.host {
+            send.extend([
+                syn("ver"),
+                syn("HTTP/1.1"),
+                syn("hdr"),
+                syn("Host"),
+                Word::Text(host.clone()),
+            ]);
+        }
+        lines.push(send);
+        lines.push(vec![
+            syn("http-check"),
+            syn("expect"),
+            syn("status"),
+            val(check.expect),
+        ]);
+    }
+    let timeouts = [
+        ("connect", be.timeout_connect),
+        ("server", be.timeout_server),
+        ("queue", be.timeout_queue),
+    ];
+    for (name, ms) in timeouts {
+        if let Some(ms) = ms {
+            lines.push(vec![syn("timeout"), syn(name), val(duration(ms))]);
+        }
+    }
+    if let Some(n) = be.retries {
+        lines.push(vec![syn("retries"), val(n)]);
+    }
+    if let Some(mode) = &be.http_reuse {
+        lines.push(vec![syn("http-reuse"), val(mode)]);
+    }
+    if let Some(cookie) = &be.sticky_cookie {
+        lines.push(vec![
+            syn("cookie"),
+            Word::Text(cookie.clone()),
+            syn("insert"),
+            syn("indirect"),
+            syn("nocache"),
+        ]);
+    }
+    set_headers("http-request", &be.request_headers, &mut lines);
+    for s in &be.servers {
+        let mut line = vec![syn("server")];
+        line.extend(server_options(be, s));
+        lines.push(line);
+    }
+    Section {
+        header: vec![syn("backend"), val(&be.name)],
+        lines,
+    }
+}
+
+/// Everything after `server` on a server line: name, address and every
+/// option written out. The Runtime API's `add server` takes the same words
+/// (it ignores `default-server`), so this is the one place they are built.
+pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
+    let mut words = vec![val(&s.name), val(address(Some(&s.host), s.port))];
+    if let (true, Some(check)) = (s.check, &be.check) {
+        words.extend([
+            syn("check"),
+            syn("inter"),
+            val(duration(check.every)),
+            syn("rise"),
+            val(check.rise),
+            syn("fall"),
+            val(check.fall),
+        ]);
+    }
+    words.extend([syn("weight"), val(s.effective_weight())]);
+    if let Some(n) = s.maxconn {
+        words.extend([syn("maxconn"), val(n)]);
+    }
+    if let Host::Name(_) = s.host {
+        // Resolve at start if possible, but never refuse to start because
+        // a name does not resolve yet.
+        words.extend([syn("init-addr"), syn("last,libc,none")]);
+    }
+    if let Some(tls) = &s.tls {
+        words.push(syn("ssl"));
+        if tls.verify {
+            words.extend([syn("verify"), syn("required")]);
+            if let Some(ca) = &tls.ca {
+                words.extend([syn("ca-file"), Word::Text(ca.clone())]);
+            }
+        } else {
+            words.extend([syn("verify"), syn("none")]);
+        }
+        if let Some(sni) = &tls.sni {
+            words.extend([syn("sni"), val(format!("str({sni})"))]);
+        }
+    }
+    if be.sticky_cookie.is_some() {
+        words.extend([syn("cookie"), val(&s.name)]);
+    }
+    if s.backup {
+        words.push(syn("backup"));
+    }
+    if s.state == ServerState::Maint {
+        words.push(syn("disabled"));
+    }
+    words
+}
+
+fn stats_section(stats: &model::Stats) -> Section {
+    let host = stats.bind.ip.map(Host::Ip);
+    let auth = match &stats.password {
+        Text::Secret(name) => Word::Template(vec![
+            Part::Lit(format!("{}:", stats.user)),
+            Part::Var(name.clone()),
+        ]),
+        Text::Literal(p) => Word::Text(format!("{}:{p}", stats.user)),
+    };
+    let lines = vec![
+        vec![syn("bind"), val(address(host.as_ref(), stats.bind.port))],
+        vec![syn("stats"), syn("enable")],
+        vec![syn("stats"), syn("uri"), Word::Text(stats.uri.clone())],
+        vec![syn("stats"), syn("refresh"), val(duration(stats.refresh))],
+        vec![syn("stats"), syn("auth"), auth],
+    ];
+    Section {
+        header: vec![syn("listen"), syn("stats")],
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_the_largest_exact_unit() {
+        assert_eq!(duration(5000), "5s");
+        assert_eq!(duration(250), "250ms");
+        assert_eq!(duration(120_000), "2m");
+        assert_eq!(duration(63_072_000_000), "730d");
+        assert_eq!(duration(0), "0ms");
+    }
+}

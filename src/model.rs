@@ -1,0 +1,299 @@
+//! The checked model: one [`Env`] per environment, every value typed and
+//! validated. Emitters read only this. Spans are kept (as `origin`) solely so
+//! that lints can point at the source; no emitter reads them.
+
+use std::net::IpAddr;
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Env {
+    pub name: String,
+    pub production: bool,
+    pub defaults: Defaults,
+    pub stats: Option<Stats>,
+    pub frontends: Vec<Frontend>,
+    pub backends: Vec<Backend>,
+}
+
+/// Durations are kept in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    pub timeout_connect: u64,
+    pub timeout_client: u64,
+    pub timeout_server: u64,
+    pub timeout_http_request: u64,
+    pub timeout_http_keep_alive: u64,
+    pub timeout_queue: u64,
+    pub timeout_check: u64,
+    pub retries: u32,
+    pub maxconn: Option<u32>,
+    /// The Runtime API socket written into `global`.
+    pub socket: String,
+    pub log: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub bind: Listen,
+    pub uri: String,
+    pub user: String,
+    pub password: Text,
+    pub refresh: u64,
+}
+
+/// A string that is either literal or a reference to an environment variable
+/// that HAProxy expands at start (a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    Literal(String),
+    Secret(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Ip(IpAddr),
+    /// A DNS name, resolved by HAProxy at start.
+    Name(String),
+}
+
+/// A listening address; `ip` is `None` for all addresses (`:443`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frontend {
+    pub name: String,
+    pub binds: Vec<Bind>,
+    pub routes: Vec<Route>,
+    pub default_backend: Option<String>,
+    pub maxconn: Option<u32>,
+    pub timeout_client: Option<u64>,
+    pub request_headers: Vec<Header>,
+    pub response_headers: Vec<Header>,
+    pub origin: Span,
+}
+
+impl Frontend {
+    pub fn redirects_to_https(&self) -> bool {
+        self.binds.iter().any(|b| b.redirect_https)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bind {
+    pub listen: Listen,
+    pub tls: Option<TlsPolicy>,
+    pub redirect_https: bool,
+    pub origin: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub host: Option<String>,
+    pub path: Option<PathMatch>,
+    pub backend: String,
+    pub origin: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatch {
+    Exact(String),
+    Prefix(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub name: String,
+    pub value: Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+impl TlsVersion {
+    pub const NAMES: &'static [&'static str] = &["tls10", "tls11", "tls12", "tls13"];
+
+    pub fn from_name(name: &str) -> Option<TlsVersion> {
+        Some(match name {
+            "tls10" => TlsVersion::Tls10,
+            "tls11" => TlsVersion::Tls11,
+            "tls12" => TlsVersion::Tls12,
+            "tls13" => TlsVersion::Tls13,
+            _ => return None,
+        })
+    }
+
+    /// HAProxy's spelling (`TLSv1.2`).
+    pub fn haproxy(self) -> &'static str {
+        match self {
+            TlsVersion::Tls10 => "TLSv1.0",
+            TlsVersion::Tls11 => "TLSv1.1",
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsPolicy {
+    pub name: String,
+    pub min_version: TlsVersion,
+    pub max_version: Option<TlsVersion>,
+    pub ciphers: Option<String>,
+    pub ciphersuites: Option<String>,
+    pub curves: Option<String>,
+    pub alpn: Vec<String>,
+    /// A certificate file, a directory of them (ending in `/`), never key material.
+    pub certs: Option<String>,
+    /// HSTS `max-age` in seconds.
+    pub hsts: Option<u64>,
+    pub tickets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    RoundRobin,
+    StaticRr,
+    LeastConn,
+    First,
+    Source,
+    Uri,
+    Random,
+}
+
+impl Balance {
+    pub const NAMES: &'static [&'static str] = &[
+        "roundrobin",
+        "static-rr",
+        "leastconn",
+        "first",
+        "source",
+        "uri",
+        "random",
+    ];
+
+    pub fn from_name(name: &str) -> Option<Balance> {
+        Some(match name {
+            "roundrobin" => Balance::RoundRobin,
+            "static-rr" => Balance::StaticRr,
+            "leastconn" => Balance::LeastConn,
+            "first" => Balance::First,
+            "source" => Balance::Source,
+            "uri" => Balance::Uri,
+            "random" => Balance::Random,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// Whether HAProxy 2.6 accepts `add server` on a backend with this
+    /// algorithm (hash algorithms are written with `hash-type consistent`).
+    pub fn is_dynamic(self) -> bool {
+        !matches!(self, Balance::StaticRr)
+    }
+
+    /// Hash-based algorithms, written with `hash-type consistent`.
+    pub fn is_hash(self) -> bool {
+        matches!(self, Balance::Source | Balance::Uri)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    pub name: String,
+    pub balance: Balance,
+    pub check: Option<HealthCheck>,
+    pub timeout_connect: Option<u64>,
+    pub timeout_server: Option<u64>,
+    pub timeout_queue: Option<u64>,
+    pub http_reuse: Option<String>,
+    pub sticky_cookie: Option<String>,
+    pub retries: Option<u32>,
+    pub request_headers: Vec<Header>,
+    pub servers: Vec<Server>,
+    pub origin: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheck {
+    pub method: String,
+    pub path: String,
+    pub expect: u16,
+    pub every: u64,
+    pub rise: u32,
+    pub fall: u32,
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerState {
+    Ready,
+    Drain,
+    Maint,
+}
+
+impl ServerState {
+    pub const NAMES: &'static [&'static str] = &["ready", "drain", "maint"];
+
+    pub fn from_name(name: &str) -> Option<ServerState> {
+        Some(match name {
+            "ready" => ServerState::Ready,
+            "drain" => ServerState::Drain,
+            "maint" => ServerState::Maint,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub name: String,
+    pub host: Host,
+    pub port: u16,
+    pub weight: u32,
+    pub state: ServerState,
+    pub maxconn: Option<u32>,
+    pub tls: Option<ServerTls>,
+    pub check: bool,
+    pub backup: bool,
+    pub origin: Span,
+}
+
+impl Server {
+    /// The weight HAProxy should run the server with: a draining server
+    /// takes no new traffic, which the configuration expresses as weight 0
+    /// (HAProxy has no `drain` keyword) and the Runtime API as `state drain`.
+    pub fn effective_weight(&self) -> u32 {
+        match self.state {
+            ServerState::Drain => 0,
+            _ => self.weight,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerTls {
+    pub verify: bool,
+    pub ca: Option<String>,
+    pub sni: Option<String>,
+}

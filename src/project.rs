@@ -1,0 +1,335 @@
+//! Loading a project: `haptic.toml`, the entry file and everything it
+//! imports, and the embedded standard library. Produces parsed files and
+//! the diagnostics of reading and parsing them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, ast};
+
+/// The standard library, embedded in the binary: module name → source.
+pub const STD_MODULES: &[(&str, &str)] = &[
+    ("tls", include_str!("../stdlib/tls.hap")),
+    ("checks", include_str!("../stdlib/checks.hap")),
+    ("defaults", include_str!("../stdlib/defaults.hap")),
+];
+
+/// The module loaded into every project: its `defaults { ... }` block is the
+/// base that a project's own `defaults` overrides field by field.
+pub const PRELUDE: &str = "defaults";
+
+/// HAProxy versions whose configuration haptic knows how to write.
+pub const SUPPORTED_HAPROXY: &[&str] = &["2.6", "2.8", "3.0"];
+
+/// `haptic.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub project: ProjectSection,
+    #[serde(default)]
+    pub lints: BTreeMap<String, LintLevel>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    pub name: String,
+    /// Target HAProxy version, `"2.6"`.
+    pub haproxy: String,
+    /// The file that is read first; others are reached by `import`.
+    #[serde(default = "default_entry")]
+    pub entry: String,
+    /// Where `compile` writes, relative to the project directory.
+    #[serde(default = "default_out")]
+    pub out: String,
+    /// Environments that count as production for lints and guards.
+    #[serde(default = "default_production")]
+    pub production: Vec<String>,
+}
+
+fn default_entry() -> String {
+    "main.hap".into()
+}
+fn default_out() -> String {
+    "out".into()
+}
+fn default_production() -> Vec<String> {
+    vec!["production".into()]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LintLevel {
+    Allow,
+    Warn,
+    Deny,
+}
+
+#[derive(Debug)]
+pub struct ParsedFile {
+    pub id: FileId,
+    pub ast: ast::File,
+}
+
+/// A loaded project: everything the checker needs, nothing it must read.
+#[derive(Debug)]
+pub struct Project {
+    pub root: PathBuf,
+    pub manifest: Manifest,
+    pub sources: SourceMap,
+    /// Project files in the order they were reached (entry first, then
+    /// imports depth-first): the source order of declarations.
+    pub files: Vec<ParsedFile>,
+    /// Standard modules by name (all of them; `imported` says which the
+    /// project named).
+    pub std: BTreeMap<String, ParsedFile>,
+    pub imported_std: Vec<String>,
+    /// `sha256:` of the manifest and project sources.
+    pub source_hash: String,
+}
+
+/// Errors that stop loading before any source can be checked.
+#[derive(Debug)]
+pub enum LoadError {
+    /// No `haptic.toml` (or it cannot be read): a usage or I/O problem.
+    Io(String),
+    /// The manifest is unusable; the diagnostic points into it.
+    Manifest(SourceMap, Diagnostic),
+}
+
+/// Reads a project from `root` (the directory of `haptic.toml`).
+pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+    let manifest_path = root.join("haptic.toml");
+    let manifest_text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| LoadError::Io(format!("cannot read `{}`: {e}", manifest_path.display())))?;
+    let mut sources = SourceMap::default();
+    let manifest_id = sources.add("haptic.toml".into(), manifest_text.clone());
+    let manifest = parse_manifest(&manifest_text, manifest_id)
+        .map_err(|d| LoadError::Manifest(sources.clone(), d))?;
+
+    let mut diags = Vec::new();
+    let mut files = Vec::new();
+    let mut imported_std = Vec::new();
+    let mut hasher = Sha256::new();
+    hasher.update(manifest_text.as_bytes());
+
+    // Depth-first over imports, each file once.
+    let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), None)];
+    let mut seen = std::collections::HashSet::new();
+    let mut order: Vec<(String, Option<Span>)> = Vec::new();
+    while let Some((name, from)) = stack.pop() {
+        let name = normalize(&name);
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        order.push((name.clone(), from));
+        let Some(id) = read_source(root, &name, from, &mut sources, &mut diags) else {
+            continue;
+        };
+        let text = sources.get(id).text.clone();
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+        let (ast, parse_diags) = syntax::parse(id, &text);
+        diags.extend(parse_diags);
+        let mut imports = Vec::new();
+        collect_imports(&ast.items, &mut imports);
+        for import in imports.into_iter().rev() {
+            match import {
+                ast::Import::File(path) => stack.push((path.value.clone(), Some(path.span))),
+                ast::Import::Std(module) => {
+                    if STD_MODULES.iter().any(|(m, _)| *m == module.name) {
+                        if !imported_std.contains(&module.name) {
+                            imported_std.push(module.name.clone());
+                        }
+                    } else {
+                        let names: Vec<&str> = STD_MODULES.iter().map(|(m, _)| *m).collect();
+                        let mut d = Diagnostic::new(
+                            Code::ImportNotFound,
+                            module.span,
+                            format!("no standard module `std.{}`", module.name),
+                        );
+                        if let Some(near) =
+                            crate::diag::nearest(&module.name, names.iter().copied())
+                        {
+                            d = d.help(format!("did you mean `std.{near}`?"));
+                        }
+                        diags.push(d.help(format!(
+                            "the standard modules are {}",
+                            crate::check::types::list_values(&names)
+                        )));
+                    }
+                }
+            }
+        }
+        files.push(ParsedFile { id, ast });
+    }
+
+    let mut std = BTreeMap::new();
+    for (module, text) in STD_MODULES {
+        let id = sources.add(format!("std/{module}.hap"), (*text).to_string());
+        let (ast, parse_diags) = syntax::parse(id, text);
+        debug_assert!(parse_diags.is_empty(), "stdlib {module} must parse");
+        diags.extend(parse_diags);
+        std.insert((*module).to_string(), ParsedFile { id, ast });
+    }
+
+    let source_hash = format!("sha256:{:x}", hasher.finalize());
+    let project = Project {
+        root: root.to_path_buf(),
+        manifest,
+        sources,
+        files,
+        std,
+        imported_std,
+        source_hash,
+    };
+    Ok((project, diags))
+}
+
+fn collect_imports(items: &[ast::Item], out: &mut Vec<ast::Import>) {
+    for item in items {
+        match item {
+            ast::Item::Import(i) => out.push(i.clone()),
+            ast::Item::If(branch) => {
+                collect_imports(&branch.then, out);
+                collect_imports(&branch.otherwise, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `./a/../b.hap` → `b.hap`, so each file is read once.
+fn normalize(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+fn read_source(
+    root: &Path,
+    name: &str,
+    from: Option<Span>,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<FileId> {
+    let path = root.join(name);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            let mut d = Diagnostic::new(
+                Code::ImportNotFound,
+                from,
+                format!("cannot read `{name}`: {}", io_reason(&e)),
+            );
+            d = d.help(if from.is_some() {
+                "import paths are relative to the directory of haptic.toml".to_string()
+            } else {
+                "set `entry` in the [project] section of haptic.toml".to_string()
+            });
+            diags.push(d);
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(sources.add(name.to_string(), text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // The lossy text has the same prefix, so the offset stays valid.
+            let id = sources.add(name.to_string(), text);
+            diags.push(
+                Diagnostic::new(
+                    Code::NotUtf8,
+                    Span::new(id, offset..offset + 1),
+                    format!("file is not valid UTF-8 (first invalid byte at offset {offset})"),
+                )
+                .help("save the file as UTF-8"),
+            );
+            None
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
+    let manifest: Manifest = toml::from_str(text).map_err(|e| {
+        let span = e.span().map(|r| Span::new(id, r));
+        let message = e.message().trim_end_matches('.').to_string();
+        Diagnostic::new(Code::Manifest, span, message)
+            .help("see the manifest section of the README")
+    })?;
+    let whole = Span::new(id, 0..text.len().min(1));
+    let version = &manifest.project.haproxy;
+    if !SUPPORTED_HAPROXY.contains(&version.as_str()) {
+        let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
+        return Err(Diagnostic::new(
+            Code::Manifest,
+            span,
+            format!("unsupported HAProxy version `{version}`"),
+        )
+        .help(format!(
+            "expected one of {}",
+            crate::check::types::list_values(SUPPORTED_HAPROXY)
+        )));
+    }
+    for (name, _) in &manifest.lints {
+        let known = crate::diag::Code::ALL
+            .iter()
+            .any(|c| c.name() == name && c.default_severity() == Severity::Warning);
+        if !known {
+            let warnings: Vec<&str> = Code::ALL
+                .iter()
+                .filter(|c| c.default_severity() == Severity::Warning)
+                .map(|c| c.name())
+                .collect();
+            let span = find_value_span(text, id, name).unwrap_or(whole);
+            let mut d = Diagnostic::new(Code::Manifest, span, format!("unknown lint `{name}`"));
+            if let Some(near) = crate::diag::nearest(name, warnings.iter().copied()) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            return Err(d.help(format!(
+                "lints are {}",
+                crate::check::types::list_values(&warnings)
+            )));
+        }
+    }
+    Ok(manifest)
+}
+
+/// The span of `key = ...` in the manifest, for diagnostics after parsing.
+fn find_value_span(text: &str, id: FileId, key: &str) -> Option<Span> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                let start = offset + (line.len() - trimmed.len());
+                return Some(Span::new(id, start..offset + line.trim_end().len()));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}

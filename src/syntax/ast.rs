@@ -1,0 +1,238 @@
+//! The abstract syntax tree: what was written, with spans, before any
+//! name or type is checked. Produced by [`crate::syntax::parse`].
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A string literal with escapes resolved. The value may hold any character,
+/// including ones the checker will refuse in the position it is used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrLit {
+    pub value: String,
+    pub span: Span,
+}
+
+/// A dotted reference: `app_port`, `tls.intermediate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    pub segments: Vec<Ident>,
+    pub span: Span,
+}
+
+impl Path {
+    pub fn dotted(&self) -> String {
+        let names: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+        names.join(".")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Import(Import),
+    Env(Ident),
+    Let(Let),
+    Tls(TlsDecl),
+    Backend(Decl),
+    Frontend(Decl),
+    Defaults(Decl),
+    Stats(Decl),
+    Guard(Guard),
+    If(If<Item>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Import {
+    /// `import std.tls`: the standard module, reachable as `tls.NAME`.
+    Std(Ident),
+    /// `import "teams/shop.hap"`: a project file, merged into the namespace.
+    File(StrLit),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Let {
+    pub name: Ident,
+    pub ty: Option<TypeName>,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeName {
+    pub name: Ident,
+    pub arg: Option<Box<TypeName>>,
+    pub span: Span,
+}
+
+/// `tls NAME = BASE { overrides }` or `tls NAME { fields }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsDecl {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+/// A backend, frontend, `defaults` or `stats` block. `defaults` and `stats`
+/// have no name of their own; theirs is the keyword.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decl {
+    pub name: Ident,
+    pub body: Vec<BodyItem>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    pub name: Ident,
+    pub options: Option<Record>,
+    /// Environments the guard applies to; all when empty.
+    pub envs: Vec<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct If<T> {
+    pub cond: Condition,
+    pub then: Vec<T>,
+    /// `else { ... }`, or `else if ...` as a single nested `If` item.
+    pub otherwise: Vec<T>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CondOp {
+    Eq,
+    Ne,
+    In,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub op: CondOp,
+    pub envs: Vec<Ident>,
+    pub span: Span,
+}
+
+impl Condition {
+    pub fn holds(&self, env: &str) -> bool {
+        let listed = self.envs.iter().any(|e| e.name == env);
+        match self.op {
+            CondOp::Eq | CondOp::In => listed,
+            CondOp::Ne => !listed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyItem {
+    Field(Field),
+    Server(Server),
+    Bind(Bind),
+    Route(Route),
+    Default(Ident),
+    Header(Header),
+    If(If<BodyItem>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub name: Ident,
+    pub addr: Expr,
+    pub options: Option<Record>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bind {
+    pub addr: Expr,
+    pub tls: Option<Path>,
+    pub redirect: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub host: Option<StrLit>,
+    pub path: Option<(Ident, StrLit)>,
+    pub target: Ident,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    Request,
+    Response,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub kind: HeaderKind,
+    pub name: StrLit,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub fields: Vec<Field>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// Digits as written; range-checked by the checker.
+    Int(String),
+    /// `30s`, `16k`: digits and unit as written.
+    Quantity(String, String),
+    /// Four dot-separated numbers as written; validated by the checker.
+    Ipv4(String),
+    Cidr(String),
+    Str(String),
+    Bool(bool),
+    Address(Address),
+    List(Vec<Expr>),
+    Record(Record),
+    Secret(StrLit),
+    /// A reference, optionally extended: `tls.intermediate { certs = "..." }`.
+    Ref(Path, Option<Record>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Address {
+    pub host: Option<AddrHost>,
+    pub port: AddrPort,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddrHost {
+    Ipv4(String, Span),
+    Ipv6(String, Span),
+    Name(StrLit),
+    Ref(Path),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddrPort {
+    Number(String, Span),
+    Ref(Path),
+}
