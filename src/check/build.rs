@@ -1,6 +1,6 @@
 //! Building the model of one environment from its elaborated declarations.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
@@ -71,6 +71,14 @@ impl<'a> Ctx<'a, '_> {
     }
 }
 
+/// Objects whose building reported an error: lints skip them, so that one
+/// mistake is not reported again as "backend has no server" and the like.
+#[derive(Debug, Default)]
+pub(super) struct Tainted {
+    pub backends: HashSet<String>,
+    pub frontends: HashSet<String>,
+}
+
 /// Builds one environment. Returns `None` only when nothing useful can be
 /// built (the diagnostics say why).
 pub(super) fn env<'a>(
@@ -78,7 +86,7 @@ pub(super) fn env<'a>(
     env: &'a str,
     production: bool,
     diags: &mut Diagnostics,
-) -> Option<model::Env> {
+) -> Option<(model::Env, Tainted)> {
     let mut items = Vec::new();
     for file in &project.files {
         flatten_items(&file.ast.items, env, &mut items);
@@ -97,6 +105,8 @@ pub(super) fn env<'a>(
         define_all(&mut ctx, Ns::Std(i), &std_items);
     }
     define_all(&mut ctx, Ns::Project, &items);
+    check_definitions(&mut ctx, &items);
+    let mut tainted = Tainted::default();
 
     let defaults = defaults(&mut ctx, project, &items)?;
     let mut backends = Vec::new();
@@ -121,7 +131,12 @@ pub(super) fn env<'a>(
         match item {
             ast::Item::Backend(decl) => {
                 if !check_dup(&mut ctx, "backend", &decl.name) {
-                    backends.push(backend(&mut ctx, decl));
+                    let errors = ctx.diags.error_count();
+                    let (be, complete) = backend(&mut ctx, decl);
+                    backends.push(be);
+                    if !complete || ctx.diags.error_count() > errors {
+                        tainted.backends.insert(decl.name.name.clone());
+                    }
                 }
             }
             ast::Item::Stats(decl) => {
@@ -140,18 +155,55 @@ pub(super) fn env<'a>(
     for item in &items {
         if let ast::Item::Frontend(decl) = item {
             if frontend_seen.insert(decl.name.name.as_str()) {
-                frontends.push(frontend(&mut ctx, decl, &backend_names));
+                let errors = ctx.diags.error_count();
+                let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
+                frontends.push(fe);
+                if !complete || ctx.diags.error_count() > errors {
+                    tainted.frontends.insert(decl.name.name.clone());
+                }
             }
         }
     }
-    Some(model::Env {
+    let env = model::Env {
         name: env.to_string(),
         production,
         defaults,
         stats,
         frontends,
         backends,
-    })
+    };
+    Some((env, tainted))
+}
+
+/// Evaluates every constant and TLS policy of the project, used or not, so
+/// that a mistake in an unused definition is still reported.
+fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
+    for item in items {
+        match item {
+            ast::Item::Let(l) => {
+                if let Some(slot) = ctx
+                    .defs
+                    .index
+                    .get(&(Ns::Project, l.name.name.as_str()))
+                    .copied()
+                {
+                    ctx.defs.value(slot, ctx.diags);
+                }
+            }
+            ast::Item::Tls(t) => {
+                if let Some(slot) = ctx
+                    .defs
+                    .index
+                    .get(&(Ns::Project, t.name.name.as_str()))
+                    .copied()
+                {
+                    let raw = ctx.defs.value(slot, ctx.diags);
+                    ctx.coerce(&raw, Ty::Record(&types::TLS));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn define_all<'a>(ctx: &mut Ctx<'a, '_>, ns: Ns, items: &[&'a ast::Item]) {
@@ -265,7 +317,10 @@ fn name_length(ctx: &mut Ctx, name: &ast::Ident) {
     }
 }
 
-fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> model::Backend {
+/// Builds a backend; the flag is false when a part of it (a server, a
+/// header) was dropped because of an error.
+fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> (model::Backend, bool) {
+    let mut complete = true;
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
     flatten_body(&decl.body, ctx.env, &mut body);
@@ -306,20 +361,22 @@ fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> model::Backend {
                     );
                     continue;
                 }
-                if let Some(server) = server(ctx, s, check.is_some()) {
-                    servers.push(server);
+                match server(ctx, s, check.is_some()) {
+                    Some(server) => servers.push(server),
+                    None => complete = false,
                 }
             }
             ast::BodyItem::Header(h) if h.kind == ast::HeaderKind::Request => {
-                if let Some(h) = header(ctx, h) {
-                    request_headers.push(h);
+                match header(ctx, h) {
+                    Some(h) => request_headers.push(h),
+                    None => complete = false,
                 }
             }
             ast::BodyItem::Field(_) => {}
             other => misplaced(ctx, other, "backend"),
         }
     }
-    model::Backend {
+    let backend = model::Backend {
         name: decl.name.name.clone(),
         balance,
         check,
@@ -332,7 +389,8 @@ fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> model::Backend {
         request_headers,
         servers,
         origin: decl.name.span,
-    }
+    };
+    (backend, complete)
 }
 
 fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {
@@ -455,7 +513,13 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
     }
 }
 
-fn frontend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl, backends: &[&str]) -> model::Frontend {
+/// Builds a frontend; the flag is false when a part of it was dropped.
+fn frontend<'a>(
+    ctx: &mut Ctx<'a, '_>,
+    decl: &'a ast::Decl,
+    backends: &[&str],
+) -> (model::Frontend, bool) {
+    let mut complete = true;
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
     flatten_body(&decl.body, ctx.env, &mut body);
@@ -474,15 +538,15 @@ fn frontend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl, backends: &[&str]) -
     let mut default_span: Option<Span> = None;
     for item in &body {
         match item {
-            ast::BodyItem::Bind(b) => {
-                if let Some(bind) = bind(ctx, b) {
-                    fe.binds.push(bind);
-                }
-            }
+            ast::BodyItem::Bind(b) => match bind(ctx, b) {
+                Some(bind) => fe.binds.push(bind),
+                None => complete = false,
+            },
             ast::BodyItem::Route(r) => {
                 let known = backend_ref(ctx, &r.target, backends);
-                if let (Some(route), true) = (route(ctx, r), known) {
-                    fe.routes.push(route);
+                match (route(ctx, r), known) {
+                    (Some(route), true) => fe.routes.push(route),
+                    _ => complete = false,
                 }
             }
             ast::BodyItem::Default(target) => {
@@ -499,21 +563,20 @@ fn frontend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl, backends: &[&str]) -
                 }
                 if backend_ref(ctx, target, backends) {
                     fe.default_backend = Some(target.name.clone());
+                } else {
+                    complete = false;
                 }
             }
-            ast::BodyItem::Header(h) => {
-                if let Some(value) = header(ctx, h) {
-                    match h.kind {
-                        ast::HeaderKind::Request => fe.request_headers.push(value),
-                        ast::HeaderKind::Response => fe.response_headers.push(value),
-                    }
-                }
-            }
+            ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
+                (Some(value), ast::HeaderKind::Request) => fe.request_headers.push(value),
+                (Some(value), ast::HeaderKind::Response) => fe.response_headers.push(value),
+                (None, _) => complete = false,
+            },
             ast::BodyItem::Field(_) => {}
             other => misplaced(ctx, other, "frontend"),
         }
     }
-    fe
+    (fe, complete)
 }
 
 /// Checks that a route target names a backend of this environment.

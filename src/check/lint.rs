@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::build::Tainted;
 use super::flatten_items;
 use super::types::{self, Ty};
 use super::value::{self, Value};
@@ -13,10 +14,17 @@ use crate::project::Project;
 use crate::source::Span;
 use crate::syntax::ast;
 
-pub(super) fn env(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
-    unused_backends(env, diags);
-    backend_servers(env, diags);
-    for fe in &env.frontends {
+pub(super) fn env(env: &model::Env, tainted: &Tainted, project: &Project, diags: &mut Diagnostics) {
+    let routed_from_tainted = !tainted.frontends.is_empty();
+    if !routed_from_tainted {
+        unused_backends(env, diags);
+    }
+    backend_servers(env, tainted, diags);
+    for fe in env
+        .frontends
+        .iter()
+        .filter(|f| !tainted.frontends.contains(&f.name))
+    {
         shadowed_routes(fe, diags);
         frontend_shape(env, fe, diags);
     }
@@ -53,8 +61,11 @@ fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
     }
 }
 
-fn backend_servers(env: &model::Env, diags: &mut Diagnostics) {
+fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics) {
     for be in &env.backends {
+        if tainted.backends.contains(&be.name) {
+            continue;
+        }
         if be.servers.is_empty() {
             diags.push(
                 Diagnostic::new(

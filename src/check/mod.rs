@@ -38,8 +38,8 @@ pub fn check(
     let mut models = Vec::new();
     for env in &envs {
         let production = project.manifest.project.production.contains(&env.name);
-        if let Some(model) = build::env(project, &env.name, production, &mut diags) {
-            lint::env(&model, project, &mut diags);
+        if let Some((model, tainted)) = build::env(project, &env.name, production, &mut diags) {
+            lint::env(&model, &tainted, project, &mut diags);
             models.push(model);
         }
     }

@@ -756,8 +756,8 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
             "letters, digits, `-` and `_`",
         ),
         StrKind::Printable => (
-            |c| c.is_ascii_graphic() && !"'\"\\#$".contains(c) || c == ' ',
-            "printable ASCII except `'\"\\#$`",
+            |c| c.is_ascii_graphic() && !"\"\\$".contains(c) || c == ' ',
+            "printable ASCII except `\"`, `\\` and `$`",
         ),
     };
     if let Some(c) = s.chars().find(|c| !allowed(*c)) {

@@ -1,0 +1,123 @@
+//! Data-driven cases: every `tests/cases/<area>/<name>.hap` is a one-file
+//! project. Its header says what to expect:
+//!
+//! ```text
+//! //! expect: E0201 E0202 E0102     (the codes, in source order), or `ok`
+//! //! manifest: [lints]            (lines appended to haptic.toml)
+//! //! manifest: unused-backend = "deny"
+//! ```
+//!
+//! The rendered diagnostics and, when there is no error, every
+//! environment's `haproxy.cfg` and `runtime.txt` are snapshotted; outputs
+//! must pass the real `haproxy -c -dW`. Adding a case is adding a file.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{self, TempProject};
+
+struct Case {
+    name: String,
+    source: String,
+    expect: Vec<String>,
+    manifest: String,
+}
+
+fn load_cases() -> Vec<Case> {
+    let root = support::repo_root().join("tests/cases");
+    let mut files: Vec<PathBuf> = Vec::new();
+    for area in std::fs::read_dir(&root).expect("tests/cases exists") {
+        let area = area.unwrap().path();
+        if !area.is_dir() || area.file_name().is_some_and(|n| n == "snapshots") {
+            continue;
+        }
+        for file in std::fs::read_dir(&area).unwrap() {
+            let file = file.unwrap().path();
+            if file.extension().is_some_and(|e| e == "hap") {
+                files.push(file);
+            }
+        }
+    }
+    files.sort();
+    files.iter().map(|f| parse_case(&root, f)).collect()
+}
+
+fn parse_case(root: &Path, file: &Path) -> Case {
+    let source = std::fs::read_to_string(file).unwrap();
+    let rel = file.strip_prefix(root).unwrap().with_extension("");
+    let name = rel.to_string_lossy().replace('/', "__");
+    let mut expect = None;
+    let mut manifest = String::from(support::MANIFEST);
+    for line in source.lines() {
+        if let Some(rest) = line.strip_prefix("//! expect:") {
+            let codes: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+            expect = Some(if codes == ["ok"] { Vec::new() } else { codes });
+        } else if let Some(rest) = line.strip_prefix("//! manifest:") {
+            manifest.push_str(rest.trim());
+            manifest.push('\n');
+        }
+    }
+    Case {
+        expect: expect.unwrap_or_else(|| panic!("{}: missing `//! expect:` line", file.display())),
+        name,
+        source,
+        manifest,
+    }
+}
+
+#[test]
+fn cases() {
+    let cases = load_cases();
+    assert!(
+        cases.len() >= 40,
+        "expected the case corpus, found {} cases",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let project =
+            TempProject::new(&[("haptic.toml", &case.manifest), ("main.hap", &case.source)]);
+        let compilation = project.compile();
+        let codes = support::codes(&compilation);
+        if codes != case.expect {
+            failures.push(format!(
+                "{}: expected {:?}, got {:?}\n{}",
+                case.name,
+                case.expect,
+                codes,
+                support::rendered(&compilation)
+            ));
+            continue;
+        }
+        let mut snapshot = String::new();
+        if !compilation.diagnostics.is_empty() {
+            snapshot.push_str("=== diagnostics ===\n");
+            snapshot.push_str(&support::rendered(&compilation));
+        }
+        let outputs = compilation.outputs();
+        for output in &outputs {
+            for (file, content) in output.files() {
+                snapshot.push_str(&format!("=== {}/{file} ===\n{content}", output.env));
+            }
+            if let Err(e) = support::haproxy_check(&output.haproxy_cfg) {
+                failures.push(format!("{} ({}): {e}", case.name, output.env));
+            }
+        }
+        if !compilation.has_errors() && outputs.is_empty() {
+            failures.push(format!("{}: no error, but no output", case.name));
+        }
+        insta::with_settings!({
+            snapshot_path => support::repo_root().join("tests/cases/snapshots"),
+            prepend_module_to_snapshot => false,
+            description => case.source.as_str(),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(case.name.as_str(), snapshot);
+        });
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

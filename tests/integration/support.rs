@@ -1,0 +1,215 @@
+//! Shared test support: temporary projects, the real `haproxy -c`, and
+//! throw-away certificates.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use haptic::driver::{self, Compilation, Output};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `haproxy` binary. Tests that need it fail (never skip) when it is
+/// missing, with the command that installs it.
+pub fn haproxy() -> &'static str {
+    static FOUND: OnceLock<String> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        for candidate in ["haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy"] {
+            if Command::new(candidate)
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success())
+            {
+                return candidate.to_string();
+            }
+        }
+        panic!(
+            "HAProxy is required by this test and was not found on PATH or in /usr/sbin.\n\
+             Install it with: apt-get update && apt-get install -y haproxy socat"
+        )
+    })
+}
+
+/// A self-signed certificate (with its key) and a CA file, made once per
+/// test process in a temporary directory. No key is ever committed.
+pub struct Certs {
+    _dir: tempfile::TempDir,
+    /// A directory holding one certificate+key PEM, for `crt DIR/`.
+    pub cert_dir: PathBuf,
+    /// The certificate+key PEM.
+    pub cert: PathBuf,
+    /// The certificate alone, usable as a CA file.
+    pub ca: PathBuf,
+}
+
+pub fn certs() -> &'static Certs {
+    static CERTS: OnceLock<Certs> = OnceLock::new();
+    CERTS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let key = dir.path().join("key.pem");
+        let ca = dir.path().join("cert.pem");
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=haptic-test",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&ca)
+            .output()
+            .expect("openssl is needed to make a throw-away certificate");
+        assert!(
+            status.status.success(),
+            "openssl failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let cert_dir = dir.path().join("certs");
+        std::fs::create_dir(&cert_dir).unwrap();
+        let cert = cert_dir.join("site.pem");
+        let pem = std::fs::read_to_string(&ca).unwrap() + &std::fs::read_to_string(&key).unwrap();
+        std::fs::write(&cert, pem).unwrap();
+        Certs {
+            _dir: dir,
+            cert_dir,
+            cert,
+            ca,
+        }
+    })
+}
+
+/// Points the certificate and CA paths of a configuration at the test
+/// certificates: the deployment's paths do not exist on a test machine.
+/// Returns the configuration and the secret names it references.
+pub fn for_test_machine(cfg: &str) -> (String, Vec<String>) {
+    let certs = certs();
+    let mut out = String::with_capacity(cfg.len());
+    let mut secrets = Vec::new();
+    for line in cfg.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let mut rewritten = Vec::with_capacity(words.len());
+        let mut previous = "";
+        for word in words {
+            let replaced = match previous {
+                "crt" if word.ends_with('/') => format!("{}/", certs.cert_dir.display()),
+                "crt" => certs.cert.display().to_string(),
+                "ca-file" => certs.ca.display().to_string(),
+                _ => word.to_string(),
+            };
+            previous = word;
+            rewritten.push(replaced);
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            let after = &rest[start + 2..];
+            if let Some(end) = after.find('}') {
+                secrets.push(after[..end].to_string());
+                rest = &after[end..];
+            } else {
+                break;
+            }
+        }
+        out.push_str(&rewritten.join(" "));
+        out.push('\n');
+    }
+    secrets.sort();
+    secrets.dedup();
+    (out, secrets)
+}
+
+/// Runs the real `haproxy -c -dW` (zero warnings) on a configuration.
+pub fn haproxy_check(cfg: &str) -> Result<(), String> {
+    let (cfg, secrets) = for_test_machine(cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("haproxy.cfg");
+    std::fs::write(&path, &cfg).unwrap();
+    let mut command = Command::new(haproxy());
+    command.args(["-c", "-dW", "-f"]).arg(&path);
+    for name in secrets {
+        command.env(name, "test-secret-value");
+    }
+    let output = command.output().expect("run haproxy -c");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "haproxy -c -dW rejected the configuration:\n{}{}\n--- configuration ---\n{cfg}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A project in a temporary directory.
+pub struct TempProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    pub fn new(files: &[(&str, &str)]) -> TempProject {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            write(&dir.path().join(name), content.as_bytes());
+        }
+        TempProject { dir }
+    }
+
+    /// A one-file project with the default manifest.
+    pub fn single(source: &str) -> TempProject {
+        Self::new(&[("haptic.toml", MANIFEST), ("main.hap", source)])
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn compile(&self) -> Compilation {
+        driver::compile(self.path()).expect("project loads")
+    }
+}
+
+pub const MANIFEST: &str = "[project]\nname = \"test\"\nhaproxy = \"2.6\"\n";
+
+pub fn write(path: &Path, content: &[u8]) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, content).unwrap();
+}
+
+/// Renders diagnostics as a person sees them, without colour.
+pub fn rendered(c: &Compilation) -> String {
+    haptic::diag::render::terminal(&c.diagnostics, &c.project.sources, false)
+}
+
+pub fn codes(c: &Compilation) -> Vec<&'static str> {
+    c.diagnostics.iter().map(|d| d.code.as_str()).collect()
+}
+
+/// Asserts every environment's output passes `haproxy -c -dW`.
+pub fn assert_outputs_pass_haproxy(outputs: &[Output], what: &str) {
+    for output in outputs {
+        if let Err(e) = haproxy_check(&output.haproxy_cfg) {
+            panic!("{what}, environment `{}`: {e}", output.env);
+        }
+    }
+}
+
+/// Runs the compiled `haptic` binary.
+pub fn haptic(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_haptic"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run haptic")
+}
