@@ -1,4 +1,6 @@
 //! The one integration test binary.
 
 mod cases;
+mod cli;
+mod examples;
 mod support;

@@ -1,0 +1,290 @@
+//! The command line: exit codes, output formats, `explain`, atomic and
+//! deterministic writes.
+
+use haptic::cli::exit;
+use haptic::diag::Code;
+
+use crate::support::{self, haptic, TempProject};
+
+const GOOD: &str = "env staging\nenv production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> b }\n";
+const BAD: &str = "env production\nbackend api {\n  balance = roundrobbin\n  server api1 = 10.0.0.1:99999\n}\nfrontend www {\n  bind :8080\n  route path prefix \"/api/\" -> apii\n  default -> api\n}\n";
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn exit_codes_are_one_contract() {
+    let good = TempProject::single(GOOD);
+    let bad = TempProject::single(BAD);
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(code(&haptic(&["check"], good.path())), exit::OK);
+    assert_eq!(code(&haptic(&["check"], bad.path())), exit::INVALID);
+    assert_eq!(code(&haptic(&["compile"], bad.path())), exit::INVALID);
+    assert_eq!(code(&haptic(&["check"], empty.path())), exit::USAGE);
+    assert_eq!(
+        code(&haptic(&["check", "--format", "yaml"], good.path())),
+        exit::USAGE
+    );
+    assert_eq!(code(&haptic(&["frobnicate"], good.path())), exit::USAGE);
+    assert_eq!(
+        code(&haptic(&["compile", "--env", "qa"], good.path())),
+        exit::USAGE
+    );
+    assert_eq!(code(&haptic(&["--help"], good.path())), exit::OK);
+    assert_eq!(
+        code(&haptic(&["compile", "--check"], good.path())),
+        exit::STALE
+    );
+    assert_eq!(code(&haptic(&["compile"], good.path())), exit::OK);
+    assert_eq!(
+        code(&haptic(&["compile", "--check"], good.path())),
+        exit::OK
+    );
+    // The four codes are distinct.
+    let mut all = vec![exit::OK, exit::INVALID, exit::STALE, exit::USAGE];
+    all.dedup();
+    assert_eq!(all.len(), 4);
+}
+
+#[test]
+fn three_errors_in_one_run() {
+    let bad = TempProject::single(BAD);
+    let out = haptic(&["check"], bad.path());
+    let text = stderr(&out);
+    for expected in [
+        "E0201",
+        "E0202",
+        "E0102",
+        "did you mean `roundrobin`?",
+        "did you mean `api`?",
+        "3 errors",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn compile_check_shows_a_diff_of_what_is_stale() {
+    let project = TempProject::single(GOOD);
+    assert_eq!(code(&haptic(&["compile"], project.path())), exit::OK);
+    let cfg = project.path().join("out/production/haproxy.cfg");
+    let edited = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("retries 3", "retries 9");
+    std::fs::write(&cfg, edited).unwrap();
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::STALE);
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        diff.contains("-    retries 9") && diff.contains("+    retries 3"),
+        "{diff}"
+    );
+    assert!(diff.contains("out/production/haproxy.cfg"), "{diff}");
+    // --check writes nothing.
+    assert!(std::fs::read_to_string(&cfg).unwrap().contains("retries 9"));
+}
+
+#[test]
+fn compile_writes_every_environment_or_one_and_honours_out() {
+    let project = TempProject::single(GOOD);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out_dir = elsewhere.path().to_str().unwrap();
+    assert_eq!(
+        code(&haptic(&["compile", "--out", out_dir], project.path())),
+        exit::OK
+    );
+    for env in ["staging", "production"] {
+        for file in ["haproxy.cfg", "runtime.txt"] {
+            assert!(
+                elsewhere.path().join(env).join(file).is_file(),
+                "{env}/{file}"
+            );
+        }
+    }
+    assert!(
+        !project.path().join("out").exists(),
+        "--out must not write to the default"
+    );
+    assert_eq!(
+        code(&haptic(&["compile", "--env", "staging"], project.path())),
+        exit::OK
+    );
+    assert!(project.path().join("out/staging/haproxy.cfg").is_file());
+    assert!(!project.path().join("out/production").exists());
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(project.path().join("out/staging"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn outputs_are_deterministic_and_carry_provenance() {
+    let project = TempProject::single(GOOD);
+    let first = project.compile().outputs();
+    let second = project.compile().outputs();
+    assert_eq!(first, second);
+    // The same sources in another directory give the same bytes.
+    let copy = TempProject::single(GOOD);
+    assert_eq!(copy.compile().outputs(), first);
+    for output in &first {
+        for (_, content) in output.files() {
+            let header: Vec<&str> = content.lines().take(3).collect();
+            assert!(
+                header[0].contains(&format!("haptic {}", env!("CARGO_PKG_VERSION"))),
+                "{header:?}"
+            );
+            assert!(
+                header[2].starts_with("# sources sha256:")
+                    && header[2].len() == "# sources sha256:".len() + 64
+            );
+        }
+    }
+    // A change in the sources changes the hash.
+    let changed = TempProject::single(&GOOD.replace("10.0.0.1", "10.0.0.2"));
+    assert_ne!(
+        changed.compile().outputs()[0].haproxy_cfg.lines().nth(2),
+        first[0].haproxy_cfg.lines().nth(2)
+    );
+}
+
+#[test]
+fn writes_are_atomic() {
+    // A reader racing a writer sees the old file or the new one, never a mix.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("haproxy.cfg");
+    let a = "a".repeat(1 << 20);
+    let b = "b".repeat(1 << 20);
+    haptic::driver::write_atomic(&path, &a).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (path, stop, a, b) = (path.clone(), stop.clone(), a.clone(), b.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let content = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    content == a || content == b,
+                    "torn read of {} bytes",
+                    content.len()
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..100 {
+        haptic::driver::write_atomic(&path, if i % 2 == 0 { &b } else { &a }).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+}
+
+#[test]
+fn explain_works_for_every_code() {
+    let dir = tempfile::tempdir().unwrap();
+    for c in Code::ALL {
+        let out = haptic(&["explain", c.as_str()], dir.path());
+        assert_eq!(code(&out), exit::OK, "{c}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with(c.as_str()) && text.contains(c.explanation().lines().next().unwrap()),
+            "{text}"
+        );
+    }
+    let out = haptic(&["explain", "E0209"], dir.path());
+    assert_eq!(code(&out), exit::USAGE);
+    assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    assert_eq!(
+        code(&haptic(&["explain", "type-mismatch"], dir.path())),
+        exit::OK
+    );
+}
+
+#[test]
+fn json_diagnostics_have_the_versioned_envelope() {
+    let bad = TempProject::single(BAD);
+    let out = haptic(&["check", "--format", "json"], bad.path());
+    assert_eq!(code(&out), exit::INVALID);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["summary"]["errors"], 3);
+    let diags = json["diagnostics"].as_array().unwrap();
+    let port = diags
+        .iter()
+        .find(|d| d["code"] == "E0201")
+        .expect("the port error");
+    assert_eq!(port["severity"], "error");
+    assert_eq!(port["file"], "main.hap");
+    assert_eq!(port["line"], 4);
+    assert_eq!(port["column"], 26);
+    assert_eq!(
+        port["byte_end"].as_u64().unwrap() - port["byte_start"].as_u64().unwrap(),
+        5
+    );
+    let start = port["byte_start"].as_u64().unwrap() as usize;
+    assert_eq!(&BAD[start..start + 5], "99999");
+    assert!(port["message"].as_str().unwrap().contains("99999"));
+    assert!(port["help"][0].as_str().unwrap().contains("1..=65535"));
+    let route = diags.iter().find(|d| d["code"] == "E0102").unwrap();
+    assert_eq!(route["labels"][0]["line"], 8);
+    // A clean project gives an empty list, not nothing.
+    let good = TempProject::single(GOOD);
+    let out = haptic(&["check", "--format", "json"], good.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["diagnostics"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn manifest_errors_are_diagnostics() {
+    let project = TempProject::new(&[
+        (
+            "haptic.toml",
+            "[project]\nname = \"x\"\nhaproxy = \"1.8\"\n",
+        ),
+        ("main.hap", GOOD),
+    ]);
+    let out = haptic(&["check"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+    assert!(
+        stderr(&out).contains("E0005") && stderr(&out).contains("unsupported HAProxy version"),
+        "{}",
+        stderr(&out)
+    );
+    let project = TempProject::new(&[
+        ("haptic.toml", "[project]\nnam = \"x\"\n"),
+        ("main.hap", GOOD),
+    ]);
+    let out = haptic(&["check"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+    assert!(stderr(&out).contains("E0005"), "{}", stderr(&out));
+}
+
+#[test]
+fn help_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = haptic(&["--help"], dir.path());
+    insta::assert_snapshot!("help", String::from_utf8_lossy(&out.stdout));
+    let out = haptic(&["compile", "--help"], dir.path());
+    insta::assert_snapshot!("help_compile", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn non_utf8_source_is_a_diagnostic() {
+    let project = TempProject::new(&[("haptic.toml", support::MANIFEST)]);
+    support::write(
+        &project.path().join("main.hap"),
+        b"env production\nlet x = \"caf\xe9\"\n",
+    );
+    let c = project.compile();
+    assert_eq!(support::codes(&c), ["E0002"]);
+    let out = haptic(&["check"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+}

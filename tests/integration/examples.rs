@@ -1,0 +1,63 @@
+//! Every example compiles without a diagnostic, every environment passes
+//! the real `haproxy -c -dW`, and the committed outputs are up to date.
+
+use crate::support::{self, assert_outputs_pass_haproxy};
+
+fn examples() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(support::repo_root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("haptic.toml").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn there_are_at_least_three_examples() {
+    assert!(examples().len() >= 3, "{:?}", examples());
+}
+
+#[test]
+fn examples_compile_cleanly_and_pass_haproxy() {
+    for dir in examples() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let compilation = haptic::driver::compile(&dir).expect("example loads");
+        assert!(
+            compilation.diagnostics.is_empty(),
+            "example {name} has diagnostics:\n{}",
+            support::rendered(&compilation)
+        );
+        let outputs = compilation.outputs();
+        assert!(!outputs.is_empty(), "example {name} has no environment");
+        assert_outputs_pass_haproxy(&outputs, &format!("example {name}"));
+        for output in &outputs {
+            insta::assert_snapshot!(
+                format!("example_{name}_{}_haproxy_cfg", output.env),
+                output.haproxy_cfg
+            );
+        }
+    }
+}
+
+#[test]
+fn committed_example_outputs_are_fresh() {
+    for dir in examples() {
+        let out = support::haptic(&["compile", "--check", "."], &dir);
+        assert!(
+            out.status.success(),
+            "{}: `haptic compile --check` failed (run `haptic compile` in the example and commit):\n{}{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn stdlib_modules_parse_without_diagnostics() {
+    for (name, text) in haptic::project::STD_MODULES {
+        let (_, diags) = haptic::syntax::parse(haptic::source::FileId(0), text);
+        assert!(diags.is_empty(), "std/{name}.hap: {diags:?}");
+    }
+}
