@@ -294,7 +294,7 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
             crate::check::types::list_values(SUPPORTED_HAPROXY)
         )));
     }
-    for (name, _) in &manifest.lints {
+    for name in manifest.lints.keys() {
         let known = crate::diag::Code::ALL
             .iter()
             .any(|c| c.name() == name && c.default_severity() == Severity::Warning);

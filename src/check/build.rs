@@ -127,41 +127,48 @@ pub(super) fn env<'a>(
         }
         false
     };
+    // Backends first: frontends are checked against their names.
+    let mut frontend_decls = Vec::new();
     for item in &items {
         match item {
-            ast::Item::Backend(decl) => {
-                if !check_dup(&mut ctx, "backend", &decl.name) {
-                    let errors = ctx.diags.error_count();
-                    let (be, complete) = backend(&mut ctx, decl);
-                    backends.push(be);
-                    if !complete || ctx.diags.error_count() > errors {
-                        tainted.backends.insert(decl.name.name.clone());
-                    }
+            ast::Item::Backend(decl) if !check_dup(&mut ctx, "backend", &decl.name) => {
+                let errors = ctx.diags.error_count();
+                let (be, complete) = backend(&mut ctx, decl);
+                backends.push(be);
+                if !complete || ctx.diags.error_count() > errors {
+                    tainted.backends.insert(decl.name.name.clone());
                 }
             }
-            ast::Item::Stats(decl) => {
-                if !check_dup(&mut ctx, "stats", &decl.name) {
-                    stats = self::stats(&mut ctx, decl);
-                }
+            ast::Item::Stats(decl) if !check_dup(&mut ctx, "stats", &decl.name) => {
+                stats = self::stats(&mut ctx, decl);
             }
-            ast::Item::Frontend(decl) => {
-                check_dup(&mut ctx, "frontend", &decl.name);
+            ast::Item::Frontend(decl) if !check_dup(&mut ctx, "frontend", &decl.name) => {
+                frontend_decls.push(decl);
             }
             _ => {}
         }
     }
     let backend_names: Vec<&str> = backends.iter().map(|b| b.name.as_str()).collect();
-    let mut frontend_seen = std::collections::HashSet::new();
-    for item in &items {
-        if let ast::Item::Frontend(decl) = item {
-            if frontend_seen.insert(decl.name.name.as_str()) {
-                let errors = ctx.diags.error_count();
-                let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
-                frontends.push(fe);
-                if !complete || ctx.diags.error_count() > errors {
-                    tainted.frontends.insert(decl.name.name.clone());
-                }
-            }
+    for decl in frontend_decls {
+        let errors = ctx.diags.error_count();
+        let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
+        frontends.push(fe);
+        if !complete || ctx.diags.error_count() > errors {
+            tainted.frontends.insert(decl.name.name.clone());
+        }
+    }
+    if stats.is_some() {
+        // The stats page is written as `listen stats`, which is both a
+        // frontend and a backend to HAProxy.
+        let clash = frontends
+            .iter()
+            .map(|f| (&f.name, f.origin))
+            .chain(backends.iter().map(|b| (&b.name, b.origin)));
+        for (name, origin) in clash.filter(|(n, _)| n.as_str() == "stats") {
+            ctx.diags.push(
+                Diagnostic::new(Code::Duplicate, origin, format!("`{name}` clashes with the stats page"))
+                    .help("the `stats` block is written as `listen stats`: rename this frontend or backend"),
+            );
         }
     }
     let env = model::Env {

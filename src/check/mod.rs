@@ -368,7 +368,7 @@ impl Scope for Resolver<'_, '_> {
         let mut names = self.defs.project_names.clone();
         for (module, ns) in &self.defs.modules {
             if self.defs.imported.iter().any(|m| m == module) {
-                for ((slot_ns, name), _) in &self.defs.index {
+                for (slot_ns, name) in self.defs.index.keys() {
                     if slot_ns == ns {
                         names.push(format!("{module}.{name}"));
                     }
