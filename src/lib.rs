@@ -6,5 +6,6 @@ pub mod emit;
 pub mod lower;
 pub mod model;
 pub mod project;
+pub mod runtime_api;
 pub mod source;
 pub mod syntax;

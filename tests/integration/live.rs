@@ -1,0 +1,244 @@
+//! `runtime.txt` proven against a real HAProxy 2.6 on a Unix socket in a
+//! temporary directory: started on the compiled `haproxy.cfg`, given the
+//! commands, read back with `show servers state`, stopped by its pid.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use haptic::model::Host;
+use haptic::runtime_api::{self, LiveServer};
+
+use crate::support::{self, TempProject};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running HAProxy; stopped (by pid) when dropped.
+pub struct Haproxy {
+    child: Child,
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    pub fn start(cfg: &str, socket: &Path) -> Haproxy {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, secrets) = support::for_test_machine(cfg);
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let mut command = Command::new(support::haproxy());
+        command
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for name in secrets {
+            command.env(name, "test-secret-value");
+        }
+        let child = command.spawn().expect("start haproxy");
+        let mut haproxy = Haproxy {
+            child,
+            socket: socket.to_path_buf(),
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while runtime_api::send(socket, "show info", TIMEOUT).is_err() {
+            if let Ok(Some(status)) = haproxy.child.try_wait() {
+                let mut err = String::new();
+                use std::io::Read;
+                haproxy
+                    .child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("haproxy exited with {status}:\n{err}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "haproxy did not open {}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        haproxy
+    }
+
+    pub fn command(&self, line: &str) -> String {
+        runtime_api::send(&self.socket, line, TIMEOUT).unwrap_or_else(|e| panic!("`{line}`: {e}"))
+    }
+
+    pub fn servers(&self) -> BTreeMap<(String, String), LiveServer> {
+        runtime_api::parse_servers_state(&self.command("show servers state")).unwrap()
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Sends every command of a `runtime.txt`, checking each reply.
+pub fn apply_script(haproxy: &Haproxy, script: &str) {
+    for line in script
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let reply = haproxy.command(line);
+        let reply = reply.trim();
+        let accepted = reply.is_empty()
+            || reply.starts_with("IP changed from")
+            || reply.starts_with("no need to change")
+            || reply.starts_with("nothing changed")
+            || reply.contains("port changed from");
+        assert!(accepted, "HAProxy refused `{line}`: {reply}");
+    }
+}
+
+/// What the model declares for each server, as `show servers state` shows it.
+fn declared(env: &haptic::model::Env) -> BTreeMap<(String, String), (String, u16, bool, u32)> {
+    env.backends
+        .iter()
+        .flat_map(|b| {
+            b.servers.iter().map(move |s| {
+                let addr = match &s.host {
+                    Host::Ip(ip) => ip.to_string(),
+                    Host::Name(n) => n.clone(),
+                };
+                let maint = s.state == haptic::model::ServerState::Maint;
+                let weight = if maint { 0 } else { s.effective_weight() };
+                (
+                    (b.name.clone(), s.name.clone()),
+                    (addr, s.port, maint, weight),
+                )
+            })
+        })
+        .collect()
+}
+
+fn observed(
+    live: &BTreeMap<(String, String), LiveServer>,
+) -> BTreeMap<(String, String), (String, u16, bool, u32)> {
+    live.iter()
+        .map(|(k, s)| {
+            (
+                k.clone(),
+                (s.addr.clone(), s.port, s.maint, s.effective_weight()),
+            )
+        })
+        .collect()
+}
+
+fn fixture(socket: &Path) -> TempProject {
+    let source = format!(
+        r#"
+import std.checks
+env test
+defaults {{ socket = "{socket}" }}
+backend b {{
+  balance = leastconn
+  server ready = 127.0.0.1:{p1} {{ weight = 50, maxconn = 10 }}
+  server draining = 127.0.0.1:{p2} {{ state = drain, weight = 30 }}
+  server down = 127.0.0.1:{p3} {{ state = maint }}
+  server v6 = [::1]:{p4} {{ weight = 7 }}
+}}
+backend fixed {{
+  balance = static-rr
+  server x = 127.0.0.1:{p5} {{ weight = 20 }}
+  server y = 127.0.0.1:{p6} {{ state = drain }}
+}}
+frontend f {{
+  bind 127.0.0.1:{front}
+  route path prefix "/fixed/" -> fixed
+  default -> b
+}}
+"#,
+        socket = socket.display(),
+        p1 = free_port(),
+        p2 = free_port(),
+        p3 = free_port(),
+        p4 = free_port(),
+        p5 = free_port(),
+        p6 = free_port(),
+        front = free_port(),
+    );
+    TempProject::single(&source)
+}
+
+#[test]
+fn runtime_script_reaches_the_declared_state_and_is_idempotent() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let project = fixture(&socket);
+    let compilation = project.compile();
+    assert!(
+        !compilation.has_errors(),
+        "{}",
+        support::rendered(&compilation)
+    );
+    let env = &compilation.envs[0];
+    let output = compilation.output(env);
+    let haproxy = Haproxy::start(&output.haproxy_cfg, &socket);
+
+    // The configuration alone expresses the declared state...
+    let expected = declared(env);
+    assert_eq!(observed(&haproxy.servers()), expected);
+    // ...and the runtime script keeps it (idempotent, every reply accepted).
+    apply_script(&haproxy, &output.runtime_txt);
+    assert_eq!(observed(&haproxy.servers()), expected);
+    apply_script(&haproxy, &output.runtime_txt);
+    assert_eq!(observed(&haproxy.servers()), expected);
+}
+
+#[test]
+fn runtime_script_repairs_drift_made_by_hand() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let project = fixture(&socket);
+    let compilation = project.compile();
+    let env = &compilation.envs[0];
+    let output = compilation.output(env);
+    let haproxy = Haproxy::start(&output.haproxy_cfg, &socket);
+    let expected = declared(env);
+
+    for drift in [
+        "set server b/ready state drain",
+        "set server b/ready addr 127.0.0.9 port 9999",
+        "set server b/v6 weight 99",
+        "set server b/down state ready",
+        "set server b/draining state ready",
+        "set server fixed/x state maint",
+    ] {
+        apply_script(&haproxy, drift);
+    }
+    assert_ne!(
+        observed(&haproxy.servers()),
+        expected,
+        "the drift took effect"
+    );
+    apply_script(&haproxy, &output.runtime_txt);
+    assert_eq!(observed(&haproxy.servers()), expected);
+}
