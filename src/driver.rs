@@ -73,7 +73,12 @@ impl Compilation {
 
 /// Loads and checks the project in `root`.
 pub fn compile(root: &Path) -> Result<Compilation, LoadError> {
-    let (project, parse_diags) = project::load(root)?;
+    compile_from(root, &project::Dir(root))
+}
+
+/// Loads and checks a project read through `files`.
+pub fn compile_from(root: &Path, files: &dyn project::Files) -> Result<Compilation, LoadError> {
+    let (project, parse_diags) = project::load_from(root, files)?;
     let (envs, diagnostics) = check::check(&project, parse_diags);
     Ok(Compilation {
         project,

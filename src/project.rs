@@ -102,18 +102,57 @@ pub enum LoadError {
     Manifest(SourceMap, Diagnostic),
 }
 
+/// Where project files come from: a directory, or (for tests, and for an
+/// earlier version of the sources) anything else that maps a path relative
+/// to the project root to bytes.
+pub trait Files {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+}
+
+/// The files of a directory on disk.
+pub struct Dir<'a>(pub &'a Path);
+
+impl Files for Dir<'_> {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(path))
+    }
+}
+
+/// Files held in memory: path → content.
+impl Files for BTreeMap<String, Vec<u8>> {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
 /// Reads a project from `root` (the directory of `haptic.toml`).
 pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
-    let manifest_path = root.join("haptic.toml");
-    let manifest_text = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| LoadError::Io(format!("cannot read `{}`: {e}", manifest_path.display())))?;
+    load_from(root, &Dir(root))
+}
+
+/// Reads a project through `files`; `root` is where outputs go by default.
+pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+    let manifest_bytes = files.read("haptic.toml").map_err(|e| {
+        LoadError::Io(format!(
+            "cannot read `{}`: {e}",
+            root.join("haptic.toml").display()
+        ))
+    })?;
+    let manifest_text = String::from_utf8(manifest_bytes).map_err(|_| {
+        LoadError::Io(format!(
+            "`{}` is not UTF-8",
+            root.join("haptic.toml").display()
+        ))
+    })?;
     let mut sources = SourceMap::default();
     let manifest_id = sources.add("haptic.toml".into(), manifest_text.clone());
     let manifest = parse_manifest(&manifest_text, manifest_id)
         .map_err(|d| LoadError::Manifest(sources.clone(), d))?;
 
     let mut diags = Vec::new();
-    let mut files = Vec::new();
+    let mut parsed = Vec::new();
     let mut imported_std = Vec::new();
     let mut hasher = Sha256::new();
     hasher.update(manifest_text.as_bytes());
@@ -121,14 +160,12 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
     // Depth-first over imports, each file once.
     let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), None)];
     let mut seen = std::collections::HashSet::new();
-    let mut order: Vec<(String, Option<Span>)> = Vec::new();
     while let Some((name, from)) = stack.pop() {
         let name = normalize(&name);
         if !seen.insert(name.clone()) {
             continue;
         }
-        order.push((name.clone(), from));
-        let Some(id) = read_source(root, &name, from, &mut sources, &mut diags) else {
+        let Some(id) = read_source(files, &name, from, &mut sources, &mut diags) else {
             continue;
         };
         let text = sources.get(id).text.clone();
@@ -168,7 +205,7 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
                 }
             }
         }
-        files.push(ParsedFile { id, ast });
+        parsed.push(ParsedFile { id, ast });
     }
 
     let mut std = BTreeMap::new();
@@ -185,7 +222,7 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
         root: root.to_path_buf(),
         manifest,
         sources,
-        files,
+        files: parsed,
         std,
         imported_std,
         source_hash,
@@ -222,14 +259,13 @@ fn normalize(name: &str) -> String {
 }
 
 fn read_source(
-    root: &Path,
+    files: &dyn Files,
     name: &str,
     from: Option<Span>,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<FileId> {
-    let path = root.join(name);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match files.read(name) {
         Ok(b) => b,
         Err(e) => {
             let mut d = Diagnostic::new(

@@ -39,6 +39,10 @@ pub enum Ty {
 pub enum StrKind {
     /// A file or directory on the HAProxy host.
     FilePath,
+    /// An absolute path for a Unix socket (at most 107 bytes).
+    SocketPath,
+    /// Where HAProxy logs: `stdout`, `stderr`, a Unix socket path or `IP:port`.
+    LogTarget,
     /// An HTTP request path, starting with `/`.
     UrlPath,
     /// A word without spaces: a cookie, user or protocol name.
@@ -56,7 +60,7 @@ impl Ty {
         match self {
             Ty::Int { .. } => "an integer".into(),
             Ty::Bool => "`true` or `false`".into(),
-            Ty::Str(StrKind::FilePath) => "a file path string".into(),
+            Ty::Str(StrKind::FilePath | StrKind::SocketPath) => "a file path string".into(),
             Ty::Str(StrKind::UrlPath) => "a URL path string".into(),
             Ty::Str(StrKind::CipherList) => "a cipher list string".into(),
             Ty::Str(StrKind::HeaderName) => "a header name string".into(),
@@ -206,8 +210,8 @@ pub static DEFAULTS: Schema = Schema {
         ("timeout_check", Ty::Timeout),
         ("retries", Ty::Int { min: 0, max: 100 }),
         ("maxconn", MAXCONN),
-        ("socket", Ty::Str(StrKind::FilePath)),
-        ("log", Ty::Str(StrKind::Token)),
+        ("socket", Ty::Str(StrKind::SocketPath)),
+        ("log", Ty::Str(StrKind::LogTarget)),
     ],
 };
 

@@ -735,7 +735,7 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
         );
     }
     let (allowed, what): (fn(char) -> bool, &str) = match kind {
-        StrKind::FilePath => (
+        StrKind::FilePath | StrKind::SocketPath => (
             |c| c.is_ascii_alphanumeric() || "._/@+-".contains(c),
             "letters, digits and `._/@+-`",
         ),
@@ -743,7 +743,7 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
             |c| c.is_ascii_alphanumeric() || "-._~/%:@+,=!*".contains(c),
             "letters, digits and `-._~/%:@+,=!*`",
         ),
-        StrKind::Token => (
+        StrKind::Token | StrKind::LogTarget => (
             |c| c.is_ascii_alphanumeric() || "._:/@+=-".contains(c),
             "letters, digits and `._:/@+=-`",
         ),
@@ -773,13 +773,39 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
             &format!("this position accepts {what}"),
         );
     }
-    if s.is_empty() && kind != StrKind::Printable {
+    // HAProxy drops an empty argument, which would shift the ones after it.
+    if s.is_empty() {
         return fail(
             diags,
             Code::UnsafeString,
             "string is empty".to_string(),
-            "write a value",
+            "write a value; HAProxy cannot take an empty argument",
         );
+    }
+    if kind == StrKind::SocketPath && (!s.starts_with('/') || s.len() > 107) {
+        return fail(
+            diags,
+            Code::UnsafeString,
+            format!(
+                "`{}` is not an absolute socket path of at most 107 bytes",
+                shorten(s)
+            ),
+            "write an absolute path such as `/run/haproxy/admin.sock`",
+        );
+    }
+    if kind == StrKind::LogTarget {
+        let address = s.rsplit_once(':').is_some_and(|(ip, port)| {
+            ip.parse::<IpAddr>().is_ok() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        let socket = s.starts_with('/') && s.len() <= 107;
+        if !(s == "stdout" || s == "stderr" || socket || address) {
+            return fail(
+                diags,
+                Code::UnsafeString,
+                format!("`{}` is not a log target", shorten(s)),
+                "write `stdout`, `stderr`, a socket path such as `/dev/log`, or `IP:port`",
+            );
+        }
     }
     if kind == StrKind::UrlPath && !s.starts_with('/') {
         return fail(

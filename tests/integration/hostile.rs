@@ -1,0 +1,346 @@
+//! No input can break the output: hostile strings in every string-bearing
+//! position give diagnostics, never a panic, and never a `haproxy.cfg` line
+//! or a `runtime.txt` command that the input injected. Random mutations of
+//! the examples never panic.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use crate::support;
+
+/// Every position where the language accepts a string, with a value that
+/// is valid there. `@@` marks the position.
+const POSITIONS: &[(&str, &str)] = &[
+    ("route host \"@@\" -> b", "api.example.com"),
+    ("route path prefix \"@@\" -> b", "/api/"),
+    ("route path exact \"@@\" -> b", "/status"),
+    ("request_header \"X-A\" = \"@@\"", "value"),
+    ("response_header \"@@\" = \"v\"", "X-Name"),
+];
+
+const BACKEND_POSITIONS: &[(&str, &str)] = &[
+    ("check = http { path = \"@@\" }", "/healthz"),
+    ("check = http { host = \"@@\" }", "app.example.com"),
+    ("sticky_cookie = \"@@\"", "SRV"),
+    ("request_header \"X-B\" = \"@@\"", "value"),
+    ("request_header \"X-S\" = secret(\"@@\")", "TOKEN"),
+    ("server h = \"@@\":80", "localhost"),
+    (
+        "server t = 10.0.0.9:443 { tls = { ca = \"@@\" } }",
+        "/etc/ca.pem",
+    ),
+    (
+        "server u = 10.0.0.9:443 { tls = { ca = \"/ca.pem\", sni = \"@@\" } }",
+        "app.internal",
+    ),
+];
+
+const TOP_POSITIONS: &[(&str, &str)] = &[
+    ("tls t = { certs = \"@@\" }", "/etc/haproxy/certs/site.pem"),
+    (
+        "tls t = { certs = \"/c.pem\", ciphers = \"@@\" }",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    ),
+    ("tls t = { certs = \"/c.pem\", alpn = [\"@@\"] }", "h2"),
+    (
+        "stats { bind = 127.0.0.1:8404, user = \"@@\", password = secret(\"P\") }",
+        "admin",
+    ),
+    (
+        "stats { bind = 127.0.0.1:8404, user = \"u\", password = secret(\"@@\") }",
+        "STATS_PASSWORD",
+    ),
+    (
+        "stats { bind = 127.0.0.1:8404, user = \"u\", uri = \"@@\", password = secret(\"P\") }",
+        "/stats",
+    ),
+    ("defaults { socket = \"@@\" }", "/run/haproxy/admin.sock"),
+    ("defaults { log = \"@@\" }", "/dev/log"),
+    ("let s: string = \"@@\"", "text"),
+    ("import \"@@\"", "main.hap"),
+];
+
+fn hostile_values() -> Vec<String> {
+    let mut values: Vec<String> = [
+        "a\nb",
+        "a\r\nglobal",
+        "x\nbind :1\n",
+        "#comment",
+        "a b",
+        "a\tb",
+        "'single'",
+        "\"double\"",
+        "a;b",
+        "show info; shutdown frontend f",
+        "${EVIL}",
+        "$EVIL",
+        "$(reboot)",
+        "a\0b",
+        "\\",
+        "a\\nb",
+        "%[src]",
+        "-----BEGIN PRIVATE KEY-----",
+        "é",
+        "\u{202e}evil",
+        "}",
+        "{ }",
+        "\"; bind :1 #",
+        "",
+        " ",
+        "/a b",
+        "/../../etc/passwd",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    values.push("a".repeat(10_000));
+    values.push("/".to_string() + &"a".repeat(2000));
+    values.push("x".repeat(70));
+    values
+}
+
+/// Writes `value` as a haptic string literal's content. Half the time the
+/// characters are written raw (a newline in the file), half escaped.
+fn literal(value: &str, escape_all: bool) -> String {
+    let mut out = String::new();
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' if escape_all => out.push_str("\\n"),
+            '\t' if escape_all => out.push_str("\\t"),
+            '\0' if escape_all => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn project_source(top: &str, backend: &str, frontend: &str) -> String {
+    format!(
+        "env production\n{top}\nbackend b {{\n  server s = 10.0.0.1:80\n  {backend}\n}}\nfrontend f {{\n  bind :8080\n  {frontend}\n  default -> b\n}}\n"
+    )
+}
+
+fn compile(source: &str) -> haptic::driver::Compilation {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    files.insert("haptic.toml".into(), support::MANIFEST.as_bytes().to_vec());
+    files.insert("main.hap".into(), source.as_bytes().to_vec());
+    haptic::driver::compile_from(Path::new("."), &files).expect("manifest is valid")
+}
+
+/// The directive skeleton of a configuration: the first word of each line.
+fn skeleton(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn hostile_strings_never_inject() {
+    let mut checked = 0;
+    let mut accepted = Vec::new();
+    let cases = POSITIONS
+        .iter()
+        .map(|(t, ok)| (*t, *ok, 2))
+        .chain(BACKEND_POSITIONS.iter().map(|(t, ok)| (*t, *ok, 1)))
+        .chain(TOP_POSITIONS.iter().map(|(t, ok)| (*t, *ok, 0)));
+    for (template, benign, slot) in cases {
+        let fill = |value: &str, escape: bool| {
+            let item = template.replace("@@", &literal(value, escape));
+            let mut parts = ["", "", ""];
+            parts[slot] = &item;
+            project_source(parts[0], parts[1], parts[2])
+        };
+        let baseline = compile(&fill(benign, true));
+        assert!(
+            !baseline.has_errors(),
+            "benign `{template}`:\n{}",
+            support::rendered(&baseline)
+        );
+        let baseline = baseline.outputs();
+        for value in hostile_values() {
+            for escape in [true, false] {
+                let source = fill(&value, escape);
+                let compilation = std::panic::catch_unwind(|| compile(&source))
+                    .unwrap_or_else(|_| panic!("panic on {value:?} in `{template}`"));
+                checked += 1;
+                if compilation.has_errors() {
+                    assert!(
+                        compilation.diagnostics.iter().all(|d| d.span.is_some()),
+                        "{value:?}"
+                    );
+                    continue;
+                }
+                let outputs = compilation.outputs();
+                for (output, base) in outputs.iter().zip(&baseline) {
+                    assert_eq!(
+                        skeleton(&output.haproxy_cfg),
+                        skeleton(&base.haproxy_cfg),
+                        "{value:?} in `{template}` changed the configuration's lines:\n{}",
+                        output.haproxy_cfg
+                    );
+                    assert_eq!(skeleton(&output.runtime_txt), skeleton(&base.runtime_txt));
+                    for line in output.runtime_txt.lines().filter(|l| !l.starts_with('#')) {
+                        assert!(line.starts_with("set ") && !line.contains(';'), "{line:?}");
+                    }
+                }
+                accepted.push((template, value.clone(), outputs));
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+    // What was accepted must also be accepted by HAProxy as one argument.
+    for (template, value, outputs) in &accepted {
+        for output in outputs {
+            if let Err(e) = support::haproxy_check(&output.haproxy_cfg) {
+                panic!(
+                    "{value:?} in `{template}` was accepted but HAProxy refuses the output: {e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn raw_hostile_text_in_name_positions_is_a_syntax_error() {
+    for name in ["api\nbind :1", "a;b", "a b", "a#b", "${X}", "\"x\""] {
+        let source = format!("env production\nbackend {name} {{ server s = 10.0.0.1:80 }}\n");
+        let c = compile(&source);
+        assert!(c.has_errors(), "{name:?} was accepted as a name");
+    }
+}
+
+fn examples() -> Vec<BTreeMap<String, Vec<u8>>> {
+    let root = support::repo_root().join("examples");
+    let mut projects = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.join("haptic.toml").exists() {
+            continue;
+        }
+        let mut files = BTreeMap::new();
+        collect(&dir, &dir, &mut files);
+        projects.push(files);
+    }
+    projects.sort();
+    projects
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "out") {
+                collect(root, &path, files);
+            }
+        } else if path.extension().is_some_and(|e| e == "hap" || e == "toml") {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            files.insert(rel, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Duplicate(usize, usize),
+    Flip(usize, u8),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let fragments = prop::sample::select(vec![
+        b"{".to_vec(),
+        b"}".to_vec(),
+        b"\"".to_vec(),
+        b"\n".to_vec(),
+        b"\0".to_vec(),
+        b"\xff".to_vec(),
+        b"${X}".to_vec(),
+        b";".to_vec(),
+        b"#".to_vec(),
+        b"99999".to_vec(),
+        b"-> ".to_vec(),
+        b"if env == production {".to_vec(),
+        b"server z = 1.2.3.4:5".to_vec(),
+        b"[[[[".to_vec(),
+        b"tls.".to_vec(),
+        b"= ".to_vec(),
+        b"//".to_vec(),
+        b"\\".to_vec(),
+        b"secret(\"".to_vec(),
+    ]);
+    prop_oneof![
+        (any::<usize>(), fragments).prop_map(|(at, f)| Mutation::Insert(at, f)),
+        (any::<usize>(), 1usize..40).prop_map(|(at, n)| Mutation::Delete(at, n)),
+        (any::<usize>(), 1usize..200).prop_map(|(at, n)| Mutation::Duplicate(at, n)),
+        (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Mutation::Flip(at, b)),
+    ]
+}
+
+fn apply(content: &mut Vec<u8>, m: &Mutation) {
+    let len = content.len().max(1);
+    match m {
+        Mutation::Insert(at, bytes) => {
+            let at = at % len.min(content.len() + 1).max(1);
+            let at = at.min(content.len());
+            content.splice(at..at, bytes.iter().copied());
+        }
+        Mutation::Delete(at, n) => {
+            let at = at % len;
+            let end = (at + n).min(content.len());
+            if at < end {
+                content.drain(at..end);
+            }
+        }
+        Mutation::Duplicate(at, n) => {
+            let at = at % len;
+            let end = (at + n).min(content.len());
+            let copy: Vec<u8> = content.get(at..end).unwrap_or_default().to_vec();
+            content.splice(at..at, copy);
+        }
+        Mutation::Flip(at, b) => {
+            if !content.is_empty() {
+                let at = at % content.len();
+                content[at] = *b;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_examples_never_panic(
+        example in any::<prop::sample::Index>(),
+        file in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let projects = examples();
+        let mut files = projects[example.index(projects.len())].clone();
+        let names: Vec<String> = files.keys().cloned().collect();
+        let name = &names[file.index(names.len())];
+        let content = files.get_mut(name).unwrap();
+        for m in &mutations {
+            apply(content, m);
+        }
+        // Any result is fine (a manifest error, diagnostics, outputs) except a panic.
+        if let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) {
+            let outputs = compilation.outputs();
+            prop_assert!(!compilation.has_errors() || outputs.is_empty());
+            for d in &compilation.diagnostics {
+                let _ = haptic::diag::render::json(std::slice::from_ref(d), &compilation.project.sources);
+            }
+            let _ = support::rendered(&compilation);
+        }
+    }
+}
