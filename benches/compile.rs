@@ -1,1 +1,128 @@
-fn main() {}
+//! The compile benchmark: generates large projects (N backends × 25
+//! servers, N host+path routes), and reports haptic's compile wall time and
+//! peak memory beside the real `haproxy -c` on the same output.
+//!
+//! Run with `cargo bench --bench compile`. Sizes (numbers of backends) come
+//! from `HAPTIC_BENCH_SIZES` (default `200,2000,20000`). Results are in
+//! `benches/README.md`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SERVERS_PER_BACKEND: usize = 25;
+
+fn generate(dir: &Path, backends: usize) {
+    std::fs::write(
+        dir.join("haptic.toml"),
+        "[project]\nname = \"bench\"\nhaproxy = \"2.6\"\n",
+    )
+    .unwrap();
+    let mut main = String::from("import std.checks\nimport \"backends.hap\"\n\nenv production\n\n");
+    main.push_str("frontend edge {\n  bind :8080\n");
+    for b in 0..backends {
+        main.push_str(&format!(
+            "  route host \"svc{b}.example.com\" path prefix \"/api/\" -> svc{b}\n"
+        ));
+    }
+    main.push_str("  default -> svc0\n}\n");
+    let mut be = String::new();
+    for b in 0..backends {
+        be.push_str(&format!(
+            "backend svc{b} {{\n  balance = leastconn\n  check = checks.healthz\n"
+        ));
+        for s in 0..SERVERS_PER_BACKEND {
+            let n = b * SERVERS_PER_BACKEND + s;
+            be.push_str(&format!(
+                "  server s{s} = 10.{}.{}.{}:8080 {{ weight = {}, maxconn = 100 }}\n",
+                (n >> 16) & 255,
+                (n >> 8) & 255,
+                n & 255,
+                1 + s % 100
+            ));
+        }
+        be.push_str("}\n");
+    }
+    std::fs::write(dir.join("main.hap"), main).unwrap();
+    std::fs::write(dir.join("backends.hap"), be).unwrap();
+}
+
+/// Runs a command; returns its wall time and its peak resident memory (KiB).
+fn measure(command: &mut Command) -> (Duration, i64, bool) {
+    let start = Instant::now();
+    let mut child = command.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with valid pointers; `child` is not
+    // waited on again.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(rc, pid, "wait4 failed");
+    std::mem::forget(child.stdin.take());
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (elapsed, usage.ru_maxrss, ok)
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("HAPTIC_BENCH_SIZES")
+        .unwrap_or_else(|_| "200,2000,20000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let haptic = env!("CARGO_BIN_EXE_haptic");
+    let haproxy = ["haproxy", "/usr/sbin/haproxy"]
+        .into_iter()
+        .find(|h| Command::new(h).arg("-v").output().is_ok())
+        .expect("haproxy is needed for the benchmark: apt-get install -y haproxy");
+    println!(
+        "| backends | servers | routes | source | haptic compile | haptic peak RSS | haproxy -c | haproxy peak RSS | haptic / haproxy |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for backends in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), backends);
+        let source_bytes = std::fs::metadata(dir.path().join("backends.hap"))
+            .unwrap()
+            .len()
+            + std::fs::metadata(dir.path().join("main.hap"))
+                .unwrap()
+                .len();
+        let out = dir.path().join("out");
+        // Best of three for the compiler, which is the figure under our control.
+        let mut best = Duration::MAX;
+        let mut rss = 0;
+        for _ in 0..3 {
+            let (t, r, ok) = measure(
+                Command::new(haptic)
+                    .arg("compile")
+                    .arg(dir.path())
+                    .arg("--out")
+                    .arg(&out)
+                    .stderr(std::process::Stdio::null()),
+            );
+            assert!(ok, "haptic compile failed on {backends} backends");
+            best = best.min(t);
+            rss = rss.max(r);
+        }
+        let cfg = out.join("production/haproxy.cfg");
+        let (hap_time, hap_rss, ok) = measure(
+            Command::new(haproxy)
+                .args(["-c", "-f"])
+                .arg(&cfg)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        );
+        assert!(ok, "haproxy -c refused the generated configuration");
+        println!(
+            "| {backends} | {} | {backends} | {:.1} MiB | {:.3} s | {:.0} MiB | {:.3} s | {:.0} MiB | {:.2} |",
+            backends * SERVERS_PER_BACKEND,
+            source_bytes as f64 / (1 << 20) as f64,
+            best.as_secs_f64(),
+            rss as f64 / 1024.0,
+            hap_time.as_secs_f64(),
+            hap_rss as f64 / 1024.0,
+            best.as_secs_f64() / hap_time.as_secs_f64(),
+        );
+    }
+}

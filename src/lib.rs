@@ -1,3 +1,24 @@
+//! haptic: a typed language and compiler for HAProxy deployments.
+//!
+//! ```text
+//!  haptic.toml + *.hap ──► project ──► syntax ──► check ──────► lower ──────► emit
+//!                          (files,     (pest →    (names,        (model →      haproxy_cfg,
+//!                           imports)    AST)       types,          HAProxy       runtime
+//!                                                  guards, lints)  config tree)
+//! ```
+//!
+//! | stage            | input                     | output                          |
+//! |------------------|---------------------------|---------------------------------|
+//! | [`project`]      | a directory (or [`project::Files`]) | [`source::SourceMap`], one [`syntax::ast::File`] per file |
+//! | [`syntax`]       | source text               | [`syntax::ast::File`]           |
+//! | [`check`]        | the parsed project        | one [`model::Env`] per environment, [`diag::Diagnostic`]s |
+//! | [`lower`]        | [`model::Env`]            | [`lower::Config`] (sections of words) |
+//! | [`emit`]         | [`lower::Config`], [`model::Env`] | `haproxy.cfg`, `runtime.txt` text |
+//! | [`driver`]       | a directory               | all of the above, and atomic writes |
+//! | [`cli`]          | arguments                 | an exit code                    |
+//!
+//! [`runtime_api`] talks to a live HAProxy's Runtime API socket.
+
 pub mod check;
 pub mod cli;
 pub mod diag;

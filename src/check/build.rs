@@ -148,7 +148,10 @@ pub(super) fn env<'a>(
             _ => {}
         }
     }
-    let backend_names: Vec<&str> = backends.iter().map(|b| b.name.as_str()).collect();
+    // A set: every route looks its target up, so a list would make checking
+    // quadratic in the number of backends.
+    let backend_names: indexmap::IndexSet<&str> =
+        backends.iter().map(|b| b.name.as_str()).collect();
     for decl in frontend_decls {
         let errors = ctx.diags.error_count();
         let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
@@ -524,7 +527,7 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
 fn frontend<'a>(
     ctx: &mut Ctx<'a, '_>,
     decl: &'a ast::Decl,
-    backends: &[&str],
+    backends: &indexmap::IndexSet<&str>,
 ) -> (model::Frontend, bool) {
     let mut complete = true;
     name_length(ctx, &decl.name);
@@ -587,8 +590,8 @@ fn frontend<'a>(
 }
 
 /// Checks that a route target names a backend of this environment.
-fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &[&str]) -> bool {
-    if backends.contains(&target.name.as_str()) {
+fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &indexmap::IndexSet<&str>) -> bool {
+    if backends.contains(target.name.as_str()) {
         return true;
     }
     let mut d = Diagnostic::new(
