@@ -55,6 +55,11 @@ pub enum Command {
         /// Write nothing; fail with a diff when the outputs on disk are stale.
         #[arg(long)]
         check: bool,
+        /// An earlier version of the sources (a Git revision or a project
+        /// directory): runtime.txt then holds the commands that move a
+        /// HAProxy running the base's configuration to the new one.
+        #[arg(long, value_name = "REV-or-DIR")]
+        base: Option<String>,
     },
     /// Print the explanation of a diagnostic code, with an example.
     Explain {
@@ -97,7 +102,8 @@ pub fn run(cli: Cli) -> i32 {
             env,
             out,
             check,
-        } => compile(&dir, env.as_deref(), out.as_deref(), check),
+            base,
+        } => compile(&dir, env.as_deref(), out.as_deref(), check, base.as_deref()),
         Command::Explain { code } => explain(&code),
     }
 }
@@ -154,9 +160,19 @@ fn check(dir: &Path, format: Format) -> i32 {
     }
 }
 
-fn compile(dir: &Path, env: Option<&str>, out: Option<&Path>, check_only: bool) -> i32 {
+fn compile(
+    dir: &Path,
+    env: Option<&str>,
+    out: Option<&Path>,
+    check_only: bool,
+    base: Option<&str>,
+) -> i32 {
     let compilation = match load(dir, Format::Human) {
         Ok(c) => c,
+        Err(code) => return code,
+    };
+    let base = match base.map(|spec| load_base(dir, spec)).transpose() {
+        Ok(base) => base,
         Err(code) => return code,
     };
     let envs: Vec<&crate::model::Env> = match env {
@@ -176,7 +192,7 @@ fn compile(dir: &Path, env: Option<&str>, out: Option<&Path>, check_only: bool) 
     let out_dir = out.map_or_else(|| compilation.default_out_dir(), Path::to_path_buf);
     let mut stale = 0;
     for env in envs {
-        let output = compilation.output(env);
+        let output = compilation.output_against(env, base.as_ref());
         for (name, content) in output.files() {
             let path = out_dir.join(&output.env).join(name);
             if check_only {
@@ -203,6 +219,31 @@ fn compile(dir: &Path, env: Option<&str>, out: Option<&Path>, check_only: bool) 
         eprintln!("outputs are up to date");
     }
     exit::OK
+}
+
+/// Loads the base version; its errors are reported as the base's.
+fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
+    match driver::Base::load(dir, spec) {
+        Ok(base) if base.compilation.has_errors() => {
+            eprintln!("error: the base version `{spec}` does not compile:");
+            print_diagnostics(
+                &base.compilation.diagnostics,
+                &base.compilation.project.sources,
+                Format::Human,
+            );
+            Err(exit::INVALID)
+        }
+        Ok(base) => Ok(base),
+        Err(LoadError::Io(message)) => {
+            eprintln!("error: cannot read the base version `{spec}`: {message}");
+            Err(exit::USAGE)
+        }
+        Err(LoadError::Manifest(sources, diag)) => {
+            eprintln!("error: the base version `{spec}` has an invalid manifest:");
+            print_diagnostics(&[diag], &sources, Format::Human);
+            Err(exit::INVALID)
+        }
+    }
 }
 
 fn print_stale(path: &Path, old: &str, new: &str) {

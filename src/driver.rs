@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::Diagnostic;
 use crate::emit::{self, Provenance};
 use crate::project::{self, LoadError, Project};
-use crate::{check, lower, model};
+use crate::{check, lower, model, plan};
 
 /// The text outputs of one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,12 @@ impl Compilation {
     }
 
     pub fn output(&self, env: &model::Env) -> Output {
+        self.output_against(env, None)
+    }
+
+    /// The outputs of `env`; with a base, `runtime.txt` holds the hitless
+    /// changes from the base's environment of the same name.
+    pub fn output_against(&self, env: &model::Env, base: Option<&Base>) -> Output {
         let provenance = Provenance {
             project: &self.project.manifest.project.name,
             env: &env.name,
@@ -57,10 +63,17 @@ impl Compilation {
             source_hash: &self.project.source_hash,
         };
         let config = lower::lower(env);
+        let runtime_txt = match base {
+            None => emit::runtime::emit(env, &provenance),
+            Some(base) => {
+                let plan = base.plan(env);
+                emit::runtime::emit_plan(&plan, &base.label, &provenance)
+            }
+        };
         Output {
             env: env.name.clone(),
             haproxy_cfg: emit::haproxy_cfg::emit(&config, &provenance),
-            runtime_txt: emit::runtime::emit(env, &provenance),
+            runtime_txt,
         }
     }
 
@@ -68,6 +81,40 @@ impl Compilation {
     /// the project directory.
     pub fn default_out_dir(&self) -> PathBuf {
         self.project.root.join(&self.project.manifest.project.out)
+    }
+}
+
+/// An earlier version of the sources, checked, to compare against.
+#[derive(Debug)]
+pub struct Base {
+    /// How the user named it: a revision or a directory.
+    pub label: String,
+    pub compilation: Compilation,
+}
+
+impl Base {
+    /// Loads the base named by `spec`: a directory holding `haptic.toml`,
+    /// or else a Git revision of the work tree that holds `root`.
+    pub fn load(root: &Path, spec: &str) -> Result<Base, LoadError> {
+        let dir = Path::new(spec);
+        let compilation = if dir.join("haptic.toml").is_file() {
+            compile(dir)?
+        } else {
+            let rev = project::GitRev::new(root, spec).map_err(LoadError::Io)?;
+            compile_from(root, &rev)?
+        };
+        Ok(Base {
+            label: spec.to_string(),
+            compilation,
+        })
+    }
+
+    /// The plan from this base's environment of the same name to `env`.
+    pub fn plan(&self, env: &model::Env) -> plan::EnvPlan {
+        match self.compilation.envs.iter().find(|e| e.name == env.name) {
+            Some(old) => plan::classify(old, env),
+            None => plan::new_env(env),
+        }
     }
 }
 

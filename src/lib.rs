@@ -26,6 +26,7 @@ pub mod driver;
 pub mod emit;
 pub mod lower;
 pub mod model;
+pub mod plan;
 pub mod project;
 pub mod runtime_api;
 pub mod source;

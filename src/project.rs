@@ -118,6 +118,71 @@ impl Files for Dir<'_> {
     }
 }
 
+/// The files of a Git revision, read with `git show REV:PATH`. `root` is
+/// the project directory inside the work tree.
+pub struct GitRev {
+    pub root: PathBuf,
+    pub rev: String,
+    /// The project directory relative to the repository's top, with a
+    /// trailing `/` (empty at the top).
+    prefix: String,
+}
+
+impl GitRev {
+    pub fn new(root: &Path, rev: &str) -> Result<GitRev, String> {
+        if rev.starts_with('-') || rev.contains(['\n', '\0']) {
+            return Err(format!("`{rev}` is not a revision"));
+        }
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["rev-parse", "--show-prefix"])
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "`{}` is not in a Git work tree: {}",
+                root.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let verify = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .arg(format!("{rev}^{{commit}}"))
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !verify.status.success() {
+            return Err(format!("unknown revision `{rev}`"));
+        }
+        Ok(GitRev {
+            root: root.to_path_buf(),
+            rev: rev.to_string(),
+            prefix: String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        })
+    }
+}
+
+impl Files for GitRev {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.root)
+            .arg("show")
+            .arg(format!("{}:{}{path}", self.rev, self.prefix))
+            .output()?;
+        if output.status.success() {
+            Ok(output.stdout)
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("not in revision {}", self.rev),
+            ))
+        }
+    }
+}
+
 /// Files held in memory: path → content.
 impl Files for BTreeMap<String, Vec<u8>> {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {

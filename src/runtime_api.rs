@@ -54,8 +54,11 @@ impl LiveServer {
     }
 }
 
-/// Admin-state bits of `show servers state` (HAProxy's `SRV_ADMF_*`).
-const ADMF_MAINT: u32 = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+/// Admin-state masks of `show servers state` (HAProxy's `SRV_ADMF_MAINT`:
+/// forced, inherited or resolution maintenance; `SRV_ADMF_DRAIN`). The
+/// configuration bit (`CMAINT`, 0x04) is left set after a server written
+/// `disabled` is put back to ready, so it does not mean maintenance.
+const ADMF_MAINT: u32 = 0x01 | 0x02 | 0x20;
 const ADMF_DRAIN: u32 = 0x08 | 0x10;
 
 /// Parses the reply to `show servers state` (format version 1) into

@@ -25,6 +25,14 @@ pub fn emit(config: &Config, provenance: &Provenance) -> String {
     out
 }
 
+/// Words as one line of arguments, without the newline (for `add server`).
+pub fn render_words(words: &[Word]) -> String {
+    let mut out = String::new();
+    write_words(&mut out, words);
+    out.pop();
+    out
+}
+
 fn write_words(out: &mut String, words: &[Word]) {
     for (i, word) in words.iter().enumerate() {
         if i > 0 {

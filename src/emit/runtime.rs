@@ -3,71 +3,67 @@
 //! Without a base version the script sets the declared runtime state of
 //! every server (address, port, weight, state, maxconn); sending it to a
 //! HAProxy that runs the matching `haproxy.cfg` changes nothing, and
-//! sending it after drift made by hand repairs it.
+//! sending it after drift made by hand repairs it. With a base version it
+//! holds the commands of [`crate::plan`]'s hitless changes, and its header
+//! says whether a reload is still needed, and why.
+
+use std::fmt;
 
 use super::Provenance;
 use crate::model::{self, Host, ServerState};
+use crate::plan::EnvPlan;
+
+/// `backend/server`, as the Runtime API names a server.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerRef {
+    pub backend: String,
+    pub server: String,
+}
+
+impl ServerRef {
+    pub fn new(backend: &str, server: &str) -> ServerRef {
+        ServerRef {
+            backend: backend.to_string(),
+            server: server.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ServerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.backend, self.server)
+    }
+}
 
 /// One Runtime API command. Names come from identifiers (letters, digits,
-/// `_`, `-`) and values are numbers and IP addresses, so no command can
-/// carry a `;` or a newline; [`Command::line`] asserts it.
+/// `_`, `-`), values are numbers and IP addresses, and `add server` options
+/// are words the checker validated, so no command can carry a `;` or a
+/// newline; [`Command::line`] asserts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    SetAddr {
-        backend: String,
-        server: String,
-        ip: std::net::IpAddr,
-        port: u16,
-    },
-    SetWeight {
-        backend: String,
-        server: String,
-        weight: u32,
-    },
-    SetState {
-        backend: String,
-        server: String,
-        state: ServerState,
-    },
-    SetMaxconn {
-        backend: String,
-        server: String,
-        maxconn: u32,
-    },
+    SetAddr(ServerRef, std::net::IpAddr, u16),
+    SetWeight(ServerRef, u32),
+    SetState(ServerRef, ServerState),
+    SetMaxconn(ServerRef, u32),
+    /// `add server B/S ADDR OPTIONS`: the options are the whole server line
+    /// after its name (`add server` ignores `default-server`).
+    AddServer(ServerRef, String),
+    EnableHealth(ServerRef),
+    ShutdownSessions(ServerRef),
+    DelServer(ServerRef),
 }
 
 impl Command {
     pub fn line(&self) -> String {
         let line = match self {
-            Command::SetAddr {
-                backend,
-                server,
-                ip,
-                port,
-            } => {
-                format!("set server {backend}/{server} addr {ip} port {port}")
-            }
-            Command::SetWeight {
-                backend,
-                server,
-                weight,
-            } => {
-                format!("set server {backend}/{server} weight {weight}")
-            }
-            Command::SetState {
-                backend,
-                server,
-                state,
-            } => {
-                format!("set server {backend}/{server} state {}", state.name())
-            }
-            Command::SetMaxconn {
-                backend,
-                server,
-                maxconn,
-            } => {
-                format!("set maxconn server {backend}/{server} {maxconn}")
-            }
+            Command::SetAddr(s, ip, port) => format!("set server {s} addr {ip} port {port}"),
+            Command::SetWeight(s, weight) => format!("set server {s} weight {weight}"),
+            Command::SetState(s, state) => format!("set server {s} state {}", state.name()),
+            Command::SetMaxconn(s, maxconn) => format!("set maxconn server {s} {maxconn}"),
+            Command::AddServer(s, options) => format!("add server {s} {options}"),
+            Command::EnableHealth(s) => format!("enable health {s}"),
+            Command::ShutdownSessions(s) => format!("shutdown sessions server {s}"),
+            Command::DelServer(s) => format!("del server {s}"),
         };
         assert!(
             !line.contains([';', '\n', '\r', '\0']),
@@ -75,58 +71,89 @@ impl Command {
         );
         line
     }
+
+    /// Whether HAProxy's reply means the command was carried out.
+    pub fn accepts(&self, reply: &str) -> bool {
+        let reply = reply.trim();
+        match self {
+            Command::AddServer(..) => reply == "New server registered.",
+            Command::DelServer(..) => reply == "Server deleted.",
+            Command::SetAddr(..) => {
+                reply.starts_with("IP changed from")
+                    || reply.starts_with("port changed from")
+                    || reply.starts_with("no need to change")
+                    || reply.starts_with("nothing changed")
+            }
+            _ => reply.is_empty(),
+        }
+    }
+}
+
+/// The commands that set the declared state of one server.
+pub fn server_state(backend: &str, s: &model::Server) -> Vec<Command> {
+    let target = ServerRef::new(backend, &s.name);
+    let mut commands = Vec::with_capacity(4);
+    // `set server addr` takes an IP; servers named by DNS keep the address
+    // HAProxy resolved.
+    if let Host::Ip(ip) = s.host {
+        commands.push(Command::SetAddr(target.clone(), ip, s.port));
+    }
+    commands.push(Command::SetWeight(target.clone(), s.effective_weight()));
+    commands.push(Command::SetState(target.clone(), s.state));
+    // 0 means "no limit", as when the configuration sets none.
+    commands.push(Command::SetMaxconn(target, s.maxconn.unwrap_or(0)));
+    commands
 }
 
 /// The commands that set the declared state of every server.
 pub fn declared_state(env: &model::Env) -> Vec<Command> {
-    let mut commands = Vec::new();
-    for be in &env.backends {
-        for s in &be.servers {
-            let (backend, server) = (be.name.clone(), s.name.clone());
-            // `set server addr` takes an IP; servers named by DNS keep the
-            // address HAProxy resolved.
-            if let Host::Ip(ip) = s.host {
-                commands.push(Command::SetAddr {
-                    backend: backend.clone(),
-                    server: server.clone(),
-                    ip,
-                    port: s.port,
-                });
-            }
-            commands.push(Command::SetWeight {
-                backend: backend.clone(),
-                server: server.clone(),
-                weight: s.effective_weight(),
-            });
-            commands.push(Command::SetState {
-                backend: backend.clone(),
-                server: server.clone(),
-                state: s.state,
-            });
-            // 0 means "no limit", as when the configuration sets none.
-            commands.push(Command::SetMaxconn {
-                backend,
-                server,
-                maxconn: s.maxconn.unwrap_or(0),
-            });
-        }
-    }
-    commands
+    env.backends
+        .iter()
+        .flat_map(|be| be.servers.iter().map(move |s| server_state(&be.name, s)))
+        .flatten()
+        .collect()
 }
 
-pub fn emit(env: &model::Env, provenance: &Provenance) -> String {
+fn header(provenance: &Provenance) -> String {
     let mut out = String::new();
     for line in provenance.header_lines("runtime.txt") {
         out.push_str(&line);
         out.push('\n');
     }
+    out
+}
+
+fn commands(out: &mut String, commands: &[Command]) {
+    for command in commands {
+        out.push_str(&command.line());
+        out.push('\n');
+    }
+}
+
+/// `runtime.txt` without a base version.
+pub fn emit(env: &model::Env, provenance: &Provenance) -> String {
+    let mut out = header(provenance);
     out.push_str(
         "# no base version: these commands set the declared state of every server (idempotent)\n",
     );
     out.push_str("# reload needed: no\n");
-    for command in declared_state(env) {
-        out.push_str(&command.line());
-        out.push('\n');
+    commands(&mut out, &declared_state(env));
+    out
+}
+
+/// `runtime.txt` against a base version: the hitless changes of `plan`.
+pub fn emit_plan(plan: &EnvPlan, base: &str, provenance: &Provenance) -> String {
+    let mut out = header(provenance);
+    out.push_str(&format!("# base version: {base}\n"));
+    let reasons = plan.reload_reasons();
+    if reasons.is_empty() {
+        out.push_str("# reload needed: no\n");
+    } else {
+        out.push_str("# reload needed: yes\n");
+        for (object, reason) in reasons {
+            out.push_str(&format!("#   {object}: {reason}\n"));
+        }
     }
+    commands(&mut out, &plan.runtime_commands());
     out
 }

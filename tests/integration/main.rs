@@ -3,6 +3,7 @@
 mod cases;
 mod cli;
 mod examples;
+mod hitless;
 mod hostile;
 mod live;
 mod support;

@@ -1,0 +1,693 @@
+//! The plan: what changes between two checked models of one environment.
+//! Each change is keyed by object (`backend api / server api3`), carries its
+//! old → new field values, and is classified: hitless, with the Runtime API
+//! commands that carry it out, or reload, with the reason. This is the one
+//! classification in the codebase; `compile --base` writes its commands to
+//! `runtime.txt`.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::emit::haproxy_cfg::render_words;
+use crate::emit::runtime::{Command, ServerRef};
+use crate::lower::{self, Word};
+use crate::model::{self, Host, PathMatch, ServerState, Text};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Object {
+    Defaults,
+    Stats,
+    Tls(String),
+    Frontend(String),
+    Bind(String, String),
+    Route(String, String),
+    Backend(String),
+    Server(String, String),
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Defaults => f.write_str("defaults"),
+            Object::Stats => f.write_str("stats"),
+            Object::Tls(name) => write!(f, "tls {name}"),
+            Object::Frontend(name) => write!(f, "frontend {name}"),
+            Object::Bind(fe, bind) => write!(f, "frontend {fe} / bind {bind}"),
+            Object::Route(fe, route) => write!(f, "frontend {fe} / route {route}"),
+            Object::Backend(name) => write!(f, "backend {name}"),
+            Object::Server(be, s) => write!(f, "backend {be} / server {s}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Add,
+    Update,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    /// `None` when the field is not set on that side.
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// How a change goes live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Apply {
+    /// Through the Runtime API, with these commands.
+    Runtime(Vec<Command>),
+    /// Only by reloading HAProxy, for this reason.
+    Reload(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub object: Object,
+    pub action: Action,
+    pub fields: Vec<FieldChange>,
+    pub apply: Apply,
+    /// Removes or weakens something: a server, backend or route removed, a
+    /// TLS policy weakened.
+    pub destructive: bool,
+}
+
+/// The changes of one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnvPlan {
+    pub env: String,
+    pub changes: Vec<Change>,
+}
+
+impl EnvPlan {
+    pub fn needs_reload(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| matches!(c.apply, Apply::Reload(_)))
+    }
+
+    /// `(object, reason)` of every change that needs a reload.
+    pub fn reload_reasons(&self) -> Vec<(String, String)> {
+        self.changes
+            .iter()
+            .filter_map(|c| match &c.apply {
+                Apply::Reload(reason) => Some((c.object.to_string(), reason.clone())),
+                Apply::Runtime(_) => None,
+            })
+            .collect()
+    }
+
+    /// The commands of every hitless change, in plan order.
+    pub fn runtime_commands(&self) -> Vec<Command> {
+        self.changes
+            .iter()
+            .filter_map(|c| match &c.apply {
+                Apply::Runtime(commands) => Some(commands.iter().cloned()),
+                Apply::Reload(_) => None,
+            })
+            .flatten()
+            .collect()
+    }
+}
+
+/// A plan for an environment that did not exist in the base: HAProxy must
+/// be started (or reloaded) on the new configuration.
+pub fn new_env(env: &model::Env) -> EnvPlan {
+    EnvPlan {
+        env: env.name.clone(),
+        changes: vec![Change {
+            object: Object::Defaults,
+            action: Action::Add,
+            fields: Vec::new(),
+            apply: Apply::Reload(format!("environment `{}` is new", env.name)),
+            destructive: false,
+        }],
+    }
+}
+
+/// Classifies every difference between `base` and `new`.
+pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
+    let mut changes = Vec::new();
+    let reload = |why: &str| Apply::Reload(why.to_string());
+
+    let fields = diff_fields(
+        &defaults_fields(&base.defaults),
+        &defaults_fields(&new.defaults),
+    );
+    if !fields.is_empty() {
+        changes.push(update(
+            Object::Defaults,
+            fields,
+            reload("global and defaults settings need a reload"),
+        ));
+    }
+    let (old_stats, new_stats) = (
+        base.stats.as_ref().map(stats_fields).unwrap_or_default(),
+        new.stats.as_ref().map(stats_fields).unwrap_or_default(),
+    );
+    let fields = diff_fields(&old_stats, &new_stats);
+    if !fields.is_empty() {
+        changes.push(update(
+            Object::Stats,
+            fields,
+            reload("the stats page needs a reload"),
+        ));
+    }
+    tls_changes(base, new, &mut changes);
+    keyed(
+        &base.frontends,
+        &new.frontends,
+        |f| f.name.clone(),
+        |action, old, new| frontend_changes(action, old, new, &mut changes),
+    );
+    let mut backend_changes = Vec::new();
+    keyed(
+        &base.backends,
+        &new.backends,
+        |b| b.name.clone(),
+        |action, old, new| backend_change(action, old, new, &mut backend_changes),
+    );
+    changes.extend(backend_changes);
+    EnvPlan {
+        env: new.name.clone(),
+        changes,
+    }
+}
+
+fn update(object: Object, fields: Vec<FieldChange>, apply: Apply) -> Change {
+    Change {
+        object,
+        action: Action::Update,
+        fields,
+        apply,
+        destructive: false,
+    }
+}
+
+/// Pairs the objects of two lists by key: updates (and additions) in the
+/// new list's order, then removals in the base's order. Linear: the base
+/// is indexed once.
+fn keyed<'a, T>(
+    base: &'a [T],
+    new: &'a [T],
+    key: impl Fn(&T) -> String,
+    mut visit: impl FnMut(Action, Option<&'a T>, Option<&'a T>),
+) {
+    let index: HashMap<String, &T> = base.iter().map(|t| (key(t), t)).collect();
+    let mut seen = std::collections::HashSet::new();
+    for item in new {
+        let k = key(item);
+        match index.get(&k) {
+            Some(old) => visit(Action::Update, Some(old), Some(item)),
+            None => visit(Action::Add, None, Some(item)),
+        }
+        seen.insert(k);
+    }
+    for item in base {
+        if !seen.contains(&key(item)) {
+            visit(Action::Remove, Some(item), None);
+        }
+    }
+}
+
+type Fields = Vec<(&'static str, String)>;
+
+fn diff_fields(old: &Fields, new: &Fields) -> Vec<FieldChange> {
+    let get = |fields: &Fields, name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut names: Vec<&'static str> = new.iter().map(|(n, _)| *n).collect();
+    for (n, _) in old {
+        if !names.contains(n) {
+            names.push(n);
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (o, n) = (get(old, name), get(new, name));
+            (o != n).then_some(FieldChange {
+                field: name,
+                old: o,
+                new: n,
+            })
+        })
+        .collect()
+}
+
+fn text(t: &Text) -> String {
+    match t {
+        Text::Literal(s) => format!("{s:?}"),
+        Text::Secret(name) => format!("secret(\"{name}\")"),
+    }
+}
+
+fn opt<T: ToString>(fields: &mut Fields, name: &'static str, value: &Option<T>) {
+    if let Some(v) = value {
+        fields.push((name, v.to_string()));
+    }
+}
+
+fn defaults_fields(d: &model::Defaults) -> Fields {
+    let mut f: Fields = vec![
+        ("timeout_connect", lower::duration(d.timeout_connect)),
+        ("timeout_client", lower::duration(d.timeout_client)),
+        ("timeout_server", lower::duration(d.timeout_server)),
+        (
+            "timeout_http_request",
+            lower::duration(d.timeout_http_request),
+        ),
+        (
+            "timeout_http_keep_alive",
+            lower::duration(d.timeout_http_keep_alive),
+        ),
+        ("timeout_queue", lower::duration(d.timeout_queue)),
+        ("timeout_check", lower::duration(d.timeout_check)),
+        ("retries", d.retries.to_string()),
+        ("socket", d.socket.clone()),
+        ("log", d.log.clone()),
+    ];
+    opt(&mut f, "maxconn", &d.maxconn);
+    f
+}
+
+fn stats_fields(s: &model::Stats) -> Fields {
+    let host = s.bind.ip.map(Host::Ip);
+    vec![
+        ("bind", lower::address(host.as_ref(), s.bind.port)),
+        ("uri", s.uri.clone()),
+        ("user", s.user.clone()),
+        ("password", text(&s.password)),
+        ("refresh", lower::duration(s.refresh)),
+    ]
+}
+
+fn tls_fields(t: &model::TlsPolicy) -> Fields {
+    let mut f: Fields = vec![("min_version", t.min_version.name().to_string())];
+    opt(&mut f, "max_version", &t.max_version.map(|v| v.name()));
+    opt(&mut f, "ciphers", &t.ciphers);
+    opt(&mut f, "ciphersuites", &t.ciphersuites);
+    opt(&mut f, "curves", &t.curves);
+    if !t.alpn.is_empty() {
+        f.push(("alpn", t.alpn.join(",")));
+    }
+    opt(&mut f, "certs", &t.certs);
+    opt(&mut f, "hsts", &t.hsts.map(|s| format!("{s}s")));
+    f.push(("tickets", t.tickets.to_string()));
+    f
+}
+
+/// TLS policies in use, by name: a changed policy is one change, however
+/// many binds use it.
+fn tls_changes(base: &model::Env, new: &model::Env, changes: &mut Vec<Change>) {
+    fn policies(env: &model::Env) -> Vec<&model::TlsPolicy> {
+        let mut seen = std::collections::HashSet::new();
+        env.frontends
+            .iter()
+            .flat_map(|f| f.binds.iter().filter_map(|b| b.tls.as_ref()))
+            .filter(|t| seen.insert(t.name.clone()))
+            .collect()
+    }
+    let (old, new) = (policies(base), policies(new));
+    let index: HashMap<&str, &model::TlsPolicy> =
+        old.iter().map(|t| (t.name.as_str(), *t)).collect();
+    for policy in new {
+        let Some(before) = index.get(policy.name.as_str()) else {
+            continue;
+        };
+        let fields = diff_fields(&tls_fields(before), &tls_fields(policy));
+        if !fields.is_empty() {
+            let weakened = policy.min_version < before.min_version
+                || (before.hsts.is_some() && policy.hsts.is_none_or(|h| Some(h) < before.hsts));
+            changes.push(Change {
+                object: Object::Tls(policy.name.clone()),
+                action: Action::Update,
+                fields,
+                apply: Apply::Reload("TLS settings need a reload".into()),
+                destructive: weakened,
+            });
+        }
+    }
+}
+
+fn bind_key(b: &model::Bind) -> String {
+    lower::address(b.listen.ip.map(Host::Ip).as_ref(), b.listen.port)
+}
+
+fn bind_fields(b: &model::Bind) -> Fields {
+    let mut f = Fields::new();
+    opt(&mut f, "tls", &b.tls.as_ref().map(|t| t.name.clone()));
+    if b.redirect_https {
+        f.push(("redirect", "https".into()));
+    }
+    f
+}
+
+/// `host api.example.com path prefix /v1/`.
+fn route_key(r: &model::Route) -> String {
+    let mut parts = Vec::new();
+    if let Some(host) = &r.host {
+        parts.push(format!("host {host}"));
+    }
+    match &r.path {
+        Some(PathMatch::Prefix(p)) => parts.push(format!("path prefix {p}")),
+        Some(PathMatch::Exact(p)) => parts.push(format!("path exact {p}")),
+        None => {}
+    }
+    parts.join(" ")
+}
+
+fn headers(list: &[model::Header]) -> String {
+    let parts: Vec<String> = list
+        .iter()
+        .map(|h| format!("{}: {}", h.name, text(&h.value)))
+        .collect();
+    parts.join(", ")
+}
+
+fn frontend_fields(f: &model::Frontend) -> Fields {
+    let mut fields = Fields::new();
+    opt(&mut fields, "default", &f.default_backend);
+    opt(&mut fields, "maxconn", &f.maxconn);
+    opt(
+        &mut fields,
+        "timeout_client",
+        &f.timeout_client.map(lower::duration),
+    );
+    if !f.request_headers.is_empty() {
+        fields.push(("request_headers", headers(&f.request_headers)));
+    }
+    if !f.response_headers.is_empty() {
+        fields.push(("response_headers", headers(&f.response_headers)));
+    }
+    let order: Vec<String> = f.routes.iter().map(route_key).collect();
+    fields.push(("route order", order.join("; ")));
+    fields
+}
+
+const FRONTEND_RELOAD: &str = "frontends, binds and routes need a reload";
+
+fn frontend_changes(
+    action: Action,
+    old: Option<&model::Frontend>,
+    new: Option<&model::Frontend>,
+    changes: &mut Vec<Change>,
+) {
+    let name = new.or(old).map(|f| f.name.clone()).unwrap_or_default();
+    let reload = || Apply::Reload(FRONTEND_RELOAD.into());
+    let (old, new) = match (old, new) {
+        (Some(old), Some(new)) => (old, new),
+        _ => {
+            changes.push(Change {
+                object: Object::Frontend(name),
+                action,
+                fields: Vec::new(),
+                apply: reload(),
+                destructive: action == Action::Remove,
+            });
+            return;
+        }
+    };
+    let mut fields = diff_fields(&frontend_fields(old), &frontend_fields(new));
+    // Route order only matters when no route was added or removed (which are
+    // listed on their own).
+    let same_routes = old.routes.len() == new.routes.len();
+    if !same_routes {
+        fields.retain(|f| f.field != "route order");
+    }
+    if !fields.is_empty() {
+        changes.push(update(Object::Frontend(name.clone()), fields, reload()));
+    }
+    keyed(&old.binds, &new.binds, bind_key, |action, o, n| {
+        let fields = diff_fields(
+            &o.map(bind_fields).unwrap_or_default(),
+            &n.map(bind_fields).unwrap_or_default(),
+        );
+        if action != Action::Update || !fields.is_empty() {
+            let key = bind_key(n.or(o).expect("one side exists"));
+            changes.push(Change {
+                object: Object::Bind(name.clone(), key),
+                action,
+                fields,
+                apply: reload(),
+                destructive: action == Action::Remove,
+            });
+        }
+    });
+    keyed(&old.routes, &new.routes, route_key, |action, o, n| {
+        let target = |r: Option<&model::Route>| {
+            r.map(|r| vec![("backend", r.backend.clone())])
+                .unwrap_or_default()
+        };
+        let fields = diff_fields(&target(o), &target(n));
+        if action != Action::Update || !fields.is_empty() {
+            let key = route_key(n.or(o).expect("one side exists"));
+            changes.push(Change {
+                object: Object::Route(name.clone(), key),
+                action,
+                fields,
+                apply: reload(),
+                destructive: action == Action::Remove,
+            });
+        }
+    });
+}
+
+fn backend_fields(b: &model::Backend) -> Fields {
+    let mut f: Fields = vec![("balance", b.balance.name().to_string())];
+    if let Some(c) = &b.check {
+        let host = c
+            .host
+            .as_ref()
+            .map(|h| format!(" host {h}"))
+            .unwrap_or_default();
+        f.push((
+            "check",
+            format!(
+                "{} {} expect {} every {} rise {} fall {}{host}",
+                c.method,
+                c.path,
+                c.expect,
+                lower::duration(c.every),
+                c.rise,
+                c.fall
+            ),
+        ));
+    }
+    opt(
+        &mut f,
+        "timeout_connect",
+        &b.timeout_connect.map(lower::duration),
+    );
+    opt(
+        &mut f,
+        "timeout_server",
+        &b.timeout_server.map(lower::duration),
+    );
+    opt(
+        &mut f,
+        "timeout_queue",
+        &b.timeout_queue.map(lower::duration),
+    );
+    opt(&mut f, "http_reuse", &b.http_reuse);
+    opt(&mut f, "sticky_cookie", &b.sticky_cookie);
+    opt(&mut f, "retries", &b.retries);
+    if !b.request_headers.is_empty() {
+        f.push(("request_headers", headers(&b.request_headers)));
+    }
+    f
+}
+
+fn backend_change(
+    action: Action,
+    old: Option<&model::Backend>,
+    new: Option<&model::Backend>,
+    changes: &mut Vec<Change>,
+) {
+    let (old, new) = match (old, new) {
+        (Some(old), Some(new)) => (old, new),
+        (old, new) => {
+            let b = new.or(old).expect("one side exists");
+            let why = match action {
+                Action::Add => "new backends need a reload",
+                _ => "removing a backend needs a reload",
+            };
+            changes.push(Change {
+                object: Object::Backend(b.name.clone()),
+                action,
+                fields: Vec::new(),
+                apply: Apply::Reload(why.into()),
+                destructive: action == Action::Remove,
+            });
+            return;
+        }
+    };
+    let fields = diff_fields(&backend_fields(old), &backend_fields(new));
+    if !fields.is_empty() {
+        let why = if old.balance != new.balance {
+            "a change of balance algorithm needs a reload"
+        } else {
+            "backend settings and health checks need a reload"
+        };
+        changes.push(update(
+            Object::Backend(new.name.clone()),
+            fields,
+            Apply::Reload(why.into()),
+        ));
+    }
+    keyed(
+        &old.servers,
+        &new.servers,
+        |s| s.name.clone(),
+        |action, o, n| {
+            if let Some(change) = server_change(action, new, o, n) {
+                changes.push(change);
+            }
+        },
+    );
+}
+
+fn server_fields(s: &model::Server) -> Fields {
+    let mut f: Fields = vec![
+        ("address", lower::address(Some(&s.host), s.port)),
+        ("weight", s.weight.to_string()),
+        ("state", s.state.name().to_string()),
+    ];
+    opt(&mut f, "maxconn", &s.maxconn);
+    if let Some(t) = &s.tls {
+        let verify = if t.verify { "required" } else { "none" };
+        let ca =
+            t.ca.as_ref()
+                .map(|c| format!(" ca {c}"))
+                .unwrap_or_default();
+        let sni = t
+            .sni
+            .as_ref()
+            .map(|c| format!(" sni {c}"))
+            .unwrap_or_default();
+        f.push(("tls", format!("verify {verify}{ca}{sni}")));
+    }
+    f.push(("check", s.check.to_string()));
+    f.push(("backup", s.backup.to_string()));
+    f
+}
+
+/// The fields the Runtime API can change on a running server.
+const RUNTIME_FIELDS: &[&str] = &["address", "weight", "state", "maxconn"];
+
+fn server_change(
+    action: Action,
+    backend: &model::Backend,
+    old: Option<&model::Server>,
+    new: Option<&model::Server>,
+) -> Option<Change> {
+    let s = new.or(old).expect("one side exists");
+    let target = ServerRef::new(&backend.name, &s.name);
+    let object = Object::Server(backend.name.clone(), s.name.clone());
+    let fields = diff_fields(
+        &old.map(server_fields).unwrap_or_default(),
+        &new.map(server_fields).unwrap_or_default(),
+    );
+    let apply = match (old, new) {
+        (None, Some(new)) => add_server(backend, new, target),
+        (Some(_), None) => Apply::Runtime(vec![
+            Command::SetState(target.clone(), ServerState::Maint),
+            Command::ShutdownSessions(target.clone()),
+            Command::DelServer(target),
+        ]),
+        (Some(old), Some(new)) => {
+            if fields.is_empty() {
+                return None;
+            }
+            update_server(backend, old, new, &fields, target)
+        }
+        (None, None) => return None,
+    };
+    Some(Change {
+        object,
+        action,
+        fields,
+        apply,
+        destructive: action == Action::Remove,
+    })
+}
+
+fn add_server(backend: &model::Backend, s: &model::Server, target: ServerRef) -> Apply {
+    if !backend.balance.is_dynamic() {
+        return Apply::Reload(format!(
+            "`add server` is refused on a backend balanced with `{}`",
+            backend.balance.name()
+        ));
+    }
+    if let Host::Name(_) = s.host {
+        return Apply::Reload("`add server` takes an IP address, not a DNS name".into());
+    }
+    if s.tls.as_ref().is_some_and(|t| t.ca.is_some()) {
+        return Apply::Reload("a new server verifying TLS with a CA file needs a reload".into());
+    }
+    // The whole server line after its name; a new server starts in
+    // maintenance, so `disabled` is left out and the state set after.
+    let words: Vec<Word> = lower::server_options(backend, s)
+        .into_iter()
+        .skip(1)
+        .filter(|w| *w != Word::Syntax("disabled"))
+        .collect();
+    let mut commands = vec![Command::AddServer(target.clone(), render_words(&words))];
+    if s.check && backend.check.is_some() {
+        commands.push(Command::EnableHealth(target.clone()));
+    }
+    if s.state != ServerState::Maint {
+        commands.push(Command::SetState(target, s.state));
+    }
+    Apply::Runtime(commands)
+}
+
+fn update_server(
+    backend: &model::Backend,
+    old: &model::Server,
+    new: &model::Server,
+    fields: &[FieldChange],
+    target: ServerRef,
+) -> Apply {
+    if let Some(f) = fields.iter().find(|f| !RUNTIME_FIELDS.contains(&f.field)) {
+        return Apply::Reload(format!("changing a server's `{}` needs a reload", f.field));
+    }
+    let mut commands = Vec::new();
+    if old.host != new.host || old.port != new.port {
+        match (&old.host, &new.host) {
+            (Host::Ip(_), Host::Ip(ip)) => {
+                commands.push(Command::SetAddr(target.clone(), *ip, new.port))
+            }
+            _ => {
+                return Apply::Reload(
+                    "`set server addr` takes an IP address, not a DNS name".into(),
+                )
+            }
+        }
+    }
+    let weight = new.effective_weight();
+    if weight != old.effective_weight() {
+        // Static algorithms accept only 0% or 100% of the initial weight,
+        // which is the base configuration's.
+        if !backend.balance.is_dynamic() && weight != 0 && weight != old.effective_weight() {
+            return Apply::Reload(format!(
+                "`{}` accepts only a weight of 0 or the configured one at runtime",
+                backend.balance.name()
+            ));
+        }
+        commands.push(Command::SetWeight(target.clone(), weight));
+    }
+    if old.state != new.state {
+        commands.push(Command::SetState(target.clone(), new.state));
+    }
+    if old.maxconn != new.maxconn {
+        commands.push(Command::SetMaxconn(target, new.maxconn.unwrap_or(0)));
+    }
+    Apply::Runtime(commands)
+}

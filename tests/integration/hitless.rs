@@ -1,0 +1,303 @@
+//! The equivalence property that proves the runtime design, on a real
+//! HAProxy 2.6: for every generated base → new change classified hitless,
+//! "HAProxy started on the base config, then given `runtime.txt`" and
+//! "HAProxy started on the new config" report the same `show servers state`
+//! (address, port, maintenance, effective weight) for every server. Changes
+//! classified reload are checked to be refused by the Runtime API.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use haptic::emit::runtime::{Command, ServerRef};
+use haptic::plan::{self, Action, Apply, Object};
+
+use crate::live::{free_port, Haproxy};
+use crate::support;
+
+/// A small deterministic generator (xorshift), so a failing case is
+/// reproduced by its number.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Server {
+    name: String,
+    ip: u8,
+    port: u16,
+    weight: u32,
+    state: &'static str,
+    maxconn: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+struct Backend {
+    name: String,
+    balance: &'static str,
+    check: bool,
+    servers: Vec<Server>,
+}
+
+const ALGORITHMS: &[&str] = &[
+    "roundrobin",
+    "leastconn",
+    "first",
+    "random",
+    "source",
+    "static-rr",
+];
+const STATES: &[&str] = &["ready", "ready", "ready", "drain", "maint"];
+
+fn server(rng: &mut Rng, name: String) -> Server {
+    Server {
+        name,
+        ip: 1 + rng.below(250) as u8,
+        port: 10000 + rng.below(50000) as u16,
+        weight: 1 + rng.below(256) as u32,
+        state: STATES[rng.below(STATES.len() as u64) as usize],
+        maxconn: rng.chance(40).then(|| 1 + rng.below(1000) as u32),
+    }
+}
+
+fn base_project(rng: &mut Rng) -> Vec<Backend> {
+    (0..1 + rng.below(4))
+        .map(|b| Backend {
+            name: format!("be{b}"),
+            balance: ALGORITHMS[rng.below(ALGORITHMS.len() as u64) as usize],
+            check: rng.chance(30),
+            servers: (0..1 + rng.below(5))
+                .map(|s| server(rng, format!("s{b}_{s}")))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Random server-level changes: added, removed, moved to another backend,
+/// re-addressed, re-weighted, drained, put in maintenance, back to ready,
+/// maxconn changed.
+fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
+    let mut new = base.to_vec();
+    let mut moved = Vec::new();
+    for backend in &mut new {
+        let mut kept = Vec::new();
+        for mut s in backend.servers.drain(..) {
+            match rng.below(10) {
+                0 => continue,
+                1 if backend.name != "be0" => {
+                    moved.push(s);
+                    continue;
+                }
+                2 => s.weight = rng.below(257) as u32,
+                3 => s.state = STATES[rng.below(STATES.len() as u64) as usize],
+                4 => {
+                    s.ip = 1 + rng.below(250) as u8;
+                    s.port = 10000 + rng.below(50000) as u16;
+                }
+                5 => s.maxconn = rng.chance(50).then(|| 1 + rng.below(1000) as u32),
+                6 => {
+                    s.state = "drain";
+                }
+                _ => {}
+            }
+            kept.push(s);
+        }
+        backend.servers = kept;
+        for i in 0..rng.below(3) {
+            backend
+                .servers
+                .push(server(rng, format!("n{case}_{}_{i}", backend.name)));
+        }
+    }
+    if let Some(first) = new.first_mut() {
+        first.servers.extend(moved);
+    }
+    new
+}
+
+fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
+    let mut out = format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n",
+        socket.display()
+    );
+    for b in backends {
+        out.push_str(&format!(
+            "backend {} {{\n  balance = {}\n",
+            b.name, b.balance
+        ));
+        if b.check {
+            // Checks against closed ports: servers go DOWN, which changes
+            // neither their administrative state nor their weight.
+            out.push_str("  check = http { path = \"/\", every = 1m }\n");
+        }
+        for s in &b.servers {
+            let maxconn = s
+                .maxconn
+                .map(|m| format!(", maxconn = {m}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  server {} = 127.0.0.{}:{} {{ weight = {}, state = {}{maxconn} }}\n",
+                s.name, s.ip, s.port, s.weight, s.state
+            ));
+        }
+        out.push_str("}\n");
+    }
+    out.push_str(&format!("frontend f {{\n  bind 127.0.0.1:{front}\n"));
+    for b in backends.iter().skip(1) {
+        out.push_str(&format!(
+            "  route path prefix \"/{}/\" -> {}\n",
+            b.name, b.name
+        ));
+    }
+    out.push_str("  default -> be0\n}\n");
+    out
+}
+
+type State = BTreeMap<(String, String), (String, u16, bool, u32)>;
+
+fn state(haproxy: &Haproxy) -> State {
+    haproxy
+        .servers()
+        .into_iter()
+        .map(|(k, s)| {
+            let weight = s.effective_weight();
+            (k, (s.addr, s.port, s.maint, weight))
+        })
+        .collect()
+}
+
+fn compile(source: &str) -> haptic::driver::Compilation {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    files.insert("haptic.toml".into(), support::MANIFEST.as_bytes().to_vec());
+    files.insert("main.hap".into(), source.as_bytes().to_vec());
+    let c = haptic::driver::compile_from(Path::new("."), &files).unwrap();
+    assert!(!c.has_errors(), "{}\n{source}", support::rendered(&c));
+    c
+}
+
+/// What a naive tool would send for a change classified reload.
+fn naive_commands(change: &plan::Change, new: &haptic::model::Env) -> Vec<Command> {
+    let Object::Server(backend, server) = &change.object else {
+        return Vec::new();
+    };
+    let target = ServerRef::new(backend, server);
+    let Some(be) = new.backends.iter().find(|b| &b.name == backend) else {
+        return Vec::new();
+    };
+    let Some(s) = be.servers.iter().find(|s| &s.name == server) else {
+        return Vec::new();
+    };
+    match change.action {
+        Action::Add => {
+            let words: Vec<_> = haptic::lower::server_options(be, s)
+                .into_iter()
+                .skip(1)
+                .collect();
+            vec![Command::AddServer(
+                target,
+                haptic::emit::haproxy_cfg::render_words(&words),
+            )]
+        }
+        Action::Update => vec![Command::SetWeight(target, s.effective_weight())],
+        Action::Remove => Vec::new(),
+    }
+}
+
+#[test]
+fn hitless_changes_reach_the_same_state_as_a_reload() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let (mut hitless, mut reload_checked) = (0, 0);
+    for case in 0..220 {
+        let mut rng =
+            Rng(0x9E37_79B9_7F4A_7C15 ^ (case as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let base = base_project(&mut rng);
+        let new = mutate(&mut rng, &base, case);
+        let front = free_port();
+        let (base_src, new_src) = (render(&base, &socket, front), render(&new, &socket, front));
+        let (base_c, new_c) = (compile(&base_src), compile(&new_src));
+        let plan = plan::classify(&base_c.envs[0], &new_c.envs[0]);
+        let base_cfg = base_c.outputs().remove(0).haproxy_cfg;
+        let context = || {
+            format!("case {case}\n--- base ---\n{base_src}--- new ---\n{new_src}--- plan ---\n{plan:#?}")
+        };
+
+        if plan.needs_reload() {
+            // Every reload-classified server change is refused when tried.
+            let haproxy = Haproxy::start(&base_cfg, &socket);
+            for change in &plan.changes {
+                let Apply::Reload(reason) = &change.apply else {
+                    continue;
+                };
+                let naive = naive_commands(change, &new_c.envs[0]);
+                if naive.is_empty() {
+                    continue;
+                }
+                let refused = naive
+                    .iter()
+                    .any(|c| !c.accepts(&haproxy.command(&c.line())));
+                assert!(
+                    refused,
+                    "{} ({reason}) was accepted at runtime\n{}",
+                    change.object,
+                    context()
+                );
+                reload_checked += 1;
+            }
+            continue;
+        }
+        hitless += 1;
+        let after_runtime = {
+            let haproxy = Haproxy::start(&base_cfg, &socket);
+            for command in plan.runtime_commands() {
+                let reply = haproxy.command(&command.line());
+                assert!(
+                    command.accepts(&reply),
+                    "`{}` refused: {reply}\n{}",
+                    command.line(),
+                    context()
+                );
+            }
+            state(&haproxy)
+        };
+        let after_reload = state(&Haproxy::start(
+            &new_c.outputs().remove(0).haproxy_cfg,
+            &socket,
+        ));
+        let differences: Vec<String> = after_runtime
+            .keys()
+            .chain(after_reload.keys())
+            .filter(|k| after_runtime.get(*k) != after_reload.get(*k))
+            .map(|k| {
+                format!(
+                    "{k:?}: runtime {:?}, reload {:?}",
+                    after_runtime.get(k),
+                    after_reload.get(k)
+                )
+            })
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "{}\n{}",
+            differences.join("\n"),
+            context()
+        );
+    }
+    assert!(hitless >= 150, "only {hitless} hitless cases");
+    assert!(
+        reload_checked >= 10,
+        "only {reload_checked} reload changes checked"
+    );
+}
