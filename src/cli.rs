@@ -20,6 +20,12 @@ pub mod exit {
     pub const STALE: i32 = 2;
     /// Usage or I/O error: bad arguments, unreadable project, unwritable output.
     pub const USAGE: i32 = 3;
+    /// `apply`: converged, but a reload is needed for the rest.
+    pub const RELOAD_NEEDED: i32 = 4;
+    /// `apply`: HAProxy refused a command, or did not converge.
+    pub const FAILED: i32 = 5;
+    /// `apply`: the Runtime API cannot be reached.
+    pub const UNREACHABLE: i32 = 6;
 }
 
 /// haptic: a typed language and compiler for HAProxy deployments.
@@ -60,6 +66,24 @@ pub enum Command {
         /// HAProxy running the base's configuration to the new one.
         #[arg(long, value_name = "REV-or-DIR")]
         base: Option<String>,
+    },
+    /// Converge a live HAProxy to an environment through its Runtime API.
+    Apply {
+        /// The project directory (holding haptic.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The environment HAProxy runs.
+        #[arg(long)]
+        env: String,
+        /// The Runtime API: a Unix socket path or `host:port`.
+        #[arg(long)]
+        socket: String,
+        /// Print the commands; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seconds to wait for a connection or a reply.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
     },
     /// Print the explanation of a diagnostic code, with an example.
     Explain {
@@ -104,6 +128,19 @@ pub fn run(cli: Cli) -> i32 {
             check,
             base,
         } => compile(&dir, env.as_deref(), out.as_deref(), check, base.as_deref()),
+        Command::Apply {
+            dir,
+            env,
+            socket,
+            dry_run,
+            timeout,
+        } => apply(
+            &dir,
+            &env,
+            &socket,
+            dry_run,
+            std::time::Duration::from_secs(timeout.max(1)),
+        ),
         Command::Explain { code } => explain(&code),
     }
 }
@@ -256,6 +293,119 @@ fn print_stale(path: &Path, old: &str, new: &str) {
             &format!("{shown} (compiled)")
         )
     );
+}
+
+fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time::Duration) -> i32 {
+    use crate::apply::{self, Outcome};
+    let compilation = match load(dir, Format::Human) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(env) = compilation.envs.iter().find(|e| e.name == env) else {
+        eprintln!("error: unknown environment `{env}`");
+        eprintln!(
+            "help: the environments are {}",
+            crate::check::types::list_values(&compilation.env_names())
+        );
+        return exit::USAGE;
+    };
+    let endpoint = crate::runtime_api::Endpoint::parse(socket);
+    let live = match crate::runtime_api::read_live(&endpoint, timeout) {
+        Ok(live) => live,
+        Err(e) => {
+            eprintln!("error: cannot reach the Runtime API at `{endpoint}`: {e}");
+            return exit::UNREACHABLE;
+        }
+    };
+    let plan = apply::converge(env, &live);
+    for d in &plan.drift {
+        eprintln!(
+            "drift: backend {} / server {}: {} {} -> {}",
+            d.server.backend, d.server.server, d.field, d.live, d.declared
+        );
+    }
+    let reload = |reasons: &[String]| {
+        for reason in reasons {
+            eprintln!("reload needed: {reason}");
+        }
+        if reasons.is_empty() {
+            exit::OK
+        } else {
+            exit::RELOAD_NEEDED
+        }
+    };
+    if dry_run {
+        for command in &plan.commands {
+            println!("{}", command.line());
+        }
+        eprintln!(
+            "dry run: {} command(s) would be sent to `{endpoint}`",
+            plan.commands.len()
+        );
+        return reload(&plan.reload_reasons);
+    }
+    let outcome = match apply::run(env, &endpoint, plan.commands, timeout) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: lost the Runtime API at `{endpoint}` while verifying: {e}");
+            return exit::UNREACHABLE;
+        }
+    };
+    let report_sent = |sent: &[crate::emit::runtime::Command]| {
+        for command in sent {
+            eprintln!("applied: {}", command.line());
+        }
+    };
+    match outcome {
+        Outcome::Converged { sent } => {
+            report_sent(&sent);
+            if sent.is_empty() {
+                eprintln!("converged: nothing to change, no command sent");
+            } else {
+                eprintln!("converged: {} command(s) applied and verified", sent.len());
+            }
+            reload(&plan.reload_reasons)
+        }
+        Outcome::Failed {
+            sent,
+            failed,
+            reply,
+            not_sent,
+        } => {
+            report_sent(&sent);
+            eprintln!(
+                "error: HAProxy refused `{}`: {}",
+                failed.line(),
+                if reply.is_empty() {
+                    "(empty reply)"
+                } else {
+                    &reply
+                }
+            );
+            for command in &not_sent {
+                eprintln!("not applied: {}", command.line());
+            }
+            eprintln!(
+                "{} command(s) applied, 1 refused, {} not sent",
+                sent.len(),
+                not_sent.len()
+            );
+            exit::FAILED
+        }
+        Outcome::NotConverged { sent, remaining } => {
+            report_sent(&sent);
+            for d in &remaining.drift {
+                eprintln!(
+                    "still differs: backend {} / server {}: {} {} -> {}",
+                    d.server.backend, d.server.server, d.field, d.live, d.declared
+                );
+            }
+            eprintln!(
+                "error: every command was accepted, but HAProxy did not reach the declared state"
+            );
+            exit::FAILED
+        }
+    }
 }
 
 fn explain(code: &str) -> i32 {

@@ -19,6 +19,7 @@
 //!
 //! [`runtime_api`] talks to a live HAProxy's Runtime API socket.
 
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod diag;

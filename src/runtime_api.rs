@@ -6,27 +6,151 @@
 //! read have timeouts so a stuck HAProxy cannot hang a deploy.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// Sends one command and returns HAProxy's reply.
-pub fn send(socket: &Path, command: &str, timeout: Duration) -> std::io::Result<String> {
+/// Where the Runtime API listens: a Unix socket or `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+impl Endpoint {
+    /// `host:port` (the part after the last `:` a port number) is TCP;
+    /// anything else is a Unix socket path.
+    pub fn parse(text: &str) -> Endpoint {
+        let tcp = !text.contains('/')
+            && text
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if tcp {
+            Endpoint::Tcp(text.to_string())
+        } else {
+            Endpoint::Unix(PathBuf::from(text))
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Unix(path) => write!(f, "{}", path.display()),
+            Endpoint::Tcp(addr) => f.write_str(addr),
+        }
+    }
+}
+
+/// Sends one command and returns HAProxy's reply. `timeout` bounds the
+/// connection, each write and each read.
+pub fn send(endpoint: &Endpoint, command: &str, timeout: Duration) -> std::io::Result<String> {
     if command.contains(['\n', '\r', ';', '\0']) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "a Runtime API command is one line without `;`",
         ));
     }
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+    match endpoint {
+        Endpoint::Unix(path) => exchange(UnixStream::connect(path)?, command, timeout),
+        Endpoint::Tcp(addr) => {
+            let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the address does not resolve")
+            })?;
+            exchange(
+                TcpStream::connect_timeout(&addr, timeout)?,
+                command,
+                timeout,
+            )
+        }
+    }
+}
+
+trait Stream: Read + Write {
+    fn timeouts(&self, timeout: Duration) -> std::io::Result<()>;
+}
+
+impl Stream for UnixStream {
+    fn timeouts(&self, timeout: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(timeout))?;
+        self.set_write_timeout(Some(timeout))
+    }
+}
+
+impl Stream for TcpStream {
+    fn timeouts(&self, timeout: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(timeout))?;
+        self.set_write_timeout(Some(timeout))
+    }
+}
+
+fn exchange(mut stream: impl Stream, command: &str, timeout: Duration) -> std::io::Result<String> {
+    stream.timeouts(timeout)?;
     stream.write_all(command.as_bytes())?;
     stream.write_all(b"\n")?;
     let mut reply = String::new();
     stream.read_to_string(&mut reply)?;
     Ok(reply)
+}
+
+/// What a running HAProxy reports of its backends and servers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Live {
+    pub backends: Vec<String>,
+    pub servers: BTreeMap<(String, String), LiveServer>,
+}
+
+/// Reads the live state: `show backend`, `show servers state` and the
+/// per-server limits of `show stat`.
+pub fn read_live(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Live> {
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let backends = send(endpoint, "show backend", timeout)?
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut servers =
+        parse_servers_state(&send(endpoint, "show servers state", timeout)?).map_err(invalid)?;
+    let limits = parse_stat_limits(&send(endpoint, "show stat", timeout)?).map_err(invalid)?;
+    for (key, server) in &mut servers {
+        server.maxconn = limits.get(key).copied().unwrap_or(0);
+    }
+    Ok(Live { backends, servers })
+}
+
+/// `(backend, server) → slim` (the server's maxconn, 0 for none) from the
+/// CSV of `show stat`.
+fn parse_stat_limits(csv: &str) -> Result<BTreeMap<(String, String), u32>, String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .and_then(|h| h.strip_prefix("# "))
+        .ok_or("missing `show stat` header")?
+        .split(',')
+        .collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or(format!("missing column {name}"))
+    };
+    let (px, sv, slim) = (column("pxname")?, column("svname")?, column("slim")?);
+    let mut limits = BTreeMap::new();
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (Some(p), Some(s)) = (fields.get(px), fields.get(sv)) else {
+            continue;
+        };
+        if *s == "FRONTEND" || *s == "BACKEND" {
+            continue;
+        }
+        let limit = fields.get(slim).and_then(|v| v.parse().ok()).unwrap_or(0);
+        limits.insert((p.to_string(), s.to_string()), limit);
+    }
+    Ok(limits)
 }
 
 /// The part of a server's live state that haptic declares.
@@ -40,6 +164,11 @@ pub struct LiveServer {
     pub drain: bool,
     /// The user weight HAProxy runs the server with.
     pub weight: u32,
+    /// The weight the server started with (static algorithms accept only
+    /// 0 or this one at runtime).
+    pub initial_weight: u32,
+    /// The connection limit, 0 for none (filled from `show stat`).
+    pub maxconn: u32,
 }
 
 impl LiveServer {
@@ -81,12 +210,13 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
             .position(|h| *h == name)
             .ok_or(format!("missing column {name}"))
     };
-    let (be, srv, addr, admin, uweight, port) = (
+    let (be, srv, addr, admin, uweight, iweight, port) = (
         column("be_name")?,
         column("srv_name")?,
         column("srv_addr")?,
         column("srv_admin_state")?,
         column("srv_uweight")?,
+        column("srv_iweight")?,
         column("srv_port")?,
     );
     let mut servers = BTreeMap::new();
@@ -107,6 +237,8 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
                 maint: admin_state & ADMF_MAINT != 0,
                 drain: admin_state & ADMF_DRAIN != 0,
                 weight: number(uweight)?,
+                initial_weight: number(iweight)?,
+                maxconn: 0,
             },
         );
     }
@@ -130,9 +262,39 @@ mod tests {
     }
 
     #[test]
+    fn endpoints() {
+        assert_eq!(
+            Endpoint::parse("127.0.0.1:9999"),
+            Endpoint::Tcp("127.0.0.1:9999".into())
+        );
+        assert_eq!(
+            Endpoint::parse("localhost:9999"),
+            Endpoint::Tcp("localhost:9999".into())
+        );
+        assert_eq!(
+            Endpoint::parse("/run/haproxy/admin.sock"),
+            Endpoint::Unix("/run/haproxy/admin.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("admin.sock"),
+            Endpoint::Unix("admin.sock".into())
+        );
+    }
+
+    #[test]
+    fn parses_show_stat_limits() {
+        let csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot\nf,FRONTEND,,,0,0,100,0\nb,a,0,0,0,0,10,0\nb,d,0,0,0,0,,0\nb,BACKEND,0,0,0,0,10,0\n\n";
+        let limits = parse_stat_limits(csv).unwrap();
+        assert_eq!(limits.len(), 2);
+        assert_eq!(limits[&("b".into(), "a".into())], 10);
+        assert_eq!(limits[&("b".into(), "d".into())], 0);
+    }
+
+    #[test]
     fn refuses_a_second_command() {
+        let endpoint = Endpoint::Unix("/nonexistent".into());
         let err = send(
-            Path::new("/nonexistent"),
+            &endpoint,
             "show info; shutdown frontend f",
             Duration::from_secs(1),
         );

@@ -618,7 +618,7 @@ fn server_change(
     })
 }
 
-fn add_server(backend: &model::Backend, s: &model::Server, target: ServerRef) -> Apply {
+pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: ServerRef) -> Apply {
     if !backend.balance.is_dynamic() {
         return Apply::Reload(format!(
             "`add server` is refused on a backend balanced with `{}`",

@@ -3,12 +3,12 @@
 //! commands, read back with `show servers state`, stopped by its pid.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use haptic::model::Host;
-use haptic::runtime_api::{self, LiveServer};
+use haptic::runtime_api::{self, Endpoint, LiveServer};
 
 use crate::support::{self, TempProject};
 
@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// A running HAProxy; stopped (by pid) when dropped.
 pub struct Haproxy {
     child: Child,
-    pub socket: PathBuf,
+    pub socket: Endpoint,
     _dir: tempfile::TempDir,
 }
 
@@ -40,11 +40,11 @@ impl Haproxy {
         let child = command.spawn().expect("start haproxy");
         let mut haproxy = Haproxy {
             child,
-            socket: socket.to_path_buf(),
+            socket: Endpoint::Unix(socket.to_path_buf()),
             _dir: dir,
         };
         let started = Instant::now();
-        while runtime_api::send(socket, "show info", TIMEOUT).is_err() {
+        while runtime_api::send(&haproxy.socket, "show info", TIMEOUT).is_err() {
             if let Ok(Some(status)) = haproxy.child.try_wait() {
                 let mut err = String::new();
                 use std::io::Read;
@@ -72,7 +72,9 @@ impl Haproxy {
     }
 
     pub fn servers(&self) -> BTreeMap<(String, String), LiveServer> {
-        runtime_api::parse_servers_state(&self.command("show servers state")).unwrap()
+        runtime_api::read_live(&self.socket, TIMEOUT)
+            .unwrap()
+            .servers
     }
 }
 

@@ -1,5 +1,6 @@
 //! The one integration test binary.
 
+mod apply;
 mod cases;
 mod cli;
 mod examples;

@@ -1,0 +1,223 @@
+//! `haptic apply`: converge a live HAProxy to the declared runtime state of
+//! one environment through its Runtime API.
+//!
+//! The commands are computed from what HAProxy reports now (so drift made by
+//! hand is repaired), sent one by one with every reply checked, stopped at
+//! the first refusal, and the end state is read again to verify it.
+
+use std::time::Duration;
+
+use crate::emit::runtime::{Command, ServerRef};
+use crate::model::{self, Host, ServerState};
+use crate::plan::{self, Apply};
+use crate::runtime_api::{self, Endpoint, Live, LiveServer};
+
+/// One difference between the live and the declared state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub server: ServerRef,
+    pub field: &'static str,
+    pub live: String,
+    pub declared: String,
+}
+
+/// What it takes to converge: commands, the drift they repair, and what
+/// only a reload can do.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Convergence {
+    pub commands: Vec<Command>,
+    pub drift: Vec<Drift>,
+    pub reload_reasons: Vec<String>,
+}
+
+/// Compares the live state with the declared environment.
+pub fn converge(env: &model::Env, live: &Live) -> Convergence {
+    let mut out = Convergence::default();
+    for be in &env.backends {
+        if !live.backends.contains(&be.name) {
+            out.reload_reasons.push(format!(
+                "backend `{}` is not running: new backends need a reload",
+                be.name
+            ));
+            continue;
+        }
+        for s in &be.servers {
+            let target = ServerRef::new(&be.name, &s.name);
+            match live.servers.get(&(be.name.clone(), s.name.clone())) {
+                None => {
+                    out.drift.push(Drift {
+                        server: target.clone(),
+                        field: "server",
+                        live: "absent".into(),
+                        declared: "present".into(),
+                    });
+                    match plan::add_server(be, s, target) {
+                        Apply::Runtime(commands) => out.commands.extend(commands),
+                        Apply::Reload(reason) => out
+                            .reload_reasons
+                            .push(format!("backend {} / server {}: {reason}", be.name, s.name)),
+                    }
+                }
+                Some(l) => server(be, s, l, target, &mut out),
+            }
+        }
+        let declared: std::collections::HashSet<&str> =
+            be.servers.iter().map(|s| s.name.as_str()).collect();
+        for (backend, name) in live
+            .servers
+            .keys()
+            .filter(|(b, n)| *b == be.name && !declared.contains(n.as_str()))
+        {
+            let target = ServerRef::new(backend, name);
+            out.drift.push(Drift {
+                server: target.clone(),
+                field: "server",
+                live: "present".into(),
+                declared: "absent".into(),
+            });
+            out.commands.extend([
+                Command::SetState(target.clone(), ServerState::Maint),
+                Command::ShutdownSessions(target.clone()),
+                Command::DelServer(target),
+            ]);
+        }
+    }
+    // `show backend` lists the stats page too: it is a `listen` section.
+    let stats = env.stats.as_ref().map(|_| "stats");
+    let declared: std::collections::HashSet<&str> = env
+        .backends
+        .iter()
+        .map(|b| b.name.as_str())
+        .chain(stats)
+        .collect();
+    for backend in live
+        .backends
+        .iter()
+        .filter(|b| !declared.contains(b.as_str()))
+    {
+        out.reload_reasons.push(format!(
+            "backend `{backend}` is running but not declared: removing it needs a reload"
+        ));
+    }
+    out
+}
+
+fn server(
+    be: &model::Backend,
+    s: &model::Server,
+    live: &LiveServer,
+    target: ServerRef,
+    out: &mut Convergence,
+) {
+    let mut drift = |field: &'static str, live: String, declared: String| {
+        out.drift.push(Drift {
+            server: target.clone(),
+            field,
+            live,
+            declared,
+        });
+    };
+    let mut commands = Vec::new();
+    match s.host {
+        Host::Ip(ip) if live.addr != ip.to_string() || live.port != s.port => {
+            drift(
+                "address",
+                format!("{}:{}", live.addr, live.port),
+                crate::lower::address(Some(&s.host), s.port),
+            );
+            commands.push(Command::SetAddr(target.clone(), ip, s.port));
+        }
+        _ => {}
+    }
+    let weight = s.effective_weight();
+    // A server drained by the configuration runs with weight 0 and no
+    // drain flag; one drained at runtime keeps its weight and the flag.
+    let state_ok = match s.state {
+        ServerState::Ready => !live.maint && !live.drain,
+        ServerState::Drain => !live.maint && (live.drain || live.weight == 0),
+        ServerState::Maint => live.maint,
+    };
+    let weight_ok = live.weight == weight || (s.state == ServerState::Drain && live.drain);
+    if !weight_ok {
+        drift("weight", live.weight.to_string(), weight.to_string());
+        if !be.balance.is_dynamic() && weight != 0 && weight != live.initial_weight {
+            out.reload_reasons.push(format!(
+                "backend {} / server {}: `{}` accepts only a weight of 0 or the configured one at runtime",
+                be.name,
+                s.name,
+                be.balance.name()
+            ));
+        } else {
+            commands.push(Command::SetWeight(target.clone(), weight));
+        }
+    }
+    if !state_ok {
+        let live_state = if live.maint {
+            "maint"
+        } else if live.drain {
+            "drain"
+        } else {
+            "ready"
+        };
+        drift("state", live_state.into(), s.state.name().into());
+        commands.push(Command::SetState(target.clone(), s.state));
+    }
+    let maxconn = s.maxconn.unwrap_or(0);
+    if live.maxconn != maxconn {
+        drift("maxconn", live.maxconn.to_string(), maxconn.to_string());
+        commands.push(Command::SetMaxconn(target, maxconn));
+    }
+    out.commands.extend(commands);
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every command was accepted and the end state verified.
+    Converged { sent: Vec<Command> },
+    /// A command was refused (or the connection failed) part-way.
+    Failed {
+        sent: Vec<Command>,
+        failed: Command,
+        reply: String,
+        not_sent: Vec<Command>,
+    },
+    /// Everything was accepted, but HAProxy still differs afterwards.
+    NotConverged {
+        sent: Vec<Command>,
+        remaining: Convergence,
+    },
+}
+
+/// Sends `commands`, checking each reply; then reads the state again.
+pub fn run(
+    env: &model::Env,
+    endpoint: &Endpoint,
+    commands: Vec<Command>,
+    timeout: Duration,
+) -> std::io::Result<Outcome> {
+    let mut sent = Vec::new();
+    let mut rest = commands.into_iter();
+    while let Some(command) = rest.next() {
+        let reply = match runtime_api::send(endpoint, &command.line(), timeout) {
+            Ok(reply) => reply,
+            Err(e) => format!("no reply: {e}"),
+        };
+        if !command.accepts(&reply) {
+            return Ok(Outcome::Failed {
+                sent,
+                failed: command,
+                reply: reply.trim().to_string(),
+                not_sent: rest.collect(),
+            });
+        }
+        sent.push(command);
+    }
+    let live = runtime_api::read_live(endpoint, timeout)?;
+    let remaining = converge(env, &live);
+    if remaining.commands.is_empty() {
+        Ok(Outcome::Converged { sent })
+    } else {
+        Ok(Outcome::NotConverged { sent, remaining })
+    }
+}

@@ -1,0 +1,277 @@
+//! `haptic apply` against a real HAProxy 2.6 on a Unix socket (and TCP).
+
+use std::path::Path;
+
+use haptic::cli::exit;
+
+use crate::live::{free_port, Haproxy};
+use crate::support::{haptic, TempProject};
+
+fn source(socket: &Path, front: u16, extra_server: bool, extra_backend: bool) -> String {
+    let extra = if extra_server {
+        "  server added = 127.0.0.1:9105 { weight = 5 }\n"
+    } else {
+        ""
+    };
+    let backend = if extra_backend {
+        "backend more { server m = 127.0.0.1:9200 }\n"
+    } else {
+        ""
+    };
+    let route = if extra_backend {
+        "  route path prefix \"/more/\" -> more\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend web {{
+  balance = roundrobin
+  server a = 127.0.0.1:9101 {{ weight = 50, maxconn = 10 }}
+  server b = 127.0.0.1:9102 {{ state = drain }}
+  server c = 127.0.0.1:9103 {{ state = maint }}
+{extra}}}
+backend fixed {{
+  balance = static-rr
+  server x = 127.0.0.1:9104 {{ weight = 20 }}
+}}
+{backend}frontend f {{
+  bind 127.0.0.1:{front}
+  route path prefix "/fixed/" -> fixed
+{route}  default -> web
+}}
+"#,
+        socket.display()
+    )
+}
+
+struct Setup {
+    _run: tempfile::TempDir,
+    socket: std::path::PathBuf,
+    project: TempProject,
+    haproxy: Haproxy,
+}
+
+/// HAProxy started on the configuration of `running`; the project holds
+/// `declared`.
+fn setup(
+    running: (bool, bool),
+    declared: (bool, bool),
+    rewrite: impl Fn(String) -> String,
+) -> Setup {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let base = TempProject::single(&source(&socket, front, running.0, running.1));
+    let cfg = base.compile().outputs().remove(0).haproxy_cfg;
+    let haproxy = Haproxy::start(&rewrite(cfg), &socket);
+    let project = TempProject::single(&source(&socket, front, declared.0, declared.1));
+    Setup {
+        _run: run,
+        socket,
+        project,
+        haproxy,
+    }
+}
+
+fn apply(s: &Setup, extra: &[&str]) -> (i32, String, String) {
+    let socket = s.socket.to_str().unwrap();
+    let mut args = vec!["apply", ".", "--env", "test", "--socket", socket];
+    args.extend_from_slice(extra);
+    let out = haptic(&args, s.project.path());
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn apply_twice_sends_nothing_the_second_time() {
+    let s = setup((false, false), (false, false), |c| c);
+    s.haproxy.command("set server web/a weight 7");
+    let (code, _, first) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{first}");
+    assert!(
+        first.contains("applied: set server web/a weight 50"),
+        "{first}"
+    );
+    let (code, _, second) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{second}");
+    assert!(
+        second.contains("no command sent") && !second.contains("applied:"),
+        "{second}"
+    );
+}
+
+#[test]
+fn apply_repairs_drift_and_names_it() {
+    let s = setup((false, false), (false, false), |c| c);
+    for drift in [
+        "set server web/a state drain",
+        "set server web/b addr 127.0.0.7 port 9999",
+        "set server web/c state ready",
+        "set maxconn server web/a 3",
+    ] {
+        s.haproxy.command(drift);
+    }
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{report}");
+    for expected in [
+        "drift: backend web / server a: state drain -> ready",
+        "drift: backend web / server b: address 127.0.0.7:9999 -> 127.0.0.1:9102",
+        "drift: backend web / server c: state ready -> maint",
+        "drift: backend web / server a: maxconn 3 -> 10",
+        "converged: 4 command(s) applied and verified",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+    let servers = s.haproxy.servers();
+    let a = &servers[&("web".to_string(), "a".to_string())];
+    assert!(!a.drain && !a.maint && a.weight == 50 && a.maxconn == 10);
+    assert_eq!(
+        servers[&("web".to_string(), "b".to_string())].addr,
+        "127.0.0.1"
+    );
+    assert!(servers[&("web".to_string(), "c".to_string())].maint);
+}
+
+#[test]
+fn apply_adds_and_removes_servers_and_says_when_a_reload_is_needed() {
+    // Running: with `added`, without `more`. Declared: without `added`, with `more`.
+    let s = setup((true, false), (false, true), |c| c);
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    assert!(report.contains("applied: del server web/added"), "{report}");
+    assert!(
+        report.contains("reload needed: backend `more` is not running"),
+        "{report}"
+    );
+    assert!(!s
+        .haproxy
+        .servers()
+        .contains_key(&("web".to_string(), "added".to_string())));
+
+    // And the other way: a declared server the running HAProxy lacks.
+    let s = setup((false, false), (true, false), |c| c);
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{report}");
+    assert!(
+        report.contains("applied: add server web/added 127.0.0.1:9105 weight 5"),
+        "{report}"
+    );
+    let added = &s.haproxy.servers()[&("web".to_string(), "added".to_string())];
+    assert!(!added.maint && added.weight == 5, "{added:?}");
+}
+
+#[test]
+fn a_refused_command_fails_and_is_reported() {
+    // At `operator` level HAProxy refuses every `set server`.
+    let s = setup((false, false), (false, false), |c| {
+        c.replace("level admin", "level operator")
+    });
+    // The running state cannot drift through this socket, so the sources
+    // declare a different weight instead.
+    let declared = std::fs::read_to_string(s.project.path().join("main.hap")).unwrap();
+    std::fs::write(
+        s.project.path().join("main.hap"),
+        declared.replace("weight = 50", "weight = 60"),
+    )
+    .unwrap();
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::FAILED, "{report}");
+    assert!(
+        report.contains("error: HAProxy refused `set server web/a weight 60`: Permission denied"),
+        "{report}"
+    );
+    assert!(
+        report.contains("0 command(s) applied, 1 refused"),
+        "{report}"
+    );
+}
+
+#[test]
+fn dry_run_prints_and_sends_nothing() {
+    let s = setup((false, false), (false, false), |c| c);
+    s.haproxy.command("set server web/a weight 9");
+    let (code, stdout, report) = apply(&s, &["--dry-run"]);
+    assert_eq!(code, exit::OK, "{report}");
+    assert_eq!(stdout, "set server web/a weight 50\n");
+    assert_eq!(
+        s.haproxy.servers()[&("web".to_string(), "a".to_string())].weight,
+        9
+    );
+}
+
+#[test]
+fn static_algorithms_get_a_reload_not_a_refused_weight() {
+    let s = setup((false, false), (false, false), |c| c);
+    let declared = std::fs::read_to_string(s.project.path().join("main.hap")).unwrap();
+    std::fs::write(
+        s.project.path().join("main.hap"),
+        declared.replace("weight = 20", "weight = 30"),
+    )
+    .unwrap();
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    assert!(
+        report.contains("`static-rr` accepts only a weight of 0 or the configured one"),
+        "{report}"
+    );
+}
+
+#[test]
+fn unreachable_and_tcp_endpoints() {
+    let project = TempProject::single(&source(
+        Path::new("/tmp/none.sock"),
+        free_port(),
+        false,
+        false,
+    ));
+    let out = haptic(
+        &[
+            "apply",
+            ".",
+            "--env",
+            "test",
+            "--socket",
+            "/nonexistent/admin.sock",
+        ],
+        project.path(),
+    );
+    assert_eq!(out.status.code(), Some(exit::UNREACHABLE));
+    let out = haptic(
+        &["apply", ".", "--env", "nope", "--socket", "/x"],
+        project.path(),
+    );
+    assert_eq!(out.status.code(), Some(exit::USAGE));
+
+    // The same HAProxy through a TCP Runtime API.
+    let port = free_port();
+    let s = setup((false, false), (false, false), |c| {
+        c.replace(
+            "    stats timeout 30s\n",
+            &format!("    stats timeout 30s\n    stats socket ipv4@127.0.0.1:{port} level admin\n"),
+        )
+    });
+    s.haproxy.command("set server web/a weight 3");
+    let tcp = format!("127.0.0.1:{port}");
+    let out = haptic(
+        &["apply", ".", "--env", "test", "--socket", &tcp],
+        s.project.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(exit::OK),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        s.haproxy.servers()[&("web".to_string(), "a".to_string())].weight,
+        50
+    );
+}
