@@ -288,3 +288,58 @@ fn non_utf8_source_is_a_diagnostic() {
     let out = haptic(&["check"], project.path());
     assert_eq!(code(&out), exit::INVALID);
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn compile_against_a_git_revision_or_a_directory() {
+    let repo = tempfile::tempdir().unwrap();
+    // The project lives in a subdirectory of the repository, as in a monorepo.
+    let project = repo.path().join("lb");
+    support::write(&project.join("haptic.toml"), support::MANIFEST.as_bytes());
+    let base = "env production\nbackend web {\n  server a = 10.0.0.1:80\n  server b = 10.0.0.2:80\n}\nfrontend f { bind :8080  default -> web }\n";
+    support::write(&project.join("main.hap"), base.as_bytes());
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-qm", "base"]);
+    let hitless = base.replace("server b = 10.0.0.2:80", "server b = 10.0.0.2:80 { state = drain }\n  server c = 10.0.0.3:80");
+    support::write(&project.join("main.hap"), hitless.as_bytes());
+    git(repo.path(), &["commit", "-qam", "new"]);
+    git(repo.path(), &["checkout", "-q", "--detach", "HEAD"]);
+
+    let out = haptic(&["compile", "--base", "HEAD~1"], &project);
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let runtime = std::fs::read_to_string(project.join("out/production/runtime.txt")).unwrap();
+    let commands: Vec<&str> = runtime.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        commands,
+        [
+            "set server web/b weight 0",
+            "set server web/b state drain",
+            "add server web/c 10.0.0.3:80 weight 100",
+            "set server web/c state ready",
+        ],
+        "{runtime}"
+    );
+    assert!(runtime.contains("# base version: HEAD~1\n# reload needed: no\n"), "{runtime}");
+
+    // A change that needs a reload says why; a directory works as a base.
+    let base_dir = TempProject::single(base);
+    support::write(&project.join("main.hap"), base.replace("bind :8080", "bind :8081").as_bytes());
+    let out = haptic(&["compile", "--base", base_dir.path().to_str().unwrap()], &project);
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let runtime = std::fs::read_to_string(project.join("out/production/runtime.txt")).unwrap();
+    assert!(runtime.contains("# reload needed: yes\n#   frontend f / bind :8081: frontends, binds and routes need a reload"), "{runtime}");
+
+    let out = haptic(&["compile", "--base", "no-such-rev"], &project);
+    assert_eq!(code(&out), exit::USAGE);
+    assert!(stderr(&out).contains("unknown revision `no-such-rev`"), "{}", stderr(&out));
+}
