@@ -67,6 +67,29 @@ pub enum Command {
         #[arg(long, value_name = "REV-or-DIR")]
         base: Option<String>,
     },
+    /// The plan between an earlier version of the sources and these: what
+    /// changes per environment, hitless or reload, and why.
+    Diff {
+        /// The project directory (holding haptic.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The earlier version: a Git revision or a project directory.
+        #[arg(long, value_name = "REV-or-DIR")]
+        base: String,
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// How to print the plan.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+        /// Also write the `{"create","update","delete"}` report that GitLab's
+        /// merge-request widget reads (artifacts:reports:terraform).
+        #[arg(long, value_name = "FILE")]
+        gitlab_report: Option<PathBuf>,
+        /// Exit with 2 when the plan has changes.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// Converge a live HAProxy to an environment through its Runtime API.
     Apply {
         /// The project directory (holding haptic.toml).
@@ -93,11 +116,25 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For a terminal: colour only when standard output is one.
+    Text,
+    /// For a merge-request note, starting with `<!-- haptic:plan -->`.
+    Markdown,
+    /// For machines.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// For people: source snippets, colour on a terminal.
     Human,
     /// The versioned JSON envelope, on standard output.
     Json,
+    /// A GitLab Code Quality report, on standard output.
+    Gitlab,
+    /// A SARIF 2.1.0 log, on standard output.
+    Sarif,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -141,6 +178,21 @@ pub fn run(cli: Cli) -> i32 {
             dry_run,
             std::time::Duration::from_secs(timeout.max(1)),
         ),
+        Command::Diff {
+            dir,
+            base,
+            env,
+            format,
+            gitlab_report,
+            detailed_exitcode,
+        } => diff(
+            &dir,
+            &base,
+            env.as_deref(),
+            format,
+            gitlab_report.as_deref(),
+            detailed_exitcode,
+        ),
         Command::Explain { code } => explain(&code),
     }
 }
@@ -159,7 +211,7 @@ fn load(dir: &Path, format: Format) -> Result<Compilation, i32> {
             return Err(exit::USAGE);
         }
         Err(LoadError::Manifest(sources, diag)) => {
-            print_diagnostics(&[diag], &sources, format);
+            print_diagnostics(&[diag], &sources, format, dir);
             return Err(exit::INVALID);
         }
     };
@@ -167,6 +219,7 @@ fn load(dir: &Path, format: Format) -> Result<Compilation, i32> {
         &compilation.diagnostics,
         &compilation.project.sources,
         format,
+        dir,
     );
     if compilation.has_errors() {
         return Err(exit::INVALID);
@@ -174,13 +227,18 @@ fn load(dir: &Path, format: Format) -> Result<Compilation, i32> {
     Ok(compilation)
 }
 
+/// Prints diagnostics of the project in `dir` (report paths are made
+/// relative to its Git repository).
 fn print_diagnostics(
     diags: &[crate::diag::Diagnostic],
     sources: &crate::source::SourceMap,
     format: Format,
+    dir: &Path,
 ) {
     match format {
         Format::Json => print!("{}", render::json(diags, sources)),
+        Format::Gitlab => print!("{}", render::gitlab(diags, sources, &repo_prefix(dir))),
+        Format::Sarif => print!("{}", render::sarif(diags, sources, &repo_prefix(dir))),
         Format::Human => {
             eprint!("{}", render::terminal(diags, sources, color()));
             if let Some(summary) = render::summary(diags) {
@@ -188,6 +246,20 @@ fn print_diagnostics(
             }
         }
     }
+}
+
+/// The project directory relative to its Git repository's top (`lb/`), so
+/// that report paths are repository paths; empty outside a repository.
+fn repo_prefix(dir: &Path) -> String {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-prefix"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn check(dir: &Path, format: Format) -> i32 {
@@ -267,6 +339,7 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
                 &base.compilation.diagnostics,
                 &base.compilation.project.sources,
                 Format::Human,
+                dir,
             );
             Err(exit::INVALID)
         }
@@ -277,7 +350,7 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
         }
         Err(LoadError::Manifest(sources, diag)) => {
             eprintln!("error: the base version `{spec}` has an invalid manifest:");
-            print_diagnostics(&[diag], &sources, Format::Human);
+            print_diagnostics(&[diag], &sources, Format::Human, dir);
             Err(exit::INVALID)
         }
     }
@@ -405,6 +478,84 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
             );
             exit::FAILED
         }
+    }
+}
+
+fn diff(
+    dir: &Path,
+    base: &str,
+    env: Option<&str>,
+    format: PlanFormat,
+    gitlab_report: Option<&Path>,
+    detailed_exitcode: bool,
+) -> i32 {
+    // The two versions are independent: load, check and emit them at once.
+    let (new, base) = std::thread::scope(|scope| {
+        let base = scope.spawn(|| {
+            load_base(dir, base).map(|b| {
+                let outputs = b.compilation.outputs();
+                (b, outputs)
+            })
+        });
+        let new = load(dir, Format::Human).map(|c| {
+            let outputs = c.outputs();
+            (c, outputs)
+        });
+        (new, base.join().unwrap_or(Err(exit::USAGE)))
+    });
+    let ((new, new_outputs), (base, base_outputs)) = match (new, base) {
+        (Ok(new), Ok(base)) => (new, base),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    if let Some(name) = env {
+        let known = new
+            .envs
+            .iter()
+            .chain(&base.compilation.envs)
+            .any(|e| e.name == name);
+        if !known {
+            eprintln!("error: unknown environment `{name}`");
+            eprintln!(
+                "help: the environments are {}",
+                crate::check::types::list_values(&new.env_names())
+            );
+            return exit::USAGE;
+        }
+    }
+    let reports = driver::plan_reports(&base, &base_outputs, &new, &new_outputs, env);
+    let warnings: Vec<String> = new
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let place = d.span.map(|s| {
+                let loc = render::location(s, &new.project.sources);
+                format!("{}:{}: ", loc.file, loc.line)
+            });
+            format!("{} {}{}", d.code, place.unwrap_or_default(), d.message)
+        })
+        .collect();
+    let text = match format {
+        PlanFormat::Text => {
+            let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+            crate::plan::render::text(&reports, color)
+        }
+        PlanFormat::Markdown => {
+            crate::plan::render::markdown(&reports, base.label.as_str(), &warnings)
+        }
+        PlanFormat::Json => crate::plan::render::json(&reports, &base.label),
+    };
+    print!("{text}");
+    if let Some(path) = gitlab_report {
+        if let Err(e) = driver::write_atomic(path, &crate::plan::render::gitlab_widget(&reports)) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return exit::USAGE;
+        }
+    }
+    let changed = reports.iter().any(|r| !r.plan.changes.is_empty());
+    if detailed_exitcode && changed {
+        exit::STALE
+    } else {
+        exit::OK
     }
 }
 

@@ -111,11 +111,79 @@ impl Base {
 
     /// The plan from this base's environment of the same name to `env`.
     pub fn plan(&self, env: &model::Env) -> plan::EnvPlan {
+        // Environments are few; a scan per environment stays linear overall.
         match self.compilation.envs.iter().find(|e| e.name == env.name) {
             Some(old) => plan::classify(old, env),
             None => plan::new_env(env),
         }
     }
+}
+
+/// The plan of every environment (or one) from `base` to `new`, with the
+/// unified diff of each `haproxy.cfg`. The outputs are those of
+/// [`Compilation::outputs`] of each side.
+pub fn plan_reports(
+    base: &Base,
+    base_outputs: &[Output],
+    new: &Compilation,
+    new_outputs: &[Output],
+    env: Option<&str>,
+) -> Vec<plan::render::EnvReport> {
+    let wanted = |name: &str| env.is_none_or(|e| e == name);
+    let cfg = |outputs: &[Output], name: &str| {
+        outputs
+            .iter()
+            .find(|o| o.env == name)
+            .map(|o| o.haproxy_cfg.clone())
+            .unwrap_or_default()
+    };
+    let mut reports = Vec::new();
+    for e in new.envs.iter().filter(|e| wanted(&e.name)) {
+        reports.push(plan::render::EnvReport {
+            plan: base.plan(e),
+            cfg_diff: cfg_diff(
+                &e.name,
+                &cfg(base_outputs, &e.name),
+                &cfg(new_outputs, &e.name),
+            ),
+        });
+    }
+    for e in base.compilation.envs.iter().filter(|e| wanted(&e.name)) {
+        if !new.envs.iter().any(|n| n.name == e.name) {
+            reports.push(plan::render::EnvReport {
+                plan: plan::removed_env(&e.name),
+                cfg_diff: cfg_diff(&e.name, &cfg(base_outputs, &e.name), ""),
+            });
+        }
+    }
+    reports
+}
+
+/// The unified diff of two `haproxy.cfg`s, without their header comments
+/// (which differ whenever the sources do); empty when equal.
+pub fn cfg_diff(env: &str, old: &str, new: &str) -> String {
+    fn body(text: &str) -> &str {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if !line.starts_with('#') {
+                break;
+            }
+            offset += line.len();
+        }
+        &text[offset..]
+    }
+    let (old, new) = (body(old), body(new));
+    if old == new {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("a/{env}/haproxy.cfg"),
+            &format!("b/{env}/haproxy.cfg"),
+        )
+        .to_string()
 }
 
 /// Loads and checks the project in `root`.

@@ -219,3 +219,181 @@ pub fn json(diags: &[Diagnostic], sources: &SourceMap) -> String {
     // Serialising plain data to a String cannot fail.
     serde_json::to_string_pretty(&envelope).unwrap_or_default() + "\n"
 }
+
+/// A stable identity for a finding that does not change when lines are
+/// inserted above it: the code, file, message and the text at the place,
+/// plus how many identical findings came before it.
+fn fingerprints(diags: &[Diagnostic], sources: &SourceMap) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    diags
+        .iter()
+        .map(|d| {
+            let (file, snippet) = match d.span {
+                Some(span) => {
+                    let f = sources.get(span.file);
+                    (f.name.as_str(), f.text.get(span.range()).unwrap_or(""))
+                }
+                None => ("", ""),
+            };
+            let identity = format!("{}\0{file}\0{}\0{snippet}", d.code, d.message);
+            let n = seen.entry(identity.clone()).or_default();
+            *n += 1;
+            let digest = Sha256::digest(format!("{identity}\0{n}").as_bytes());
+            digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        })
+        .collect()
+}
+
+/// The path of a file as the repository sees it: `prefix` is the project
+/// directory relative to the repository's top (`lb/`), empty at the top.
+/// Files of the embedded standard library keep their `std/` name.
+fn repo_path(file: &str, prefix: &str) -> String {
+    if file.starts_with("std/") {
+        file.to_string()
+    } else {
+        format!("{prefix}{file}")
+    }
+}
+
+#[derive(Serialize)]
+struct CodeQuality<'a> {
+    description: String,
+    check_name: &'static str,
+    fingerprint: String,
+    severity: &'static str,
+    location: CqLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<CqContent<'a>>,
+}
+
+#[derive(Serialize)]
+struct CqContent<'a> {
+    body: &'a str,
+}
+
+#[derive(Serialize)]
+struct CqLocation {
+    path: String,
+    lines: CqLines,
+}
+
+#[derive(Serialize)]
+struct CqLines {
+    begin: usize,
+}
+
+/// A GitLab Code Quality report (an array of findings).
+pub fn gitlab(diags: &[Diagnostic], sources: &SourceMap, prefix: &str) -> String {
+    let prints = fingerprints(diags, sources);
+    let findings: Vec<CodeQuality> = diags
+        .iter()
+        .zip(prints)
+        .map(|(d, fingerprint)| {
+            let (path, line) = match d.span {
+                Some(span) => {
+                    let loc = location(span, sources);
+                    (repo_path(&loc.file, prefix), loc.line)
+                }
+                None => (format!("{prefix}haptic.toml"), 1),
+            };
+            let mut description = format!("{}: {}", d.code, d.message);
+            if let Some(help) = d.help.first() {
+                description.push_str(&format!(" (help: {help})"));
+            }
+            CodeQuality {
+                description,
+                check_name: d.code.name(),
+                fingerprint,
+                severity: match d.severity {
+                    Severity::Error => "critical",
+                    Severity::Warning => "minor",
+                },
+                location: CqLocation {
+                    path,
+                    lines: CqLines { begin: line },
+                },
+                content: Some(CqContent {
+                    body: d.code.explanation(),
+                }),
+            }
+        })
+        .collect();
+    serde_json::to_string_pretty(&findings).unwrap_or_default() + "\n"
+}
+
+/// A SARIF 2.1.0 log: one run, the codes as rules with their explanation,
+/// 1-based lines and columns.
+pub fn sarif(diags: &[Diagnostic], sources: &SourceMap, prefix: &str) -> String {
+    use serde_json::json;
+    let mut codes: Vec<super::Code> = diags.iter().map(|d| d.code).collect();
+    codes.sort();
+    codes.dedup();
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|c| {
+            let summary = c.explanation().lines().next().unwrap_or("");
+            json!({
+                "id": c.as_str(),
+                "name": c.name(),
+                "shortDescription": { "text": summary },
+                "fullDescription": { "text": c.explanation() },
+                "help": { "text": c.explanation() },
+                "defaultConfiguration": { "level": c.default_severity().as_str() },
+            })
+        })
+        .collect();
+    let prints = fingerprints(diags, sources);
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .zip(prints)
+        .map(|(d, fingerprint)| {
+            let mut message = d.message.clone();
+            for help in &d.help {
+                message.push_str(&format!("\nhelp: {help}"));
+            }
+            let locations: Vec<serde_json::Value> = d
+                .span
+                .map(|span| {
+                    let loc = location(span, sources);
+                    json!({
+                        "physicalLocation": {
+                            "artifactLocation": { "uri": repo_path(&loc.file, prefix) },
+                            "region": {
+                                "startLine": loc.line,
+                                "startColumn": loc.column,
+                                "endLine": loc.end_line,
+                                "endColumn": loc.end_column,
+                                "byteOffset": loc.byte_start,
+                                "byteLength": loc.byte_end - loc.byte_start,
+                            }
+                        }
+                    })
+                })
+                .into_iter()
+                .collect();
+            json!({
+                "ruleId": d.code.as_str(),
+                "ruleIndex": codes.iter().position(|c| *c == d.code).unwrap_or(0),
+                "level": d.severity.as_str(),
+                "message": { "text": message },
+                "locations": locations,
+                "partialFingerprints": { "haptic/v1": fingerprint },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "haptic",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
+}

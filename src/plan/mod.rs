@@ -5,6 +5,8 @@
 //! classification in the codebase; `compile --base` writes its commands to
 //! `runtime.txt`.
 
+pub mod render;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -15,6 +17,7 @@ use crate::model::{self, Host, PathMatch, ServerState, Text};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Object {
+    Environment(String),
     Defaults,
     Stats,
     Tls(String),
@@ -28,6 +31,7 @@ pub enum Object {
 impl fmt::Display for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Object::Environment(name) => write!(f, "environment {name}"),
             Object::Defaults => f.write_str("defaults"),
             Object::Stats => f.write_str("stats"),
             Object::Tls(name) => write!(f, "tls {name}"),
@@ -116,14 +120,31 @@ impl EnvPlan {
 /// A plan for an environment that did not exist in the base: HAProxy must
 /// be started (or reloaded) on the new configuration.
 pub fn new_env(env: &model::Env) -> EnvPlan {
+    whole_env(
+        &env.name,
+        Action::Add,
+        "a new environment needs HAProxy started on its configuration",
+    )
+}
+
+/// A plan for an environment that the new sources no longer declare.
+pub fn removed_env(name: &str) -> EnvPlan {
+    whole_env(
+        name,
+        Action::Remove,
+        "the environment is no longer declared",
+    )
+}
+
+fn whole_env(name: &str, action: Action, why: &str) -> EnvPlan {
     EnvPlan {
-        env: env.name.clone(),
+        env: name.to_string(),
         changes: vec![Change {
-            object: Object::Defaults,
-            action: Action::Add,
+            object: Object::Environment(name.to_string()),
+            action,
             fields: Vec::new(),
-            apply: Apply::Reload(format!("environment `{}` is new", env.name)),
-            destructive: false,
+            apply: Apply::Reload(why.into()),
+            destructive: action == Action::Remove,
         }],
     }
 }
@@ -415,10 +436,14 @@ fn frontend_changes(
         }
     };
     let mut fields = diff_fields(&frontend_fields(old), &frontend_fields(new));
-    // Route order only matters when no route was added or removed (which are
-    // listed on their own).
-    let same_routes = old.routes.len() == new.routes.len();
-    if !same_routes {
+    // Route order is a change of its own only when the same routes are
+    // there (added and removed routes are listed on their own).
+    let keys = |f: &model::Frontend| {
+        let mut keys: Vec<String> = f.routes.iter().map(route_key).collect();
+        keys.sort();
+        keys
+    };
+    if keys(old) != keys(new) {
         fields.retain(|f| f.field != "route order");
     }
     if !fields.is_empty() {

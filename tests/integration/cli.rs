@@ -296,7 +296,11 @@ fn git(dir: &std::path::Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -310,7 +314,10 @@ fn compile_against_a_git_revision_or_a_directory() {
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-qm", "base"]);
-    let hitless = base.replace("server b = 10.0.0.2:80", "server b = 10.0.0.2:80 { state = drain }\n  server c = 10.0.0.3:80");
+    let hitless = base.replace(
+        "server b = 10.0.0.2:80",
+        "server b = 10.0.0.2:80 { state = drain }\n  server c = 10.0.0.3:80",
+    );
     support::write(&project.join("main.hap"), hitless.as_bytes());
     git(repo.path(), &["commit", "-qam", "new"]);
     git(repo.path(), &["checkout", "-q", "--detach", "HEAD"]);
@@ -329,17 +336,30 @@ fn compile_against_a_git_revision_or_a_directory() {
         ],
         "{runtime}"
     );
-    assert!(runtime.contains("# base version: HEAD~1\n# reload needed: no\n"), "{runtime}");
+    assert!(
+        runtime.contains("# base version: HEAD~1\n# reload needed: no\n"),
+        "{runtime}"
+    );
 
     // A change that needs a reload says why; a directory works as a base.
     let base_dir = TempProject::single(base);
-    support::write(&project.join("main.hap"), base.replace("bind :8080", "bind :8081").as_bytes());
-    let out = haptic(&["compile", "--base", base_dir.path().to_str().unwrap()], &project);
+    support::write(
+        &project.join("main.hap"),
+        base.replace("bind :8080", "bind :8081").as_bytes(),
+    );
+    let out = haptic(
+        &["compile", "--base", base_dir.path().to_str().unwrap()],
+        &project,
+    );
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
     let runtime = std::fs::read_to_string(project.join("out/production/runtime.txt")).unwrap();
     assert!(runtime.contains("# reload needed: yes\n#   frontend f / bind :8081: frontends, binds and routes need a reload"), "{runtime}");
 
     let out = haptic(&["compile", "--base", "no-such-rev"], &project);
     assert_eq!(code(&out), exit::USAGE);
-    assert!(stderr(&out).contains("unknown revision `no-such-rev`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown revision `no-such-rev`"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -1,0 +1,499 @@
+//! Renderings of a plan: text for a terminal, Markdown for a merge-request
+//! note, JSON for machines, and the `{"create","update","delete"}` report
+//! that GitLab's merge-request widget reads.
+
+use serde::Serialize;
+
+use super::{Action, Apply, Change, EnvPlan};
+
+/// GitLab refuses notes longer than this many characters.
+pub const GITLAB_NOTE_LIMIT: usize = 1_000_000;
+
+/// The hidden first line by which a CI job finds its note to update.
+pub const MARKER: &str = "<!-- haptic:plan -->";
+
+/// One environment's plan with what the renderings need beside it.
+#[derive(Debug, Clone)]
+pub struct EnvReport {
+    pub plan: EnvPlan,
+    /// The unified diff of `haproxy.cfg` (empty when unchanged).
+    pub cfg_diff: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+    pub hitless: usize,
+    pub reload: usize,
+}
+
+impl Summary {
+    pub fn of(plan: &EnvPlan) -> Summary {
+        let mut s = Summary::default();
+        for c in &plan.changes {
+            match c.action {
+                Action::Add => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Remove => s.remove += 1,
+            }
+            match c.apply {
+                Apply::Runtime(_) => s.hitless += 1,
+                Apply::Reload(_) => s.reload += 1,
+            }
+        }
+        s
+    }
+
+    fn total(&self) -> usize {
+        self.add + self.change + self.remove
+    }
+
+    fn plan_line(&self) -> String {
+        format!(
+            "Plan: {} to add, {} to change, {} to remove.",
+            self.add, self.change, self.remove
+        )
+    }
+
+    fn live_line(&self) -> String {
+        let verb = |n: usize, one: &str, many: &str| {
+            if n == 1 {
+                one.to_string()
+            } else {
+                many.to_string()
+            }
+        };
+        format!(
+            "{} {} live through the Runtime API (hitless), {} {} a reload.",
+            self.hitless,
+            verb(self.hitless, "goes", "go"),
+            self.reload,
+            verb(self.reload, "needs", "need")
+        )
+    }
+}
+
+fn sign(action: Action) -> char {
+    match action {
+        Action::Add => '+',
+        Action::Update => '~',
+        Action::Remove => '-',
+    }
+}
+
+/// What a destructive change does, in a word.
+fn destruction(change: &Change) -> &'static str {
+    match change.action {
+        Action::Remove => "removed",
+        _ => "weakened",
+    }
+}
+
+fn how(change: &Change) -> String {
+    match &change.apply {
+        Apply::Runtime(_) => "hitless".to_string(),
+        Apply::Reload(reason) => format!("reload: {reason}"),
+    }
+}
+
+/// Destructive changes first, the rest in plan order.
+fn ordered(plan: &EnvPlan) -> Vec<&Change> {
+    let (mut first, rest): (Vec<&Change>, Vec<&Change>) =
+        plan.changes.iter().partition(|c| c.destructive);
+    first.extend(rest);
+    first
+}
+
+fn value(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("(unset)")
+}
+
+/// Text for a terminal; `color` adds ANSI colours.
+pub fn text(reports: &[EnvReport], color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    for report in reports {
+        let plan = &report.plan;
+        let summary = Summary::of(plan);
+        out.push_str(&paint("1", &format!("environment {}", plan.env)));
+        out.push('\n');
+        if summary.total() == 0 {
+            out.push_str("  No changes.\n\n");
+            continue;
+        }
+        out.push_str(&format!(
+            "  {}\n  {}\n",
+            summary.plan_line(),
+            summary.live_line()
+        ));
+        let destructive: Vec<&Change> = plan.changes.iter().filter(|c| c.destructive).collect();
+        if !destructive.is_empty() {
+            out.push('\n');
+            out.push_str(&paint("31;1", "  Destructive changes:"));
+            out.push('\n');
+            for c in destructive {
+                out.push_str(&format!("    {} {}\n", destruction(c), c.object));
+            }
+        }
+        out.push('\n');
+        for c in ordered(plan) {
+            let code = match c.action {
+                Action::Add => "32",
+                Action::Update => "33",
+                Action::Remove => "31",
+            };
+            out.push_str(&format!(
+                "  {} {}  [{}]\n",
+                paint(code, &sign(c.action).to_string()),
+                c.object,
+                how(c)
+            ));
+            for f in &c.fields {
+                match c.action {
+                    Action::Add => out.push_str(&format!("      {}: {}\n", f.field, value(&f.new))),
+                    Action::Update => out.push_str(&format!(
+                        "      {}: {} -> {}\n",
+                        f.field,
+                        value(&f.old),
+                        value(&f.new)
+                    )),
+                    Action::Remove => {}
+                }
+            }
+        }
+        if !report.cfg_diff.is_empty() {
+            out.push_str("\n  haproxy.cfg:\n");
+            for line in report.cfg_diff.lines() {
+                let colored = match line.chars().next() {
+                    Some('+') if !line.starts_with("+++") => paint("32", line),
+                    Some('-') if !line.starts_with("---") => paint("31", line),
+                    Some('@') => paint("36", line),
+                    _ => line.to_string(),
+                };
+                out.push_str("    ");
+                out.push_str(&colored);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Inline code that shows `s` literally, even with backticks or `|` inside
+/// (safe in a table cell).
+fn code(s: &str) -> String {
+    let s = s.replace('|', "\\|");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 || s.starts_with(' ') || s.ends_with(' ') {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+/// Plain text in Markdown: no HTML, no table breaks.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}
+
+/// Markdown for a merge-request note, at most [`GITLAB_NOTE_LIMIT`]
+/// characters: when it would be longer, the `haproxy.cfg` diffs are
+/// trimmed (with a note), never the plan.
+pub fn markdown(reports: &[EnvReport], base: &str, warnings: &[String]) -> String {
+    markdown_within(reports, base, warnings, GITLAB_NOTE_LIMIT)
+}
+
+pub fn markdown_within(
+    reports: &[EnvReport],
+    base: &str,
+    warnings: &[String],
+    limit: usize,
+) -> String {
+    let head = markdown_plan(reports, base, warnings);
+    if reports.iter().all(|r| Summary::of(&r.plan).total() == 0) {
+        return head.concat();
+    }
+    // Each environment's section is its plan, then its diff; the diffs
+    // share what the plans leave of the limit.
+    let plan_len: usize = head.iter().map(|s| s.chars().count()).sum();
+    let with_diff: Vec<&EnvReport> = reports.iter().filter(|r| !r.cfg_diff.is_empty()).collect();
+    let overhead = 200;
+    let budget = limit.saturating_sub(plan_len + overhead * with_diff.len().max(1));
+    let share = budget / with_diff.len().max(1);
+    let mut out = String::new();
+    out.push_str(&head[0]);
+    for (report, section) in reports.iter().zip(&head[1..]) {
+        out.push_str(section);
+        if report.cfg_diff.is_empty() {
+            continue;
+        }
+        let (diff, trimmed) = trim_lines(&report.cfg_diff, share);
+        let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        out.push_str("<details><summary>haproxy.cfg diff</summary>\n\n");
+        out.push_str(&format!("{fence}diff\n{diff}"));
+        if !diff.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("{fence}\n"));
+        if trimmed > 0 {
+            out.push_str(&format!(
+                "\n_{trimmed} more line(s) of the diff left out to stay within GitLab's note limit; run `haptic diff` for all of it._\n"
+            ));
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    out
+}
+
+/// At most `budget` characters of whole lines; returns how many lines were
+/// left out.
+fn trim_lines(text: &str, budget: usize) -> (String, usize) {
+    let mut out = String::new();
+    let mut used = 0;
+    let mut lines = text.lines();
+    for line in lines.by_ref() {
+        let len = line.chars().count() + 1;
+        if used + len > budget {
+            return (out, 1 + lines.count());
+        }
+        used += len;
+        out.push_str(line);
+        out.push('\n');
+    }
+    (out, 0)
+}
+
+/// The header, then one plan section per environment (without diffs).
+fn markdown_plan(reports: &[EnvReport], base: &str, warnings: &[String]) -> Vec<String> {
+    let mut head = format!("{MARKER}\n## haptic plan\n\nAgainst {}.\n\n", code(base));
+    if reports.iter().all(|r| Summary::of(&r.plan).total() == 0) {
+        let envs: Vec<String> = reports.iter().map(|r| code(&r.plan.env)).collect();
+        head.push_str(&format!("No changes in {}.\n", envs.join(", ")));
+        return vec![head];
+    }
+    if !warnings.is_empty() {
+        head.push_str("**Warnings**\n\n");
+        for w in warnings {
+            head.push_str(&format!("- {}\n", escape(w)));
+        }
+        head.push('\n');
+    }
+    let mut sections = vec![head];
+    for report in reports {
+        let plan = &report.plan;
+        let summary = Summary::of(plan);
+        let mut s = format!("### {}\n\n", code(&plan.env));
+        if summary.total() == 0 {
+            s.push_str("No changes.\n\n");
+            sections.push(s);
+            continue;
+        }
+        s.push_str(&format!(
+            "**{}** {}\n\n",
+            summary.plan_line(),
+            summary.live_line()
+        ));
+        let destructive: Vec<&Change> = plan.changes.iter().filter(|c| c.destructive).collect();
+        if !destructive.is_empty() {
+            s.push_str("> **Destructive changes**\n");
+            for c in destructive {
+                s.push_str(&format!(
+                    "> - **{}** {}\n",
+                    destruction(c),
+                    code(&c.object.to_string())
+                ));
+            }
+            s.push('\n');
+        }
+        s.push_str("| | object | change | goes live |\n|---|---|---|---|\n");
+        for c in ordered(plan) {
+            let detail = match c.action {
+                Action::Remove => "removed".to_string(),
+                Action::Add => {
+                    let parts: Vec<String> = std::iter::once("added".to_string())
+                        .chain(
+                            c.fields
+                                .iter()
+                                .map(|f| format!("{}: {}", escape(f.field), code(value(&f.new)))),
+                        )
+                        .collect();
+                    parts.join("<br>")
+                }
+                Action::Update => {
+                    let parts: Vec<String> = c
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{}: {} → {}",
+                                escape(f.field),
+                                code(value(&f.old)),
+                                code(value(&f.new))
+                            )
+                        })
+                        .collect();
+                    parts.join("<br>")
+                }
+            };
+            let live = match &c.apply {
+                Apply::Runtime(_) => "hitless".to_string(),
+                Apply::Reload(reason) => format!("reload: {}", escape(reason)),
+            };
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                sign(c.action),
+                code(&c.object.to_string()),
+                detail,
+                live
+            ));
+        }
+        s.push('\n');
+        sections.push(s);
+    }
+    sections
+}
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    version: u32,
+    base: &'a str,
+    environments: Vec<JsonEnv<'a>>,
+    totals: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonEnv<'a> {
+    name: &'a str,
+    summary: Summary,
+    reload_needed: bool,
+    changes: Vec<JsonChange<'a>>,
+    haproxy_cfg_diff: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    object: String,
+    action: &'static str,
+    destructive: bool,
+    live: &'static str,
+    reason: Option<&'a str>,
+    commands: Vec<String>,
+    fields: Vec<JsonField<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonField<'a> {
+    field: &'a str,
+    old: Option<&'a str>,
+    new: Option<&'a str>,
+}
+
+fn totals(reports: &[EnvReport]) -> Summary {
+    reports
+        .iter()
+        .map(|r| Summary::of(&r.plan))
+        .fold(Summary::default(), |a, b| Summary {
+            add: a.add + b.add,
+            change: a.change + b.change,
+            remove: a.remove + b.remove,
+            hitless: a.hitless + b.hitless,
+            reload: a.reload + b.reload,
+        })
+}
+
+/// The plan for machines.
+pub fn json(reports: &[EnvReport], base: &str) -> String {
+    let plan = JsonPlan {
+        version: 1,
+        base,
+        totals: totals(reports),
+        environments: reports
+            .iter()
+            .map(|r| JsonEnv {
+                name: &r.plan.env,
+                summary: Summary::of(&r.plan),
+                reload_needed: r.plan.needs_reload(),
+                haproxy_cfg_diff: &r.cfg_diff,
+                changes: r
+                    .plan
+                    .changes
+                    .iter()
+                    .map(|c| JsonChange {
+                        object: c.object.to_string(),
+                        action: match c.action {
+                            Action::Add => "add",
+                            Action::Update => "update",
+                            Action::Remove => "remove",
+                        },
+                        destructive: c.destructive,
+                        live: match c.apply {
+                            Apply::Runtime(_) => "hitless",
+                            Apply::Reload(_) => "reload",
+                        },
+                        reason: match &c.apply {
+                            Apply::Reload(reason) => Some(reason),
+                            Apply::Runtime(_) => None,
+                        },
+                        commands: match &c.apply {
+                            Apply::Runtime(commands) => commands.iter().map(|c| c.line()).collect(),
+                            Apply::Reload(_) => Vec::new(),
+                        },
+                        fields: c
+                            .fields
+                            .iter()
+                            .map(|f| JsonField {
+                                field: f.field,
+                                old: f.old.as_deref(),
+                                new: f.new.as_deref(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n"
+}
+
+/// The report GitLab's merge-request widget reads
+/// (`artifacts:reports:terraform`).
+pub fn gitlab_widget(reports: &[EnvReport]) -> String {
+    let t = totals(reports);
+    format!(
+        "{{\"create\":{},\"update\":{},\"delete\":{}}}\n",
+        t.add, t.change, t.remove
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_code_survives_backticks_and_pipes() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+
+    #[test]
+    fn trimming_keeps_whole_lines() {
+        let (kept, left) = trim_lines("aaa\nbbb\nccc\n", 9);
+        assert_eq!(kept, "aaa\nbbb\n");
+        assert_eq!(left, 1);
+    }
+}
