@@ -2,6 +2,9 @@
 //! servers, N host+path routes), and reports haptic's compile wall time and
 //! peak memory beside the real `haproxy -c` on the same output.
 //!
+//! It also times `haptic diff` between that project and a copy where one
+//! server in a hundred is re-weighted (the merge-request plan).
+//!
 //! Run with `cargo bench --bench compile`. Sizes (numbers of backends) come
 //! from `HAPTIC_BENCH_SIZES` (default `200,2000,20000`). Results are in
 //! `benches/README.md`.
@@ -12,7 +15,9 @@ use std::time::{Duration, Instant};
 
 const SERVERS_PER_BACKEND: usize = 25;
 
-fn generate(dir: &Path, backends: usize) {
+/// Writes a project; with `changed`, one server in a hundred has another
+/// weight (the "1 % changed" version for the plan benchmark).
+fn generate(dir: &Path, backends: usize, changed: bool) {
     std::fs::write(
         dir.join("haptic.toml"),
         "[project]\nname = \"bench\"\nhaproxy = \"2.6\"\n",
@@ -38,7 +43,7 @@ fn generate(dir: &Path, backends: usize) {
                 (n >> 16) & 255,
                 (n >> 8) & 255,
                 n & 255,
-                1 + s % 100
+                1 + s % 100 + usize::from(changed && n % 100 == 0)
             ));
         }
         be.push_str("}\n");
@@ -78,12 +83,14 @@ fn main() {
         .find(|h| Command::new(h).arg("-v").output().is_ok())
         .expect("haproxy is needed for the benchmark: apt-get install -y haproxy");
     println!(
-        "| backends | servers | routes | source | haptic compile | haptic peak RSS | haproxy -c | haproxy peak RSS | haptic / haproxy |"
+        "| backends | servers | routes | source | haptic compile | haptic peak RSS | haproxy -c | haproxy peak RSS | haptic / haproxy | haptic diff (1 % changed) | diff / compile |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for backends in sizes {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), backends);
+        generate(dir.path(), backends, false);
+        let changed = tempfile::tempdir().unwrap();
+        generate(changed.path(), backends, true);
         let source_bytes = std::fs::metadata(dir.path().join("backends.hap"))
             .unwrap()
             .len()
@@ -116,8 +123,23 @@ fn main() {
                 .stderr(std::process::Stdio::null()),
         );
         assert!(ok, "haproxy -c refused the generated configuration");
+        let mut diff = Duration::MAX;
+        for _ in 0..3 {
+            let (t, _, ok) = measure(
+                Command::new(haptic)
+                    .arg("diff")
+                    .arg(changed.path())
+                    .arg("--base")
+                    .arg(dir.path())
+                    .args(["--format", "json"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null()),
+            );
+            assert!(ok, "haptic diff failed on {backends} backends");
+            diff = diff.min(t);
+        }
         println!(
-            "| {backends} | {} | {backends} | {:.1} MiB | {:.3} s | {:.0} MiB | {:.3} s | {:.0} MiB | {:.2} |",
+            "| {backends} | {} | {backends} | {:.1} MiB | {:.3} s | {:.0} MiB | {:.3} s | {:.0} MiB | {:.2} | {:.3} s | {:.2} |",
             backends * SERVERS_PER_BACKEND,
             source_bytes as f64 / (1 << 20) as f64,
             best.as_secs_f64(),
@@ -125,6 +147,8 @@ fn main() {
             hap_time.as_secs_f64(),
             hap_rss as f64 / 1024.0,
             best.as_secs_f64() / hap_time.as_secs_f64(),
+            diff.as_secs_f64(),
+            diff.as_secs_f64() / best.as_secs_f64(),
         );
     }
 }

@@ -7,4 +7,5 @@ mod examples;
 mod hitless;
 mod hostile;
 mod live;
+mod plans;
 mod support;

@@ -1,0 +1,387 @@
+//! The merge-request plan: fixture pairs `tests/plans/<name>.base.hap` →
+//! `<name>.new.hap`, each rendered as text, Markdown and JSON and
+//! snapshotted; `haptic diff` against a Git revision; the note limit; the
+//! Code Quality and SARIF reports.
+
+use haptic::driver::{self, Base};
+use haptic::plan::render;
+
+use crate::support::{self, haptic, TempProject};
+
+fn reports(base_src: &str, new_src: &str) -> Vec<render::EnvReport> {
+    let base_project = TempProject::single(base_src);
+    let new_project = TempProject::single(new_src);
+    let base = Base {
+        label: "base".into(),
+        compilation: base_project.compile(),
+    };
+    let new = new_project.compile();
+    assert!(
+        !new.has_errors() && !base.compilation.has_errors(),
+        "{}",
+        support::rendered(&new)
+    );
+    driver::plan_reports(
+        &base,
+        &base.compilation.outputs(),
+        &new,
+        &new.outputs(),
+        None,
+    )
+}
+
+#[test]
+fn plan_fixtures() {
+    let dir = support::repo_root().join("tests/plans");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_str()?
+                .strip_suffix(".base.hap")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        let base = std::fs::read_to_string(dir.join(format!("{name}.base.hap"))).unwrap();
+        let new = std::fs::read_to_string(dir.join(format!("{name}.new.hap"))).unwrap();
+        let reports = reports(&base, &new);
+        let text = render::text(&reports, false);
+        let markdown = render::markdown(&reports, "base", &[]);
+        let json = render::json(&reports, "base");
+        assert!(markdown.starts_with(render::MARKER));
+        serde_json::from_str::<serde_json::Value>(&json).expect("valid JSON");
+        insta::with_settings!({
+            snapshot_path => support::repo_root().join("tests/plans/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("{name}_text"), text);
+            insta::assert_snapshot!(format!("{name}_markdown"), markdown);
+            insta::assert_snapshot!(format!("{name}_json"), json);
+        });
+    }
+}
+
+#[test]
+fn plan_kinds_and_classification() {
+    let dir = support::repo_root().join("tests/plans");
+    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
+    let servers = reports(&read("servers.base.hap"), &read("servers.new.hap"));
+    let objects: Vec<String> = servers[0]
+        .plan
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{:?} {} {}",
+                c.action,
+                c.object,
+                matches!(c.apply, haptic::plan::Apply::Runtime(_))
+            )
+        })
+        .collect();
+    for expected in [
+        "Remove backend web / server d true",
+        "Add backend api / server d true",
+        "Update backend web / server a true",
+        "Update backend web / server b true",
+        "Update backend web / server c true",
+        "Update backend web / server e true",
+        "Add backend web / server f true",
+    ] {
+        assert!(
+            objects.iter().any(|o| o == expected),
+            "{expected} not in {objects:#?}"
+        );
+    }
+    // Destructive changes come first in every rendering.
+    let text = render::text(&servers, false);
+    let first_change = text
+        .lines()
+        .find(|l| l.starts_with("  - ") || l.starts_with("  + ") || l.starts_with("  ~ "))
+        .unwrap();
+    assert!(first_change.contains("- backend web / server d"), "{text}");
+
+    let none = reports(&read("no_change.base.hap"), &read("no_change.new.hap"));
+    assert!(none
+        .iter()
+        .all(|r| r.plan.changes.is_empty() && r.cfg_diff.is_empty()));
+    let md = render::markdown(&none, "base", &[]);
+    assert!(
+        md.contains("No changes in `staging`, `production`."),
+        "{md}"
+    );
+    assert_eq!(
+        render::gitlab_widget(&none),
+        "{\"create\":0,\"update\":0,\"delete\":0}\n"
+    );
+
+    let one = reports(&read("one_env.base.hap"), &read("one_env.new.hap"));
+    assert!(one[0].plan.changes.is_empty(), "staging is unchanged");
+    assert_eq!(one[1].plan.changes.len(), 1);
+    assert_eq!(
+        render::gitlab_widget(&one),
+        "{\"create\":0,\"update\":1,\"delete\":0}\n"
+    );
+
+    let tls = reports(&read("tls.base.hap"), &read("tls.new.hap"));
+    let change = &tls[0].plan.changes[0];
+    assert!(
+        change.destructive && change.object.to_string() == "tls public",
+        "{change:?}"
+    );
+}
+
+#[test]
+fn the_note_stays_under_the_limit_by_trimming_the_diff_only() {
+    // Thousands of servers re-weighted: the diff alone is over a megabyte.
+    let mut base = String::from("env production\nbackend web {\n");
+    let mut new = base.clone();
+    for i in 0..6000 {
+        let line = format!(
+            "  server s{i} = 10.{}.{}.{}:8080 {{ weight = ",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        );
+        base.push_str(&format!("{line}10, maxconn = 1000 }}\n"));
+        new.push_str(&format!("{line}20, maxconn = 1000 }}\n"));
+    }
+    for text in [&mut base, &mut new] {
+        text.push_str("}\nfrontend f { bind :8080  default -> web }\n");
+    }
+    let reports = reports(&base, &new);
+    let diff_len: usize = reports.iter().map(|r| r.cfg_diff.len()).sum();
+    let md = render::markdown(&reports, "base", &[]);
+    assert!(
+        md.chars().count() <= render::GITLAB_NOTE_LIMIT,
+        "{}",
+        md.len()
+    );
+    assert!(md.contains("left out to stay within GitLab's note limit"));
+    assert!(md.len() < diff_len + 600_000, "the diff was trimmed");
+    // Every change of the plan is still there.
+    assert_eq!(md.matches("| ~ | `backend web / server s").count(), 6000);
+
+    let small = render::markdown_within(&reports, "base", &[], 700_000);
+    assert!(small.chars().count() <= 700_000);
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn diff_against_head_and_detached_head() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    let read = |n: &str| {
+        std::fs::read_to_string(support::repo_root().join("tests/plans").join(n)).unwrap()
+    };
+    support::write(&dir.join("haptic.toml"), support::MANIFEST.as_bytes());
+    support::write(&dir.join("main.hap"), read("servers.base.hap").as_bytes());
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-qm", "base"]);
+    support::write(&dir.join("main.hap"), read("servers.new.hap").as_bytes());
+    git(dir, &["commit", "-qam", "new"]);
+    for detached in [false, true] {
+        if detached {
+            git(dir, &["checkout", "-q", "--detach", "HEAD"]);
+        }
+        let widget = dir.join("plan.json");
+        let out = haptic(
+            &[
+                "diff",
+                "--base",
+                "HEAD~1",
+                "--gitlab-report",
+                widget.to_str().unwrap(),
+            ],
+            dir,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("Plan: 2 to add, 4 to change, 1 to remove."),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("7 go live through the Runtime API (hitless), 0 need a reload."),
+            "{stdout}"
+        );
+        assert!(!stdout.contains('\x1b'), "no colour when not on a terminal");
+        assert_eq!(
+            std::fs::read_to_string(&widget).unwrap(),
+            "{\"create\":2,\"update\":4,\"delete\":1}\n"
+        );
+        let out = haptic(
+            &[
+                "diff",
+                "--base",
+                "HEAD~1",
+                "--format",
+                "markdown",
+                "--detailed-exitcode",
+            ],
+            dir,
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("<!-- haptic:plan -->\n"));
+        let out = haptic(&["diff", "--base", "HEAD", "--detailed-exitcode"], dir);
+        assert_eq!(out.status.code(), Some(0), "no change against itself");
+    }
+}
+
+fn check_report(dir: &std::path::Path, format: &str) -> serde_json::Value {
+    let out = haptic(&["check", "--format", format], dir);
+    assert_eq!(out.status.code(), Some(1));
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+const FINDINGS: &str = "env production\nbackend web {\n  balance = roundrobbin\n  server a = 10.0.0.1:99999\n}\nbackend idle { server i = 10.0.0.2:80 }\nfrontend f { bind :8080  default -> web }\n";
+
+#[test]
+fn code_quality_report_has_what_gitlab_reads() {
+    let project = TempProject::single(FINDINGS);
+    let report = check_report(project.path(), "gitlab");
+    let findings = report.as_array().unwrap();
+    assert_eq!(findings.len(), 3);
+    for f in findings {
+        assert!(f["description"].as_str().unwrap().len() > 10);
+        assert!(f["check_name"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-'));
+        assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
+        assert!(["info", "minor", "major", "critical", "blocker"]
+            .contains(&f["severity"].as_str().unwrap()));
+        assert_eq!(f["location"]["path"], "main.hap");
+        assert!(f["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+    }
+    let lines: Vec<u64> = findings
+        .iter()
+        .map(|f| f["location"]["lines"]["begin"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 6]);
+    assert_eq!(findings[2]["severity"], "minor");
+
+    // Blank lines above the findings move them, but keep their fingerprints.
+    let shifted =
+        TempProject::single(&FINDINGS.replace("env production\n", "env production\n\n\n\n"));
+    let moved = check_report(shifted.path(), "gitlab");
+    for (a, b) in findings.iter().zip(moved.as_array().unwrap()) {
+        assert_eq!(a["fingerprint"], b["fingerprint"]);
+        assert_eq!(
+            a["location"]["lines"]["begin"].as_u64().unwrap() + 3,
+            b["location"]["lines"]["begin"].as_u64().unwrap()
+        );
+    }
+    // Fingerprints are unique within a report.
+    let mut prints: Vec<&str> = findings
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    prints.sort();
+    prints.dedup();
+    assert_eq!(prints.len(), 3);
+}
+
+#[test]
+fn code_quality_paths_are_repository_paths() {
+    let repo = tempfile::tempdir().unwrap();
+    let project = repo.path().join("lb");
+    support::write(&project.join("haptic.toml"), support::MANIFEST.as_bytes());
+    support::write(&project.join("main.hap"), FINDINGS.as_bytes());
+    git(repo.path(), &["init", "-q"]);
+    let out = haptic(&["check", "--format", "gitlab", "lb"], repo.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["location"]["path"], "lb/main.hap");
+}
+
+#[test]
+fn sarif_report_is_sarif_2_1_0() {
+    let project = TempProject::single(FINDINGS);
+    let log = check_report(project.path(), "sarif");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(run["tool"]["driver"]["name"], "haptic");
+    for rule in rules {
+        assert!(rule["id"].as_str().unwrap().len() == 5);
+        assert!(rule["help"]["text"].as_str().unwrap().len() > 20);
+        assert!(rule["shortDescription"]["text"].as_str().unwrap().len() > 5);
+    }
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    let port = results.iter().find(|r| r["ruleId"] == "E0201").unwrap();
+    assert_eq!(port["level"], "error");
+    assert_eq!(
+        rules[port["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "E0201"
+    );
+    let region = &port["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 4);
+    assert_eq!(region["startColumn"], 23);
+    assert_eq!(
+        port["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "main.hap"
+    );
+    let warning = results.iter().find(|r| r["ruleId"] == "W0001").unwrap();
+    assert_eq!(warning["level"], "warning");
+}
+
+/// Every `haptic ...` command of the GitLab CI template parses with this
+/// version of the command line.
+#[test]
+fn ci_template_commands_are_valid() {
+    use clap::Parser;
+    let template =
+        std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in template.lines() {
+        let line = line.trim().trim_start_matches("- ");
+        let Some(pos) = line.find("haptic ") else {
+            continue;
+        };
+        if line.starts_with('#') || line.contains("haptic:") {
+            continue;
+        }
+        let command = &line[pos..];
+        let command = command.split(['>', '|']).next().unwrap().trim();
+        let words: Vec<String> = command
+            .split_whitespace()
+            .map(|w| w.trim_matches('"').to_string())
+            .collect();
+        let parsed = haptic::cli::Cli::try_parse_from(&words);
+        assert!(parsed.is_ok(), "`{command}`: {}", parsed.unwrap_err());
+        seen.insert(words[1].clone());
+    }
+    let expected: std::collections::BTreeSet<String> = ["apply", "check", "compile", "diff"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(template.contains("<!-- haptic:plan -->") && template.contains("terraform: plan.json"));
+    assert!(template.contains("codequality: gl-code-quality-report.json"));
+}
