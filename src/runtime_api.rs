@@ -121,23 +121,35 @@ pub fn read_live(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Live
     Ok(Live { backends, servers })
 }
 
+/// The `# name name ...` header line of a Runtime API table.
+struct Header<'a>(Vec<&'a str>);
+
+impl<'a> Header<'a> {
+    fn parse(line: Option<&'a str>, separator: char) -> Result<Header<'a>, String> {
+        let line = line
+            .and_then(|h| h.strip_prefix("# "))
+            .ok_or("missing header line")?;
+        Ok(Header(line.split(separator).collect()))
+    }
+
+    fn column(&self, name: &str) -> Result<usize, String> {
+        self.0
+            .iter()
+            .position(|h| *h == name)
+            .ok_or(format!("missing column {name}"))
+    }
+}
+
 /// `(backend, server) → slim` (the server's maxconn, 0 for none) from the
 /// CSV of `show stat`.
 fn parse_stat_limits(csv: &str) -> Result<BTreeMap<(String, String), u32>, String> {
     let mut lines = csv.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .and_then(|h| h.strip_prefix("# "))
-        .ok_or("missing `show stat` header")?
-        .split(',')
-        .collect();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or(format!("missing column {name}"))
-    };
-    let (px, sv, slim) = (column("pxname")?, column("svname")?, column("slim")?);
+    let header = Header::parse(lines.next(), ',')?;
+    let (px, sv, slim) = (
+        header.column("pxname")?,
+        header.column("svname")?,
+        header.column("slim")?,
+    );
     let mut limits = BTreeMap::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').collect();
@@ -198,18 +210,8 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
         Some("1") => {}
         other => return Err(format!("unexpected `show servers state` format: {other:?}")),
     }
-    let header: Vec<&str> = lines
-        .next()
-        .and_then(|h| h.strip_prefix("# "))
-        .ok_or("missing header line")?
-        .split(' ')
-        .collect();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or(format!("missing column {name}"))
-    };
+    let header = Header::parse(lines.next(), ' ')?;
+    let column = |name: &str| header.column(name);
     let (be, srv, addr, admin, uweight, iweight, port) = (
         column("be_name")?,
         column("srv_name")?,

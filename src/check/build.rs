@@ -34,40 +34,19 @@ impl<'a> Ctx<'a, '_> {
         value::coerce(raw, ty, &self.defs.project_names, self.diags)
     }
 
-    /// The `name = value` items of a block, checked against a schema.
+    /// The `name = value` items of a block, checked against a schema. A
+    /// failed field is left out of the record; the others stay usable.
     fn fields(&mut self, schema: &types::Schema, items: &[&'a ast::BodyItem]) -> Rec {
-        let mut fields: Vec<(ast::Ident, SRaw)> = Vec::new();
-        for item in items {
-            if let ast::BodyItem::Field(f) = item {
-                if let Some((first, _)) = fields.iter().find(|(n, _)| n.name == f.name.name) {
-                    self.diags.push(
-                        Diagnostic::new(
-                            Code::Duplicate,
-                            f.name.span,
-                            format!("field `{}` is set twice", f.name.name),
-                        )
-                        .label(first.span, "first set here"),
-                    );
-                    continue;
-                }
-                let raw = self.eval(&f.value);
-                fields.push((f.name.clone(), raw));
-            }
-        }
-        // A failed field is dropped from the record; the others stay usable.
-        let mut rec = Rec::default();
-        for (name, raw) in fields {
-            if let Some(r) = value::record(
-                schema,
-                None,
-                &[(name, raw)],
-                &self.defs.project_names,
-                self.diags,
-            ) {
-                rec.fields.extend(r.fields);
-            }
-        }
-        rec
+        let fields = items.iter().filter_map(|item| match item {
+            ast::BodyItem::Field(f) => Some(f),
+            _ => None,
+        });
+        let mut scope = Resolver {
+            defs: &mut self.defs,
+            ns: Ns::Project,
+        };
+        let raw = value::eval_fields(fields, &mut scope, self.diags);
+        value::record(schema, None, &raw, &self.defs.project_names, self.diags).0
     }
 }
 

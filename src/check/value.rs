@@ -183,12 +183,13 @@ fn extend(base: SRaw, record: &ast::Record, scope: &mut dyn Scope, diags: &mut D
     }
 }
 
-fn eval_fields(
-    fields: &[ast::Field],
+/// Evaluates `name = value` fields, reporting a name set twice.
+pub fn eval_fields<'f>(
+    fields: impl IntoIterator<Item = &'f ast::Field>,
     scope: &mut dyn Scope,
     diags: &mut Diagnostics,
 ) -> Vec<(Ident, SRaw)> {
-    let mut out: Vec<(Ident, SRaw)> = Vec::with_capacity(fields.len());
+    let mut out: Vec<(Ident, SRaw)> = Vec::new();
     for field in fields {
         if let Some((first, _)) = out.iter().find(|(n, _)| n.name == field.name.name) {
             diags.push(
@@ -507,21 +508,23 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
                 .map(Value::List)
         }
         (Raw::Record { head, fields }, Ty::Record(schema)) => {
-            record(schema, head.as_ref(), fields, names, diags).map(Value::Record)
+            let (rec, ok) = record(schema, head.as_ref(), fields, names, diags);
+            ok.then_some(Value::Record(rec))
         }
         _ => mismatch(diags),
     }
 }
 
 /// Coerces the fields of a record (or of a block's `name = value` items)
-/// against a schema. Problems in one field do not hide the others.
+/// against a schema. Problems in one field do not hide the others: the
+/// record holds every field that checked, and the flag says whether all did.
 pub fn record(
     schema: &Schema,
     head: Option<&Ident>,
     fields: &[(Ident, SRaw)],
     names: &[String],
     diags: &mut Diagnostics,
-) -> Option<Rec> {
+) -> (Rec, bool) {
     let mut ok = true;
     if let Some(head) = head {
         if !schema.heads.contains(&head.name.as_str()) {
@@ -569,7 +572,7 @@ pub fn record(
             None => ok = false,
         }
     }
-    ok.then_some(rec)
+    (rec, ok)
 }
 
 fn parse_u64(digits: &str, span: Span, diags: &mut Diagnostics) -> Option<u64> {

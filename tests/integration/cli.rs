@@ -289,20 +289,6 @@ fn non_utf8_source_is_a_diagnostic() {
     assert_eq!(code(&out), exit::INVALID);
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn compile_against_a_git_revision_or_a_directory() {
     let repo = tempfile::tempdir().unwrap();
@@ -311,16 +297,16 @@ fn compile_against_a_git_revision_or_a_directory() {
     support::write(&project.join("haptic.toml"), support::MANIFEST.as_bytes());
     let base = "env production\nbackend web {\n  server a = 10.0.0.1:80\n  server b = 10.0.0.2:80\n}\nfrontend f { bind :8080  default -> web }\n";
     support::write(&project.join("main.hap"), base.as_bytes());
-    git(repo.path(), &["init", "-q"]);
-    git(repo.path(), &["add", "."]);
-    git(repo.path(), &["commit", "-qm", "base"]);
+    support::git(repo.path(), &["init", "-q"]);
+    support::git(repo.path(), &["add", "."]);
+    support::git(repo.path(), &["commit", "-qm", "base"]);
     let hitless = base.replace(
         "server b = 10.0.0.2:80",
         "server b = 10.0.0.2:80 { state = drain }\n  server c = 10.0.0.3:80",
     );
     support::write(&project.join("main.hap"), hitless.as_bytes());
-    git(repo.path(), &["commit", "-qam", "new"]);
-    git(repo.path(), &["checkout", "-q", "--detach", "HEAD"]);
+    support::git(repo.path(), &["commit", "-qam", "new"]);
+    support::git(repo.path(), &["checkout", "-q", "--detach", "HEAD"]);
 
     let out = haptic(&["compile", "--base", "HEAD~1"], &project);
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));

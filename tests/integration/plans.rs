@@ -171,20 +171,6 @@ fn the_note_stays_under_the_limit_by_trimming_the_diff_only() {
     assert!(small.chars().count() <= 700_000);
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn diff_against_head_and_detached_head() {
     let repo = tempfile::tempdir().unwrap();
@@ -194,14 +180,14 @@ fn diff_against_head_and_detached_head() {
     };
     support::write(&dir.join("haptic.toml"), support::MANIFEST.as_bytes());
     support::write(&dir.join("main.hap"), read("servers.base.hap").as_bytes());
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "-qm", "base"]);
+    support::git(dir, &["init", "-q"]);
+    support::git(dir, &["add", "."]);
+    support::git(dir, &["commit", "-qm", "base"]);
     support::write(&dir.join("main.hap"), read("servers.new.hap").as_bytes());
-    git(dir, &["commit", "-qam", "new"]);
+    support::git(dir, &["commit", "-qam", "new"]);
     for detached in [false, true] {
         if detached {
-            git(dir, &["checkout", "-q", "--detach", "HEAD"]);
+            support::git(dir, &["checkout", "-q", "--detach", "HEAD"]);
         }
         let widget = dir.join("plan.json");
         let out = haptic(
@@ -313,7 +299,7 @@ fn code_quality_paths_are_repository_paths() {
     let project = repo.path().join("lb");
     support::write(&project.join("haptic.toml"), support::MANIFEST.as_bytes());
     support::write(&project.join("main.hap"), FINDINGS.as_bytes());
-    git(repo.path(), &["init", "-q"]);
+    support::git(repo.path(), &["init", "-q"]);
     let out = haptic(&["check", "--format", "gitlab", "lb"], repo.path());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report[0]["location"]["path"], "lb/main.hap");

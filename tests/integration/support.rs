@@ -213,3 +213,18 @@ pub fn haptic(args: &[&str], cwd: &Path) -> std::process::Output {
         .output()
         .expect("run haptic")
 }
+
+/// Runs git in `dir` with a fixed identity; fails the test on error.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
