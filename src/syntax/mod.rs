@@ -154,6 +154,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::cond_op => "`==`, `!=` or `in`",
         Rule::route_match | Rule::host_match | Rule::path_match => "`host` or `path`",
         Rule::bind_opt | Rule::bind_tls | Rule::bind_redirect => "`tls` or `redirect`",
+        Rule::eq => "`=`",
+        Rule::arrow => "`->`",
         Rule::kw_import => "`import`",
         Rule::kw_env => "`env`",
         Rule::kw_let => "`let`",
@@ -484,7 +486,7 @@ impl Converter {
             .into_inner()
             .map(|f| {
                 let f_span = self.span(&f);
-                let mut inner = f.into_inner();
+                let mut inner = Self::inner(f);
                 let name = self.ident(inner.next().expect("grammar: field name"));
                 let value = self.expr(inner.next().expect("grammar: field value"));
                 Field {
@@ -605,10 +607,13 @@ impl Converter {
     }
 }
 
+/// Tokens that carry no information of their own (keywords, `=`, `->`).
 fn is_keyword(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::kw_import
+        Rule::eq
+            | Rule::arrow
+            | Rule::kw_import
             | Rule::kw_env
             | Rule::kw_let
             | Rule::kw_tls
