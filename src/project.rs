@@ -226,7 +226,19 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
     let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), None)];
     let mut seen = std::collections::HashSet::new();
     while let Some((name, from)) = stack.pop() {
-        let name = normalize(&name);
+        let Some(name) = normalize(&name) else {
+            diags.push(
+                Diagnostic::new(
+                    Code::ImportNotFound,
+                    from,
+                    format!("`{name}` is outside the project directory"),
+                )
+                .help(
+                    "import paths are relative to the directory of haptic.toml and stay inside it",
+                ),
+            );
+            continue;
+        };
         if !seen.insert(name.clone()) {
             continue;
         }
@@ -308,19 +320,23 @@ fn collect_imports(items: &[ast::Item], out: &mut Vec<ast::Import>) {
     }
 }
 
-/// `./a/../b.hap` → `b.hap`, so each file is read once.
-fn normalize(name: &str) -> String {
+/// `./a/../b.hap` → `b.hap`, so each file is read once. `None` for a path
+/// that is absolute or leaves the project directory.
+fn normalize(name: &str) -> Option<String> {
+    if name.starts_with('/') {
+        return None;
+    }
     let mut parts: Vec<&str> = Vec::new();
     for part in name.split('/') {
         match part {
             "" | "." => {}
             ".." => {
-                parts.pop();
+                parts.pop()?;
             }
             p => parts.push(p),
         }
     }
-    parts.join("/")
+    Some(parts.join("/"))
 }
 
 fn read_source(
