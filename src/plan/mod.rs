@@ -653,6 +653,11 @@ pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: Se
     if let Host::Name(_) = s.host {
         return Apply::Reload("`add server` takes an IP address, not a DNS name".into());
     }
+    if backend.sticky_cookie.is_some() {
+        return Apply::Reload(
+            "`add server` refuses the `cookie` option that sticky sessions need".into(),
+        );
+    }
     if s.tls.as_ref().is_some_and(|t| t.ca.is_some()) {
         return Apply::Reload("a new server verifying TLS with a CA file needs a reload".into());
     }
