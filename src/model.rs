@@ -72,9 +72,20 @@ pub struct Frontend {
     pub default_backend: Option<String>,
     pub maxconn: Option<u32>,
     pub timeout_client: Option<u64>,
+    /// Client networks allowed in (CIDR); everyone when empty.
+    pub allow: Vec<String>,
+    pub rate_limit: Option<RateLimit>,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
+}
+
+/// At most `requests` HTTP requests per client address in any `per`
+/// milliseconds; more are answered 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: u64,
 }
 
 impl Frontend {

@@ -520,6 +520,37 @@ fn frontend<'a>(
         default_backend: None,
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
+        allow: match rec.get("allow") {
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Cidr(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        rate_limit: match rec.get("rate_limit") {
+            Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {
+                (Some(requests), Some(per)) => Some(model::RateLimit {
+                    requests: requests as u32,
+                    per,
+                }),
+                _ => {
+                    ctx.diags.push(
+                        Diagnostic::new(
+                            Code::MissingField,
+                            rec.span("rate_limit").unwrap_or(decl.name.span),
+                            "a rate limit needs `requests` and `per`",
+                        )
+                        .help("rate_limit = { requests = 100, per = 10s }"),
+                    );
+                    complete = false;
+                    None
+                }
+            },
+            _ => None,
+        },
         request_headers: Vec::new(),
         response_headers: Vec::new(),
         origin: decl.name.span,

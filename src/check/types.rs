@@ -175,10 +175,30 @@ pub static BACKEND: Schema = Schema {
     ],
 };
 
+pub static RATE_LIMIT: Schema = Schema {
+    kind: "rate limit",
+    heads: &[],
+    fields: &[
+        (
+            "requests",
+            Ty::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+        ),
+        ("per", Ty::Timeout),
+    ],
+};
+
 pub static FRONTEND: Schema = Schema {
     kind: "frontend",
     heads: &[],
-    fields: &[("maxconn", MAXCONN), ("timeout_client", Ty::Timeout)],
+    fields: &[
+        ("maxconn", MAXCONN),
+        ("timeout_client", Ty::Timeout),
+        ("allow", Ty::List(&Ty::Cidr)),
+        ("rate_limit", Ty::Record(&RATE_LIMIT)),
+    ],
 };
 
 pub static TLS: Schema = Schema {

@@ -205,8 +205,56 @@ fn frontend(fe: &model::Frontend) -> Section {
     if let Some(ms) = fe.timeout_client {
         lines.push(vec![syn("timeout"), syn("client"), val(duration(ms))]);
     }
+    if let Some(limit) = fe.rate_limit {
+        let period = duration(limit.per);
+        lines.push(vec![
+            syn("stick-table"),
+            syn("type"),
+            // IPv4 clients are stored as IPv4-mapped addresses.
+            syn("ipv6"),
+            syn("size"),
+            syn("100k"),
+            syn("expire"),
+            val(&period),
+            syn("store"),
+            val(format!("http_req_rate({period})")),
+        ]);
+    }
     // `http-request` rules first: HAProxy evaluates them before
     // `use_backend` whatever the order, and warns when they come after.
+    if !fe.allow.is_empty() {
+        let mut line = [
+            "http-request",
+            "deny",
+            "deny_status",
+            "403",
+            "unless",
+            "{",
+            "src",
+        ]
+        .map(syn)
+        .to_vec();
+        line.extend(fe.allow.iter().map(val));
+        line.push(syn("}"));
+        lines.push(line);
+    }
+    if let Some(limit) = fe.rate_limit {
+        lines.push(["http-request", "track-sc0", "src"].map(syn).to_vec());
+        let mut deny = [
+            "http-request",
+            "deny",
+            "deny_status",
+            "429",
+            "if",
+            "{",
+            "sc_http_req_rate(0)",
+            "gt",
+        ]
+        .map(syn)
+        .to_vec();
+        deny.extend([val(limit.requests), syn("}")]);
+        lines.push(deny);
+    }
     if fe.redirects_to_https() {
         lines.push(
             [

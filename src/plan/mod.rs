@@ -401,6 +401,13 @@ fn frontend_fields(f: &model::Frontend) -> Fields {
         "timeout_client",
         &f.timeout_client.map(lower::duration),
     );
+    if !f.allow.is_empty() {
+        fields.push(("allow", f.allow.join(", ")));
+    }
+    let rate = f
+        .rate_limit
+        .map(|r| format!("{} per {}", r.requests, lower::duration(r.per)));
+    opt(&mut fields, "rate_limit", &rate);
     if !f.request_headers.is_empty() {
         fields.push(("request_headers", headers(&f.request_headers)));
     }
