@@ -72,6 +72,8 @@ pub struct Frontend {
     pub default_backend: Option<String>,
     pub maxconn: Option<u32>,
     pub timeout_client: Option<u64>,
+    /// Requests announcing a larger body (`Content-Length`, bytes) get 413.
+    pub max_body: Option<u64>,
     /// Client networks allowed in (CIDR); everyone when empty.
     pub allow: Vec<String>,
     pub rate_limit: Option<RateLimit>,

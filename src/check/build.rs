@@ -520,6 +520,7 @@ fn frontend<'a>(
         default_backend: None,
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
+        max_body: rec.size("max_body"),
         allow: match rec.get("allow") {
             Some(Value::List(items)) => items
                 .iter()

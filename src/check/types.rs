@@ -198,6 +198,7 @@ pub static FRONTEND: Schema = Schema {
         ("timeout_client", Ty::Timeout),
         ("allow", Ty::List(&Ty::Cidr)),
         ("rate_limit", Ty::Record(&RATE_LIMIT)),
+        ("max_body", Ty::Size),
     ],
 };
 

@@ -280,6 +280,13 @@ impl Rec {
         }
     }
 
+    pub fn size(&self, name: &str) -> Option<u64> {
+        match self.get(name) {
+            Some(Value::Size(bytes)) => Some(*bytes),
+            _ => None,
+        }
+    }
+
     pub fn bool(&self, name: &str) -> Option<bool> {
         match self.get(name) {
             Some(Value::Bool(b)) => Some(*b),

@@ -238,6 +238,22 @@ fn frontend(fe: &model::Frontend) -> Section {
         line.push(syn("}"));
         lines.push(line);
     }
+    if let Some(bytes) = fe.max_body {
+        let mut line = [
+            "http-request",
+            "deny",
+            "deny_status",
+            "413",
+            "if",
+            "{",
+            "req.hdr_val(content-length)",
+            "gt",
+        ]
+        .map(syn)
+        .to_vec();
+        line.extend([val(bytes), syn("}")]);
+        lines.push(line);
+    }
     if let Some(limit) = fe.rate_limit {
         lines.push(["http-request", "track-sc0", "src"].map(syn).to_vec());
         let mut deny = [

@@ -404,6 +404,7 @@ fn frontend_fields(f: &model::Frontend) -> Fields {
     if !f.allow.is_empty() {
         fields.push(("allow", f.allow.join(", ")));
     }
+    opt(&mut fields, "max_body", &f.max_body);
     let rate = f
         .rate_limit
         .map(|r| format!("{} per {}", r.requests, lower::duration(r.per)));
