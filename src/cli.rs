@@ -108,6 +108,9 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         timeout: u64,
     },
+    /// A language server on standard input and output: the diagnostics of
+    /// `check`, as you type.
+    Lsp,
     /// Print the explanation of a diagnostic code, with an example.
     Explain {
         /// A code such as E0200, or its name such as `type-mismatch`.
@@ -193,6 +196,13 @@ pub fn run(cli: Cli) -> i32 {
             gitlab_report.as_deref(),
             detailed_exitcode,
         ),
+        Command::Lsp => match crate::lsp::run() {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: language server: {e}");
+                exit::USAGE
+            }
+        },
         Command::Explain { code } => explain(&code),
     }
 }

@@ -7,5 +7,6 @@ mod examples;
 mod hitless;
 mod hostile;
 mod live;
+mod lsp;
 mod plans;
 mod support;

@@ -1,0 +1,267 @@
+//! `haptic lsp`: a language server on standard input and output that
+//! publishes the same diagnostics as `haptic check`, as the user types.
+//!
+//! Each change re-checks the project that holds the document (the nearest
+//! directory above it with a `haptic.toml`), reading open documents from
+//! the editor's buffers and everything else from disk.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use lsp_server::{Connection, Message, Notification};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+    Notification as _, PublishDiagnostics,
+};
+use lsp_types::{
+    DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position,
+    PublishDiagnosticsParams, Range, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, Url,
+};
+
+use crate::diag::{Diagnostic, Severity};
+use crate::driver;
+use crate::project::{Files, LoadError};
+use crate::source::{SourceMap, Span};
+
+/// Runs the server until the client says `exit`.
+pub fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (connection, io_threads) = Connection::stdio();
+    serve(&connection)?;
+    // The writer thread ends when the last sender is gone.
+    drop(connection);
+    io_threads.join()?;
+    Ok(())
+}
+
+/// The server loop, on any connection (tests use an in-memory one).
+pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let capabilities = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        ..ServerCapabilities::default()
+    };
+    connection.initialize(serde_json::to_value(capabilities)?)?;
+    let mut server = Server::default();
+    for message in &connection.receiver {
+        match message {
+            Message::Request(request) => {
+                if connection.handle_shutdown(&request)? {
+                    return Ok(());
+                }
+                // No request other than shutdown is supported; answer so the
+                // client does not wait.
+                let response = lsp_server::Response::new_err(
+                    request.id,
+                    lsp_server::ErrorCode::MethodNotFound as i32,
+                    format!("haptic does not support `{}`", request.method),
+                );
+                connection.sender.send(Message::Response(response))?;
+            }
+            Message::Notification(notification) => {
+                for publish in server.notification(notification) {
+                    connection
+                        .sender
+                        .send(Message::Notification(Notification::new(
+                            PublishDiagnostics::METHOD.to_string(),
+                            publish,
+                        )))?;
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Server {
+    /// Open documents: path → text as in the editor.
+    open: HashMap<PathBuf, String>,
+    /// Files that were last published with diagnostics, per project root,
+    /// so that fixing a file clears its diagnostics.
+    published: HashMap<PathBuf, HashSet<PathBuf>>,
+}
+
+impl Server {
+    fn notification(&mut self, n: Notification) -> Vec<PublishDiagnosticsParams> {
+        let path = match n.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
+                else {
+                    return Vec::new();
+                };
+                let path = file_path(&p.text_document.uri);
+                if let Some(path) = &path {
+                    self.open.insert(path.clone(), p.text_document.text);
+                }
+                path
+            }
+            DidChangeTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
+                else {
+                    return Vec::new();
+                };
+                let path = file_path(&p.text_document.uri);
+                // Full synchronisation: the last change holds the whole text.
+                if let (Some(path), Some(change)) = (&path, p.content_changes.into_iter().last()) {
+                    self.open.insert(path.clone(), change.text);
+                }
+                path
+            }
+            DidSaveTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(n.params)
+                else {
+                    return Vec::new();
+                };
+                file_path(&p.text_document.uri)
+            }
+            DidCloseTextDocument::METHOD => {
+                let Ok(p) =
+                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
+                else {
+                    return Vec::new();
+                };
+                let path = file_path(&p.text_document.uri);
+                if let Some(path) = &path {
+                    self.open.remove(path);
+                }
+                path
+            }
+            _ => None,
+        };
+        match path.as_deref().and_then(project_root) {
+            Some(root) => self.check(&root),
+            None => Vec::new(),
+        }
+    }
+
+    /// Checks the project in `root` and returns what to publish: every
+    /// file with diagnostics, and an empty list for files that had some.
+    fn check(&mut self, root: &Path) -> Vec<PublishDiagnosticsParams> {
+        let overlay = Overlay {
+            root,
+            open: &self.open,
+        };
+        let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
+        match driver::compile_from(root, &overlay) {
+            Ok(compilation) => {
+                for d in &compilation.diagnostics {
+                    collect(root, d, &compilation.project.sources, &mut by_file);
+                }
+            }
+            Err(LoadError::Manifest(sources, d)) => collect(root, &d, &sources, &mut by_file),
+            Err(LoadError::Io(_)) => {}
+        }
+        let previous = self
+            .published
+            .insert(root.to_path_buf(), by_file.keys().cloned().collect())
+            .unwrap_or_default();
+        for path in previous {
+            by_file.entry(path).or_default();
+        }
+        by_file
+            .into_iter()
+            .filter_map(|(path, diagnostics)| {
+                Some(PublishDiagnosticsParams {
+                    uri: Url::from_file_path(&path).ok()?,
+                    diagnostics,
+                    version: None,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The project's files, with the editor's buffers over the disk.
+struct Overlay<'a> {
+    root: &'a Path,
+    open: &'a HashMap<PathBuf, String>,
+}
+
+impl Files for Overlay<'_> {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let full = self.root.join(path);
+        match self.open.get(&full) {
+            Some(text) => Ok(text.clone().into_bytes()),
+            None => std::fs::read(full),
+        }
+    }
+}
+
+fn file_path(uri: &Url) -> Option<PathBuf> {
+    uri.to_file_path().ok()
+}
+
+/// The nearest directory at or above `file` that holds a `haptic.toml`.
+fn project_root(file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|dir| dir.join("haptic.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+fn collect(
+    root: &Path,
+    d: &Diagnostic,
+    sources: &SourceMap,
+    out: &mut BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>>,
+) {
+    let Some(span) = d.span else { return };
+    let file = &sources.get(span.file).name;
+    // The standard library is embedded, not a file the editor can open.
+    if file.starts_with("std/") {
+        return;
+    }
+    let related: Vec<DiagnosticRelatedInformation> = d
+        .labels
+        .iter()
+        .filter_map(|l| {
+            let name = &sources.get(l.span.file).name;
+            Some(DiagnosticRelatedInformation {
+                location: Location {
+                    uri: Url::from_file_path(root.join(name)).ok()?,
+                    range: range(sources, l.span),
+                },
+                message: l.message.clone(),
+            })
+        })
+        .collect();
+    let mut message = d.message.clone();
+    for help in &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    out.entry(root.join(file))
+        .or_default()
+        .push(lsp_types::Diagnostic {
+            range: range(sources, span),
+            severity: Some(match d.severity {
+                Severity::Error => DiagnosticSeverity::ERROR,
+                Severity::Warning => DiagnosticSeverity::WARNING,
+            }),
+            code: Some(NumberOrString::String(d.code.as_str().to_string())),
+            source: Some("haptic".into()),
+            message,
+            related_information: (!related.is_empty()).then_some(related),
+            ..lsp_types::Diagnostic::default()
+        });
+}
+
+/// LSP positions: 0-based lines, columns in UTF-16 code units.
+fn range(sources: &SourceMap, span: Span) -> Range {
+    let file = sources.get(span.file);
+    let position = |offset: usize| {
+        let offset = offset.min(file.text.len());
+        let (line, _) = file.line_col(offset);
+        let before = file.text.get(..offset).unwrap_or("");
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before
+            .get(line_start..)
+            .map_or(0, |s| s.encode_utf16().count());
+        Position::new(line as u32 - 1, column as u32)
+    };
+    Range::new(position(span.start as usize), position(span.end as usize))
+}

@@ -1,0 +1,201 @@
+//! `haptic lsp`: diagnostics published as the user types, in memory and
+//! through the real binary on standard input and output.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+use lsp_server::{Connection, Message, Notification, Request, RequestId};
+use serde_json::{json, Value};
+
+use crate::support::{self, TempProject};
+
+const BAD: &str = "env production\nbackend web {\n  server a = 10.0.0.1:99999\n}\nfrontend f { bind :8080  default -> web }\n";
+const GOOD: &str = "env production\nbackend web {\n  server a = 10.0.0.1:8080\n}\nfrontend f { bind :8080  default -> web }\n";
+
+fn uri(path: &std::path::Path) -> String {
+    lsp_types::Url::from_file_path(path).unwrap().to_string()
+}
+
+struct Client {
+    connection: Connection,
+    server: std::thread::JoinHandle<()>,
+}
+
+impl Client {
+    fn start() -> Client {
+        let (server, connection) = Connection::memory();
+        let server = std::thread::spawn(move || haptic::lsp::serve(&server).unwrap());
+        let client = Client { connection, server };
+        client.request(1, "initialize", json!({ "capabilities": {} }));
+        client.notify("initialized", json!({}));
+        client
+    }
+
+    fn request(&self, id: i32, method: &str, params: Value) -> Value {
+        let request = Request::new(RequestId::from(id), method.to_string(), params);
+        self.connection
+            .sender
+            .send(Message::Request(request))
+            .unwrap();
+        loop {
+            match self
+                .connection
+                .receiver
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap()
+            {
+                Message::Response(r) => return r.result.unwrap_or(Value::Null),
+                _ => continue,
+            }
+        }
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        let n = Notification::new(method.to_string(), params);
+        self.connection
+            .sender
+            .send(Message::Notification(n))
+            .unwrap();
+    }
+
+    /// The next `publishDiagnostics` for `uri`.
+    fn diagnostics(&self, uri: &str) -> Vec<Value> {
+        loop {
+            let message = self
+                .connection
+                .receiver
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            if let Message::Notification(n) = message {
+                if n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri {
+                    return n.params["diagnostics"].as_array().unwrap().clone();
+                }
+            }
+        }
+    }
+
+    fn stop(self) {
+        self.request(99, "shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        self.server.join().unwrap();
+    }
+}
+
+#[test]
+fn diagnostics_follow_the_buffer() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": BAD } }),
+    );
+    let diags = client.diagnostics(&main);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "E0201");
+    assert_eq!(diags[0]["source"], "haptic");
+    assert_eq!(diags[0]["severity"], 1);
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({ "line": 2, "character": 22 })
+    );
+    assert_eq!(
+        diags[0]["range"]["end"],
+        json!({ "line": 2, "character": 27 })
+    );
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("help: expected a value within 1..=65535"));
+
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": main, "version": 2 }, "contentChanges": [{ "text": GOOD }] }),
+    );
+    assert!(
+        client.diagnostics(&main).is_empty(),
+        "fixing the buffer clears the diagnostics"
+    );
+    client.stop();
+}
+
+#[test]
+fn errors_in_other_files_are_published_for_those_files() {
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        (
+            "main.hap",
+            "import \"teams/web.hap\"\nenv production\nfrontend f { bind :8080  default -> web }\n",
+        ),
+        (
+            "teams/web.hap",
+            "backend web { balance = roundrobbin  server a = 10.0.0.1:80 }\n",
+        ),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let team = uri(&project.path().join("teams/web.hap"));
+    let client = Client::start();
+    let text = std::fs::read_to_string(project.path().join("main.hap")).unwrap();
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": text } }),
+    );
+    let diags = client.diagnostics(&team);
+    assert_eq!(diags[0]["code"], "E0202");
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `roundrobin`?"));
+    client.stop();
+}
+
+#[test]
+fn the_binary_speaks_lsp_on_stdio() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haptic"))
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |value: Value| {
+        let body = value.to_string();
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        stdin.flush().unwrap();
+    };
+    let mut receive = || -> Value {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                length = n.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        stdout.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap()
+    };
+    send(
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "capabilities": {} } }),
+    );
+    let init = receive();
+    assert_eq!(init["result"]["capabilities"]["textDocumentSync"], 1);
+    send(json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }));
+    send(json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen",
+        "params": { "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": BAD } } }));
+    let published = receive();
+    assert_eq!(published["method"], "textDocument/publishDiagnostics");
+    assert_eq!(published["params"]["diagnostics"][0]["code"], "E0201");
+    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "shutdown" }));
+    assert_eq!(receive()["id"], 2);
+    send(json!({ "jsonrpc": "2.0", "method": "exit" }));
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
