@@ -108,6 +108,15 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         timeout: u64,
     },
+    /// Rewrite the project's sources in the canonical layout.
+    Fmt {
+        /// The project directory (holding haptic.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Write nothing; fail with a diff when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// A language server on standard input and output: the diagnostics of
     /// `check`, as you type.
     Lsp,
@@ -196,6 +205,7 @@ pub fn run(cli: Cli) -> i32 {
             gitlab_report.as_deref(),
             detailed_exitcode,
         ),
+        Command::Fmt { dir, check } => fmt(&dir, check),
         Command::Lsp => match crate::lsp::run() {
             Ok(()) => exit::OK,
             Err(e) => {
@@ -567,6 +577,54 @@ fn diff(
     } else {
         exit::OK
     }
+}
+
+fn fmt(dir: &Path, check_only: bool) -> i32 {
+    let compilation = match driver::compile(dir) {
+        Ok(c) => c,
+        Err(LoadError::Io(message)) => {
+            eprintln!("error: {message}");
+            return exit::USAGE;
+        }
+        Err(LoadError::Manifest(sources, diag)) => {
+            print_diagnostics(&[diag], &sources, Format::Human, dir);
+            return exit::INVALID;
+        }
+    };
+    // Only files that parse are formatted: the formatter trusts the tokens.
+    let syntax: Vec<_> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::Syntax | Code::NotUtf8 | Code::TooDeep))
+        .cloned()
+        .collect();
+    if !syntax.is_empty() {
+        print_diagnostics(&syntax, &compilation.project.sources, Format::Human, dir);
+        return exit::INVALID;
+    }
+    let mut changed = 0;
+    for file in &compilation.project.files {
+        let source = compilation.project.sources.get(file.id);
+        let formatted = crate::fmt::format(&source.text);
+        if formatted == source.text {
+            continue;
+        }
+        changed += 1;
+        let path = compilation.project.root.join(&source.name);
+        if check_only {
+            print_stale(&path, &source.text, &formatted);
+        } else if let Err(e) = driver::write_atomic(&path, &formatted) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return exit::USAGE;
+        } else {
+            eprintln!("formatted {}", path.display());
+        }
+    }
+    if check_only && changed > 0 {
+        eprintln!("error: {changed} file(s) are not formatted; run `haptic fmt`");
+        return exit::STALE;
+    }
+    exit::OK
 }
 
 fn explain(code: &str) -> i32 {

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod emit;
+pub mod fmt;
 pub mod lower;
 pub mod lsp;
 pub mod model;

@@ -4,6 +4,7 @@ mod apply;
 mod cases;
 mod cli;
 mod examples;
+mod fmt;
 mod hitless;
 mod hostile;
 mod live;

@@ -1,0 +1,111 @@
+//! `haptic fmt`: over every source the tests and examples hold, formatting
+//! is idempotent and changes nothing that the compiler sees: the same
+//! diagnostics (codes), the same `haproxy.cfg` and `runtime.txt` bodies.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use haptic::fmt::format;
+
+use crate::support::{self, haptic, TempProject};
+
+fn hap_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            hap_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "hap") {
+            out.push(path);
+        }
+    }
+}
+
+/// Outputs without their header comments (the source hash changes).
+fn bodies(source: &str) -> (Vec<&'static str>, Vec<String>) {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    files.insert("haptic.toml".into(), support::MANIFEST.as_bytes().to_vec());
+    files.insert("main.hap".into(), source.as_bytes().to_vec());
+    let c = haptic::driver::compile_from(Path::new("."), &files).unwrap();
+    let codes = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    let outputs = c
+        .outputs()
+        .iter()
+        .flat_map(|o| [o.haproxy_cfg.clone(), o.runtime_txt.clone()])
+        .map(|text| {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    (codes, outputs)
+}
+
+#[test]
+fn formatting_is_idempotent_and_preserves_meaning() {
+    let root = support::repo_root();
+    let mut files = Vec::new();
+    for dir in ["tests/cases", "tests/plans", "examples", "stdlib"] {
+        hap_files(&root.join(dir), &mut files);
+    }
+    files.sort();
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (codes, outputs) = bodies(&text);
+        if codes
+            .iter()
+            .any(|c| ["E0001", "E0002", "E0003"].contains(c))
+        {
+            continue;
+        }
+        let once = format(&text);
+        assert_eq!(format(&once), once, "{} is not stable", file.display());
+        let (codes_after, outputs_after) = bodies(&once);
+        assert_eq!(codes, codes_after, "{}\n{once}", file.display());
+        assert_eq!(outputs, outputs_after, "{}\n{once}", file.display());
+        checked += 1;
+    }
+    assert!(checked > 60, "{checked}");
+}
+
+#[test]
+fn examples_and_stdlib_are_formatted() {
+    for (name, text) in haptic::project::STD_MODULES {
+        assert_eq!(&format(text), text, "stdlib/{name}.hap");
+    }
+    for example in ["webapp", "shop", "api-gateway"] {
+        let out = haptic(
+            &["fmt", "--check"],
+            &support::repo_root().join("examples").join(example),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn fmt_rewrites_and_check_reports() {
+    let project = TempProject::single("env   production\nbackend b{server s=10.0.0.1:80}\nfrontend f { bind :8080\n\n\n default -> b }\n");
+    let out = haptic(&["fmt", "--check"], project.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("+backend b { server s = 10.0.0.1:80 }"));
+    assert_eq!(haptic(&["fmt"], project.path()).status.code(), Some(0));
+    let text = std::fs::read_to_string(project.path().join("main.hap")).unwrap();
+    assert_eq!(text, "env production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080\n\n  default -> b }\n");
+    assert_eq!(
+        haptic(&["fmt", "--check"], project.path()).status.code(),
+        Some(0)
+    );
+    // A file with a syntax error is left alone.
+    let broken = TempProject::single("env production\nbackend b {\n");
+    assert_eq!(haptic(&["fmt"], broken.path()).status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(broken.path().join("main.hap")).unwrap(),
+        "env production\nbackend b {\n"
+    );
+}
