@@ -89,6 +89,7 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
         K::Cidr(c) => Raw::Cidr(c.clone()),
         K::Str(s) => Raw::Str(s.clone()),
         K::Bool(b) => Raw::Bool(*b),
+        K::Invalid => Raw::Poison,
         K::Secret(s) => Raw::Secret(s.clone()),
         K::List(items) => Raw::List(items.iter().map(|e| eval(e, scope, diags)).collect()),
         K::Record(record) => Raw::Record {

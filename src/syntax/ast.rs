@@ -215,6 +215,8 @@ pub enum ExprKind {
     Secret(StrLit),
     /// A reference, optionally extended: `tls.intermediate { certs = "..." }`.
     Ref(Path, Option<Record>),
+    /// A malformed literal, already reported by the parser.
+    Invalid,
 }
 
 #[derive(Debug, Clone, PartialEq)]

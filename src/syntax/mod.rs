@@ -145,7 +145,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::EOI => "end of file",
         Rule::ident | Rule::path_ref => "a name",
         Rule::string => "a string",
-        Rule::number | Rule::addr_port => "a number",
+        Rule::number | Rule::numeric | Rule::addr_port => "a number",
         Rule::expr | Rule::extended => "a value",
         Rule::address | Rule::addr_host => "an address",
         Rule::record | Rule::body | Rule::top_block => "`{`",
@@ -539,19 +539,77 @@ impl Converter {
         StrLit { value, span }
     }
 
+    /// Tells apart the forms of a `numeric` token: an integer, a quantity
+    /// (`30s`, `16k`), an IPv4 address, a CIDR block, or an address whose
+    /// host is an IPv4 address.
+    fn numeric(&mut self, text: &str, span: Span) -> ExprKind {
+        let at = |start: usize, end: usize| {
+            Span::new(
+                self.file,
+                span.start as usize + start..span.start as usize + end,
+            )
+        };
+        if let Some(colon) = text.find(':') {
+            let (host, port) = (&text[..colon], &text[colon + 1..]);
+            let port_span = at(colon + 1, text.len());
+            let port = if port.bytes().all(|b| b.is_ascii_digit()) {
+                AddrPort::Number(port.to_string(), port_span)
+            } else {
+                let ident = Ident {
+                    name: port.to_string(),
+                    span: port_span,
+                };
+                AddrPort::Ref(Path {
+                    segments: vec![ident],
+                    span: port_span,
+                })
+            };
+            let host = AddrHost::Ipv4(host.to_string(), at(0, colon));
+            return ExprKind::Address(Address {
+                host: Some(host),
+                port,
+            });
+        }
+        if text.contains('/') {
+            return ExprKind::Cidr(text.to_string());
+        }
+        let split = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        const UNITS: &[&str] = &["us", "ms", "s", "m", "h", "d", "k", "K", "M", "g", "G"];
+        match (number.matches('.').count(), unit) {
+            (0, "") => ExprKind::Int(number.to_string()),
+            (0, unit) if UNITS.contains(&unit) => {
+                ExprKind::Quantity(number.to_string(), unit.to_string())
+            }
+            (0, unit) => {
+                self.diags.push(
+                    Diagnostic::new(Code::Syntax, at(split, text.len()), format!("unknown unit `{unit}`"))
+                        .help("durations are written in `us`, `ms`, `s`, `m`, `h` or `d`; sizes in `k`, `M` or `g`"),
+                );
+                ExprKind::Invalid
+            }
+            (3, "") => ExprKind::Ipv4(text.to_string()),
+            _ => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Syntax,
+                        span,
+                        format!("expected a whole number or an IPv4 address, found `{text}`"),
+                    )
+                    .help("numbers are whole: write a duration or size in a smaller unit (`1500ms`, not `1.5s`)")
+                    .help("an IPv4 address has four parts: `10.0.0.1`"),
+                );
+                ExprKind::Invalid
+            }
+        }
+    }
+
     fn expr(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
-            Rule::number => ExprKind::Int(pair.as_str().to_string()),
-            Rule::quantity => {
-                let text = pair.as_str();
-                let split = text
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(text.len());
-                ExprKind::Quantity(text[..split].to_string(), text[split..].to_string())
-            }
-            Rule::ipv4 => ExprKind::Ipv4(pair.as_str().to_string()),
-            Rule::cidr => ExprKind::Cidr(pair.as_str().to_string()),
+            Rule::numeric => self.numeric(pair.as_str(), span),
             Rule::string => ExprKind::Str(self.string(pair).value),
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
@@ -573,9 +631,7 @@ impl Converter {
                     match p.as_rule() {
                         Rule::addr_host => {
                             let h = p.into_inner().next().expect("grammar: host");
-                            let h_span = self.span(&h);
                             host = Some(match h.as_rule() {
-                                Rule::ipv4 => AddrHost::Ipv4(h.as_str().to_string(), h_span),
                                 Rule::ipv6_bracketed => {
                                     let v6 = h.into_inner().next().expect("grammar: ipv6");
                                     let v6_span = self.span(&v6);
