@@ -613,10 +613,6 @@ fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &indexmap::IndexSet
     if let Some(near) = nearest(&target.name, backends.iter().copied()) {
         d = d.help(format!("did you mean `{near}`?"));
     }
-    d = d.label(
-        target.span,
-        format!("not defined in environment `{}`", ctx.env),
-    );
     ctx.diags.push(d);
     false
 }

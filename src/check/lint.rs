@@ -51,10 +51,6 @@ fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
                     be.origin,
                     format!("backend `{}` is never used", be.name),
                 )
-                .label(
-                    be.origin,
-                    format!("no route reaches it in environment `{}`", env.name),
-                )
                 .help("route to it from a frontend, or remove it"),
             );
         }
@@ -73,7 +69,6 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
                     be.origin,
                     format!("backend `{}` has no server", be.name),
                 )
-                .label(be.origin, format!("in environment `{}`", env.name))
                 .help("add a server, or stop routing to this backend in that environment"),
             );
         } else if be.servers.iter().all(|s| s.state == ServerState::Maint) {
@@ -198,10 +193,9 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
                         Code::WeakTls,
                         b.origin,
                         format!(
-                            "TLS policy `{}` allows {} in production environment `{}`",
+                            "TLS policy `{}` allows {} in a production environment",
                             tls.name,
                             tls.min_version.haproxy(),
-                            env.name
                         ),
                     )
                     .help("use `tls.intermediate` or `tls.modern`"),
@@ -312,10 +306,7 @@ fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &m
             Diagnostic::new(
                 Code::Guardrail,
                 span,
-                format!(
-                    "guard `{name}` violated in environment `{}`: {message}",
-                    env.name
-                ),
+                format!("guard `{name}` violated: {message}"),
             )
             .label(guard.span, "guard declared here")
             .help(help.to_string()),

@@ -37,13 +37,25 @@ pub fn check(
     }
     let mut models = Vec::new();
     for env in &envs {
+        diags.set_env(Some(&env.name));
         let production = project.manifest.project.production.contains(&env.name);
         if let Some((model, tainted)) = build::env(project, &env.name, production, &mut diags) {
             lint::env(&model, &tainted, project, &mut diags);
             models.push(model);
         }
     }
-    let diags = apply_lint_levels(project, diags.into_sorted());
+    let mut diags = apply_lint_levels(project, diags.into_sorted());
+    // A finding in some environments only says which.
+    for d in &mut diags {
+        if !d.envs.is_empty() && d.envs.len() < envs.len() {
+            let names: Vec<&str> = d.envs.iter().map(String::as_str).collect();
+            let plural = if names.len() == 1 { "" } else { "s" };
+            d.help.push(format!(
+                "only in environment{plural} {}",
+                types::list_values(&names)
+            ));
+        }
+    }
     if diags.iter().any(Diagnostic::is_error) {
         models.clear();
     }

@@ -26,6 +26,9 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     pub labels: Vec<Label>,
     pub help: Vec<String>,
+    /// The environments in which the checker found it (empty for findings
+    /// that do not depend on the environment, such as syntax errors).
+    pub envs: Vec<String>,
 }
 
 impl Diagnostic {
@@ -37,6 +40,7 @@ impl Diagnostic {
             span: span.into(),
             labels: Vec::new(),
             help: Vec::new(),
+            envs: Vec::new(),
         }
     }
 
@@ -58,29 +62,50 @@ impl Diagnostic {
     }
 }
 
-/// Collects diagnostics of a run, dropping exact duplicates (the checker
-/// visits shared declarations once per environment) and keeping source order.
+/// Collects diagnostics of a run. The checker visits shared declarations
+/// once per environment: the same finding in several environments is kept
+/// once, with the environments it was found in.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     list: Vec<Diagnostic>,
-    seen: std::collections::HashSet<Diagnostic>,
+    index: std::collections::HashMap<Diagnostic, usize>,
+    errors: usize,
+    env: Option<String>,
 }
 
 impl Diagnostics {
+    /// The environment being checked, recorded on what is pushed next.
+    pub fn set_env(&mut self, env: Option<&str>) {
+        self.env = env.map(str::to_string);
+    }
+
     pub fn push(&mut self, diagnostic: Diagnostic) {
-        if self.seen.insert(diagnostic.clone()) {
-            self.list.push(diagnostic);
+        match self.index.get(&diagnostic) {
+            Some(&i) => {
+                if let Some(env) = &self.env {
+                    if !self.list[i].envs.contains(env) {
+                        self.list[i].envs.push(env.clone());
+                    }
+                }
+            }
+            None => {
+                self.index.insert(diagnostic.clone(), self.list.len());
+                self.errors += usize::from(diagnostic.is_error());
+                let mut diagnostic = diagnostic;
+                diagnostic.envs.extend(self.env.clone());
+                self.list.push(diagnostic);
+            }
         }
     }
 
     /// How many errors were pushed so far; a stage compares counts to know
     /// whether building one object failed.
     pub fn error_count(&self) -> usize {
-        self.list.iter().filter(|d| d.is_error()).count()
+        self.errors
     }
 
     pub fn has_errors(&self) -> bool {
-        self.list.iter().any(Diagnostic::is_error)
+        self.errors > 0
     }
 
     /// The diagnostics in source order (file, then position), stable for

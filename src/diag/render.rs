@@ -145,6 +145,8 @@ struct JsonDiagnostic<'a> {
     severity: &'static str,
     message: &'a str,
     help: &'a [String],
+    /// The environments it was found in; empty when it does not depend on one.
+    environments: &'a [String],
     #[serde(flatten)]
     location: Option<JsonLocation>,
     labels: Vec<JsonLabel<'a>>,
@@ -200,6 +202,7 @@ pub fn json(diags: &[Diagnostic], sources: &SourceMap) -> String {
                 severity: d.severity.as_str(),
                 message: &d.message,
                 help: &d.help,
+                environments: &d.envs,
                 location: d.span.map(|s| location(s, sources)),
                 labels: d
                     .labels

@@ -234,7 +234,10 @@ fn json_diagnostics_have_the_versioned_envelope() {
     assert!(port["message"].as_str().unwrap().contains("99999"));
     assert!(port["help"][0].as_str().unwrap().contains("1..=65535"));
     let route = diags.iter().find(|d| d["code"] == "E0102").unwrap();
-    assert_eq!(route["labels"][0]["line"], 8);
+    assert_eq!(route["line"], 8);
+    assert_eq!(route["help"][0], "did you mean `api`?");
+    assert_eq!(route["environments"], serde_json::json!(["production"]));
+    assert_eq!(route["labels"], serde_json::json!([]));
     // A clean project gives an empty list, not nothing.
     let good = TempProject::single(GOOD);
     let out = haptic(&["check", "--format", "json"], good.path());
