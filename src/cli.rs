@@ -231,7 +231,7 @@ fn load(dir: &Path, format: Format) -> Result<Compilation, i32> {
             return Err(exit::USAGE);
         }
         Err(LoadError::Manifest(sources, diag)) => {
-            print_diagnostics(&[diag], &sources, format, dir);
+            print_diagnostics(&[*diag], &sources, format, dir);
             return Err(exit::INVALID);
         }
     };
@@ -370,7 +370,7 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
         }
         Err(LoadError::Manifest(sources, diag)) => {
             eprintln!("error: the base version `{spec}` has an invalid manifest:");
-            print_diagnostics(&[diag], &sources, Format::Human, dir);
+            print_diagnostics(&[*diag], &sources, Format::Human, dir);
             Err(exit::INVALID)
         }
     }
@@ -587,7 +587,7 @@ fn fmt(dir: &Path, check_only: bool) -> i32 {
             return exit::USAGE;
         }
         Err(LoadError::Manifest(sources, diag)) => {
-            print_diagnostics(&[diag], &sources, Format::Human, dir);
+            print_diagnostics(&[*diag], &sources, Format::Human, dir);
             return exit::INVALID;
         }
     };

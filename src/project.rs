@@ -99,7 +99,7 @@ pub enum LoadError {
     /// No `haptic.toml` (or it cannot be read): a usage or I/O problem.
     Io(String),
     /// The manifest is unusable; the diagnostic points into it.
-    Manifest(SourceMap, Diagnostic),
+    Manifest(SourceMap, Box<Diagnostic>),
 }
 
 /// Where project files come from: a directory, or (for tests, and for an
@@ -214,7 +214,7 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
     let mut sources = SourceMap::default();
     let manifest_id = sources.add("haptic.toml".into(), manifest_text.clone());
     let manifest = parse_manifest(&manifest_text, manifest_id)
-        .map_err(|d| LoadError::Manifest(sources.clone(), d))?;
+        .map_err(|d| LoadError::Manifest(sources.clone(), Box::new(d)))?;
 
     let mut diags = Vec::new();
     let mut parsed = Vec::new();
