@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
-use super::{flatten_body, flatten_items, Defs, Ns, Resolver};
+use super::{flatten, Defs, Ns, Resolver};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
 use crate::model::{self, Host, Text};
 use crate::project::{Project, PRELUDE};
@@ -68,7 +68,7 @@ pub(super) fn env<'a>(
 ) -> Option<(model::Env, Tainted)> {
     let mut items = Vec::new();
     for file in &project.files {
-        flatten_items(&file.ast.items, env, &mut items);
+        flatten(&file.ast.items, env, &mut items);
     }
     let mut ctx = Ctx {
         defs: Defs::new(project),
@@ -80,7 +80,7 @@ pub(super) fn env<'a>(
     // may come before definitions in source order.
     for (i, (_, module)) in project.std.iter().enumerate() {
         let mut std_items = Vec::new();
-        flatten_items(&module.ast.items, env, &mut std_items);
+        flatten(&module.ast.items, env, &mut std_items);
         define_all(&mut ctx, Ns::Std(i), &std_items);
     }
     define_all(&mut ctx, Ns::Project, &items);
@@ -239,7 +239,7 @@ fn defaults<'a>(
     let mut merged = Rec::default();
     for block in blocks {
         let mut body = Vec::new();
-        flatten_body(&block.body, ctx.env, &mut body);
+        flatten(&block.body, ctx.env, &mut body);
         reject_non_fields(ctx, &body, "defaults");
         let rec = ctx.fields(&types::DEFAULTS, &body);
         for field in rec.fields {
@@ -312,7 +312,7 @@ fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> (model::Backend, b
     let mut complete = true;
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
-    flatten_body(&decl.body, ctx.env, &mut body);
+    flatten(&decl.body, ctx.env, &mut body);
     let rec = ctx.fields(&types::BACKEND, &body);
     let balance = rec
         .enumeration("balance")
@@ -511,7 +511,7 @@ fn frontend<'a>(
     let mut complete = true;
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
-    flatten_body(&decl.body, ctx.env, &mut body);
+    flatten(&decl.body, ctx.env, &mut body);
     let rec = ctx.fields(&types::FRONTEND, &body);
     let mut fe = model::Frontend {
         name: decl.name.name.clone(),
@@ -521,16 +521,7 @@ fn frontend<'a>(
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
         max_body: rec.size("max_body"),
-        allow: match rec.get("allow") {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Cidr(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        },
+        allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {
                 (Some(requests), Some(per)) => Some(model::RateLimit {
@@ -767,16 +758,7 @@ fn tls_from_record(ctx: &mut Ctx, name: &str, rec: &Rec, span: Span) -> Option<m
         );
         return None;
     }
-    let alpn = match rec.get("alpn") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|v| match v {
-                Value::Str(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let alpn = rec.strings("alpn");
     Some(model::TlsPolicy {
         name: name.to_string(),
         min_version,
@@ -793,7 +775,7 @@ fn tls_from_record(ctx: &mut Ctx, name: &str, rec: &Rec, span: Span) -> Option<m
 
 fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats> {
     let mut body = Vec::new();
-    flatten_body(&decl.body, ctx.env, &mut body);
+    flatten(&decl.body, ctx.env, &mut body);
     reject_non_fields(ctx, &body, "stats");
     let rec = ctx.fields(&types::STATS, &body);
     let mut missing = Vec::new();

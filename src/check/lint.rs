@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::build::Tainted;
-use super::flatten_items;
+use super::flatten;
 use super::types::{self, Ty};
 use super::value::{self, Value};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
@@ -256,7 +256,7 @@ impl value::Scope for NoScope {
 fn guards(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
     let mut items = Vec::new();
     for file in &project.files {
-        flatten_items(&file.ast.items, &env.name, &mut items);
+        flatten(&file.ast.items, &env.name, &mut items);
     }
     for item in items {
         let ast::Item::Guard(guard) = item else {

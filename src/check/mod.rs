@@ -172,40 +172,20 @@ fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostic
     top(items, envs, false, diags);
 }
 
-/// Top-level items of one environment, `if` branches resolved.
-pub(crate) fn flatten_items<'a>(items: &'a [ast::Item], env: &str, out: &mut Vec<&'a ast::Item>) {
+/// Items of one environment, `if` branches resolved: top-level items or
+/// the items of a block alike.
+pub(crate) fn flatten<'a, T: ast::Conditional>(items: &'a [T], env: &str, out: &mut Vec<&'a T>) {
     for item in items {
-        match item {
-            ast::Item::If(branch) => {
+        match item.as_if() {
+            Some(branch) => {
                 let taken = if branch.cond.holds(env) {
                     &branch.then
                 } else {
                     &branch.otherwise
                 };
-                flatten_items(taken, env, out);
+                flatten(taken, env, out);
             }
-            other => out.push(other),
-        }
-    }
-}
-
-/// Body items of one environment, `if` branches resolved.
-pub(crate) fn flatten_body<'a>(
-    items: &'a [ast::BodyItem],
-    env: &str,
-    out: &mut Vec<&'a ast::BodyItem>,
-) {
-    for item in items {
-        match item {
-            ast::BodyItem::If(branch) => {
-                let taken = if branch.cond.holds(env) {
-                    &branch.then
-                } else {
-                    &branch.otherwise
-                };
-                flatten_body(taken, env, out);
-            }
-            other => out.push(other),
+            None => out.push(item),
         }
     }
 }

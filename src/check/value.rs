@@ -288,6 +288,20 @@ impl Rec {
         }
     }
 
+    /// A list of strings (or CIDR blocks); empty when unset.
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        match self.get(name) {
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Str(s) | Value::Cidr(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn bool(&self, name: &str) -> Option<bool> {
         match self.get(name) {
             Some(Value::Bool(b)) => Some(*b),

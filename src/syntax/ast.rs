@@ -97,6 +97,29 @@ pub struct Guard {
     pub span: Span,
 }
 
+/// Items that may be an `if env ...` holding more items of their kind.
+pub trait Conditional: Sized {
+    fn as_if(&self) -> Option<&If<Self>>;
+}
+
+impl Conditional for Item {
+    fn as_if(&self) -> Option<&If<Item>> {
+        match self {
+            Item::If(branch) => Some(branch),
+            _ => None,
+        }
+    }
+}
+
+impl Conditional for BodyItem {
+    fn as_if(&self) -> Option<&If<BodyItem>> {
+        match self {
+            BodyItem::If(branch) => Some(branch),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct If<T> {
     pub cond: Condition,
