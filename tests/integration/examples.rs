@@ -61,3 +61,15 @@ fn stdlib_modules_parse_without_diagnostics() {
         assert!(diags.is_empty(), "std/{name}.hap: {diags:?}");
     }
 }
+
+/// The language sample in the README compiles.
+#[test]
+fn readme_sample_compiles() {
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    let start = readme.find("```hap\n").expect("a hap sample in the README") + "```hap\n".len();
+    let sample = &readme[start..start + readme[start..].find("```").unwrap()];
+    let project = support::TempProject::single(sample);
+    let c = project.compile();
+    assert!(!c.has_errors(), "{}", support::rendered(&c));
+    assert_eq!(c.env_names(), ["staging", "production"]);
+}
