@@ -191,10 +191,49 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
         |b| b.name.clone(),
         |action, old, new| backend_change(action, old, new, &mut backend_changes),
     );
+    mark_moves(&mut backend_changes);
     changes.extend(backend_changes);
     EnvPlan {
         env: new.name.clone(),
         changes,
+    }
+}
+
+/// A server removed from one backend and added to another under the same
+/// name has moved: both changes say where to and from. (They stay a
+/// removal and an addition: that is how HAProxy carries them out.)
+fn mark_moves(changes: &mut [Change]) {
+    let mut removed: HashMap<String, (usize, String)> = HashMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        if let (Action::Remove, Object::Server(backend, server)) = (c.action, &c.object) {
+            removed.insert(server.clone(), (i, backend.clone()));
+        }
+    }
+    let mut moves = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        if let (Action::Add, Object::Server(backend, server)) = (c.action, &c.object) {
+            if let Some((from, old_backend)) = removed.get(server) {
+                moves.push((i, *from, old_backend.clone(), backend.clone()));
+            }
+        }
+    }
+    for (to, from, old_backend, new_backend) in moves {
+        changes[to].fields.insert(
+            0,
+            FieldChange {
+                field: "moved from",
+                old: None,
+                new: Some(format!("backend {old_backend}")),
+            },
+        );
+        changes[from].fields.insert(
+            0,
+            FieldChange {
+                field: "moved to",
+                old: None,
+                new: Some(format!("backend {new_backend}")),
+            },
+        );
     }
 }
 

@@ -165,6 +165,10 @@ pub fn text(reports: &[EnvReport], color: bool) -> String {
                         value(&f.old),
                         value(&f.new)
                     )),
+                    // Of a removal, only notes (`moved to`) are worth showing.
+                    Action::Remove if f.old.is_none() => {
+                        out.push_str(&format!("      {}: {}\n", f.field, value(&f.new)))
+                    }
                     Action::Remove => {}
                 }
             }
@@ -322,7 +326,15 @@ fn markdown_plan(reports: &[EnvReport], base: &str, warnings: &[String]) -> Vec<
         s.push_str("| | object | change | goes live |\n|---|---|---|---|\n");
         for c in ordered(plan) {
             let detail = match c.action {
-                Action::Remove => "removed".to_string(),
+                Action::Remove => {
+                    let notes = c.fields.iter().filter(|f| f.old.is_none());
+                    let parts: Vec<String> = std::iter::once("removed".to_string())
+                        .chain(
+                            notes.map(|f| format!("{}: {}", escape(f.field), code(value(&f.new)))),
+                        )
+                        .collect();
+                    parts.join("<br>")
+                }
                 Action::Add => {
                     let parts: Vec<String> = std::iter::once("added".to_string())
                         .chain(

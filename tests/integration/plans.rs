@@ -100,6 +100,11 @@ fn plan_kinds_and_classification() {
     }
     // Destructive changes come first in every rendering.
     let text = render::text(&servers, false);
+    assert!(
+        text.contains("      moved to: backend api")
+            && text.contains("      moved from: backend web"),
+        "{text}"
+    );
     let first_change = text
         .lines()
         .find(|l| l.starts_with("  - ") || l.starts_with("  + ") || l.starts_with("  ~ "))
