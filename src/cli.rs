@@ -308,14 +308,7 @@ fn compile(
         None => compilation.envs.iter().collect(),
         Some(name) => match compilation.envs.iter().find(|e| e.name == name) {
             Some(e) => vec![e],
-            None => {
-                eprintln!("error: unknown environment `{name}`");
-                eprintln!(
-                    "help: the environments are {}",
-                    crate::check::types::list_values(&compilation.env_names())
-                );
-                return exit::USAGE;
-            }
+            None => return unknown_env(name, &compilation.env_names()),
         },
     };
     let out_dir = out.map_or_else(|| compilation.default_out_dir(), Path::to_path_buf);
@@ -348,6 +341,19 @@ fn compile(
         eprintln!("outputs are up to date");
     }
     exit::OK
+}
+
+/// Reports an `--env` that names no environment; returns the exit code.
+fn unknown_env(name: &str, envs: &[&str]) -> i32 {
+    eprintln!("error: unknown environment `{name}`");
+    if let Some(near) = crate::diag::nearest(name, envs.iter().copied()) {
+        eprintln!("help: did you mean `{near}`?");
+    }
+    eprintln!(
+        "help: the environments are {}",
+        crate::check::types::list_values(envs)
+    );
+    exit::USAGE
 }
 
 /// Loads the base version; its errors are reported as the base's.
@@ -395,12 +401,7 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
         Err(code) => return code,
     };
     let Some(env) = compilation.envs.iter().find(|e| e.name == env) else {
-        eprintln!("error: unknown environment `{env}`");
-        eprintln!(
-            "help: the environments are {}",
-            crate::check::types::list_values(&compilation.env_names())
-        );
-        return exit::USAGE;
+        return unknown_env(env, &compilation.env_names());
     };
     let endpoint = crate::runtime_api::Endpoint::parse(socket);
     let live = match crate::runtime_api::read_live(&endpoint, timeout) {
@@ -534,12 +535,7 @@ fn diff(
             .chain(&base.compilation.envs)
             .any(|e| e.name == name);
         if !known {
-            eprintln!("error: unknown environment `{name}`");
-            eprintln!(
-                "help: the environments are {}",
-                crate::check::types::list_values(&new.env_names())
-            );
-            return exit::USAGE;
+            return unknown_env(name, &new.env_names());
         }
     }
     let reports = driver::plan_reports(&base, &base_outputs, &new, &new_outputs, env);
