@@ -174,6 +174,8 @@ pub struct LiveServer {
     pub maint: bool,
     /// Draining (admin state), set at runtime.
     pub drain: bool,
+    /// Named by DNS and not resolved yet: down, but not by anyone's choice.
+    pub unresolved: bool,
     /// The user weight HAProxy runs the server with.
     pub weight: u32,
     /// The weight the server started with (static algorithms accept only
@@ -184,10 +186,10 @@ pub struct LiveServer {
 }
 
 impl LiveServer {
-    /// The weight traffic is balanced with: 0 while draining or in
-    /// maintenance.
+    /// The weight traffic is balanced with: 0 while draining, in
+    /// maintenance or unresolved.
     pub fn effective_weight(&self) -> u32 {
-        if self.drain || self.maint {
+        if self.drain || self.maint || self.unresolved {
             0
         } else {
             self.weight
@@ -195,12 +197,14 @@ impl LiveServer {
     }
 }
 
-/// Admin-state masks of `show servers state` (HAProxy's `SRV_ADMF_MAINT`:
-/// forced, inherited or resolution maintenance; `SRV_ADMF_DRAIN`). The
-/// configuration bit (`CMAINT`, 0x04) is left set after a server written
-/// `disabled` is put back to ready, so it does not mean maintenance.
-const ADMF_MAINT: u32 = 0x01 | 0x02 | 0x20;
+/// Admin-state bits of `show servers state` (HAProxy's `SRV_ADMF_*`):
+/// maintenance forced or inherited, draining forced or inherited, and a
+/// DNS name not resolved yet. The configuration bit (`CMAINT`, 0x04) is
+/// left set after a server written `disabled` is put back to ready, so it
+/// does not mean maintenance.
+const ADMF_MAINT: u32 = 0x01 | 0x02;
 const ADMF_DRAIN: u32 = 0x08 | 0x10;
+const ADMF_RMAINT: u32 = 0x20;
 
 /// Parses the reply to `show servers state` (format version 1) into
 /// `(backend, server) → state`.
@@ -238,6 +242,7 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
                 port: number(port)? as u16,
                 maint: admin_state & ADMF_MAINT != 0,
                 drain: admin_state & ADMF_DRAIN != 0,
+                unresolved: admin_state & ADMF_RMAINT != 0,
                 weight: number(uweight)?,
                 initial_weight: number(iweight)?,
                 maxconn: 0,

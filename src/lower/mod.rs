@@ -424,9 +424,16 @@ pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
         words.extend([syn("maxconn"), val(n)]);
     }
     if let Host::Name(_) = s.host {
-        // Resolve at start if possible, but never refuse to start because
-        // a name does not resolve yet.
-        words.extend([syn("init-addr"), syn("last,libc,none")]);
+        // A DNS name is resolved by HAProxy's resolvers (the built-in
+        // `default` section reads /etc/resolv.conf) and re-resolved while
+        // running; until it resolves the server waits in maintenance, so
+        // HAProxy never refuses to start because of DNS.
+        words.extend([
+            syn("init-addr"),
+            syn("last,none"),
+            syn("resolvers"),
+            syn("default"),
+        ]);
     }
     if let Some(tls) = &s.tls {
         words.push(syn("ssl"));
