@@ -84,57 +84,45 @@ struct Server {
 
 impl Server {
     fn notification(&mut self, n: Notification) -> Vec<PublishDiagnosticsParams> {
-        let path = match n.method.as_str() {
+        match self.document(n).as_deref().and_then(project_root) {
+            Some(root) => self.check(&root),
+            None => Vec::new(),
+        }
+    }
+
+    /// Applies a document notification to the open buffers; returns the
+    /// document's path, or `None` for anything else.
+    fn document(&mut self, n: Notification) -> Option<PathBuf> {
+        fn params<T: serde::de::DeserializeOwned>(n: Notification) -> Option<T> {
+            serde_json::from_value(n.params).ok()
+        }
+        match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
-                let path = file_path(&p.text_document.uri);
-                if let Some(path) = &path {
-                    self.open.insert(path.clone(), p.text_document.text);
-                }
-                path
+                let p: lsp_types::DidOpenTextDocumentParams = params(n)?;
+                let path = file_path(&p.text_document.uri)?;
+                self.open.insert(path.clone(), p.text_document.text);
+                Some(path)
             }
             DidChangeTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
-                let path = file_path(&p.text_document.uri);
+                let p: lsp_types::DidChangeTextDocumentParams = params(n)?;
+                let path = file_path(&p.text_document.uri)?;
                 // Full synchronisation: the last change holds the whole text.
-                if let (Some(path), Some(change)) = (&path, p.content_changes.into_iter().last()) {
+                if let Some(change) = p.content_changes.into_iter().last() {
                     self.open.insert(path.clone(), change.text);
                 }
-                path
+                Some(path)
             }
             DidSaveTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
+                let p: lsp_types::DidSaveTextDocumentParams = params(n)?;
                 file_path(&p.text_document.uri)
             }
             DidCloseTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
-                let path = file_path(&p.text_document.uri);
-                if let Some(path) = &path {
-                    self.open.remove(path);
-                }
-                path
+                let p: lsp_types::DidCloseTextDocumentParams = params(n)?;
+                let path = file_path(&p.text_document.uri)?;
+                self.open.remove(&path);
+                Some(path)
             }
             _ => None,
-        };
-        match path.as_deref().and_then(project_root) {
-            Some(root) => self.check(&root),
-            None => Vec::new(),
         }
     }
 
