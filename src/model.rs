@@ -160,6 +160,15 @@ impl TlsVersion {
     }
 }
 
+/// Where a TLS bind finds its certificates: never key material in sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Certs {
+    /// A PEM file, or a directory of them (ending in `/`).
+    Path(String),
+    /// A crt-list file (certificates with per-certificate options and SNI).
+    List(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TlsPolicy {
     pub name: String,
@@ -169,8 +178,7 @@ pub struct TlsPolicy {
     pub ciphersuites: Option<String>,
     pub curves: Option<String>,
     pub alpn: Vec<String>,
-    /// A certificate file, a directory of them (ending in `/`), never key material.
-    pub certs: Option<String>,
+    pub certs: Certs,
     /// HSTS `max-age` in seconds.
     pub hsts: Option<u64>,
     pub tickets: bool,

@@ -750,14 +750,29 @@ fn tls_from_record(ctx: &mut Ctx, name: &str, rec: &Rec, span: Span) -> Option<m
             .help("raise `max_version` or remove it"),
         );
     }
-    let certs = rec.string("certs");
-    if certs.is_none() {
-        ctx.diags.push(
-            Diagnostic::new(Code::MissingField, span, format!("TLS policy `{name}` has no `certs`"))
-                .help(format!("extend it with the certificate location: `tls public = {name} {{ certs = \"/etc/haproxy/certs/\" }}`")),
-        );
-        return None;
-    }
+    let certs = match (rec.string("certs"), rec.string("crt_list")) {
+        (Some(path), None) => model::Certs::Path(path),
+        (None, Some(list)) => model::Certs::List(list),
+        (Some(_), Some(_)) => {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::Contradiction,
+                    rec.span("crt_list").unwrap_or(span),
+                    format!("TLS policy `{name}` sets both `certs` and `crt_list`"),
+                )
+                .help("keep one: a PEM file or directory, or a crt-list file"),
+            );
+            return None;
+        }
+        (None, None) => {
+            ctx.diags.push(
+                Diagnostic::new(Code::MissingField, span, format!("TLS policy `{name}` has no `certs`"))
+                    .help(format!("extend it with the certificate location: `tls public = {name} {{ certs = \"/etc/haproxy/certs/\" }}`"))
+                    .help("or a crt-list file: `crt_list = \"/etc/haproxy/crt-list.txt\"`"),
+            );
+            return None;
+        }
+    };
     let alpn = rec.strings("alpn");
     Some(model::TlsPolicy {
         name: name.to_string(),

@@ -213,6 +213,7 @@ pub static TLS: Schema = Schema {
         ("curves", Ty::Str(StrKind::CipherList)),
         ("alpn", Ty::List(&Ty::Str(StrKind::Token))),
         ("certs", Ty::Str(StrKind::FilePath)),
+        ("crt_list", Ty::Str(StrKind::FilePath)),
         ("hsts", Ty::Duration),
         ("tickets", Ty::Bool),
     ],

@@ -171,8 +171,9 @@ fn bind_line(b: &model::Bind) -> Vec<Word> {
     let mut line = vec![syn("bind"), val(address(host.as_ref(), b.listen.port))];
     if let Some(tls) = &b.tls {
         line.push(syn("ssl"));
-        if let Some(certs) = &tls.certs {
-            line.extend([syn("crt"), Word::Text(certs.clone())]);
+        match &tls.certs {
+            model::Certs::Path(path) => line.extend([syn("crt"), Word::Text(path.clone())]),
+            model::Certs::List(list) => line.extend([syn("crt-list"), Word::Text(list.clone())]),
         }
         line.extend([syn("ssl-min-ver"), syn(tls.min_version.haproxy())]);
         if let Some(max) = tls.max_version {

@@ -357,7 +357,10 @@ fn tls_fields(t: &model::TlsPolicy) -> Fields {
     if !t.alpn.is_empty() {
         f.push(("alpn", t.alpn.join(",")));
     }
-    opt(&mut f, "certs", &t.certs);
+    match &t.certs {
+        model::Certs::Path(path) => f.push(("certs", path.clone())),
+        model::Certs::List(list) => f.push(("crt_list", list.clone())),
+    }
     opt(&mut f, "hsts", &t.hsts.map(|s| format!("{s}s")));
     f.push(("tickets", t.tickets.to_string()));
     f

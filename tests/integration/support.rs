@@ -42,6 +42,8 @@ pub struct Certs {
     pub cert: PathBuf,
     /// The certificate alone, usable as a CA file.
     pub ca: PathBuf,
+    /// A crt-list naming the certificate for two SNI names.
+    pub crt_list: PathBuf,
 }
 
 pub fn certs() -> &'static Certs {
@@ -78,11 +80,18 @@ pub fn certs() -> &'static Certs {
         let cert = cert_dir.join("site.pem");
         let pem = std::fs::read_to_string(&ca).unwrap() + &std::fs::read_to_string(&key).unwrap();
         std::fs::write(&cert, pem).unwrap();
+        let crt_list = dir.path().join("crt-list.txt");
+        let line = format!(
+            "{} [alpn h2,http/1.1] www.example.com api.example.com\n",
+            cert.display()
+        );
+        std::fs::write(&crt_list, line).unwrap();
         Certs {
             _dir: dir,
             cert_dir,
             cert,
             ca,
+            crt_list,
         }
     })
 }
@@ -102,6 +111,7 @@ pub fn for_test_machine(cfg: &str) -> (String, Vec<String>) {
             let replaced = match previous {
                 "crt" if word.ends_with('/') => format!("{}/", certs.cert_dir.display()),
                 "crt" => certs.cert.display().to_string(),
+                "crt-list" => certs.crt_list.display().to_string(),
                 "ca-file" => certs.ca.display().to_string(),
                 _ => word.to_string(),
             };
