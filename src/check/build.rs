@@ -412,10 +412,7 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<mod
     name_length(ctx, &s.name);
     let addr = ctx.eval(&s.addr);
     let options = s.options.as_ref().map(|o| {
-        let raw = ctx.eval(&ast::Expr {
-            kind: ast::ExprKind::Record(o.clone()),
-            span: o.span,
-        });
+        let raw = ctx.eval(o);
         ctx.coerce(&raw, Ty::Record(&types::SERVER))
     });
     let addr = ctx.coerce(&addr, Ty::Addr);

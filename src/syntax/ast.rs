@@ -175,7 +175,8 @@ pub struct Field {
 pub struct Server {
     pub name: Ident,
     pub addr: Expr,
-    pub options: Option<Record>,
+    /// `{ ... }`, or the value after `with`.
+    pub options: Option<Expr>,
     pub span: Span,
 }
 

@@ -156,6 +156,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::bind_opt | Rule::bind_tls | Rule::bind_redirect => "`tls` or `redirect`",
         Rule::eq => "`=`",
         Rule::arrow => "`->`",
+        Rule::kw_with => "`with`",
         Rule::kw_import => "`import`",
         Rule::kw_env => "`env`",
         Rule::kw_let => "`let`",
@@ -378,7 +379,7 @@ impl Converter {
             Rule::server_item => {
                 let name = self.ident(inner.next().expect("grammar: server name"));
                 let addr = self.expr(inner.next().expect("grammar: server address"));
-                let options = inner.next().map(|p| self.record(p));
+                let options = inner.next().map(|p| self.expr(p));
                 BodyItem::Server(Server {
                     name,
                     addr,
@@ -689,5 +690,6 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_path
             | Rule::kw_default
             | Rule::kw_secret
+            | Rule::kw_with
     )
 }
