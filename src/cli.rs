@@ -359,14 +359,12 @@ fn unknown_env(name: &str, envs: &[&str]) -> i32 {
 /// Loads the base version; its errors are reported as the base's.
 fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
     match driver::Base::load(dir, spec) {
-        Ok(base) if base.compilation.has_errors() => {
+        Ok(driver::Base {
+            compilation: Some(c),
+            ..
+        }) if c.has_errors() => {
             eprintln!("error: the base version `{spec}` does not compile:");
-            print_diagnostics(
-                &base.compilation.diagnostics,
-                &base.compilation.project.sources,
-                Format::Human,
-                dir,
-            );
+            print_diagnostics(&c.diagnostics, &c.project.sources, Format::Human, dir);
             Err(exit::INVALID)
         }
         Ok(base) => Ok(base),
@@ -514,7 +512,7 @@ fn diff(
     let (new, base) = std::thread::scope(|scope| {
         let base = scope.spawn(|| {
             load_base(dir, base).map(|b| {
-                let outputs = b.compilation.outputs();
+                let outputs = b.outputs();
                 (b, outputs)
             })
         });
@@ -529,11 +527,7 @@ fn diff(
         (Err(code), _) | (_, Err(code)) => return code,
     };
     if let Some(name) = env {
-        let known = new
-            .envs
-            .iter()
-            .chain(&base.compilation.envs)
-            .any(|e| e.name == name);
+        let known = new.envs.iter().chain(base.envs()).any(|e| e.name == name);
         if !known {
             return unknown_env(name, &new.env_names());
         }

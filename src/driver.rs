@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 use crate::emit::{self, Provenance};
-use crate::project::{self, LoadError, Project};
+use crate::project::{self, Files, LoadError, Project};
 use crate::{check, lower, model, plan};
 
 /// The text outputs of one environment.
@@ -89,7 +89,9 @@ impl Compilation {
 pub struct Base {
     /// How the user named it: a revision or a directory.
     pub label: String,
-    pub compilation: Compilation,
+    /// `None` when the project did not exist yet in that revision: then
+    /// every environment is new.
+    pub compilation: Option<Compilation>,
 }
 
 impl Base {
@@ -98,10 +100,13 @@ impl Base {
     pub fn load(root: &Path, spec: &str) -> Result<Base, LoadError> {
         let dir = Path::new(spec);
         let compilation = if dir.join("haptic.toml").is_file() {
-            compile(dir)?
+            Some(compile(dir)?)
         } else {
             let rev = project::GitRev::new(root, spec).map_err(LoadError::Io)?;
-            compile_from(root, &rev)?
+            match rev.read("haptic.toml") {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                _ => Some(compile_from(root, &rev)?),
+            }
         };
         Ok(Base {
             label: spec.to_string(),
@@ -109,10 +114,23 @@ impl Base {
         })
     }
 
+    /// The base's environments (none when the project is new).
+    pub fn envs(&self) -> &[model::Env] {
+        self.compilation.as_ref().map_or(&[], |c| &c.envs)
+    }
+
+    /// The base's outputs (none when the project is new).
+    pub fn outputs(&self) -> Vec<Output> {
+        self.compilation
+            .as_ref()
+            .map(Compilation::outputs)
+            .unwrap_or_default()
+    }
+
     /// The plan from this base's environment of the same name to `env`.
     pub fn plan(&self, env: &model::Env) -> plan::EnvPlan {
         // Environments are few; a scan per environment stays linear overall.
-        match self.compilation.envs.iter().find(|e| e.name == env.name) {
+        match self.envs().iter().find(|e| e.name == env.name) {
             Some(old) => plan::classify(old, env),
             None => plan::new_env(env),
         }
@@ -148,7 +166,7 @@ pub fn plan_reports(
             ),
         });
     }
-    for e in base.compilation.envs.iter().filter(|e| wanted(&e.name)) {
+    for e in base.envs().iter().filter(|e| wanted(&e.name)) {
         if !new.envs.iter().any(|n| n.name == e.name) {
             reports.push(plan::render::EnvReport {
                 plan: plan::removed_env(&e.name),

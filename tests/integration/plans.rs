@@ -13,21 +13,15 @@ fn reports(base_src: &str, new_src: &str) -> Vec<render::EnvReport> {
     let new_project = TempProject::single(new_src);
     let base = Base {
         label: "base".into(),
-        compilation: base_project.compile(),
+        compilation: Some(base_project.compile()),
     };
     let new = new_project.compile();
     assert!(
-        !new.has_errors() && !base.compilation.has_errors(),
+        !new.has_errors() && !base.compilation.as_ref().unwrap().has_errors(),
         "{}",
         support::rendered(&new)
     );
-    driver::plan_reports(
-        &base,
-        &base.compilation.outputs(),
-        &new,
-        &new.outputs(),
-        None,
-    )
+    driver::plan_reports(&base, &base.outputs(), &new, &new.outputs(), None)
 }
 
 #[test]
@@ -375,4 +369,28 @@ fn ci_template_commands_are_valid() {
     assert_eq!(seen, expected);
     assert!(template.contains("<!-- haptic:plan -->") && template.contains("terraform: plan.json"));
     assert!(template.contains("codequality: gl-code-quality-report.json"));
+}
+
+#[test]
+fn diff_against_a_revision_without_the_project() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    support::write(&dir.join("README"), b"before haptic\n");
+    support::git(dir, &["init", "-q"]);
+    support::git(dir, &["add", "."]);
+    support::git(dir, &["commit", "-qm", "before"]);
+    support::write(&dir.join("lb/haptic.toml"), support::MANIFEST.as_bytes());
+    support::write(&dir.join("lb/main.hap"), b"env production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> b }\n");
+    support::git(dir, &["add", "."]);
+    support::git(dir, &["commit", "-qm", "add the load balancer"]);
+    let out = haptic(&["diff", "lb", "--base", "HEAD~1"], dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("+ environment production"), "{stdout}");
+    assert!(stdout.contains("+backend b"), "{stdout}");
 }
