@@ -92,11 +92,18 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     };
     let found = describe_found(text, pos);
     let end = (pos + found.1).min(text.len());
+    let mut keywords: Vec<&str> = Vec::new();
     let expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
             names.sort_unstable();
             names.dedup();
+            // Keywords are the names written `like-this` with no space.
+            keywords = names
+                .iter()
+                .filter_map(|n| n.strip_prefix('`')?.strip_suffix('`'))
+                .filter(|k| k.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+                .collect();
             match names.len() {
                 0 => "valid syntax".to_string(),
                 1 => names[0].to_string(),
@@ -108,12 +115,18 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
-    Diagnostic::new(
+    let mut diag = Diagnostic::new(
         Code::Syntax,
         Span::new(file, pos..end),
         format!("expected {expected}, found {}", found.0),
-    )
-    .help("see the language section of the README for the syntax of each item")
+    );
+    // A misspelt keyword: `backnd` for `backend`.
+    let word = found.0.trim_matches('`');
+    if let Some(near) = crate::diag::nearest(word, keywords.iter().copied()).filter(|n| *n != word)
+    {
+        diag = diag.help(format!("did you mean `{near}`?"));
+    }
+    diag.help("see the language section of the README for the syntax of each item")
 }
 
 /// What stands at `pos`, for "found X", and how many bytes to underline.
