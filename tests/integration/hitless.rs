@@ -152,9 +152,15 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 .maxconn
                 .map(|m| format!(", maxconn = {m}"))
                 .unwrap_or_default();
+            // One address in five is IPv6, so re-addressing crosses families.
+            let host = if s.ip % 5 == 0 {
+                format!("[2001:db8::{:x}]", s.ip)
+            } else {
+                format!("127.0.0.{}", s.ip)
+            };
             out.push_str(&format!(
-                "  server {} = 127.0.0.{}:{} {{ weight = {}, state = {}{maxconn} }}\n",
-                s.name, s.ip, s.port, s.weight, s.state
+                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn} }}\n",
+                s.name, s.port, s.weight, s.state
             ));
         }
         out.push_str("}\n");
