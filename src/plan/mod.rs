@@ -499,35 +499,46 @@ fn frontend_changes(
     if !fields.is_empty() {
         changes.push(update(Object::Frontend(name.clone()), fields, reload()));
     }
-    keyed(&old.binds, &new.binds, bind_key, |action, o, n| {
+    let target = |r: &model::Route| vec![("backend", r.backend.clone())];
+    members(
+        &old.binds,
+        &new.binds,
+        bind_key,
+        bind_fields,
+        |key| Object::Bind(name.clone(), key),
+        changes,
+    );
+    members(
+        &old.routes,
+        &new.routes,
+        route_key,
+        target,
+        |key| Object::Route(name.clone(), key),
+        changes,
+    );
+}
+
+/// The binds or routes of a frontend, paired by key: each one added,
+/// removed or changed is a change of its own, and needs a reload.
+fn members<T>(
+    old: &[T],
+    new: &[T],
+    key: impl Fn(&T) -> String,
+    fields_of: impl Fn(&T) -> Fields,
+    object: impl Fn(String) -> Object,
+    changes: &mut Vec<Change>,
+) {
+    keyed(old, new, &key, |action, o, n| {
         let fields = diff_fields(
-            &o.map(bind_fields).unwrap_or_default(),
-            &n.map(bind_fields).unwrap_or_default(),
+            &o.map(&fields_of).unwrap_or_default(),
+            &n.map(&fields_of).unwrap_or_default(),
         );
         if action != Action::Update || !fields.is_empty() {
-            let key = bind_key(n.or(o).expect("one side exists"));
             changes.push(Change {
-                object: Object::Bind(name.clone(), key),
+                object: object(key(n.or(o).expect("one side exists"))),
                 action,
                 fields,
-                apply: reload(),
-                destructive: action == Action::Remove,
-            });
-        }
-    });
-    keyed(&old.routes, &new.routes, route_key, |action, o, n| {
-        let target = |r: Option<&model::Route>| {
-            r.map(|r| vec![("backend", r.backend.clone())])
-                .unwrap_or_default()
-        };
-        let fields = diff_fields(&target(o), &target(n));
-        if action != Action::Update || !fields.is_empty() {
-            let key = route_key(n.or(o).expect("one side exists"));
-            changes.push(Change {
-                object: Object::Route(name.clone(), key),
-                action,
-                fields,
-                apply: reload(),
+                apply: Apply::Reload(FRONTEND_RELOAD.into()),
                 destructive: action == Action::Remove,
             });
         }
