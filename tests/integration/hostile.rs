@@ -214,7 +214,7 @@ fn raw_hostile_text_in_name_positions_is_a_syntax_error() {
     }
 }
 
-fn examples() -> Vec<BTreeMap<String, Vec<u8>>> {
+pub(crate) fn examples() -> Vec<BTreeMap<String, Vec<u8>>> {
     let root = support::repo_root().join("examples");
     let mut projects = Vec::new();
     for dir in std::fs::read_dir(&root).unwrap() {
@@ -249,14 +249,14 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
 }
 
 #[derive(Debug, Clone)]
-enum Mutation {
+pub(crate) enum Mutation {
     Insert(usize, Vec<u8>),
     Delete(usize, usize),
     Duplicate(usize, usize),
     Flip(usize, u8),
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     let fragments = prop::sample::select(vec![
         b"{".to_vec(),
         b"}".to_vec(),
@@ -286,7 +286,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn apply(content: &mut Vec<u8>, m: &Mutation) {
+pub(crate) fn apply(content: &mut Vec<u8>, m: &Mutation) {
     let len = content.len().max(1);
     match m {
         Mutation::Insert(at, bytes) => {

@@ -11,3 +11,4 @@ mod live;
 mod lsp;
 mod plans;
 mod support;
+mod syntax;

@@ -1,0 +1,570 @@
+//! The reference parser: pest, generated from `grammar/haptic.pest`, and the
+//! conversion of its pairs into the AST. It is the definition of the
+//! language: the hand-written [`super::parser`] must accept exactly what it
+//! accepts and build the same tree (tests/integration/syntax.rs compares the
+//! two), and its errors are the syntax errors users see.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use super::ast::*;
+use super::literal;
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/haptic.pest"]
+struct HapticParser;
+
+/// Parses `text` with pest: the tree and the diagnostics of its literals,
+/// or the syntax error at the place pest stopped.
+pub fn parse(file: FileId, text: &str) -> Result<(File, Vec<Diagnostic>), Diagnostic> {
+    match HapticParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut conv = Converter {
+                file,
+                diags: Vec::new(),
+            };
+            let root = pairs
+                .next()
+                .expect("the `file` rule always yields one pair");
+            let items = root
+                .into_inner()
+                .filter(|p| p.as_rule() != Rule::EOI)
+                .map(|p| conv.item(p))
+                .collect();
+            Ok((File { items }, conv.diags))
+        }
+        Err(err) => Err(syntax_error(file, text, err)),
+    }
+}
+
+fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match err.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let found = describe_found(text, pos);
+    let end = (pos + found.1).min(text.len());
+    let mut keywords: Vec<&str> = Vec::new();
+    let expected = match &err.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+            names.sort_unstable();
+            names.dedup();
+            // Keywords are the names written `like-this` with no space.
+            keywords = names
+                .iter()
+                .filter_map(|n| n.strip_prefix('`')?.strip_suffix('`'))
+                .filter(|k| k.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+                .collect();
+            match names.len() {
+                0 => "valid syntax".to_string(),
+                1 => names[0].to_string(),
+                _ => {
+                    let (last, rest) = names.split_last().expect("len >= 2");
+                    format!("{} or {last}", rest.join(", "))
+                }
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let mut diag = Diagnostic::new(
+        Code::Syntax,
+        Span::new(file, pos..end),
+        format!("expected {expected}, found {}", found.0),
+    );
+    // A misspelt keyword: `backnd` for `backend`.
+    let word = found.0.trim_matches('`');
+    if let Some(near) = crate::diag::nearest(word, keywords.iter().copied()).filter(|n| *n != word)
+    {
+        diag = diag.help(format!("did you mean `{near}`?"));
+    }
+    diag.help("see the language section of the README for the syntax of each item")
+}
+
+/// What stands at `pos`, for "found X", and how many bytes to underline.
+fn describe_found(text: &str, pos: usize) -> (String, usize) {
+    let rest = text.get(pos..).unwrap_or("");
+    match rest.chars().next() {
+        None => ("end of file".to_string(), 0),
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .take(40)
+                .collect();
+            let len = word.len();
+            (format!("`{word}`"), len)
+        }
+        Some('\n') => ("end of line".to_string(), 1),
+        Some(c) if c.is_control() => (
+            format!("control character U+{:04X}", c as u32),
+            c.len_utf8(),
+        ),
+        Some(c) => (format!("`{c}`"), c.len_utf8()),
+    }
+}
+
+/// Names of rules as users think of them; `None` hides internal rules.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::ident | Rule::path_ref => "a name",
+        Rule::string => "a string",
+        Rule::number | Rule::numeric | Rule::addr_port => "a number",
+        Rule::expr | Rule::extended => "a value",
+        Rule::address | Rule::addr_host => "an address",
+        Rule::record | Rule::body | Rule::top_block => "`{`",
+        Rule::field => "a field",
+        Rule::condition => "`env`",
+        Rule::cond_op => "`==`, `!=` or `in`",
+        Rule::route_match | Rule::host_match | Rule::path_match => "`host` or `path`",
+        Rule::bind_opt | Rule::bind_tls | Rule::bind_redirect => "`tls` or `redirect`",
+        Rule::eq => "`=`",
+        Rule::arrow => "`->`",
+        Rule::kw_with => "`with`",
+        Rule::kw_import => "`import`",
+        Rule::kw_env => "`env`",
+        Rule::kw_let => "`let`",
+        Rule::kw_tls => "`tls`",
+        Rule::kw_backend => "`backend`",
+        Rule::kw_frontend => "`frontend`",
+        Rule::kw_defaults => "`defaults`",
+        Rule::kw_stats => "`stats`",
+        Rule::kw_guard => "`guard`",
+        Rule::kw_if => "`if`",
+        Rule::kw_else => "`else`",
+        Rule::kw_server => "`server`",
+        Rule::kw_bind => "`bind`",
+        Rule::kw_route => "`route`",
+        Rule::kw_default => "`default`",
+        Rule::kw_in => "`in`",
+        Rule::kw_request_header | Rule::kw_response_header | Rule::header_kind => "a header",
+        Rule::std_module => "a module name",
+        Rule::type_name => "a type",
+        Rule::list | Rule::ident_list => "`[`",
+        Rule::secret_call | Rule::kw_secret => "`secret(...)`",
+        _ => return None,
+    })
+}
+
+struct Converter {
+    file: FileId,
+    diags: Vec<Diagnostic>,
+}
+
+impl Converter {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start()..s.end())
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    /// Children without the keyword tokens, which carry no information.
+    fn inner<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+        pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
+    }
+
+    fn item(&mut self, pair: Pair<Rule>) -> Item {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = Self::inner(pair);
+        match rule {
+            Rule::import_decl => {
+                let target = inner.next().expect("grammar: import target");
+                match target.as_rule() {
+                    Rule::std_module => {
+                        let module = target.into_inner().next().expect("grammar: module name");
+                        Item::Import(Import::Std(self.ident(module)))
+                    }
+                    _ => Item::Import(Import::File(self.string(target))),
+                }
+            }
+            Rule::env_decl => Item::Env(self.ident(inner.next().expect("grammar: env name"))),
+            Rule::let_decl => {
+                let name = self.ident(inner.next().expect("grammar: let name"));
+                let mut next = inner.next().expect("grammar: let value");
+                let ty = if next.as_rule() == Rule::type_name {
+                    let ty = self.type_name(next);
+                    next = inner.next().expect("grammar: let value");
+                    Some(ty)
+                } else {
+                    None
+                };
+                Item::Let(Let {
+                    name,
+                    ty,
+                    value: self.expr(next),
+                })
+            }
+            Rule::tls_decl => {
+                let name = self.ident(inner.next().expect("grammar: tls name"));
+                let value = inner.next().expect("grammar: tls value");
+                let value = if value.as_rule() == Rule::record {
+                    let record = self.record(value);
+                    Expr {
+                        span: record.span,
+                        kind: ExprKind::Record(record),
+                    }
+                } else {
+                    self.expr(value)
+                };
+                Item::Tls(TlsDecl { name, value })
+            }
+            Rule::backend_decl | Rule::frontend_decl => {
+                let name = self.ident(inner.next().expect("grammar: name"));
+                let body = self.body(inner.next().expect("grammar: body"));
+                let decl = Decl { name, body, span };
+                if rule == Rule::backend_decl {
+                    Item::Backend(decl)
+                } else {
+                    Item::Frontend(decl)
+                }
+            }
+            Rule::defaults_decl | Rule::stats_decl => {
+                let keyword = if rule == Rule::defaults_decl {
+                    "defaults"
+                } else {
+                    "stats"
+                };
+                let name = Ident {
+                    name: keyword.to_string(),
+                    span: Span::new(
+                        self.file,
+                        span.start as usize..span.start as usize + keyword.len(),
+                    ),
+                };
+                let body = self.body(inner.next().expect("grammar: body"));
+                let decl = Decl { name, body, span };
+                if rule == Rule::defaults_decl {
+                    Item::Defaults(decl)
+                } else {
+                    Item::Stats(decl)
+                }
+            }
+            Rule::guard_decl => {
+                let name = self.ident(inner.next().expect("grammar: guard name"));
+                let mut options = None;
+                let mut envs = Vec::new();
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::record => options = Some(self.record(p)),
+                        Rule::guard_envs => {
+                            envs = Self::inner(p).map(|e| self.ident(e)).collect();
+                        }
+                        _ => unreachable!("grammar: guard part {:?}", p.as_rule()),
+                    }
+                }
+                Item::Guard(Guard {
+                    name,
+                    options,
+                    envs,
+                    span,
+                })
+            }
+            Rule::top_if => Item::If(self.if_item(
+                span,
+                inner,
+                Rule::top_if,
+                |c, p| Self::inner(p).map(|i| c.item(i)).collect(),
+                |c, p| c.item(p),
+            )),
+            other => unreachable!("grammar: unexpected top-level rule {other:?}"),
+        }
+    }
+
+    fn if_item<'i, T>(
+        &mut self,
+        span: Span,
+        mut inner: impl Iterator<Item = Pair<'i, Rule>>,
+        nested_rule: Rule,
+        block: impl Fn(&mut Self, Pair<'i, Rule>) -> Vec<T>,
+        nested: impl Fn(&mut Self, Pair<'i, Rule>) -> T,
+    ) -> If<T> {
+        let cond = self.condition(inner.next().expect("grammar: condition"));
+        let then = block(self, inner.next().expect("grammar: then block"));
+        let otherwise = match inner.next() {
+            None => Vec::new(),
+            Some(p) if p.as_rule() == nested_rule => vec![nested(self, p)],
+            Some(p) => block(self, p),
+        };
+        If {
+            cond,
+            then,
+            otherwise,
+            span,
+        }
+    }
+
+    fn condition(&mut self, pair: Pair<Rule>) -> Condition {
+        let span = self.span(&pair);
+        let mut inner = Self::inner(pair);
+        let op = inner.next().expect("grammar: condition operator");
+        let op = match op.as_str() {
+            "==" => CondOp::Eq,
+            "!=" => CondOp::Ne,
+            _ => CondOp::In,
+        };
+        let target = inner.next().expect("grammar: condition target");
+        let envs = if target.as_rule() == Rule::ident_list {
+            target.into_inner().map(|e| self.ident(e)).collect()
+        } else {
+            vec![self.ident(target)]
+        };
+        Condition { op, envs, span }
+    }
+
+    fn type_name(&mut self, pair: Pair<Rule>) -> TypeName {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("grammar: type name"));
+        let arg = inner.next().map(|p| Box::new(self.type_name(p)));
+        TypeName { name, arg, span }
+    }
+
+    fn body(&mut self, pair: Pair<Rule>) -> Vec<BodyItem> {
+        Self::inner(pair).map(|p| self.body_item(p)).collect()
+    }
+
+    fn body_item(&mut self, pair: Pair<Rule>) -> BodyItem {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = Self::inner(pair);
+        match rule {
+            Rule::field => {
+                let name = self.ident(inner.next().expect("grammar: field name"));
+                let value = self.expr(inner.next().expect("grammar: field value"));
+                BodyItem::Field(Field { name, value, span })
+            }
+            Rule::server_item => {
+                let name = self.ident(inner.next().expect("grammar: server name"));
+                let addr = self.expr(inner.next().expect("grammar: server address"));
+                let options = inner.next().map(|p| self.expr(p));
+                BodyItem::Server(Server {
+                    name,
+                    addr,
+                    options,
+                    span,
+                })
+            }
+            Rule::bind_item => {
+                let addr = self.expr(inner.next().expect("grammar: bind address"));
+                let mut bind = Bind {
+                    addr,
+                    tls: None,
+                    redirect: None,
+                    span,
+                };
+                for opt in inner {
+                    let opt = opt.into_inner().next().expect("grammar: bind option");
+                    let opt_span = self.span(&opt);
+                    let rule = opt.as_rule();
+                    let value = Self::inner(opt).next().expect("grammar: bind option value");
+                    let duplicate = match rule {
+                        Rule::bind_tls => bind.tls.replace(self.path(value)).is_some(),
+                        _ => bind.redirect.replace(self.ident(value)).is_some(),
+                    };
+                    if duplicate {
+                        self.diags.push(Diagnostic::new(
+                            Code::Duplicate,
+                            opt_span,
+                            "bind option given twice",
+                        ));
+                    }
+                }
+                BodyItem::Bind(bind)
+            }
+            Rule::route_item => {
+                let mut host = None;
+                let mut path = None;
+                let mut target = None;
+                for p in inner {
+                    let p_span = self.span(&p);
+                    match p.as_rule() {
+                        Rule::route_match => {
+                            let m = p.into_inner().next().expect("grammar: route match");
+                            let duplicate = if m.as_rule() == Rule::host_match {
+                                let s = Self::inner(m).next().expect("grammar: host");
+                                host.replace(self.string(s)).is_some()
+                            } else {
+                                let mut parts = Self::inner(m);
+                                let kind = self.ident(parts.next().expect("grammar: path kind"));
+                                let value = self.string(parts.next().expect("grammar: path"));
+                                path.replace((kind, value)).is_some()
+                            };
+                            if duplicate {
+                                self.diags.push(
+                                    Diagnostic::new(
+                                        Code::Duplicate,
+                                        p_span,
+                                        "a route matches at most one host and one path",
+                                    )
+                                    .help("write a second route for the other value"),
+                                );
+                            }
+                        }
+                        _ => target = Some(self.ident(p)),
+                    }
+                }
+                BodyItem::Route(Route {
+                    host,
+                    path,
+                    target: target.expect("grammar: route target"),
+                    span,
+                })
+            }
+            Rule::default_item => {
+                BodyItem::Default(self.ident(inner.next().expect("grammar: default target")))
+            }
+            Rule::header_item => {
+                let kind = match inner.next().expect("grammar: header kind").as_str() {
+                    "request_header" => HeaderKind::Request,
+                    _ => HeaderKind::Response,
+                };
+                let name = self.string(inner.next().expect("grammar: header name"));
+                let value = self.expr(inner.next().expect("grammar: header value"));
+                BodyItem::Header(Header {
+                    kind,
+                    name,
+                    value,
+                    span,
+                })
+            }
+            Rule::body_if => BodyItem::If(self.if_item(
+                span,
+                inner,
+                Rule::body_if,
+                |c, p| c.body(p),
+                |c, p| c.body_item(p),
+            )),
+            other => unreachable!("grammar: unexpected body rule {other:?}"),
+        }
+    }
+
+    fn record(&mut self, pair: Pair<Rule>) -> Record {
+        let span = self.span(&pair);
+        let fields = pair
+            .into_inner()
+            .map(|f| {
+                let f_span = self.span(&f);
+                let mut inner = Self::inner(f);
+                let name = self.ident(inner.next().expect("grammar: field name"));
+                let value = self.expr(inner.next().expect("grammar: field value"));
+                Field {
+                    name,
+                    value,
+                    span: f_span,
+                }
+            })
+            .collect();
+        Record { fields, span }
+    }
+
+    fn path(&mut self, pair: Pair<Rule>) -> Path {
+        let span = self.span(&pair);
+        Path {
+            segments: pair.into_inner().map(|p| self.ident(p)).collect(),
+            span,
+        }
+    }
+
+    fn string(&mut self, pair: Pair<Rule>) -> StrLit {
+        let span = self.span(&pair);
+        let raw = pair.into_inner().next().map_or("", |p| p.as_str());
+        literal::string(raw, span, &mut self.diags)
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::numeric => literal::numeric(pair.as_str(), span, &mut self.diags),
+            Rule::string => ExprKind::Str(self.string(pair).value),
+            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
+            Rule::record => ExprKind::Record(self.record(pair)),
+            Rule::secret_call => {
+                let s = Self::inner(pair).next().expect("grammar: secret name");
+                ExprKind::Secret(self.string(s))
+            }
+            Rule::extended => {
+                let mut inner = pair.into_inner();
+                let path = self.path(inner.next().expect("grammar: reference"));
+                let overrides = inner.next().map(|r| self.record(r));
+                ExprKind::Ref(path, overrides)
+            }
+            Rule::address => {
+                let mut host = None;
+                let mut port = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::addr_host => {
+                            let h = p.into_inner().next().expect("grammar: host");
+                            host = Some(match h.as_rule() {
+                                Rule::ipv6_bracketed => {
+                                    let v6 = h.into_inner().next().expect("grammar: ipv6");
+                                    let v6_span = self.span(&v6);
+                                    AddrHost::Ipv6(v6.as_str().to_string(), v6_span)
+                                }
+                                Rule::string => AddrHost::Name(self.string(h)),
+                                _ => AddrHost::Ref(self.path(h)),
+                            });
+                        }
+                        Rule::addr_port => {
+                            let p = p.into_inner().next().expect("grammar: port");
+                            let p_span = self.span(&p);
+                            port = Some(match p.as_rule() {
+                                Rule::number => AddrPort::Number(p.as_str().to_string(), p_span),
+                                _ => AddrPort::Ref(self.path(p)),
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                ExprKind::Address(Address {
+                    host,
+                    port: port.expect("grammar: address port"),
+                })
+            }
+            other => unreachable!("grammar: unexpected value rule {other:?}"),
+        };
+        Expr { kind, span }
+    }
+}
+
+/// Tokens that carry no information of their own (keywords, `=`, `->`).
+/// Tokens that carry no information of their own (keywords, `=`, `->`).
+fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::eq
+            | Rule::arrow
+            | Rule::kw_import
+            | Rule::kw_env
+            | Rule::kw_let
+            | Rule::kw_tls
+            | Rule::kw_backend
+            | Rule::kw_frontend
+            | Rule::kw_defaults
+            | Rule::kw_stats
+            | Rule::kw_guard
+            | Rule::kw_in
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_server
+            | Rule::kw_bind
+            | Rule::kw_redirect
+            | Rule::kw_route
+            | Rule::kw_host
+            | Rule::kw_path
+            | Rule::kw_default
+            | Rule::kw_secret
+            | Rule::kw_with
+    )
+}

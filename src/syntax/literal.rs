@@ -1,0 +1,122 @@
+//! Literals as both parsers read them: the escapes of a string and the forms
+//! of a `numeric` token. One implementation, so that the hand-written parser
+//! and the pest reference build the same values and the same diagnostics.
+
+use super::ast::*;
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+
+/// A string literal from the text between its quotes (`raw`), with escapes
+/// resolved; a bad escape is reported at the whole literal (`span`).
+pub fn string(raw: &str, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
+    if !raw.contains('\\') {
+        return StrLit {
+            value: raw.to_string(),
+            span,
+        };
+    }
+    let mut value = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            value.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => value.push('"'),
+            Some('\\') => value.push('\\'),
+            Some('n') => value.push('\n'),
+            Some('t') => value.push('\t'),
+            Some('0') => value.push('\0'),
+            other => {
+                let shown = other.map_or("end of string".to_string(), |c| format!("`\\{c}`"));
+                diags.push(
+                    Diagnostic::new(
+                        Code::Syntax,
+                        span,
+                        format!(
+                            "expected an escape (`\\\"`, `\\\\`, `\\n`, `\\t`, `\\0`), found {shown}"
+                        ),
+                    )
+                    .help("write a backslash as `\\\\`"),
+                );
+            }
+        }
+    }
+    StrLit { value, span }
+}
+
+/// Tells apart the forms of a `numeric` token (`text`, written at `span`):
+/// an integer, a quantity (`30s`, `16k`), an IPv4 address, a CIDR block, or
+/// an address whose host is an IPv4 address.
+pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind {
+    let at = |start: usize, end: usize| {
+        Span::new(
+            span.file,
+            span.start as usize + start..span.start as usize + end,
+        )
+    };
+    if let Some(colon) = text.find(':') {
+        let (host, port) = (&text[..colon], &text[colon + 1..]);
+        let port_span = at(colon + 1, text.len());
+        let port = if port.bytes().all(|b| b.is_ascii_digit()) {
+            AddrPort::Number(port.to_string(), port_span)
+        } else {
+            let ident = Ident {
+                name: port.to_string(),
+                span: port_span,
+            };
+            AddrPort::Ref(Path {
+                segments: vec![ident],
+                span: port_span,
+            })
+        };
+        let host = AddrHost::Ipv4(host.to_string(), at(0, colon));
+        return ExprKind::Address(Address {
+            host: Some(host),
+            port,
+        });
+    }
+    if text.contains('/') {
+        return ExprKind::Cidr(text.to_string());
+    }
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    const UNITS: &[&str] = &["us", "ms", "s", "m", "h", "d", "k", "K", "M", "g", "G"];
+    match (number.matches('.').count(), unit) {
+        (0, "") => ExprKind::Int(number.to_string()),
+        (0, unit) if UNITS.contains(&unit) => {
+            ExprKind::Quantity(number.to_string(), unit.to_string())
+        }
+        (0, unit) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::Syntax,
+                    at(split, text.len()),
+                    format!("unknown unit `{unit}`"),
+                )
+                .help(
+                    "durations are written in `us`, `ms`, `s`, `m`, `h` or `d`; sizes in `k`, `M` or `g`",
+                ),
+            );
+            ExprKind::Invalid
+        }
+        (3, "") => ExprKind::Ipv4(text.to_string()),
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    Code::Syntax,
+                    span,
+                    format!("expected a whole number or an IPv4 address, found `{text}`"),
+                )
+                .help(
+                    "numbers are whole: write a duration or size in a smaller unit (`1500ms`, not `1.5s`)",
+                )
+                .help("an IPv4 address has four parts: `10.0.0.1`"),
+            );
+            ExprKind::Invalid
+        }
+    }
+}

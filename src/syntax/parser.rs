@@ -1,0 +1,898 @@
+//! The hand-written parser: recursive descent over bytes, for the language
+//! that `grammar/haptic.pest` defines.
+//!
+//! It follows the grammar rule by rule with the same PEG semantics (ordered
+//! choice, greedy repetition, `WHITESPACE`/`COMMENT` skipped between the
+//! elements of non-atomic rules and nowhere else), so that it accepts the
+//! same files and gives every node the span pest gives it (a rule that ends
+//! in an optional part that is absent ends after the trivia pest skipped
+//! before trying it). It builds the tree directly, without pest's token
+//! queue, which makes it several times faster on large projects.
+//!
+//! It reports no syntax errors: at the first thing it does not accept it
+//! returns `None`, and [`super::grammar`] parses the file again to say what
+//! is wrong.
+
+use super::ast::*;
+use super::literal;
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+
+/// The tree and the diagnostics of literals (bad escapes, unknown units),
+/// or `None` where the file is not in the language.
+pub fn parse(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
+    let mut p = Parser {
+        file,
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        diags: Vec::new(),
+    };
+    let items = p.items(false)?;
+    (p.pos == p.bytes.len()).then_some((File { items }, p.diags))
+}
+
+struct Parser<'t> {
+    file: FileId,
+    text: &'t str,
+    bytes: &'t [u8],
+    pos: usize,
+    diags: Vec<Diagnostic>,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+impl<'t> Parser<'t> {
+    // ------------------------------------------------------------ tokens
+
+    fn span(&self, start: usize) -> Span {
+        Span::new(self.file, start..self.pos)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn at(&self, offset: usize) -> Option<u8> {
+        self.bytes.get(self.pos + offset).copied()
+    }
+
+    /// `WHITESPACE` and `COMMENT`, as pest skips them between elements.
+    fn skip(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
+                Some(b'/') if self.at(1) == Some(b'/') => {
+                    self.pos += 2;
+                    while self.peek().is_some_and(|b| b != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// A literal token.
+    fn lit(&mut self, token: &str) -> bool {
+        let found = self.bytes[self.pos..].starts_with(token.as_bytes());
+        if found {
+            self.pos += token.len();
+        }
+        found
+    }
+
+    /// A keyword: the word, not followed by a character of a name.
+    fn is_kw(&self, word: &str) -> bool {
+        self.bytes[self.pos..].starts_with(word.as_bytes())
+            && !self
+                .bytes
+                .get(self.pos + word.len())
+                .is_some_and(|&b| is_ident_char(b))
+    }
+
+    fn kw(&mut self, word: &str) -> bool {
+        let found = self.is_kw(word);
+        if found {
+            self.pos += word.len();
+        }
+        found
+    }
+
+    /// Runs `f`; where it fails, puts the position and the diagnostics back
+    /// as they were (PEG backtracking).
+    fn attempt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let (pos, diags) = (self.pos, self.diags.len());
+        let result = f(self);
+        if result.is_none() {
+            self.pos = pos;
+            self.diags.truncate(diags);
+        }
+        result
+    }
+
+    /// `X*` after an element of a non-atomic rule: trivia, then `X`
+    /// repeatedly with trivia between; trivia after the last `X` is not
+    /// consumed, trivia before a missing first `X` is.
+    fn repeat<T>(&mut self, mut f: impl FnMut(&mut Self) -> Option<T>) -> Vec<T> {
+        let mut out = Vec::new();
+        self.skip();
+        if let Some(first) = self.attempt(&mut f) {
+            out.push(first);
+            while let Some(next) = self.attempt(|p| {
+                p.skip();
+                f(p)
+            }) {
+                out.push(next);
+            }
+        }
+        out
+    }
+
+    fn ident(&mut self) -> Option<Ident> {
+        let start = self.pos;
+        if !self.peek().is_some_and(is_ident_start) {
+            return None;
+        }
+        self.pos += 1;
+        while self.peek().is_some_and(is_ident_char) {
+            self.pos += 1;
+        }
+        Some(Ident {
+            name: self.text[start..self.pos].to_string(),
+            span: self.span(start),
+        })
+    }
+
+    /// `path_ref = ${ ident ~ ("." ~ ident)* }`
+    fn path_ref(&mut self) -> Option<Path> {
+        let start = self.pos;
+        let mut segments = vec![self.ident()?];
+        while self.peek() == Some(b'.') && self.at(1).is_some_and(is_ident_start) {
+            self.pos += 1;
+            segments.push(self.ident()?);
+        }
+        Some(Path {
+            segments,
+            span: self.span(start),
+        })
+    }
+
+    /// `string = ${ "\"" ~ str_inner ~ "\"" }`: any character but `"`,
+    /// a backslash escaping any character.
+    fn string(&mut self) -> Option<StrLit> {
+        let start = self.pos;
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let mut i = start + 1;
+        loop {
+            match self.bytes.get(i) {
+                None => return None,
+                Some(b'"') => break,
+                // Bytes after the first of a UTF-8 character are never `"`
+                // or `\`, so stepping over one byte steps over the escape.
+                Some(b'\\') if i + 1 < self.bytes.len() => i += 2,
+                Some(b'\\') => return None,
+                Some(_) => i += 1,
+            }
+        }
+        self.pos = i + 1;
+        let span = self.span(start);
+        Some(literal::string(
+            &self.text[start + 1..i],
+            span,
+            &mut self.diags,
+        ))
+    }
+
+    fn digits(&mut self) -> bool {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        self.pos > start
+    }
+
+    /// `numeric = @{ DIGIT+ ~ ("." ~ DIGIT+)* ~ (("/" ~ DIGIT+) |
+    /// (":" ~ (DIGIT+ | ident)))? ~ ALPHA* ~ !ident_char }`
+    fn numeric(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        if !self.digits() {
+            return None;
+        }
+        while self.peek() == Some(b'.') && self.at(1).is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+            self.digits();
+        }
+        match (self.peek(), self.at(1)) {
+            (Some(b'/'), Some(b)) if b.is_ascii_digit() => {
+                self.pos += 1;
+                self.digits();
+            }
+            (Some(b':'), Some(b)) if b.is_ascii_digit() => {
+                self.pos += 1;
+                self.digits();
+            }
+            (Some(b':'), Some(b)) if is_ident_start(b) => {
+                self.pos += 1;
+                self.ident();
+            }
+            _ => {}
+        }
+        while self.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
+            self.pos += 1;
+        }
+        if self.peek().is_some_and(is_ident_char) {
+            self.pos = start;
+            return None;
+        }
+        let span = self.span(start);
+        let kind = literal::numeric(&self.text[start..self.pos], span, &mut self.diags);
+        Some(Expr { kind, span })
+    }
+
+    /// `addr_port = ${ number | path_ref }`, `number = @{ DIGIT+ ~
+    /// !(ident_char | ".") }`
+    fn addr_port(&mut self) -> Option<AddrPort> {
+        let start = self.pos;
+        if self.digits() {
+            if self.peek().is_some_and(|b| is_ident_char(b) || b == b'.') {
+                self.pos = start;
+                return None;
+            }
+            let span = self.span(start);
+            return Some(AddrPort::Number(
+                self.text[start..self.pos].to_string(),
+                span,
+            ));
+        }
+        self.path_ref().map(AddrPort::Ref)
+    }
+
+    /// The rest of `address = ${ addr_host? ~ ":" ~ addr_port }` once its
+    /// host (if any) is read: `:` and the port, with no space between.
+    fn address_rest(&mut self, start: usize, host: Option<AddrHost>) -> Option<Expr> {
+        if !self.lit(":") {
+            return None;
+        }
+        let port = self.addr_port()?;
+        Some(Expr {
+            kind: ExprKind::Address(Address { host, port }),
+            span: self.span(start),
+        })
+    }
+
+    /// `ipv6_bracketed = ${ "[" ~ ipv6 ~ "]" }`, `ipv6 = @{ (HEX | ":" | ".")+ }`
+    fn ipv6_bracketed(&mut self) -> Option<AddrHost> {
+        if !self.lit("[") {
+            return None;
+        }
+        let start = self.pos;
+        while self
+            .peek()
+            .is_some_and(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return None;
+        }
+        let host = AddrHost::Ipv6(self.text[start..self.pos].to_string(), self.span(start));
+        self.lit("]").then_some(host)
+    }
+
+    // ------------------------------------------------------------ values
+
+    /// `expr = _{ list | record | secret_call | numeric | address | string |
+    /// boolean | extended }`, tried in that order where the first byte
+    /// allows.
+    fn expr(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        match self.peek()? {
+            b'[' => {
+                if let Some(list) = self.attempt(Self::list) {
+                    return Some(list);
+                }
+                self.attempt(|p| {
+                    let host = p.ipv6_bracketed()?;
+                    p.address_rest(start, Some(host))
+                })
+            }
+            b'{' => {
+                let record = self.record()?;
+                Some(Expr {
+                    span: record.span,
+                    kind: ExprKind::Record(record),
+                })
+            }
+            b'0'..=b'9' => self.numeric(),
+            b':' => self.attempt(|p| p.address_rest(start, None)),
+            b'"' => {
+                let string = self.string()?;
+                if self.peek() == Some(b':') {
+                    let host = AddrHost::Name(string.clone());
+                    if let Some(address) = self.attempt(|p| p.address_rest(start, Some(host))) {
+                        return Some(address);
+                    }
+                }
+                Some(Expr {
+                    kind: ExprKind::Str(string.value),
+                    span: string.span,
+                })
+            }
+            b if is_ident_start(b) => {
+                if self.is_kw("secret") {
+                    if let Some(secret) = self.attempt(Self::secret_call) {
+                        return Some(secret);
+                    }
+                }
+                let path = self.path_ref()?;
+                if self.peek() == Some(b':') {
+                    let host = AddrHost::Ref(path.clone());
+                    if let Some(address) = self.attempt(|p| p.address_rest(start, Some(host))) {
+                        return Some(address);
+                    }
+                }
+                for (word, value) in [("true", true), ("false", false)] {
+                    self.pos = start;
+                    if self.kw(word) {
+                        return Some(Expr {
+                            kind: ExprKind::Bool(value),
+                            span: self.span(start),
+                        });
+                    }
+                }
+                // `extended = { path_ref ~ record? }`
+                self.pos = path.span.end as usize;
+                self.skip();
+                let overrides = self.attempt(Self::record);
+                Some(Expr {
+                    kind: ExprKind::Ref(path, overrides),
+                    span: self.span(start),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// `secret_call = { kw_secret ~ "(" ~ string ~ ")" }`
+    fn secret_call(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.kw("secret").then_some(())?;
+        self.skip();
+        self.lit("(").then_some(())?;
+        self.skip();
+        let name = self.string()?;
+        self.skip();
+        self.lit(")").then_some(())?;
+        Some(Expr {
+            kind: ExprKind::Secret(name),
+            span: self.span(start),
+        })
+    }
+
+    /// `list = { "[" ~ (expr ~ ("," ~ expr)* ~ ","?)? ~ "]" }`
+    fn list(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.lit("[").then_some(())?;
+        self.skip();
+        let items = self
+            .attempt(|p| {
+                let mut items = vec![p.expr()?];
+                items.extend(p.repeat(|p| {
+                    p.lit(",").then_some(())?;
+                    p.skip();
+                    p.expr()
+                }));
+                p.skip();
+                p.lit(",");
+                Some(items)
+            })
+            .unwrap_or_default();
+        self.skip();
+        self.lit("]").then_some(())?;
+        Some(Expr {
+            kind: ExprKind::List(items),
+            span: self.span(start),
+        })
+    }
+
+    /// `record = { "{" ~ field* ~ "}" }`
+    fn record(&mut self) -> Option<Record> {
+        let start = self.pos;
+        self.lit("{").then_some(())?;
+        let fields = self.repeat(Self::field);
+        self.skip();
+        self.lit("}").then_some(())?;
+        Some(Record {
+            fields,
+            span: self.span(start),
+        })
+    }
+
+    /// `field = { ident ~ eq ~ expr ~ ","? }`
+    fn field(&mut self) -> Option<Field> {
+        let start = self.pos;
+        let name = self.ident()?;
+        self.skip();
+        self.lit("=").then_some(())?;
+        self.skip();
+        let value = self.expr()?;
+        self.skip();
+        self.lit(",");
+        Some(Field {
+            name,
+            value,
+            span: self.span(start),
+        })
+    }
+
+    // ------------------------------------------------------- top level
+
+    /// `top_item*` up to the end of the file, or up to `}` in a block.
+    fn items(&mut self, in_block: bool) -> Option<Vec<Item>> {
+        let items = self.repeat(Self::item);
+        self.skip();
+        let done = if in_block {
+            self.peek() == Some(b'}')
+        } else {
+            self.pos == self.bytes.len()
+        };
+        done.then_some(items)
+    }
+
+    fn item(&mut self) -> Option<Item> {
+        let start = self.pos;
+        let word_end = self.bytes[start..]
+            .iter()
+            .position(|&b| !is_ident_char(b))
+            .map_or(self.bytes.len(), |n| start + n);
+        let word = &self.text[start..word_end];
+        self.pos = word_end;
+        self.skip();
+        let item = match word {
+            "import" => match self.attempt(|p| {
+                // `std_module = ${ "std" ~ "." ~ ident }`
+                p.lit("std.").then_some(())?;
+                p.ident()
+            }) {
+                Some(module) => Item::Import(Import::Std(module)),
+                None => Item::Import(Import::File(self.string()?)),
+            },
+            "env" => Item::Env(self.ident()?),
+            "let" => {
+                let name = self.ident()?;
+                self.skip();
+                let ty = self.attempt(|p| {
+                    p.lit(":").then_some(())?;
+                    p.skip();
+                    p.type_name()
+                });
+                self.skip();
+                self.lit("=").then_some(())?;
+                self.skip();
+                Item::Let(Let {
+                    name,
+                    ty,
+                    value: self.expr()?,
+                })
+            }
+            "tls" => {
+                let name = self.ident()?;
+                self.skip();
+                let value = if self.lit("=") {
+                    self.skip();
+                    self.expr()?
+                } else {
+                    let record = self.record()?;
+                    Expr {
+                        span: record.span,
+                        kind: ExprKind::Record(record),
+                    }
+                };
+                Item::Tls(TlsDecl { name, value })
+            }
+            "backend" | "frontend" => {
+                let name = self.ident()?;
+                self.skip();
+                let body = self.body()?;
+                let decl = Decl {
+                    name,
+                    body,
+                    span: self.span(start),
+                };
+                if word == "backend" {
+                    Item::Backend(decl)
+                } else {
+                    Item::Frontend(decl)
+                }
+            }
+            "defaults" | "stats" => {
+                let name = Ident {
+                    name: word.to_string(),
+                    span: Span::new(self.file, start..word_end),
+                };
+                let body = self.body()?;
+                let decl = Decl {
+                    name,
+                    body,
+                    span: self.span(start),
+                };
+                if word == "defaults" {
+                    Item::Defaults(decl)
+                } else {
+                    Item::Stats(decl)
+                }
+            }
+            "guard" => {
+                let name = self.ident()?;
+                self.skip();
+                let options = self.attempt(Self::record);
+                self.skip();
+                let envs = self
+                    .attempt(|p| {
+                        p.kw("in").then_some(())?;
+                        p.skip();
+                        let mut envs = vec![p.ident()?];
+                        envs.extend(p.repeat(|p| {
+                            p.lit(",").then_some(())?;
+                            p.skip();
+                            p.ident()
+                        }));
+                        Some(envs)
+                    })
+                    .unwrap_or_default();
+                Item::Guard(Guard {
+                    name,
+                    options,
+                    envs,
+                    span: self.span(start),
+                })
+            }
+            "if" => Item::If(self.if_rest(start, |p| {
+                p.lit("{").then_some(())?;
+                let items = p.items(true)?;
+                p.lit("}");
+                Some(items)
+            })?),
+            _ => return None,
+        };
+        Some(item)
+    }
+
+    /// `top_if` and `body_if` after `if` and its trivia: `condition ~ BLOCK
+    /// ~ (kw_else ~ (IF | BLOCK))?`.
+    fn if_rest<T: From<If<T>>>(
+        &mut self,
+        start: usize,
+        block: fn(&mut Self) -> Option<Vec<T>>,
+    ) -> Option<If<T>> {
+        let cond = self.condition()?;
+        self.skip();
+        let then = block(self)?;
+        self.skip();
+        let otherwise = self
+            .attempt(|p| {
+                p.kw("else").then_some(())?;
+                p.skip();
+                let nested = p.pos;
+                if p.kw("if") {
+                    p.skip();
+                    if let Some(branch) = p.attempt(|p| p.if_rest(nested, block)) {
+                        return Some(vec![T::from(branch)]);
+                    }
+                    p.pos = nested;
+                }
+                block(p)
+            })
+            .unwrap_or_default();
+        Some(If {
+            cond,
+            then,
+            otherwise,
+            span: self.span(start),
+        })
+    }
+
+    /// `condition = { kw_env ~ cond_op ~ (ident_list | ident) }`
+    fn condition(&mut self) -> Option<Condition> {
+        let start = self.pos;
+        self.kw("env").then_some(())?;
+        self.skip();
+        let op = if self.lit("==") {
+            CondOp::Eq
+        } else if self.lit("!=") {
+            CondOp::Ne
+        } else if self.kw("in") {
+            CondOp::In
+        } else {
+            return None;
+        };
+        self.skip();
+        let envs = if self.peek() == Some(b'[') {
+            // `ident_list = { "[" ~ (ident ~ ("," ~ ident)* ~ ","?)? ~ "]" }`
+            self.pos += 1;
+            self.skip();
+            let envs = self
+                .attempt(|p| {
+                    let mut envs = vec![p.ident()?];
+                    envs.extend(p.repeat(|p| {
+                        p.lit(",").then_some(())?;
+                        p.skip();
+                        p.ident()
+                    }));
+                    p.skip();
+                    p.lit(",");
+                    Some(envs)
+                })
+                .unwrap_or_default();
+            self.skip();
+            self.lit("]").then_some(())?;
+            envs
+        } else {
+            vec![self.ident()?]
+        };
+        Some(Condition {
+            op,
+            envs,
+            span: self.span(start),
+        })
+    }
+
+    /// `type_name = { ident ~ ("<" ~ type_name ~ ">")? }`
+    fn type_name(&mut self) -> Option<TypeName> {
+        let start = self.pos;
+        let name = self.ident()?;
+        self.skip();
+        let arg = self.attempt(|p| {
+            p.lit("<").then_some(())?;
+            p.skip();
+            let arg = p.type_name()?;
+            p.skip();
+            p.lit(">").then_some(Box::new(arg))
+        });
+        Some(TypeName {
+            name,
+            arg,
+            span: self.span(start),
+        })
+    }
+
+    // ------------------------------------------------ backend / frontend
+
+    /// `body = { "{" ~ body_item* ~ "}" }`
+    fn body(&mut self) -> Option<Vec<BodyItem>> {
+        self.lit("{").then_some(())?;
+        let items = self.repeat(Self::body_item);
+        self.skip();
+        self.lit("}").then_some(items)
+    }
+
+    /// `body_item = _{ server_item | bind_item | route_item | default_item |
+    /// header_item | body_if | field }`: keywords are reserved only where
+    /// their construct parses, so each falls back to a field of that name.
+    fn body_item(&mut self) -> Option<BodyItem> {
+        let start = self.pos;
+        let keyword: fn(&mut Self, usize) -> Option<BodyItem> = if self.is_kw("server") {
+            Self::server_item
+        } else if self.is_kw("bind") {
+            Self::bind_item
+        } else if self.is_kw("route") {
+            Self::route_item
+        } else if self.is_kw("default") {
+            |p, _| {
+                p.kw("default");
+                p.skip();
+                p.lit("->").then_some(())?;
+                p.skip();
+                p.ident().map(BodyItem::Default)
+            }
+        } else if self.is_kw("request_header") || self.is_kw("response_header") {
+            Self::header_item
+        } else if self.is_kw("if") {
+            |p, start| {
+                p.kw("if");
+                p.skip();
+                p.if_rest(start, Self::body).map(BodyItem::If)
+            }
+        } else {
+            return self.field().map(BodyItem::Field);
+        };
+        if let Some(item) = self.attempt(|p| keyword(p, start)) {
+            return Some(item);
+        }
+        self.field().map(BodyItem::Field)
+    }
+
+    /// `server_item = { kw_server ~ ident ~ eq ~ expr ~ (record | kw_with ~ expr)? }`
+    fn server_item(&mut self, start: usize) -> Option<BodyItem> {
+        self.kw("server");
+        self.skip();
+        let name = self.ident()?;
+        self.skip();
+        self.lit("=").then_some(())?;
+        self.skip();
+        let addr = self.expr()?;
+        self.skip();
+        let options = if self.peek() == Some(b'{') {
+            self.attempt(Self::record).map(|record| Expr {
+                span: record.span,
+                kind: ExprKind::Record(record),
+            })
+        } else if self.is_kw("with") {
+            self.attempt(|p| {
+                p.kw("with");
+                p.skip();
+                p.expr()
+            })
+        } else {
+            None
+        };
+        Some(BodyItem::Server(Server {
+            name,
+            addr,
+            options,
+            span: self.span(start),
+        }))
+    }
+
+    /// `bind_item = { kw_bind ~ (numeric | address) ~ bind_opt* }`
+    fn bind_item(&mut self, start: usize) -> Option<BodyItem> {
+        self.kw("bind");
+        self.skip();
+        let addr_start = self.pos;
+        let addr = match self.peek()? {
+            b'0'..=b'9' => self.numeric()?,
+            _ => {
+                let host = match self.peek()? {
+                    b':' => None,
+                    b'[' => Some(self.ipv6_bracketed()?),
+                    b'"' => Some(AddrHost::Name(self.string()?)),
+                    _ => Some(AddrHost::Ref(self.path_ref()?)),
+                };
+                self.address_rest(addr_start, host)?
+            }
+        };
+        let mut bind = Bind {
+            addr,
+            tls: None,
+            redirect: None,
+            span: Span::new(self.file, start..start),
+        };
+        // `bind_opt = { bind_tls | bind_redirect }`
+        let options = self.repeat(|p| {
+            let opt_start = p.pos;
+            if p.kw("tls") {
+                p.skip();
+                let path = p.path_ref()?;
+                Some((p.span(opt_start), Some(path), None))
+            } else if p.kw("redirect") {
+                p.skip();
+                let ident = p.ident()?;
+                Some((p.span(opt_start), None, Some(ident)))
+            } else {
+                None
+            }
+        });
+        for (span, tls, redirect) in options {
+            let duplicate = match (tls, redirect) {
+                (Some(path), _) => bind.tls.replace(path).is_some(),
+                (_, Some(ident)) => bind.redirect.replace(ident).is_some(),
+                _ => false,
+            };
+            if duplicate {
+                self.diags.push(Diagnostic::new(
+                    Code::Duplicate,
+                    span,
+                    "bind option given twice",
+                ));
+            }
+        }
+        bind.span = self.span(start);
+        Some(BodyItem::Bind(bind))
+    }
+
+    /// `route_item = { kw_route ~ route_match+ ~ arrow ~ ident }`
+    fn route_item(&mut self, start: usize) -> Option<BodyItem> {
+        self.kw("route");
+        self.skip();
+        // `route_match = { host_match | path_match }`
+        let route_match = |p: &mut Self| {
+            let m_start = p.pos;
+            let (host, path) = if p.kw("host") {
+                p.skip();
+                (Some(p.string()?), None)
+            } else if p.kw("path") {
+                p.skip();
+                let kind = p.ident()?;
+                p.skip();
+                (None, Some((kind, p.string()?)))
+            } else {
+                return None;
+            };
+            Some((p.span(m_start), host, path))
+        };
+        let mut host = None;
+        let mut path = None;
+        let mut first = true;
+        loop {
+            let found = if first {
+                Some(route_match(self)?)
+            } else {
+                self.attempt(|p| {
+                    p.skip();
+                    route_match(p)
+                })
+            };
+            let Some((span, h, p)) = found else { break };
+            first = false;
+            // As pest's tree is converted: each match in turn.
+            let duplicate = match (h, p) {
+                (Some(h), _) => host.replace(h).is_some(),
+                (_, Some(p)) => path.replace(p).is_some(),
+                _ => false,
+            };
+            if duplicate {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        span,
+                        "a route matches at most one host and one path",
+                    )
+                    .help("write a second route for the other value"),
+                );
+            }
+        }
+        self.skip();
+        self.lit("->").then_some(())?;
+        self.skip();
+        let target = self.ident()?;
+        Some(BodyItem::Route(Route {
+            host,
+            path,
+            target,
+            span: self.span(start),
+        }))
+    }
+
+    /// `header_item = { header_kind ~ string ~ eq ~ expr }`
+    fn header_item(&mut self, start: usize) -> Option<BodyItem> {
+        let kind = if self.kw("request_header") {
+            HeaderKind::Request
+        } else {
+            self.kw("response_header");
+            HeaderKind::Response
+        };
+        self.skip();
+        let name = self.string()?;
+        self.skip();
+        self.lit("=").then_some(())?;
+        self.skip();
+        let value = self.expr()?;
+        Some(BodyItem::Header(Header {
+            kind,
+            name,
+            value,
+            span: self.span(start),
+        }))
+    }
+}
+
+impl From<If<Item>> for Item {
+    fn from(branch: If<Item>) -> Item {
+        Item::If(branch)
+    }
+}
+
+impl From<If<BodyItem>> for BodyItem {
+    fn from(branch: If<BodyItem>) -> BodyItem {
+        BodyItem::If(branch)
+    }
+}

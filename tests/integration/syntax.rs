@@ -1,0 +1,265 @@
+//! The two parsers read one language: the hand-written parser
+//! (`src/syntax/parser.rs`) accepts exactly what the pest grammar
+//! (`grammar/haptic.pest`) accepts, and builds the same tree with the same
+//! spans and the same diagnostics. Checked on every source of the
+//! repository, on random mutations of them, and on random token soups.
+
+use std::path::Path;
+
+use haptic::source::FileId;
+use proptest::prelude::*;
+
+use crate::{hostile, support};
+
+/// Fails unless both parsers accept `text` with equal results, or both
+/// refuse it.
+fn assert_agree(text: &str) -> Result<(), TestCaseError> {
+    let reference = haptic::syntax::parse_reference(FileId(0), text);
+    let fast = haptic::syntax::parse_fast(FileId(0), text);
+    match (reference, fast) {
+        (Ok(reference), Some(fast)) => {
+            prop_assert_eq!(
+                reference,
+                fast,
+                "the parsers build different trees for:\n{}",
+                text
+            );
+        }
+        (Err(_), None) => {}
+        (Ok(_), None) => {
+            return Err(TestCaseError::fail(format!(
+                "the hand-written parser refuses what the grammar accepts:\n{text}"
+            )))
+        }
+        (Err(e), Some(_)) => {
+            return Err(TestCaseError::fail(format!(
+                "the hand-written parser accepts what the grammar refuses ({}):\n{text}",
+                e.message
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "hap") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push((path.display().to_string(), text));
+        }
+    }
+}
+
+/// Every `.hap` file of the repository: cases (including syntax errors),
+/// plans, examples and the standard library.
+fn repository_sources() -> Vec<(String, String)> {
+    let root = support::repo_root();
+    let mut out = Vec::new();
+    for dir in ["tests/cases", "tests/plans", "examples", "stdlib"] {
+        sources(&root.join(dir), &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn parsers_agree_on_every_source_of_the_repository() {
+    let sources = repository_sources();
+    assert!(sources.len() > 50, "found only {} sources", sources.len());
+    let mut accepted = 0;
+    for (name, text) in &sources {
+        if let Err(e) = assert_agree(text) {
+            panic!("{name}: {e}");
+        }
+        accepted += usize::from(haptic::syntax::parse_fast(FileId(0), text).is_some());
+    }
+    // Most files parse; the syntax cases do not.
+    assert!(
+        accepted * 10 > sources.len() * 8,
+        "{accepted} of {}",
+        sources.len()
+    );
+}
+
+/// Places where the two parsers could part: keywords used as names, values
+/// of every form, optional parts that are absent (spans then end after the
+/// trivia pest skipped), `else if`, trailing commas and comments.
+#[test]
+fn parsers_agree_on_the_corners_of_the_grammar() {
+    let corners = [
+        "backend b { server = 1 route = 2 default = 3 if = 4 bind = 5 request_header = 6 }",
+        "backend b { server s = x { weight = 1 } }",
+        "backend b { server s = x with y { weight = 2 } // c\n }",
+        "backend b { server s = \"db\":5432 server t = [::1]:80 server u = h:p }",
+        "backend b { check = checks.healthz\n\n  // trailing\n}",
+        "backend b { a = [1, 2,] b = [] c = [ [x] , {y = 1} ] d = true.x }",
+        "backend b { a = [a]:80 }",
+        "backend b { a = 10.0.0.1:8080x b = 1.2.3.4/8 c = 30s d = 1.5 e = 3q }",
+        "backend b { a = secret(\"A\") b = secret c = secret.x d = truex e = false }",
+        "backend b { a = \"x\\qy\" b = \"\\n\" c = \"é\\é\" }",
+        "frontend f { bind :80 tls t.u redirect https bind 8080 bind [::]:443 tls x tls y }",
+        "frontend f { route host \"a\" path prefix \"/\" host \"b\" -> x default -> y }",
+        "frontend f { if env == prod { bind :80 } else if env in [a, b,] { bind :81 } else { } }",
+        "if env != prod { backend b { } } else if env == x { } else { env y }",
+        "let a: list<int> = [1] let b : string = \"x\" let c = a",
+        "guard g guard h { max = 1 } in prod, stage guard i in prod // c\n",
+        "import std.tls import \"x.hap\" import std .tls",
+        "tls t = tls.intermediate { certs = \"/c\" } tls u { certs = \"/d\" }",
+        "defaults { timeout = 5s } stats { bind = :8404 }",
+        "backend b { request_header \"X\" = \"v\" response_header \"Y\" = z\n}",
+        "backend b { x = 1, y = 2,, }",
+        "backend b-c { } backend _d { } backend 1e { }",
+        "env production // the end",
+        "",
+        "// only a comment",
+        "backend b { a = \"unterminated }",
+        "backend b { a = 1_ }",
+        "backend b { a = 1.2.3.4:",
+        "backend b { a = :x.y }",
+        "backend b { a = \"h\":80x }",
+        "backend b { route host \"a\" -> }",
+    ];
+    for text in corners {
+        if let Err(e) = assert_agree(text) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// Pieces of the language, to be put together at random.
+fn token() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "backend",
+        "frontend",
+        "server",
+        "bind",
+        "route",
+        "host",
+        "path",
+        "default",
+        "if",
+        "else",
+        "env",
+        "in",
+        "==",
+        "!=",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        "=",
+        "->",
+        ",",
+        ":",
+        ".",
+        "<",
+        ">",
+        "x",
+        "a.b",
+        "prod",
+        "10.0.0.1",
+        "8080",
+        "30s",
+        "1.5",
+        "10.0.0.0/8",
+        "1.2.3.4:80",
+        "\"s\"",
+        "\"a\\q\"",
+        "true",
+        "false",
+        "secret",
+        "with",
+        "let",
+        "tls",
+        "guard",
+        "import",
+        "std.tls",
+        "\"f.hap\"",
+        "request_header",
+        "response_header",
+        "redirect",
+        "[::1]",
+        "-",
+        "_",
+        "// c\n",
+        " ",
+        "\n",
+        "\t",
+        "prefix",
+        "defaults",
+        "stats",
+        "list",
+        "int",
+    ])
+}
+
+fn soup() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((token(), prop::sample::select(vec!["", " ", "\n"])), 0..40),
+        0usize..3,
+    )
+        .prop_map(|(tokens, wrap)| {
+            let body: String = tokens.iter().map(|(t, sep)| format!("{t}{sep}")).collect();
+            match wrap {
+                0 => body,
+                1 => format!("backend b {{\n{body}\n}}"),
+                _ => format!("frontend f {{\n{body}\n}}"),
+            }
+        })
+}
+
+/// Trivia and commas inserted where they may or may not belong: these keep
+/// many files valid while moving where optional parts end.
+fn trivia_edit() -> impl Strategy<Value = (usize, &'static str)> {
+    (
+        any::<usize>(),
+        prop::sample::select(vec![" ", "\n", "\t", "// note\n", ",", "", "  //\n\n"]),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_agree_on_random_token_soups(text in soup()) {
+        assert_agree(&text)?;
+    }
+
+    #[test]
+    fn parsers_agree_on_mutated_sources(
+        source in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(hostile::mutation(), 1..4),
+    ) {
+        let sources = repository_sources();
+        let mut bytes = sources[source.index(sources.len())].1.clone().into_bytes();
+        for m in &mutations {
+            hostile::apply(&mut bytes, m);
+        }
+        // Files that are not UTF-8 never reach a parser.
+        if let Ok(text) = String::from_utf8(bytes) {
+            assert_agree(&text)?;
+        }
+    }
+
+    #[test]
+    fn parsers_agree_with_trivia_anywhere(
+        source in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(trivia_edit(), 1..6),
+    ) {
+        let sources = repository_sources();
+        let mut text = sources[source.index(sources.len())].1.clone();
+        for (at, piece) in edits {
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.insert_str(at, piece);
+        }
+        assert_agree(&text)?;
+    }
+}
