@@ -282,9 +282,19 @@ fn repo_prefix(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Leaves a compilation to the end of the process: the command exits right
+/// after, and freeing its millions of small allocations one by one takes
+/// longer than the operating system takes to reclaim the pages.
+fn leave_to_exit<T>(value: T) {
+    std::mem::forget(value);
+}
+
 fn check(dir: &Path, format: Format) -> i32 {
     match load(dir, format) {
-        Ok(_) => exit::OK,
+        Ok(compilation) => {
+            leave_to_exit(compilation);
+            exit::OK
+        }
         Err(code) => code,
     }
 }
@@ -315,22 +325,46 @@ fn compile(
     let mut stale = 0;
     for env in envs {
         let output = compilation.output_against(env, base.as_ref());
-        for (name, content) in output.files() {
-            let path = out_dir.join(&output.env).join(name);
-            if check_only {
+        if check_only {
+            for (name, content) in output.files() {
+                let path = out_dir.join(&output.env).join(name);
                 let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
                 if on_disk != content {
                     stale += 1;
                     print_stale(&path, &on_disk, content);
                 }
-            } else if let Err(e) = driver::write_atomic(&path, content) {
+            }
+            continue;
+        }
+        // Each write waits for its file to reach the disk; the two wait
+        // side by side.
+        let written: Vec<(PathBuf, std::io::Result<()>)> = std::thread::scope(|scope| {
+            let writes: Vec<_> = output
+                .files()
+                .into_iter()
+                .map(|(name, content)| {
+                    let path = out_dir.join(&output.env).join(name);
+                    scope.spawn(move || {
+                        let result = driver::write_atomic(&path, content);
+                        (path, result)
+                    })
+                })
+                .collect();
+            writes
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for (path, result) in written {
+            if let Err(e) = result {
                 eprintln!("error: cannot write `{}`: {e}", path.display());
                 return exit::USAGE;
-            } else {
-                eprintln!("wrote {}", path.display());
             }
+            eprintln!("wrote {}", path.display());
         }
     }
+    leave_to_exit(compilation);
+    leave_to_exit(base);
     if stale > 0 {
         eprintln!(
             "error: {stale} output file(s) are stale; run `haptic compile` and commit the result"

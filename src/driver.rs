@@ -62,17 +62,24 @@ impl Compilation {
             target: &self.project.manifest.project.haproxy,
             source_hash: &self.project.source_hash,
         };
-        let config = lower::lower(env);
-        let runtime_txt = match base {
-            None => emit::runtime::emit(env, &provenance),
-            Some(base) => {
-                let plan = base.plan(env);
-                emit::runtime::emit_plan(&plan, &base.label, &provenance)
-            }
-        };
+        // The two files are independent: one is made on another thread.
+        let (haproxy_cfg, runtime_txt) = std::thread::scope(|scope| {
+            let runtime = scope.spawn(|| match base {
+                None => emit::runtime::emit(env, &provenance),
+                Some(base) => {
+                    let plan = base.plan(env);
+                    emit::runtime::emit_plan(&plan, &base.label, &provenance)
+                }
+            });
+            let haproxy_cfg = emit::haproxy_cfg::emit(&lower::lower(env), &provenance);
+            let runtime_txt = runtime
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (haproxy_cfg, runtime_txt)
+        });
         Output {
             env: env.name.clone(),
-            haproxy_cfg: emit::haproxy_cfg::emit(&config, &provenance),
+            haproxy_cfg,
             runtime_txt,
         }
     }

@@ -1,6 +1,7 @@
 //! Emitters: text outputs from the lowered configuration and the model.
 //! They know nothing of syntax or diagnostics.
 
+pub mod digits;
 pub mod haproxy_cfg;
 pub mod runtime;
 

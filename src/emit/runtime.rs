@@ -8,23 +8,30 @@
 //! says whether a reload is still needed, and why.
 
 use std::fmt;
+use std::sync::Arc;
 
-use super::Provenance;
+use super::{digits, Provenance};
 use crate::model::{self, Host, ServerState};
 use crate::plan::EnvPlan;
 
-/// `backend/server`, as the Runtime API names a server.
+/// `backend/server`, as the Runtime API names a server. The names are
+/// shared: every command about one server holds the same two strings.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServerRef {
-    pub backend: String,
-    pub server: String,
+    pub backend: Arc<str>,
+    pub server: Arc<str>,
 }
 
 impl ServerRef {
     pub fn new(backend: &str, server: &str) -> ServerRef {
+        ServerRef::in_backend(Arc::from(backend), server)
+    }
+
+    /// A server of a backend whose name is already shared.
+    pub fn in_backend(backend: Arc<str>, server: &str) -> ServerRef {
         ServerRef {
-            backend: backend.to_string(),
-            server: server.to_string(),
+            backend,
+            server: Arc::from(server),
         }
     }
 }
@@ -55,21 +62,70 @@ pub enum Command {
 
 impl Command {
     pub fn line(&self) -> String {
-        let line = match self {
-            Command::SetAddr(s, ip, port) => format!("set server {s} addr {ip} port {port}"),
-            Command::SetWeight(s, weight) => format!("set server {s} weight {weight}"),
-            Command::SetState(s, state) => format!("set server {s} state {}", state.name()),
-            Command::SetMaxconn(s, maxconn) => format!("set maxconn server {s} {maxconn}"),
-            Command::AddServer(s, options) => format!("add server {s} {options}"),
-            Command::EnableHealth(s) => format!("enable health {s}"),
-            Command::ShutdownSessions(s) => format!("shutdown sessions server {s}"),
-            Command::DelServer(s) => format!("del server {s}"),
+        let mut line = String::new();
+        self.write_line(&mut line);
+        line
+    }
+
+    /// Appends the command to `out`, without its newline.
+    pub fn write_line(&self, out: &mut String) {
+        let start = out.len();
+        let server = |out: &mut String, s: &ServerRef| {
+            out.push_str(&s.backend);
+            out.push('/');
+            out.push_str(&s.server);
         };
+        match self {
+            Command::SetAddr(s, ip, port) => {
+                out.push_str("set server ");
+                server(out, s);
+                out.push_str(" addr ");
+                digits::push_ip(out, ip);
+                out.push_str(" port ");
+                digits::push_int(out, u64::from(*port));
+            }
+            Command::SetWeight(s, weight) => {
+                out.push_str("set server ");
+                server(out, s);
+                out.push_str(" weight ");
+                digits::push_int(out, u64::from(*weight));
+            }
+            Command::SetState(s, state) => {
+                out.push_str("set server ");
+                server(out, s);
+                out.push_str(" state ");
+                out.push_str(state.name());
+            }
+            Command::SetMaxconn(s, maxconn) => {
+                out.push_str("set maxconn server ");
+                server(out, s);
+                out.push(' ');
+                digits::push_int(out, u64::from(*maxconn));
+            }
+            Command::AddServer(s, options) => {
+                out.push_str("add server ");
+                server(out, s);
+                out.push(' ');
+                out.push_str(options);
+            }
+            Command::EnableHealth(s) => {
+                out.push_str("enable health ");
+                server(out, s);
+            }
+            Command::ShutdownSessions(s) => {
+                out.push_str("shutdown sessions server ");
+                server(out, s);
+            }
+            Command::DelServer(s) => {
+                out.push_str("del server ");
+                server(out, s);
+            }
+        }
+        let line = &out[start..];
         assert!(
             !line.contains([';', '\n', '\r', '\0']),
             "runtime command built from unchecked input: {line:?}"
         );
-        line
     }
 
     /// Whether HAProxy's reply means the command was carried out.
@@ -90,8 +146,8 @@ impl Command {
 }
 
 /// The commands that set the declared state of one server.
-pub fn server_state(backend: &str, s: &model::Server) -> Vec<Command> {
-    let target = ServerRef::new(backend, &s.name);
+pub fn server_state(backend: &Arc<str>, s: &model::Server) -> Vec<Command> {
+    let target = ServerRef::in_backend(backend.clone(), &s.name);
     let mut commands = Vec::with_capacity(4);
     // `set server addr` takes an IP; servers named by DNS keep the address
     // HAProxy resolved.
@@ -107,11 +163,14 @@ pub fn server_state(backend: &str, s: &model::Server) -> Vec<Command> {
 
 /// The commands that set the declared state of every server.
 pub fn declared_state(env: &model::Env) -> Vec<Command> {
-    env.backends
-        .iter()
-        .flat_map(|be| be.servers.iter().map(move |s| server_state(&be.name, s)))
-        .flatten()
-        .collect()
+    let mut commands = Vec::new();
+    for be in &env.backends {
+        let backend: Arc<str> = Arc::from(be.name.as_str());
+        for s in &be.servers {
+            commands.extend(server_state(&backend, s));
+        }
+    }
+    commands
 }
 
 fn header(provenance: &Provenance) -> String {
@@ -124,8 +183,10 @@ fn header(provenance: &Provenance) -> String {
 }
 
 fn commands(out: &mut String, commands: &[Command]) {
+    // About 40 bytes a command: one allocation for the whole script.
+    out.reserve(commands.len() * 48);
     for command in commands {
-        out.push_str(&command.line());
+        command.write_line(out);
         out.push('\n');
     }
 }

@@ -3,6 +3,7 @@
 //! *what* HAProxy must be told happens here; *how it is spelled* (quoting,
 //! indentation) is `emit::haproxy_cfg`'s job.
 
+use crate::emit::digits;
 use crate::model::{self, Host, PathMatch, ServerState, Text};
 
 /// A whole `haproxy.cfg`, without its header comment.
@@ -27,6 +28,12 @@ pub enum Word {
     /// A compiler-formatted value (numbers, durations, IPs, names that the
     /// grammar restricts to identifier characters).
     Value(String),
+    /// A number.
+    Int(u64),
+    /// A duration in milliseconds, written with [`duration`]'s unit.
+    Duration(u64),
+    /// An address, written as [`address`] writes it.
+    Address(Option<Host>, u16),
     /// User text: quoted by the emitter so HAProxy reads back exactly one
     /// argument equal to it.
     Text(String),
@@ -51,28 +58,48 @@ fn val(s: impl ToString) -> Word {
 
 /// Formats milliseconds with the largest unit that divides them exactly.
 pub fn duration(ms: u64) -> String {
+    let mut out = String::new();
+    push_duration(&mut out, ms);
+    out
+}
+
+/// Appends [`duration`]`(ms)` to `out`.
+pub fn push_duration(out: &mut String, ms: u64) {
     const UNITS: &[(u64, &str)] = &[
         (86_400_000, "d"),
         (3_600_000, "h"),
         (60_000, "m"),
         (1000, "s"),
     ];
-    for (factor, unit) in UNITS {
-        if ms != 0 && ms % factor == 0 {
-            return format!("{}{unit}", ms / factor);
-        }
-    }
-    format!("{ms}ms")
+    let (value, unit) = UNITS
+        .iter()
+        .find(|(factor, _)| ms != 0 && ms % factor == 0)
+        .map_or((ms, "ms"), |(factor, unit)| (ms / factor, unit));
+    digits::push_int(out, value);
+    out.push_str(unit);
 }
 
 /// `10.0.0.1:80`, `[2001:db8::1]:80`, `app.internal:80`, `:443`.
 pub fn address(host: Option<&Host>, port: u16) -> String {
+    let mut out = String::new();
+    push_address(&mut out, host, port);
+    out
+}
+
+/// Appends [`address`]`(host, port)` to `out`.
+pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
     match host {
-        None => format!(":{port}"),
-        Some(Host::Ip(std::net::IpAddr::V6(ip))) => format!("[{ip}]:{port}"),
-        Some(Host::Ip(ip)) => format!("{ip}:{port}"),
-        Some(Host::Name(name)) => format!("{name}:{port}"),
+        None => {}
+        Some(Host::Ip(ip @ std::net::IpAddr::V6(_))) => {
+            out.push('[');
+            digits::push_ip(out, ip);
+            out.push(']');
+        }
+        Some(Host::Ip(ip)) => digits::push_ip(out, ip),
+        Some(Host::Name(name)) => out.push_str(name),
     }
+    out.push(':');
+    digits::push_int(out, u64::from(port));
 }
 
 pub fn lower(env: &model::Env) -> Config {
@@ -408,21 +435,22 @@ fn backend(be: &model::Backend) -> Section {
 /// option written out. The Runtime API's `add server` takes the same words
 /// (it ignores `default-server`), so this is the one place they are built.
 pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
-    let mut words = vec![val(&s.name), val(address(Some(&s.host), s.port))];
+    let mut words = Vec::with_capacity(12);
+    words.extend([val(&s.name), Word::Address(Some(s.host.clone()), s.port)]);
     if let (true, Some(check)) = (s.check, &be.check) {
         words.extend([
             syn("check"),
             syn("inter"),
-            val(duration(check.every)),
+            Word::Duration(check.every),
             syn("rise"),
-            val(check.rise),
+            Word::Int(u64::from(check.rise)),
             syn("fall"),
-            val(check.fall),
+            Word::Int(u64::from(check.fall)),
         ]);
     }
-    words.extend([syn("weight"), val(s.effective_weight())]);
+    words.extend([syn("weight"), Word::Int(u64::from(s.effective_weight()))]);
     if let Some(n) = s.maxconn {
-        words.extend([syn("maxconn"), val(n)]);
+        words.extend([syn("maxconn"), Word::Int(u64::from(n))]);
     }
     if let Host::Name(_) = s.host {
         // A DNS name is resolved by HAProxy's resolvers (the built-in

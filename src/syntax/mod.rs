@@ -52,41 +52,104 @@ pub fn parse_fast(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
     parser::parse(file, text)
 }
 
-/// Refuses pathological nesting before pest's recursive descent sees it.
+/// Refuses pathological nesting before either parser's recursive descent
+/// sees it. A level is an open `{`, `[` or `(`, or an `else if` of a chain
+/// (each one nests the next in the tree); strings and comments do not count.
 fn check_depth(file: FileId, text: &str) -> Option<Diagnostic> {
+    #[derive(PartialEq)]
+    enum Last {
+        /// A `}` that closed a block of this level.
+        Close,
+        Else,
+        Other,
+    }
     let bytes = text.as_bytes();
-    let mut depth = 0usize;
+    // Per open bracket (and the file itself), the `else if`s of the chain
+    // in progress there; `chained` is their sum.
+    let mut chains: Vec<usize> = vec![0];
+    let mut chained = 0usize;
+    let mut last = Last::Other;
+    let too_deep = |at: usize, len: usize, chained: usize| {
+        let help = if chained > 0 {
+            "each `else if` nests the rest of its chain one level deeper: join \
+             environments that share a branch (`if env in [a, b]`)"
+        } else {
+            "flatten the construct, for example with `let` constants"
+        };
+        Some(
+            Diagnostic::new(
+                Code::TooDeep,
+                Span::new(file, at..at + len),
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            )
+            .help(help),
+        )
+    };
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+        let b = bytes[i];
+        let start = i;
+        i += 1;
+        let token = match b {
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            b'/' if bytes.get(i) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                continue;
+            }
+            b'"' => {
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                Last::Other
             }
             b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(
-                        Diagnostic::new(
-                            Code::TooDeep,
-                            Span::new(file, i..i + 1),
-                            format!("nesting deeper than {MAX_DEPTH} levels"),
-                        )
-                        .help("flatten the construct, for example with `let` constants"),
-                    );
+                if last == Last::Close {
+                    chained -= std::mem::take(chains.last_mut().expect("never empty"));
+                }
+                chains.push(0);
+                if chains.len() - 1 + chained > MAX_DEPTH {
+                    return too_deep(start, 1, chained);
+                }
+                last = Last::Other;
+                continue;
+            }
+            b'}' | b']' | b')' => {
+                if chains.len() > 1 {
+                    chained -= chains.pop().expect("more than one");
+                }
+                last = if b == b'}' { Last::Close } else { Last::Other };
+                continue;
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
+                {
+                    i += 1;
+                }
+                match &bytes[start..i] {
+                    b"else" => Last::Else,
+                    b"if" if last == Last::Else => {
+                        *chains.last_mut().expect("never empty") += 1;
+                        chained += 1;
+                        if chains.len() - 1 + chained > MAX_DEPTH {
+                            return too_deep(start, 2, chained);
+                        }
+                        last = Last::Other;
+                        continue;
+                    }
+                    _ => Last::Other,
                 }
             }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => Last::Other,
+        };
+        // The first token after a block that is not `else` ends its chain.
+        if last == Last::Close && token != Last::Else {
+            chained -= std::mem::take(chains.last_mut().expect("never empty"));
         }
-        i += 1;
+        last = token;
     }
     None
 }

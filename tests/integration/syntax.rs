@@ -263,3 +263,25 @@ proptest! {
         assert_agree(&text)?;
     }
 }
+
+/// The nesting limit counts the `else if`s of one chain, not of a block:
+/// many chains side by side, each within the limit, parse.
+#[test]
+fn nesting_counts_the_else_ifs_of_one_chain() {
+    let chain = |n: usize| {
+        let mut s = String::from("if env == a { }");
+        for i in 0..n {
+            s.push_str(&format!(" else if env == e{i} {{ bind :80 }}"));
+        }
+        s.push_str(" else { }\n");
+        s
+    };
+    let side_by_side = format!("frontend f {{\n{}}}\n", chain(20).repeat(10));
+    let (file, diags) = haptic::syntax::parse(FileId(0), &side_by_side);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(file.items.len(), 1);
+    let too_long = format!("frontend f {{\n{}}}\n", chain(40));
+    let (_, diags) = haptic::syntax::parse(FileId(0), &too_long);
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].code.as_str(), "E0003");
+}
