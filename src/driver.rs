@@ -62,21 +62,27 @@ impl Compilation {
             target: &self.project.manifest.project.haproxy,
             source_hash: &self.project.source_hash,
         };
+        let runtime = || match base {
+            None => emit::runtime::emit(env, &provenance),
+            Some(base) => {
+                let plan = base.plan(env);
+                emit::runtime::emit_plan(&plan, &base.label, &provenance)
+            }
+        };
+        let haproxy_cfg = || emit::haproxy_cfg::emit(&lower::lower(env), &provenance);
         // The two files are independent: one is made on another thread.
-        let (haproxy_cfg, runtime_txt) = std::thread::scope(|scope| {
-            let runtime = scope.spawn(|| match base {
-                None => emit::runtime::emit(env, &provenance),
-                Some(base) => {
-                    let plan = base.plan(env);
-                    emit::runtime::emit_plan(&plan, &base.label, &provenance)
-                }
-            });
-            let haproxy_cfg = emit::haproxy_cfg::emit(&lower::lower(env), &provenance);
-            let runtime_txt = runtime
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (haproxy_cfg, runtime_txt)
-        });
+        let (haproxy_cfg, runtime_txt) = if crate::threads() > 1 {
+            std::thread::scope(|scope| {
+                let runtime = scope.spawn(runtime);
+                let haproxy_cfg = haproxy_cfg();
+                let runtime_txt = runtime
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (haproxy_cfg, runtime_txt)
+            })
+        } else {
+            (haproxy_cfg(), runtime())
+        };
         Output {
             env: env.name.clone(),
             haproxy_cfg,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  haptic.toml + *.hap ──► project ──► syntax ──► check ──────► lower ──────► emit
-//!                          (files,     (pest →    (names,        (model →      haproxy_cfg,
+//!                          (files,     (bytes →   (names,        (model →      haproxy_cfg,
 //!                           imports)    AST)       types,          HAProxy       runtime
 //!                                                  guards, lints)  config tree)
 //! ```
@@ -34,3 +34,14 @@ pub mod project;
 pub mod runtime_api;
 pub mod source;
 pub mod syntax;
+
+/// How many threads a stage may use for one large project: the machine's
+/// cores, or `HAPTIC_THREADS` where set (`HAPTIC_THREADS=1` runs every stage
+/// on one thread). Results do not depend on it.
+pub fn threads() -> usize {
+    std::env::var("HAPTIC_THREADS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

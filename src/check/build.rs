@@ -108,15 +108,11 @@ pub(super) fn env<'a>(
     };
     // Backends first: frontends are checked against their names.
     let mut frontend_decls = Vec::new();
+    let mut backend_decls = Vec::new();
     for item in &items {
         match item {
             ast::Item::Backend(decl) if !check_dup(&mut ctx, "backend", &decl.name) => {
-                let errors = ctx.diags.error_count();
-                let (be, complete) = backend(&mut ctx, decl);
-                backends.push(be);
-                if !complete || ctx.diags.error_count() > errors {
-                    tainted.backends.insert(decl.name.name.clone());
-                }
+                backend_decls.push(decl);
             }
             ast::Item::Stats(decl) if !check_dup(&mut ctx, "stats", &decl.name) => {
                 stats = self::stats(&mut ctx, decl);
@@ -126,6 +122,12 @@ pub(super) fn env<'a>(
             }
             _ => {}
         }
+    }
+    for (be, complete) in build_backends(&mut ctx, &backend_decls) {
+        if !complete {
+            tainted.backends.insert(be.name.clone());
+        }
+        backends.push(be);
     }
     // A set: every route looks its target up, so a list would make checking
     // quadratic in the number of backends.
@@ -162,6 +164,67 @@ pub(super) fn env<'a>(
         backends,
     };
     Some((env, tainted))
+}
+
+/// Builds the backends; the flag says whether one was built without error.
+///
+/// Once every definition is evaluated, backends depend on nothing but
+/// their own declaration: a large project builds them on several threads,
+/// each with its own copy of the definitions and its own diagnostics, which
+/// are merged in declaration order, so the result is the same as one
+/// thread's.
+fn build_backends<'a>(
+    ctx: &mut Ctx<'a, '_>,
+    decls: &[&'a ast::Decl],
+) -> Vec<(model::Backend, bool)> {
+    let build = |ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl| {
+        let errors = ctx.diags.error_count();
+        let (be, complete) = backend(ctx, decl);
+        let complete = complete && ctx.diags.error_count() == errors;
+        (be, complete)
+    };
+    const PER_THREAD: usize = 500;
+    let threads = crate::threads().min(decls.len().div_ceil(PER_THREAD));
+    if threads <= 1 {
+        return decls.iter().map(|decl| build(ctx, decl)).collect();
+    }
+    // Evaluate what is still pending (standard-library constants), so no
+    // thread evaluates, or reports on, a definition another one does too.
+    for slot in 0..ctx.defs.slots.len() {
+        ctx.defs.value(slot, ctx.diags);
+    }
+    let chunk = decls.len().div_ceil(threads);
+    let results: Vec<(Vec<(model::Backend, bool)>, Diagnostics)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = decls
+            .chunks(chunk)
+            .map(|decls| {
+                let defs = ctx.defs.clone();
+                let tls_cache = ctx.tls_cache.clone();
+                let env = ctx.env;
+                scope.spawn(move || {
+                    let mut diags = Diagnostics::default();
+                    let mut ctx = Ctx {
+                        defs,
+                        diags: &mut diags,
+                        env,
+                        tls_cache,
+                    };
+                    let built = decls.iter().map(|decl| build(&mut ctx, decl)).collect();
+                    (built, diags)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(decls.len());
+    for (built, diags) in results {
+        ctx.diags.merge(diags);
+        out.extend(built);
+    }
+    out
 }
 
 /// Evaluates every constant and TLS policy of the project, used or not, so

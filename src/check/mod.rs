@@ -197,6 +197,7 @@ enum Ns {
     Std(usize),
 }
 
+#[derive(Clone)]
 enum SlotState {
     Pending,
     InProgress,
@@ -204,6 +205,7 @@ enum SlotState {
 }
 
 /// A `let` or `tls` definition, evaluated on first use.
+#[derive(Clone)]
 struct Slot<'a> {
     name: &'a ast::Ident,
     ty: Option<&'a ast::TypeName>,
@@ -213,6 +215,7 @@ struct Slot<'a> {
 }
 
 /// The definitions visible in one environment.
+#[derive(Clone)]
 struct Defs<'a> {
     slots: Vec<Slot<'a>>,
     /// (namespace, name) → slot, for `let` constants and TLS policies alike.

@@ -98,6 +98,14 @@ impl Diagnostics {
         }
     }
 
+    /// Pushes every diagnostic of `other` (collected with no environment
+    /// set, on another thread), as if pushed here in that order.
+    pub fn merge(&mut self, other: Diagnostics) {
+        for diagnostic in other.list {
+            self.push(diagnostic);
+        }
+    }
+
     /// How many errors were pushed so far; a stage compares counts to know
     /// whether building one object failed.
     pub fn error_count(&self) -> usize {

@@ -24,21 +24,82 @@ pub const MAX_DEPTH: usize = 32;
 /// Parses one file. A syntax error stops this file (its diagnostic is
 /// returned with an empty tree); other files are unaffected.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    if let Some(diag) = check_depth(file, text) {
-        return (File { items: Vec::new() }, vec![diag]);
+    parse_with_threads(file, text, crate::threads())
+}
+
+/// [`parse`], with large files cut into at most `threads` parts.
+#[doc(hidden)]
+pub fn parse_with_threads(file: FileId, text: &str, threads: usize) -> (File, Vec<Diagnostic>) {
+    let boundaries = match scan(file, text) {
+        Ok(boundaries) => boundaries,
+        Err(diag) => return (File { items: Vec::new() }, vec![diag]),
+    };
+    parse_in_parts(file, text, &boundaries, threads)
+        .or_else(|| parser::parse(file, text))
+        .unwrap_or_else(|| {
+            grammar::parse(file, text).unwrap_or_else(|e| (File { items: Vec::new() }, vec![e]))
+        })
+}
+
+/// A large file is cut where one top-level item ends and the next begins,
+/// and the parts are parsed on several threads. The items of a part do not
+/// depend on the text after it (see [`scan`]), so the joined result is the
+/// one-part result. `None` for small files, and wherever a part does not
+/// parse: then the whole file is parsed again, to find the error.
+fn parse_in_parts(
+    file: FileId,
+    text: &str,
+    boundaries: &[usize],
+    threads: usize,
+) -> Option<(File, Vec<Diagnostic>)> {
+    const PART: usize = 512 * 1024;
+    let parts = threads.min(text.len() / PART);
+    if parts < 2 {
+        return None;
     }
-    parser::parse(file, text).unwrap_or_else(|| {
-        grammar::parse(file, text).unwrap_or_else(|e| (File { items: Vec::new() }, vec![e]))
-    })
+    let mut cuts = vec![0];
+    for i in 1..parts {
+        let target = i * text.len() / parts;
+        let at = boundaries[boundaries.partition_point(|&b| b < target)..]
+            .first()
+            .copied()?;
+        if at > *cuts.last().expect("starts with 0") {
+            cuts.push(at);
+        }
+    }
+    cuts.push(text.len());
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = cuts
+            .windows(2)
+            .map(|w| scope.spawn(move || parser::parse_part(file, text, w[0], w[1])))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut items = Vec::new();
+    let mut diags = Vec::new();
+    for result in results {
+        let (part_items, part_diags) = result?;
+        items.extend(part_items);
+        diags.extend(part_diags);
+    }
+    Some((File { items }, diags))
+}
+
+/// Parses a large file in parts only: `None` where it is too small to be
+/// cut or a part does not parse (for tests).
+#[doc(hidden)]
+pub fn parse_parts(file: FileId, text: &str, threads: usize) -> Option<(File, Vec<Diagnostic>)> {
+    parse_in_parts(file, text, &scan(file, text).ok()?, threads)
 }
 
 /// Parses with the pest reference parser only: the tree, or the syntax
 /// error (for tests that compare the two parsers).
 #[doc(hidden)]
 pub fn parse_reference(file: FileId, text: &str) -> Result<(File, Vec<Diagnostic>), Diagnostic> {
-    if let Some(diag) = check_depth(file, text) {
-        return Err(diag);
-    }
+    scan(file, text)?;
     grammar::parse(file, text)
 }
 
@@ -46,16 +107,21 @@ pub fn parse_reference(file: FileId, text: &str) -> Result<(File, Vec<Diagnostic
 /// tests that compare the two parsers).
 #[doc(hidden)]
 pub fn parse_fast(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
-    if check_depth(file, text).is_some() {
-        return None;
-    }
+    scan(file, text).ok()?;
     parser::parse(file, text)
 }
 
 /// Refuses pathological nesting before either parser's recursive descent
 /// sees it. A level is an open `{`, `[` or `(`, or an `else if` of a chain
 /// (each one nests the next in the tree); strings and comments do not count.
-fn check_depth(file: FileId, text: &str) -> Option<Diagnostic> {
+///
+/// Returns where top-level items may begin: the word after a `}` that
+/// closes a top-level block, unless it is `else` or `in` (the only words
+/// that continue an item after such a `}`: `if ... {} else`, `guard g {}
+/// in ...`). The grammar reads the items before such a place without
+/// looking past it, trivia included, which is what lets [`parse_in_parts`]
+/// cut there.
+fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
     #[derive(PartialEq)]
     enum Last {
         /// A `}` that closed a block of this level.
@@ -69,6 +135,7 @@ fn check_depth(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut chains: Vec<usize> = vec![0];
     let mut chained = 0usize;
     let mut last = Last::Other;
+    let mut boundaries = Vec::new();
     let too_deep = |at: usize, len: usize, chained: usize| {
         let help = if chained > 0 {
             "each `else if` nests the rest of its chain one level deeper: join \
@@ -76,14 +143,12 @@ fn check_depth(file: FileId, text: &str) -> Option<Diagnostic> {
         } else {
             "flatten the construct, for example with `let` constants"
         };
-        Some(
-            Diagnostic::new(
-                Code::TooDeep,
-                Span::new(file, at..at + len),
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            )
-            .help(help),
+        Err(Diagnostic::new(
+            Code::TooDeep,
+            Span::new(file, at..at + len),
+            format!("nesting deeper than {MAX_DEPTH} levels"),
         )
+        .help(help))
     };
     let mut i = 0;
     while i < bytes.len() {
@@ -129,7 +194,11 @@ fn check_depth(file: FileId, text: &str) -> Option<Diagnostic> {
                 {
                     i += 1;
                 }
-                match &bytes[start..i] {
+                let word = &bytes[start..i];
+                if last == Last::Close && chains.len() == 1 && word != b"else" && word != b"in" {
+                    boundaries.push(start);
+                }
+                match word {
                     b"else" => Last::Else,
                     b"if" if last == Last::Else => {
                         *chains.last_mut().expect("never empty") += 1;
@@ -151,5 +220,5 @@ fn check_depth(file: FileId, text: &str) -> Option<Diagnostic> {
         }
         last = token;
     }
-    None
+    Ok(boundaries)
 }

@@ -21,15 +21,27 @@ use crate::source::{FileId, Span};
 /// The tree and the diagnostics of literals (bad escapes, unknown units),
 /// or `None` where the file is not in the language.
 pub fn parse(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
+    let (items, diags) = parse_part(file, text, 0, text.len())?;
+    Some((File { items }, diags))
+}
+
+/// The items of `text[start..end]`, a run of whole top-level items, with
+/// spans in the whole text.
+pub fn parse_part(
+    file: FileId,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
     let mut p = Parser {
         file,
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
+        text: &text[..end],
+        bytes: &text.as_bytes()[..end],
+        pos: start,
         diags: Vec::new(),
     };
     let items = p.items(false)?;
-    (p.pos == p.bytes.len()).then_some((File { items }, p.diags))
+    Some((items, p.diags))
 }
 
 struct Parser<'t> {

@@ -285,3 +285,46 @@ fn nesting_counts_the_else_ifs_of_one_chain() {
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].code.as_str(), "E0003");
 }
+
+/// A large file is cut into parts parsed on several threads; the result is
+/// the reference parser's, for a file that parses and for one that does not.
+#[test]
+fn large_files_parsed_in_parts_give_the_same_result() {
+    let accepted: Vec<String> = repository_sources()
+        .into_iter()
+        .map(|(_, text)| text)
+        .filter(|text| haptic::syntax::parse_fast(FileId(0), text).is_some())
+        .collect();
+    // Top-level `if`/`else` and `guard ... in` continue an item after its
+    // `}`: the cuts must not fall there.
+    let mut text = String::new();
+    while text.len() < 2_200_000 {
+        for source in &accepted {
+            text.push_str(source);
+            text.push_str("\nguard g { max = 1 }\nin prod\nif env == a { } else { }\n");
+        }
+    }
+    let reference = haptic::syntax::parse_reference(FileId(0), &text).expect("the sources parse");
+    let in_parts =
+        haptic::syntax::parse_parts(FileId(0), &text, 4).expect("the file is cut into parts");
+    assert!(in_parts == reference, "the tree parsed in parts differs");
+    assert!(haptic::syntax::parse_with_threads(FileId(0), &text, 4) == reference);
+
+    // Items that go on after their `}`, and nothing else: wherever the
+    // parts are cut, it is not before `in` or `else`.
+    let continued = "guard g { max = 1 }\nin prod\nif env == a { } else if env == b { } else { }\n";
+    let items = continued.repeat(2_200_000 / continued.len());
+    let reference = haptic::syntax::parse_reference(FileId(0), &items).expect("parses");
+    for threads in [2, 3, 4] {
+        let in_parts = haptic::syntax::parse_parts(FileId(0), &items, threads)
+            .expect("the file is cut into parts");
+        assert!(in_parts == reference, "{threads} parts differ");
+    }
+
+    // A mistake near the end: the whole file is reported as pest reports it.
+    text.push_str("backend last { server = }\n");
+    let error = haptic::syntax::parse_reference(FileId(0), &text).expect_err("a syntax error");
+    let (file, diags) = haptic::syntax::parse_with_threads(FileId(0), &text, 4);
+    assert!(file.items.is_empty());
+    assert_eq!(diags, vec![error]);
+}

@@ -1,0 +1,114 @@
+//! Large projects are checked, parsed and emitted on several threads. The
+//! results must not depend on it: the same diagnostics, in the same order,
+//! and byte-identical outputs with one thread (`HAPTIC_THREADS=1`) and many.
+
+use std::path::Path;
+
+use crate::support::{self, TempProject};
+
+const BACKENDS: usize = 1600;
+
+/// A project large enough for every threaded stage; `broken` lists the
+/// backends that get a mistake each (a different one by index).
+fn project(broken: &[usize]) -> TempProject {
+    let mut main = String::from(
+        "import std.checks\nimport \"backends.hap\"\n\nenv staging\nenv production\n\nlet app_port = 8080\n\nfrontend edge {\n  bind :8080\n",
+    );
+    for b in 0..BACKENDS {
+        main.push_str(&format!("  route host \"svc{b}.example.com\" -> svc{b}\n"));
+    }
+    main.push_str("  default -> svc0\n}\n");
+    let mut backends = String::new();
+    for b in 0..BACKENDS {
+        let mistake = broken.iter().position(|x| *x == b);
+        backends.push_str(&format!("backend svc{b} {{\n"));
+        match mistake {
+            Some(0) => backends.push_str("  balance = roundrobbin\n"),
+            Some(1) => backends.push_str("  timeout_connect = 5\n"),
+            _ => backends.push_str("  balance = leastconn\n  check = checks.healthz\n"),
+        }
+        for s in 0..3 {
+            let port = if mistake == Some(2) && s == 1 {
+                "99999".to_string()
+            } else {
+                "app_port".to_string()
+            };
+            backends.push_str(&format!(
+                "  server s{s} = 10.{}.{}.{s}:{port} {{ weight = {} }}\n",
+                b / 256,
+                b % 256,
+                1 + s
+            ));
+        }
+        if mistake == Some(3) {
+            backends.push_str("  server s0 = 10.9.9.9:80\n");
+        }
+        backends.push_str("  if env == production { server extra = 10.8.0.1:80 }\n}\n");
+    }
+    TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        ("main.hap", &main),
+        ("backends.hap", &backends),
+    ])
+}
+
+fn run(dir: &Path, threads: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_haptic"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("HAPTIC_THREADS", threads)
+        .output()
+        .expect("run haptic")
+}
+
+#[test]
+fn diagnostics_do_not_depend_on_threads() {
+    // Mistakes at both ends and in the middle, so in every thread's share.
+    let p = project(&[3, 801, 1598, 1200]);
+    let one = run(p.path(), "1", &["check", ".", "--format", "json"]);
+    assert_eq!(one.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["E0202", "E0200", "E0101", "E0201"], "{json:#}");
+    for threads in ["2", "3", "8"] {
+        let many = run(p.path(), threads, &["check", ".", "--format", "json"]);
+        assert_eq!(
+            String::from_utf8_lossy(&one.stdout),
+            String::from_utf8_lossy(&many.stdout),
+            "HAPTIC_THREADS={threads}"
+        );
+    }
+}
+
+#[test]
+fn outputs_do_not_depend_on_threads() {
+    let p = project(&[]);
+    let one = run(p.path(), "1", &["compile", ".", "--out", "one"]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let many = run(p.path(), "8", &["compile", ".", "--out", "many"]);
+    assert!(
+        many.status.success(),
+        "{}",
+        String::from_utf8_lossy(&many.stderr)
+    );
+    for env in ["staging", "production"] {
+        for file in ["haproxy.cfg", "runtime.txt"] {
+            let a = std::fs::read(p.path().join("one").join(env).join(file)).unwrap();
+            let b = std::fs::read(p.path().join("many").join(env).join(file)).unwrap();
+            assert!(a == b, "{env}/{file} differs with 8 threads");
+        }
+    }
+    let cfg = std::fs::read_to_string(p.path().join("one/production/haproxy.cfg")).unwrap();
+    assert_eq!(cfg.matches("\n    server ").count(), BACKENDS * 4);
+    support::haproxy_check(&cfg).expect("haproxy -c");
+}
