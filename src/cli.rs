@@ -324,8 +324,8 @@ fn compile(
     let out_dir = out.map_or_else(|| compilation.default_out_dir(), Path::to_path_buf);
     let mut stale = 0;
     for env in envs {
-        let output = compilation.output_against(env, base.as_ref());
         if check_only {
+            let output = compilation.output_against(env, base.as_ref());
             for (name, content) in output.files() {
                 let path = out_dir.join(&output.env).join(name);
                 let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
@@ -336,24 +336,13 @@ fn compile(
             }
             continue;
         }
-        // Each write waits for its file to reach the disk; the two wait
-        // side by side.
-        let written: Vec<(PathBuf, std::io::Result<()>)> = std::thread::scope(|scope| {
-            let writes: Vec<_> = output
-                .files()
-                .into_iter()
-                .map(|(name, content)| {
-                    let path = out_dir.join(&output.env).join(name);
-                    scope.spawn(move || {
-                        let result = driver::write_atomic(&path, content);
-                        (path, result)
-                    })
-                })
-                .collect();
-            writes
-                .into_iter()
-                .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+        // Each file is written as soon as it is made, while the other is
+        // still being made.
+        let out_env = out_dir.join(&env.name);
+        let written = compilation.emit_files(env, base.as_ref(), |name, text| {
+            let path = out_env.join(name);
+            let result = driver::write_atomic(&path, &text);
+            (path, result)
         });
         for (path, result) in written {
             if let Err(e) = result {

@@ -56,37 +56,70 @@ impl Compilation {
     /// The outputs of `env`; with a base, `runtime.txt` holds the hitless
     /// changes from the base's environment of the same name.
     pub fn output_against(&self, env: &model::Env, base: Option<&Base>) -> Output {
+        let [(_, haproxy_cfg), (_, runtime_txt)] =
+            self.emit_files(env, base, |name, text| (name, text));
+        Output {
+            env: env.name.clone(),
+            haproxy_cfg,
+            runtime_txt,
+        }
+    }
+
+    /// Makes the two files of `env` (`haproxy.cfg`, then `runtime.txt`) on
+    /// two threads and hands each to `sink` as soon as it is made, on the
+    /// thread that made it: writing one file overlaps making the other.
+    pub fn emit_files<T: Send>(
+        &self,
+        env: &model::Env,
+        base: Option<&Base>,
+        sink: impl Fn(&'static str, String) -> T + Sync,
+    ) -> [T; 2] {
         let provenance = Provenance {
             project: &self.project.manifest.project.name,
             env: &env.name,
             target: &self.project.manifest.project.haproxy,
             source_hash: &self.project.source_hash,
         };
-        let runtime = || match base {
-            None => emit::runtime::emit(env, &provenance),
-            Some(base) => {
-                let plan = base.plan(env);
-                emit::runtime::emit_plan(&plan, &base.label, &provenance)
-            }
+        // Large outputs without a base version: both files in parts.
+        let shares = crate::threads().min(env.backends.len() / 500);
+        if base.is_none() && shares > 1 {
+            let (haproxy_cfg, runtime_txt) = emit_in_shares(env, &provenance, shares);
+            return std::thread::scope(|scope| {
+                let runtime = scope.spawn(|| sink("runtime.txt", runtime_txt));
+                let haproxy_cfg = sink("haproxy.cfg", haproxy_cfg);
+                let runtime = runtime
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                [haproxy_cfg, runtime]
+            });
+        }
+        let runtime = || {
+            let text = match base {
+                None => emit::runtime::emit(env, &provenance),
+                Some(base) => {
+                    let plan = base.plan(env);
+                    emit::runtime::emit_plan(&plan, &base.label, &provenance)
+                }
+            };
+            sink("runtime.txt", text)
         };
-        let haproxy_cfg = || emit::haproxy_cfg::emit(&lower::lower(env), &provenance);
-        // The two files are independent: one is made on another thread.
-        let (haproxy_cfg, runtime_txt) = if crate::threads() > 1 {
+        let haproxy_cfg = || {
+            sink(
+                "haproxy.cfg",
+                emit::haproxy_cfg::emit(&lower::lower(env), &provenance),
+            )
+        };
+        if crate::threads() > 1 {
             std::thread::scope(|scope| {
                 let runtime = scope.spawn(runtime);
                 let haproxy_cfg = haproxy_cfg();
                 let runtime_txt = runtime
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (haproxy_cfg, runtime_txt)
+                [haproxy_cfg, runtime_txt]
             })
         } else {
-            (haproxy_cfg(), runtime())
-        };
-        Output {
-            env: env.name.clone(),
-            haproxy_cfg,
-            runtime_txt,
+            [haproxy_cfg(), runtime()]
         }
     }
 
@@ -95,6 +128,50 @@ impl Compilation {
     pub fn default_out_dir(&self) -> PathBuf {
         self.project.root.join(&self.project.manifest.project.out)
     }
+}
+
+/// `haproxy.cfg` and `runtime.txt` (without a base version) of a large
+/// environment: the backends are cut into `shares` runs, and each run's
+/// sections and commands are made on a thread of its own, then joined in
+/// order, which gives the same text as one thread.
+fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (String, String) {
+    let per_share = env.backends.len().div_ceil(shares);
+    let parts: Vec<(String, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = env
+            .backends
+            .chunks(per_share)
+            .map(|backends| {
+                scope.spawn(move || {
+                    let sections: Vec<lower::Section> =
+                        backends.iter().map(lower::backend).collect();
+                    let mut haproxy_cfg = String::new();
+                    emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &sections);
+                    let mut runtime_txt = String::new();
+                    emit::runtime::write_declared(&mut runtime_txt, backends);
+                    (haproxy_cfg, runtime_txt)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let (before, after) = lower::frame(env);
+    let mut haproxy_cfg = emit::haproxy_cfg::header(provenance);
+    haproxy_cfg.reserve(parts.iter().map(|(cfg, _)| cfg.len()).sum::<usize>());
+    emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &before);
+    let mut runtime_txt = emit::runtime::preamble(provenance);
+    runtime_txt.reserve(parts.iter().map(|(_, rt)| rt.len()).sum::<usize>());
+    for (cfg, rt) in &parts {
+        haproxy_cfg.push_str(cfg);
+        runtime_txt.push_str(rt);
+    }
+    emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &after);
+    (haproxy_cfg, runtime_txt)
 }
 
 /// An earlier version of the sources, checked, to compare against.
@@ -235,14 +312,23 @@ pub fn compile_from(root: &Path, files: &dyn project::Files) -> Result<Compilati
 
 /// Writes `content` to `path` atomically: a reader sees the old file or the
 /// new one, never a part. The temporary file lives in the same directory so
-/// the final rename stays on one file system.
+/// the final rename stays on one file system. The file gets the mode any
+/// new file gets (0644 under the usual umask), not the temporary file's
+/// private 0600, so that HAProxy and deploy tools running as other users
+/// can read it.
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".haptic-")
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".haptic-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created with open(2)'s mode, so the umask applies as usual.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(content.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

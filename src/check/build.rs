@@ -394,7 +394,7 @@ fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> (model::Backend, b
         _ => None,
     };
     let mut servers: Vec<model::Server> = Vec::new();
-    let mut server_spans: HashMap<&str, Span> = HashMap::new();
+    let mut server_spans: HashMap<&str, Span> = HashMap::with_capacity(body.len());
     let mut request_headers = Vec::new();
     for item in &body {
         match item {

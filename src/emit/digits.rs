@@ -7,18 +7,19 @@ use std::net::IpAddr;
 
 /// Appends `n` in decimal, as `n.to_string()` would.
 pub fn push_int(out: &mut String, n: u64) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;
-    loop {
+    while n > 0 {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+    out.extend(buf[i..].iter().map(|&d| char::from(d)));
 }
 
 /// Appends `ip` as its `Display` writes it.

@@ -6,29 +6,40 @@
 //! written so that HAProxy reads back exactly one argument equal to it.
 
 use super::{digits, Provenance};
-use crate::lower::{self, Config, Part, Word};
+use crate::lower::{self, Config, Part, Section, Word};
 
 pub fn emit(config: &Config, provenance: &Provenance) -> String {
-    // About 12 bytes a word: one allocation for the whole file, mostly.
-    let words: usize = config
-        .sections
-        .iter()
-        .map(|s| s.lines.iter().map(Vec::len).sum::<usize>() + s.lines.len())
-        .sum();
-    let mut out = String::with_capacity(words * 12 + 1024);
+    let mut out = header(provenance);
+    write_sections(&mut out, &config.sections);
+    out
+}
+
+/// The header comment: what made the file, from which sources.
+pub fn header(provenance: &Provenance) -> String {
+    let mut out = String::new();
     for line in provenance.header_lines("haproxy.cfg") {
         out.push_str(&line);
         out.push('\n');
     }
-    for section in &config.sections {
+    out
+}
+
+/// Appends sections, each after a blank line.
+pub fn write_sections(out: &mut String, sections: &[Section]) {
+    // About 12 bytes a word: one allocation for the whole text, mostly.
+    let words: usize = sections
+        .iter()
+        .map(|s| s.lines.iter().map(Vec::len).sum::<usize>() + s.lines.len())
+        .sum();
+    out.reserve(words * 12 + 64);
+    for section in sections {
         out.push('\n');
-        write_words(&mut out, &section.header);
+        write_words(out, &section.header);
         for line in &section.lines {
             out.push_str("    ");
-            write_words(&mut out, line);
+            write_words(out, line);
         }
     }
-    out
 }
 
 /// Words as one line of arguments, without the newline (for `add server`).

@@ -123,7 +123,9 @@ impl Command {
         }
         let line = &out[start..];
         assert!(
-            !line.contains([';', '\n', '\r', '\0']),
+            !line
+                .bytes()
+                .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0')),
             "runtime command built from unchecked input: {line:?}"
         );
     }
@@ -161,18 +163,6 @@ pub fn server_state(backend: &Arc<str>, s: &model::Server) -> Vec<Command> {
     commands
 }
 
-/// The commands that set the declared state of every server.
-pub fn declared_state(env: &model::Env) -> Vec<Command> {
-    let mut commands = Vec::new();
-    for be in &env.backends {
-        let backend: Arc<str> = Arc::from(be.name.as_str());
-        for s in &be.servers {
-            commands.extend(server_state(&backend, s));
-        }
-    }
-    commands
-}
-
 fn header(provenance: &Provenance) -> String {
     let mut out = String::new();
     for line in provenance.header_lines("runtime.txt") {
@@ -183,8 +173,6 @@ fn header(provenance: &Provenance) -> String {
 }
 
 fn commands(out: &mut String, commands: &[Command]) {
-    // About 40 bytes a command: one allocation for the whole script.
-    out.reserve(commands.len() * 48);
     for command in commands {
         command.write_line(out);
         out.push('\n');
@@ -193,13 +181,33 @@ fn commands(out: &mut String, commands: &[Command]) {
 
 /// `runtime.txt` without a base version.
 pub fn emit(env: &model::Env, provenance: &Provenance) -> String {
+    let mut out = preamble(provenance);
+    write_declared(&mut out, &env.backends);
+    out
+}
+
+/// The comment lines that begin `runtime.txt` without a base version.
+pub fn preamble(provenance: &Provenance) -> String {
     let mut out = header(provenance);
     out.push_str(
         "# no base version: these commands set the declared state of every server (idempotent)\n",
     );
     out.push_str("# reload needed: no\n");
-    commands(&mut out, &declared_state(env));
     out
+}
+
+/// Appends the commands that set the declared state of every server of
+/// `backends`.
+pub fn write_declared(out: &mut String, backends: &[model::Backend]) {
+    let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
+    // About 45 bytes a command, four commands a server.
+    out.reserve(servers * 4 * 48);
+    for be in backends {
+        let backend: Arc<str> = Arc::from(be.name.as_str());
+        for s in &be.servers {
+            commands(out, &server_state(&backend, s));
+        }
+    }
 }
 
 /// `runtime.txt` against a base version: the hitless changes of `plan`.
@@ -215,6 +223,8 @@ pub fn emit_plan(plan: &EnvPlan, base: &str, provenance: &Provenance) -> String 
             out.push_str(&format!("#   {object}: {reason}\n"));
         }
     }
-    commands(&mut out, &plan.runtime_commands());
+    let commands_of_plan = plan.runtime_commands();
+    out.reserve(commands_of_plan.len() * 48);
+    commands(&mut out, &commands_of_plan);
     out
 }

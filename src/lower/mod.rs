@@ -103,13 +103,21 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
 }
 
 pub fn lower(env: &model::Env) -> Config {
-    let mut sections = vec![global(env), defaults(&env.defaults)];
-    sections.extend(env.frontends.iter().map(frontend));
+    let (mut sections, after) = frame(env);
     sections.extend(env.backends.iter().map(backend));
-    if let Some(stats) = &env.stats {
-        sections.push(stats_section(stats));
-    }
+    sections.extend(after);
     Config { sections }
+}
+
+/// The sections that come before the backends (`global`, `defaults`, the
+/// frontends) and after them (the stats page). With the [`backend`]
+/// sections between, they make [`lower`]'s configuration; large outputs are
+/// made in parts that way.
+pub fn frame(env: &model::Env) -> (Vec<Section>, Vec<Section>) {
+    let mut before = vec![global(env), defaults(&env.defaults)];
+    before.extend(env.frontends.iter().map(frontend));
+    let after = env.stats.iter().map(stats_section).collect();
+    (before, after)
 }
 
 fn global(env: &model::Env) -> Section {
@@ -362,7 +370,8 @@ fn frontend(fe: &model::Frontend) -> Section {
     }
 }
 
-fn backend(be: &model::Backend) -> Section {
+/// One backend's section.
+pub fn backend(be: &model::Backend) -> Section {
     let mut lines = vec![vec![syn("balance"), syn(be.balance.name())]];
     if be.balance.is_hash() {
         lines.push(vec![syn("hash-type"), syn("consistent")]);

@@ -111,6 +111,18 @@ pub fn parse_fast(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
     parser::parse(file, text)
 }
 
+/// The bytes of a word (a name, a number): letters, digits, `_` and `-`.
+const WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
+
 /// Refuses pathological nesting before either parser's recursive descent
 /// sees it. A level is an open `{`, `[` or `(`, or an `else if` of a chain
 /// (each one nests the next in the tree); strings and comments do not count.
@@ -189,9 +201,7 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
                 continue;
             }
             b if b.is_ascii_alphanumeric() || b == b'_' => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
-                {
+                while i < bytes.len() && WORD[usize::from(bytes[i])] {
                     i += 1;
                 }
                 let word = &bytes[start..i];

@@ -188,6 +188,19 @@ fn writes_are_atomic() {
 }
 
 #[test]
+fn outputs_get_the_mode_of_a_new_file() {
+    // Not the temporary file's private 0600: HAProxy may run as another user.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "x").unwrap();
+    let written = dir.path().join("haproxy.cfg");
+    haptic::driver::write_atomic(&written, "x").unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&written), mode(&plain));
+}
+
+#[test]
 fn explain_works_for_every_code() {
     let dir = tempfile::tempdir().unwrap();
     for c in Code::ALL {
