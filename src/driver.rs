@@ -142,10 +142,12 @@ fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (
             .chunks(per_share)
             .map(|backends| {
                 scope.spawn(move || {
-                    let sections: Vec<lower::Section> =
-                        backends.iter().map(lower::backend).collect();
+                    // One section at a time: its memory is reused by the next.
                     let mut haproxy_cfg = String::new();
-                    emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &sections);
+                    for be in backends {
+                        let section = lower::backend(be);
+                        emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &[section]);
+                    }
                     let mut runtime_txt = String::new();
                     emit::runtime::write_declared(&mut runtime_txt, backends);
                     (haproxy_cfg, runtime_txt)

@@ -245,12 +245,12 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
         let Some(id) = read_source(files, &name, from, &mut sources, &mut diags) else {
             continue;
         };
-        let text = sources.get(id).text.clone();
+        let text = &sources.get(id).text;
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(text.as_bytes());
         hasher.update([0]);
-        let (ast, parse_diags) = syntax::parse(id, &text);
+        let (ast, parse_diags) = syntax::parse(id, text);
         diags.extend(parse_diags);
         let mut imports = Vec::new();
         collect_imports(&ast.items, &mut imports);

@@ -56,7 +56,19 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
             span.start as usize + start..span.start as usize + end,
         )
     };
-    if let Some(colon) = text.find(':') {
+    // One pass over the token: where its `:` and its first letter are,
+    // whether it has a `/`, and how many `.`.
+    let (mut colon, mut slash, mut alpha, mut dots) = (None, false, None, 0);
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b':' if colon.is_none() => colon = Some(i),
+            b'/' => slash = true,
+            b'.' => dots += 1,
+            b if b.is_ascii_alphabetic() && alpha.is_none() => alpha = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(colon) = colon {
         let (host, port) = (&text[..colon], &text[colon + 1..]);
         let port_span = at(colon + 1, text.len());
         let port = if port.bytes().all(|b| b.is_ascii_digit()) {
@@ -77,15 +89,14 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
             port,
         });
     }
-    if text.contains('/') {
+    if slash {
         return ExprKind::Cidr(text.to_string());
     }
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
+    let split = alpha.unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     const UNITS: &[&str] = &["us", "ms", "s", "m", "h", "d", "k", "K", "M", "g", "G"];
-    match (number.matches('.').count(), unit) {
+    // Letters come after the digits and dots: the dots are the number's.
+    match (dots, unit) {
         (0, "") => ExprKind::Int(number.to_string()),
         (0, unit) if UNITS.contains(&unit) => {
             ExprKind::Quantity(number.to_string(), unit.to_string())
