@@ -10,6 +10,24 @@ use crate::diag::{render, Code};
 use crate::driver::{self, Compilation};
 use crate::project::LoadError;
 
+/// `print!` for standard output that another program may stop reading
+/// (`haptic diff | head`): that is not an error, and not a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_out(format_args!($($arg)*))
+    };
+}
+
+fn write_out(text: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to standard output: {e}");
+        }
+    }
+}
+
 /// The exit codes, the same for every command (see the README).
 pub mod exit {
     /// Success: sources valid, outputs written or up to date.
@@ -256,9 +274,9 @@ fn print_diagnostics(
     dir: &Path,
 ) {
     match format {
-        Format::Json => print!("{}", render::json(diags, sources)),
-        Format::Gitlab => print!("{}", render::gitlab(diags, sources, &repo_prefix(dir))),
-        Format::Sarif => print!("{}", render::sarif(diags, sources, &repo_prefix(dir))),
+        Format::Json => out!("{}", render::json(diags, sources)),
+        Format::Gitlab => out!("{}", render::gitlab(diags, sources, &repo_prefix(dir))),
+        Format::Sarif => out!("{}", render::sarif(diags, sources, &repo_prefix(dir))),
         Format::Human => {
             eprint!("{}", render::terminal(diags, sources, color()));
             if let Some(summary) = render::summary(diags) {
@@ -406,7 +424,7 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
 fn print_stale(path: &Path, old: &str, new: &str) {
     let shown = path.display().to_string();
     let diff = similar::TextDiff::from_lines(old, new);
-    print!(
+    out!(
         "{}",
         diff.unified_diff().context_radius(3).header(
             &format!("{shown} (on disk)"),
@@ -451,7 +469,7 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
     };
     if dry_run {
         for command in &plan.commands {
-            println!("{}", command.line());
+            out!("{}\n", command.line());
         }
         eprintln!(
             "dry run: {} command(s) would be sent to `{endpoint}`",
@@ -535,17 +553,17 @@ fn diff(
     let (new, base) = std::thread::scope(|scope| {
         let base = scope.spawn(|| {
             load_base(dir, base).map(|b| {
-                let outputs = b.outputs();
-                (b, outputs)
+                let cfgs = b.haproxy_cfgs();
+                (b, cfgs)
             })
         });
         let new = load(dir, Format::Human).map(|c| {
-            let outputs = c.outputs();
-            (c, outputs)
+            let cfgs = c.haproxy_cfgs();
+            (c, cfgs)
         });
         (new, base.join().unwrap_or(Err(exit::USAGE)))
     });
-    let ((new, new_outputs), (base, base_outputs)) = match (new, base) {
+    let ((new, new_cfgs), (base, base_cfgs)) = match (new, base) {
         (Ok(new), Ok(base)) => (new, base),
         (Err(code), _) | (_, Err(code)) => return code,
     };
@@ -555,7 +573,7 @@ fn diff(
             return unknown_env(name, &new.env_names());
         }
     }
-    let reports = driver::plan_reports(&base, &base_outputs, &new, &new_outputs, env);
+    let reports = driver::plan_reports(&base, &base_cfgs, &new, &new_cfgs, env);
     let warnings: Vec<String> = new
         .diagnostics
         .iter()
@@ -577,7 +595,7 @@ fn diff(
         }
         PlanFormat::Json => crate::plan::render::json(&reports, &base.label),
     };
-    print!("{text}");
+    out!("{text}");
     if let Some(path) = gitlab_report {
         if let Err(e) = driver::write_atomic(path, &crate::plan::render::gitlab_widget(&reports)) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
@@ -585,6 +603,7 @@ fn diff(
         }
     }
     let changed = reports.iter().any(|r| !r.plan.changes.is_empty());
+    leave_to_exit((new, base, new_cfgs, base_cfgs, reports));
     if detailed_exitcode && changed {
         exit::STALE
     } else {
@@ -643,13 +662,13 @@ fn fmt(dir: &Path, check_only: bool) -> i32 {
 fn explain(code: &str) -> i32 {
     match Code::parse(code) {
         Some(code) => {
-            println!(
-                "{} ({}, {})\n",
+            out!(
+                "{} ({}, {})\n\n",
                 code,
                 code.name(),
                 code.default_severity().as_str()
             );
-            println!("{}", code.explanation());
+            out!("{}\n", code.explanation());
             exit::OK
         }
         None => {

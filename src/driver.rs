@@ -74,12 +74,7 @@ impl Compilation {
         base: Option<&Base>,
         sink: impl Fn(&'static str, String) -> T + Sync,
     ) -> [T; 2] {
-        let provenance = Provenance {
-            project: &self.project.manifest.project.name,
-            env: &env.name,
-            target: &self.project.manifest.project.haproxy,
-            source_hash: &self.project.source_hash,
-        };
+        let provenance = self.provenance(env);
         // Large outputs without a base version: both files in parts.
         let shares = crate::threads().min(env.backends.len() / 500);
         if base.is_none() && shares > 1 {
@@ -120,6 +115,27 @@ impl Compilation {
             })
         } else {
             [haproxy_cfg(), runtime()]
+        }
+    }
+
+    /// Every environment's `haproxy.cfg` alone (what a plan compares), by
+    /// environment name.
+    pub fn haproxy_cfgs(&self) -> Vec<(String, String)> {
+        self.envs
+            .iter()
+            .map(|env| {
+                let text = emit::haproxy_cfg::emit(&lower::lower(env), &self.provenance(env));
+                (env.name.clone(), text)
+            })
+            .collect()
+    }
+
+    fn provenance<'a>(&'a self, env: &'a model::Env) -> Provenance<'a> {
+        Provenance {
+            project: &self.project.manifest.project.name,
+            env: &env.name,
+            target: &self.project.manifest.project.haproxy,
+            source_hash: &self.project.source_hash,
         }
     }
 
@@ -219,6 +235,15 @@ impl Base {
             .unwrap_or_default()
     }
 
+    /// The base's `haproxy.cfg`s by environment (none when the project is
+    /// new).
+    pub fn haproxy_cfgs(&self) -> Vec<(String, String)> {
+        self.compilation
+            .as_ref()
+            .map(Compilation::haproxy_cfgs)
+            .unwrap_or_default()
+    }
+
     /// The plan from this base's environment of the same name to `env`.
     pub fn plan(&self, env: &model::Env) -> plan::EnvPlan {
         // Environments are few; a scan per environment stays linear overall.
@@ -230,39 +255,34 @@ impl Base {
 }
 
 /// The plan of every environment (or one) from `base` to `new`, with the
-/// unified diff of each `haproxy.cfg`. The outputs are those of
-/// [`Compilation::outputs`] of each side.
+/// unified diff of each `haproxy.cfg`. The configurations are those of
+/// [`Compilation::haproxy_cfgs`] of each side.
 pub fn plan_reports(
     base: &Base,
-    base_outputs: &[Output],
+    base_cfgs: &[(String, String)],
     new: &Compilation,
-    new_outputs: &[Output],
+    new_cfgs: &[(String, String)],
     env: Option<&str>,
 ) -> Vec<plan::render::EnvReport> {
     let wanted = |name: &str| env.is_none_or(|e| e == name);
-    let cfg = |outputs: &[Output], name: &str| {
-        outputs
-            .iter()
-            .find(|o| o.env == name)
-            .map(|o| o.haproxy_cfg.clone())
+    let cfg = |cfgs: &[(String, String)], name: &str| {
+        cfgs.iter()
+            .find(|(env, _)| env == name)
+            .map(|(_, cfg)| cfg.clone())
             .unwrap_or_default()
     };
     let mut reports = Vec::new();
     for e in new.envs.iter().filter(|e| wanted(&e.name)) {
         reports.push(plan::render::EnvReport {
             plan: base.plan(e),
-            cfg_diff: cfg_diff(
-                &e.name,
-                &cfg(base_outputs, &e.name),
-                &cfg(new_outputs, &e.name),
-            ),
+            cfg_diff: cfg_diff(&e.name, &cfg(base_cfgs, &e.name), &cfg(new_cfgs, &e.name)),
         });
     }
     for e in base.envs().iter().filter(|e| wanted(&e.name)) {
         if !new.envs.iter().any(|n| n.name == e.name) {
             reports.push(plan::render::EnvReport {
                 plan: plan::removed_env(&e.name),
-                cfg_diff: cfg_diff(&e.name, &cfg(base_outputs, &e.name), ""),
+                cfg_diff: cfg_diff(&e.name, &cfg(base_cfgs, &e.name), ""),
             });
         }
     }

@@ -597,6 +597,8 @@ fn backend_change(
     changes: &mut Vec<Change>,
 ) {
     let (old, new) = match (old, new) {
+        // Most backends of a merge request are untouched.
+        (Some(old), Some(new)) if old == new => return,
         (Some(old), Some(new)) => (old, new),
         (old, new) => {
             let b = new.or(old).expect("one side exists");
@@ -673,6 +675,12 @@ fn server_change(
     old: Option<&model::Server>,
     new: Option<&model::Server>,
 ) -> Option<Change> {
+    if let (Some(old), Some(new)) = (old, new) {
+        // Most servers of a changed backend are untouched.
+        if old == new {
+            return None;
+        }
+    }
     let s = new.or(old).expect("one side exists");
     let target = ServerRef::new(&backend.name, &s.name);
     let object = Object::Server(backend.name.clone(), s.name.clone());

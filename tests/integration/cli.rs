@@ -365,3 +365,33 @@ fn compile_against_a_git_revision_or_a_directory() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `haptic compile --check | head`: the diff is larger than a pipe holds.
+    use std::io::Read;
+    let mut source =
+        String::from("env production\n\nfrontend www {\n  bind :80\n  default -> b0\n}\n");
+    for b in 0..200 {
+        source.push_str(&format!("backend b{b} {{\n"));
+        for s in 0..20 {
+            source.push_str(&format!("  server s{s} = 10.0.{b}.{s}:80\n"));
+        }
+        source.push_str("}\n");
+    }
+    let p = TempProject::single(&source);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_haptic"))
+        .args(["compile", ".", "--check"])
+        .current_dir(p.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's reading end is closed here.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code(&out), exit::STALE, "{stderr}");
+}

@@ -21,7 +21,7 @@ fn reports(base_src: &str, new_src: &str) -> Vec<render::EnvReport> {
         "{}",
         support::rendered(&new)
     );
-    driver::plan_reports(&base, &base.outputs(), &new, &new.outputs(), None)
+    driver::plan_reports(&base, &base.haproxy_cfgs(), &new, &new.haproxy_cfgs(), None)
 }
 
 #[test]
