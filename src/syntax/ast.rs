@@ -233,12 +233,15 @@ pub enum ExprKind {
     Cidr(String),
     Str(String),
     Bool(bool),
-    Address(Address),
+    /// Boxed, like the record of [`ExprKind::Ref`]: values are the bulk of
+    /// a large project's tree, and the largest variant sets every value's
+    /// size.
+    Address(Box<Address>),
     List(Vec<Expr>),
     Record(Record),
     Secret(StrLit),
     /// A reference, optionally extended: `tls.intermediate { certs = "..." }`.
-    Ref(Path, Option<Record>),
+    Ref(Path, Option<Box<Record>>),
     /// A malformed literal, already reported by the parser.
     Invalid,
 }

@@ -497,7 +497,7 @@ impl Converter {
                 let mut inner = pair.into_inner();
                 let path = self.path(inner.next().expect("grammar: reference"));
                 let overrides = inner.next().map(|r| self.record(r));
-                ExprKind::Ref(path, overrides)
+                ExprKind::Ref(path, overrides.map(Box::new))
             }
             Rule::address => {
                 let mut host = None;
@@ -527,10 +527,10 @@ impl Converter {
                         _ => {}
                     }
                 }
-                ExprKind::Address(Address {
+                ExprKind::Address(Box::new(Address {
                     host,
                     port: port.expect("grammar: address port"),
-                })
+                }))
             }
             other => unreachable!("grammar: unexpected value rule {other:?}"),
         };

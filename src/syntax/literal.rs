@@ -84,10 +84,10 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
             })
         };
         let host = AddrHost::Ipv4(host.to_string(), at(0, colon));
-        return ExprKind::Address(Address {
+        return ExprKind::Address(Box::new(Address {
             host: Some(host),
             port,
-        });
+        }));
     }
     if slash {
         return ExprKind::Cidr(text.to_string());

@@ -144,6 +144,9 @@ impl<'t> Parser<'t> {
                 out.push(next);
             }
         }
+        // The tree of a large project is kept whole until it is checked:
+        // no spare room (a record of two fields would keep room for four).
+        out.shrink_to_fit();
         out
     }
 
@@ -276,7 +279,7 @@ impl<'t> Parser<'t> {
         }
         let port = self.addr_port()?;
         Some(Expr {
-            kind: ExprKind::Address(Address { host, port }),
+            kind: ExprKind::Address(Box::new(Address { host, port })),
             span: self.span(start),
         })
     }
@@ -366,7 +369,7 @@ impl<'t> Parser<'t> {
                 self.skip();
                 let overrides = self.attempt(Self::record);
                 Some(Expr {
-                    kind: ExprKind::Ref(path, overrides),
+                    kind: ExprKind::Ref(path, overrides.map(Box::new)),
                     span: self.span(start),
                 })
             }
