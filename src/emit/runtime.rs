@@ -45,7 +45,7 @@ impl fmt::Display for ServerRef {
 /// One Runtime API command. Names come from identifiers (letters, digits,
 /// `_`, `-`), values are numbers and IP addresses, and `add server` options
 /// are words the checker validated, so no command can carry a `;` or a
-/// newline; [`Command::line`] asserts it.
+/// newline; [`Command::write_line`] asserts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     SetAddr(ServerRef, std::net::IpAddr, u16),
