@@ -359,7 +359,7 @@ fn compile(
         let out_env = out_dir.join(&env.name);
         let written = compilation.emit_files(env, base.as_ref(), |name, text| {
             let path = out_env.join(name);
-            let result = driver::write_atomic(&path, &text);
+            let result = driver::write_atomic_parts(&path, text.parts());
             (path, result)
         });
         for (path, result) in written {

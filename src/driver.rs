@@ -26,6 +26,32 @@ impl Output {
     }
 }
 
+/// A file's text in the parts it was made in (one per thread for a large
+/// output): written part after part, joined only when a `String` is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(Vec<String>);
+
+impl Text {
+    pub fn parts(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        let mut parts = self.0.into_iter();
+        let mut text = parts.next().unwrap_or_default();
+        for part in parts {
+            text.push_str(&part);
+        }
+        text
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text(vec![text])
+    }
+}
+
 /// The result of checking (and, without errors, compiling) a project.
 #[derive(Debug)]
 pub struct Compilation {
@@ -56,8 +82,7 @@ impl Compilation {
     /// The outputs of `env`; with a base, `runtime.txt` holds the hitless
     /// changes from the base's environment of the same name.
     pub fn output_against(&self, env: &model::Env, base: Option<&Base>) -> Output {
-        let [(_, haproxy_cfg), (_, runtime_txt)] =
-            self.emit_files(env, base, |name, text| (name, text));
+        let [haproxy_cfg, runtime_txt] = self.emit_files(env, base, |_, text| text.into_string());
         Output {
             env: env.name.clone(),
             haproxy_cfg,
@@ -72,7 +97,7 @@ impl Compilation {
         &self,
         env: &model::Env,
         base: Option<&Base>,
-        sink: impl Fn(&'static str, String) -> T + Sync,
+        sink: impl Fn(&'static str, Text) -> T + Sync,
     ) -> [T; 2] {
         let provenance = self.provenance(env);
         // Large outputs without a base version: both files in parts.
@@ -96,12 +121,12 @@ impl Compilation {
                     emit::runtime::emit_plan(&plan, &base.label, &provenance)
                 }
             };
-            sink("runtime.txt", text)
+            sink("runtime.txt", text.into())
         };
         let haproxy_cfg = || {
             sink(
                 "haproxy.cfg",
-                emit::haproxy_cfg::emit(&lower::lower(env), &provenance),
+                emit::haproxy_cfg::emit(&lower::lower(env), &provenance).into(),
             )
         };
         if crate::threads() > 1 {
@@ -150,7 +175,7 @@ impl Compilation {
 /// environment: the backends are cut into `shares` runs, and each run's
 /// sections and commands are made on a thread of its own, then joined in
 /// order, which gives the same text as one thread.
-fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (String, String) {
+fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (Text, Text) {
     let per_share = env.backends.len().div_ceil(shares);
     let parts: Vec<(String, String)> = std::thread::scope(|scope| {
         let workers: Vec<_> = env
@@ -179,17 +204,18 @@ fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (
             .collect()
     });
     let (before, after) = lower::frame(env);
-    let mut haproxy_cfg = emit::haproxy_cfg::header(provenance);
-    haproxy_cfg.reserve(parts.iter().map(|(cfg, _)| cfg.len()).sum::<usize>());
-    emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &before);
-    let mut runtime_txt = emit::runtime::preamble(provenance);
-    runtime_txt.reserve(parts.iter().map(|(_, rt)| rt.len()).sum::<usize>());
-    for (cfg, rt) in &parts {
-        haproxy_cfg.push_str(cfg);
-        runtime_txt.push_str(rt);
+    let mut head = emit::haproxy_cfg::header(provenance);
+    emit::haproxy_cfg::write_sections(&mut head, &before);
+    let mut tail = String::new();
+    emit::haproxy_cfg::write_sections(&mut tail, &after);
+    let mut haproxy_cfg = vec![head];
+    let mut runtime_txt = vec![emit::runtime::preamble(provenance)];
+    for (cfg, rt) in parts {
+        haproxy_cfg.push(cfg);
+        runtime_txt.push(rt);
     }
-    emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &after);
-    (haproxy_cfg, runtime_txt)
+    haproxy_cfg.push(tail);
+    (Text(haproxy_cfg), Text(runtime_txt))
 }
 
 /// An earlier version of the sources, checked, to compare against.
@@ -339,6 +365,11 @@ pub fn compile_from(root: &Path, files: &dyn project::Files) -> Result<Compilati
 /// private 0600, so that HAProxy and deploy tools running as other users
 /// can read it.
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
+    write_atomic_parts(path, &[content])
+}
+
+/// [`write_atomic`] of the parts of a text, one after the other.
+pub fn write_atomic_parts(path: &Path, parts: &[impl AsRef<str>]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -351,7 +382,9 @@ pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(content.as_bytes())?;
+    for part in parts {
+        tmp.write_all(part.as_ref().as_bytes())?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
