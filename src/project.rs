@@ -256,11 +256,11 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
         collect_imports(&ast.items, &mut imports);
         for import in imports.into_iter().rev() {
             match import {
-                ast::Import::File(path) => stack.push((path.value.clone(), Some(path.span))),
+                ast::Import::File(path) => stack.push((path.value.to_string(), Some(path.span))),
                 ast::Import::Std(module) => {
                     if STD_MODULES.iter().any(|(m, _)| *m == module.name) {
-                        if !imported_std.contains(&module.name) {
-                            imported_std.push(module.name.clone());
+                        if !imported_std.iter().any(|m: &String| *m == module.name) {
+                            imported_std.push(module.name.to_string());
                         }
                     } else {
                         let names: Vec<&str> = STD_MODULES.iter().map(|(m, _)| *m).collect();

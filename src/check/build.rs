@@ -138,7 +138,7 @@ pub(super) fn env<'a>(
         let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
         frontends.push(fe);
         if !complete || ctx.diags.error_count() > errors {
-            tainted.frontends.insert(decl.name.name.clone());
+            tainted.frontends.insert(decl.name.name.to_string());
         }
     }
     if stats.is_some() {
@@ -429,7 +429,7 @@ fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> (model::Backend, b
         }
     }
     let backend = model::Backend {
-        name: decl.name.name.clone(),
+        name: decl.name.name.to_string(),
         balance,
         check,
         timeout_connect: rec.duration("timeout_connect"),
@@ -529,7 +529,7 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<mod
         );
     }
     Some(model::Server {
-        name: s.name.name.clone(),
+        name: s.name.name.to_string(),
         host,
         port,
         weight: options.int("weight").unwrap_or(100) as u32,
@@ -555,7 +555,7 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
     let raw = ctx.eval(&h.value);
     match ctx.coerce(&raw, Ty::Text)? {
         Value::Text(value) => Some(model::Header {
-            name: h.name.value.clone(),
+            name: h.name.value.to_string(),
             value,
         }),
         _ => None,
@@ -574,7 +574,7 @@ fn frontend<'a>(
     flatten(&decl.body, ctx.env, &mut body);
     let rec = ctx.fields(&types::FRONTEND, &body);
     let mut fe = model::Frontend {
-        name: decl.name.name.clone(),
+        name: decl.name.name.to_string(),
         binds: Vec::new(),
         routes: Vec::new(),
         default_backend: None,
@@ -634,7 +634,7 @@ fn frontend<'a>(
                     continue;
                 }
                 if backend_ref(ctx, target, backends) {
-                    fe.default_backend = Some(target.name.clone());
+                    fe.default_backend = Some(target.name.to_string());
                 } else {
                     complete = false;
                 }
@@ -686,15 +686,15 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
             );
             value::check_string(&p.value, types::StrKind::UrlPath, p.span, ctx.diags)?;
             match kind? {
-                Value::Enum("exact") => Some(model::PathMatch::Exact(p.value.clone())),
-                _ => Some(model::PathMatch::Prefix(p.value.clone())),
+                Value::Enum("exact") => Some(model::PathMatch::Exact(p.value.to_string())),
+                _ => Some(model::PathMatch::Prefix(p.value.to_string())),
             }
         }
     };
     Some(model::Route {
         host,
         path,
-        backend: r.target.name.clone(),
+        backend: r.target.name.to_string(),
         origin: r.span,
     })
 }

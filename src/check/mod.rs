@@ -31,14 +31,19 @@ pub fn check(
         diags.push(d);
     }
     let envs = declared_envs(project, &mut diags);
-    let env_names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+    let env_names: Vec<String> = envs.iter().map(|e| e.name.to_string()).collect();
     for file in &project.files {
         check_conditions(&file.ast.items, &env_names, &mut diags);
     }
     let mut models = Vec::new();
     for env in &envs {
         diags.set_env(Some(&env.name));
-        let production = project.manifest.project.production.contains(&env.name);
+        let production = project
+            .manifest
+            .project
+            .production
+            .iter()
+            .any(|p| *p == env.name);
         if let Some((model, tainted)) = build::env(project, &env.name, production, &mut diags) {
             lint::env(&model, &tainted, project, &mut diags);
             models.push(model);
@@ -114,7 +119,7 @@ fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> 
 fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostics) {
     fn check_cond(cond: &ast::Condition, envs: &[String], diags: &mut Diagnostics) {
         for name in &cond.envs {
-            if !envs.contains(&name.name) {
+            if !envs.iter().any(|e| *e == name.name) {
                 let mut d = Diagnostic::new(
                     Code::UnknownEnv,
                     name.span,
@@ -263,7 +268,7 @@ impl<'a> Defs<'a> {
         self.index
             .insert((ns, name.name.as_str()), self.slots.len());
         if ns == Ns::Project {
-            self.project_names.push(name.name.clone());
+            self.project_names.push(name.name.to_string());
         }
         self.slots.push(Slot {
             name,
@@ -279,7 +284,7 @@ impl<'a> Defs<'a> {
             [name] => self.index.get(&(ns, name.name.as_str())).copied(),
             [module, name] if ns == Ns::Project => {
                 let module_ns = *self.modules.get(module.name.as_str())?;
-                if !self.imported.contains(&module.name) {
+                if !self.imported.iter().any(|m| *m == module.name) {
                     return None;
                 }
                 self.index.get(&(module_ns, name.name.as_str())).copied()

@@ -8,7 +8,7 @@ use super::types::{list_values, Schema, StrKind, Ty};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
 use crate::model::{Host, Text};
 use crate::source::Span;
-use crate::syntax::ast::{self, Ident, StrLit};
+use crate::syntax::ast::{self, Ident, Name, StrLit};
 
 /// Strings longer than this are refused (E0208).
 pub const MAX_STRING: usize = 1024;
@@ -18,14 +18,14 @@ pub const MAX_NAME: usize = 64;
 /// An evaluated expression: references resolved, types not yet checked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Raw {
-    Int(String),
-    Quantity(String, String),
-    Ipv4(String),
-    Cidr(String),
-    Str(String),
+    Int(Name),
+    Quantity(Name, Name),
+    Ipv4(Name),
+    Cidr(Name),
+    Str(Name),
     Bool(bool),
     Addr(Option<Box<SRaw>>, Box<SRaw>),
-    Ipv6(String),
+    Ipv6(Name),
     List(Vec<SRaw>),
     Record {
         head: Option<Ident>,
@@ -446,7 +446,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
             let (ip, bits) = c.split_once('/').unwrap_or((c, ""));
             parse_ipv4(ip, span, diags)?;
             match bits.parse::<u8>() {
-                Ok(b) if b <= 32 => Some(Value::Cidr(c.clone())),
+                Ok(b) if b <= 32 => Some(Value::Cidr(c.to_string())),
                 _ => invalid_address(
                     span,
                     &format!("`/{bits}` is not a prefix length within 0..=32"),
@@ -461,7 +461,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
                 ip.parse::<IpAddr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= max)
             });
             if ok {
-                Some(Value::Cidr(s.clone()))
+                Some(Value::Cidr(s.to_string()))
             } else {
                 invalid_address(span, "not a valid CIDR block", diags)
             }
@@ -476,15 +476,15 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
         (Raw::Str(s), Ty::Host) => host(s, span, diags).map(Value::Host),
         (Raw::Str(s), Ty::Str(kind)) => {
             check_string(s, kind, span, diags)?;
-            Some(Value::Str(s.clone()))
+            Some(Value::Str(s.to_string()))
         }
         (Raw::Str(s), Ty::Any) => {
             check_string(s, StrKind::Printable, span, diags)?;
-            Some(Value::Str(s.clone()))
+            Some(Value::Str(s.to_string()))
         }
         (Raw::Str(s), Ty::Text) => {
             check_string(s, StrKind::Printable, span, diags)?;
-            Some(Value::Text(Text::Literal(s.clone())))
+            Some(Value::Text(Text::Literal(s.to_string())))
         }
         (Raw::Str(_), Ty::Secret) => {
             diags.push(
@@ -691,7 +691,7 @@ fn secret_name(lit: &StrLit, diags: &mut Diagnostics) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if valid {
-        Some(name.clone())
+        Some(name.to_string())
     } else {
         diags.push(
             Diagnostic::new(

@@ -3,6 +3,11 @@
 
 use crate::source::Span;
 
+/// The text of names and literals. Nearly all are short (`s12`, `weight`,
+/// `10.0.4.12`, `8080`) and stored inline, without an allocation of their
+/// own: a large project has millions of them.
+pub type Name = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
     pub items: Vec<Item>,
@@ -10,7 +15,7 @@ pub struct File {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Name,
     pub span: Span,
 }
 
@@ -18,7 +23,7 @@ pub struct Ident {
 /// including ones the checker will refuse in the position it is used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrLit {
-    pub value: String,
+    pub value: Name,
     pub span: Span,
 }
 
@@ -225,13 +230,13 @@ pub struct Expr {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     /// Digits as written; range-checked by the checker.
-    Int(String),
+    Int(Name),
     /// `30s`, `16k`: digits and unit as written.
-    Quantity(String, String),
+    Quantity(Name, Name),
     /// Four dot-separated numbers as written; validated by the checker.
-    Ipv4(String),
-    Cidr(String),
-    Str(String),
+    Ipv4(Name),
+    Cidr(Name),
+    Str(Name),
     Bool(bool),
     /// Boxed, like the record of [`ExprKind::Ref`]: values are the bulk of
     /// a large project's tree, and the largest variant sets every value's
@@ -254,14 +259,14 @@ pub struct Address {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AddrHost {
-    Ipv4(String, Span),
-    Ipv6(String, Span),
+    Ipv4(Name, Span),
+    Ipv6(Name, Span),
     Name(StrLit),
     Ref(Path),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AddrPort {
-    Number(String, Span),
+    Number(Name, Span),
     Ref(Path),
 }

@@ -162,7 +162,7 @@ impl Converter {
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
         Ident {
-            name: pair.as_str().to_string(),
+            name: Name::from(pair.as_str()),
             span: self.span(&pair),
         }
     }
@@ -235,7 +235,7 @@ impl Converter {
                     "stats"
                 };
                 let name = Ident {
-                    name: keyword.to_string(),
+                    name: keyword.into(),
                     span: Span::new(
                         self.file,
                         span.start as usize..span.start as usize + keyword.len(),
@@ -510,7 +510,7 @@ impl Converter {
                                 Rule::ipv6_bracketed => {
                                     let v6 = h.into_inner().next().expect("grammar: ipv6");
                                     let v6_span = self.span(&v6);
-                                    AddrHost::Ipv6(v6.as_str().to_string(), v6_span)
+                                    AddrHost::Ipv6(Name::from(v6.as_str()), v6_span)
                                 }
                                 Rule::string => AddrHost::Name(self.string(h)),
                                 _ => AddrHost::Ref(self.path(h)),
@@ -520,7 +520,7 @@ impl Converter {
                             let p = p.into_inner().next().expect("grammar: port");
                             let p_span = self.span(&p);
                             port = Some(match p.as_rule() {
-                                Rule::number => AddrPort::Number(p.as_str().to_string(), p_span),
+                                Rule::number => AddrPort::Number(Name::from(p.as_str()), p_span),
                                 _ => AddrPort::Ref(self.path(p)),
                             });
                         }

@@ -11,7 +11,7 @@ use crate::source::Span;
 pub fn string(raw: &str, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
     if !raw.contains('\\') {
         return StrLit {
-            value: raw.to_string(),
+            value: raw.into(),
             span,
         };
     }
@@ -43,7 +43,10 @@ pub fn string(raw: &str, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
             }
         }
     }
-    StrLit { value, span }
+    StrLit {
+        value: value.into(),
+        span,
+    }
 }
 
 /// Tells apart the forms of a `numeric` token (`text`, written at `span`):
@@ -72,10 +75,10 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
         let (host, port) = (&text[..colon], &text[colon + 1..]);
         let port_span = at(colon + 1, text.len());
         let port = if port.bytes().all(|b| b.is_ascii_digit()) {
-            AddrPort::Number(port.to_string(), port_span)
+            AddrPort::Number(port.into(), port_span)
         } else {
             let ident = Ident {
-                name: port.to_string(),
+                name: port.into(),
                 span: port_span,
             };
             AddrPort::Ref(Path {
@@ -83,23 +86,23 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
                 span: port_span,
             })
         };
-        let host = AddrHost::Ipv4(host.to_string(), at(0, colon));
+        let host = AddrHost::Ipv4(host.into(), at(0, colon));
         return ExprKind::Address(Box::new(Address {
             host: Some(host),
             port,
         }));
     }
     if slash {
-        return ExprKind::Cidr(text.to_string());
+        return ExprKind::Cidr(text.into());
     }
     let split = alpha.unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     const UNITS: &[&str] = &["us", "ms", "s", "m", "h", "d", "k", "K", "M", "g", "G"];
     // Letters come after the digits and dots: the dots are the number's.
     match (dots, unit) {
-        (0, "") => ExprKind::Int(number.to_string()),
+        (0, "") => ExprKind::Int(number.into()),
         (0, unit) if UNITS.contains(&unit) => {
-            ExprKind::Quantity(number.to_string(), unit.to_string())
+            ExprKind::Quantity(Name::from(number), Name::from(unit))
         }
         (0, unit) => {
             diags.push(
@@ -114,7 +117,7 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
             );
             ExprKind::Invalid
         }
-        (3, "") => ExprKind::Ipv4(text.to_string()),
+        (3, "") => ExprKind::Ipv4(text.into()),
         _ => {
             diags.push(
                 Diagnostic::new(

@@ -160,7 +160,7 @@ impl<'t> Parser<'t> {
             self.pos += 1;
         }
         Some(Ident {
-            name: self.text[start..self.pos].to_string(),
+            name: Name::from(&self.text[start..self.pos]),
             span: self.span(start),
         })
     }
@@ -264,7 +264,7 @@ impl<'t> Parser<'t> {
             }
             let span = self.span(start);
             return Some(AddrPort::Number(
-                self.text[start..self.pos].to_string(),
+                Name::from(&self.text[start..self.pos]),
                 span,
             ));
         }
@@ -299,7 +299,7 @@ impl<'t> Parser<'t> {
         if self.pos == start {
             return None;
         }
-        let host = AddrHost::Ipv6(self.text[start..self.pos].to_string(), self.span(start));
+        let host = AddrHost::Ipv6(Name::from(&self.text[start..self.pos]), self.span(start));
         self.lit("]").then_some(host)
     }
 
@@ -531,7 +531,7 @@ impl<'t> Parser<'t> {
             }
             "defaults" | "stats" => {
                 let name = Ident {
-                    name: word.to_string(),
+                    name: word.into(),
                     span: Span::new(self.file, start..word_end),
                 };
                 let body = self.body()?;
