@@ -47,9 +47,10 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     let found = describe_found(text, pos);
     let end = (pos + found.1).min(text.len());
     let mut keywords: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
     let expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+            names = positives.iter().filter_map(|r| rule_name(*r)).collect();
             names.sort_unstable();
             names.dedup();
             // Keywords are the names written `like-this` with no space.
@@ -69,18 +70,58 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
-    let mut diag = Diagnostic::new(
-        Code::Syntax,
-        Span::new(file, pos..end),
-        format!("expected {expected}, found {}", found.0),
-    );
+    let previous = previous_word(text, pos);
+    let route_match = names.contains(&"`host` or `path`");
+    let message = if previous == Some("route") && route_match {
+        // Not "`=` or ...": a frontend has no field called `route`.
+        format!("expected `host` or `path` after `route`, found {}", found.0)
+    } else {
+        format!("expected {expected}, found {}", found.0)
+    };
+    let mut diag = Diagnostic::new(Code::Syntax, Span::new(file, pos..end), message);
+    if previous == Some("route") && route_match {
+        diag = diag.help(
+            "a route matches a host, a path, or both: `route host \"api.example.com\" -> api`, \
+             `route path prefix \"/api/\" -> api`, `route host \"example.com\" path exact \"/\" -> web`",
+        );
+    }
     // A misspelt keyword: `backnd` for `backend`.
     let word = found.0.trim_matches('`');
     if let Some(near) = crate::diag::nearest(word, keywords.iter().copied()).filter(|n| *n != word)
     {
         diag = diag.help(format!("did you mean `{near}`?"));
     }
+    // A misspelt keyword of a block reads as a field name, `sever s1 = ...`
+    // as the field `sever` missing its `=`: say which keyword it is near.
+    if names == ["`=`"] {
+        const BODY_KEYWORDS: &[&str] = &[
+            "server",
+            "bind",
+            "route",
+            "default",
+            "request_header",
+            "response_header",
+        ];
+        if let Some(near) = previous.and_then(|w| {
+            crate::diag::nearest(w, BODY_KEYWORDS.iter().copied()).filter(|n| *n != w)
+        }) {
+            diag = diag.help(format!(
+                "did you mean `{near}`? (`{}` is read as a field, which needs `=`)",
+                previous.unwrap_or_default()
+            ));
+        }
+    }
     diag.help("see the language section of the README for the syntax of each item")
+}
+
+/// The name or keyword just before `pos`, with only spaces between.
+fn previous_word(text: &str, pos: usize) -> Option<&str> {
+    let before = text.get(..pos)?.trim_end_matches([' ', '\t']);
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |i| i + 1);
+    let word = &before[start..];
+    (!word.is_empty()).then_some(word)
 }
 
 /// What stands at `pos`, for "found X", and how many bytes to underline.

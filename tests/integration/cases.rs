@@ -7,8 +7,9 @@
 //! //! manifest: unused-backend = "deny"
 //! ```
 //!
-//! `tests/cases/poor/` holds the known-poor messages still to improve: each
-//! case says what is wrong with its message, and its snapshot shows it.
+//! `tests/cases/poor/` (when there are any) holds known-poor messages still
+//! to improve: each case says what is wrong with its message, and its
+//! snapshot shows it.
 //!
 //! The rendered diagnostics and, when there is no error, every
 //! environment's `haproxy.cfg` and `runtime.txt` are snapshotted; outputs
