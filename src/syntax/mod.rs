@@ -123,6 +123,19 @@ const WORD: [bool; 256] = {
     table
 };
 
+/// The bytes the pre-scan must look at after an ordinary token: brackets,
+/// and what starts a string or a comment.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let specials = *b"\"/{}[]()";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Refuses pathological nesting before either parser's recursive descent
 /// sees it. A level is an open `{`, `[` or `(`, or an `else if` of a chain
 /// (each one nests the next in the tree); strings and comments do not count.
@@ -164,6 +177,16 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
     };
     let mut i = 0;
     while i < bytes.len() {
+        if last == Last::Other {
+            // Nothing but a bracket, a string or a comment changes anything
+            // here: an `else` that counts follows a `}`.
+            while i < bytes.len() && !SPECIAL[usize::from(bytes[i])] {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+        }
         let b = bytes[i];
         let start = i;
         i += 1;
