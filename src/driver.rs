@@ -183,8 +183,11 @@ fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (
             .chunks(per_share)
             .map(|backends| {
                 scope.spawn(move || {
+                    let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
                     // One section at a time: its memory is reused by the next.
-                    let mut haproxy_cfg = String::new();
+                    // About 90 bytes a server line, 200 a backend's others.
+                    let mut haproxy_cfg =
+                        String::with_capacity(servers * 90 + backends.len() * 200);
                     for be in backends {
                         let section = lower::backend(be);
                         emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &[section]);
