@@ -335,14 +335,12 @@ pub fn cfg_diff(env: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(
-            &format!("a/{env}/haproxy.cfg"),
-            &format!("b/{env}/haproxy.cfg"),
-        )
-        .to_string()
+    plan::cfg_diff::unified(
+        old,
+        new,
+        &format!("a/{env}/haproxy.cfg"),
+        &format!("b/{env}/haproxy.cfg"),
+    )
 }
 
 /// Loads and checks the project in `root`.

@@ -5,6 +5,7 @@
 //! classification in the codebase; `compile --base` writes its commands to
 //! `runtime.txt`.
 
+pub mod cfg_diff;
 pub mod render;
 
 use std::collections::HashMap;
