@@ -190,6 +190,35 @@ pub enum Outcome {
 }
 
 /// Sends `commands`, checking each reply; then reads the state again.
+/// How long a command HAProxy answers "not now" to is tried again.
+const RETRY_FOR: Duration = Duration::from_secs(5);
+
+/// Sends `command` and returns HAProxy's reply (or why there is none). A
+/// reply that means "not now" ([`Command::retry_later`]) is followed by
+/// another try, after 50 ms, then twice as long each time, for at most
+/// `retry_for` in all.
+fn send_until_done(
+    endpoint: &Endpoint,
+    command: &Command,
+    timeout: Duration,
+    retry_for: Duration,
+) -> String {
+    let line = command.line();
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let reply = match runtime_api::send(endpoint, &line, timeout) {
+            Ok(reply) => reply,
+            Err(e) => format!("no reply: {e}"),
+        };
+        if !command.retry_later(&reply) || start.elapsed() + pause > retry_for {
+            return reply;
+        }
+        std::thread::sleep(pause);
+        pause *= 2;
+    }
+}
+
 pub fn run(
     env: &model::Env,
     endpoint: &Endpoint,
@@ -199,10 +228,7 @@ pub fn run(
     let mut sent = Vec::new();
     let mut rest = commands.into_iter();
     while let Some(command) = rest.next() {
-        let reply = match runtime_api::send(endpoint, &command.line(), timeout) {
-            Ok(reply) => reply,
-            Err(e) => format!("no reply: {e}"),
-        };
+        let reply = send_until_done(endpoint, &command, timeout, RETRY_FOR);
         if !command.accepts(&reply) {
             return Ok(Outcome::Failed {
                 sent,
@@ -219,5 +245,75 @@ pub fn run(
         Ok(Outcome::Converged { sent })
     } else {
         Ok(Outcome::NotConverged { sent, remaining })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A Runtime API that refuses `del server` while connections are
+    /// attached `refusals` times, then deletes; returns its address and
+    /// the number of commands it received.
+    fn fake_runtime_api(refusals: usize) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let handle = std::thread::spawn(move || {
+            let mut received = 0;
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut line = String::new();
+                BufReader::new(&stream).read_line(&mut line).unwrap();
+                if line.trim() == "quit" {
+                    return received;
+                }
+                received += 1;
+                let reply = if received <= refusals {
+                    "Server still has connections attached to it, cannot remove it.\n"
+                } else {
+                    "Server deleted.\n"
+                };
+                stream.write_all(reply.as_bytes()).unwrap();
+            }
+            received
+        });
+        (addr, handle)
+    }
+
+    fn stop(addr: &str) {
+        let _ = runtime_api::send(
+            &Endpoint::Tcp(addr.to_string()),
+            "quit",
+            Duration::from_secs(1),
+        );
+    }
+
+    #[test]
+    fn del_server_is_tried_again_while_connections_are_attached() {
+        let (addr, fake) = fake_runtime_api(3);
+        let command = Command::DelServer(ServerRef::new("app", "old"));
+        let endpoint = Endpoint::Tcp(addr.clone());
+        let reply = send_until_done(&endpoint, &command, Duration::from_secs(1), RETRY_FOR);
+        stop(&addr);
+        assert!(command.accepts(&reply), "{reply}");
+        assert_eq!(fake.join().unwrap(), 4);
+    }
+
+    #[test]
+    fn del_server_gives_up_after_a_while() {
+        let (addr, fake) = fake_runtime_api(usize::MAX);
+        let command = Command::DelServer(ServerRef::new("app", "old"));
+        let endpoint = Endpoint::Tcp(addr.clone());
+        let reply = send_until_done(
+            &endpoint,
+            &command,
+            Duration::from_secs(1),
+            Duration::from_millis(300),
+        );
+        stop(&addr);
+        assert!(command.retry_later(&reply) && !command.accepts(&reply));
+        // 50 + 100 ms of pauses fit in 300 ms, 50 + 100 + 200 do not.
+        assert_eq!(fake.join().unwrap(), 3);
     }
 }

@@ -130,6 +130,15 @@ impl Command {
         );
     }
 
+    /// Whether HAProxy's reply means "not now": `del server` is refused
+    /// while connections are still attached to the server, which
+    /// `shutdown sessions` has just closed but HAProxy may not have
+    /// released yet (idle connections in a reuse pool, for one).
+    pub fn retry_later(&self, reply: &str) -> bool {
+        matches!(self, Command::DelServer(_))
+            && reply.trim() == "Server still has connections attached to it, cannot remove it."
+    }
+
     /// Whether HAProxy's reply means the command was carried out.
     pub fn accepts(&self, reply: &str) -> bool {
         let reply = reply.trim();
