@@ -87,30 +87,25 @@ fn sections(lines: &[&str]) -> Vec<Range<usize>> {
     out
 }
 
+/// Each section's text, as one slice of `whole` (which `lines` cut).
+fn section_texts<'a>(whole: &'a str, lines: &[&str], sections: &[Range<usize>]) -> Vec<&'a str> {
+    let offset = |line: &str| line.as_ptr() as usize - whole.as_ptr() as usize;
+    sections
+        .iter()
+        .map(|r| {
+            let last = lines[r.end - 1];
+            &whole[offset(lines[r.start])..offset(last) + last.len()]
+        })
+        .collect()
+}
+
 /// The diff of the lines, found section by section.
 fn line_ops(old: &str, old_lines: &[&str], new: &str, new_lines: &[&str]) -> Vec<DiffOp> {
     let (old_sections, new_sections) = (sections(old_lines), sections(new_lines));
-    // A section's text, as one slice of the whole.
-    let text = |whole: &'_ str, lines: &[&str], r: &Range<usize>| -> (usize, usize) {
-        let start = lines[r.start].as_ptr() as usize - whole.as_ptr() as usize;
-        let last = lines[r.end - 1];
-        let end = last.as_ptr() as usize - whole.as_ptr() as usize + last.len();
-        (start, end)
-    };
-    let old_keys: Vec<&str> = old_sections
-        .iter()
-        .map(|r| {
-            let (s, e) = text(old, old_lines, r);
-            &old[s..e]
-        })
-        .collect();
-    let new_keys: Vec<&str> = new_sections
-        .iter()
-        .map(|r| {
-            let (s, e) = text(new, new_lines, r);
-            &new[s..e]
-        })
-        .collect();
+    let (old_keys, new_keys) = (
+        section_texts(old, old_lines, &old_sections),
+        section_texts(new, new_lines, &new_sections),
+    );
     // The lines of a run of sections; an empty run sits where its next
     // section (or the end) begins.
     let lines_of = |sections: &[Range<usize>], total: usize, run: Range<usize>| {

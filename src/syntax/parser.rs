@@ -393,24 +393,29 @@ impl<'t> Parser<'t> {
         })
     }
 
+    /// `(X ~ ("," ~ X)* ~ ","?)?`: the items of a list, commas between, one
+    /// after the last allowed.
+    fn separated<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Vec<T> {
+        self.attempt(|p| {
+            let mut items = vec![item(p)?];
+            items.extend(p.repeat(|p| {
+                p.lit(",").then_some(())?;
+                p.skip();
+                item(p)
+            }));
+            p.skip();
+            p.lit(",");
+            Some(items)
+        })
+        .unwrap_or_default()
+    }
+
     /// `list = { "[" ~ (expr ~ ("," ~ expr)* ~ ","?)? ~ "]" }`
     fn list(&mut self) -> Option<Expr> {
         let start = self.pos;
         self.lit("[").then_some(())?;
         self.skip();
-        let items = self
-            .attempt(|p| {
-                let mut items = vec![p.expr()?];
-                items.extend(p.repeat(|p| {
-                    p.lit(",").then_some(())?;
-                    p.skip();
-                    p.expr()
-                }));
-                p.skip();
-                p.lit(",");
-                Some(items)
-            })
-            .unwrap_or_default();
+        let items = self.separated(Self::expr);
         self.skip();
         self.lit("]").then_some(())?;
         Some(Expr {
@@ -635,19 +640,7 @@ impl<'t> Parser<'t> {
             // `ident_list = { "[" ~ (ident ~ ("," ~ ident)* ~ ","?)? ~ "]" }`
             self.pos += 1;
             self.skip();
-            let envs = self
-                .attempt(|p| {
-                    let mut envs = vec![p.ident()?];
-                    envs.extend(p.repeat(|p| {
-                        p.lit(",").then_some(())?;
-                        p.skip();
-                        p.ident()
-                    }));
-                    p.skip();
-                    p.lit(",");
-                    Some(envs)
-                })
-                .unwrap_or_default();
+            let envs = self.separated(Self::ident);
             self.skip();
             self.lit("]").then_some(())?;
             envs
