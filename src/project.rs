@@ -246,11 +246,27 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
             continue;
         };
         let text = &sources.get(id).text;
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(text.as_bytes());
-        hasher.update([0]);
-        let (ast, parse_diags) = syntax::parse(id, text);
+        let hash = |hasher: &mut Sha256| {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
+        };
+        // The hash is only needed for the outputs' headers: a large file's
+        // is made beside its parse.
+        let (ast, parse_diags) = if text.len() < 256 * 1024 {
+            hash(&mut hasher);
+            syntax::parse(id, text)
+        } else {
+            std::thread::scope(|scope| {
+                let hashing = scope.spawn(|| hash(&mut hasher));
+                let parsed = syntax::parse(id, text);
+                hashing
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                parsed
+            })
+        };
         diags.extend(parse_diags);
         let mut imports = Vec::new();
         collect_imports(&ast.items, &mut imports);

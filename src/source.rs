@@ -38,30 +38,37 @@ pub struct SourceFile {
     /// The path shown to users: relative to the project root, or `std/<name>.hap`.
     pub name: String,
     pub text: String,
-    /// Byte offsets at which each line starts, for 1-based line/column lookups.
-    line_starts: Vec<usize>,
+    /// Byte offsets at which each line starts, for 1-based line/column
+    /// lookups; found on the first lookup (only diagnostics need them).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(name: String, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         SourceFile {
             name,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line];
+        let start = line_starts[line];
         let column = self
             .text
             .get(start..offset)
@@ -71,11 +78,9 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let end = self
-            .line_starts
-            .get(line)
-            .map_or(self.text.len(), |e| e - 1);
+        let line_starts = self.line_starts();
+        let start = line_starts.get(line - 1).copied().unwrap_or(0);
+        let end = line_starts.get(line).map_or(self.text.len(), |e| e - 1);
         self.text.get(start..end).unwrap_or("")
     }
 }
