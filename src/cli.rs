@@ -11,18 +11,24 @@ use crate::driver::{self, Compilation};
 use crate::project::LoadError;
 
 /// `print!` for standard output that another program may stop reading
-/// (`haptic diff | head`): that is not an error, and not a panic.
+/// (`haptic diff | head`): that is not an error, and not a panic. Any
+/// other failure to write (a full disk) makes the command exit with
+/// [`exit::USAGE`], the I/O error code.
 macro_rules! out {
     ($($arg:tt)*) => {
         write_out(format_args!($($arg)*))
     };
 }
 
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn write_out(text: std::fmt::Arguments) {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
+        if e.kind() != std::io::ErrorKind::BrokenPipe
+            && !STDOUT_FAILED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             eprintln!("error: cannot write to standard output: {e}");
         }
     }
@@ -182,7 +188,11 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    run(cli)
+    let code = run(cli);
+    if STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed) && code == exit::OK {
+        return exit::USAGE;
+    }
+    code
 }
 
 pub fn run(cli: Cli) -> i32 {
