@@ -342,11 +342,18 @@ fn frontend(fe: &model::Frontend) -> Section {
     for route in &fe.routes {
         let mut line = vec![syn("use_backend"), val(&route.backend), syn("if")];
         if let Some(host) = &route.host {
+            // `host_only` drops the port and keeps an IPv6 literal in its
+            // brackets (`[::1]:8080` → `[::1]`), as the Host header writes
+            // it; cutting at the first `:` would leave `[`.
+            let host = match host.parse::<std::net::Ipv6Addr>() {
+                Ok(v6) => format!("[{v6}]"),
+                Err(_) => host.clone(),
+            };
             line.extend([
                 syn("{"),
-                syn("req.hdr(host),field(1,:)"),
+                syn("req.hdr(host),host_only"),
                 syn("-i"),
-                Word::Text(host.clone()),
+                Word::Text(host),
                 syn("}"),
             ]);
         }

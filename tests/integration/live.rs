@@ -244,3 +244,67 @@ fn runtime_script_repairs_drift_made_by_hand() {
     apply_script(&haproxy, &output.runtime_txt);
     assert_eq!(observed(&haproxy.servers()), expected);
 }
+
+/// Host routes on a real HAProxy: the Host header's port is ignored, its
+/// case too, and an IPv6 literal host (`[::1]:PORT` in the header) is
+/// matched. Which backend took each request is read from `show stat` (the
+/// servers are in maintenance: every request gets a quick 503).
+#[test]
+fn host_routes_match_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let dead = free_port();
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend v6 {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+backend named {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+backend other {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+frontend f {{
+  bind 127.0.0.1:{front}
+  route host "::1" -> v6
+  route host "app.example.com" -> named
+  default -> other
+}}
+"#,
+        socket.display()
+    );
+    let project = TempProject::single(&source);
+    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    let haproxy = Haproxy::start(&cfg, &socket);
+    let hosts = [
+        format!("[::1]:{front}"),
+        "[::1]".to_string(),
+        format!("app.example.com:{front}"),
+        "APP.Example.com".to_string(),
+        "other.example.com".to_string(),
+    ];
+    for host in &hosts {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        write!(
+            stream,
+            "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        assert!(reply.starts_with("HTTP/1.1 503"), "{host}: {reply}");
+    }
+    // `show stat`: the sessions each backend took (`stot`, its 8th field).
+    let stat = haproxy.command("show stat");
+    let taken = |backend: &str| -> u64 {
+        stat.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f.len() > 7 && f[0] == backend && f[1] == "BACKEND")
+            .map(|f| f[7].parse().unwrap())
+            .unwrap_or_else(|| panic!("no backend {backend} in:\n{stat}"))
+    };
+    assert_eq!(
+        (taken("v6"), taken("named"), taken("other")),
+        (2, 2, 1),
+        "{stat}"
+    );
+}
