@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::Diagnostic;
 use crate::emit::{self, Provenance};
 use crate::project::{self, Files, LoadError, Project};
-use crate::{check, lower, model, plan};
+use crate::{check, lower, model, parallel, plan};
 
 /// The text outputs of one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,47 +100,33 @@ impl Compilation {
         sink: impl Fn(&'static str, Text) -> T + Sync,
     ) -> [T; 2] {
         let provenance = self.provenance(env);
-        // Large outputs without a base version: both files in parts.
-        let shares = crate::threads().min(env.backends.len() / 500);
-        if base.is_none() && shares > 1 {
-            let (haproxy_cfg, runtime_txt) = emit_in_shares(env, &provenance, shares);
-            return std::thread::scope(|scope| {
-                let runtime = scope.spawn(|| sink("runtime.txt", runtime_txt));
-                let haproxy_cfg = sink("haproxy.cfg", haproxy_cfg);
-                let runtime = runtime
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                [haproxy_cfg, runtime]
-            });
-        }
-        let runtime = || {
-            let text = match base {
-                None => emit::runtime::emit(env, &provenance),
-                Some(base) => {
-                    let plan = base.plan(env);
-                    emit::runtime::emit_plan(&plan, &base.label, &provenance)
-                }
-            };
-            sink("runtime.txt", text.into())
-        };
-        let haproxy_cfg = || {
-            sink(
-                "haproxy.cfg",
-                emit::haproxy_cfg::emit(&lower::lower(env), &provenance).into(),
+        let runs = parallel::runs(&env.backends, 500);
+        let (runtime_txt, haproxy_cfg) = if base.is_none() && runs.len() > 1 {
+            // Large outputs without a base version: both files in parts.
+            let (haproxy_cfg, runtime_txt) = emit_in_shares(env, &provenance, &runs);
+            parallel::join(
+                || sink("runtime.txt", runtime_txt),
+                || sink("haproxy.cfg", haproxy_cfg),
+            )
+        } else {
+            parallel::join(
+                || {
+                    let text = match base {
+                        None => emit::runtime::emit(env, &provenance),
+                        Some(base) => {
+                            let plan = base.plan(env);
+                            emit::runtime::emit_plan(&plan, &base.label, &provenance)
+                        }
+                    };
+                    sink("runtime.txt", text.into())
+                },
+                || {
+                    let text = emit::haproxy_cfg::emit(&lower::lower(env), &provenance);
+                    sink("haproxy.cfg", text.into())
+                },
             )
         };
-        if crate::threads() > 1 {
-            std::thread::scope(|scope| {
-                let runtime = scope.spawn(runtime);
-                let haproxy_cfg = haproxy_cfg();
-                let runtime_txt = runtime
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                [haproxy_cfg, runtime_txt]
-            })
-        } else {
-            [haproxy_cfg(), runtime()]
-        }
+        [haproxy_cfg, runtime_txt]
     }
 
     /// Every environment's `haproxy.cfg` alone (what a plan compares), by
@@ -172,39 +158,26 @@ impl Compilation {
 }
 
 /// `haproxy.cfg` and `runtime.txt` (without a base version) of a large
-/// environment: the backends are cut into `shares` runs, and each run's
-/// sections and commands are made on a thread of its own, then joined in
-/// order, which gives the same text as one thread.
-fn emit_in_shares(env: &model::Env, provenance: &Provenance, shares: usize) -> (Text, Text) {
-    let per_share = env.backends.len().div_ceil(shares);
-    let parts: Vec<(String, String)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = env
-            .backends
-            .chunks(per_share)
-            .map(|backends| {
-                scope.spawn(move || {
-                    let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
-                    // One section at a time: its memory is reused by the next.
-                    // About 90 bytes a server line, 200 a backend's others.
-                    let mut haproxy_cfg =
-                        String::with_capacity(servers * 90 + backends.len() * 200);
-                    for be in backends {
-                        let section = lower::backend(be);
-                        emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &[section]);
-                    }
-                    let mut runtime_txt = String::new();
-                    emit::runtime::write_declared(&mut runtime_txt, backends);
-                    (haproxy_cfg, runtime_txt)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+/// environment, its backends cut into `runs`: each run's sections and
+/// commands are made on a thread of its own, then joined in order, which
+/// gives the same text as one thread.
+fn emit_in_shares(
+    env: &model::Env,
+    provenance: &Provenance,
+    runs: &[&[model::Backend]],
+) -> (Text, Text) {
+    let parts = parallel::map(runs.iter().copied(), |backends| {
+        let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
+        // One section at a time: its memory is reused by the next.
+        // About 90 bytes a server line, 200 a backend's others.
+        let mut haproxy_cfg = String::with_capacity(servers * 90 + backends.len() * 200);
+        for be in backends {
+            let section = lower::backend(be);
+            emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &[section]);
+        }
+        let mut runtime_txt = String::new();
+        emit::runtime::write_declared(&mut runtime_txt, backends);
+        (haproxy_cfg, runtime_txt)
     });
     let (before, after) = lower::frame(env);
     let mut head = emit::haproxy_cfg::header(provenance);

@@ -29,19 +29,9 @@ pub mod fmt;
 pub mod lower;
 pub mod lsp;
 pub mod model;
+pub mod parallel;
 pub mod plan;
 pub mod project;
 pub mod runtime_api;
 pub mod source;
 pub mod syntax;
-
-/// How many threads a stage may use for one large project: the machine's
-/// cores, or `HAPTIC_THREADS` where set (`HAPTIC_THREADS=1` runs every stage
-/// on one thread). Results do not depend on it.
-pub fn threads() -> usize {
-    std::env::var("HAPTIC_THREADS")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}

@@ -258,14 +258,7 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
             hash(&mut hasher);
             syntax::parse(id, text)
         } else {
-            std::thread::scope(|scope| {
-                let hashing = scope.spawn(|| hash(&mut hasher));
-                let parsed = syntax::parse(id, text);
-                hashing
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                parsed
-            })
+            crate::parallel::join(|| hash(&mut hasher), || syntax::parse(id, text)).1
         };
         diags.extend(parse_diags);
         let mut imports = Vec::new();

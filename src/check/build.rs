@@ -183,9 +183,8 @@ fn build_backends<'a>(
         let complete = complete && ctx.diags.error_count() == errors;
         (be, complete)
     };
-    const PER_THREAD: usize = 500;
-    let threads = crate::threads().min(decls.len().div_ceil(PER_THREAD));
-    if threads <= 1 {
+    let runs = crate::parallel::runs(decls, 500);
+    if runs.len() <= 1 {
         return decls.iter().map(|decl| build(ctx, decl)).collect();
     }
     // Evaluate what is still pending (standard-library constants), so no
@@ -193,31 +192,17 @@ fn build_backends<'a>(
     for slot in 0..ctx.defs.slots.len() {
         ctx.defs.value(slot, ctx.diags);
     }
-    let chunk = decls.len().div_ceil(threads);
-    let results: Vec<(Vec<(model::Backend, bool)>, Diagnostics)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = decls
-            .chunks(chunk)
-            .map(|decls| {
-                let defs = ctx.defs.clone();
-                let tls_cache = ctx.tls_cache.clone();
-                let env = ctx.env;
-                scope.spawn(move || {
-                    let mut diags = Diagnostics::default();
-                    let mut ctx = Ctx {
-                        defs,
-                        diags: &mut diags,
-                        env,
-                        tls_cache,
-                    };
-                    let built = decls.iter().map(|decl| build(&mut ctx, decl)).collect();
-                    (built, diags)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+    let (defs, tls_cache, env) = (&ctx.defs, &ctx.tls_cache, ctx.env);
+    let results = crate::parallel::map(runs, |decls| {
+        let mut diags = Diagnostics::default();
+        let mut ctx = Ctx {
+            defs: defs.clone(),
+            diags: &mut diags,
+            env,
+            tls_cache: tls_cache.clone(),
+        };
+        let built: Vec<_> = decls.iter().map(|decl| build(&mut ctx, decl)).collect();
+        (built, diags)
     });
     let mut out = Vec::with_capacity(decls.len());
     for (built, diags) in results {

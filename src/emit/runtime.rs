@@ -70,56 +70,44 @@ impl Command {
     /// Appends the command to `out`, without its newline.
     pub fn write_line(&self, out: &mut String) {
         let start = out.len();
-        let server = |out: &mut String, s: &ServerRef| {
-            out.push_str(&s.backend);
-            out.push('/');
-            out.push_str(&s.server);
+        let (verb, target) = match self {
+            Command::SetAddr(s, ..) | Command::SetWeight(s, _) | Command::SetState(s, _) => {
+                ("set server ", s)
+            }
+            Command::SetMaxconn(s, _) => ("set maxconn server ", s),
+            Command::AddServer(s, _) => ("add server ", s),
+            Command::EnableHealth(s) => ("enable health ", s),
+            Command::ShutdownSessions(s) => ("shutdown sessions server ", s),
+            Command::DelServer(s) => ("del server ", s),
         };
+        out.push_str(verb);
+        out.push_str(&target.backend);
+        out.push('/');
+        out.push_str(&target.server);
         match self {
-            Command::SetAddr(s, ip, port) => {
-                out.push_str("set server ");
-                server(out, s);
+            Command::SetAddr(_, ip, port) => {
                 out.push_str(" addr ");
                 digits::push_ip(out, ip);
                 out.push_str(" port ");
                 digits::push_int(out, u64::from(*port));
             }
-            Command::SetWeight(s, weight) => {
-                out.push_str("set server ");
-                server(out, s);
+            Command::SetWeight(_, weight) => {
                 out.push_str(" weight ");
                 digits::push_int(out, u64::from(*weight));
             }
-            Command::SetState(s, state) => {
-                out.push_str("set server ");
-                server(out, s);
+            Command::SetState(_, state) => {
                 out.push_str(" state ");
                 out.push_str(state.name());
             }
-            Command::SetMaxconn(s, maxconn) => {
-                out.push_str("set maxconn server ");
-                server(out, s);
+            Command::SetMaxconn(_, maxconn) => {
                 out.push(' ');
                 digits::push_int(out, u64::from(*maxconn));
             }
-            Command::AddServer(s, options) => {
-                out.push_str("add server ");
-                server(out, s);
+            Command::AddServer(_, options) => {
                 out.push(' ');
                 out.push_str(options);
             }
-            Command::EnableHealth(s) => {
-                out.push_str("enable health ");
-                server(out, s);
-            }
-            Command::ShutdownSessions(s) => {
-                out.push_str("shutdown sessions server ");
-                server(out, s);
-            }
-            Command::DelServer(s) => {
-                out.push_str("del server ");
-                server(out, s);
-            }
+            Command::EnableHealth(_) | Command::ShutdownSessions(_) | Command::DelServer(_) => {}
         }
         let line = &out[start..];
         assert!(

@@ -24,7 +24,7 @@ pub const MAX_DEPTH: usize = 32;
 /// Parses one file. A syntax error stops this file (its diagnostic is
 /// returned with an empty tree); other files are unaffected.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    parse_with_threads(file, text, crate::threads())
+    parse_with_threads(file, text, crate::parallel::threads())
 }
 
 /// [`parse`], with large files cut into at most `threads` parts.
@@ -68,15 +68,8 @@ fn parse_in_parts(
         }
     }
     cuts.push(text.len());
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let workers: Vec<_> = cuts
-            .windows(2)
-            .map(|w| scope.spawn(move || parser::parse_part(file, text, w[0], w[1])))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+    let results = crate::parallel::map(cuts.windows(2), |w| {
+        parser::parse_part(file, text, w[0], w[1])
     });
     let mut items = Vec::new();
     let mut diags = Vec::new();
