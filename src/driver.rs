@@ -229,14 +229,6 @@ impl Base {
         self.compilation.as_ref().map_or(&[], |c| &c.envs)
     }
 
-    /// The base's outputs (none when the project is new).
-    pub fn outputs(&self) -> Vec<Output> {
-        self.compilation
-            .as_ref()
-            .map(Compilation::outputs)
-            .unwrap_or_default()
-    }
-
     /// The base's `haproxy.cfg`s by environment (none when the project is
     /// new).
     pub fn haproxy_cfgs(&self) -> Vec<(String, String)> {

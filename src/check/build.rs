@@ -216,29 +216,22 @@ fn build_backends<'a>(
 /// that a mistake in an unused definition is still reported.
 fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
     for item in items {
-        match item {
-            ast::Item::Let(l) => {
-                if let Some(slot) = ctx
-                    .defs
-                    .index
-                    .get(&(Ns::Project, l.name.name.as_str()))
-                    .copied()
-                {
-                    ctx.defs.value(slot, ctx.diags);
-                }
-            }
-            ast::Item::Tls(t) => {
-                if let Some(slot) = ctx
-                    .defs
-                    .index
-                    .get(&(Ns::Project, t.name.name.as_str()))
-                    .copied()
-                {
-                    let raw = ctx.defs.value(slot, ctx.diags);
-                    ctx.coerce(&raw, Ty::Record(&types::TLS));
-                }
-            }
-            _ => {}
+        let (name, is_tls) = match item {
+            ast::Item::Let(l) => (&l.name, false),
+            ast::Item::Tls(t) => (&t.name, true),
+            _ => continue,
+        };
+        let Some(slot) = ctx
+            .defs
+            .index
+            .get(&(Ns::Project, name.name.as_str()))
+            .copied()
+        else {
+            continue;
+        };
+        let raw = ctx.defs.value(slot, ctx.diags);
+        if is_tls {
+            ctx.coerce(&raw, Ty::Record(&types::TLS));
         }
     }
 }
