@@ -5,13 +5,16 @@
 
 /// How many threads a stage may use for one large project: the machine's
 /// cores, or `HAPTIC_THREADS` where set (`HAPTIC_THREADS=1` runs every stage
-/// on one thread). Results do not depend on it.
+/// on one thread). Results do not depend on it. Read once a process.
 pub fn threads() -> usize {
-    std::env::var("HAPTIC_THREADS")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("HAPTIC_THREADS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
 }
 
 /// `a` and `b` side by side (`a` on another thread when there are several),
