@@ -63,7 +63,7 @@ fn write_words(out: &mut String, words: &[Word]) {
             Word::Value(s) | Word::Text(s) => quote_into(out, s),
             Word::Int(n) => digits::push_int(out, *n),
             Word::Duration(ms) => lower::push_duration(out, *ms),
-            Word::Address(host, port) => lower::push_address(out, host.as_ref(), *port),
+            Word::Address(host, port) => lower::push_address(out, *host, *port),
             Word::Template(parts) => {
                 out.push('"');
                 for part in parts {

@@ -45,7 +45,7 @@ impl fmt::Display for ServerRef {
 /// One Runtime API command. Names come from identifiers (letters, digits,
 /// `_`, `-`), values are numbers and IP addresses, and `add server` options
 /// are words the checker validated, so no command can carry a `;` or a
-/// newline; [`Command::write_line`] asserts it.
+/// newline; [`Action::write`] asserts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     SetAddr(ServerRef, std::net::IpAddr, u16),
@@ -60,6 +60,74 @@ pub enum Command {
     DelServer(ServerRef),
 }
 
+/// What a command does to its server, with the values it needs, borrowed:
+/// the one spelling of every command, written by [`Action::write`] for
+/// [`Command`]s and for the declared state of every server of a large
+/// `runtime.txt` alike, which has no need for command values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    SetAddr(std::net::IpAddr, u16),
+    SetWeight(u32),
+    SetState(ServerState),
+    SetMaxconn(u32),
+    AddServer(&'a str),
+    EnableHealth,
+    ShutdownSessions,
+    DelServer,
+}
+
+impl Action<'_> {
+    /// Appends the command doing this to `backend/server` to `out`, without
+    /// its newline.
+    pub fn write(self, out: &mut String, backend: &str, server: &str) {
+        let start = out.len();
+        out.push_str(match self {
+            Action::SetAddr(..) | Action::SetWeight(_) | Action::SetState(_) => "set server ",
+            Action::SetMaxconn(_) => "set maxconn server ",
+            Action::AddServer(_) => "add server ",
+            Action::EnableHealth => "enable health ",
+            Action::ShutdownSessions => "shutdown sessions server ",
+            Action::DelServer => "del server ",
+        });
+        out.push_str(backend);
+        out.push('/');
+        out.push_str(server);
+        match self {
+            Action::SetAddr(ip, port) => {
+                out.push_str(" addr ");
+                digits::push_ip(out, &ip);
+                out.push_str(" port ");
+                digits::push_int(out, u64::from(port));
+            }
+            Action::SetWeight(weight) => {
+                out.push_str(" weight ");
+                digits::push_int(out, u64::from(weight));
+            }
+            Action::SetState(state) => {
+                out.push_str(" state ");
+                out.push_str(state.name());
+            }
+            Action::SetMaxconn(maxconn) => {
+                out.push(' ');
+                digits::push_int(out, u64::from(maxconn));
+            }
+            Action::AddServer(options) => {
+                out.push(' ');
+                out.push_str(options);
+            }
+            Action::EnableHealth | Action::ShutdownSessions | Action::DelServer => {}
+        }
+        let line = &out.as_bytes()[start..];
+        assert!(
+            !line
+                .iter()
+                .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0')),
+            "runtime command built from unchecked input: {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
 impl Command {
     pub fn line(&self) -> String {
         let mut line = String::new();
@@ -67,55 +135,24 @@ impl Command {
         line
     }
 
+    /// The server the command is about, and what it does to it.
+    pub fn parts(&self) -> (&ServerRef, Action<'_>) {
+        match self {
+            Command::SetAddr(s, ip, port) => (s, Action::SetAddr(*ip, *port)),
+            Command::SetWeight(s, weight) => (s, Action::SetWeight(*weight)),
+            Command::SetState(s, state) => (s, Action::SetState(*state)),
+            Command::SetMaxconn(s, maxconn) => (s, Action::SetMaxconn(*maxconn)),
+            Command::AddServer(s, options) => (s, Action::AddServer(options)),
+            Command::EnableHealth(s) => (s, Action::EnableHealth),
+            Command::ShutdownSessions(s) => (s, Action::ShutdownSessions),
+            Command::DelServer(s) => (s, Action::DelServer),
+        }
+    }
+
     /// Appends the command to `out`, without its newline.
     pub fn write_line(&self, out: &mut String) {
-        let start = out.len();
-        let (verb, target) = match self {
-            Command::SetAddr(s, ..) | Command::SetWeight(s, _) | Command::SetState(s, _) => {
-                ("set server ", s)
-            }
-            Command::SetMaxconn(s, _) => ("set maxconn server ", s),
-            Command::AddServer(s, _) => ("add server ", s),
-            Command::EnableHealth(s) => ("enable health ", s),
-            Command::ShutdownSessions(s) => ("shutdown sessions server ", s),
-            Command::DelServer(s) => ("del server ", s),
-        };
-        out.push_str(verb);
-        out.push_str(&target.backend);
-        out.push('/');
-        out.push_str(&target.server);
-        match self {
-            Command::SetAddr(_, ip, port) => {
-                out.push_str(" addr ");
-                digits::push_ip(out, ip);
-                out.push_str(" port ");
-                digits::push_int(out, u64::from(*port));
-            }
-            Command::SetWeight(_, weight) => {
-                out.push_str(" weight ");
-                digits::push_int(out, u64::from(*weight));
-            }
-            Command::SetState(_, state) => {
-                out.push_str(" state ");
-                out.push_str(state.name());
-            }
-            Command::SetMaxconn(_, maxconn) => {
-                out.push(' ');
-                digits::push_int(out, u64::from(*maxconn));
-            }
-            Command::AddServer(_, options) => {
-                out.push(' ');
-                out.push_str(options);
-            }
-            Command::EnableHealth(_) | Command::ShutdownSessions(_) | Command::DelServer(_) => {}
-        }
-        let line = &out[start..];
-        assert!(
-            !line
-                .bytes()
-                .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0')),
-            "runtime command built from unchecked input: {line:?}"
-        );
+        let (target, action) = self.parts();
+        action.write(out, &target.backend, &target.server);
     }
 
     /// Whether HAProxy's reply means "not now": `del server` is refused
@@ -144,20 +181,20 @@ impl Command {
     }
 }
 
-/// The commands that set the declared state of one server.
-pub fn server_state(backend: &Arc<str>, s: &model::Server) -> Vec<Command> {
-    let target = ServerRef::in_backend(backend.clone(), &s.name);
-    let mut commands = Vec::with_capacity(4);
+/// What sets the declared state of one server (at most four actions).
+pub fn declared_state(s: &model::Server) -> impl Iterator<Item = Action<'static>> {
     // `set server addr` takes an IP; servers named by DNS keep the address
     // HAProxy resolved.
-    if let Host::Ip(ip) = s.host {
-        commands.push(Command::SetAddr(target.clone(), ip, s.port));
-    }
-    commands.push(Command::SetWeight(target.clone(), s.effective_weight()));
-    commands.push(Command::SetState(target.clone(), s.state));
-    // 0 means "no limit", as when the configuration sets none.
-    commands.push(Command::SetMaxconn(target, s.maxconn.unwrap_or(0)));
-    commands
+    let addr = match s.host {
+        Host::Ip(ip) => Some(Action::SetAddr(ip, s.port)),
+        Host::Name(_) => None,
+    };
+    addr.into_iter().chain([
+        Action::SetWeight(s.effective_weight()),
+        Action::SetState(s.state),
+        // 0 means "no limit", as when the configuration sets none.
+        Action::SetMaxconn(s.maxconn.unwrap_or(0)),
+    ])
 }
 
 fn header(provenance: &Provenance) -> String {
@@ -200,9 +237,11 @@ pub fn write_declared(out: &mut String, backends: &[model::Backend]) {
     // About 45 bytes a command, four commands a server.
     out.reserve(servers * 4 * 48);
     for be in backends {
-        let backend: Arc<str> = Arc::from(be.name.as_str());
         for s in &be.servers {
-            commands(out, &server_state(&backend, s));
+            for action in declared_state(s) {
+                action.write(out, &be.name, &s.name);
+                out.push('\n');
+            }
         }
     }
 }

@@ -3,40 +3,43 @@
 //! *what* HAProxy must be told happens here; *how it is spelled* (quoting,
 //! indentation) is `emit::haproxy_cfg`'s job.
 
+use std::borrow::Cow;
+
 use crate::emit::digits;
 use crate::model::{self, Host, PathMatch, ServerState, Text};
 
-/// A whole `haproxy.cfg`, without its header comment.
+/// A whole `haproxy.cfg`, without its header comment. Words borrow the
+/// names and texts of the model they were lowered from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub sections: Vec<Section>,
+pub struct Config<'a> {
+    pub sections: Vec<Section<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Section {
+pub struct Section<'a> {
     /// `global`, `frontend www`, ...
-    pub header: Vec<Word>,
-    pub lines: Vec<Vec<Word>>,
+    pub header: Vec<Word<'a>>,
+    pub lines: Vec<Vec<Word<'a>>>,
 }
 
 /// One argument of a directive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Word {
+pub enum Word<'a> {
     /// Syntax the compiler wrote itself (keywords, sample fetches). Never
     /// holds user text.
     Syntax(&'static str),
     /// A compiler-formatted value (numbers, durations, IPs, names that the
     /// grammar restricts to identifier characters).
-    Value(String),
+    Value(Cow<'a, str>),
     /// A number.
     Int(u64),
     /// A duration in milliseconds, written with [`duration`]'s unit.
     Duration(u64),
     /// An address, written as [`address`] writes it.
-    Address(Option<Host>, u16),
+    Address(Option<&'a Host>, u16),
     /// User text: quoted by the emitter so HAProxy reads back exactly one
     /// argument equal to it.
-    Text(String),
+    Text(Cow<'a, str>),
     /// Text with environment-variable references (secrets), expanded by
     /// HAProxy at start.
     Template(Vec<Part>),
@@ -48,12 +51,23 @@ pub enum Part {
     Var(String),
 }
 
-fn syn(s: &'static str) -> Word {
+fn syn(s: &'static str) -> Word<'static> {
     Word::Syntax(s)
 }
 
-fn val(s: impl ToString) -> Word {
-    Word::Value(s.to_string())
+/// A value the model holds as text (a name, a method): borrowed.
+fn name(s: &str) -> Word<'_> {
+    Word::Value(Cow::Borrowed(s))
+}
+
+/// User text the model holds: borrowed.
+fn txt(s: &str) -> Word<'_> {
+    Word::Text(Cow::Borrowed(s))
+}
+
+/// A value formatted here.
+fn val(s: impl ToString) -> Word<'static> {
+    Word::Value(Cow::Owned(s.to_string()))
 }
 
 /// Formats milliseconds with the largest unit that divides them exactly.
@@ -102,7 +116,7 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
     digits::push_int(out, u64::from(port));
 }
 
-pub fn lower(env: &model::Env) -> Config {
+pub fn lower(env: &model::Env) -> Config<'_> {
     let (mut sections, after) = frame(env);
     sections.extend(env.backends.iter().map(backend));
     sections.extend(after);
@@ -113,31 +127,31 @@ pub fn lower(env: &model::Env) -> Config {
 /// frontends) and after them (the stats page). With the [`backend`]
 /// sections between, they make [`lower`]'s configuration; large outputs are
 /// made in parts that way.
-pub fn frame(env: &model::Env) -> (Vec<Section>, Vec<Section>) {
+pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     let mut before = vec![global(env), defaults(&env.defaults)];
     before.extend(env.frontends.iter().map(frontend));
     let after = env.stats.iter().map(stats_section).collect();
     (before, after)
 }
 
-fn global(env: &model::Env) -> Section {
+fn global(env: &model::Env) -> Section<'_> {
     let d = &env.defaults;
     let mut lines = Vec::new();
     if d.log == "stdout" || d.log == "stderr" {
         lines.push(vec![
             syn("log"),
-            val(&d.log),
+            name(&d.log),
             syn("format"),
             syn("raw"),
             syn("local0"),
         ]);
     } else {
-        lines.push(vec![syn("log"), Word::Text(d.log.clone()), syn("local0")]);
+        lines.push(vec![syn("log"), txt(&d.log), syn("local0")]);
     }
     lines.push(vec![
         syn("stats"),
         syn("socket"),
-        Word::Text(d.socket.clone()),
+        txt(&d.socket),
         syn("mode"),
         syn("660"),
         syn("level"),
@@ -153,7 +167,7 @@ fn global(env: &model::Env) -> Section {
     }
 }
 
-fn defaults(d: &model::Defaults) -> Section {
+fn defaults(d: &model::Defaults) -> Section<'_> {
     let timeout = |name: &'static str, ms: u64| vec![syn("timeout"), syn(name), val(duration(ms))];
     let lines = vec![
         vec![syn("mode"), syn("http")],
@@ -175,56 +189,60 @@ fn defaults(d: &model::Defaults) -> Section {
     }
 }
 
-fn text(t: &Text) -> Word {
+fn text(t: &Text) -> Word<'_> {
     match t {
-        Text::Literal(s) => Word::Text(s.clone()),
+        Text::Literal(s) => txt(s),
         Text::Secret(name) => Word::Template(vec![Part::Var(name.clone())]),
     }
 }
 
 /// Header values are log-format strings in HAProxy: a literal `%` is `%%`.
-fn log_format(t: &Text) -> Word {
+fn log_format(t: &Text) -> Word<'_> {
     match t {
-        Text::Literal(s) => Word::Text(s.replace('%', "%%")),
+        Text::Literal(s) => Word::Text(Cow::Owned(s.replace('%', "%%"))),
         secret => text(secret),
     }
 }
 
-fn set_headers(directive: &'static str, headers: &[model::Header], lines: &mut Vec<Vec<Word>>) {
+fn set_headers<'a>(
+    directive: &'static str,
+    headers: &'a [model::Header],
+    lines: &mut Vec<Vec<Word<'a>>>,
+) {
     for h in headers {
         lines.push(vec![
             syn(directive),
             syn("set-header"),
-            Word::Text(h.name.clone()),
+            txt(&h.name),
             log_format(&h.value),
         ]);
     }
 }
 
-fn bind_line(b: &model::Bind) -> Vec<Word> {
+fn bind_line(b: &model::Bind) -> Vec<Word<'_>> {
     let host = b.listen.ip.map(Host::Ip);
     let mut line = vec![syn("bind"), val(address(host.as_ref(), b.listen.port))];
     if let Some(tls) = &b.tls {
         line.push(syn("ssl"));
         match &tls.certs {
-            model::Certs::Path(path) => line.extend([syn("crt"), Word::Text(path.clone())]),
-            model::Certs::List(list) => line.extend([syn("crt-list"), Word::Text(list.clone())]),
+            model::Certs::Path(path) => line.extend([syn("crt"), txt(path)]),
+            model::Certs::List(list) => line.extend([syn("crt-list"), txt(list)]),
         }
         line.extend([syn("ssl-min-ver"), syn(tls.min_version.haproxy())]);
         if let Some(max) = tls.max_version {
             line.extend([syn("ssl-max-ver"), syn(max.haproxy())]);
         }
         if let Some(c) = &tls.ciphers {
-            line.extend([syn("ciphers"), Word::Text(c.clone())]);
+            line.extend([syn("ciphers"), txt(c)]);
         }
         if let Some(c) = &tls.ciphersuites {
-            line.extend([syn("ciphersuites"), Word::Text(c.clone())]);
+            line.extend([syn("ciphersuites"), txt(c)]);
         }
         if let Some(c) = &tls.curves {
-            line.extend([syn("curves"), Word::Text(c.clone())]);
+            line.extend([syn("curves"), txt(c)]);
         }
         if !tls.alpn.is_empty() {
-            line.extend([syn("alpn"), Word::Text(tls.alpn.join(","))]);
+            line.extend([syn("alpn"), Word::Text(Cow::Owned(tls.alpn.join(",")))]);
         }
         if !tls.tickets {
             line.push(syn("no-tls-tickets"));
@@ -233,7 +251,7 @@ fn bind_line(b: &model::Bind) -> Vec<Word> {
     line
 }
 
-fn frontend(fe: &model::Frontend) -> Section {
+fn frontend(fe: &model::Frontend) -> Section<'_> {
     let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(bind_line).collect();
     if let Some(n) = fe.maxconn {
         lines.push(vec![syn("maxconn"), val(n)]);
@@ -251,7 +269,7 @@ fn frontend(fe: &model::Frontend) -> Section {
             syn("size"),
             syn("100k"),
             syn("expire"),
-            val(&period),
+            Word::Duration(limit.per),
             syn("store"),
             val(format!("http_req_rate({period})")),
         ]);
@@ -340,14 +358,14 @@ fn frontend(fe: &model::Frontend) -> Section {
     }
     set_headers("http-response", &fe.response_headers, &mut lines);
     for route in &fe.routes {
-        let mut line = vec![syn("use_backend"), val(&route.backend), syn("if")];
+        let mut line = vec![syn("use_backend"), name(&route.backend), syn("if")];
         if let Some(host) = &route.host {
             // `host_only` drops the port and keeps an IPv6 literal in its
             // brackets (`[::1]:8080` → `[::1]`), as the Host header writes
             // it; cutting at the first `:` would leave `[`.
             let host = match host.parse::<std::net::Ipv6Addr>() {
-                Ok(v6) => format!("[{v6}]"),
-                Err(_) => host.clone(),
+                Ok(v6) => Cow::Owned(format!("[{v6}]")),
+                Err(_) => Cow::Borrowed(host.as_str()),
             };
             line.extend([
                 syn("{"),
@@ -359,11 +377,9 @@ fn frontend(fe: &model::Frontend) -> Section {
         }
         match &route.path {
             Some(PathMatch::Prefix(p)) => {
-                line.extend([syn("{"), syn("path_beg"), Word::Text(p.clone()), syn("}")])
+                line.extend([syn("{"), syn("path_beg"), txt(p), syn("}")])
             }
-            Some(PathMatch::Exact(p)) => {
-                line.extend([syn("{"), syn("path"), Word::Text(p.clone()), syn("}")])
-            }
+            Some(PathMatch::Exact(p)) => line.extend([syn("{"), syn("path"), txt(p), syn("}")]),
             None => {}
         }
         lines.push(line);
@@ -372,13 +388,13 @@ fn frontend(fe: &model::Frontend) -> Section {
         lines.push(vec![syn("default_backend"), val(default)]);
     }
     Section {
-        header: vec![syn("frontend"), val(&fe.name)],
+        header: vec![syn("frontend"), name(&fe.name)],
         lines,
     }
 }
 
 /// One backend's section.
-pub fn backend(be: &model::Backend) -> Section {
+pub fn backend(be: &model::Backend) -> Section<'_> {
     let mut lines = vec![vec![syn("balance"), syn(be.balance.name())]];
     if be.balance.is_hash() {
         lines.push(vec![syn("hash-type"), syn("consistent")]);
@@ -389,9 +405,9 @@ pub fn backend(be: &model::Backend) -> Section {
             syn("http-check"),
             syn("send"),
             syn("meth"),
-            val(&check.method),
+            name(&check.method),
             syn("uri"),
-            Word::Text(check.path.clone()),
+            txt(&check.path),
         ];
         if let Some(host) = &check.host {
             send.extend([
@@ -399,7 +415,7 @@ pub fn backend(be: &model::Backend) -> Section {
                 syn("HTTP/1.1"),
                 syn("hdr"),
                 syn("Host"),
-                Word::Text(host.clone()),
+                txt(host),
             ]);
         }
         lines.push(send);
@@ -429,7 +445,7 @@ pub fn backend(be: &model::Backend) -> Section {
     if let Some(cookie) = &be.sticky_cookie {
         lines.push(vec![
             syn("cookie"),
-            Word::Text(cookie.clone()),
+            txt(cookie),
             syn("insert"),
             syn("indirect"),
             syn("nocache"),
@@ -437,12 +453,13 @@ pub fn backend(be: &model::Backend) -> Section {
     }
     set_headers("http-request", &be.request_headers, &mut lines);
     for s in &be.servers {
-        let mut line = vec![syn("server")];
-        line.extend(server_options(be, s));
+        let mut line = Vec::with_capacity(SERVER_WORDS + 1);
+        line.push(syn("server"));
+        push_server_options(be, s, &mut line);
         lines.push(line);
     }
     Section {
-        header: vec![syn("backend"), val(&be.name)],
+        header: vec![syn("backend"), name(&be.name)],
         lines,
     }
 }
@@ -450,9 +467,22 @@ pub fn backend(be: &model::Backend) -> Section {
 /// Everything after `server` on a server line: name, address and every
 /// option written out. The Runtime API's `add server` takes the same words
 /// (it ignores `default-server`), so this is the one place they are built.
-pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
-    let mut words = Vec::with_capacity(12);
-    words.extend([val(&s.name), Word::Address(Some(s.host.clone()), s.port)]);
+pub fn server_options<'a>(be: &'a model::Backend, s: &'a model::Server) -> Vec<Word<'a>> {
+    let mut words = Vec::with_capacity(SERVER_WORDS);
+    push_server_options(be, s, &mut words);
+    words
+}
+
+/// The words of a server line with health checks, weight and maxconn.
+const SERVER_WORDS: usize = 13;
+
+/// Appends [`server_options`] to `words`.
+fn push_server_options<'a>(
+    be: &'a model::Backend,
+    s: &'a model::Server,
+    words: &mut Vec<Word<'a>>,
+) {
+    words.extend([name(&s.name), Word::Address(Some(&s.host), s.port)]);
     if let (true, Some(check)) = (s.check, &be.check) {
         words.extend([
             syn("check"),
@@ -485,7 +515,7 @@ pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
         if tls.verify {
             words.extend([syn("verify"), syn("required")]);
             if let Some(ca) = &tls.ca {
-                words.extend([syn("ca-file"), Word::Text(ca.clone())]);
+                words.extend([syn("ca-file"), txt(ca)]);
             }
         } else {
             words.extend([syn("verify"), syn("none")]);
@@ -495,7 +525,7 @@ pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
         }
     }
     if be.sticky_cookie.is_some() {
-        words.extend([syn("cookie"), val(&s.name)]);
+        words.extend([syn("cookie"), name(&s.name)]);
     }
     if s.backup {
         words.push(syn("backup"));
@@ -503,22 +533,21 @@ pub fn server_options(be: &model::Backend, s: &model::Server) -> Vec<Word> {
     if s.state == ServerState::Maint {
         words.push(syn("disabled"));
     }
-    words
 }
 
-fn stats_section(stats: &model::Stats) -> Section {
+fn stats_section(stats: &model::Stats) -> Section<'_> {
     let host = stats.bind.ip.map(Host::Ip);
     let auth = match &stats.password {
         Text::Secret(name) => Word::Template(vec![
             Part::Lit(format!("{}:", stats.user)),
             Part::Var(name.clone()),
         ]),
-        Text::Literal(p) => Word::Text(format!("{}:{p}", stats.user)),
+        Text::Literal(p) => Word::Text(Cow::Owned(format!("{}:{p}", stats.user))),
     };
     let lines = vec![
         vec![syn("bind"), val(address(host.as_ref(), stats.bind.port))],
         vec![syn("stats"), syn("enable")],
-        vec![syn("stats"), syn("uri"), Word::Text(stats.uri.clone())],
+        vec![syn("stats"), syn("uri"), txt(&stats.uri)],
         vec![syn("stats"), syn("refresh"), val(duration(stats.refresh))],
         vec![syn("stats"), syn("auth"), auth],
     ];

@@ -39,6 +39,7 @@ pub fn parse_part(
         bytes: &text.as_bytes()[..end],
         pos: start,
         diags: Vec::new(),
+        stacks: Stacks::default(),
     };
     let items = p.items(false)?;
     Some((items, p.diags))
@@ -50,6 +51,41 @@ struct Parser<'t> {
     bytes: &'t [u8],
     pos: usize,
     diags: Vec<Diagnostic>,
+    stacks: Stacks,
+}
+
+/// Where [`Parser::collect`] gathers the elements of a repetition before
+/// they get a vector of their own, exactly as long as needed: growing each
+/// vector by doubling left most of a large tree's memory behind as
+/// garbage. Nested repetitions share a stack, each above the last.
+#[derive(Default)]
+struct Stacks {
+    items: Vec<Item>,
+    body: Vec<BodyItem>,
+    fields: Vec<Field>,
+}
+
+/// The elements of the large repetitions, which [`Parser::collect`] gathers.
+trait Stacked: Sized {
+    fn stack(stacks: &mut Stacks) -> &mut Vec<Self>;
+}
+
+impl Stacked for Item {
+    fn stack(stacks: &mut Stacks) -> &mut Vec<Item> {
+        &mut stacks.items
+    }
+}
+
+impl Stacked for BodyItem {
+    fn stack(stacks: &mut Stacks) -> &mut Vec<BodyItem> {
+        &mut stacks.body
+    }
+}
+
+impl Stacked for Field {
+    fn stack(stacks: &mut Stacks) -> &mut Vec<Field> {
+        &mut stacks.fields
+    }
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -144,9 +180,28 @@ impl<'t> Parser<'t> {
                 out.push(next);
             }
         }
-        // The tree of a large project is kept whole until it is checked:
-        // no spare room (a record of two fields would keep room for four).
-        out.shrink_to_fit();
+        out
+    }
+
+    /// [`Self::repeat`] for the elements that make up most of a large
+    /// tree: gathered on a stack, then moved to a vector of their exact
+    /// length (no spare room, no garbage from growing).
+    fn collect<T: Stacked>(&mut self, mut f: impl FnMut(&mut Self) -> Option<T>) -> Vec<T> {
+        let base = T::stack(&mut self.stacks).len();
+        self.skip();
+        if let Some(first) = self.attempt(&mut f) {
+            T::stack(&mut self.stacks).push(first);
+            while let Some(next) = self.attempt(|p| {
+                p.skip();
+                f(p)
+            }) {
+                T::stack(&mut self.stacks).push(next);
+            }
+        }
+        // Nested repetitions of the same kind have taken theirs off by now.
+        let stack = T::stack(&mut self.stacks);
+        let mut out = Vec::with_capacity(stack.len() - base);
+        out.extend(stack.drain(base..));
         out
     }
 
@@ -428,7 +483,7 @@ impl<'t> Parser<'t> {
     fn record(&mut self) -> Option<Record> {
         let start = self.pos;
         self.lit("{").then_some(())?;
-        let fields = self.repeat(Self::field);
+        let fields = self.collect(Self::field);
         self.skip();
         self.lit("}").then_some(())?;
         Some(Record {
@@ -458,7 +513,7 @@ impl<'t> Parser<'t> {
 
     /// `top_item*` up to the end of the file, or up to `}` in a block.
     fn items(&mut self, in_block: bool) -> Option<Vec<Item>> {
-        let items = self.repeat(Self::item);
+        let items = self.collect(Self::item);
         self.skip();
         let done = if in_block {
             self.peek() == Some(b'}')
@@ -678,7 +733,7 @@ impl<'t> Parser<'t> {
     /// `body = { "{" ~ body_item* ~ "}" }`
     fn body(&mut self) -> Option<Vec<BodyItem>> {
         self.lit("{").then_some(())?;
-        let items = self.repeat(Self::body_item);
+        let items = self.collect(Self::body_item);
         self.skip();
         self.lit("}").then_some(items)
     }
