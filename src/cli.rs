@@ -367,11 +367,7 @@ fn compile(
         // Each file is written as soon as it is made, while the other is
         // still being made.
         let out_env = out_dir.join(&env.name);
-        let written = compilation.emit_files(env, base.as_ref(), |name, text| {
-            let path = out_env.join(name);
-            let result = driver::write_atomic_parts(&path, text.parts());
-            (path, result)
-        });
+        let written = compilation.write_files(env, base.as_ref(), &out_env);
         for (path, result) in written {
             if let Err(e) = result {
                 eprintln!("error: cannot write `{}`: {e}", path.display());

@@ -1,12 +1,13 @@
 //! The pipeline as one call: load → check → lower → emit, for every
 //! environment (or one).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::emit::{self, Provenance};
+use crate::emit::{self, Out, Provenance};
 use crate::project::{self, Files, LoadError, Project};
-use crate::{check, lower, model, parallel, plan};
+use crate::{check, model, parallel, plan};
 
 /// The text outputs of one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,35 +21,25 @@ impl Output {
     /// File name → content, in the order they are written.
     pub fn files(&self) -> [(&'static str, &str); 2] {
         [
-            ("haproxy.cfg", &self.haproxy_cfg),
-            ("runtime.txt", &self.runtime_txt),
+            (OutputFile::HaproxyCfg.name(), &self.haproxy_cfg),
+            (OutputFile::RuntimeTxt.name(), &self.runtime_txt),
         ]
     }
 }
 
-/// A file's text in the parts it was made in (one per thread for a large
-/// output): written part after part, joined only when a `String` is needed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text(Vec<String>);
-
-impl Text {
-    pub fn parts(&self) -> &[String] {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        let mut parts = self.0.into_iter();
-        let mut text = parts.next().unwrap_or_default();
-        for part in parts {
-            text.push_str(&part);
-        }
-        text
-    }
+/// The files `compile` writes for each environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFile {
+    HaproxyCfg,
+    RuntimeTxt,
 }
 
-impl From<String> for Text {
-    fn from(text: String) -> Text {
-        Text(vec![text])
+impl OutputFile {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFile::HaproxyCfg => "haproxy.cfg",
+            OutputFile::RuntimeTxt => "runtime.txt",
+        }
     }
 }
 
@@ -80,9 +71,19 @@ impl Compilation {
     }
 
     /// The outputs of `env`; with a base, `runtime.txt` holds the hitless
-    /// changes from the base's environment of the same name.
+    /// changes from the base's environment of the same name. The two are
+    /// made side by side.
     pub fn output_against(&self, env: &model::Env, base: Option<&Base>) -> Output {
-        let [haproxy_cfg, runtime_txt] = self.emit_files(env, base, |_, text| text.into_string());
+        let text = |file| {
+            let mut out = Out::string();
+            self.emit_file(env, base, file, &mut out);
+            out.finish()
+                .expect("text kept in memory cannot fail to be written")
+        };
+        let (runtime_txt, haproxy_cfg) = parallel::join(
+            || text(OutputFile::RuntimeTxt),
+            || text(OutputFile::HaproxyCfg),
+        );
         Output {
             env: env.name.clone(),
             haproxy_cfg,
@@ -90,42 +91,49 @@ impl Compilation {
         }
     }
 
-    /// Makes the two files of `env` (`haproxy.cfg`, then `runtime.txt`) on
-    /// two threads and hands each to `sink` as soon as it is made, on the
-    /// thread that made it: writing one file overlaps making the other.
-    pub fn emit_files<T: Send>(
+    /// Makes one output file of `env` into `out`.
+    pub fn emit_file(
         &self,
         env: &model::Env,
         base: Option<&Base>,
-        sink: impl Fn(&'static str, Text) -> T + Sync,
-    ) -> [T; 2] {
+        file: OutputFile,
+        out: &mut Out,
+    ) {
         let provenance = self.provenance(env);
-        let runs = parallel::runs(&env.backends, 500);
-        let (runtime_txt, haproxy_cfg) = if base.is_none() && runs.len() > 1 {
-            // Large outputs without a base version: both files in parts.
-            let (haproxy_cfg, runtime_txt) = emit_in_shares(env, &provenance, &runs);
-            parallel::join(
-                || sink("runtime.txt", runtime_txt),
-                || sink("haproxy.cfg", haproxy_cfg),
-            )
-        } else {
-            parallel::join(
-                || {
-                    let text = match base {
-                        None => emit::runtime::emit(env, &provenance),
-                        Some(base) => {
-                            let plan = base.plan(env);
-                            emit::runtime::emit_plan(&plan, &base.label, &provenance)
-                        }
-                    };
-                    sink("runtime.txt", text.into())
-                },
-                || {
-                    let text = emit::haproxy_cfg::emit(&lower::lower(env), &provenance);
-                    sink("haproxy.cfg", text.into())
-                },
-            )
+        match (file, base) {
+            (OutputFile::HaproxyCfg, _) => emit::haproxy_cfg::emit(env, &provenance, out),
+            (OutputFile::RuntimeTxt, None) => emit::runtime::emit(env, &provenance, out),
+            (OutputFile::RuntimeTxt, Some(base)) => {
+                let plan = base.plan(env);
+                let text = emit::runtime::emit_plan(&plan, &base.label, &provenance);
+                out.text().push_str(&text);
+            }
+        }
+    }
+
+    /// Writes the two files of `env` into `dir`, each atomically, side by
+    /// side: each is written as it is made, a chunk at a time, so neither
+    /// is ever whole in memory. Returns each file's path and result,
+    /// `haproxy.cfg` first.
+    pub fn write_files(
+        &self,
+        env: &model::Env,
+        base: Option<&Base>,
+        dir: &Path,
+    ) -> [(PathBuf, std::io::Result<()>); 2] {
+        let write = |file: OutputFile| {
+            let path = dir.join(file.name());
+            let result = write_atomic_with(&path, |writer| {
+                let mut out = Out::writer(writer);
+                self.emit_file(env, base, file, &mut out);
+                out.finish().map(drop)
+            });
+            (path, result)
         };
+        let (runtime_txt, haproxy_cfg) = parallel::join(
+            || write(OutputFile::RuntimeTxt),
+            || write(OutputFile::HaproxyCfg),
+        );
         [haproxy_cfg, runtime_txt]
     }
 
@@ -135,7 +143,11 @@ impl Compilation {
         self.envs
             .iter()
             .map(|env| {
-                let text = emit::haproxy_cfg::emit(&lower::lower(env), &self.provenance(env));
+                let mut out = Out::string();
+                self.emit_file(env, None, OutputFile::HaproxyCfg, &mut out);
+                let text = out
+                    .finish()
+                    .expect("text kept in memory cannot fail to be written");
                 (env.name.clone(), text)
             })
             .collect()
@@ -155,43 +167,6 @@ impl Compilation {
     pub fn default_out_dir(&self) -> PathBuf {
         self.project.root.join(&self.project.manifest.project.out)
     }
-}
-
-/// `haproxy.cfg` and `runtime.txt` (without a base version) of a large
-/// environment, its backends cut into `runs`: each run's sections and
-/// commands are made on a thread of its own, then joined in order, which
-/// gives the same text as one thread.
-fn emit_in_shares(
-    env: &model::Env,
-    provenance: &Provenance,
-    runs: &[&[model::Backend]],
-) -> (Text, Text) {
-    let parts = parallel::map(runs.iter().copied(), |backends| {
-        let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
-        // One section at a time: its memory is reused by the next.
-        // About 90 bytes a server line, 200 a backend's others.
-        let mut haproxy_cfg = String::with_capacity(servers * 90 + backends.len() * 200);
-        for be in backends {
-            let section = lower::backend(be);
-            emit::haproxy_cfg::write_sections(&mut haproxy_cfg, &[section]);
-        }
-        let mut runtime_txt = String::new();
-        emit::runtime::write_declared(&mut runtime_txt, backends);
-        (haproxy_cfg, runtime_txt)
-    });
-    let (before, after) = lower::frame(env);
-    let mut head = emit::haproxy_cfg::header(provenance);
-    emit::haproxy_cfg::write_sections(&mut head, &before);
-    let mut tail = String::new();
-    emit::haproxy_cfg::write_sections(&mut tail, &after);
-    let mut haproxy_cfg = vec![head];
-    let mut runtime_txt = vec![emit::runtime::preamble(provenance)];
-    for (cfg, rt) in parts {
-        haproxy_cfg.push(cfg);
-        runtime_txt.push(rt);
-    }
-    haproxy_cfg.push(tail);
-    (Text(haproxy_cfg), Text(runtime_txt))
 }
 
 /// An earlier version of the sources, checked, to compare against.
@@ -331,12 +306,14 @@ pub fn compile_from(root: &Path, files: &dyn project::Files) -> Result<Compilati
 /// private 0600, so that HAProxy and deploy tools running as other users
 /// can read it.
 pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
-    write_atomic_parts(path, &[content])
+    write_atomic_with(path, |file| file.write_all(content.as_bytes()))
 }
 
-/// [`write_atomic`] of the parts of a text, one after the other.
-pub fn write_atomic_parts(path: &Path, parts: &[impl AsRef<str>]) -> std::io::Result<()> {
-    use std::io::Write;
+/// [`write_atomic`] of what `write` writes to the file.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut builder = tempfile::Builder::new();
@@ -348,9 +325,7 @@ pub fn write_atomic_parts(path: &Path, parts: &[impl AsRef<str>]) -> std::io::Re
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
-    for part in parts {
-        tmp.write_all(part.as_ref().as_bytes())?;
-    }
+    write(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

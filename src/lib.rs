@@ -12,8 +12,8 @@
 //! | [`project`]      | a directory (or [`project::Files`]) | [`source::SourceMap`], one [`syntax::ast::File`] per file |
 //! | [`syntax`]       | source text               | [`syntax::ast::File`]           |
 //! | [`check`]        | the parsed project        | one [`model::Env`] per environment, [`diag::Diagnostic`]s |
-//! | [`lower`]        | [`model::Env`]            | [`lower::Config`] (sections of words) |
-//! | [`emit`]         | [`lower::Config`], [`model::Env`] | `haproxy.cfg`, `runtime.txt` text |
+//! | [`lower`]        | [`model::Env`]            | [`lower::Section`]s (lines of words), one at a time |
+//! | [`emit`]         | [`lower::Section`]s, [`model::Env`] | `haproxy.cfg`, `runtime.txt` text, whole or a chunk at a time ([`emit::Out`]) |
 //! | [`driver`]       | a directory               | all of the above, and atomic writes |
 //! | [`cli`]          | arguments                 | an exit code                    |
 //!

@@ -1,17 +1,30 @@
-//! `haproxy.cfg` text from a lowered [`Config`].
+//! `haproxy.cfg` text from lowered [`Section`]s.
 //!
 //! Quoting (HAProxy configuration manual, section 2.2): outside quotes,
 //! spaces separate arguments and `#` starts a comment; inside double quotes
 //! `\`, `"` and `$` are escaped with a backslash. Every [`Word::Text`] is
 //! written so that HAProxy reads back exactly one argument equal to it.
 
-use super::{digits, Provenance};
-use crate::lower::{self, Config, Part, Section, Word};
+use super::{digits, Out, Provenance};
+use crate::lower::{self, Part, Section, Word};
+use crate::model;
 
-pub fn emit(config: &Config, provenance: &Provenance) -> String {
-    let mut out = header(provenance);
-    write_sections(&mut out, &config.sections);
-    out
+/// `haproxy.cfg` of `env`: the header, then [`lower::frame`]'s sections
+/// with one section per backend between, each lowered and written in turn
+/// (a large configuration is never lowered whole).
+pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
+    let servers: usize = env.backends.iter().map(|be| be.servers.len()).sum();
+    // About 90 bytes a server line, 200 a backend's others.
+    out.expect(servers * 90 + env.backends.len() * 200);
+    out.text().push_str(&header(provenance));
+    let (before, after) = lower::frame(env);
+    write_sections(out.text(), &before);
+    out.part_done();
+    for be in &env.backends {
+        write_sections(out.text(), &[lower::backend(be)]);
+        out.part_done();
+    }
+    write_sections(out.text(), &after);
 }
 
 /// The header comment: what made the file, from which sources.

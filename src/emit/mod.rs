@@ -5,6 +5,84 @@ pub mod digits;
 pub mod haproxy_cfg;
 pub mod runtime;
 
+use std::io::{self, Write};
+
+/// The text of one output as an emitter makes it: kept whole
+/// ([`Out::string`]), or handed to a writer a chunk at a time
+/// ([`Out::writer`]), so that a large file is never in memory at once.
+///
+/// Emitters append to [`Out::text`] and call [`Out::part_done`] after each
+/// part (a backend's section, its servers' commands); a chunk only ever
+/// ends between parts. A write error is kept and returned by
+/// [`Out::finish`]; nothing more is written after it.
+pub struct Out<'w> {
+    text: String,
+    writer: Option<&'w mut dyn Write>,
+    result: io::Result<()>,
+}
+
+/// How much text gathers before it is written: large enough that a write
+/// costs little per byte, small enough to stay in the cache.
+const CHUNK: usize = 256 * 1024;
+
+impl Out<'static> {
+    /// Text kept whole, for [`Out::finish`] to return.
+    pub fn string() -> Out<'static> {
+        Out {
+            text: String::new(),
+            writer: None,
+            result: Ok(()),
+        }
+    }
+}
+
+impl<'w> Out<'w> {
+    /// Text written to `writer` as it is made.
+    pub fn writer(writer: &'w mut dyn Write) -> Out<'w> {
+        Out {
+            text: String::with_capacity(CHUNK + CHUNK / 4),
+            writer: Some(writer),
+            result: Ok(()),
+        }
+    }
+
+    /// Where the emitter appends.
+    pub fn text(&mut self) -> &mut String {
+        &mut self.text
+    }
+
+    /// Room for about `bytes` more, reserved when the text is kept whole
+    /// (a writer's chunk is reserved once).
+    pub fn expect(&mut self, bytes: usize) {
+        if self.writer.is_none() {
+            self.text.reserve(bytes);
+        }
+    }
+
+    /// A part is complete: with a writer, a full chunk is written.
+    pub fn part_done(&mut self) {
+        if self.text.len() >= CHUNK {
+            self.write();
+        }
+    }
+
+    fn write(&mut self) {
+        if let Some(writer) = &mut self.writer {
+            if self.result.is_ok() {
+                self.result = writer.write_all(self.text.as_bytes());
+            }
+            self.text.clear();
+        }
+    }
+
+    /// The whole text ([`Out::string`]), or the rest written and an empty
+    /// string ([`Out::writer`]).
+    pub fn finish(mut self) -> io::Result<String> {
+        self.write();
+        self.result.map(|()| self.text)
+    }
+}
+
 /// What every output's header names.
 #[derive(Debug, Clone)]
 pub struct Provenance<'a> {
@@ -28,5 +106,69 @@ impl Provenance<'_> {
             ),
             format!("# sources {}", self.source_hash),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emit(out: &mut Out) {
+        for part in 0..20_000 {
+            out.text().push_str(&format!(
+                "part {part} of a text long enough for several chunks\n"
+            ));
+            out.part_done();
+        }
+        out.text().push_str("end\n");
+    }
+
+    #[test]
+    fn a_text_written_in_chunks_is_the_whole_text() {
+        let mut whole = Out::string();
+        emit(&mut whole);
+        let whole = whole.finish().unwrap();
+        assert!(whole.len() > 3 * CHUNK);
+        let mut written = Vec::new();
+        let mut out = Out::writer(&mut written);
+        emit(&mut out);
+        assert_eq!(out.finish().unwrap(), "");
+        assert!(written == whole.as_bytes());
+    }
+
+    /// Fails every write after the first `ok` bytes.
+    struct Full {
+        ok: usize,
+        writes: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            if self.ok == 0 {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            let n = buf.len().min(self.ok);
+            self.ok -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_write_error_is_kept_and_nothing_more_is_written() {
+        let mut full = Full {
+            ok: CHUNK,
+            writes: 0,
+        };
+        let mut out = Out::writer(&mut full);
+        emit(&mut out);
+        let error = out.finish().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+        // One write for the first chunk, one refused; none after.
+        assert_eq!(full.writes, 2);
     }
 }

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{digits, Provenance};
+use super::{digits, Out, Provenance};
 use crate::model::{self, Host, ServerState};
 use crate::plan::EnvPlan;
 
@@ -214,10 +214,9 @@ fn commands(out: &mut String, commands: &[Command]) {
 }
 
 /// `runtime.txt` without a base version.
-pub fn emit(env: &model::Env, provenance: &Provenance) -> String {
-    let mut out = preamble(provenance);
-    write_declared(&mut out, &env.backends);
-    out
+pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
+    out.text().push_str(&preamble(provenance));
+    write_declared(out, &env.backends);
 }
 
 /// The comment lines that begin `runtime.txt` without a base version.
@@ -232,17 +231,19 @@ pub fn preamble(provenance: &Provenance) -> String {
 
 /// Appends the commands that set the declared state of every server of
 /// `backends`.
-pub fn write_declared(out: &mut String, backends: &[model::Backend]) {
+pub fn write_declared(out: &mut Out, backends: &[model::Backend]) {
     let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
-    // About 45 bytes a command, four commands a server.
-    out.reserve(servers * 4 * 48);
+    // About 38 bytes a command, four commands a server.
+    out.expect(servers * 4 * 38);
     for be in backends {
+        let text = out.text();
         for s in &be.servers {
             for action in declared_state(s) {
-                action.write(out, &be.name, &s.name);
-                out.push('\n');
+                action.write(text, &be.name, &s.name);
+                text.push('\n');
             }
         }
+        out.part_done();
     }
 }
 

@@ -1,5 +1,6 @@
-//! Lowering: a checked [`model::Env`] → a HAProxy configuration tree
-//! ([`Config`]): sections of directive lines made of [`Word`]s. Deciding
+//! Lowering: a checked [`model::Env`] → HAProxy configuration
+//! [`Section`]s of directive lines made of [`Word`]s, one section at a time
+//! ([`frame`] and [`backend`]). Deciding
 //! *what* HAProxy must be told happens here; *how it is spelled* (quoting,
 //! indentation) is `emit::haproxy_cfg`'s job.
 
@@ -8,13 +9,8 @@ use std::borrow::Cow;
 use crate::emit::digits;
 use crate::model::{self, Host, PathMatch, ServerState, Text};
 
-/// A whole `haproxy.cfg`, without its header comment. Words borrow the
-/// names and texts of the model they were lowered from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config<'a> {
-    pub sections: Vec<Section<'a>>,
-}
-
+/// One section of `haproxy.cfg`. Words borrow the names and texts of the
+/// model they were lowered from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Section<'a> {
     /// `global`, `frontend www`, ...
@@ -116,17 +112,9 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
     digits::push_int(out, u64::from(port));
 }
 
-pub fn lower(env: &model::Env) -> Config<'_> {
-    let (mut sections, after) = frame(env);
-    sections.extend(env.backends.iter().map(backend));
-    sections.extend(after);
-    Config { sections }
-}
-
 /// The sections that come before the backends (`global`, `defaults`, the
 /// frontends) and after them (the stats page). With the [`backend`]
-/// sections between, they make [`lower`]'s configuration; large outputs are
-/// made in parts that way.
+/// sections between, they make the whole configuration.
 pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     let mut before = vec![global(env), defaults(&env.defaults)];
     before.extend(env.frontends.iter().map(frontend));

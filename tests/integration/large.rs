@@ -108,6 +108,31 @@ fn outputs_do_not_depend_on_threads() {
             assert!(a == b, "{env}/{file} differs with 8 threads");
         }
     }
+    // `compile` streams each file to disk a chunk at a time; the text made
+    // whole in memory (what `compile --check` and `diff` compare) is the
+    // same, byte for byte.
+    let compilation = haptic::driver::compile(p.path()).unwrap();
+    for output in compilation.outputs() {
+        for (file, text) in output.files() {
+            let written =
+                std::fs::read_to_string(p.path().join("one").join(&output.env).join(file)).unwrap();
+            assert!(
+                written.len() > 512 * 1024,
+                "{file} is too small to be written in several 256 KiB chunks"
+            );
+            assert!(
+                written == text,
+                "{}/{file}: streamed and whole text differ",
+                output.env
+            );
+        }
+    }
+    let check = run(p.path(), "2", &["compile", ".", "--out", "one", "--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let cfg = std::fs::read_to_string(p.path().join("one/production/haproxy.cfg")).unwrap();
     assert_eq!(cfg.matches("\n    server ").count(), BACKENDS * 4);
     support::haproxy_check(&cfg).expect("haproxy -c");
