@@ -371,7 +371,11 @@ fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> (model::Backend, b
         }),
         _ => None,
     };
-    let mut servers: Vec<model::Server> = Vec::new();
+    let server_count = body
+        .iter()
+        .filter(|item| matches!(item, ast::BodyItem::Server(_)))
+        .count();
+    let mut servers: Vec<model::Server> = Vec::with_capacity(server_count);
     let mut server_spans: HashMap<&str, Span> = HashMap::with_capacity(body.len());
     let mut request_headers = Vec::new();
     for item in &body {

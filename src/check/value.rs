@@ -190,7 +190,8 @@ pub fn eval_fields<'f>(
     scope: &mut dyn Scope,
     diags: &mut Diagnostics,
 ) -> Vec<(Ident, SRaw)> {
-    let mut out: Vec<(Ident, SRaw)> = Vec::new();
+    let fields = fields.into_iter();
+    let mut out: Vec<(Ident, SRaw)> = Vec::with_capacity(fields.size_hint().0);
     for field in fields {
         if let Some((first, _)) = out.iter().find(|(n, _)| n.name == field.name.name) {
             diags.push(
@@ -568,7 +569,9 @@ pub fn record(
             diags.push(diag);
         }
     }
-    let mut rec = Rec::default();
+    let mut rec = Rec {
+        fields: Vec::with_capacity(fields.len()),
+    };
     for (name, raw) in fields {
         let Some((field, ty)) = schema.fields.iter().find(|(n, _)| *n == name.name) else {
             ok = false;
