@@ -253,12 +253,12 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
             hasher.update([0]);
         };
         // The hash is only needed for the outputs' headers: a large file's
-        // is made beside its parse.
+        // is made beside the pre-scan of its parse.
         let (ast, parse_diags) = if text.len() < 256 * 1024 {
             hash(&mut hasher);
             syntax::parse(id, text)
         } else {
-            crate::parallel::join(|| hash(&mut hasher), || syntax::parse(id, text)).1
+            syntax::parse_beside(id, text, || hash(&mut hasher))
         };
         diags.extend(parse_diags);
         let mut imports = Vec::new();

@@ -27,10 +27,31 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     parse_with_threads(file, text, crate::parallel::threads())
 }
 
+/// [`parse`], with `beside` run on another thread during the pre-scan,
+/// the one stretch of a large file's parse that uses a single thread
+/// (the loader hashes the source there).
+pub fn parse_beside(
+    file: FileId,
+    text: &str,
+    beside: impl FnOnce() + Send,
+) -> (File, Vec<Diagnostic>) {
+    let (_, scanned) = crate::parallel::join(beside, || scan(file, text));
+    parse_scanned(file, text, scanned, crate::parallel::threads())
+}
+
 /// [`parse`], with large files cut into at most `threads` parts.
 #[doc(hidden)]
 pub fn parse_with_threads(file: FileId, text: &str, threads: usize) -> (File, Vec<Diagnostic>) {
-    let boundaries = match scan(file, text) {
+    parse_scanned(file, text, scan(file, text), threads)
+}
+
+fn parse_scanned(
+    file: FileId,
+    text: &str,
+    scanned: Result<Vec<usize>, Diagnostic>,
+    threads: usize,
+) -> (File, Vec<Diagnostic>) {
+    let boundaries = match scanned {
         Ok(boundaries) => boundaries,
         Err(diag) => return (File { items: Vec::new() }, vec![diag]),
     };
