@@ -43,7 +43,7 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
         }
         for s in &be.servers {
             let target = ServerRef::new(&be.name, &s.name);
-            match live.servers.get(&(be.name.clone(), s.name.clone())) {
+            match live.servers.get(&(be.name.clone(), s.name.to_string())) {
                 None => {
                     out.drift.push(Drift {
                         server: target.clone(),

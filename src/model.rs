@@ -288,13 +288,17 @@ impl ServerState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Server {
-    pub name: String,
+    /// Names are short and a large project has tens of thousands: kept
+    /// inline, without an allocation each.
+    pub name: compact_str::CompactString,
     pub host: Host,
     pub port: u16,
     pub weight: u32,
     pub state: ServerState,
     pub maxconn: Option<u32>,
-    pub tls: Option<ServerTls>,
+    /// Boxed: most servers have none, and every server pays for the
+    /// largest field.
+    pub tls: Option<Box<ServerTls>>,
     pub check: bool,
     pub backup: bool,
     pub origin: Span,

@@ -482,11 +482,11 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<mod
         _ => return None,
     };
     let tls = match options.get("tls") {
-        Some(Value::Record(t)) => Some(model::ServerTls {
+        Some(Value::Record(t)) => Some(Box::new(model::ServerTls {
             verify: t.enumeration("verify") != Some("none"),
             ca: t.string("ca"),
             sni: t.string("sni"),
-        }),
+        })),
         _ => None,
     };
     if let Some(tls) = &tls {
@@ -511,7 +511,7 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<mod
         );
     }
     Some(model::Server {
-        name: s.name.name.to_string(),
+        name: s.name.name.clone(),
         host,
         port,
         weight: options.int("weight").unwrap_or(100) as u32,

@@ -633,7 +633,7 @@ fn backend_change(
     keyed(
         &old.servers,
         &new.servers,
-        |s| s.name.clone(),
+        |s| s.name.to_string(),
         |action, o, n| {
             if let Some(change) = server_change(action, new, o, n) {
                 changes.push(change);
@@ -684,7 +684,7 @@ fn server_change(
     }
     let s = new.or(old).expect("one side exists");
     let target = ServerRef::new(&backend.name, &s.name);
-    let object = Object::Server(backend.name.clone(), s.name.clone());
+    let object = Object::Server(backend.name.clone(), s.name.to_string());
     let fields = diff_fields(
         &old.map(server_fields).unwrap_or_default(),
         &new.map(server_fields).unwrap_or_default(),

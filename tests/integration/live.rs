@@ -133,7 +133,7 @@ fn declared(env: &haptic::model::Env) -> BTreeMap<(String, String), (String, u16
                 let maint = s.state == haptic::model::ServerState::Maint;
                 let weight = if maint { 0 } else { s.effective_weight() };
                 (
-                    (b.name.clone(), s.name.clone()),
+                    (b.name.clone(), s.name.to_string()),
                     (addr, s.port, maint, weight),
                 )
             })
