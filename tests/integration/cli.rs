@@ -188,6 +188,29 @@ fn writes_are_atomic() {
 }
 
 #[test]
+fn a_write_that_fails_midway_leaves_the_old_file() {
+    // `compile` streams a file into its temporary file as it is made; when
+    // writing fails part way, the old file stays and no temporary is left.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("haproxy.cfg");
+    haptic::driver::write_atomic(&path, "old\n").unwrap();
+    let result = haptic::driver::write_atomic_with(&path, |file| {
+        file.write_all("new, but only the first part\n".as_bytes())?;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "disk full",
+        ))
+    });
+    assert_eq!(result.unwrap_err().kind(), std::io::ErrorKind::StorageFull);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["haproxy.cfg"]);
+}
+
+#[test]
 fn outputs_get_the_mode_of_a_new_file() {
     // Not the temporary file's private 0600: HAProxy may run as another user.
     use std::os::unix::fs::PermissionsExt;
