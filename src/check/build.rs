@@ -183,7 +183,7 @@ fn build_backends<'a>(
         let complete = complete && ctx.diags.error_count() == errors;
         (be, complete)
     };
-    let runs = crate::parallel::runs(decls, 500);
+    let runs = crate::parallel::runs(decls, 100);
     if runs.len() <= 1 {
         return decls.iter().map(|decl| build(ctx, decl)).collect();
     }

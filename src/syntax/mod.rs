@@ -73,7 +73,7 @@ fn parse_in_parts(
     boundaries: &[usize],
     threads: usize,
 ) -> Option<(File, Vec<Diagnostic>)> {
-    const PART: usize = 512 * 1024;
+    const PART: usize = 128 * 1024;
     let parts = threads.min(text.len() / PART);
     if parts < 2 {
         return None;
