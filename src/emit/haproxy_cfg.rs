@@ -21,7 +21,15 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
     write_sections(out.text(), &before);
     out.part_done();
     for be in &env.backends {
-        write_sections(out.text(), &[lower::backend(be)]);
+        let text = out.text();
+        write_sections(text, &[lower::backend(be)]);
+        // Server lines are spelled as they are lowered, without a vector
+        // of words each: a large configuration is mostly server lines.
+        for s in &be.servers {
+            text.push_str("    server");
+            lower::push_server_options(be, s, &mut Line(text));
+            text.push('\n');
+        }
         out.part_done();
     }
     write_sections(out.text(), &after);
@@ -63,40 +71,53 @@ pub fn render_words(words: &[Word]) -> String {
     out
 }
 
+/// The rest of a line: each word written after a space.
+struct Line<'o>(&'o mut String);
+
+impl<'a> lower::Words<'a> for Line<'_> {
+    fn word(&mut self, word: Word<'a>) {
+        self.0.push(' ');
+        write_word(self.0, &word);
+    }
+}
+
 fn write_words(out: &mut String, words: &[Word]) {
     for (i, word) in words.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        match word {
-            Word::Syntax(s) => {
-                debug_assert!(is_bare(s) || s.chars().all(|c| c.is_ascii_graphic() && c != '#'));
-                out.push_str(s);
-            }
-            Word::Value(s) | Word::Text(s) => quote_into(out, s),
-            Word::Int(n) => digits::push_int(out, *n),
-            Word::Duration(ms) => lower::push_duration(out, *ms),
-            Word::Address(host, port) => lower::push_address(out, *host, *port),
-            Word::Template(parts) => {
-                out.push('"');
-                for part in parts {
-                    match part {
-                        Part::Lit(s) => escape_into(out, s),
-                        Part::Var(name) => {
-                            debug_assert!(name
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '_'));
-                            out.push_str("${");
-                            out.push_str(name);
-                            out.push('}');
-                        }
-                    }
-                }
-                out.push('"');
-            }
-        }
+        write_word(out, word);
     }
     out.push('\n');
+}
+
+/// One word, quoted as it needs.
+fn write_word(out: &mut String, word: &Word) {
+    match word {
+        Word::Syntax(s) => {
+            debug_assert!(is_bare(s) || s.chars().all(|c| c.is_ascii_graphic() && c != '#'));
+            out.push_str(s);
+        }
+        Word::Value(s) | Word::Text(s) => quote_into(out, s),
+        Word::Int(n) => digits::push_int(out, *n),
+        Word::Duration(ms) => lower::push_duration(out, *ms),
+        Word::Address(host, port) => lower::push_address(out, *host, *port),
+        Word::Template(parts) => {
+            out.push('"');
+            for part in parts {
+                match part {
+                    Part::Lit(s) => escape_into(out, s),
+                    Part::Var(name) => {
+                        debug_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+                        out.push_str("${");
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+            }
+            out.push('"');
+        }
+    }
 }
 
 /// Characters that need no quoting anywhere in a HAProxy argument.

@@ -117,13 +117,18 @@ impl Action<'_> {
             }
             Action::EnableHealth | Action::ShutdownSessions | Action::DelServer => {}
         }
-        let line = &out.as_bytes()[start..];
+        // Numbers, addresses and state names are written here; only the
+        // names and `add server`'s options come from the sources.
+        let options = match self {
+            Action::AddServer(options) => options,
+            _ => "",
+        };
         assert!(
-            !line
-                .iter()
-                .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0')),
+            [backend, server, options].iter().all(|part| !part
+                .bytes()
+                .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0'))),
             "runtime command built from unchecked input: {:?}",
-            String::from_utf8_lossy(line)
+            &out[start..]
         );
     }
 }
@@ -264,4 +269,76 @@ pub fn emit_plan(plan: &EnvPlan, base: &str, provenance: &Provenance) -> String 
     out.reserve(commands_of_plan.len() * 48);
     commands(&mut out, &commands_of_plan);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_spelled_as_the_runtime_api_reads_them() {
+        let target = ServerRef::new("api", "s1");
+        let line = |command: Command| command.line();
+        assert_eq!(
+            line(Command::SetAddr(
+                target.clone(),
+                "10.0.0.1".parse().unwrap(),
+                8080
+            )),
+            "set server api/s1 addr 10.0.0.1 port 8080"
+        );
+        assert_eq!(
+            line(Command::SetWeight(target.clone(), 0)),
+            "set server api/s1 weight 0"
+        );
+        assert_eq!(
+            line(Command::SetState(target.clone(), ServerState::Drain)),
+            "set server api/s1 state drain"
+        );
+        assert_eq!(
+            line(Command::SetMaxconn(target.clone(), 100)),
+            "set maxconn server api/s1 100"
+        );
+        assert_eq!(
+            line(Command::AddServer(
+                target.clone(),
+                "10.0.0.2:80 weight 5".into()
+            )),
+            "add server api/s1 10.0.0.2:80 weight 5"
+        );
+        assert_eq!(
+            line(Command::EnableHealth(target.clone())),
+            "enable health api/s1"
+        );
+        assert_eq!(
+            line(Command::ShutdownSessions(target.clone())),
+            "shutdown sessions server api/s1"
+        );
+        assert_eq!(line(Command::DelServer(target)), "del server api/s1");
+    }
+
+    /// The checker lets no such name through; should one slip by, no
+    /// second command may ride on it.
+    #[test]
+    fn a_name_that_could_end_a_command_is_refused() {
+        for (backend, server, options) in [
+            ("a;b", "s", ""),
+            ("a", "s\nshutdown frontend f", ""),
+            ("a", "s\r", ""),
+            ("a\0", "s", ""),
+            ("a", "s", "10.0.0.1:80; del server a/t"),
+        ] {
+            let target = ServerRef::new(backend, server);
+            let command = if options.is_empty() {
+                Command::SetWeight(target, 1)
+            } else {
+                Command::AddServer(target, options.into())
+            };
+            let result = std::panic::catch_unwind(|| command.line());
+            assert!(
+                result.is_err(),
+                "{backend:?} {server:?} {options:?} was written"
+            );
+        }
+    }
 }

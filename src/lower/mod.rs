@@ -381,7 +381,8 @@ fn frontend(fe: &model::Frontend) -> Section<'_> {
     }
 }
 
-/// One backend's section.
+/// One backend's section, but for its server lines, which come after the
+/// section's other lines: `server` and [`server_options`] each.
 pub fn backend(be: &model::Backend) -> Section<'_> {
     let mut lines = vec![vec![syn("balance"), syn(be.balance.name())]];
     if be.balance.is_hash() {
@@ -440,15 +441,27 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         ]);
     }
     set_headers("http-request", &be.request_headers, &mut lines);
-    for s in &be.servers {
-        let mut line = Vec::with_capacity(SERVER_WORDS + 1);
-        line.push(syn("server"));
-        push_server_options(be, s, &mut line);
-        lines.push(line);
-    }
     Section {
         header: vec![syn("backend"), name(&be.name)],
         lines,
+    }
+}
+
+/// Where the words of a line go: a vector, or straight into the text of
+/// the line (the emitter's, for the many server lines).
+pub trait Words<'a> {
+    fn word(&mut self, word: Word<'a>);
+
+    fn words<const N: usize>(&mut self, words: [Word<'a>; N]) {
+        for word in words {
+            self.word(word);
+        }
+    }
+}
+
+impl<'a> Words<'a> for Vec<Word<'a>> {
+    fn word(&mut self, word: Word<'a>) {
+        self.push(word);
     }
 }
 
@@ -464,15 +477,15 @@ pub fn server_options<'a>(be: &'a model::Backend, s: &'a model::Server) -> Vec<W
 /// The words of a server line with health checks, weight and maxconn.
 const SERVER_WORDS: usize = 13;
 
-/// Appends [`server_options`] to `words`.
-fn push_server_options<'a>(
+/// Gives [`server_options`] to `words`.
+pub fn push_server_options<'a>(
     be: &'a model::Backend,
     s: &'a model::Server,
-    words: &mut Vec<Word<'a>>,
+    words: &mut impl Words<'a>,
 ) {
-    words.extend([name(&s.name), Word::Address(Some(&s.host), s.port)]);
+    words.words([name(&s.name), Word::Address(Some(&s.host), s.port)]);
     if let (true, Some(check)) = (s.check, &be.check) {
-        words.extend([
+        words.words([
             syn("check"),
             syn("inter"),
             Word::Duration(check.every),
@@ -482,16 +495,16 @@ fn push_server_options<'a>(
             Word::Int(u64::from(check.fall)),
         ]);
     }
-    words.extend([syn("weight"), Word::Int(u64::from(s.effective_weight()))]);
+    words.words([syn("weight"), Word::Int(u64::from(s.effective_weight()))]);
     if let Some(n) = s.maxconn {
-        words.extend([syn("maxconn"), Word::Int(u64::from(n))]);
+        words.words([syn("maxconn"), Word::Int(u64::from(n))]);
     }
     if let Host::Name(_) = s.host {
         // A DNS name is resolved by HAProxy's resolvers (the built-in
         // `default` section reads /etc/resolv.conf) and re-resolved while
         // running; until it resolves the server waits in maintenance, so
         // HAProxy never refuses to start because of DNS.
-        words.extend([
+        words.words([
             syn("init-addr"),
             syn("last,none"),
             syn("resolvers"),
@@ -499,27 +512,27 @@ fn push_server_options<'a>(
         ]);
     }
     if let Some(tls) = &s.tls {
-        words.push(syn("ssl"));
+        words.word(syn("ssl"));
         if tls.verify {
-            words.extend([syn("verify"), syn("required")]);
+            words.words([syn("verify"), syn("required")]);
             if let Some(ca) = &tls.ca {
-                words.extend([syn("ca-file"), txt(ca)]);
+                words.words([syn("ca-file"), txt(ca)]);
             }
         } else {
-            words.extend([syn("verify"), syn("none")]);
+            words.words([syn("verify"), syn("none")]);
         }
         if let Some(sni) = &tls.sni {
-            words.extend([syn("sni"), val(format!("str({sni})"))]);
+            words.words([syn("sni"), val(format!("str({sni})"))]);
         }
     }
     if be.sticky_cookie.is_some() {
-        words.extend([syn("cookie"), name(&s.name)]);
+        words.words([syn("cookie"), name(&s.name)]);
     }
     if s.backup {
-        words.push(syn("backup"));
+        words.word(syn("backup"));
     }
     if s.state == ServerState::Maint {
-        words.push(syn("disabled"));
+        words.word(syn("disabled"));
     }
 }
 
