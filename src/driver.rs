@@ -74,21 +74,23 @@ impl Compilation {
     /// changes from the base's environment of the same name. The two are
     /// made side by side.
     pub fn output_against(&self, env: &model::Env, base: Option<&Base>) -> Output {
-        let text = |file| {
-            let mut out = Out::string();
-            self.emit_file(env, base, file, &mut out);
-            out.finish()
-                .expect("text kept in memory cannot fail to be written")
-        };
         let (runtime_txt, haproxy_cfg) = parallel::join(
-            || text(OutputFile::RuntimeTxt),
-            || text(OutputFile::HaproxyCfg),
+            || self.text(env, base, OutputFile::RuntimeTxt),
+            || self.text(env, base, OutputFile::HaproxyCfg),
         );
         Output {
             env: env.name.clone(),
             haproxy_cfg,
             runtime_txt,
         }
+    }
+
+    /// One output file of `env`, whole.
+    pub fn text(&self, env: &model::Env, base: Option<&Base>, file: OutputFile) -> String {
+        let mut out = Out::string();
+        self.emit_file(env, base, file, &mut out);
+        out.finish()
+            .expect("text kept in memory cannot fail to be written")
     }
 
     /// Makes one output file of `env` into `out`.
@@ -143,11 +145,7 @@ impl Compilation {
         self.envs
             .iter()
             .map(|env| {
-                let mut out = Out::string();
-                self.emit_file(env, None, OutputFile::HaproxyCfg, &mut out);
-                let text = out
-                    .finish()
-                    .expect("text kept in memory cannot fail to be written");
+                let text = self.text(env, None, OutputFile::HaproxyCfg);
                 (env.name.clone(), text)
             })
             .collect()
