@@ -24,13 +24,8 @@ pub struct ServerRef {
 
 impl ServerRef {
     pub fn new(backend: &str, server: &str) -> ServerRef {
-        ServerRef::in_backend(Arc::from(backend), server)
-    }
-
-    /// A server of a backend whose name is already shared.
-    pub fn in_backend(backend: Arc<str>, server: &str) -> ServerRef {
         ServerRef {
-            backend,
+            backend: Arc::from(backend),
             server: Arc::from(server),
         }
     }
@@ -141,7 +136,7 @@ impl Command {
     }
 
     /// The server the command is about, and what it does to it.
-    pub fn parts(&self) -> (&ServerRef, Action<'_>) {
+    fn parts(&self) -> (&ServerRef, Action<'_>) {
         match self {
             Command::SetAddr(s, ip, port) => (s, Action::SetAddr(*ip, *port)),
             Command::SetWeight(s, weight) => (s, Action::SetWeight(*weight)),
