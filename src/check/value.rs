@@ -24,7 +24,8 @@ pub enum Raw {
     Cidr(Name),
     Str(Name),
     Bool(bool),
-    Addr(Option<Box<SRaw>>, Box<SRaw>),
+    /// Host (none for `:port`) and port, in one box.
+    Addr(Box<(Option<SRaw>, SRaw)>),
     Ipv6(Name),
     List(Vec<SRaw>),
     Record {
@@ -97,19 +98,17 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
             fields: eval_fields(&record.fields, scope, diags),
         },
         K::Address(addr) => {
-            let host = addr.host.as_ref().map(|h| {
-                Box::new(match h {
-                    ast::AddrHost::Ipv4(ip, span) => SRaw::new(Raw::Ipv4(ip.clone()), *span),
-                    ast::AddrHost::Ipv6(ip, span) => SRaw::new(Raw::Ipv6(ip.clone()), *span),
-                    ast::AddrHost::Name(s) => SRaw::new(Raw::Str(s.value.clone()), s.span),
-                    ast::AddrHost::Ref(path) => reference(path, scope, diags),
-                })
+            let host = addr.host.as_ref().map(|h| match h {
+                ast::AddrHost::Ipv4(ip, span) => SRaw::new(Raw::Ipv4(ip.clone()), *span),
+                ast::AddrHost::Ipv6(ip, span) => SRaw::new(Raw::Ipv6(ip.clone()), *span),
+                ast::AddrHost::Name(s) => SRaw::new(Raw::Str(s.value.clone()), s.span),
+                ast::AddrHost::Ref(path) => reference(path, scope, diags),
             });
             let port = match &addr.port {
                 ast::AddrPort::Number(n, span) => SRaw::new(Raw::Int(n.clone()), *span),
                 ast::AddrPort::Ref(path) => reference(path, scope, diags),
             };
-            Raw::Addr(host, Box::new(port))
+            Raw::Addr(Box::new((host, port)))
         }
         K::Ref(path, overrides) => {
             let base = match (path.segments.len(), overrides) {
@@ -506,7 +505,8 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
             })
         }
         (Raw::Bool(b), Ty::Bool | Ty::Any) => Some(Value::Bool(*b)),
-        (Raw::Addr(host, port), Ty::Addr | Ty::Any) => {
+        (Raw::Addr(parts), Ty::Addr | Ty::Any) => {
+            let (host, port) = &**parts;
             let port = match coerce(port, Ty::Port, names, diags)? {
                 Value::Port(p) => p,
                 _ => return None,
