@@ -90,17 +90,9 @@ fn diagnostics_do_not_depend_on_threads() {
 fn outputs_do_not_depend_on_threads() {
     let p = project(&[]);
     let one = run(p.path(), "1", &["compile", ".", "--out", "one"]);
-    assert!(
-        one.status.success(),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    support::assert_success(&one);
     let many = run(p.path(), "8", &["compile", ".", "--out", "many"]);
-    assert!(
-        many.status.success(),
-        "{}",
-        String::from_utf8_lossy(&many.stderr)
-    );
+    support::assert_success(&many);
     for env in ["staging", "production"] {
         for file in ["haproxy.cfg", "runtime.txt"] {
             let a = std::fs::read(p.path().join("one").join(env).join(file)).unwrap();
@@ -128,11 +120,7 @@ fn outputs_do_not_depend_on_threads() {
         }
     }
     let check = run(p.path(), "2", &["compile", ".", "--out", "one", "--check"]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    support::assert_success(&check);
     let cfg = std::fs::read_to_string(p.path().join("one/production/haproxy.cfg")).unwrap();
     assert_eq!(cfg.matches("\n    server ").count(), BACKENDS * 4);
     support::haproxy_check(&cfg).expect("haproxy -c");

@@ -200,12 +200,7 @@ fn diff_against_head_and_detached_head() {
             dir,
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::assert_success(&out);
         assert!(
             stdout.contains("Plan: 2 to add, 4 to change, 1 to remove."),
             "{stdout}"
@@ -385,12 +380,7 @@ fn diff_against_a_revision_without_the_project() {
     support::git(dir, &["commit", "-qm", "add the load balancer"]);
     let out = haptic(&["diff", "lb", "--base", "HEAD~1"], dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     assert!(stdout.contains("+ environment production"), "{stdout}");
     assert!(stdout.contains("+backend b"), "{stdout}");
 }

@@ -224,6 +224,17 @@ pub fn haptic(args: &[&str], cwd: &Path) -> std::process::Output {
         .expect("run haptic")
 }
 
+/// Fails the test, showing what the command wrote to standard error,
+/// unless it exited 0.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs git in `dir` with a fixed identity; fails the test on error.
 pub fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
