@@ -6,7 +6,7 @@
 //! written so that HAProxy reads back exactly one argument equal to it.
 
 use super::{digits, Out, Provenance};
-use crate::lower::{self, Part, Section, Word};
+use crate::lower::{self, Part, Section, Word, Words};
 use crate::model;
 
 /// `haproxy.cfg` of `env`: the header, then [`lower::frame`]'s sections
@@ -20,14 +20,31 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
     let (before, after) = lower::frame(env);
     write_sections(out.text(), &before);
     out.part_done();
+    let mut check = String::new();
     for be in &env.backends {
         let text = out.text();
         write_sections(text, &[lower::backend(be)]);
         // Server lines are spelled as they are lowered, without a vector
         // of words each: a large configuration is mostly server lines.
+        // Their health-check words are the backend's, spelled once.
+        check.clear();
+        if let Some(c) = &be.check {
+            Line {
+                text: &mut check,
+                check: "",
+            }
+            .words(lower::check_words(c));
+        }
         for s in &be.servers {
             text.push_str("    server");
-            lower::push_server_options(be, s, &mut Line(text));
+            lower::push_server_options(
+                be,
+                s,
+                &mut Line {
+                    text,
+                    check: &check,
+                },
+            );
             text.push('\n');
         }
         out.part_done();
@@ -71,13 +88,21 @@ pub fn render_words(words: &[Word]) -> String {
     out
 }
 
-/// The rest of a line: each word written after a space.
-struct Line<'o>(&'o mut String);
+/// The rest of a line: each word written after a space; `check` is the
+/// backend's health-check words, already spelled.
+struct Line<'o> {
+    text: &'o mut String,
+    check: &'o str,
+}
 
 impl<'a> lower::Words<'a> for Line<'_> {
     fn word(&mut self, word: Word<'a>) {
-        self.0.push(' ');
-        write_word(self.0, &word);
+        self.text.push(' ');
+        write_word(self.text, &word);
+    }
+
+    fn check_words(&mut self, _: &'a crate::model::HealthCheck) {
+        self.text.push_str(self.check);
     }
 }
 

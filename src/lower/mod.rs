@@ -457,6 +457,25 @@ pub trait Words<'a> {
             self.word(word);
         }
     }
+
+    /// The health-check words of a server of a backend with `check`: the
+    /// same for all its servers, so a sink may spell them once.
+    fn check_words(&mut self, check: &'a model::HealthCheck) {
+        self.words(check_words(check));
+    }
+}
+
+/// `check inter 2s rise 2 fall 3`: how a server is health-checked.
+pub fn check_words(check: &model::HealthCheck) -> [Word<'static>; 7] {
+    [
+        syn("check"),
+        syn("inter"),
+        Word::Duration(check.every),
+        syn("rise"),
+        Word::Int(u64::from(check.rise)),
+        syn("fall"),
+        Word::Int(u64::from(check.fall)),
+    ]
 }
 
 impl<'a> Words<'a> for Vec<Word<'a>> {
@@ -485,15 +504,7 @@ pub fn push_server_options<'a>(
 ) {
     words.words([name(&s.name), Word::Address(Some(&s.host), s.port)]);
     if let (true, Some(check)) = (s.check, &be.check) {
-        words.words([
-            syn("check"),
-            syn("inter"),
-            Word::Duration(check.every),
-            syn("rise"),
-            Word::Int(u64::from(check.rise)),
-            syn("fall"),
-            Word::Int(u64::from(check.fall)),
-        ]);
+        words.check_words(check);
     }
     words.words([syn("weight"), Word::Int(u64::from(s.effective_weight()))]);
     if let Some(n) = s.maxconn {
