@@ -290,7 +290,7 @@ impl ServerState {
 pub struct Server {
     /// Names are short and a large project has tens of thousands: kept
     /// inline, without an allocation each.
-    pub name: compact_str::CompactString,
+    pub name: crate::syntax::ast::Name,
     pub host: Host,
     pub port: u16,
     pub weight: u32,

@@ -659,7 +659,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
             _ => return None,
         },
     };
-    let path = match &r.path {
+    let path = match r.path.as_deref() {
         None => None,
         Some((kind, p)) => {
             let kind = ctx.coerce(

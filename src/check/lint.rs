@@ -278,14 +278,7 @@ fn guards(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
         let options = match &guard.options {
             None => value::Rec::default(),
             Some(record) => {
-                let raw = value::eval(
-                    &ast::Expr {
-                        kind: ast::ExprKind::Record(record.clone()),
-                        span: record.span,
-                    },
-                    &mut NoScope,
-                    diags,
-                );
+                let raw = value::eval(&record.clone().into_expr(), &mut NoScope, diags);
                 match value::coerce(&raw, Ty::Record(schema), &[], diags) {
                     Some(Value::Record(r)) => r,
                     _ => continue,

@@ -85,17 +85,17 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
     use ast::ExprKind as K;
     let raw = match &expr.kind {
         K::Int(n) => Raw::Int(n.clone()),
-        K::Quantity(n, u) => Raw::Quantity(n.clone(), u.clone()),
+        K::Quantity(q) => Raw::Quantity(q.0.clone(), q.1.clone()),
         K::Ipv4(ip) => Raw::Ipv4(ip.clone()),
         K::Cidr(c) => Raw::Cidr(c.clone()),
         K::Str(s) => Raw::Str(s.clone()),
         K::Bool(b) => Raw::Bool(*b),
         K::Invalid => Raw::Poison,
-        K::Secret(s) => Raw::Secret(s.clone()),
+        K::Secret(s) => Raw::Secret(StrLit::clone(s)),
         K::List(items) => Raw::List(items.iter().map(|e| eval(e, scope, diags)).collect()),
-        K::Record(record) => Raw::Record {
+        K::Record(fields) => Raw::Record {
             head: None,
-            fields: eval_fields(&record.fields, scope, diags),
+            fields: eval_fields(fields, scope, diags),
         },
         K::Address(addr) => {
             let host = addr.host.as_ref().map(|h| match h {
@@ -110,7 +110,8 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
             };
             Raw::Addr(Box::new((host, port)))
         }
-        K::Ref(path, overrides) => {
+        K::Ref(r) => {
+            let ast::Reference { path, overrides } = &**r;
             let base = match (path.segments.len(), overrides) {
                 // `http { ... }`: a head, unless a constant of that name exists.
                 (1, Some(_)) => scope.lookup(path, diags).unwrap_or_else(|| {

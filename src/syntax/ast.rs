@@ -4,9 +4,9 @@
 use crate::source::Span;
 
 /// The text of names and literals. Nearly all are short (`s12`, `weight`,
-/// `10.0.4.12`, `8080`) and stored inline, without an allocation of their
-/// own: a large project has millions of them.
-pub type Name = compact_str::CompactString;
+/// `10.0.4.12`, `8080`): up to 15 bytes are stored inline, without an
+/// allocation of their own, in 16 bytes (a large project has millions).
+pub type Name = ecow::EcoString;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
@@ -119,7 +119,7 @@ impl Conditional for Item {
 impl Conditional for BodyItem {
     fn as_if(&self) -> Option<&If<BodyItem>> {
         match self {
-            BodyItem::If(branch) => Some(branch),
+            BodyItem::If(branch) => Some(&**branch),
             _ => None,
         }
     }
@@ -158,6 +158,9 @@ impl Condition {
     }
 }
 
+/// The items of a block. A large project's tree is mostly server items
+/// and fields, so the rare large variants are boxed: every item is as
+/// large as the largest variant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BodyItem {
     Field(Field),
@@ -166,7 +169,7 @@ pub enum BodyItem {
     Route(Route),
     Default(Ident),
     Header(Header),
-    If(If<BodyItem>),
+    If(Box<If<BodyItem>>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +191,7 @@ pub struct Server {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bind {
     pub addr: Expr,
-    pub tls: Option<Path>,
+    pub tls: Option<Box<Path>>,
     pub redirect: Option<Ident>,
     pub span: Span,
 }
@@ -196,7 +199,8 @@ pub struct Bind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub host: Option<StrLit>,
-    pub path: Option<(Ident, StrLit)>,
+    /// The match kind (`prefix`, `exact`...) and the path.
+    pub path: Option<Box<(Ident, StrLit)>>,
     pub target: Ident,
     pub span: Span,
 }
@@ -221,6 +225,16 @@ pub struct Record {
     pub span: Span,
 }
 
+impl Record {
+    /// The record as a value, spanning what the record spans.
+    pub fn into_expr(self) -> Expr {
+        Expr {
+            kind: ExprKind::Record(self.fields.into_boxed_slice()),
+            span: self.span,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
@@ -228,27 +242,35 @@ pub struct Expr {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+///
+/// Values are the bulk of a large project's tree, and the largest variant
+/// sets every value's size: variants larger than a name are boxed, or a
+/// boxed slice (the parser gives repetitions their exact length).
 pub enum ExprKind {
     /// Digits as written; range-checked by the checker.
     Int(Name),
     /// `30s`, `16k`: digits and unit as written.
-    Quantity(Name, Name),
+    Quantity(Box<(Name, Name)>),
     /// Four dot-separated numbers as written; validated by the checker.
     Ipv4(Name),
     Cidr(Name),
     Str(Name),
     Bool(bool),
-    /// Boxed, like the record of [`ExprKind::Ref`]: values are the bulk of
-    /// a large project's tree, and the largest variant sets every value's
-    /// size.
     Address(Box<Address>),
-    List(Vec<Expr>),
-    Record(Record),
-    Secret(StrLit),
+    List(Box<[Expr]>),
+    /// `{ name = value, ... }`; its span is the value's.
+    Record(Box<[Field]>),
+    Secret(Box<StrLit>),
     /// A reference, optionally extended: `tls.intermediate { certs = "..." }`.
-    Ref(Path, Option<Box<Record>>),
+    Ref(Box<Reference>),
     /// A malformed literal, already reported by the parser.
     Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    pub path: Path,
+    pub overrides: Option<Record>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,11 +284,36 @@ pub enum AddrHost {
     Ipv4(Name, Span),
     Ipv6(Name, Span),
     Name(StrLit),
-    Ref(Path),
+    Ref(Box<Path>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AddrPort {
     Number(Name, Span),
-    Ref(Path),
+    Ref(Box<Path>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sizes that make up most of a large tree; a change that grows
+    /// them grows every project's memory (see benches/README.md).
+    #[test]
+    fn the_common_nodes_stay_small() {
+        use std::mem::size_of;
+        assert!(size_of::<Name>() <= 16, "Name: {}", size_of::<Name>());
+        assert!(size_of::<Expr>() <= 40, "Expr: {}", size_of::<Expr>());
+        assert!(size_of::<Field>() <= 88, "Field: {}", size_of::<Field>());
+        assert!(
+            size_of::<Address>() <= 72,
+            "Address: {}",
+            size_of::<Address>()
+        );
+        assert!(
+            size_of::<BodyItem>() <= 128,
+            "BodyItem: {}",
+            size_of::<BodyItem>()
+        );
+    }
 }

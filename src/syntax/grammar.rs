@@ -249,11 +249,7 @@ impl Converter {
                 let name = self.ident(inner.next().expect("grammar: tls name"));
                 let value = inner.next().expect("grammar: tls value");
                 let value = if value.as_rule() == Rule::record {
-                    let record = self.record(value);
-                    Expr {
-                        span: record.span,
-                        kind: ExprKind::Record(record),
-                    }
+                    self.record(value).into_expr()
                 } else {
                     self.expr(value)
                 };
@@ -409,7 +405,7 @@ impl Converter {
                     let rule = opt.as_rule();
                     let value = Self::inner(opt).next().expect("grammar: bind option value");
                     let duplicate = match rule {
-                        Rule::bind_tls => bind.tls.replace(self.path(value)).is_some(),
+                        Rule::bind_tls => bind.tls.replace(Box::new(self.path(value))).is_some(),
                         _ => bind.redirect.replace(self.ident(value)).is_some(),
                     };
                     if duplicate {
@@ -456,7 +452,7 @@ impl Converter {
                 }
                 BodyItem::Route(Route {
                     host,
-                    path,
+                    path: path.map(Box::new),
                     target: target.expect("grammar: route target"),
                     span,
                 })
@@ -478,7 +474,7 @@ impl Converter {
                     span,
                 })
             }
-            Rule::body_if => BodyItem::If(self.if_item(
+            Rule::body_if => BodyItem::from(self.if_item(
                 span,
                 inner,
                 Rule::body_if,
@@ -529,16 +525,16 @@ impl Converter {
             Rule::string => ExprKind::Str(self.string(pair).value),
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
-            Rule::record => ExprKind::Record(self.record(pair)),
+            Rule::record => self.record(pair).into_expr().kind,
             Rule::secret_call => {
                 let s = Self::inner(pair).next().expect("grammar: secret name");
-                ExprKind::Secret(self.string(s))
+                ExprKind::Secret(Box::new(self.string(s)))
             }
             Rule::extended => {
                 let mut inner = pair.into_inner();
                 let path = self.path(inner.next().expect("grammar: reference"));
                 let overrides = inner.next().map(|r| self.record(r));
-                ExprKind::Ref(path, overrides.map(Box::new))
+                ExprKind::Ref(Box::new(Reference { path, overrides }))
             }
             Rule::address => {
                 let mut host = None;
@@ -554,7 +550,7 @@ impl Converter {
                                     AddrHost::Ipv6(Name::from(v6.as_str()), v6_span)
                                 }
                                 Rule::string => AddrHost::Name(self.string(h)),
-                                _ => AddrHost::Ref(self.path(h)),
+                                _ => AddrHost::Ref(Box::new(self.path(h))),
                             });
                         }
                         Rule::addr_port => {
@@ -562,7 +558,7 @@ impl Converter {
                             let p_span = self.span(&p);
                             port = Some(match p.as_rule() {
                                 Rule::number => AddrPort::Number(Name::from(p.as_str()), p_span),
-                                _ => AddrPort::Ref(self.path(p)),
+                                _ => AddrPort::Ref(Box::new(self.path(p))),
                             });
                         }
                         _ => {}

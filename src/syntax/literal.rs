@@ -81,10 +81,10 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
                 name: port.into(),
                 span: port_span,
             };
-            AddrPort::Ref(Path {
+            AddrPort::Ref(Box::new(Path {
                 segments: vec![ident],
                 span: port_span,
-            })
+            }))
         };
         let host = AddrHost::Ipv4(host.into(), at(0, colon));
         return ExprKind::Address(Box::new(Address {
@@ -102,7 +102,7 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
     match (dots, unit) {
         (0, "") => ExprKind::Int(number.into()),
         (0, unit) if UNITS.contains(&unit) => {
-            ExprKind::Quantity(Name::from(number), Name::from(unit))
+            ExprKind::Quantity(Box::new((Name::from(number), Name::from(unit))))
         }
         (0, unit) => {
             diags.push(

@@ -323,7 +323,7 @@ impl<'t> Parser<'t> {
                 span,
             ));
         }
-        self.path_ref().map(AddrPort::Ref)
+        self.path_ref().map(|path| AddrPort::Ref(Box::new(path)))
     }
 
     /// The rest of `address = ${ addr_host? ~ ":" ~ addr_port }` once its
@@ -375,13 +375,7 @@ impl<'t> Parser<'t> {
                     p.address_rest(start, Some(host))
                 })
             }
-            b'{' => {
-                let record = self.record()?;
-                Some(Expr {
-                    span: record.span,
-                    kind: ExprKind::Record(record),
-                })
-            }
+            b'{' => self.record().map(Record::into_expr),
             b'0'..=b'9' => self.numeric(),
             b':' => self.attempt(|p| p.address_rest(start, None)),
             b'"' => {
@@ -405,7 +399,7 @@ impl<'t> Parser<'t> {
                 }
                 let path = self.path_ref()?;
                 if self.peek() == Some(b':') {
-                    let host = AddrHost::Ref(path.clone());
+                    let host = AddrHost::Ref(Box::new(path.clone()));
                     if let Some(address) = self.attempt(|p| p.address_rest(start, Some(host))) {
                         return Some(address);
                     }
@@ -424,7 +418,7 @@ impl<'t> Parser<'t> {
                 self.skip();
                 let overrides = self.attempt(Self::record);
                 Some(Expr {
-                    kind: ExprKind::Ref(path, overrides.map(Box::new)),
+                    kind: ExprKind::Ref(Box::new(Reference { path, overrides })),
                     span: self.span(start),
                 })
             }
@@ -443,7 +437,7 @@ impl<'t> Parser<'t> {
         self.skip();
         self.lit(")").then_some(())?;
         Some(Expr {
-            kind: ExprKind::Secret(name),
+            kind: ExprKind::Secret(Box::new(name)),
             span: self.span(start),
         })
     }
@@ -474,7 +468,7 @@ impl<'t> Parser<'t> {
         self.skip();
         self.lit("]").then_some(())?;
         Some(Expr {
-            kind: ExprKind::List(items),
+            kind: ExprKind::List(items.into_boxed_slice()),
             span: self.span(start),
         })
     }
@@ -566,11 +560,7 @@ impl<'t> Parser<'t> {
                     self.skip();
                     self.expr()?
                 } else {
-                    let record = self.record()?;
-                    Expr {
-                        span: record.span,
-                        kind: ExprKind::Record(record),
-                    }
+                    self.record()?.into_expr()
                 };
                 Item::Tls(TlsDecl { name, value })
             }
@@ -763,7 +753,7 @@ impl<'t> Parser<'t> {
             |p, start| {
                 p.kw("if");
                 p.skip();
-                p.if_rest(start, Self::body).map(BodyItem::If)
+                p.if_rest(start, Self::body).map(BodyItem::from)
             }
         } else {
             return self.field().map(BodyItem::Field);
@@ -785,10 +775,7 @@ impl<'t> Parser<'t> {
         let addr = self.expr()?;
         self.skip();
         let options = if self.peek() == Some(b'{') {
-            self.attempt(Self::record).map(|record| Expr {
-                span: record.span,
-                kind: ExprKind::Record(record),
-            })
+            self.attempt(Self::record).map(Record::into_expr)
         } else if self.is_kw("with") {
             self.attempt(|p| {
                 p.kw("with");
@@ -818,7 +805,7 @@ impl<'t> Parser<'t> {
                     b':' => None,
                     b'[' => Some(self.ipv6_bracketed()?),
                     b'"' => Some(AddrHost::Name(self.string()?)),
-                    _ => Some(AddrHost::Ref(self.path_ref()?)),
+                    _ => Some(AddrHost::Ref(Box::new(self.path_ref()?))),
                 };
                 self.address_rest(addr_start, host)?
             }
@@ -846,7 +833,7 @@ impl<'t> Parser<'t> {
         });
         for (span, tls, redirect) in options {
             let duplicate = match (tls, redirect) {
-                (Some(path), _) => bind.tls.replace(path).is_some(),
+                (Some(path), _) => bind.tls.replace(Box::new(path)).is_some(),
                 (_, Some(ident)) => bind.redirect.replace(ident).is_some(),
                 _ => false,
             };
@@ -919,7 +906,7 @@ impl<'t> Parser<'t> {
         let target = self.ident()?;
         Some(BodyItem::Route(Route {
             host,
-            path,
+            path: path.map(Box::new),
             target,
             span: self.span(start),
         }))
@@ -956,6 +943,6 @@ impl From<If<Item>> for Item {
 
 impl From<If<BodyItem>> for BodyItem {
     fn from(branch: If<BodyItem>) -> BodyItem {
-        BodyItem::If(branch)
+        BodyItem::If(Box::new(branch))
     }
 }

@@ -207,7 +207,7 @@ fn naive_commands(change: &plan::Change, new: &haptic::model::Env) -> Vec<Comman
     let Some(be) = new.backends.iter().find(|b| &b.name == backend) else {
         return Vec::new();
     };
-    let Some(s) = be.servers.iter().find(|s| s.name == server) else {
+    let Some(s) = be.servers.iter().find(|s| s.name == server.as_str()) else {
         return Vec::new();
     };
     match change.action {
