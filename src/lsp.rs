@@ -198,7 +198,7 @@ fn collect(
     out: &mut BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>>,
 ) {
     let Some(span) = d.span else { return };
-    let file = &sources.get(span.file).name;
+    let file = &sources.locate(span).0.name;
     // The standard library is embedded, not a file the editor can open.
     if file.starts_with("std/") {
         return;
@@ -207,7 +207,7 @@ fn collect(
         .labels
         .iter()
         .filter_map(|l| {
-            let name = &sources.get(l.span.file).name;
+            let name = &sources.locate(l.span).0.name;
             Some(DiagnosticRelatedInformation {
                 location: Location {
                     uri: Url::from_file_path(root.join(name)).ok()?,
@@ -240,7 +240,7 @@ fn collect(
 
 /// LSP positions: 0-based lines, columns in UTF-16 code units.
 fn range(sources: &SourceMap, span: Span) -> Range {
-    let file = sources.get(span.file);
+    let (file, span) = sources.locate(span);
     let position = |offset: usize| {
         let offset = offset.min(file.text.len());
         let (line, _) = file.line_col(offset);
@@ -251,5 +251,5 @@ fn range(sources: &SourceMap, span: Span) -> Range {
             .map_or(0, |s| s.encode_utf16().count());
         Position::new(line as u32 - 1, column as u32)
     };
-    Range::new(position(span.start as usize), position(span.end as usize))
+    Range::new(position(span.start), position(span.end))
 }

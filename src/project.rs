@@ -9,7 +9,20 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span, MAX_POSITIONS};
+
+/// The positions project files may take: the rest is kept for the
+/// standard library, which is read after them.
+const PROJECT_POSITIONS: u64 = MAX_POSITIONS - STD_ROOM as u64;
+const STD_ROOM: usize = 1 << 20;
+const _: () = {
+    let (mut total, mut i) = (0, 0);
+    while i < STD_MODULES.len() {
+        total += STD_MODULES[i].1.len() + 1;
+        i += 1;
+    }
+    assert!(total <= STD_ROOM, "the standard library outgrew its room");
+};
 use crate::syntax::{self, ast};
 
 /// The standard library, embedded in the binary: module name → source.
@@ -212,7 +225,13 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
         ))
     })?;
     let mut sources = SourceMap::default();
-    let manifest_id = sources.add("haptic.toml".into(), manifest_text.clone());
+    let manifest_id = sources
+        .add(
+            "haptic.toml".into(),
+            manifest_text.clone(),
+            PROJECT_POSITIONS,
+        )
+        .ok_or_else(|| LoadError::Io("`haptic.toml` is larger than 4 GiB".into()))?;
     let manifest = parse_manifest(&manifest_text, manifest_id)
         .map_err(|d| LoadError::Manifest(sources.clone(), Box::new(d)))?;
 
@@ -296,7 +315,13 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
 
     let mut std = BTreeMap::new();
     for (module, text) in STD_MODULES {
-        let id = sources.add(format!("std/{module}.hap"), (*text).to_string());
+        let id = sources
+            .add(
+                format!("std/{module}.hap"),
+                (*text).to_string(),
+                MAX_POSITIONS,
+            )
+            .expect("project files leave room for the standard library");
         let (ast, parse_diags) = syntax::parse(id, text);
         debug_assert!(parse_diags.is_empty(), "stdlib {module} must parse");
         diags.extend(parse_diags);
@@ -372,13 +397,29 @@ fn read_source(
             return None;
         }
     };
+    let too_large = |diags: &mut Vec<Diagnostic>| {
+        diags.push(
+            Diagnostic::new(
+                Code::ImportNotFound,
+                from,
+                format!("cannot read `{name}`: the project's sources would exceed 4 GiB"),
+            )
+            .help("split the project: a compilation holds at most 4 GiB of sources"),
+        );
+        None
+    };
     match String::from_utf8(bytes) {
-        Ok(text) => Some(sources.add(name.to_string(), text)),
+        Ok(text) => match sources.add(name.to_string(), text, PROJECT_POSITIONS) {
+            Some(id) => Some(id),
+            None => too_large(diags),
+        },
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // The lossy text has the same prefix, so the offset stays valid.
-            let id = sources.add(name.to_string(), text);
+            let Some(id) = sources.add(name.to_string(), text, PROJECT_POSITIONS) else {
+                return too_large(diags);
+            };
             diags.push(
                 Diagnostic::new(
                     Code::NotUtf8,

@@ -1,36 +1,48 @@
 //! Source files and spans.
 //!
 //! Every file haptic reads (project files and the embedded standard library)
-//! is registered once in a [`SourceMap`]; everything after parsing refers to
-//! text only through a [`Span`] (file id + byte range).
+//! is registered once in a [`SourceMap`], which gives it a run of positions
+//! of its own: one space of `u32` positions holds every file of a
+//! compilation, like rustc's. Everything after parsing refers to text only
+//! through a [`Span`], two positions: 8 bytes, where a file id and two
+//! offsets took 12 (a large project's tree holds millions of spans).
 
 use std::ops::Range;
 
-/// Index of a file in the [`SourceMap`].
+/// A file of the [`SourceMap`], named by its first position. A file read
+/// on its own (tests, the editor) may use `FileId(0)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
-/// A byte range in one source file.
+/// A byte range of one source file, as positions (see [`SourceMap`]).
+/// Ordering spans orders them by file (in the order files were read),
+/// then by place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
-    pub file: FileId,
     pub start: u32,
     pub end: u32,
 }
 
 impl Span {
+    /// The span of `range` (byte offsets) in `file`.
     pub fn new(file: FileId, range: Range<usize>) -> Span {
         Span {
-            file,
-            start: range.start as u32,
-            end: range.end as u32,
+            start: file.0 + range.start as u32,
+            end: file.0 + range.end as u32,
         }
     }
 
-    pub fn range(&self) -> Range<usize> {
-        self.start as usize..self.end as usize
+    /// The part of this span at byte offsets `range` within it.
+    pub fn slice(self, range: Range<usize>) -> Span {
+        Span {
+            start: self.start + range.start as u32,
+            end: self.start + range.end as u32,
+        }
     }
 }
+
+/// The most positions a compilation has: its files' sizes, plus one each.
+pub const MAX_POSITIONS: u64 = u32::MAX as u64;
 
 /// One loaded source file.
 #[derive(Debug, Clone)]
@@ -85,33 +97,112 @@ impl SourceFile {
     }
 }
 
-/// All files of one compilation.
+/// All files of one compilation. Each file's positions start one past the
+/// end of the previous file's, so a span at the end of one file is never
+/// the start of the next.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    /// The first position of each file, increasing.
+    starts: Vec<u32>,
 }
 
 impl SourceMap {
-    pub fn add(&mut self, name: String, text: String) -> FileId {
+    /// Registers a file; `None` where its positions would end past `limit`
+    /// (at most [`MAX_POSITIONS`]: over 4 GiB of sources).
+    pub fn add(&mut self, name: String, text: String, limit: u64) -> Option<FileId> {
+        let start = match (self.files.last(), self.starts.last()) {
+            (Some(file), Some(&start)) => u64::from(start) + file.text.len() as u64 + 1,
+            _ => 0,
+        };
+        if start + text.len() as u64 > limit.min(MAX_POSITIONS) {
+            return None;
+        }
+        let start = start as u32;
         self.files.push(SourceFile::new(name, text));
-        FileId(self.files.len() as u32 - 1)
+        self.starts.push(start);
+        Some(FileId(start))
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {
-        &self.files[id.0 as usize]
+        &self.files[self.index(id.0)]
+    }
+
+    /// The file a span is in.
+    pub fn file_of(&self, span: Span) -> FileId {
+        FileId(self.starts[self.index(span.start)])
+    }
+
+    /// The file a span is in, and its byte range there.
+    pub fn locate(&self, span: Span) -> (&SourceFile, Range<usize>) {
+        let i = self.index(span.start);
+        let start = self.starts[i];
+        let end = span.end.max(span.start);
+        (
+            &self.files[i],
+            (span.start - start) as usize..(end - start) as usize,
+        )
+    }
+
+    /// The index of the file holding `position`.
+    fn index(&self, position: u32) -> usize {
+        self.starts
+            .partition_point(|&start| start <= position)
+            .saturating_sub(1)
     }
 
     pub fn find(&self, name: &str) -> Option<FileId> {
         self.files
             .iter()
             .position(|f| f.name == name)
-            .map(|i| FileId(i as u32))
+            .map(|i| FileId(self.starts[i]))
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId(i as u32), f))
+        self.starts.iter().map(|&s| FileId(s)).zip(&self.files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_file_has_positions_of_its_own() {
+        let mut map = SourceMap::default();
+        let a = map
+            .add("a.hap".into(), "abc".into(), MAX_POSITIONS)
+            .unwrap();
+        let empty = map
+            .add("e.hap".into(), String::new(), MAX_POSITIONS)
+            .unwrap();
+        let b = map
+            .add("b.hap".into(), "xy\nz".into(), MAX_POSITIONS)
+            .unwrap();
+        assert_eq!((a, empty, b), (FileId(0), FileId(4), FileId(5)));
+        // The end of one file is not the start of the next.
+        let end_of_a = Span::new(a, 3..3);
+        assert_eq!(map.file_of(end_of_a), a);
+        assert_eq!(map.file_of(Span::new(empty, 0..0)), empty);
+        let z = Span::new(b, 3..4);
+        assert_eq!(map.file_of(z), b);
+        let (file, range) = map.locate(z);
+        assert_eq!((file.name.as_str(), range.clone()), ("b.hap", 3..4));
+        assert_eq!(file.line_col(range.start), (2, 1));
+        assert_eq!(map.get(b).name, "b.hap");
+        assert_eq!(map.find("b.hap"), Some(b));
+        assert_eq!(Span::new(b, 0..4).slice(3..4), z);
+    }
+
+    #[test]
+    fn a_file_past_the_limit_is_refused() {
+        let mut map = SourceMap::default();
+        map.add("a.hap".into(), "abc".into(), 10).unwrap();
+        assert_eq!(map.add("b.hap".into(), "0123456".into(), 10), None);
+        assert_eq!(
+            map.add("c.hap".into(), "012345".into(), 10),
+            Some(FileId(4))
+        );
+        assert_eq!(map.files().count(), 2);
     }
 }

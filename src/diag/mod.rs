@@ -120,7 +120,7 @@ impl Diagnostics {
     /// diagnostics at the same place.
     pub fn into_sorted(self) -> Vec<Diagnostic> {
         let mut list = self.list;
-        list.sort_by_key(|d| d.span.map(|s| (s.file, s.start, s.end)));
+        list.sort_by_key(|d| d.span);
         list
     }
 }

@@ -13,6 +13,7 @@ pub const JSON_VERSION: u32 = 1;
 
 struct MietteView<'a> {
     diag: &'a Diagnostic,
+    sources: &'a SourceMap,
     source: Option<NamedSource<String>>,
     help: Option<String>,
 }
@@ -55,9 +56,10 @@ impl miette::Diagnostic for MietteView<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = self.diag.span?;
+        let file = self.sources.file_of(primary);
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             None,
-            primary.start as usize..primary.end.max(primary.start) as usize,
+            self.sources.locate(primary).1,
         )];
         // miette shows one source per diagnostic: labels in other files are
         // rendered as help lines instead (see `terminal`).
@@ -65,8 +67,11 @@ impl miette::Diagnostic for MietteView<'_> {
             self.diag
                 .labels
                 .iter()
-                .filter(|l| l.span.file == primary.file)
-                .map(|l| LabeledSpan::new_with_span(Some(l.message.clone()), l.span.range())),
+                .filter(|l| self.sources.file_of(l.span) == file)
+                .map(|l| {
+                    let range = self.sources.locate(l.span).1;
+                    LabeledSpan::new_with_span(Some(l.message.clone()), range)
+                }),
         );
         Some(Box::new(labels.into_iter()))
     }
@@ -83,19 +88,21 @@ pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
     let mut out = String::new();
     for diag in diags {
         let source = diag.span.map(|span| {
-            let file = sources.get(span.file);
+            let file = sources.locate(span).0;
             NamedSource::new(file.name.clone(), file.text.clone())
         });
+        let primary_file = diag.span.map(|s| sources.file_of(s));
         let mut help: Vec<String> = diag.help.clone();
         for label in &diag.labels {
-            if Some(label.span.file) != diag.span.map(|s| s.file) {
-                let file = sources.get(label.span.file);
-                let (line, col) = file.line_col(label.span.start as usize);
+            if Some(sources.file_of(label.span)) != primary_file {
+                let (file, range) = sources.locate(label.span);
+                let (line, col) = file.line_col(range.start);
                 help.push(format!("{} (at {}:{line}:{col})", label.message, file.name));
             }
         }
         let view = MietteView {
             diag,
+            sources,
             source,
             help: (!help.is_empty()).then(|| help.join("\n")),
         };
@@ -173,17 +180,17 @@ pub struct JsonLocation {
 }
 
 pub fn location(span: Span, sources: &SourceMap) -> JsonLocation {
-    let file = sources.get(span.file);
-    let (line, column) = file.line_col(span.start as usize);
-    let (end_line, end_column) = file.line_col(span.end as usize);
+    let (file, range) = sources.locate(span);
+    let (line, column) = file.line_col(range.start);
+    let (end_line, end_column) = file.line_col(range.end);
     JsonLocation {
         file: file.name.clone(),
         line,
         column,
         end_line,
         end_column,
-        byte_start: span.start as usize,
-        byte_end: span.end as usize,
+        byte_start: range.start,
+        byte_end: range.end,
     }
 }
 
@@ -234,8 +241,8 @@ fn fingerprints(diags: &[Diagnostic], sources: &SourceMap) -> Vec<String> {
         .map(|d| {
             let (file, snippet) = match d.span {
                 Some(span) => {
-                    let f = sources.get(span.file);
-                    (f.name.as_str(), f.text.get(span.range()).unwrap_or(""))
+                    let (f, range) = sources.locate(span);
+                    (f.name.as_str(), f.text.get(range).unwrap_or(""))
                 }
                 None => ("", ""),
             };

@@ -303,15 +303,16 @@ mod tests {
     fn the_common_nodes_stay_small() {
         use std::mem::size_of;
         assert!(size_of::<Name>() <= 16, "Name: {}", size_of::<Name>());
-        assert!(size_of::<Expr>() <= 40, "Expr: {}", size_of::<Expr>());
-        assert!(size_of::<Field>() <= 88, "Field: {}", size_of::<Field>());
+        assert!(size_of::<crate::source::Span>() <= 8);
+        assert!(size_of::<Expr>() <= 32, "Expr: {}", size_of::<Expr>());
+        assert!(size_of::<Field>() <= 64, "Field: {}", size_of::<Field>());
         assert!(
-            size_of::<Address>() <= 72,
+            size_of::<Address>() <= 64,
             "Address: {}",
             size_of::<Address>()
         );
         assert!(
-            size_of::<BodyItem>() <= 128,
+            size_of::<BodyItem>() <= 96,
             "BodyItem: {}",
             size_of::<BodyItem>()
         );

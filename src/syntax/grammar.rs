@@ -273,10 +273,7 @@ impl Converter {
                 };
                 let name = Ident {
                     name: keyword.into(),
-                    span: Span::new(
-                        self.file,
-                        span.start as usize..span.start as usize + keyword.len(),
-                    ),
+                    span: span.slice(0..keyword.len()),
                 };
                 let body = self.body(inner.next().expect("grammar: body"));
                 let decl = Decl { name, body, span };

@@ -53,12 +53,7 @@ pub fn string(raw: &str, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
 /// an integer, a quantity (`30s`, `16k`), an IPv4 address, a CIDR block, or
 /// an address whose host is an IPv4 address.
 pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind {
-    let at = |start: usize, end: usize| {
-        Span::new(
-            span.file,
-            span.start as usize + start..span.start as usize + end,
-        )
-    };
+    let at = |start: usize, end: usize| span.slice(start..end);
     // One pass over the token: where its `:` and its first letter are,
     // whether it has a `/`, and how many `.`.
     let (mut colon, mut slash, mut alpha, mut dots) = (None, false, None, 0);

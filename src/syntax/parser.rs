@@ -398,6 +398,7 @@ impl<'t> Parser<'t> {
                     }
                 }
                 let path = self.path_ref()?;
+                let path_end = self.pos;
                 if self.peek() == Some(b':') {
                     let host = AddrHost::Ref(Box::new(path.clone()));
                     if let Some(address) = self.attempt(|p| p.address_rest(start, Some(host))) {
@@ -414,7 +415,7 @@ impl<'t> Parser<'t> {
                     }
                 }
                 // `extended = { path_ref ~ record? }`
-                self.pos = path.span.end as usize;
+                self.pos = path_end;
                 self.skip();
                 let overrides = self.attempt(Self::record);
                 Some(Expr {

@@ -439,3 +439,35 @@ fn standard_output_that_cannot_be_written_is_an_io_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_label_in_another_file_names_its_place() {
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        (
+            "main.hap",
+            "import \"more.hap\"\nenv production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> b }\n",
+        ),
+        ("more.hap", "// more\n  backend b { server t = 10.0.0.2:80 }\n"),
+    ]);
+    let out = haptic(&["check"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+    let text = stderr(&out);
+    assert!(text.contains("more.hap:2:11"), "{text}");
+    assert!(
+        text.contains("first defined here (at main.hap:3:9)"),
+        "{text}"
+    );
+    let out = haptic(&["check", "--format", "json"], project.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let dup = &json["diagnostics"][0];
+    assert_eq!(
+        (&dup["file"], &dup["line"], &dup["column"]),
+        (&"more.hap".into(), &2.into(), &11.into())
+    );
+    let label = &dup["labels"][0];
+    assert_eq!(
+        (&label["file"], &label["line"], &label["column"]),
+        (&"main.hap".into(), &3.into(), &9.into())
+    );
+}
