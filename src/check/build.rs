@@ -34,6 +34,14 @@ impl<'a> Ctx<'a, '_> {
         value::coerce(raw, ty, &self.defs.project_names, self.diags)
     }
 
+    fn eval_coerce(&mut self, expr: &ast::Expr, ty: Ty) -> Option<Value> {
+        let mut scope = Resolver {
+            defs: &mut self.defs,
+            ns: Ns::Project,
+        };
+        value::eval_coerce(expr, ty, &mut scope, self.diags)
+    }
+
     /// The `name = value` items of a block, checked against a schema. A
     /// failed field is left out of the record; the others stay usable.
     fn fields(&mut self, schema: &types::Schema, items: &[&'a ast::BodyItem]) -> Rec {
@@ -45,8 +53,7 @@ impl<'a> Ctx<'a, '_> {
             defs: &mut self.defs,
             ns: Ns::Project,
         };
-        let raw = value::eval_fields(fields, &mut scope, self.diags);
-        value::record(schema, None, &raw, &self.defs.project_names, self.diags).0
+        value::eval_record(schema, fields, &mut scope, self.diags).0
     }
 }
 
@@ -455,12 +462,11 @@ fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {
 
 fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<model::Server> {
     name_length(ctx, &s.name);
-    let addr = ctx.eval(&s.addr);
-    let options = s.options.as_ref().map(|o| {
-        let raw = ctx.eval(o);
-        ctx.coerce(&raw, Ty::Record(&types::SERVER))
-    });
-    let addr = ctx.coerce(&addr, Ty::Addr);
+    let addr = ctx.eval_coerce(&s.addr, Ty::Addr);
+    let options = s
+        .options
+        .as_ref()
+        .map(|o| ctx.eval_coerce(o, Ty::Record(&types::SERVER)));
     let options = match options {
         Some(Some(Value::Record(r))) => r,
         Some(_) => return None,

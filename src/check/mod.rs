@@ -364,6 +364,10 @@ impl Scope for Resolver<'_, '_> {
         Some(self.defs.value(slot, diags))
     }
 
+    fn names(&self) -> &[String] {
+        &self.defs.project_names
+    }
+
     fn candidates(&self) -> Vec<String> {
         let mut names = self.defs.project_names.clone();
         for (module, ns) in &self.defs.modules {

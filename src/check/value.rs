@@ -78,6 +78,11 @@ pub trait Scope {
     fn lookup(&mut self, path: &ast::Path, diags: &mut Diagnostics) -> Option<SRaw>;
     /// Names offered as "did you mean" for an undefined reference.
     fn candidates(&self) -> Vec<String>;
+    /// The project's constants, for "did you mean" on a name that is not
+    /// a value of the expected enumeration (see [`coerce`]).
+    fn names(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// Evaluates an expression, resolving references through `scope`.
@@ -97,19 +102,7 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
             head: None,
             fields: eval_fields(fields, scope, diags),
         },
-        K::Address(addr) => {
-            let host = addr.host.as_ref().map(|h| match h {
-                ast::AddrHost::Ipv4(ip, span) => SRaw::new(Raw::Ipv4(ip.clone()), *span),
-                ast::AddrHost::Ipv6(ip, span) => SRaw::new(Raw::Ipv6(ip.clone()), *span),
-                ast::AddrHost::Name(s) => SRaw::new(Raw::Str(s.value.clone()), s.span),
-                ast::AddrHost::Ref(path) => reference(path, scope, diags),
-            });
-            let port = match &addr.port {
-                ast::AddrPort::Number(n, span) => SRaw::new(Raw::Int(n.clone()), *span),
-                ast::AddrPort::Ref(path) => reference(path, scope, diags),
-            };
-            Raw::Addr(Box::new((host, port)))
-        }
+        K::Address(addr) => Raw::Addr(Box::new(eval_address(addr, scope, diags))),
         K::Ref(r) => {
             let ast::Reference { path, overrides } = &**r;
             let base = match (path.segments.len(), overrides) {
@@ -184,8 +177,92 @@ fn extend(base: SRaw, record: &ast::Record, scope: &mut dyn Scope, diags: &mut D
     }
 }
 
+/// The host (none for `:port`) and the port of an address.
+fn eval_address(
+    addr: &ast::Address,
+    scope: &mut dyn Scope,
+    diags: &mut Diagnostics,
+) -> (Option<SRaw>, SRaw) {
+    let host = addr.host.as_ref().map(|h| match h {
+        ast::AddrHost::Ipv4(ip, span) => SRaw::new(Raw::Ipv4(ip.clone()), *span),
+        ast::AddrHost::Ipv6(ip, span) => SRaw::new(Raw::Ipv6(ip.clone()), *span),
+        ast::AddrHost::Name(s) => SRaw::new(Raw::Str(s.value.clone()), s.span),
+        ast::AddrHost::Ref(path) => reference(path, scope, diags),
+    });
+    let port = match &addr.port {
+        ast::AddrPort::Number(n, span) => SRaw::new(Raw::Int(n.clone()), *span),
+        ast::AddrPort::Ref(path) => reference(path, scope, diags),
+    };
+    (host, port)
+}
+
+/// [`coerce`] of [`eval`] of `expr`, without a raw value between where the
+/// value is written out in place: a record where a record is expected, an
+/// address where an address is. Server options and addresses are most of a
+/// large project's values. The diagnostics are those of
+/// `coerce(eval(expr))`, though not pushed in the same order (they are
+/// sorted by place before anyone sees them).
+pub fn eval_coerce(
+    expr: &ast::Expr,
+    ty: Ty,
+    scope: &mut dyn Scope,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    use ast::ExprKind as K;
+    match (&expr.kind, ty) {
+        (K::Record(fields), Ty::Record(schema)) => {
+            let (rec, ok) = eval_record(schema, fields.iter(), scope, diags);
+            ok.then_some(Value::Record(rec))
+        }
+        (K::Address(addr), Ty::Addr | Ty::Any) => {
+            let (host, port) = eval_address(addr, scope, diags);
+            coerce_address(host.as_ref(), &port, scope.names(), diags)
+        }
+        _ => {
+            let raw = eval(expr, scope, diags);
+            coerce(&raw, ty, scope.names(), diags)
+        }
+    }
+}
+
+/// [`record`] of [`eval_fields`] (no head), field by field.
+pub fn eval_record<'f>(
+    schema: &Schema,
+    fields: impl IntoIterator<Item = &'f ast::Field>,
+    scope: &mut dyn Scope,
+    diags: &mut Diagnostics,
+) -> (Rec, bool) {
+    let fields = fields.into_iter();
+    let mut seen: Vec<&ast::Field> = Vec::with_capacity(fields.size_hint().0);
+    let mut rec = Rec {
+        fields: Vec::with_capacity(seen.capacity()),
+    };
+    let mut ok = true;
+    for field in fields {
+        if let Some(first) = seen.iter().find(|f| f.name.name == field.name.name) {
+            set_twice(&field.name, first.name.span, diags);
+            continue;
+        }
+        seen.push(field);
+        let raw = eval(&field.value, scope, diags);
+        ok &= record_field(schema, &mut rec, &field.name, &raw, scope.names(), diags);
+    }
+    (rec, ok)
+}
+
+fn set_twice(name: &Ident, first: Span, diags: &mut Diagnostics) {
+    diags.push(
+        Diagnostic::new(
+            Code::Duplicate,
+            name.span,
+            format!("field `{}` is set twice", name.name),
+        )
+        .label(first, "first set here"),
+    );
+}
+
 /// Evaluates `name = value` fields, reporting a name set twice.
-pub fn eval_fields<'f>(
+fn eval_fields<'f>(
     fields: impl IntoIterator<Item = &'f ast::Field>,
     scope: &mut dyn Scope,
     diags: &mut Diagnostics,
@@ -194,14 +271,7 @@ pub fn eval_fields<'f>(
     let mut out: Vec<(Ident, SRaw)> = Vec::with_capacity(fields.size_hint().0);
     for field in fields {
         if let Some((first, _)) = out.iter().find(|(n, _)| n.name == field.name.name) {
-            diags.push(
-                Diagnostic::new(
-                    Code::Duplicate,
-                    field.name.span,
-                    format!("field `{}` is set twice", field.name.name),
-                )
-                .label(first.span, "first set here"),
-            );
+            set_twice(&field.name, first.span, diags);
             continue;
         }
         out.push((field.name.clone(), eval(&field.value, scope, diags)));
@@ -508,18 +578,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
         (Raw::Bool(b), Ty::Bool | Ty::Any) => Some(Value::Bool(*b)),
         (Raw::Addr(parts), Ty::Addr | Ty::Any) => {
             let (host, port) = &**parts;
-            let port = match coerce(port, Ty::Port, names, diags)? {
-                Value::Port(p) => p,
-                _ => return None,
-            };
-            let host = match host {
-                None => None,
-                Some(h) => match coerce(h, Ty::Host, names, diags)? {
-                    Value::Host(h) => Some(h),
-                    _ => return None,
-                },
-            };
-            Some(Value::Addr(host, port))
+            coerce_address(host.as_ref(), port, names, diags)
         }
         (Raw::List(items), Ty::List(inner)) => {
             let values: Vec<Option<Value>> = items
@@ -542,7 +601,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
 /// Coerces the fields of a record (or of a block's `name = value` items)
 /// against a schema. Problems in one field do not hide the others: the
 /// record holds every field that checked, and the flag says whether all did.
-pub fn record(
+fn record(
     schema: &Schema,
     head: Option<&Ident>,
     fields: &[(Ident, SRaw)],
@@ -574,31 +633,67 @@ pub fn record(
         fields: Vec::with_capacity(fields.len()),
     };
     for (name, raw) in fields {
-        let Some((field, ty)) = schema.fields.iter().find(|(n, _)| *n == name.name) else {
-            ok = false;
-            let mut diag = Diagnostic::new(
-                Code::UnknownField,
-                name.span,
-                format!("unknown field `{}` in {}", name.name, schema.kind),
-            );
-            if let Some(near) = nearest(&name.name, schema.names()) {
-                diag = diag.help(format!("did you mean `{near}`?"));
-            }
-            let all: Vec<&str> = schema.names().collect();
-            diag = diag.help(if all.is_empty() {
-                format!("a {} takes no fields", schema.kind)
-            } else {
-                format!("the fields of a {} are {}", schema.kind, list_values(&all))
-            });
-            diags.push(diag);
-            continue;
-        };
-        match coerce(raw, *ty, names, diags) {
-            Some(v) => rec.fields.push((field, v, raw.span)),
-            None => ok = false,
-        }
+        ok &= record_field(schema, &mut rec, name, raw, names, diags);
     }
     (rec, ok)
+}
+
+/// Coerces one field of a record against its schema into `rec`; whether
+/// it checked.
+fn record_field(
+    schema: &Schema,
+    rec: &mut Rec,
+    name: &Ident,
+    raw: &SRaw,
+    names: &[String],
+    diags: &mut Diagnostics,
+) -> bool {
+    let Some((field, ty)) = schema.fields.iter().find(|(n, _)| *n == name.name) else {
+        let mut diag = Diagnostic::new(
+            Code::UnknownField,
+            name.span,
+            format!("unknown field `{}` in {}", name.name, schema.kind),
+        );
+        if let Some(near) = nearest(&name.name, schema.names()) {
+            diag = diag.help(format!("did you mean `{near}`?"));
+        }
+        let all: Vec<&str> = schema.names().collect();
+        diag = diag.help(if all.is_empty() {
+            format!("a {} takes no fields", schema.kind)
+        } else {
+            format!("the fields of a {} are {}", schema.kind, list_values(&all))
+        });
+        diags.push(diag);
+        return false;
+    };
+    match coerce(raw, *ty, names, diags) {
+        Some(v) => {
+            rec.fields.push((field, v, raw.span));
+            true
+        }
+        None => false,
+    }
+}
+
+/// An address: the port, then the host (not checked when the port fails).
+fn coerce_address(
+    host: Option<&SRaw>,
+    port: &SRaw,
+    names: &[String],
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let port = match coerce(port, Ty::Port, names, diags)? {
+        Value::Port(p) => p,
+        _ => return None,
+    };
+    let host = match host {
+        None => None,
+        Some(h) => match coerce(h, Ty::Host, names, diags)? {
+            Value::Host(h) => Some(h),
+            _ => return None,
+        },
+    };
+    Some(Value::Addr(host, port))
 }
 
 fn parse_u64(digits: &str, span: Span, diags: &mut Diagnostics) -> Option<u64> {
@@ -845,4 +940,66 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
         );
     }
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::types;
+    use crate::source::FileId;
+
+    struct NoDefs;
+
+    impl Scope for NoDefs {
+        fn lookup(&mut self, _: &ast::Path, _: &mut Diagnostics) -> Option<SRaw> {
+            None
+        }
+        fn candidates(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    /// Servers' addresses and options are checked in place
+    /// ([`eval_coerce`]); what that finds must be what evaluating first
+    /// and coercing after finds, value for value, diagnostic for diagnostic.
+    #[test]
+    fn checking_in_place_agrees_with_evaluating_first() {
+        let src = r#"backend b {
+  server a = 10.0.0.1:99999 { weight = 300, weight = 2, wieght = 1, state = up, maxconn = "x" }
+  server c = "db.internal":80 { backup = true, tls = { verify = none, ca = 3 } }
+  server d = [::1]:0 with opts
+  server e = 10.0.0.300:x { check = maybe }
+  server f = 10.0.0.2:8080 { weight = 10, maxconn = 100, state = drain }
+}
+"#;
+        let (file, diags) = crate::syntax::parse(FileId(0), src);
+        assert!(diags.is_empty(), "{diags:?}");
+        let ast::Item::Backend(backend) = &file.items[0] else {
+            panic!("a backend")
+        };
+        let (mut checked, mut found) = (0, 0);
+        for item in &backend.body {
+            let ast::BodyItem::Server(server) = item else {
+                continue;
+            };
+            let record = Ty::Record(&types::SERVER);
+            for (expr, ty) in [
+                (Some(&server.addr), Ty::Addr),
+                (server.options.as_ref(), record),
+            ] {
+                let Some(expr) = expr else { continue };
+                let mut in_place = Diagnostics::default();
+                let value = eval_coerce(expr, ty, &mut NoDefs, &mut in_place);
+                let mut first = Diagnostics::default();
+                let raw = eval(expr, &mut NoDefs, &mut first);
+                assert_eq!(value, coerce(&raw, ty, &[], &mut first), "{expr:?}");
+                let in_place = in_place.into_sorted();
+                assert_eq!(in_place, first.into_sorted(), "{expr:?}");
+                checked += 1;
+                found += in_place.len();
+            }
+        }
+        assert_eq!(checked, 10);
+        assert!(found >= 8, "the sample has many mistakes; found {found}");
+    }
 }
