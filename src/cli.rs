@@ -175,6 +175,8 @@ pub enum Format {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
+    // The workers start while the arguments are read and the sources loaded.
+    crate::parallel::start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -556,19 +558,20 @@ fn diff(
     detailed_exitcode: bool,
 ) -> i32 {
     // The two versions are independent: load, check and emit them at once.
-    let (new, base) = std::thread::scope(|scope| {
-        let base = scope.spawn(|| {
+    let (new, base) = crate::parallel::join(
+        || {
+            load(dir, Format::Human).map(|c| {
+                let cfgs = c.haproxy_cfgs();
+                (c, cfgs)
+            })
+        },
+        || {
             load_base(dir, base).map(|b| {
                 let cfgs = b.haproxy_cfgs();
                 (b, cfgs)
             })
-        });
-        let new = load(dir, Format::Human).map(|c| {
-            let cfgs = c.haproxy_cfgs();
-            (c, cfgs)
-        });
-        (new, base.join().unwrap_or(Err(exit::USAGE)))
-    });
+        },
+    );
     let ((new, new_cfgs), (base, base_cfgs)) = match (new, base) {
         (Ok(new), Ok(base)) => (new, base),
         (Err(code), _) | (_, Err(code)) => return code,
