@@ -53,7 +53,7 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
 }
 
 /// The header comment: what made the file, from which sources.
-pub fn header(provenance: &Provenance) -> String {
+fn header(provenance: &Provenance) -> String {
     let mut out = String::new();
     for line in provenance.header_lines("haproxy.cfg") {
         out.push_str(&line);
@@ -63,7 +63,7 @@ pub fn header(provenance: &Provenance) -> String {
 }
 
 /// Appends sections, each after a blank line.
-pub fn write_sections(out: &mut String, sections: &[Section]) {
+fn write_sections(out: &mut String, sections: &[Section]) {
     // About 12 bytes a word: one allocation for the whole text, mostly.
     let words: usize = sections
         .iter()
@@ -173,14 +173,7 @@ fn is_bare(s: &str) -> bool {
         })
 }
 
-/// One HAProxy argument holding exactly `s`.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    quote_into(&mut out, s);
-    out
-}
-
-/// Appends [`quote`]`(s)` to `out`.
+/// Appends `s` as one HAProxy argument holding exactly `s`.
 fn quote_into(out: &mut String, s: &str) {
     if is_bare(s) {
         out.push_str(s);
@@ -209,6 +202,13 @@ fn escape_into(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One HAProxy argument holding exactly `s`.
+    fn quote(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        quote_into(&mut out, s);
+        out
+    }
 
     #[test]
     fn quoting_keeps_one_argument() {
