@@ -20,9 +20,13 @@ pub fn threads() -> usize {
 /// The worker threads, started once a process and kept for every stage:
 /// starting a thread took 1 to 2.5 ms on the project's machines (its stack,
 /// its allocator heap), several times a compile, and a kept thread reuses
-/// the memory it freed in an earlier stage.
+/// the memory it freed in an earlier stage. `None` with one thread (or if
+/// the threads cannot be started): then every stage runs on the caller.
 fn pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    if threads() <= 1 {
+        return None;
+    }
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads())
@@ -36,9 +40,7 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
 /// Starts the worker threads now, so that the first stage that splits its
 /// work does not wait for them (`main` calls it first thing).
 pub fn start() {
-    if threads() > 1 {
-        pool();
-    }
+    pool();
 }
 
 /// `a` and `b` side by side (on the workers when there are several), and
@@ -48,7 +50,7 @@ pub fn join<A: Send, B: Send>(
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
     match pool() {
-        Some(pool) if threads() > 1 => pool.join(a, b),
+        Some(pool) => pool.join(a, b),
         _ => {
             let a = a();
             (a, b())
@@ -65,7 +67,7 @@ pub fn map<T: Send, R: Send>(
     use rayon::prelude::*;
     let items: Vec<T> = items.into_iter().collect();
     match pool() {
-        Some(pool) if threads() > 1 && items.len() > 1 => {
+        Some(pool) if items.len() > 1 => {
             pool.install(|| items.into_par_iter().with_max_len(1).map(f).collect())
         }
         _ => items.into_iter().map(f).collect(),
