@@ -10,6 +10,14 @@ use sha2::{Digest, Sha256};
 
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::{FileId, SourceMap, Span, MAX_POSITIONS};
+use crate::syntax::{self, ast};
+
+/// The standard library, embedded in the binary: module name → source.
+pub const STD_MODULES: &[(&str, &str)] = &[
+    ("tls", include_str!("../stdlib/tls.hap")),
+    ("checks", include_str!("../stdlib/checks.hap")),
+    ("defaults", include_str!("../stdlib/defaults.hap")),
+];
 
 /// The positions project files may take: the rest is kept for the
 /// standard library, which is read after them.
@@ -23,14 +31,6 @@ const _: () = {
     }
     assert!(total <= STD_ROOM, "the standard library outgrew its room");
 };
-use crate::syntax::{self, ast};
-
-/// The standard library, embedded in the binary: module name → source.
-pub const STD_MODULES: &[(&str, &str)] = &[
-    ("tls", include_str!("../stdlib/tls.hap")),
-    ("checks", include_str!("../stdlib/checks.hap")),
-    ("defaults", include_str!("../stdlib/defaults.hap")),
-];
 
 /// The module loaded into every project: its `defaults { ... }` block is the
 /// base that a project's own `defaults` overrides field by field.
