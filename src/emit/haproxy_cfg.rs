@@ -31,7 +31,7 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
         if let Some(c) = &be.check {
             Line {
                 text: &mut check,
-                check: "",
+                check: None,
             }
             .words(lower::check_words(c));
         }
@@ -42,7 +42,7 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
                 s,
                 &mut Line {
                     text,
-                    check: &check,
+                    check: be.check.as_ref().map(|c| (c, check.as_str())),
                 },
             );
             text.push('\n');
@@ -88,11 +88,11 @@ pub fn render_words(words: &[Word]) -> String {
     out
 }
 
-/// The rest of a line: each word written after a space; `check` is the
-/// backend's health-check words, already spelled.
+/// The rest of a line: each word written after a space. `check` is a
+/// health check with its words already spelled.
 struct Line<'o> {
     text: &'o mut String,
-    check: &'o str,
+    check: Option<(&'o model::HealthCheck, &'o str)>,
 }
 
 impl<'a> lower::Words<'a> for Line<'_> {
@@ -101,8 +101,11 @@ impl<'a> lower::Words<'a> for Line<'_> {
         write_word(self.text, &word);
     }
 
-    fn check_words(&mut self, _: &'a crate::model::HealthCheck) {
-        self.text.push_str(self.check);
+    fn check_words(&mut self, check: &'a model::HealthCheck) {
+        match self.check {
+            Some((spelled, words)) if std::ptr::eq(spelled, check) => self.text.push_str(words),
+            _ => self.words(lower::check_words(check)),
+        }
     }
 }
 
