@@ -127,8 +127,44 @@ pub struct Dir<'a>(pub &'a Path);
 
 impl Files for Dir<'_> {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.0.join(path))
+        read_file(&self.0.join(path))
     }
+}
+
+/// A file's bytes. A large one is read in two halves side by side: most of
+/// reading is the fresh memory the bytes land in, which two threads touch
+/// twice as fast.
+#[cfg(unix)]
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    const LARGE: usize = 1 << 20;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let len = usize::try_from(len).map_err(|_| std::io::ErrorKind::OutOfMemory)?;
+    if len < LARGE || crate::parallel::threads() < 2 {
+        let mut bytes = Vec::with_capacity(len);
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
+        return Ok(bytes);
+    }
+    // Zeroed by the system, untouched until read into.
+    let mut bytes = vec![0u8; len];
+    let (first, second) = bytes.split_at_mut(len / 2);
+    let at = first.len() as u64;
+    let (a, b) = crate::parallel::join(
+        || file.read_exact_at(first, 0),
+        || file.read_exact_at(second, at),
+    );
+    a?;
+    b?;
+    // Whatever was appended since the length was taken.
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(len as u64))?;
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(not(unix))]
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    std::fs::read(path)
 }
 
 /// The files of a Git revision, read with `git show REV:PATH`. `root` is
@@ -499,4 +535,21 @@ fn find_value_span(text: &str, id: FileId, key: &str) -> Option<Span> {
         offset += line.len();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_reads_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 10, (1 << 20) + 7, 3 << 20] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            std::fs::write(dir.path().join("f.hap"), &bytes).unwrap();
+            let read = Dir(dir.path()).read("f.hap").unwrap();
+            assert!(read == bytes, "{len} bytes read back differently");
+        }
+        assert!(Dir(dir.path()).read("missing.hap").is_err());
+    }
 }
