@@ -241,11 +241,11 @@ pub struct Expr {
     pub span: Span,
 }
 
+/// What a value is. Values are the bulk of a large project's tree, and the
+/// largest variant sets every value's size: variants larger than a name
+/// are boxed, or a boxed slice (the parser gives repetitions their exact
+/// length).
 #[derive(Debug, Clone, PartialEq)]
-///
-/// Values are the bulk of a large project's tree, and the largest variant
-/// sets every value's size: variants larger than a name are boxed, or a
-/// boxed slice (the parser gives repetitions their exact length).
 pub enum ExprKind {
     /// Digits as written; range-checked by the checker.
     Int(Name),
