@@ -50,9 +50,9 @@ pub struct SourceFile {
     /// The path shown to users: relative to the project root, or `std/<name>.hap`.
     pub name: String,
     pub text: String,
-    /// Byte offsets at which each line starts, for 1-based line/column
-    /// lookups; found on the first lookup (only diagnostics need them).
-    line_starts: std::sync::OnceLock<Vec<usize>>,
+    /// Where each line starts, for line and column lookups; found on the
+    /// first lookup (only diagnostics need them).
+    lines: std::sync::OnceLock<Lines>,
 }
 
 impl SourceFile {
@@ -60,31 +60,78 @@ impl SourceFile {
         SourceFile {
             name,
             text,
-            line_starts: std::sync::OnceLock::new(),
+            lines: std::sync::OnceLock::new(),
         }
     }
 
-    fn line_starts(&self) -> &[usize] {
-        self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
+    fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| {
+            let mut lines = Lines {
+                starts: vec![0],
+                ascii: Vec::new(),
+                lone_cr: false,
+            };
+            let mut at = 0;
+            for line in self.text.split_inclusive('\n') {
+                lines.ascii.push(line.is_ascii());
+                at += line.len();
+                let body = match line.strip_suffix('\n') {
+                    Some(body) => {
+                        lines.starts.push(at);
+                        body.strip_suffix('\r').unwrap_or(body)
+                    }
+                    None => line,
+                };
+                lines.lone_cr |= body.contains('\r');
+            }
+            lines
         })
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    fn line_starts(&self) -> &[usize] {
+        &self.lines().starts
+    }
+
+    /// Whether the text has a `\r` that does not end a line with the `\n`
+    /// after it (lines are counted at `\n` here).
+    pub fn has_lone_cr(&self) -> bool {
+        self.lines().lone_cr
+    }
+
+    /// The 0-based line of a byte offset, and the offset where it starts.
+    pub fn line_start(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line_starts = self.line_starts();
         let line = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = line_starts[line];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        (line, line_starts[line])
+    }
+
+    /// The offset where a 0-based line starts (the end of the text past
+    /// the last line).
+    pub fn start_of_line(&self, line: usize) -> usize {
+        self.line_starts()
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let (line, start) = self.line_start(offset);
+        // Columns count characters; on an ASCII line that is bytes, which
+        // keeps many diagnostics on one long line from counting it again
+        // for each.
+        let column = if self.lines().ascii.get(line).copied().unwrap_or(true) {
+            offset - start
+        } else {
+            self.text
+                .get(start..offset)
+                .map_or(offset - start, |s| s.chars().count())
+        };
         (line + 1, column + 1)
     }
 
@@ -95,6 +142,16 @@ impl SourceFile {
         let end = line_starts.get(line).map_or(self.text.len(), |e| e - 1);
         self.text.get(start..end).unwrap_or("")
     }
+}
+
+/// Where each line of a file starts, and whether it is ASCII.
+#[derive(Debug, Clone)]
+struct Lines {
+    starts: Vec<usize>,
+    ascii: Vec<bool>,
+    /// Whether a `\r` not before a `\n` is anywhere: a line break to some
+    /// readers (miette), not to this index.
+    lone_cr: bool,
 }
 
 /// All files of one compilation. Each file's positions start one past the
@@ -192,6 +249,34 @@ mod tests {
         assert_eq!(map.get(b).name, "b.hap");
         assert_eq!(map.find("b.hap"), Some(b));
         assert_eq!(Span::new(b, 0..4).slice(3..4), z);
+    }
+
+    #[test]
+    fn lines_and_columns_count_characters() {
+        let naive = |text: &str, offset: usize| {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            (line, before[start..].chars().count() + 1)
+        };
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "ab\ncd\n\nef",
+            "é\nxé y\r\nz",
+            "\n\n",
+            "日本\nabc",
+        ] {
+            let file = SourceFile::new("t.hap".into(), text.into());
+            for offset in (0..=text.len()).filter(|&o| text.is_char_boundary(o)) {
+                assert_eq!(
+                    file.line_col(offset),
+                    naive(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
+        }
     }
 
     #[test]
