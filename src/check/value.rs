@@ -233,21 +233,64 @@ pub fn eval_record<'f>(
     diags: &mut Diagnostics,
 ) -> (Rec, bool) {
     let fields = fields.into_iter();
-    let mut seen: Vec<&ast::Field> = Vec::with_capacity(fields.size_hint().0);
+    let mut seen = Seen::with_capacity(fields.size_hint().0);
     let mut rec = Rec {
-        fields: Vec::with_capacity(seen.capacity()),
+        fields: Vec::with_capacity(fields.size_hint().0),
     };
     let mut ok = true;
     for field in fields {
-        if let Some(first) = seen.iter().find(|f| f.name.name == field.name.name) {
-            set_twice(&field.name, first.name.span, diags);
+        if let Some(first) = seen.first(&field.name) {
+            set_twice(&field.name, first, diags);
             continue;
         }
-        seen.push(field);
         let raw = eval(&field.value, scope, diags);
         ok &= record_field(schema, &mut rec, &field.name, &raw, scope.names(), diags);
     }
     (rec, ok)
+}
+
+/// Where each field name of a record was first set. A record has a few
+/// fields, searched in a list; a long one (written by mistake, or to slow
+/// the checker down) gets a map, so checking stays linear.
+struct Seen<'f> {
+    list: Vec<&'f Ident>,
+    map: std::collections::HashMap<&'f str, Span>,
+}
+
+impl<'f> Seen<'f> {
+    const LIST: usize = 16;
+
+    fn with_capacity(fields: usize) -> Seen<'f> {
+        Seen {
+            list: Vec::with_capacity(fields.min(Self::LIST)),
+            map: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Where `name` was set before, if it was; else notes it set here.
+    fn first(&mut self, name: &'f Ident) -> Option<Span> {
+        if self.list.len() < Self::LIST {
+            if let Some(first) = self.list.iter().find(|n| n.name == name.name) {
+                return Some(first.span);
+            }
+            self.list.push(name);
+            if self.list.len() == Self::LIST {
+                self.map = self
+                    .list
+                    .iter()
+                    .map(|n| (n.name.as_str(), n.span))
+                    .collect();
+            }
+            return None;
+        }
+        match self.map.entry(name.name.as_str()) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(name.span);
+                None
+            }
+        }
+    }
 }
 
 fn set_twice(name: &Ident, first: Span, diags: &mut Diagnostics) {
@@ -268,10 +311,11 @@ fn eval_fields<'f>(
     diags: &mut Diagnostics,
 ) -> Vec<(Ident, SRaw)> {
     let fields = fields.into_iter();
+    let mut seen = Seen::with_capacity(fields.size_hint().0);
     let mut out: Vec<(Ident, SRaw)> = Vec::with_capacity(fields.size_hint().0);
     for field in fields {
-        if let Some((first, _)) = out.iter().find(|(n, _)| n.name == field.name.name) {
-            set_twice(&field.name, first.span, diags);
+        if let Some(first) = seen.first(&field.name) {
+            set_twice(&field.name, first, diags);
             continue;
         }
         out.push((field.name.clone(), eval(&field.value, scope, diags)));
@@ -957,6 +1001,38 @@ mod tests {
         fn candidates(&self) -> Vec<String> {
             Vec::new()
         }
+    }
+
+    /// A field set twice is found in a long record too (where the names
+    /// seen are kept in a map), pointing at the first place it was set.
+    #[test]
+    fn a_field_set_twice_in_a_long_record() {
+        let fields: Vec<String> = (0..40).map(|i| format!("f{i} = {i}")).collect();
+        let src = format!("let r = {{ {}, f25 = 0, f3 = 0 }}\n", fields.join(", "));
+        let (file, diags) = crate::syntax::parse(FileId(0), &src);
+        assert!(diags.is_empty(), "{diags:?}");
+        let ast::Item::Let(l) = &file.items[0] else {
+            panic!("a let")
+        };
+        let ast::ExprKind::Record(fields) = &l.value.kind else {
+            panic!("a record")
+        };
+        let mut found = Diagnostics::default();
+        eval_record(&types::SERVER, fields.iter(), &mut NoDefs, &mut found);
+        let twice: Vec<(String, usize)> = found
+            .into_sorted()
+            .into_iter()
+            .filter(|d| d.code == Code::Duplicate)
+            .map(|d| (d.message, d.labels[0].span.start as usize))
+            .collect();
+        let first = |name: &str| src.find(&format!("{name} = ")).unwrap();
+        assert_eq!(
+            twice,
+            [
+                ("field `f25` is set twice".to_string(), first("f25")),
+                ("field `f3` is set twice".to_string(), first("f3")),
+            ]
+        );
     }
 
     /// Servers' addresses and options are checked in place
