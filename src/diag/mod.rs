@@ -127,30 +127,73 @@ impl Diagnostics {
 
 /// The "did you mean" helper: the candidate closest to `name`, if close enough
 /// to be a plausible misspelling.
+///
+/// Called once a misspelt name against every name of its kind, so a run
+/// with many mistakes compares many pairs: each comparison allocates
+/// nothing and gives up as soon as the candidate is out of reach.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut name_chars = Vec::new();
+    lowercase_into(name, &mut name_chars);
     let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, c)| c)
+    let mut room = Room::default();
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let Some(d) = distance_within(&name_chars, candidate, limit, &mut room) else {
+            continue;
+        };
+        if best.is_none_or(|b| (d, candidate) < b) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
-/// Levenshtein distance, ignoring case (`get` is one step from nothing but `GET`).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a = a.to_lowercase();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+/// Buffers kept from one comparison to the next.
+#[derive(Default)]
+struct Room {
+    chars: Vec<char>,
+    prev: Vec<usize>,
+    cur: Vec<usize>,
+}
+
+/// `text` lowercased, as characters, into `out`.
+fn lowercase_into(text: &str, out: &mut Vec<char>) {
+    out.clear();
+    if text.is_ascii() {
+        out.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.extend(text.chars().flat_map(char::to_lowercase));
     }
-    prev[b.len()]
+}
+
+/// Levenshtein distance ignoring case (`get` is one step from nothing but
+/// `GET`) between `a` (lowercased already) and `b`, or `None` where it is
+/// above `limit`.
+fn distance_within(a: &[char], b: &str, limit: usize, room: &mut Room) -> Option<usize> {
+    let Room { chars, prev, cur } = room;
+    lowercase_into(b, chars);
+    if a.len().abs_diff(chars.len()) > limit {
+        return None;
+    }
+    prev.clear();
+    prev.extend(0..=chars.len());
+    for (i, &ca) in a.iter().enumerate() {
+        cur.clear();
+        cur.push(i + 1);
+        let mut row_min = i + 1;
+        for (j, &cb) in chars.iter().enumerate() {
+            let d = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+            row_min = row_min.min(d);
+            cur.push(d);
+        }
+        if row_min > limit {
+            return None;
+        }
+        std::mem::swap(prev, cur);
+    }
+    Some(prev[chars.len()]).filter(|&d| d <= limit)
 }
 
 #[cfg(test)]
@@ -163,5 +206,16 @@ mod tests {
         assert_eq!(nearest("roundrobbin", algos), Some("roundrobin"));
         assert_eq!(nearest("leastcon", algos), Some("leastconn"));
         assert_eq!(nearest("zzz", algos), None);
+    }
+
+    #[test]
+    fn nearest_prefers_the_closest_then_the_first_in_order() {
+        assert_eq!(nearest("GET", ["get", "put"]), Some("get"));
+        assert_eq!(nearest("svc12", ["svc1", "svc2", "svc123"]), Some("svc1"));
+        assert_eq!(nearest("ab", ["xy", "ac"]), Some("ac"));
+        assert_eq!(nearest("", ["a", "bb"]), Some("a"));
+        assert_eq!(nearest("kitten", ["sitting"]), None);
+        assert_eq!(nearest("kittens", ["sitting"]), None);
+        assert_eq!(nearest("kitting", ["sitting"]), Some("sitting"));
     }
 }
