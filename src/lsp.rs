@@ -242,14 +242,8 @@ fn collect(
 fn range(sources: &SourceMap, span: Span) -> Range {
     let (file, span) = sources.locate(span);
     let position = |offset: usize| {
-        let offset = offset.min(file.text.len());
-        let (line, _) = file.line_col(offset);
-        let before = file.text.get(..offset).unwrap_or("");
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before
-            .get(line_start..)
-            .map_or(0, |s| s.encode_utf16().count());
-        Position::new(line as u32 - 1, column as u32)
+        let (line, column) = file.line_utf16(offset);
+        Position::new(line as u32, column as u32)
     };
     Range::new(position(span.start), position(span.end))
 }

@@ -118,6 +118,21 @@ impl SourceFile {
             .unwrap_or(self.text.len())
     }
 
+    /// The 0-based line and the column in UTF-16 code units (what editors
+    /// count) of a byte offset.
+    pub fn line_utf16(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let (line, start) = self.line_start(offset);
+        let column = if self.lines().ascii.get(line).copied().unwrap_or(true) {
+            offset - start
+        } else {
+            self.text
+                .get(start..offset)
+                .map_or(0, |s| s.encode_utf16().count())
+        };
+        (line, column)
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
@@ -277,6 +292,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn editors_count_columns_in_utf16() {
+        let file = SourceFile::new("t.hap".into(), "ab\n𝄞é x\n".into());
+        assert_eq!(file.line_utf16(1), (0, 1));
+        assert_eq!(file.line_utf16(3), (1, 0));
+        // 𝄞 is two UTF-16 units and four bytes, é one unit and two bytes.
+        assert_eq!(file.line_utf16(3 + 4), (1, 2));
+        assert_eq!(file.line_utf16(3 + 4 + 2 + 1), (1, 4));
+        assert_eq!(file.line_utf16(100), (2, 0));
     }
 
     #[test]
