@@ -97,52 +97,72 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
 }
 
 /// A route is shadowed when an earlier route of the same frontend matches
-/// every request it matches. Routes are grouped by host so the check stays
-/// linear in the number of hosts (only routes of one host are compared).
+/// every request it matches: one of the same host (or of none) with no
+/// path, an equal exact path, or a prefix of its path.
 fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
-    let mut by_host: HashMap<Option<&str>, Vec<&model::Route>> = HashMap::new();
-    for route in &fe.routes {
-        let earlier = by_host
-            .get(&route.host.as_deref())
-            .into_iter()
-            .flatten()
-            .chain(
-                if route.host.is_some() {
-                    by_host.get(&None)
-                } else {
-                    None
-                }
-                .into_iter()
-                .flatten(),
-            )
-            .find(|e| covers(&e.path, &route.path));
+    for (route, earlier) in fe.routes.iter().zip(shadowing(&fe.routes)) {
         if let Some(earlier) = earlier {
             diags.push(
                 Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
                     .label(
-                        earlier.origin,
+                        fe.routes[earlier].origin,
                         "an earlier route already matches every request it matches",
                     )
                     .help("move the more specific route before the general one"),
             );
         }
-        by_host
-            .entry(route.host.as_deref())
-            .or_default()
-            .push(route);
     }
 }
 
-fn covers(earlier: &Option<PathMatch>, later: &Option<PathMatch>) -> bool {
-    match (earlier, later) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(PathMatch::Prefix(p)), Some(PathMatch::Prefix(q) | PathMatch::Exact(q))) => {
-            q.starts_with(p.as_str())
-        }
-        (Some(PathMatch::Exact(p)), Some(PathMatch::Exact(q))) => p == q,
-        (Some(PathMatch::Exact(_)), Some(PathMatch::Prefix(_))) => false,
+/// For each route, the first earlier route that covers it: the first of
+/// its own host, else the first of no host. Earlier routes are kept by
+/// what they match (no path, an exact path, a prefix), so each route looks
+/// up its own path and each of its prefixes instead of comparing itself
+/// with every route before it.
+fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
+    #[derive(Default)]
+    struct Earlier<'a> {
+        any: Option<usize>,
+        exact: HashMap<&'a str, usize>,
+        prefix: HashMap<&'a str, usize>,
     }
+    impl Earlier<'_> {
+        fn covering(&self, path: &Option<PathMatch>) -> Option<usize> {
+            let (q, exact) = match path {
+                None => return self.any,
+                Some(PathMatch::Exact(q)) => (q.as_str(), self.exact.get(q.as_str()).copied()),
+                Some(PathMatch::Prefix(q)) => (q.as_str(), None),
+            };
+            let prefixes = (0..=q.len())
+                .filter(|&k| q.is_char_boundary(k))
+                .filter_map(|k| self.prefix.get(&q[..k]).copied());
+            self.any.into_iter().chain(exact).chain(prefixes).min()
+        }
+    }
+    let mut by_host: HashMap<Option<&str>, Earlier> = HashMap::new();
+    let mut out = Vec::with_capacity(routes.len());
+    for (i, route) in routes.iter().enumerate() {
+        let host = route.host.as_deref();
+        let of_host = by_host.get(&host).and_then(|e| e.covering(&route.path));
+        let of_none = match host {
+            Some(_) => by_host.get(&None).and_then(|e| e.covering(&route.path)),
+            None => None,
+        };
+        out.push(of_host.or(of_none));
+        let earlier = by_host.entry(host).or_default();
+        match &route.path {
+            None => {
+                earlier.any.get_or_insert(i);
+            }
+            Some(PathMatch::Exact(p)) => {
+                earlier.exact.entry(p).or_insert(i);
+            }
+            Some(PathMatch::Prefix(p)) => {
+                earlier.prefix.entry(p).or_insert(i);
+            }
+        }
+    }
+    out
 }
 
 fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
@@ -385,5 +405,67 @@ fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &m
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `earlier` matches every request `later` matches, by the
+    /// definition (the way the check was first written).
+    fn covers(earlier: &model::Route, later: &model::Route) -> bool {
+        let host = earlier.host.is_none() || earlier.host == later.host;
+        host && match (&earlier.path, &later.path) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(PathMatch::Prefix(p)), Some(PathMatch::Prefix(q) | PathMatch::Exact(q))) => {
+                q.starts_with(p.as_str())
+            }
+            (Some(PathMatch::Exact(p)), Some(PathMatch::Exact(q))) => p == q,
+            (Some(PathMatch::Exact(_)), Some(PathMatch::Prefix(_))) => false,
+        }
+    }
+
+    /// The first covering route of the same host, else the first of none,
+    /// found by comparing with every earlier route.
+    fn naive(routes: &[model::Route]) -> Vec<Option<usize>> {
+        (0..routes.len())
+            .map(|i| {
+                let covering = |same_host: bool| {
+                    (0..i).find(|&e| {
+                        (routes[e].host == routes[i].host) == same_host
+                            && (same_host || routes[e].host.is_none())
+                            && covers(&routes[e], &routes[i])
+                    })
+                };
+                covering(true).or_else(|| routes[i].host.as_ref().and(covering(false)))
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn shadowing_finds_what_comparing_every_pair_finds(
+            routes in proptest::collection::vec((0u8..3, 0u8..3, 0usize..6), 0..30),
+        ) {
+            const PATHS: [&str; 6] = ["/", "/a", "/ab", "/a/", "/b", "/é"];
+            let routes: Vec<model::Route> = routes
+                .iter()
+                .map(|&(host, kind, path)| model::Route {
+                    host: ["a", "b"].get(usize::from(host)).map(|h| h.to_string()),
+                    path: match kind {
+                        0 => None,
+                        1 => Some(PathMatch::Exact(PATHS[path].into())),
+                        _ => Some(PathMatch::Prefix(PATHS[path].into())),
+                    },
+                    backend: "b".into(),
+                    origin: Span { start: 0, end: 0 },
+                })
+                .collect();
+            proptest::prop_assert_eq!(shadowing(&routes), naive(&routes));
+        }
     }
 }
