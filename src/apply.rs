@@ -33,8 +33,10 @@ pub struct Convergence {
 /// Compares the live state with the declared environment.
 pub fn converge(env: &model::Env, live: &Live) -> Convergence {
     let mut out = Convergence::default();
+    let running: std::collections::HashSet<&str> =
+        live.backends.iter().map(String::as_str).collect();
     for be in &env.backends {
-        if !live.backends.contains(&be.name) {
+        if !running.contains(be.name.as_str()) {
             out.reload_reasons.push(format!(
                 "backend `{}` is not running: new backends need a reload",
                 be.name
@@ -63,11 +65,14 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
         }
         let declared: std::collections::HashSet<&str> =
             be.servers.iter().map(|s| s.name.as_str()).collect();
-        for (backend, name) in live
+        // The live servers of this backend: a range of the map, which is
+        // ordered by backend, not a pass over every server.
+        let of_backend = live
             .servers
-            .keys()
-            .filter(|(b, n)| *b == be.name && !declared.contains(n.as_str()))
-        {
+            .range((be.name.clone(), String::new())..)
+            .map(|(key, _)| key)
+            .take_while(|(b, _)| *b == be.name);
+        for (backend, name) in of_backend.filter(|(_, n)| !declared.contains(n.as_str())) {
             let target = ServerRef::new(backend, name);
             out.drift.push(Drift {
                 server: target.clone(),
