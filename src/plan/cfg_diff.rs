@@ -189,112 +189,78 @@ fn diff_slices(old: &[&str], new: &[&str]) -> Vec<DiffOp> {
 
 /// [`diff_slices`], with Myers given at most `pairs` pairs at once.
 fn diff_within(old: &[&str], new: &[&str], pairs: usize) -> Vec<DiffOp> {
-    let mut found = Vec::new();
-    diff_into(old, 0, new, 0, pairs, &mut found);
-    // Placed by their lengths, each where the one before ended: the index
-    // of the side an operation does not touch is not always there.
-    let mut ops = Vec::with_capacity(found.len());
-    let (mut old_at, mut new_at) = (0, 0);
-    for op in found {
-        let (old_len, new_len) = (op.old_range().len(), op.new_range().len());
-        ops.push(shifted(placed(op), old_at, new_at));
-        (old_at, new_at) = (old_at + old_len, new_at + new_len);
+    enum Work {
+        Piece(Range<usize>, Range<usize>),
+        Anchor,
+    }
+    // What each operation does, by lengths, in order; placed after.
+    let mut steps: Vec<(DiffTag, usize, usize)> = Vec::new();
+    // Pieces still to diff, the next one last (a stack, not recursion:
+    // pieces may hold anchors of their own, to any depth).
+    let mut work = vec![Work::Piece(0..old.len(), 0..new.len())];
+    while let Some(next) = work.pop() {
+        let (o, n) = match next {
+            Work::Anchor => {
+                steps.push((DiffTag::Equal, 1, 1));
+                continue;
+            }
+            Work::Piece(o, n) => (o, n),
+        };
+        let (old_piece, new_piece) = (&old[o.clone()], &new[n.clone()]);
+        if old_piece.len().saturating_mul(new_piece.len()) <= pairs {
+            for op in capture_diff_slices(Algorithm::Myers, old_piece, new_piece) {
+                let (tag, old_range, new_range) = op.as_tag_tuple();
+                steps.push((tag, old_range.len(), new_range.len()));
+            }
+            continue;
+        }
+        let anchors = anchors(old_piece, new_piece);
+        if anchors.is_empty() {
+            steps.push((DiffTag::Replace, old_piece.len(), new_piece.len()));
+            continue;
+        }
+        let mut parts = Vec::with_capacity(2 * anchors.len() + 1);
+        let (mut at_old, mut at_new) = (o.start, n.start);
+        for (i, j) in anchors {
+            let (i, j) = (o.start + i, n.start + j);
+            parts.push(Work::Piece(at_old..i, at_new..j));
+            parts.push(Work::Anchor);
+            (at_old, at_new) = (i + 1, j + 1);
+        }
+        parts.push(Work::Piece(at_old..o.end, at_new..n.end));
+        work.extend(parts.into_iter().rev());
+    }
+    // Each placed where the one before ended.
+    let (mut at_old, mut at_new) = (0, 0);
+    let mut ops = Vec::with_capacity(steps.len());
+    for (tag, old_len, new_len) in steps {
+        let (old_index, new_index) = (at_old, at_new);
+        ops.push(match tag {
+            DiffTag::Equal => DiffOp::Equal {
+                old_index,
+                new_index,
+                len: old_len,
+            },
+            DiffTag::Delete => DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            },
+            DiffTag::Insert => DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            },
+            DiffTag::Replace => DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            },
+        });
+        (at_old, at_new) = (at_old + old_len, at_new + new_len);
     }
     ops
-}
-
-/// `op` as if found at the start of both sequences.
-fn placed(op: DiffOp) -> DiffOp {
-    let (tag, old_range, new_range) = op.as_tag_tuple();
-    let (old_len, new_len) = (old_range.len(), new_range.len());
-    match tag {
-        DiffTag::Equal => DiffOp::Equal {
-            old_index: 0,
-            new_index: 0,
-            len: old_len,
-        },
-        DiffTag::Delete => DiffOp::Delete {
-            old_index: 0,
-            old_len,
-            new_index: 0,
-        },
-        DiffTag::Insert => DiffOp::Insert {
-            old_index: 0,
-            new_index: 0,
-            new_len,
-        },
-        DiffTag::Replace => DiffOp::Replace {
-            old_index: 0,
-            old_len,
-            new_index: 0,
-            new_len,
-        },
-    }
-}
-
-fn diff_into(
-    old: &[&str],
-    old_at: usize,
-    new: &[&str],
-    new_at: usize,
-    pairs: usize,
-    ops: &mut Vec<DiffOp>,
-) {
-    if old.len().saturating_mul(new.len()) <= pairs {
-        for op in capture_diff_slices(Algorithm::Myers, old, new) {
-            ops.push(shifted(op, old_at, new_at));
-        }
-        return;
-    }
-    let anchors = anchors(old, new);
-    let (mut o, mut n) = (0, 0);
-    for (i, j) in anchors {
-        diff_gap(&old[o..i], old_at + o, &new[n..j], new_at + n, pairs, ops);
-        debug_assert_eq!(old[i], new[j]);
-        ops.push(DiffOp::Equal {
-            old_index: old_at + i,
-            new_index: new_at + j,
-            len: 1,
-        });
-        (o, n) = (i + 1, j + 1);
-    }
-    diff_gap(&old[o..], old_at + o, &new[n..], new_at + n, pairs, ops);
-}
-
-/// A piece between two anchors: diffed again if it has anchors of its own
-/// or is small, else replaced whole.
-fn diff_gap(
-    old: &[&str],
-    old_at: usize,
-    new: &[&str],
-    new_at: usize,
-    pairs: usize,
-    ops: &mut Vec<DiffOp>,
-) {
-    let small = old.len().saturating_mul(new.len()) <= pairs;
-    if old.is_empty() && new.is_empty() {
-    } else if small || !anchors(old, new).is_empty() {
-        diff_into(old, old_at, new, new_at, pairs, ops);
-    } else if old.is_empty() {
-        ops.push(DiffOp::Insert {
-            old_index: old_at,
-            new_index: new_at,
-            new_len: new.len(),
-        });
-    } else if new.is_empty() {
-        ops.push(DiffOp::Delete {
-            old_index: old_at,
-            old_len: old.len(),
-            new_index: new_at,
-        });
-    } else {
-        ops.push(DiffOp::Replace {
-            old_index: old_at,
-            old_len: old.len(),
-            new_index: new_at,
-            new_len: new.len(),
-        });
-    }
 }
 
 /// The items found exactly once in `old` and once in `new`, as index
@@ -348,50 +314,6 @@ fn longest_increasing(pairs: &[(usize, usize)]) -> Vec<(usize, usize)> {
     }
     run.reverse();
     run
-}
-
-/// `op`, found in slices that start at `old_at` and `new_at`.
-fn shifted(op: DiffOp, old_at: usize, new_at: usize) -> DiffOp {
-    match op {
-        DiffOp::Equal {
-            old_index,
-            new_index,
-            len,
-        } => DiffOp::Equal {
-            old_index: old_index + old_at,
-            new_index: new_index + new_at,
-            len,
-        },
-        DiffOp::Delete {
-            old_index,
-            old_len,
-            new_index,
-        } => DiffOp::Delete {
-            old_index: old_index + old_at,
-            old_len,
-            new_index: new_index + new_at,
-        },
-        DiffOp::Insert {
-            old_index,
-            new_index,
-            new_len,
-        } => DiffOp::Insert {
-            old_index: old_index + old_at,
-            new_index: new_index + new_at,
-            new_len,
-        },
-        DiffOp::Replace {
-            old_index,
-            old_len,
-            new_index,
-            new_len,
-        } => DiffOp::Replace {
-            old_index: old_index + old_at,
-            old_len,
-            new_index: new_index + new_at,
-            new_len,
-        },
-    }
 }
 
 #[cfg(test)]
