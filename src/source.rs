@@ -121,33 +121,28 @@ impl SourceFile {
     /// The 0-based line and the column in UTF-16 code units (what editors
     /// count) of a byte offset.
     pub fn line_utf16(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let (line, start) = self.line_start(offset);
-        let column = if self.lines().ascii.get(line).copied().unwrap_or(true) {
-            offset - start
-        } else {
-            self.text
-                .get(start..offset)
-                .map_or(0, |s| s.encode_utf16().count())
-        };
-        (line, column)
+        self.line_and_column(offset, |s| s.encode_utf16().count())
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let (line, column) = self.line_and_column(offset, |s| s.chars().count());
+        (line + 1, column + 1)
+    }
+
+    /// The 0-based line of a byte offset, and its column as `count` counts
+    /// the text before it on the line. On an ASCII line every count is the
+    /// byte distance, which keeps many diagnostics on one long line from
+    /// counting it again for each.
+    fn line_and_column(&self, offset: usize, count: impl Fn(&str) -> usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let (line, start) = self.line_start(offset);
-        // Columns count characters; on an ASCII line that is bytes, which
-        // keeps many diagnostics on one long line from counting it again
-        // for each.
         let column = if self.lines().ascii.get(line).copied().unwrap_or(true) {
             offset - start
         } else {
-            self.text
-                .get(start..offset)
-                .map_or(offset - start, |s| s.chars().count())
+            self.text.get(start..offset).map_or(offset - start, count)
         };
-        (line + 1, column + 1)
+        (line, column)
     }
 
     /// The text of a 1-based line, without its newline.

@@ -367,6 +367,29 @@ mod tests {
         out
     }
 
+    /// The operations cover both sides in order, keep equal lines equal
+    /// and turn `old` into `new`.
+    fn turn_old_into_new(
+        ops: &[DiffOp],
+        old: &[&str],
+        new: &[&str],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (mut at_old, mut at_new) = (0, 0);
+        let mut rebuilt: Vec<&str> = Vec::new();
+        for op in ops {
+            let (tag, o, n) = op.as_tag_tuple();
+            proptest::prop_assert_eq!((o.start, n.start), (at_old, at_new));
+            if tag == DiffTag::Equal {
+                proptest::prop_assert_eq!(&old[o.clone()], &new[n.clone()]);
+            }
+            rebuilt.extend(&new[n.clone()]);
+            (at_old, at_new) = (o.end, n.end);
+        }
+        proptest::prop_assert_eq!((at_old, at_new), (old.len(), new.len()));
+        proptest::prop_assert_eq!(rebuilt, new);
+        Ok(())
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() })]
 
@@ -383,19 +406,8 @@ mod tests {
             let (old, new) = (config(&old), config(&new));
             let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
             let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
-            let (mut at_old, mut at_new) = (0, 0);
-            let mut rebuilt: Vec<&str> = Vec::new();
-            for op in line_ops(&old, &old_lines, &new, &new_lines) {
-                let (tag, o, n) = op.as_tag_tuple();
-                proptest::prop_assert_eq!((o.start, n.start), (at_old, at_new));
-                if tag == DiffTag::Equal {
-                    proptest::prop_assert_eq!(&old_lines[o.clone()], &new_lines[n.clone()]);
-                }
-                rebuilt.extend(&new_lines[n.clone()]);
-                (at_old, at_new) = (o.end, n.end);
-            }
-            proptest::prop_assert_eq!((at_old, at_new), (old_lines.len(), new_lines.len()));
-            proptest::prop_assert_eq!(rebuilt, new_lines);
+            let ops = line_ops(&old, &old_lines, &new, &new_lines);
+            turn_old_into_new(&ops, &old_lines, &new_lines)?;
         }
 
         /// Sequences cut at anchors (Myers given only a few pairs at once,
@@ -412,19 +424,7 @@ mod tests {
             let (old, new) = (text(&old), text(&new));
             let old: Vec<&str> = old.iter().map(String::as_str).collect();
             let new: Vec<&str> = new.iter().map(String::as_str).collect();
-            let (mut at_old, mut at_new) = (0, 0);
-            let mut rebuilt: Vec<&str> = Vec::new();
-            for op in diff_within(&old, &new, pairs) {
-                let (tag, o, n) = op.as_tag_tuple();
-                proptest::prop_assert_eq!((o.start, n.start), (at_old, at_new));
-                if tag == DiffTag::Equal {
-                    proptest::prop_assert_eq!(&old[o.clone()], &new[n.clone()]);
-                }
-                rebuilt.extend(&new[n.clone()]);
-                (at_old, at_new) = (o.end, n.end);
-            }
-            proptest::prop_assert_eq!((at_old, at_new), (old.len(), new.len()));
-            proptest::prop_assert_eq!(rebuilt, new);
+            turn_old_into_new(&diff_within(&old, &new, pairs), &old, &new)?;
         }
     }
 
