@@ -462,6 +462,8 @@ mod tests {
             "line one\n\nthird ünïcode line\r\nfourth\n  fifth\nlast",
             "\n\na\r\n\r\nb\n",
             "old\rmac\rlines\n",
+            "",
+            "no newline at the end",
         ] {
             same_snippets(text);
         }
@@ -470,7 +472,7 @@ mod tests {
     fn same_snippets(text: &str) {
         let file = SourceFile::new("t.hap".into(), text.into());
         let snippet = Snippet(&file);
-        for start in (0..text.len()).filter(|&o| text.is_char_boundary(o)) {
+        for start in (0..=text.len()).filter(|&o| text.is_char_boundary(o)) {
             for len in [0, 1, 5, 14] {
                 let len = len.min(text.len() - start);
                 let span = SourceSpan::new(start.into(), len);
