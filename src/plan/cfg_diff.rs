@@ -1,12 +1,16 @@
-//! The unified diff of two `haproxy.cfg` texts, section by section.
+//! The unified diff of two outputs (`haproxy.cfg`, `runtime.txt`), section
+//! by section.
 //!
 //! A Myers diff of whole files costs the length times the number of
 //! changes: a merge request that touches one server in a hundred of 20,000
-//! backends spent a second there. The sections of a configuration (a
-//! header line or a blank line, and the indented lines under it) are diffed
-//! first, as units; only the runs of sections that differ are diffed line
-//! by line. The text is written as `similar`'s unified diff writes it
-//! (`---`/`+++` header, `@@ -a,b +c,d @@` hunks, three lines of context).
+//! backends spent a second there, and one that touches every server of
+//! 2,000 backends 51 s. The sections of a configuration (a header line or a
+//! blank line, and the indented lines under it) are diffed first, as units;
+//! only the runs of sections that differ are diffed line by line. At either
+//! level Myers is given at most [`MYERS_PAIRS`] pairs at once: longer
+//! sequences are first cut at items found once on each side. The text is
+//! written as `similar`'s unified diff writes it (`---`/`+++` header,
+//! `@@ -a,b +c,d @@` hunks, three lines of context).
 
 use std::fmt::Write as _;
 use std::ops::Range;
