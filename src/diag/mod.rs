@@ -166,13 +166,30 @@ fn lowercase_into(text: &str, out: &mut Vec<char>) {
     }
 }
 
+/// The kinds of characters in `chars`, as 64 buckets.
+fn kinds(chars: &[char]) -> u64 {
+    chars
+        .iter()
+        .fold(0, |set, &c| set | 1 << (u32::from(c) % 64))
+}
+
 /// Levenshtein distance ignoring case (`get` is one step from nothing but
 /// `GET`) between `a` (lowercased already) and `b`, or `None` where it is
 /// above `limit`.
 fn distance_within(a: &[char], b: &str, limit: usize, room: &mut Room) -> Option<usize> {
     let Room { chars, prev, cur } = room;
     lowercase_into(b, chars);
+    // Cheap bounds first. Each edit changes the length by at most one, and
+    // takes away at most one character and brings at most one: a kind of
+    // character (here, a bucket of kinds) found on one side only takes an
+    // edit of its own.
     if a.len().abs_diff(chars.len()) > limit {
+        return None;
+    }
+    let (kinds_a, kinds_b) = (kinds(a), kinds(chars));
+    let only_a = (kinds_a & !kinds_b).count_ones() as usize;
+    let only_b = (kinds_b & !kinds_a).count_ones() as usize;
+    if only_a.max(only_b) > limit {
         return None;
     }
     prev.clear();
@@ -206,6 +223,45 @@ mod tests {
         assert_eq!(nearest("roundrobbin", algos), Some("roundrobin"));
         assert_eq!(nearest("leastcon", algos), Some("leastconn"));
         assert_eq!(nearest("zzz", algos), None);
+    }
+
+    /// Levenshtein distance by the full table, for reference.
+    fn distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (
+            a.to_lowercase().chars().collect(),
+            b.to_lowercase().chars().collect(),
+        );
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+        /// The bounds that skip candidates never skip the nearest one.
+        #[test]
+        fn nearest_is_the_closest_within_the_limit(
+            name in "[a-dA-D0-2é]{0,9}",
+            candidates in proptest::collection::vec("[a-dA-D0-2é]{0,9}", 0..12),
+        ) {
+            let limit = (name.chars().count() / 3).max(1);
+            let expected = candidates
+                .iter()
+                .map(|c| (distance(&name, c), c.as_str()))
+                .filter(|(d, _)| *d <= limit)
+                .min()
+                .map(|(_, c)| c);
+            proptest::prop_assert_eq!(nearest(&name, candidates.iter().map(String::as_str)), expected);
+        }
     }
 
     #[test]
