@@ -225,7 +225,8 @@ pub fn eval_coerce(
     }
 }
 
-/// [`record`] of [`eval_fields`] (no head), field by field.
+/// `record` of `eval_fields` (no head), field by field, without the
+/// vector of raw fields between.
 pub fn eval_record<'f>(
     schema: &Schema,
     fields: impl IntoIterator<Item = &'f ast::Field>,

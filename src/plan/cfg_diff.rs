@@ -7,7 +7,7 @@
 //! 2,000 backends 51 s. The sections of a configuration (a header line or a
 //! blank line, and the indented lines under it) are diffed first, as units;
 //! only the runs of sections that differ are diffed line by line. At either
-//! level Myers is given at most [`MYERS_PAIRS`] pairs at once: longer
+//! level Myers is given at most `MYERS_PAIRS` pairs at once: longer
 //! sequences are first cut at items found once on each side. The text is
 //! written as `similar`'s unified diff writes it (`---`/`+++` header,
 //! `@@ -a,b +c,d @@` hunks, three lines of context).
