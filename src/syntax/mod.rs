@@ -1,8 +1,8 @@
 //! Syntax: source text → [`ast::File`].
 //!
-//! Two parsers read the same language. [`grammar`] is pest, generated from
+//! Two parsers read the same language. `grammar` is pest, generated from
 //! `grammar/haptic.pest`: the definition of the language and the source of
-//! every syntax error message. [`parser`] is hand-written and several times
+//! every syntax error message. `parser` is hand-written and several times
 //! faster; it reads the files that parse (nearly all of them, and the large
 //! ones) and gives up at the first thing it does not accept, and then pest
 //! parses the file again to say what is wrong. Tests hold the two to the
