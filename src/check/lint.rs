@@ -116,27 +116,72 @@ fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
 
 /// For each route, the first earlier route that covers it: the first of
 /// its own host, else the first of no host. Earlier routes are kept by
-/// what they match (no path, an exact path, a prefix), so each route looks
-/// up its own path and each of its prefixes instead of comparing itself
-/// with every route before it.
+/// what they match (no path, an exact path, a prefix in a tree of bytes),
+/// so a route looks up its own path, walking it once, instead of comparing
+/// itself with every route before it.
 fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
+    /// A node of the prefix tree: the first route with the prefix that
+    /// ends here, and the next byte's nodes.
     #[derive(Default)]
+    struct Node {
+        route: Option<usize>,
+        next: Vec<(u8, usize)>,
+    }
     struct Earlier<'a> {
         any: Option<usize>,
         exact: HashMap<&'a str, usize>,
-        prefix: HashMap<&'a str, usize>,
+        prefixes: Vec<Node>,
     }
     impl Earlier<'_> {
+        fn new() -> Self {
+            Earlier {
+                any: None,
+                exact: HashMap::new(),
+                prefixes: vec![Node::default()],
+            }
+        }
+
+        fn add_prefix(&mut self, prefix: &str, route: usize) {
+            let mut at = 0;
+            for &b in prefix.as_bytes() {
+                at = match self.prefixes[at].next.iter().find(|(c, _)| *c == b) {
+                    Some(&(_, node)) => node,
+                    None => {
+                        self.prefixes.push(Node::default());
+                        let node = self.prefixes.len() - 1;
+                        self.prefixes[at].next.push((b, node));
+                        node
+                    }
+                };
+            }
+            self.prefixes[at].route.get_or_insert(route);
+        }
+
+        /// The first route with a prefix of `path`.
+        fn prefix_of(&self, path: &str) -> Option<usize> {
+            let mut first = self.prefixes[0].route;
+            let mut at = 0;
+            for &b in path.as_bytes() {
+                match self.prefixes[at].next.iter().find(|(c, _)| *c == b) {
+                    Some(&(_, node)) => at = node,
+                    None => break,
+                }
+                first = first.into_iter().chain(self.prefixes[at].route).min();
+            }
+            first
+        }
+
         fn covering(&self, path: &Option<PathMatch>) -> Option<usize> {
             let (q, exact) = match path {
                 None => return self.any,
                 Some(PathMatch::Exact(q)) => (q.as_str(), self.exact.get(q.as_str()).copied()),
                 Some(PathMatch::Prefix(q)) => (q.as_str(), None),
             };
-            let prefixes = (0..=q.len())
-                .filter(|&k| q.is_char_boundary(k))
-                .filter_map(|k| self.prefix.get(&q[..k]).copied());
-            self.any.into_iter().chain(exact).chain(prefixes).min()
+            self.any
+                .into_iter()
+                .chain(exact)
+                .chain(self.prefix_of(q))
+                .min()
         }
     }
     let mut by_host: HashMap<Option<&str>, Earlier> = HashMap::new();
@@ -149,7 +194,7 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
             None => None,
         };
         out.push(of_host.or(of_none));
-        let earlier = by_host.entry(host).or_default();
+        let earlier = by_host.entry(host).or_insert_with(Earlier::new);
         match &route.path {
             None => {
                 earlier.any.get_or_insert(i);
@@ -157,9 +202,7 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
             Some(PathMatch::Exact(p)) => {
                 earlier.exact.entry(p).or_insert(i);
             }
-            Some(PathMatch::Prefix(p)) => {
-                earlier.prefix.entry(p).or_insert(i);
-            }
+            Some(PathMatch::Prefix(p)) => earlier.add_prefix(p, i),
         }
     }
     out
@@ -449,9 +492,9 @@ mod tests {
 
         #[test]
         fn shadowing_finds_what_comparing_every_pair_finds(
-            routes in proptest::collection::vec((0u8..3, 0u8..3, 0usize..6), 0..30),
+            routes in proptest::collection::vec((0u8..3, 0u8..3, 0usize..8), 0..30),
         ) {
-            const PATHS: [&str; 6] = ["/", "/a", "/ab", "/a/", "/b", "/é"];
+            const PATHS: [&str; 8] = ["/", "/a", "/ab", "/a/", "/b", "/é", "/éa", ""];
             let routes: Vec<model::Route> = routes
                 .iter()
                 .map(|&(host, kind, path)| model::Route {
