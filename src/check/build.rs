@@ -197,7 +197,7 @@ fn build_backends<'a>(
     // Evaluate what is still pending (standard-library constants), so no
     // thread evaluates, or reports on, a definition another one does too.
     for slot in 0..ctx.defs.slots.len() {
-        ctx.defs.value(slot, ctx.diags);
+        ctx.defs.value_in_order(slot, ctx.diags);
     }
     let (defs, tls_cache, env) = (&ctx.defs, &ctx.tls_cache, ctx.env);
     let results = crate::parallel::map(runs, |decls| {
@@ -236,7 +236,7 @@ fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
         else {
             continue;
         };
-        let raw = ctx.defs.value(slot, ctx.diags);
+        let raw = ctx.defs.value_in_order(slot, ctx.diags);
         if is_tls {
             ctx.coerce(&raw, Ty::Record(&types::TLS));
         }

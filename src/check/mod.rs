@@ -219,6 +219,37 @@ struct Slot<'a> {
     state: SlotState,
 }
 
+/// The references written in a value, nested ones included.
+fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
+    use ast::ExprKind as K;
+    match &expr.kind {
+        K::Ref(r) => {
+            out.push(&r.path);
+            for field in r.overrides.iter().flat_map(|o| &o.fields) {
+                paths_in(&field.value, out);
+            }
+        }
+        K::List(items) => items.iter().for_each(|e| paths_in(e, out)),
+        K::Record(fields) => fields.iter().for_each(|f| paths_in(&f.value, out)),
+        K::Address(addr) => {
+            if let Some(ast::AddrHost::Ref(path)) = &addr.host {
+                out.push(path);
+            }
+            if let ast::AddrPort::Ref(path) = &addr.port {
+                out.push(path);
+            }
+        }
+        K::Int(_)
+        | K::Quantity(_)
+        | K::Ipv4(_)
+        | K::Cidr(_)
+        | K::Str(_)
+        | K::Bool(_)
+        | K::Secret(_)
+        | K::Invalid => {}
+    }
+}
+
 /// The definitions visible in one environment.
 #[derive(Clone)]
 struct Defs<'a> {
@@ -229,7 +260,14 @@ struct Defs<'a> {
     imported: Vec<String>,
     /// Names in the project namespace, for "did you mean".
     project_names: Vec<String>,
+    /// How many definitions are being evaluated, each through the next.
+    depth: usize,
 }
+
+/// A constant may be defined through at most this many others (`let a =
+/// b`, `let b = c`, ...): each is a level of the checker's recursion, and
+/// a chain of thousands overflowed its stack (see E0003).
+pub const MAX_CHAIN: usize = 64;
 
 impl<'a> Defs<'a> {
     fn new(project: &'a Project) -> Defs<'a> {
@@ -243,6 +281,7 @@ impl<'a> Defs<'a> {
             modules,
             imported: project.imported_std.clone(),
             project_names: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -311,12 +350,31 @@ impl<'a> Defs<'a> {
             }
             SlotState::Pending => {}
         }
+        if self.depth >= MAX_CHAIN {
+            let s = &self.slots[slot];
+            diags.push(
+                Diagnostic::new(
+                    Code::TooDeep,
+                    s.name.span,
+                    format!(
+                        "`{}` is defined through more than {MAX_CHAIN} other constants",
+                        s.name.name
+                    ),
+                )
+                .help("give a constant of the chain a literal value"),
+            );
+            let poison = SRaw::new(Raw::Poison, s.name.span);
+            self.slots[slot].state = SlotState::Done(poison.clone());
+            return poison;
+        }
         self.slots[slot].state = SlotState::InProgress;
         let (expr, ns, ty) = {
             let s = &self.slots[slot];
             (s.expr, s.ns, s.ty)
         };
+        self.depth += 1;
         let mut raw = value::eval(expr, &mut Resolver { defs: self, ns }, diags);
+        self.depth -= 1;
         if let Some(ty) = ty {
             raw = self.typed(raw, ty, diags);
         }
@@ -326,6 +384,61 @@ impl<'a> Defs<'a> {
         }
         self.slots[slot].state = SlotState::Done(raw.clone());
         raw
+    }
+
+    /// [`Defs::value`] of `slot`, after every definition it refers to,
+    /// deepest first, so that evaluating one never recurses through a
+    /// chain of others: a valid chain may be as long as its author likes.
+    /// Where the definitions reachable from `slot` hold a cycle, `slot` is
+    /// evaluated directly, so the cycle is reported where it was before.
+    fn value_in_order(&mut self, slot: usize, diags: &mut Diagnostics) -> SRaw {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Closed,
+        }
+        let mut marks = vec![Mark::New; self.slots.len()];
+        let mut order = Vec::new();
+        let mut stack = vec![(slot, self.refs(slot), 0)];
+        marks[slot] = Mark::Open;
+        while let Some((at, refs, next)) = stack.last_mut() {
+            let Some(&child) = refs.get(*next) else {
+                marks[*at] = Mark::Closed;
+                order.push(*at);
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match marks[child] {
+                Mark::Open => return self.value(slot, diags),
+                Mark::Closed => {}
+                Mark::New => {
+                    marks[child] = Mark::Open;
+                    let refs = self.refs(child);
+                    stack.push((child, refs, 0));
+                }
+            }
+        }
+        let mut raw = None;
+        for s in order {
+            raw = Some(self.value(s, diags));
+        }
+        raw.unwrap_or_else(|| self.value(slot, diags))
+    }
+
+    /// The definitions `slot`'s value refers to, if it is not evaluated yet.
+    fn refs(&self, slot: usize) -> Vec<usize> {
+        let s = &self.slots[slot];
+        if !matches!(s.state, SlotState::Pending) {
+            return Vec::new();
+        }
+        let mut paths = Vec::new();
+        paths_in(s.expr, &mut paths);
+        paths
+            .into_iter()
+            .filter_map(|p| self.find(s.ns, p))
+            .collect()
     }
 
     /// Checks a `let NAME: TYPE` value against its annotation once, so a

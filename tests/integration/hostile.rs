@@ -344,3 +344,37 @@ proptest! {
         }
     }
 }
+
+/// A constant may be defined through any number of others, in any order:
+/// evaluated deepest first, a chain of 20,000 does not overflow the stack
+/// (it did, from about 3,000). A cycle of 1,000 is one error, not a crash.
+#[test]
+fn long_chains_of_constants_are_evaluated_or_refused_never_overflow() {
+    let chain = |n: usize, last: &str| {
+        let mut src = String::from("env production\n");
+        for i in 0..n - 1 {
+            src.push_str(&format!("let w{i} = w{}\n", i + 1));
+        }
+        src.push_str(&format!("let w{} = {last}\n", n - 1));
+        src.push_str("backend b { server s = 10.0.0.1:80 { weight = w0 } }\n");
+        src.push_str("frontend f { bind :8080  default -> b }\n");
+        src
+    };
+    let project = support::TempProject::single(&chain(20_000, "7"));
+    let out = support::haptic(&["compile"], project.path());
+    support::assert_success(&out);
+    let cfg = std::fs::read_to_string(project.path().join("out/production/haproxy.cfg")).unwrap();
+    assert!(cfg.contains("server s 10.0.0.1:80 weight 7"), "{cfg}");
+
+    let project = support::TempProject::single(&chain(1_000, "w0"));
+    let out = support::haptic(&["check", "--format", "json"], project.path());
+    assert_eq!(out.status.code(), Some(haptic::cli::exit::INVALID));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["E0003"]);
+}
