@@ -31,6 +31,10 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads())
             .thread_name(|i| format!("haptic-{i}"))
+            // The main thread's size: `haptic diff` checks both versions
+            // on workers, and the checker's recursion is bounded for that
+            // size (nesting depth, MAX_CHAIN), not for rayon's 2 MiB.
+            .stack_size(8 << 20)
             .build()
             .ok()
     })
