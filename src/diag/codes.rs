@@ -80,10 +80,11 @@ Fix: re-encode the file as UTF-8 (`iconv -f latin1 -t utf-8`).";
     /// Braces or brackets are nested deeper than the compiler accepts, or a
     /// constant is defined through too many others.
     TooDeep = "E0003", Error, "too-deep",
-"Blocks, records and lists may be nested at most 32 levels deep, and a
-constant may be defined through at most 64 others (`let a = b`, `let b = c`,
-...). Deeper nesting or longer chains are never needed for a HAProxy
-deployment and are refused so that the compiler's stack stays bounded.
+"Blocks, records, lists and type arguments may be nested at most 32 levels
+deep, and a constant may be defined through at most 64 others (`let a = b`,
+`let b = c`, ...). Deeper nesting or longer chains are never needed for a
+HAProxy deployment and are refused so that the compiler's stack stays
+bounded.
 
 Fix: flatten the construct, for example with `let` constants; give a
 constant of a long chain a literal value.";

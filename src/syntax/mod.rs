@@ -137,11 +137,12 @@ const WORD: [bool; 256] = {
     table
 };
 
-/// The bytes the pre-scan must look at after an ordinary token: brackets,
-/// and what starts a string or a comment.
+/// The bytes the pre-scan must look at after an ordinary token: brackets
+/// (the angle brackets of a type too), and what starts a string or a
+/// comment.
 const SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
-    let specials = *b"\"/{}[]()";
+    let specials = *b"\"/{}[]()<>";
     let mut i = 0;
     while i < specials.len() {
         table[specials[i] as usize] = true;
@@ -151,8 +152,9 @@ const SPECIAL: [bool; 256] = {
 };
 
 /// Refuses pathological nesting before either parser's recursive descent
-/// sees it. A level is an open `{`, `[` or `(`, or an `else if` of a chain
-/// (each one nests the next in the tree); strings and comments do not count.
+/// sees it. A level is an open `{`, `[`, `(` or `<` (of a type; the `>` of
+/// an arrow `->` closes nothing), or an `else if` of a chain (each one
+/// nests the next in the tree); strings and comments do not count.
 ///
 /// Returns where top-level items may begin: the word after a `}` that
 /// closes a top-level block, unless it is `else` or `in` (the only words
@@ -219,7 +221,9 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
                 i += 1;
                 Last::Other
             }
-            b'{' | b'[' | b'(' => {
+            // `->` is an arrow, not a closing angle bracket.
+            b'>' if start > 0 && bytes[start - 1] == b'-' => Last::Other,
+            b'{' | b'[' | b'(' | b'<' => {
                 if last == Last::Close {
                     chained -= std::mem::take(chains.last_mut().expect("never empty"));
                 }
@@ -230,7 +234,7 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
                 last = Last::Other;
                 continue;
             }
-            b'}' | b']' | b')' => {
+            b'}' | b']' | b')' | b'>' => {
                 if chains.len() > 1 {
                     chained -= chains.pop().expect("more than one");
                 }

@@ -378,3 +378,19 @@ fn long_chains_of_constants_are_evaluated_or_refused_never_overflow() {
         .collect();
     assert_eq!(codes, ["E0003"]);
 }
+
+/// Type arguments count as nesting: `list<list<...>>` 100,000 deep is
+/// refused before either parser recurses into it (it overflowed the stack).
+#[test]
+fn a_deeply_nested_type_is_refused_not_a_crash() {
+    let depth = 100_000;
+    let ty = format!("{}int{}", "list<".repeat(depth), ">".repeat(depth));
+    let source = format!(
+        "env production\nlet x: {ty} = 1\nbackend b {{ server s = 10.0.0.1:80 }}\nfrontend f {{ bind :8080  default -> b }}\n"
+    );
+    let project = support::TempProject::single(&source);
+    let out = support::haptic(&["check", "--format", "json"], project.path());
+    assert_eq!(out.status.code(), Some(haptic::cli::exit::INVALID));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["diagnostics"][0]["code"], "E0003");
+}
