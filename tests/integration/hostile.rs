@@ -277,6 +277,9 @@ pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
         b"//".to_vec(),
         b"\\".to_vec(),
         b"secret(\"".to_vec(),
+        b"<".to_vec(),
+        b">".to_vec(),
+        b"let x: list<int> = ".to_vec(),
     ]);
     prop_oneof![
         (any::<usize>(), fragments).prop_map(|(at, f)| Mutation::Insert(at, f)),
