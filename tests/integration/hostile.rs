@@ -373,13 +373,7 @@ fn long_chains_of_constants_are_evaluated_or_refused_never_overflow() {
     let out = support::haptic(&["check", "--format", "json"], project.path());
     assert_eq!(out.status.code(), Some(haptic::cli::exit::INVALID));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codes: Vec<&str> = json["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["E0003"]);
+    assert_eq!(support::json_codes(&json), ["E0003"]);
 }
 
 /// Type arguments count as nesting: `list<list<...>>` 100,000 deep is

@@ -69,13 +69,11 @@ fn diagnostics_do_not_depend_on_threads() {
     let one = run(p.path(), "1", &["check", ".", "--format", "json"]);
     assert_eq!(one.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
-    let codes: Vec<&str> = json["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["E0202", "E0200", "E0101", "E0201"], "{json:#}");
+    assert_eq!(
+        support::json_codes(&json),
+        ["E0202", "E0200", "E0101", "E0201"],
+        "{json:#}"
+    );
     for threads in ["2", "3", "8"] {
         let many = run(p.path(), threads, &["check", ".", "--format", "json"]);
         assert_eq!(

@@ -205,6 +205,16 @@ pub fn codes(c: &Compilation) -> Vec<&'static str> {
     c.diagnostics.iter().map(|d| d.code.as_str()).collect()
 }
 
+/// The codes of the diagnostics in `haptic check --format json` output.
+pub fn json_codes(json: &serde_json::Value) -> Vec<&str> {
+    json["diagnostics"]
+        .as_array()
+        .expect("a diagnostics list")
+        .iter()
+        .map(|d| d["code"].as_str().expect("a code"))
+        .collect()
+}
+
 /// Asserts every environment's output passes `haproxy -c -dW`.
 pub fn assert_outputs_pass_haproxy(outputs: &[Output], what: &str) {
     for output in outputs {
