@@ -194,7 +194,6 @@ pub enum Outcome {
     },
 }
 
-/// Sends `commands`, checking each reply; then reads the state again.
 /// How long a command HAProxy answers "not now" to is tried again.
 const RETRY_FOR: Duration = Duration::from_secs(5);
 
@@ -224,6 +223,7 @@ fn send_until_done(
     }
 }
 
+/// Sends `commands`, checking each reply; then reads the state again.
 pub fn run(
     env: &model::Env,
     endpoint: &Endpoint,
