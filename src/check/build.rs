@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
 use super::{flatten, Defs, Ns, Resolver};
-use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Names};
 use crate::model::{self, Host, Text};
 use crate::project::{Project, PRELUDE};
 use crate::source::Span;
@@ -136,10 +136,10 @@ pub(super) fn env<'a>(
         }
         backends.push(be);
     }
-    // A set: every route looks its target up, so a list would make checking
-    // quadratic in the number of backends.
-    let backend_names: indexmap::IndexSet<&str> =
-        backends.iter().map(|b| b.name.as_str()).collect();
+    let backend_names = KnownBackends {
+        set: backends.iter().map(|b| b.name.as_str()).collect(),
+        names: std::cell::OnceCell::new(),
+    };
     for decl in frontend_decls {
         let errors = ctx.diags.error_count();
         let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
@@ -554,7 +554,7 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
 fn frontend<'a>(
     ctx: &mut Ctx<'a, '_>,
     decl: &'a ast::Decl,
-    backends: &indexmap::IndexSet<&str>,
+    backends: &KnownBackends,
 ) -> (model::Frontend, bool) {
     let mut complete = true;
     name_length(ctx, &decl.name);
@@ -639,9 +639,18 @@ fn frontend<'a>(
     (fe, complete)
 }
 
+/// The backends of an environment, as routes see them. A set, since
+/// every route looks its target up (a list would make checking quadratic
+/// in the number of backends); the names for "did you mean" are prepared
+/// on the first unknown target.
+struct KnownBackends<'b> {
+    set: indexmap::IndexSet<&'b str>,
+    names: std::cell::OnceCell<Names>,
+}
+
 /// Checks that a route target names a backend of this environment.
-fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &indexmap::IndexSet<&str>) -> bool {
-    if backends.contains(target.name.as_str()) {
+fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &KnownBackends) -> bool {
+    if backends.set.contains(target.name.as_str()) {
         return true;
     }
     let mut d = Diagnostic::new(
@@ -649,7 +658,16 @@ fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &indexmap::IndexSet
         target.span,
         format!("unknown backend `{}`", target.name),
     );
-    if let Some(near) = nearest(&target.name, backends.iter().copied()) {
+    let names = backends.names.get_or_init(|| {
+        Names::from(
+            backends
+                .set
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>(),
+        )
+    });
+    if let Some(near) = names.nearest(&target.name) {
         d = d.help(format!("did you mean `{near}`?"));
     }
     ctx.diags.push(d);
@@ -749,14 +767,12 @@ fn tls_policy(ctx: &mut Ctx, path: &ast::Path) -> Option<model::TlsPolicy> {
     let slot = ctx.defs.find(Ns::Project, path);
     let policy = match slot {
         None => {
-            let mut names = ctx.defs.project_names.clone();
-            names.sort();
             let mut d = Diagnostic::new(
                 Code::UnknownTls,
                 path.span,
                 format!("unknown TLS policy `{name}`"),
             );
-            if let Some(near) = nearest(&name, names.iter().map(String::as_str)) {
+            if let Some(near) = ctx.defs.project_names.nearest(&name) {
                 d = d.help(format!("did you mean `{near}`?"));
             }
             ctx.diags.push(d.help(

@@ -311,8 +311,8 @@ impl value::Scope for NoScope {
     fn lookup(&mut self, _: &ast::Path, _: &mut Diagnostics) -> Option<value::SRaw> {
         None
     }
-    fn candidates(&self) -> Vec<String> {
-        Vec::new()
+    fn candidates(&self) -> &crate::diag::Names {
+        self.names()
     }
 }
 
@@ -342,7 +342,7 @@ fn guards(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
             None => value::Rec::default(),
             Some(record) => {
                 let raw = value::eval(&record.clone().into_expr(), &mut NoScope, diags);
-                match value::coerce(&raw, Ty::Record(schema), &[], diags) {
+                match value::coerce(&raw, Ty::Record(schema), &crate::diag::Names::new(), diags) {
                     Some(Value::Record(r)) => r,
                     _ => continue,
                 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Severity};
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Names, Severity};
 use crate::model;
 use crate::project::{LintLevel, Project};
 use crate::source::Span;
@@ -259,7 +259,11 @@ struct Defs<'a> {
     modules: IndexMap<&'a str, Ns>,
     imported: Vec<String>,
     /// Names in the project namespace, for "did you mean".
-    project_names: Vec<String>,
+    project_names: Names,
+    /// Those and the definitions of imported standard modules, dotted
+    /// (`tls.modern`), for "did you mean" on a dotted reference: made on
+    /// the first, as every definition is known by then.
+    dotted_names: std::sync::OnceLock<Names>,
     /// How many definitions are being evaluated, each through the next.
     depth: usize,
 }
@@ -280,7 +284,8 @@ impl<'a> Defs<'a> {
             index: HashMap::new(),
             modules,
             imported: project.imported_std.clone(),
-            project_names: Vec::new(),
+            project_names: Names::new(),
+            dotted_names: std::sync::OnceLock::new(),
             depth: 0,
         }
     }
@@ -308,6 +313,7 @@ impl<'a> Defs<'a> {
             .insert((ns, name.name.as_str()), self.slots.len());
         if ns == Ns::Project {
             self.project_names.push(name.name.to_string());
+            self.dotted_names = std::sync::OnceLock::new();
         }
         self.slots.push(Slot {
             name,
@@ -477,22 +483,24 @@ impl Scope for Resolver<'_, '_> {
         Some(self.defs.value(slot, diags))
     }
 
-    fn names(&self) -> &[String] {
+    fn names(&self) -> &Names {
         &self.defs.project_names
     }
 
-    fn candidates(&self) -> Vec<String> {
-        let mut names = self.defs.project_names.clone();
-        for (module, ns) in &self.defs.modules {
-            if self.defs.imported.iter().any(|m| m == module) {
-                for (slot_ns, name) in self.defs.index.keys() {
-                    if slot_ns == ns {
-                        names.push(format!("{module}.{name}"));
+    fn candidates(&self) -> &Names {
+        let defs = &*self.defs;
+        defs.dotted_names.get_or_init(|| {
+            let mut names: Vec<String> = defs.project_names.iter().map(str::to_string).collect();
+            for (module, ns) in &defs.modules {
+                if defs.imported.iter().any(|m| m == module) {
+                    for (slot_ns, name) in defs.index.keys() {
+                        if slot_ns == ns {
+                            names.push(format!("{module}.{name}"));
+                        }
                     }
                 }
             }
-        }
-        names.sort();
-        names
+            Names::from(names)
+        })
     }
 }

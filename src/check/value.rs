@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::types::{list_values, Schema, StrKind, Ty};
-use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Names};
 use crate::model::{Host, Text};
 use crate::source::Span;
 use crate::syntax::ast::{self, Ident, Name, StrLit};
@@ -77,11 +77,12 @@ pub trait Scope {
     /// `Some(Raw::Poison)`.
     fn lookup(&mut self, path: &ast::Path, diags: &mut Diagnostics) -> Option<SRaw>;
     /// Names offered as "did you mean" for an undefined reference.
-    fn candidates(&self) -> Vec<String>;
+    fn candidates(&self) -> &Names;
     /// The project's constants, for "did you mean" on a name that is not
     /// a value of the expected enumeration (see [`coerce`]).
-    fn names(&self) -> &[String] {
-        &[]
+    fn names(&self) -> &Names {
+        static NONE: Names = Names::new();
+        &NONE
     }
 }
 
@@ -141,7 +142,7 @@ fn reference(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -
         path.span,
         format!("undefined name `{name}`"),
     );
-    if let Some(near) = nearest(&name, candidates.iter().map(String::as_str)) {
+    if let Some(near) = candidates.nearest(&name) {
         diag = diag.help(format!("a name with a similar spelling exists: `{near}`"));
     } else if path.segments.len() > 1 {
         diag = diag.help(format!(
@@ -428,7 +429,7 @@ impl Rec {
 
 /// Coerces a raw value to the type `ty`; reports every problem and returns
 /// `None` when the value is unusable.
-pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -> Option<Value> {
+pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> Option<Value> {
     let span = value.span;
     let mismatch = |diags: &mut Diagnostics| {
         let mut diag = Diagnostic::new(
@@ -468,7 +469,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &[String], diags: &mut Diagnostics) -
                 name.span,
                 format!("undefined name `{}`", name.name),
             );
-            if let Some(near) = nearest(&name.name, names.iter().map(String::as_str)) {
+            if let Some(near) = names.nearest(&name.name) {
                 diag = diag.help(format!("a constant with a similar name exists: `{near}`"));
             } else {
                 diag = diag.help(format!("expected {}", ty.describe()));
@@ -650,7 +651,7 @@ fn record(
     schema: &Schema,
     head: Option<&Ident>,
     fields: &[(Ident, SRaw)],
-    names: &[String],
+    names: &Names,
     diags: &mut Diagnostics,
 ) -> (Rec, bool) {
     let mut ok = true;
@@ -690,7 +691,7 @@ fn record_field(
     rec: &mut Rec,
     name: &Ident,
     raw: &SRaw,
-    names: &[String],
+    names: &Names,
     diags: &mut Diagnostics,
 ) -> bool {
     let Some((field, ty)) = schema.fields.iter().find(|(n, _)| *n == name.name) else {
@@ -724,7 +725,7 @@ fn record_field(
 fn coerce_address(
     host: Option<&SRaw>,
     port: &SRaw,
-    names: &[String],
+    names: &Names,
     diags: &mut Diagnostics,
 ) -> Option<Value> {
     let port = match coerce(port, Ty::Port, names, diags)? {
@@ -999,8 +1000,8 @@ mod tests {
         fn lookup(&mut self, _: &ast::Path, _: &mut Diagnostics) -> Option<SRaw> {
             None
         }
-        fn candidates(&self) -> Vec<String> {
-            Vec::new()
+        fn candidates(&self) -> &Names {
+            self.names()
         }
     }
 
@@ -1069,7 +1070,11 @@ mod tests {
                 let value = eval_coerce(expr, ty, &mut NoDefs, &mut in_place);
                 let mut first = Diagnostics::default();
                 let raw = eval(expr, &mut NoDefs, &mut first);
-                assert_eq!(value, coerce(&raw, ty, &[], &mut first), "{expr:?}");
+                assert_eq!(
+                    value,
+                    coerce(&raw, ty, &Names::new(), &mut first),
+                    "{expr:?}"
+                );
                 let in_place = in_place.into_sorted();
                 assert_eq!(in_place, first.into_sorted(), "{expr:?}");
                 checked += 1;

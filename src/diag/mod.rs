@@ -128,24 +128,266 @@ impl Diagnostics {
 /// The "did you mean" helper: the candidate closest to `name`, if close enough
 /// to be a plausible misspelling.
 ///
-/// Called once a misspelt name against every name of its kind, so a run
-/// with many mistakes compares many pairs: each comparison allocates
-/// nothing and gives up as soon as the candidate is out of reach.
+/// For a few candidates, once. Names that are searched again and again
+/// (every backend, every project constant) are [`Names`], which prepares
+/// them once.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let mut name_chars = Vec::new();
-    lowercase_into(name, &mut name_chars);
-    let limit = (name.chars().count() / 3).max(1);
+    let query = Query::new(name);
     let mut room = Room::default();
-    let mut best: Option<(usize, &str)> = None;
+    let mut best = Best::new(query.limit);
     for candidate in candidates {
-        let Some(d) = distance_within(&name_chars, candidate, limit, &mut room) else {
-            continue;
-        };
-        if best.is_none_or(|b| (d, candidate) < b) {
-            best = Some((d, candidate));
+        lowercase_into(candidate, &mut room.chars);
+        let chars = std::mem::take(&mut room.chars);
+        best.offer(&query, candidate, &chars, kinds(&chars), &mut room);
+        room.chars = chars;
+    }
+    best.found
+}
+
+/// A misspelt name, lowercased, and how far a candidate may be from it.
+struct Query {
+    chars: Vec<char>,
+    kinds: u64,
+    limit: usize,
+}
+
+impl Query {
+    fn new(name: &str) -> Query {
+        let mut chars = Vec::new();
+        lowercase_into(name, &mut chars);
+        Query {
+            kinds: kinds(&chars),
+            chars,
+            limit: (name.chars().count() / 3).max(1),
         }
     }
-    best.map(|(_, c)| c)
+}
+
+/// The closest candidate so far: the smallest distance, then the first in
+/// byte order. Once one is found, a candidate must be as close to be
+/// considered, so the bounds skip more and more of the others.
+struct Best<'a> {
+    found: Option<&'a str>,
+    distance: usize,
+}
+
+impl<'a> Best<'a> {
+    fn new(limit: usize) -> Best<'a> {
+        Best {
+            found: None,
+            distance: limit,
+        }
+    }
+
+    fn offer(&mut self, query: &Query, text: &'a str, chars: &[char], kinds: u64, room: &mut Room) {
+        let Some(d) = distance_within(query, chars, kinds, self.distance, room) else {
+            return;
+        };
+        if self.found.is_none() || (d, text) < (self.distance, self.found.unwrap_or_default()) {
+            self.found = Some(text);
+            self.distance = d;
+        }
+    }
+}
+
+/// Names offered as "did you mean" again and again: every backend for
+/// every route, every project constant for every reference. A run with
+/// thousands of mistakes would otherwise lowercase and compare each
+/// mistake with every name from the start. The first search lowercases
+/// the names once and groups them by length, and each search looks only at
+/// the lengths within reach; the answer is [`nearest`]'s.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    list: Vec<String>,
+    index: std::sync::OnceLock<NameIndex>,
+}
+
+#[derive(Debug, Clone)]
+struct NameIndex {
+    /// Every name lowercased, one after the other.
+    chars: Vec<char>,
+    /// Sorted by lowercased length.
+    entries: Vec<Entry>,
+    /// `entries[starts[n]..starts[n + 1]]` are the names of `n` characters.
+    starts: Vec<usize>,
+    /// The keys of each entry (see [`for_each_key`]), sorted.
+    near: Vec<(u64, u32)>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: usize,
+    chars: std::ops::Range<usize>,
+    kinds: u64,
+}
+
+impl Names {
+    pub const fn new() -> Names {
+        Names {
+            list: Vec::new(),
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn push(&mut self, name: String) {
+        self.list.push(name);
+        self.index = std::sync::OnceLock::new();
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(String::as_str)
+    }
+
+    /// [`nearest`] among these names.
+    pub fn nearest(&self, name: &str) -> Option<&str> {
+        let index = self.index.get_or_init(|| NameIndex::new(&self.list));
+        let query = Query::new(name);
+        let mut room = Room::default();
+        let mut best = Best::new(query.limit);
+        // Names within one edit first, then two (unless the query is long):
+        // they share a key with the query. If there is one, no name further
+        // away can be the answer.
+        let len = query.chars.len();
+        let most = if len + 2 <= TWO_DELETIONS { 2 } else { 1 };
+        for within in 1..=most {
+            for_each_key(&query.chars, within, |key| {
+                let from = index.near.partition_point(|&(k, _)| k < key);
+                for &(k, entry) in &index.near[from..] {
+                    if k != key {
+                        break;
+                    }
+                    let entry = &index.entries[entry as usize];
+                    let text = &self.list[entry.name];
+                    let chars = &index.chars[entry.chars.clone()];
+                    best.offer(&query, text, chars, entry.kinds, &mut room);
+                }
+            });
+            if best.found.is_some() && best.distance <= within {
+                return best.found;
+            }
+        }
+        let longest = index.starts.len() - 2;
+        // Nearest lengths first: the closer a name's length, the likelier
+        // it is the answer, and the sooner the others are out of reach.
+        for offset in 0..=query.limit {
+            if offset > best.distance {
+                break;
+            }
+            for n in [
+                len.checked_sub(offset),
+                Some(len + offset).filter(|_| offset > 0),
+            ] {
+                let Some(n) = n.filter(|&n| n <= longest) else {
+                    continue;
+                };
+                for entry in &index.entries[index.starts[n]..index.starts[n + 1]] {
+                    let chars = &index.chars[entry.chars.clone()];
+                    let text = &self.list[entry.name];
+                    best.offer(&query, text, chars, entry.kinds, &mut room);
+                }
+            }
+        }
+        best.found
+    }
+}
+
+impl From<Vec<String>> for Names {
+    fn from(list: Vec<String>) -> Names {
+        Names {
+            list,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl NameIndex {
+    fn new(list: &[String]) -> NameIndex {
+        let mut chars = Vec::new();
+        let mut entries = Vec::with_capacity(list.len());
+        let mut lowered = Vec::new();
+        for (name, text) in list.iter().enumerate() {
+            lowercase_into(text, &mut lowered);
+            let start = chars.len();
+            chars.extend_from_slice(&lowered);
+            entries.push(Entry {
+                name,
+                chars: start..chars.len(),
+                kinds: kinds(&lowered),
+            });
+        }
+        entries.sort_by_key(|e| e.chars.len());
+        let longest = entries.last().map_or(0, |e| e.chars.len());
+        let mut starts = vec![0; longest + 2];
+        for entry in &entries {
+            starts[entry.chars.len() + 1] += 1;
+        }
+        for n in 1..starts.len() {
+            starts[n] += starts[n - 1];
+        }
+        let mut near = Vec::with_capacity(chars.len() + entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let deletions = if entry.chars.len() <= TWO_DELETIONS {
+                2
+            } else {
+                1
+            };
+            for_each_key(&chars[entry.chars.clone()], deletions, |key| {
+                near.push((key, i as u32));
+            });
+        }
+        near.sort_unstable();
+        NameIndex {
+            chars,
+            entries,
+            starts,
+            near,
+        }
+    }
+}
+
+/// Names up to this many characters are keyed with two deletions too.
+/// A name of `n` characters has about `n * n / 2` such keys, so longer
+/// names have those of one deletion only.
+const TWO_DELETIONS: usize = 16;
+
+/// Calls `f` with a hash of `chars` and of each way to delete one of its
+/// characters, and two where `deletions` is 2. Two names within `k` edits
+/// of each other (`k` up to `deletions`) share one of these, since an
+/// edit is a deletion from one side or the other, or both for a
+/// substitution. A shared hash may also be a collision, so a name found
+/// this way is still measured.
+fn for_each_key(chars: &[char], deletions: usize, mut f: impl FnMut(u64)) {
+    const BASE: u64 = 0x100_0000_01b3;
+    let n = chars.len();
+    // prefix[i] is the hash of chars[..i]; power[i] is BASE^i.
+    let mut prefix = Vec::with_capacity(n + 1);
+    let mut power = Vec::with_capacity(n + 1);
+    let (mut hash, mut p) = (0u64, 1u64);
+    prefix.push(hash);
+    power.push(p);
+    for &c in chars {
+        hash = hash.wrapping_mul(BASE).wrapping_add(u64::from(c) + 1);
+        p = p.wrapping_mul(BASE);
+        prefix.push(hash);
+        power.push(p);
+    }
+    // The hash of chars[from..to].
+    let part = |from: usize, to: usize| {
+        prefix[to].wrapping_sub(prefix[from].wrapping_mul(power[to - from]))
+    };
+    f(prefix[n]);
+    for i in 0..n {
+        let rest = part(i + 1, n);
+        f(part(0, i).wrapping_mul(power[n - 1 - i]).wrapping_add(rest));
+        if deletions < 2 {
+            continue;
+        }
+        for j in i + 1..n {
+            let head = part(0, i).wrapping_mul(power[n - 2 - i]);
+            let middle = part(i + 1, j).wrapping_mul(power[n - 1 - j]);
+            f(head.wrapping_add(middle).wrapping_add(part(j + 1, n)));
+        }
+    }
 }
 
 /// Buffers kept from one comparison to the next.
@@ -174,31 +416,36 @@ fn kinds(chars: &[char]) -> u64 {
 }
 
 /// Levenshtein distance ignoring case (`get` is one step from nothing but
-/// `GET`) between `a` (lowercased already) and `b`, or `None` where it is
-/// above `limit`.
-fn distance_within(a: &[char], b: &str, limit: usize, room: &mut Room) -> Option<usize> {
-    let Room { chars, prev, cur } = room;
-    lowercase_into(b, chars);
+/// `GET`) between the query and `b` (lowercased already, its kinds
+/// `kinds_b`), or `None` where it is above `limit`.
+fn distance_within(
+    query: &Query,
+    b: &[char],
+    kinds_b: u64,
+    limit: usize,
+    room: &mut Room,
+) -> Option<usize> {
+    let a = &query.chars;
     // Cheap bounds first. Each edit changes the length by at most one, and
     // takes away at most one character and brings at most one: a kind of
     // character (here, a bucket of kinds) found on one side only takes an
     // edit of its own.
-    if a.len().abs_diff(chars.len()) > limit {
+    if a.len().abs_diff(b.len()) > limit {
         return None;
     }
-    let (kinds_a, kinds_b) = (kinds(a), kinds(chars));
-    let only_a = (kinds_a & !kinds_b).count_ones() as usize;
-    let only_b = (kinds_b & !kinds_a).count_ones() as usize;
+    let only_a = (query.kinds & !kinds_b).count_ones() as usize;
+    let only_b = (kinds_b & !query.kinds).count_ones() as usize;
     if only_a.max(only_b) > limit {
         return None;
     }
+    let Room { prev, cur, .. } = room;
     prev.clear();
-    prev.extend(0..=chars.len());
+    prev.extend(0..=b.len());
     for (i, &ca) in a.iter().enumerate() {
         cur.clear();
         cur.push(i + 1);
         let mut row_min = i + 1;
-        for (j, &cb) in chars.iter().enumerate() {
+        for (j, &cb) in b.iter().enumerate() {
             let d = (prev[j] + usize::from(ca != cb))
                 .min(prev[j + 1] + 1)
                 .min(cur[j] + 1);
@@ -210,7 +457,7 @@ fn distance_within(a: &[char], b: &str, limit: usize, room: &mut Room) -> Option
         }
         std::mem::swap(prev, cur);
     }
-    Some(prev[chars.len()]).filter(|&d| d <= limit)
+    Some(prev[b.len()]).filter(|&d| d <= limit)
 }
 
 #[cfg(test)]
@@ -261,6 +508,61 @@ mod tests {
                 .min()
                 .map(|(_, c)| c);
             proptest::prop_assert_eq!(nearest(&name, candidates.iter().map(String::as_str)), expected);
+        }
+
+        /// The prepared names answer what [`nearest`] answers, asked
+        /// several times (the index is made by the first search).
+        #[test]
+        fn names_answer_as_nearest_does(
+            queries in proptest::collection::vec("[a-dA-D0-2é]{0,9}", 1..4),
+            candidates in proptest::collection::vec("[a-dA-D0-2é]{0,12}", 0..40),
+        ) {
+            let names = Names::from(candidates.clone());
+            for name in &queries {
+                let expected = nearest(name, candidates.iter().map(String::as_str));
+                proptest::prop_assert_eq!(names.nearest(name), expected);
+            }
+        }
+
+        /// The keys are the hashes of the deletions themselves.
+        #[test]
+        fn keys_are_the_hashes_of_the_deletions(text in "[a-c0-1é]{0,10}", deletions in 1usize..=2) {
+            let chars: Vec<char> = text.chars().collect();
+            let hash = |cs: &[char]| {
+                cs.iter().fold(0u64, |h, &c| h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(c) + 1))
+            };
+            let mut expected = vec![hash(&chars)];
+            for i in 0..chars.len() {
+                let mut one = chars.clone();
+                one.remove(i);
+                expected.push(hash(&one));
+                if deletions == 2 {
+                    for j in i..one.len() {
+                        let mut two = one.clone();
+                        two.remove(j);
+                        expected.push(hash(&two));
+                    }
+                }
+            }
+            let mut keys = Vec::new();
+            for_each_key(&chars, deletions, |k| keys.push(k));
+            keys.sort_unstable();
+            expected.sort_unstable();
+            proptest::prop_assert_eq!(keys, expected);
+        }
+
+        /// The same around the length where names stop being keyed with
+        /// two deletions.
+        #[test]
+        fn names_answer_as_nearest_does_for_long_names(
+            queries in proptest::collection::vec("[ab]{10,20}", 1..4),
+            candidates in proptest::collection::vec("[ab]{8,22}", 0..40),
+        ) {
+            let names = Names::from(candidates.clone());
+            for name in &queries {
+                let expected = nearest(name, candidates.iter().map(String::as_str));
+                proptest::prop_assert_eq!(names.nearest(name), expected);
+            }
         }
     }
 

@@ -391,3 +391,42 @@ fn a_deeply_nested_type_is_refused_not_a_crash() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["diagnostics"][0]["code"], "E0003");
 }
+
+/// Thousands of misspelt names, each a different one, once or twice
+/// wrong: every one gets the suggestion a plain search over all names
+/// gives (the checker searches names prepared once, `diag::Names`; it
+/// compared each misspelling with every name before, 62 s for 20,000).
+#[test]
+fn many_misspelt_names_each_get_the_nearest_name() {
+    let n = 1_000;
+    let mut src = String::from("env production\n");
+    for i in 0..n {
+        src.push_str(&format!("let weight{i} = 3\n"));
+        let weight = if i % 2 == 0 { "wieght" } else { "weihgt" };
+        src.push_str(&format!(
+            "backend svc{i} {{ server s = 10.0.0.1:80 {{ weight = {weight}{i} }} }}\n"
+        ));
+    }
+    src.push_str("frontend f {\n  bind :8080\n");
+    for i in 0..n {
+        let target = if i % 2 == 0 { "svcx" } else { "scx" };
+        src.push_str(&format!("  route path prefix \"/{i}/\" -> {target}{i}\n"));
+    }
+    src.push_str("  default -> svc0\n}\n");
+    let compilation = compile(&src);
+    let backends: Vec<String> = (0..n).map(|i| format!("svc{i}")).collect();
+    let constants: Vec<String> = (0..n).map(|i| format!("weight{i}")).collect();
+    let mut checked = [0, 0];
+    for d in &compilation.diagnostics {
+        let (name, names, which) = match d.code.as_str() {
+            "E0102" => (d.message.split('`').nth(1).unwrap(), &backends, 0),
+            "E0100" => (d.message.split('`').nth(1).unwrap(), &constants, 1),
+            _ => continue,
+        };
+        let expected = haptic::diag::nearest(name, names.iter().map(String::as_str));
+        let found = d.help.iter().find_map(|h| h.split('`').nth(1));
+        assert_eq!(found, expected, "{name}: {:?}", d.help);
+        checked[which] += 1;
+    }
+    assert_eq!(checked, [n, n], "{:?}", &compilation.diagnostics[..3]);
+}
