@@ -215,7 +215,8 @@ fn escape(s: &str) -> String {
 
 /// Markdown for a merge-request note, at most [`GITLAB_NOTE_LIMIT`]
 /// characters: when it would be longer, the `haproxy.cfg` diffs are
-/// trimmed (with a note), never the plan.
+/// trimmed (with a note), never the plan. A plan that no note can hold
+/// whole keeps what matters most (see `markdown_plan_only`).
 pub fn markdown(reports: &[EnvReport], base: &str, warnings: &[String]) -> String {
     markdown_within(reports, base, warnings, GITLAB_NOTE_LIMIT)
 }
@@ -226,20 +227,24 @@ pub fn markdown_within(
     warnings: &[String],
     limit: usize,
 ) -> String {
-    let head = markdown_plan(reports, base, warnings);
-    if reports.iter().all(|r| Summary::of(&r.plan).total() == 0) {
-        return head.concat();
+    let (head, sections) = markdown_plan(reports, base, warnings);
+    if sections.is_empty() {
+        return head;
     }
+    let whole: Vec<String> = sections.iter().map(EnvSection::whole).collect();
     // Each environment's section is its plan, then its diff; the diffs
     // share what the plans leave of the limit.
-    let plan_len: usize = head.iter().map(|s| s.chars().count()).sum();
+    let plan_len: usize =
+        head.chars().count() + whole.iter().map(|s| s.chars().count()).sum::<usize>();
     let with_diff: Vec<&EnvReport> = reports.iter().filter(|r| !r.cfg_diff.is_empty()).collect();
     let overhead = 200;
-    let budget = limit.saturating_sub(plan_len + overhead * with_diff.len().max(1));
-    let share = budget / with_diff.len().max(1);
-    let mut out = String::new();
-    out.push_str(&head[0]);
-    for (report, section) in reports.iter().zip(&head[1..]) {
+    let room = plan_len + overhead * with_diff.len().max(1);
+    if room > limit {
+        return markdown_plan_only(&head, &sections, limit);
+    }
+    let share = (limit - room) / with_diff.len().max(1);
+    let mut out = head;
+    for (report, section) in reports.iter().zip(&whole) {
         out.push_str(section);
         if report.cfg_diff.is_empty() {
             continue;
@@ -263,6 +268,51 @@ pub fn markdown_within(
     out
 }
 
+/// The note when the plan alone is longer than `limit`, which no note can
+/// hold whole: no diffs, every environment's title and summary, then its
+/// destructive changes, then the rows of its table, as many as fit, each
+/// list saying how many of its lines were left out.
+fn markdown_plan_only(head: &str, sections: &[EnvSection], limit: usize) -> String {
+    let notice = "> **This plan is longer than a GitLab note can hold.** Each environment's \
+        summary comes first, then its destructive changes, then its other changes, as \
+        many as fit; the `haproxy.cfg` diffs are left out. `haptic diff` prints all of it.\n\n";
+    // Room for the notes and headers a section may add, beside its lines.
+    let per_section = 400;
+    let fixed = head.chars().count()
+        + notice.chars().count()
+        + sections
+            .iter()
+            .map(|s| s.head.chars().count() + per_section)
+            .sum::<usize>();
+    let budget = limit.saturating_sub(fixed);
+    let destructive: Vec<&[String]> = sections.iter().map(|s| s.destructive.as_slice()).collect();
+    let kept_destructive = fit(&destructive, budget);
+    let used: usize = sections
+        .iter()
+        .zip(&kept_destructive)
+        .map(|(s, &n)| {
+            s.destructive[..n]
+                .iter()
+                .map(|l| l.chars().count())
+                .sum::<usize>()
+        })
+        .sum();
+    let rows: Vec<&[String]> = sections.iter().map(|s| s.rows.as_slice()).collect();
+    let kept_rows = fit(&rows, budget - used);
+    let mut out = format!("{head}{notice}");
+    for (section, (&d, &r)) in sections.iter().zip(kept_destructive.iter().zip(&kept_rows)) {
+        out.push_str(&section.render(d, r));
+    }
+    if out.chars().count() > limit {
+        // Only a project with thousands of environments or warnings gets
+        // here: the summaries alone do not fit.
+        let (kept, _) = trim_lines(&out, limit.saturating_sub(200));
+        out = kept;
+        out.push_str(&format!("\n_The rest of the plan is {LEFT_OUT}._\n"));
+    }
+    out
+}
+
 /// At most `budget` characters of whole lines; returns how many lines were
 /// left out.
 fn trim_lines(text: &str, budget: usize) -> (String, usize) {
@@ -281,13 +331,72 @@ fn trim_lines(text: &str, budget: usize) -> (String, usize) {
     (out, 0)
 }
 
+/// One environment's part of the Markdown plan: what is always shown,
+/// then the lines that may be left out when the plan alone is longer than
+/// a note can hold, the most important first.
+struct EnvSection {
+    /// The title and the summary, or "No changes.".
+    head: String,
+    /// `> - **removed** ...` lines.
+    destructive: Vec<String>,
+    /// Rows of the change table.
+    rows: Vec<String>,
+}
+
+/// Said where lines of a plan are left out.
+const LEFT_OUT: &str =
+    "left out: the plan is longer than a GitLab note can hold; run `haptic diff` for all of it";
+
+impl EnvSection {
+    /// The section with its first `destructive` and `rows` lines, and how
+    /// many of each were left out.
+    fn render(&self, destructive: usize, rows: usize) -> String {
+        let mut s = self.head.clone();
+        if !self.destructive.is_empty() {
+            s.push_str("> **Destructive changes**\n");
+            for line in &self.destructive[..destructive] {
+                s.push_str(line);
+            }
+            let left = self.destructive.len() - destructive;
+            if left > 0 {
+                s.push_str(&format!(
+                    "> - _{left} more destructive change(s) {LEFT_OUT}._\n"
+                ));
+            }
+            s.push('\n');
+        }
+        if !self.rows.is_empty() {
+            if rows > 0 {
+                s.push_str("| | object | change | goes live |\n|---|---|---|---|\n");
+                for row in &self.rows[..rows] {
+                    s.push_str(row);
+                }
+                s.push('\n');
+            }
+            let left = self.rows.len() - rows;
+            if left > 0 {
+                s.push_str(&format!("_{left} change(s) {LEFT_OUT}._\n\n"));
+            }
+        }
+        s
+    }
+
+    fn whole(&self) -> String {
+        self.render(self.destructive.len(), self.rows.len())
+    }
+}
+
 /// The header, then one plan section per environment (without diffs).
-fn markdown_plan(reports: &[EnvReport], base: &str, warnings: &[String]) -> Vec<String> {
+fn markdown_plan(
+    reports: &[EnvReport],
+    base: &str,
+    warnings: &[String],
+) -> (String, Vec<EnvSection>) {
     let mut head = format!("{MARKER}\n## haptic plan\n\nAgainst {}.\n\n", code(base));
     if reports.iter().all(|r| Summary::of(&r.plan).total() == 0) {
         let envs: Vec<String> = reports.iter().map(|r| code(&r.plan.env)).collect();
         head.push_str(&format!("No changes in {}.\n", envs.join(", ")));
-        return vec![head];
+        return (head, Vec::new());
     }
     if !warnings.is_empty() {
         head.push_str("**Warnings**\n\n");
@@ -296,87 +405,111 @@ fn markdown_plan(reports: &[EnvReport], base: &str, warnings: &[String]) -> Vec<
         }
         head.push('\n');
     }
-    let mut sections = vec![head];
+    let mut sections = Vec::new();
     for report in reports {
         let plan = &report.plan;
         let summary = Summary::of(plan);
-        let mut s = format!("### {}\n\n", code(&plan.env));
+        let mut section = EnvSection {
+            head: format!("### {}\n\n", code(&plan.env)),
+            destructive: Vec::new(),
+            rows: Vec::new(),
+        };
         if summary.total() == 0 {
-            s.push_str("No changes.\n\n");
-            sections.push(s);
+            section.head.push_str("No changes.\n\n");
+            sections.push(section);
             continue;
         }
-        s.push_str(&format!(
+        section.head.push_str(&format!(
             "**{}** {}\n\n",
             summary.plan_line(),
             summary.live_line()
         ));
-        let destructive: Vec<&Change> = plan.changes.iter().filter(|c| c.destructive).collect();
-        if !destructive.is_empty() {
-            s.push_str("> **Destructive changes**\n");
-            for c in destructive {
-                s.push_str(&format!(
-                    "> - **{}** {}\n",
-                    destruction(c),
-                    code(&c.object.to_string())
-                ));
-            }
-            s.push('\n');
-        }
-        s.push_str("| | object | change | goes live |\n|---|---|---|---|\n");
-        for c in ordered(plan) {
-            let detail = match c.action {
-                Action::Remove => {
-                    let notes = c.fields.iter().filter(|f| f.old.is_none());
-                    let parts: Vec<String> = std::iter::once("removed".to_string())
-                        .chain(
-                            notes.map(|f| format!("{}: {}", escape(f.field), code(value(&f.new)))),
-                        )
-                        .collect();
-                    parts.join("<br>")
-                }
-                Action::Add => {
-                    let parts: Vec<String> = std::iter::once("added".to_string())
-                        .chain(
-                            c.fields
-                                .iter()
-                                .map(|f| format!("{}: {}", escape(f.field), code(value(&f.new)))),
-                        )
-                        .collect();
-                    parts.join("<br>")
-                }
-                Action::Update => {
-                    let parts: Vec<String> = c
-                        .fields
-                        .iter()
-                        .map(|f| {
-                            format!(
-                                "{}: {} → {}",
-                                escape(f.field),
-                                code(value(&f.old)),
-                                code(value(&f.new))
-                            )
-                        })
-                        .collect();
-                    parts.join("<br>")
-                }
-            };
-            let live = match &c.apply {
-                Apply::Runtime(_) => "hitless".to_string(),
-                Apply::Reload(reason) => format!("reload: {}", escape(reason)),
-            };
-            s.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
-                sign(c.action),
-                code(&c.object.to_string()),
-                detail,
-                live
+        for c in plan.changes.iter().filter(|c| c.destructive) {
+            section.destructive.push(format!(
+                "> - **{}** {}\n",
+                destruction(c),
+                code(&c.object.to_string())
             ));
         }
-        s.push('\n');
-        sections.push(s);
+        for c in ordered(plan) {
+            section.rows.push(table_row(c));
+        }
+        sections.push(section);
     }
-    sections
+    (head, sections)
+}
+
+/// A change as a row of the plan's table.
+fn table_row(c: &Change) -> String {
+    let detail = match c.action {
+        Action::Remove => {
+            let notes = c.fields.iter().filter(|f| f.old.is_none());
+            let parts: Vec<String> = std::iter::once("removed".to_string())
+                .chain(notes.map(|f| format!("{}: {}", escape(f.field), code(value(&f.new)))))
+                .collect();
+            parts.join("<br>")
+        }
+        Action::Add => {
+            let parts: Vec<String> = std::iter::once("added".to_string())
+                .chain(
+                    c.fields
+                        .iter()
+                        .map(|f| format!("{}: {}", escape(f.field), code(value(&f.new)))),
+                )
+                .collect();
+            parts.join("<br>")
+        }
+        Action::Update => {
+            let parts: Vec<String> = c
+                .fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}: {} → {}",
+                        escape(f.field),
+                        code(value(&f.old)),
+                        code(value(&f.new))
+                    )
+                })
+                .collect();
+            parts.join("<br>")
+        }
+    };
+    let live = match &c.apply {
+        Apply::Runtime(_) => "hitless".to_string(),
+        Apply::Reload(reason) => format!("reload: {}", escape(reason)),
+    };
+    format!(
+        "| {} | {} | {} | {} |\n",
+        sign(c.action),
+        code(&c.object.to_string()),
+        detail,
+        live
+    )
+}
+
+/// How many leading lines of each list fit in `budget` characters, shared
+/// between the lists in order: each takes at most an equal share of what
+/// the lists after it have not taken, so that a long list does not crowd
+/// out the ones after it.
+fn fit(lists: &[&[String]], mut budget: usize) -> Vec<usize> {
+    let mut kept = Vec::with_capacity(lists.len());
+    for (i, lines) in lists.iter().enumerate() {
+        let share = budget / (lists.len() - i);
+        let mut used = 0;
+        let mut count = 0;
+        for line in lines.iter() {
+            let len = line.chars().count();
+            if used + len > share {
+                break;
+            }
+            used += len;
+            count += 1;
+        }
+        budget -= used;
+        kept.push(count);
+    }
+    kept
 }
 
 #[derive(Serialize)]

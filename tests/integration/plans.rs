@@ -170,6 +170,65 @@ fn the_note_stays_under_the_limit_by_trimming_the_diff_only() {
     assert!(small.chars().count() <= 700_000);
 }
 
+/// When the plan alone is longer than a note can hold, the note keeps
+/// every environment's summary, then its destructive changes, then as many
+/// other changes as fit, and counts what it leaves out; no diff.
+#[test]
+fn a_plan_longer_than_a_note_keeps_summaries_and_destructive_changes_first() {
+    let servers = |weight: u32, count: usize| {
+        let mut text = String::from("env staging\nenv production\nbackend web {\n");
+        for i in 0..count {
+            text.push_str(&format!(
+                "  server s{i} = 10.0.{}.{}:8080 {{ weight = {weight} }}\n",
+                i / 256,
+                i % 256
+            ));
+        }
+        text.push_str("}\nfrontend f { bind :8080  default -> web }\n");
+        text
+    };
+    // 2,000 servers re-weighted and 1,000 removed, in each environment.
+    let reports = reports(&servers(10, 3000), &servers(20, 2000));
+    let whole = render::markdown_within(&reports, "base", &[], usize::MAX);
+    let limit = 120_000;
+    assert!(whole.chars().count() > 4 * limit, "the plan alone is long");
+    let md = render::markdown_within(&reports, "base", &[], limit);
+    assert!(md.chars().count() <= limit, "{}", md.chars().count());
+    assert!(md.contains("This plan is longer than a GitLab note can hold"));
+    assert!(!md.contains("haproxy.cfg diff"), "no diff");
+    for env in ["staging", "production"] {
+        let section = md.split(&format!("### `{env}`")).nth(1).unwrap();
+        let section = section.split("### `").next().unwrap();
+        assert!(
+            section.contains("2000 to change, 1000 to remove"),
+            "{section:.300}"
+        );
+        // Destructive changes come first and are all there; the table
+        // holds what is left of the room, and says how much is missing.
+        assert_eq!(
+            section
+                .matches("> - **removed** `backend web / server s")
+                .count(),
+            1000,
+            "{env}"
+        );
+        let rows = section.matches("| ~ | `backend web / server s").count()
+            + section.matches("| - | `backend web / server s").count();
+        let left: usize = section
+            .split("_")
+            .find_map(|part| part.strip_suffix(" change(s) left out: the plan is longer than a GitLab note can hold; run `haptic diff` for all of it."))
+            .and_then(|n| n.parse().ok())
+            .expect("the table says what it left out");
+        assert_eq!(rows + left, 3000, "{env}");
+        assert!(rows > 0, "{env}: some rows fit");
+    }
+    // A tighter limit leaves out destructive changes too, and says so.
+    let tight = render::markdown_within(&reports, "base", &[], 20_000);
+    assert!(tight.chars().count() <= 20_000);
+    assert!(tight.contains("more destructive change(s) left out"));
+    assert!(tight.contains("### `production`"));
+}
+
 #[test]
 fn diff_against_head_and_detached_head() {
     let repo = tempfile::tempdir().unwrap();
