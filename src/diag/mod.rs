@@ -202,7 +202,9 @@ impl<'a> Best<'a> {
 #[derive(Debug, Default, Clone)]
 pub struct Names {
     list: Vec<String>,
-    index: std::sync::OnceLock<NameIndex>,
+    /// Shared by clones: the checker copies its definitions for each
+    /// thread that builds backends.
+    index: std::sync::OnceLock<std::sync::Arc<NameIndex>>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,7 +245,9 @@ impl Names {
 
     /// [`nearest`] among these names.
     pub fn nearest(&self, name: &str) -> Option<&str> {
-        let index = self.index.get_or_init(|| NameIndex::new(&self.list));
+        let index = self
+            .index
+            .get_or_init(|| std::sync::Arc::new(NameIndex::new(&self.list)));
         let query = Query::new(name);
         let mut room = Room::default();
         let mut best = Best::new(query.limit);
