@@ -42,7 +42,16 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
     let mut server = Server::default();
-    for message in &connection.receiver {
+    // A message read while gathering changes, handled next.
+    let mut next: Option<Message> = None;
+    loop {
+        let message = match next.take() {
+            Some(message) => message,
+            None => match connection.receiver.recv() {
+                Ok(message) => message,
+                Err(_) => return Ok(()),
+            },
+        };
         match message {
             Message::Request(request) => {
                 if connection.handle_shutdown(&request)? {
@@ -58,19 +67,42 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
                 connection.sender.send(Message::Response(response))?;
             }
             Message::Notification(notification) => {
-                for publish in server.notification(notification) {
-                    connection
-                        .sender
-                        .send(Message::Notification(Notification::new(
-                            PublishDiagnostics::METHOD.to_string(),
-                            publish,
-                        )))?;
+                // Every change already waiting is applied before checking,
+                // and each project is checked once for all of them: a
+                // project that takes a while to check does not fall
+                // further behind the editor with each keystroke.
+                let mut roots = std::collections::BTreeSet::new();
+                roots.extend(
+                    server
+                        .document(notification)
+                        .as_deref()
+                        .and_then(project_root),
+                );
+                while let Ok(waiting) = connection.receiver.try_recv() {
+                    match waiting {
+                        Message::Notification(n) => {
+                            roots.extend(server.document(n).as_deref().and_then(project_root));
+                        }
+                        other => {
+                            next = Some(other);
+                            break;
+                        }
+                    }
+                }
+                for root in roots {
+                    for publish in server.check(&root) {
+                        connection
+                            .sender
+                            .send(Message::Notification(Notification::new(
+                                PublishDiagnostics::METHOD.to_string(),
+                                publish,
+                            )))?;
+                    }
                 }
             }
             Message::Response(_) => {}
         }
     }
-    Ok(())
 }
 
 #[derive(Default)]
@@ -83,13 +115,6 @@ struct Server {
 }
 
 impl Server {
-    fn notification(&mut self, n: Notification) -> Vec<PublishDiagnosticsParams> {
-        match self.document(n).as_deref().and_then(project_root) {
-            Some(root) => self.check(&root),
-            None => Vec::new(),
-        }
-    }
-
     /// Applies a document notification to the open buffers; returns the
     /// document's path, or `None` for anything else.
     fn document(&mut self, n: Notification) -> Option<PathBuf> {

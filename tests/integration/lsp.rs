@@ -31,6 +31,32 @@ impl Client {
         client
     }
 
+    /// A client whose first notifications are all waiting before the
+    /// server reads any of them, as when an editor sends keystrokes faster
+    /// than the server checks.
+    fn start_with_waiting(notifications: &[(&str, Value)]) -> Client {
+        let (server, connection) = Connection::memory();
+        let send = |message| connection.sender.send(message).unwrap();
+        let init = json!({ "capabilities": {} });
+        send(Message::Request(Request::new(
+            RequestId::from(1),
+            "initialize".into(),
+            init,
+        )));
+        send(Message::Notification(Notification::new(
+            "initialized".into(),
+            json!({}),
+        )));
+        for (method, params) in notifications {
+            send(Message::Notification(Notification::new(
+                method.to_string(),
+                params.clone(),
+            )));
+        }
+        let server = std::thread::spawn(move || haptic::lsp::serve(&server).unwrap());
+        Client { connection, server }
+    }
+
     fn request(&self, id: i32, method: &str, params: Value) -> Value {
         let request = Request::new(RequestId::from(id), method.to_string(), params);
         self.connection
@@ -116,6 +142,41 @@ fn diagnostics_follow_the_buffer() {
         client.diagnostics(&main).is_empty(),
         "fixing the buffer clears the diagnostics"
     );
+    client.stop();
+}
+
+/// Changes that wait while the server is busy are checked together: what
+/// is published is the last text's diagnostics, once, not one stale
+/// report after another.
+#[test]
+fn waiting_changes_are_checked_once() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let last = BAD.replace("99999", "70000");
+    let mut burst = vec![(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": BAD } }),
+    )];
+    for version in 2..40 {
+        let text = if version == 39 { last.as_str() } else { BAD };
+        burst.push((
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": main, "version": version }, "contentChanges": [{ "text": text }] }),
+        ));
+    }
+    let client = Client::start_with_waiting(&burst);
+    let diags = client.diagnostics(&main);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0]["message"].as_str().unwrap().contains("`70000`"),
+        "the first report is the last text's: {diags:?}"
+    );
+    // The next report answers the next change: none of the burst is left.
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": main, "version": 40 }, "contentChanges": [{ "text": GOOD }] }),
+    );
+    assert!(client.diagnostics(&main).is_empty());
     client.stop();
 }
 
