@@ -416,7 +416,7 @@ fn read_source(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<FileId> {
-    let bytes = match files.read(name) {
+    let mut bytes = match files.read(name) {
         Ok(b) => b,
         Err(e) => {
             let mut d = Diagnostic::new(
@@ -444,6 +444,11 @@ fn read_source(
         );
         None
     };
+    // A byte order mark, which some Windows editors write, is not part of
+    // the text (as editors show it and count columns).
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => match sources.add(name.to_string(), text, PROJECT_POSITIONS) {
             Some(id) => Some(id),

@@ -471,3 +471,35 @@ fn a_label_in_another_file_names_its_place() {
         (&"main.hap".into(), &3.into(), &9.into())
     );
 }
+
+/// A byte order mark at the start of a source (some Windows editors write
+/// one) is not part of it: the project compiles, and places are counted as
+/// an editor shows them.
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_source() {
+    let good = "env production\nbackend web { server a = 10.0.0.1:8080 }\nfrontend f { bind :8080  default -> web }\n";
+    let plain = TempProject::single(good);
+    let marked = TempProject::single(&format!("\u{feff}{good}"));
+    for project in [&plain, &marked] {
+        support::assert_success(&support::haptic(&["compile"], project.path()));
+    }
+    let cfg = |p: &TempProject| {
+        let text = std::fs::read_to_string(p.path().join("out/production/haproxy.cfg")).unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with("# sources"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(cfg(&plain), cfg(&marked));
+
+    let bad = TempProject::single(&format!("\u{feff}{}", good.replace("8080 }", "99999 }")));
+    let out = support::haptic(&["check", "--format", "json"], bad.path());
+    assert_eq!(code(&out), haptic::cli::exit::INVALID);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), &d["line"], &d["column"]),
+        (Some("E0201"), &serde_json::json!(2), &serde_json::json!(35)),
+        "{d}"
+    );
+}
