@@ -111,6 +111,17 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             ));
         }
     }
+    // `backend café`: a name in another script reads as a name that ends
+    // early, then a character nothing expects.
+    if text[pos..]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() && !c.is_ascii())
+    {
+        diag = diag.help(
+            "names are written in ASCII: letters, digits, `_` and `-`, starting with a letter or `_`; other characters belong in strings",
+        );
+    }
     diag.help("see the language section of the README for the syntax of each item")
 }
 
