@@ -443,6 +443,40 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
         if let (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s)) = (ty, &value.raw) {
             diag = diag.help(format!("write it without quotes: `{s}`"));
         }
+        // `expect = "200"`, `tls = "true"`: a number or a boolean in quotes.
+        if let (Ty::Int { .. } | Ty::Port, Raw::Str(s)) = (ty, &value.raw) {
+            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) {
+                diag = diag.help(format!("write it without quotes: `{s}`"));
+            }
+        }
+        if let (Ty::Bool, Raw::Str(s)) = (ty, &value.raw) {
+            if *s == "true" || *s == "false" {
+                diag = diag.help(format!("write it without quotes: `{s}`"));
+            }
+        }
+        // `server a = 10.0.0.1`, `bind 443`: an address without its port,
+        // or a port without its colon.
+        match (ty, &value.raw) {
+            (Ty::Addr, Raw::Ipv4(ip)) => {
+                diag = diag.help(format!("add the port: `{ip}:80`"));
+            }
+            // Only a plausible host name is repeated back.
+            (Ty::Addr, Raw::Str(host))
+                if !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') =>
+            {
+                diag = diag.help(format!("add the port: `\"{host}\":80`"));
+            }
+            (Ty::Addr, Raw::Int(port)) => {
+                diag = diag.help(format!(
+                    "the port comes after a colon: `HOST:{port}`, or `:{port}` for a bind on every address"
+                ));
+            }
+            _ => {}
+        }
         diags.push(diag);
         None
     };

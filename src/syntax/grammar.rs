@@ -111,6 +111,21 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             ));
         }
     }
+    // `route host api.example.com`: a string without its quotes.
+    if names == ["a string"] {
+        let word: &str = {
+            let rest = &text[pos..];
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/')))
+                .unwrap_or(rest.len());
+            &rest[..len]
+        };
+        if !word.is_empty() && word.len() <= 253 {
+            diag = diag.help(format!(
+                "strings are written in double quotes: `\"{word}\"`"
+            ));
+        }
+    }
     // `backend café`: a name in another script reads as a name that ends
     // early, then a character nothing expects.
     if text[pos..]
