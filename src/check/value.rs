@@ -44,11 +44,18 @@ pub enum Raw {
 pub struct SRaw {
     pub raw: Raw,
     pub span: Span,
+    /// Where the value was written, when `span` is a constant's name that
+    /// stands for it: a mismatch points there too.
+    pub origin: Option<Span>,
 }
 
 impl SRaw {
     pub fn new(raw: Raw, span: Span) -> SRaw {
-        SRaw { raw, span }
+        SRaw {
+            raw,
+            span,
+            origin: None,
+        }
     }
 
     fn describe(&self) -> String {
@@ -89,6 +96,7 @@ pub trait Scope {
 /// Evaluates an expression, resolving references through `scope`.
 pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) -> SRaw {
     use ast::ExprKind as K;
+    let mut origin = None;
     let raw = match &expr.kind {
         K::Int(n) => Raw::Int(n.clone()),
         K::Quantity(q) => Raw::Quantity(q.0.clone(), q.1.clone()),
@@ -120,17 +128,26 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
                 _ => reference(path, scope, diags),
             };
             match overrides {
-                None => base.raw,
+                None => {
+                    origin = base.origin;
+                    base.raw
+                }
                 Some(record) => extend(base, record, scope, diags),
             }
         }
     };
-    SRaw::new(raw, expr.span)
+    SRaw {
+        origin,
+        ..SRaw::new(raw, expr.span)
+    }
 }
 
 fn reference(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -> SRaw {
     if let Some(found) = scope.lookup(path, diags) {
-        return SRaw::new(found.raw, path.span);
+        return SRaw {
+            origin: found.origin.or(Some(found.span)),
+            ..SRaw::new(found.raw, path.span)
+        };
     }
     if path.segments.len() == 1 {
         return SRaw::new(Raw::Name(path.segments[0].clone()), path.span);
@@ -453,6 +470,9 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             if *s == "true" || *s == "false" {
                 diag = diag.help(format!("write it without quotes: `{s}`"));
             }
+        }
+        if let Some(origin) = value.origin {
+            diag = diag.label(origin, "the value, written here");
         }
         // `server a = 10.0.0.1`, `bind 443`: an address without its port,
         // or a port without its colon.
