@@ -783,8 +783,12 @@ fn tls_policy(ctx: &mut Ctx, path: &ast::Path) -> Option<model::TlsPolicy> {
         Some(slot) => {
             let raw = ctx.defs.value(slot, ctx.diags);
             let raw = SRaw::new(raw.raw, path.span);
+            // A policy of the project is completed where it is defined; a
+            // standard profile is extended by one.
+            let defined =
+                (ctx.defs.slots[slot].ns == Ns::Project).then(|| ctx.defs.slots[slot].name.span);
             match ctx.coerce(&raw, Ty::Record(&types::TLS)) {
-                Some(Value::Record(rec)) => tls_from_record(ctx, &name, &rec, path.span),
+                Some(Value::Record(rec)) => tls_from_record(ctx, &name, &rec, path.span, defined),
                 _ => None,
             }
         }
@@ -793,7 +797,13 @@ fn tls_policy(ctx: &mut Ctx, path: &ast::Path) -> Option<model::TlsPolicy> {
     policy
 }
 
-fn tls_from_record(ctx: &mut Ctx, name: &str, rec: &Rec, span: Span) -> Option<model::TlsPolicy> {
+fn tls_from_record(
+    ctx: &mut Ctx,
+    name: &str,
+    rec: &Rec,
+    span: Span,
+    defined: Option<Span>,
+) -> Option<model::TlsPolicy> {
     let version = |field: &str| {
         rec.enumeration(field)
             .and_then(model::TlsVersion::from_name)
@@ -829,11 +839,19 @@ fn tls_from_record(ctx: &mut Ctx, name: &str, rec: &Rec, span: Span) -> Option<m
             return None;
         }
         (None, None) => {
-            ctx.diags.push(
-                Diagnostic::new(Code::MissingField, span, format!("TLS policy `{name}` has no `certs`"))
-                    .help(format!("extend it with the certificate location: `tls public = {name} {{ certs = \"/etc/haproxy/certs/\" }}`"))
-                    .help("or a crt-list file: `crt_list = \"/etc/haproxy/crt-list.txt\"`"),
+            let d = Diagnostic::new(
+                Code::MissingField,
+                span,
+                format!("TLS policy `{name}` has no `certs`"),
             );
+            let d = match defined {
+                Some(at) => d
+                    .label(at, "defined here")
+                    .help(format!("add the certificate location where `{name}` is defined: `{{ certs = \"/etc/haproxy/certs/\" }}`")),
+                None => d.help(format!("define a policy that extends it with the certificate location: `tls public = {name} {{ certs = \"/etc/haproxy/certs/\" }}`")),
+            };
+            ctx.diags
+                .push(d.help("or a crt-list file: `crt_list = \"/etc/haproxy/crt-list.txt\"`"));
             return None;
         }
     };
