@@ -847,7 +847,7 @@ fn tls_from_record(
             let d = match defined {
                 Some(at) => d
                     .label(at, "defined here")
-                    .help(format!("add the certificate location where `{name}` is defined: `{{ certs = \"/etc/haproxy/certs/\" }}`")),
+                    .help(format!("add `certs = \"/etc/haproxy/certs/\"` where `{name}` is defined")),
                 None => d.help(format!("define a policy that extends it with the certificate location: `tls public = {name} {{ certs = \"/etc/haproxy/certs/\" }}`")),
             };
             ctx.diags
