@@ -111,10 +111,30 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             ));
         }
     }
+    // Punctuation from other configuration languages.
+    let rest = text.get(pos..).unwrap_or("");
+    let next = rest.chars().next();
+    let expects_equals = names.contains(&"`=`");
+    match next {
+        Some(':') if expects_equals => {
+            diag = diag.help("fields are set with `=`: `name = value`");
+        }
+        Some(';') => {
+            diag = diag.help("items do not end with `;`: start the next one on a new line");
+        }
+        Some(',') if !names.contains(&"`,`") => {
+            diag = diag.help(
+                "items of a block are not separated by commas: start the next one on a new line",
+            );
+        }
+        Some('-') if rest[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+            diag = diag.help("numbers here are never negative: counts, ports and sizes start at 0");
+        }
+        _ => {}
+    }
     // `route host api.example.com`: a string without its quotes.
     if names == ["a string"] {
         let word: &str = {
-            let rest = &text[pos..];
             let len = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/')))
                 .unwrap_or(rest.len());
@@ -128,11 +148,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     }
     // `backend café`: a name in another script reads as a name that ends
     // early, then a character nothing expects.
-    if text[pos..]
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphanumeric() && !c.is_ascii())
-    {
+    if next.is_some_and(|c| c.is_alphanumeric() && !c.is_ascii()) {
         diag = diag.help(
             "names are written in ASCII: letters, digits, `_` and `-`, starting with a letter or `_`; other characters belong in strings",
         );
