@@ -102,13 +102,41 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             "request_header",
             "response_header",
         ];
-        if let Some(near) = previous.and_then(|w| {
+        let near = previous.and_then(|w| {
             crate::diag::nearest(w, BODY_KEYWORDS.iter().copied()).filter(|n| *n != w)
-        }) {
+        });
+        if let Some(near) = near {
             diag = diag.help(format!(
                 "did you mean `{near}`? (`{}` is read as a field, which needs `=`)",
                 previous.unwrap_or_default()
             ));
+        } else if let Some(word) = previous {
+            // HAProxy's own spelling: `balance roundrobin`, `server a
+            // 10.0.0.1:80`, `default_backend web`.
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            let value: String = text
+                .get(pos..)
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '_' | '-'))
+                .take(60)
+                .collect();
+            if matches!(word, "default_backend" | "use_backend") {
+                diag = diag.help(
+                    "backends are chosen with `default -> BACKEND` and `route host \"...\" -> BACKEND`",
+                );
+            } else if previous_word(text, start) == Some("server") {
+                let address = if value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                    &value
+                } else {
+                    "ADDRESS"
+                };
+                diag = diag.help(format!(
+                    "a server is `server {word} = {address}`, options in braces after it"
+                ));
+            } else if value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                diag = diag.help(format!("fields are set with `=`: `{word} = {value}`"));
+            }
         }
     }
     // Punctuation from other configuration languages.
@@ -126,6 +154,9 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             diag = diag.help(
                 "items of a block are not separated by commas: start the next one on a new line",
             );
+        }
+        Some('*') if previous == Some("bind") => {
+            diag = diag.help("`:PORT` listens on every address (HAProxy's `*:PORT`): `bind :80`");
         }
         Some('-') if rest[1..].starts_with(|c: char| c.is_ascii_digit()) => {
             diag = diag.help("numbers here are never negative: counts, ports and sizes start at 0");
