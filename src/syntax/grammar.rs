@@ -91,110 +91,115 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     {
         diag = diag.help(format!("did you mean `{near}`?"));
     }
-    // A misspelt keyword of a block reads as a field name, `sever s1 = ...`
-    // as the field `sever` missing its `=`: say which keyword it is near.
-    if names == ["`=`"] {
-        const BODY_KEYWORDS: &[&str] = &[
-            "server",
-            "bind",
-            "route",
-            "default",
-            "request_header",
-            "response_header",
-        ];
-        let near = previous.and_then(|w| {
-            crate::diag::nearest(w, BODY_KEYWORDS.iter().copied()).filter(|n| *n != w)
-        });
-        if let Some(near) = near {
-            diag = diag.help(format!(
-                "did you mean `{near}`? (`{}` is read as a field, which needs `=`)",
-                previous.unwrap_or_default()
-            ));
-        } else if let Some(word) = previous {
-            // HAProxy's own spelling: `balance roundrobin`, `server a
-            // 10.0.0.1:80`, `default_backend web`.
-            let start = word.as_ptr() as usize - text.as_ptr() as usize;
-            let value: String = text
-                .get(pos..)
-                .unwrap_or("")
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '_' | '-'))
-                .take(60)
-                .collect();
-            if matches!(word, "default_backend" | "use_backend") {
-                diag = diag.help(
-                    "backends are chosen with `default -> BACKEND` and `route host \"...\" -> BACKEND`",
-                );
-            } else if previous_word(text, start) == Some("server") {
-                let address = if value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                    &value
-                } else {
-                    "ADDRESS"
-                };
-                diag = diag.help(format!(
-                    "a server is `server {word} = {address}`, options in braces after it"
-                ));
-            } else if value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                diag = diag.help(format!("fields are set with `=`: `{word} = {value}`"));
-            }
-        }
-    }
-    // Punctuation from other configuration languages.
     let rest = text.get(pos..).unwrap_or("");
-    let next = rest.chars().next();
-    let expects_equals = names.contains(&"`=`");
-    match next {
-        Some(':') if expects_equals => {
-            diag = diag.help("fields are set with `=`: `name = value`");
-        }
-        Some(';') => {
-            diag = diag.help("items do not end with `;`: start the next one on a new line");
-        }
-        Some(',') if !names.contains(&"`,`") => {
-            diag = diag.help(
-                "items of a block are not separated by commas: start the next one on a new line",
-            );
-        }
-        Some('*') if previous == Some("bind") => {
-            diag = diag.help("`:PORT` listens on every address (HAProxy's `*:PORT`): `bind :80`");
-        }
-        Some('-') if rest[1..].starts_with(|c: char| c.is_ascii_digit()) => {
-            diag = diag.help("numbers here are never negative: counts, ports and sizes start at 0");
-        }
-        _ => {}
-    }
-    // `route host api.example.com`: a string without its quotes.
-    if names == ["a string"] {
-        let word: &str = {
-            let len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/')))
-                .unwrap_or(rest.len());
-            &rest[..len]
-        };
-        if !word.is_empty() && word.len() <= 253 {
-            diag = diag.help(format!(
-                "strings are written in double quotes: `\"{word}\"`"
-            ));
-        }
-    }
-    // `backend café`: a name in another script reads as a name that ends
-    // early, then a character nothing expects.
-    if next.is_some_and(|c| c.is_alphanumeric() && !c.is_ascii()) {
-        diag = diag.help(
-            "names are written in ASCII: letters, digits, `_` and `-`, starting with a letter or `_`; other characters belong in strings",
-        );
+    let hints = [
+        (names == ["`=`"])
+            .then(|| missing_equals(text, pos, rest))
+            .flatten(),
+        punctuation(rest, previous, &names).map(str::to_string),
+        unquoted_string(rest, &names),
+        // `backend café`: a name in another script reads as a name that
+        // ends early, then a character nothing expects.
+        rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
+            .then(|| {
+                "names are written in ASCII: letters, digits, `_` and `-`, starting with a letter \
+             or `_`; other characters belong in strings"
+                    .to_string()
+            }),
+    ];
+    for hint in hints.into_iter().flatten() {
+        diag = diag.help(hint);
     }
     diag.help("see the language section of the README for the syntax of each item")
 }
 
+/// Where a field or a block item misses its `=`: a misspelt keyword of a
+/// block (`sever s1 = ...` reads as the field `sever`), or HAProxy's own
+/// spelling (`balance roundrobin`, `server a 10.0.0.1:80`,
+/// `default_backend web`).
+fn missing_equals(text: &str, pos: usize, rest: &str) -> Option<String> {
+    const BODY_KEYWORDS: &[&str] = &[
+        "server",
+        "bind",
+        "route",
+        "default",
+        "request_header",
+        "response_header",
+    ];
+    let (start, word) = previous_word_at(text, pos)?;
+    if let Some(near) =
+        crate::diag::nearest(word, BODY_KEYWORDS.iter().copied()).filter(|n| *n != word)
+    {
+        return Some(format!(
+            "did you mean `{near}`? (`{word}` is read as a field, which needs `=`)"
+        ));
+    }
+    let value: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '_' | '-'))
+        .take(60)
+        .collect();
+    let value = Some(value).filter(|v| v.starts_with(|c: char| c.is_ascii_alphanumeric()));
+    if matches!(word, "default_backend" | "use_backend") {
+        return Some(
+            "backends are chosen with `default -> BACKEND` and `route host \"...\" -> BACKEND`"
+                .to_string(),
+        );
+    }
+    if previous_word(text, start) == Some("server") {
+        let address = value.as_deref().unwrap_or("ADDRESS");
+        return Some(format!(
+            "a server is `server {word} = {address}`, options in braces after it"
+        ));
+    }
+    value.map(|value| format!("fields are set with `=`: `{word} = {value}`"))
+}
+
+/// Punctuation from other configuration languages.
+fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'static str> {
+    let mut chars = rest.chars();
+    Some(match chars.next()? {
+        ':' if names.contains(&"`=`") => "fields are set with `=`: `name = value`",
+        ';' => "items do not end with `;`: start the next one on a new line",
+        ',' if !names.contains(&"`,`") => {
+            "items of a block are not separated by commas: start the next one on a new line"
+        }
+        '*' if previous == Some("bind") => {
+            "`:PORT` listens on every address (HAProxy's `*:PORT`): `bind :80`"
+        }
+        '-' if chars.next().is_some_and(|c| c.is_ascii_digit()) => {
+            "numbers here are never negative: counts, ports and sizes start at 0"
+        }
+        _ => return None,
+    })
+}
+
+/// `route host api.example.com`: a string without its quotes.
+fn unquoted_string(rest: &str, names: &[&str]) -> Option<String> {
+    if names != ["a string"] {
+        return None;
+    }
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/')))
+        .unwrap_or(rest.len());
+    let word = &rest[..len];
+    (!word.is_empty() && word.len() <= 253)
+        .then(|| format!("strings are written in double quotes: `\"{word}\"`"))
+}
+
 /// The name or keyword just before `pos`, with only spaces between.
 fn previous_word(text: &str, pos: usize) -> Option<&str> {
+    previous_word_at(text, pos).map(|(_, word)| word)
+}
+
+/// [`previous_word`] and where it starts.
+fn previous_word_at(text: &str, pos: usize) -> Option<(usize, &str)> {
     let before = text.get(..pos)?.trim_end_matches([' ', '\t']);
     let start = before
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .map_or(0, |i| i + 1);
     let word = &before[start..];
-    (!word.is_empty()).then_some(word)
+    (!word.is_empty()).then_some((start, word))
 }
 
 /// What stands at `pos`, for "found X", and how many bytes to underline.
