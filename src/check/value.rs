@@ -869,16 +869,40 @@ fn host(s: &str, span: Span, diags: &mut Diagnostics) -> Option<Host> {
     if valid {
         Some(Host::Name(s.to_ascii_lowercase()))
     } else {
-        diags.push(
-            Diagnostic::new(
-                Code::InvalidAddress,
-                span,
-                format!("`{}` is not a valid host name", shorten(s)),
-            )
-            .help("a host name is dot-separated labels of letters, digits and `-`"),
-        );
+        let mut diag = Diagnostic::new(
+            Code::InvalidAddress,
+            span,
+            format!("`{}` is not a valid host name", shorten(s)),
+        )
+        .help("a host name is dot-separated labels of letters, digits and `-`");
+        if let Some(hint) = host_hint(s) {
+            diag = diag.help(hint);
+        }
+        diags.push(diag);
         None
     }
+}
+
+/// What was likely meant by a host name that is not one: a URL, a name
+/// with a port, or a wildcard.
+fn host_hint(s: &str) -> Option<String> {
+    let plausible = |h: &str| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    if let Some((_, rest)) = s.split_once("://") {
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        return plausible(host).then(|| format!("write the host name alone: `{host}`"));
+    }
+    if let Some((host, port)) = s.rsplit_once(':') {
+        if plausible(host) && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!("write the host name without its port: `{host}`"));
+        }
+    }
+    s.starts_with("*.")
+        .then(|| "wildcard hosts are not supported: write a route for each host name".to_string())
 }
 
 fn secret_name(lit: &StrLit, diags: &mut Diagnostics) -> Option<String> {
