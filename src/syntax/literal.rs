@@ -100,16 +100,27 @@ pub fn numeric(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> ExprKind 
             ExprKind::Quantity(Box::new((Name::from(number), Name::from(unit))))
         }
         (0, unit) => {
-            diags.push(
-                Diagnostic::new(
-                    Code::Syntax,
-                    at(split, text.len()),
-                    format!("unknown unit `{unit}`"),
-                )
-                .help(
-                    "durations are written in `us`, `ms`, `s`, `m`, `h` or `d`; sizes in `k`, `M` or `g`",
-                ),
+            let mut diag = Diagnostic::new(
+                Code::Syntax,
+                at(split, text.len()),
+                format!("unknown unit `{unit}`"),
+            )
+            .help(
+                "durations are written in `us`, `ms`, `s`, `m`, `h` or `d`; sizes in `k`, `M` or `g`",
             );
+            // `1y`, `2w`: longer units in days.
+            let days = match unit {
+                "y" | "Y" => Some(365),
+                "w" | "W" => Some(7),
+                _ => None,
+            };
+            if let Some(days) = days
+                .zip(number.parse::<u64>().ok())
+                .and_then(|(d, n)| n.checked_mul(d))
+            {
+                diag = diag.help(format!("in days: `{days}d`"));
+            }
+            diags.push(diag);
             ExprKind::Invalid
         }
         (3, "") => ExprKind::Ipv4(text.into()),
