@@ -459,6 +459,10 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
         Ok(live) => live,
         Err(e) => {
             eprintln!("error: cannot reach the Runtime API at `{endpoint}`: {e}");
+            eprintln!(
+                "help: HAProxy must be running with a socket at that place, at admin level \
+                 (`defaults {{ socket = \"...\" }}` writes its `stats socket ... level admin`)"
+            );
             return exit::UNREACHABLE;
         }
     };

@@ -244,6 +244,11 @@ fn unreachable_and_tcp_endpoints() {
         project.path(),
     );
     assert_eq!(out.status.code(), Some(exit::UNREACHABLE));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("help: HAProxy must be running with a socket"),
+        "{said}"
+    );
     let out = haptic(
         &["apply", ".", "--env", "nope", "--socket", "/x"],
         project.path(),
