@@ -161,6 +161,7 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
     Some(match chars.next()? {
         ':' if names.contains(&"`=`") => "fields are set with `=`: `name = value`",
         ';' => "items do not end with `;`: start the next one on a new line",
+        '#' => "comments start with `//`",
         ',' if !names.contains(&"`,`") => {
             "items of a block are not separated by commas: start the next one on a new line"
         }
