@@ -444,6 +444,38 @@ impl Rec {
     }
 }
 
+/// What to write instead, for a value of the wrong type that is one edit
+/// from right. User text is repeated back only when it is plainly safe (a
+/// number, a plausible host name).
+fn mismatch_hints(ty: Ty, raw: &Raw) -> Vec<String> {
+    let hint = match (ty, raw) {
+        (Ty::Duration | Ty::Timeout, Raw::Int(n)) => format!("write the unit: `{n}s` or `{n}ms`"),
+        (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s)) => {
+            format!("write it without quotes: `{s}`")
+        }
+        // `expect = "200"`, `backup = "true"`: a number or a boolean in quotes.
+        (Ty::Int { .. } | Ty::Port, Raw::Str(s))
+            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            format!("write it without quotes: `{s}`")
+        }
+        (Ty::Bool, Raw::Str(s)) if *s == "true" || *s == "false" => {
+            format!("write it without quotes: `{s}`")
+        }
+        // `server a = 10.0.0.1`, `bind 443`: an address without its port,
+        // or a port without its colon.
+        (Ty::Addr, Raw::Ipv4(ip)) => format!("add the port: `{ip}:80`"),
+        (Ty::Addr, Raw::Str(host)) if plausible_host(host) => {
+            format!("add the port: `\"{host}\":80`")
+        }
+        (Ty::Addr, Raw::Int(port)) => format!(
+            "the port comes after a colon: `HOST:{port}`, or `:{port}` for a bind on every address"
+        ),
+        _ => return Vec::new(),
+    };
+    vec![hint]
+}
+
 /// Coerces a raw value to the type `ty`; reports every problem and returns
 /// `None` when the value is unusable.
 pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> Option<Value> {
@@ -454,48 +486,11 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             span,
             format!("expected {}, found {}", ty.describe(), value.describe()),
         );
-        if let (Ty::Duration | Ty::Timeout, Raw::Int(n)) = (ty, &value.raw) {
-            diag = diag.help(format!("write the unit: `{n}s` or `{n}ms`"));
-        }
-        if let (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s)) = (ty, &value.raw) {
-            diag = diag.help(format!("write it without quotes: `{s}`"));
-        }
-        // `expect = "200"`, `tls = "true"`: a number or a boolean in quotes.
-        if let (Ty::Int { .. } | Ty::Port, Raw::Str(s)) = (ty, &value.raw) {
-            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) {
-                diag = diag.help(format!("write it without quotes: `{s}`"));
-            }
-        }
-        if let (Ty::Bool, Raw::Str(s)) = (ty, &value.raw) {
-            if *s == "true" || *s == "false" {
-                diag = diag.help(format!("write it without quotes: `{s}`"));
-            }
+        for hint in mismatch_hints(ty, &value.raw) {
+            diag = diag.help(hint);
         }
         if let Some(origin) = value.origin {
             diag = diag.label(origin, "the value, written here");
-        }
-        // `server a = 10.0.0.1`, `bind 443`: an address without its port,
-        // or a port without its colon.
-        match (ty, &value.raw) {
-            (Ty::Addr, Raw::Ipv4(ip)) => {
-                diag = diag.help(format!("add the port: `{ip}:80`"));
-            }
-            // Only a plausible host name is repeated back.
-            (Ty::Addr, Raw::Str(host))
-                if !host.is_empty()
-                    && host.len() <= 253
-                    && host
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') =>
-            {
-                diag = diag.help(format!("add the port: `\"{host}\":80`"));
-            }
-            (Ty::Addr, Raw::Int(port)) => {
-                diag = diag.help(format!(
-                    "the port comes after a colon: `HOST:{port}`, or `:{port}` for a bind on every address"
-                ));
-            }
-            _ => {}
         }
         diags.push(diag);
         None
@@ -883,21 +878,24 @@ fn host(s: &str, span: Span, diags: &mut Diagnostics) -> Option<Host> {
     }
 }
 
+/// Whether `s` looks like a host name (its labels unchecked): safe to
+/// repeat back in a help line.
+fn plausible_host(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
 /// What was likely meant by a host name that is not one: a URL, a name
 /// with a port, or a wildcard.
 fn host_hint(s: &str) -> Option<String> {
-    let plausible = |h: &str| {
-        !h.is_empty()
-            && h.len() <= 253
-            && h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    };
     if let Some((_, rest)) = s.split_once("://") {
         let host = rest.split(['/', ':']).next().unwrap_or("");
-        return plausible(host).then(|| format!("write the host name alone: `{host}`"));
+        return plausible_host(host).then(|| format!("write the host name alone: `{host}`"));
     }
     if let Some((host, port)) = s.rsplit_once(':') {
-        if plausible(host) && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        if plausible_host(host) && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
             return Some(format!("write the host name without its port: `{host}`"));
         }
     }
