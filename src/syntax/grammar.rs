@@ -127,6 +127,9 @@ fn missing_equals(text: &str, pos: usize, rest: &str) -> Option<String> {
         "response_header",
     ];
     let (start, word) = previous_word_at(text, pos)?;
+    if word.ends_with('-') && rest.starts_with('>') {
+        return None; // `default->web`: see `punctuation`.
+    }
     if let Some(near) =
         crate::diag::nearest(word, BODY_KEYWORDS.iter().copied()).filter(|n| *n != word)
     {
@@ -162,6 +165,9 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
         ':' if names.contains(&"`=`") => "fields are set with `=`: `name = value`",
         ';' => "items do not end with `;`: start the next one on a new line",
         '#' => "comments start with `//`",
+        '>' if previous.is_some_and(|w| w.ends_with('-')) => {
+            "write a space before `->`: a name may hold `-`, so `default->` reads as the name `default-`"
+        }
         ',' if !names.contains(&"`,`") => {
             "items of a block are not separated by commas: start the next one on a new line"
         }
