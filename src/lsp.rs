@@ -13,13 +13,14 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
     Notification as _, PublishDiagnostics,
 };
+use lsp_types::request::{Formatting, Request as _};
 use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position,
-    PublishDiagnosticsParams, Range, ServerCapabilities, TextDocumentSyncCapability,
-    TextDocumentSyncKind, Url,
+    DiagnosticRelatedInformation, DiagnosticSeverity, DocumentFormattingParams, Location,
+    NumberOrString, Position, PublishDiagnosticsParams, Range, ServerCapabilities,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
 };
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::driver;
 use crate::project::{Files, LoadError};
 use crate::source::{SourceMap, Span};
@@ -38,6 +39,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -57,8 +59,16 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
                 if connection.handle_shutdown(&request)? {
                     return Ok(());
                 }
-                // No request other than shutdown is supported; answer so the
-                // client does not wait.
+                if request.method == Formatting::METHOD {
+                    let edits = serde_json::from_value(request.params).ok().and_then(
+                        |p: DocumentFormattingParams| server.format(&p.text_document.uri),
+                    );
+                    let response = lsp_server::Response::new_ok(request.id, edits);
+                    connection.sender.send(Message::Response(response))?;
+                    continue;
+                }
+                // No other request is supported; answer so the client does
+                // not wait.
                 let response = lsp_server::Response::new_err(
                     request.id,
                     lsp_server::ErrorCode::MethodNotFound as i32,
@@ -149,6 +159,40 @@ impl Server {
             }
             _ => None,
         }
+    }
+
+    /// `haptic fmt` of an open document, as one edit of the whole text
+    /// (none when it is formatted already); `None` when it does not parse,
+    /// since the formatter trusts the tokens.
+    fn format(&self, uri: &Url) -> Option<Vec<TextEdit>> {
+        let path = file_path(uri)?;
+        let text = self.open.get(&path)?;
+        let mut sources = SourceMap::default();
+        let id = sources.add(String::new(), text.clone(), crate::source::MAX_POSITIONS)?;
+        let (_, diags) = crate::syntax::parse(id, text);
+        if diags
+            .iter()
+            .any(|d| matches!(d.code, Code::Syntax | Code::TooDeep))
+        {
+            return None;
+        }
+        let formatted = crate::fmt::format(text);
+        if formatted == *text {
+            return Some(Vec::new());
+        }
+        // The end of the text: its last line, in UTF-16 units.
+        let last = text.rsplit('\n').next().unwrap_or("");
+        let end = Position {
+            line: text.matches('\n').count() as u32,
+            character: last.encode_utf16().count() as u32,
+        };
+        Some(vec![TextEdit {
+            range: Range {
+                start: Position::default(),
+                end,
+            },
+            new_text: formatted,
+        }])
     }
 
     /// Checks the project in `root` and returns what to publish: every

@@ -180,6 +180,51 @@ fn waiting_changes_are_checked_once() {
     client.stop();
 }
 
+/// Formatting an open document is `haptic fmt` of the buffer, as one edit
+/// of the whole text; a buffer with a syntax error is left alone.
+#[test]
+fn formatting_is_haptic_fmt_of_the_buffer() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    let messy = "env production\nbackend web{server a=10.0.0.1:8080}\nfrontend f {bind :8080\n  default  ->web}";
+    let open = |text: &str, version: i32| {
+        client.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": main, "version": version }, "contentChanges": [{ "text": text }] }),
+        );
+    };
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": messy } }),
+    );
+    let format = |id: i32| {
+        client.request(
+            id,
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": main }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+    };
+    let edits = format(2);
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{edits}");
+    assert_eq!(edits[0]["newText"], haptic::fmt::format(messy));
+    assert_eq!(
+        edits[0]["range"]["start"],
+        json!({ "line": 0, "character": 0 })
+    );
+    assert_eq!(
+        edits[0]["range"]["end"],
+        json!({ "line": 3, "character": 17 })
+    );
+
+    open(&haptic::fmt::format(messy), 2);
+    assert_eq!(format(3), json!([]), "formatted already");
+
+    open("env production\nbackend web {", 3);
+    assert_eq!(format(4), Value::Null, "a syntax error: left alone");
+    client.stop();
+}
+
 #[test]
 fn errors_in_other_files_are_published_for_those_files() {
     let project = TempProject::new(&[
