@@ -13,11 +13,11 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
     Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{Formatting, Request as _};
+use lsp_types::request::{Formatting, GotoDefinition, Request as _};
 use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, DocumentFormattingParams, Location,
-    NumberOrString, Position, PublishDiagnosticsParams, Range, ServerCapabilities,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
+    DiagnosticRelatedInformation, DiagnosticSeverity, DocumentFormattingParams,
+    GotoDefinitionParams, Location, NumberOrString, Position, PublishDiagnosticsParams, Range,
+    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
 };
 
 use crate::diag::{Code, Diagnostic, Severity};
@@ -40,6 +40,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
+        definition_provider: Some(lsp_types::OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -58,6 +59,14 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
             Message::Request(request) => {
                 if connection.handle_shutdown(&request)? {
                     return Ok(());
+                }
+                if request.method == GotoDefinition::METHOD {
+                    let found = serde_json::from_value(request.params)
+                        .ok()
+                        .and_then(|p: GotoDefinitionParams| server.definition(&p));
+                    let response = lsp_server::Response::new_ok(request.id, found);
+                    connection.sender.send(Message::Response(response))?;
+                    continue;
                 }
                 if request.method == Formatting::METHOD {
                     let edits = serde_json::from_value(request.params).ok().and_then(
@@ -195,6 +204,44 @@ impl Server {
         }])
     }
 
+    /// Where the name under the cursor is declared: a backend, frontend,
+    /// constant, TLS policy or environment of the project, in every
+    /// branch that declares it. Names of the standard library (`tls.modern`)
+    /// are not files the editor can open.
+    fn definition(&self, params: &GotoDefinitionParams) -> Option<Vec<Location>> {
+        let at = &params.text_document_position_params;
+        let path = file_path(&at.text_document.uri)?;
+        let root = project_root(&path)?;
+        let overlay = Overlay {
+            root: &root,
+            open: &self.open,
+        };
+        let compilation = driver::compile_from(&root, &overlay).ok()?;
+        let sources = &compilation.project.sources;
+        let file = compilation
+            .project
+            .files
+            .iter()
+            .map(|f| sources.get(f.id))
+            .find(|f| root.join(&f.name) == path)?;
+        let word = word_at(&file.text, offset_of(file, at.position)?)?;
+        let mut found = Vec::new();
+        for parsed in &compilation.project.files {
+            declarations(&parsed.ast.items, word, &mut found);
+        }
+        let locations: Vec<Location> = found
+            .into_iter()
+            .filter_map(|span| {
+                let name = &sources.locate(span).0.name;
+                Some(Location {
+                    uri: Url::from_file_path(root.join(name)).ok()?,
+                    range: range(sources, span),
+                })
+            })
+            .collect();
+        (!locations.is_empty()).then_some(locations)
+    }
+
     /// Checks the project in `root` and returns what to publish: every
     /// file with diagnostics, and an empty list for files that had some.
     fn check(&mut self, root: &Path) -> Vec<PublishDiagnosticsParams> {
@@ -305,6 +352,59 @@ fn collect(
             related_information: (!related.is_empty()).then_some(related),
             ..lsp_types::Diagnostic::default()
         });
+}
+
+/// The byte offset of an LSP position (a column in UTF-16 code units).
+fn offset_of(file: &crate::source::SourceFile, position: Position) -> Option<usize> {
+    let start = file.start_of_line(position.line as usize);
+    let line = file.text.get(start..)?;
+    let mut units = 0;
+    for (i, c) in line.char_indices() {
+        if units >= position.character as usize || c == '\n' {
+            return Some(start + i);
+        }
+        units += c.len_utf16();
+    }
+    Some(file.text.len())
+}
+
+/// The name (letters, digits, `_`, `-`) that `offset` is in or just after;
+/// `None` for the second part of a dotted name (`tls.modern`).
+fn word_at(text: &str, offset: usize) -> Option<&str> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let start = text[..offset]
+        .rfind(|c: char| !is_name(c))
+        .map_or(0, |i| i + 1);
+    let end = text[offset..]
+        .find(|c: char| !is_name(c))
+        .map_or(text.len(), |i| offset + i);
+    if text[..start].ends_with('.') || start == end {
+        return None;
+    }
+    Some(&text[start..end])
+}
+
+/// The spans of the names declared as `name` among `items`, `if`
+/// branches included.
+fn declarations(items: &[crate::syntax::ast::Item], name: &str, out: &mut Vec<Span>) {
+    use crate::syntax::ast::Item;
+    for item in items {
+        let declared = match item {
+            Item::Backend(d) | Item::Frontend(d) => &d.name,
+            Item::Let(l) => &l.name,
+            Item::Tls(t) => &t.name,
+            Item::Env(e) => e,
+            Item::If(branch) => {
+                declarations(&branch.then, name, out);
+                declarations(&branch.otherwise, name, out);
+                continue;
+            }
+            Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => continue,
+        };
+        if declared.name == name {
+            out.push(declared.span);
+        }
+    }
 }
 
 /// LSP positions: 0-based lines, columns in UTF-16 code units.

@@ -225,6 +225,63 @@ fn formatting_is_haptic_fmt_of_the_buffer() {
     client.stop();
 }
 
+/// Go to definition: a backend used in one file and declared in another,
+/// a constant declared in two `if` branches, and a standard-library name
+/// (not a file the editor can open).
+#[test]
+fn definitions_are_found_across_files_and_branches() {
+    let main_text = "import std.tls\nimport \"teams/web.hap\"\nenv staging\nenv production\nif env == staging { let port = 8080 } else { let port = 80 }\nfrontend f {\n  bind :port\n  default -> web\n}\n";
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        ("main.hap", main_text),
+        ("teams/web.hap", "backend web { server a = 10.0.0.1:80 }\n"),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let team = uri(&project.path().join("teams/web.hap"));
+    let client = Client::start();
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": main_text } }),
+    );
+    let at = |id: i32, line: u32, character: u32| {
+        client.request(
+            id,
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": main }, "position": { "line": line, "character": character } }),
+        )
+    };
+    // `web` in `default -> web` (line 7), cursor inside the name.
+    let found = at(2, 7, 14);
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["uri"], team);
+    assert_eq!(
+        found[0]["range"]["start"],
+        json!({ "line": 0, "character": 8 })
+    );
+    assert_eq!(
+        found[0]["range"]["end"],
+        json!({ "line": 0, "character": 11 })
+    );
+    // `port` in `bind :port` (line 6): declared in both branches.
+    let found = at(3, 6, 9);
+    let lines: Vec<&Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["range"]["start"])
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            &json!({ "line": 4, "character": 24 }),
+            &json!({ "line": 4, "character": 49 })
+        ]
+    );
+    // `std` and `tls` of `import std.tls` (line 0) name no declaration.
+    assert_eq!(at(4, 0, 12), Value::Null);
+    client.stop();
+}
+
 #[test]
 fn errors_in_other_files_are_published_for_those_files() {
     let project = TempProject::new(&[
