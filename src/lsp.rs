@@ -60,29 +60,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
                 if connection.handle_shutdown(&request)? {
                     return Ok(());
                 }
-                if request.method == GotoDefinition::METHOD {
-                    let found = serde_json::from_value(request.params)
-                        .ok()
-                        .and_then(|p: GotoDefinitionParams| server.definition(&p));
-                    let response = lsp_server::Response::new_ok(request.id, found);
-                    connection.sender.send(Message::Response(response))?;
-                    continue;
-                }
-                if request.method == Formatting::METHOD {
-                    let edits = serde_json::from_value(request.params).ok().and_then(
-                        |p: DocumentFormattingParams| server.format(&p.text_document.uri),
-                    );
-                    let response = lsp_server::Response::new_ok(request.id, edits);
-                    connection.sender.send(Message::Response(response))?;
-                    continue;
-                }
-                // No other request is supported; answer so the client does
-                // not wait.
-                let response = lsp_server::Response::new_err(
-                    request.id,
-                    lsp_server::ErrorCode::MethodNotFound as i32,
-                    format!("haptic does not support `{}`", request.method),
-                );
+                let response = server.answer(request);
                 connection.sender.send(Message::Response(response))?;
             }
             Message::Notification(notification) => {
@@ -134,6 +112,31 @@ struct Server {
 }
 
 impl Server {
+    /// The response to a request other than `shutdown`.
+    fn answer(&self, request: lsp_server::Request) -> lsp_server::Response {
+        fn params<T: serde::de::DeserializeOwned>(request: lsp_server::Request) -> Option<T> {
+            serde_json::from_value(request.params).ok()
+        }
+        let id = request.id.clone();
+        match request.method.as_str() {
+            GotoDefinition::METHOD => {
+                let found = params(request).and_then(|p: GotoDefinitionParams| self.definition(&p));
+                lsp_server::Response::new_ok(id, found)
+            }
+            Formatting::METHOD => {
+                let edits = params(request)
+                    .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
+                lsp_server::Response::new_ok(id, edits)
+            }
+            // Answered, so that the client does not wait.
+            method => lsp_server::Response::new_err(
+                id,
+                lsp_server::ErrorCode::MethodNotFound as i32,
+                format!("haptic does not support `{method}`"),
+            ),
+        }
+    }
+
     /// Applies a document notification to the open buffers; returns the
     /// document's path, or `None` for anything else.
     fn document(&mut self, n: Notification) -> Option<PathBuf> {
