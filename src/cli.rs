@@ -395,7 +395,7 @@ fn compile(
 /// Reports an `--env` that names no environment; returns the exit code.
 fn unknown_env(name: &str, envs: &[&str]) -> i32 {
     eprintln!("error: unknown environment `{name}`");
-    if let Some(near) = crate::diag::nearest(name, envs.iter().copied()) {
+    if let Some(near) = crate::diag::nearest_or_expansion(name, envs.iter().copied()) {
         eprintln!("help: did you mean `{near}`?");
     }
     eprintln!(

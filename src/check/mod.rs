@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Names, Severity};
+use crate::diag::{nearest, nearest_or_expansion, Code, Diagnostic, Diagnostics, Names, Severity};
 use crate::model;
 use crate::project::{LintLevel, Project};
 use crate::source::Span;
@@ -125,7 +125,9 @@ fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostic
                     name.span,
                     format!("unknown environment `{}`", name.name),
                 );
-                if let Some(near) = nearest(&name.name, envs.iter().map(String::as_str)) {
+                if let Some(near) =
+                    nearest_or_expansion(&name.name, envs.iter().map(String::as_str))
+                {
                     d = d.help(format!("did you mean `{near}`?"));
                 }
                 diags.push(d.help(format!(

@@ -144,6 +144,29 @@ pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.found
 }
 
+/// [`nearest`], or else the one candidate that `name` abbreviates
+/// (`prod` for `production`, `dev` for `development`): for names people
+/// shorten, such as environments.
+pub fn nearest_or_expansion<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
+    if let Some(near) = nearest(name, candidates.clone()) {
+        return Some(near);
+    }
+    if name.chars().count() < 3 {
+        return None;
+    }
+    let prefix = name.to_lowercase();
+    let mut longer = candidates
+        .into_iter()
+        .filter(|c| c.to_lowercase().starts_with(&prefix));
+    match (longer.next(), longer.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
 /// A misspelt name, lowercased, and how far a candidate may be from it.
 struct Query {
     chars: Vec<char>,
@@ -576,6 +599,18 @@ mod tests {
         ) {
             answers_as_nearest(&queries, candidates)?;
         }
+    }
+
+    #[test]
+    fn an_abbreviation_expands_to_the_one_name_it_starts() {
+        let envs = ["staging", "production", "development"];
+        assert_eq!(nearest_or_expansion("prod", envs), Some("production"));
+        assert_eq!(nearest_or_expansion("Dev", envs), Some("development"));
+        assert_eq!(nearest_or_expansion("producton", envs), Some("production"));
+        assert_eq!(nearest_or_expansion("pr", envs), None, "too short to tell");
+        assert_eq!(nearest_or_expansion("qa", envs), None);
+        let ambiguous = ["prod-eu", "prod-us"];
+        assert_eq!(nearest_or_expansion("prod", ambiguous), None);
     }
 
     #[test]
