@@ -240,7 +240,7 @@ pub fn markdown_within(
     let overhead = 200;
     let room = plan_len + overhead * with_diff.len().max(1);
     if room > limit {
-        return markdown_plan_only(&head, &sections, limit);
+        return markdown_plan_only(&head, &sections, &whole, limit);
     }
     let share = (limit - room) / with_diff.len().max(1);
     let mut out = head;
@@ -268,11 +268,26 @@ pub fn markdown_within(
     out
 }
 
-/// The note when the plan alone is longer than `limit`, which no note can
-/// hold whole: no diffs, every environment's title and summary, then its
-/// destructive changes, then the rows of its table, as many as fit, each
-/// list saying how many of its lines were left out.
-fn markdown_plan_only(head: &str, sections: &[EnvSection], limit: usize) -> String {
+/// The note when the plan and its diffs are longer than `limit`: no diffs.
+/// When the plan alone is longer too, which no note can hold whole: every
+/// environment's title and summary, then its destructive changes, then the
+/// rows of its table, as many as fit, each list saying how many of its
+/// lines were left out.
+fn markdown_plan_only(
+    head: &str,
+    sections: &[EnvSection],
+    whole: &[String],
+    limit: usize,
+) -> String {
+    // The plan may fit once the diffs are out: then that is all it says.
+    let short = "> The `haproxy.cfg` diffs are left out to stay within GitLab's note \
+        limit; `haptic diff` prints them.\n\n";
+    let whole_len = head.chars().count()
+        + short.chars().count()
+        + whole.iter().map(|s| s.chars().count()).sum::<usize>();
+    if whole_len <= limit {
+        return format!("{head}{short}{}", whole.concat());
+    }
     let notice = "> **This plan is longer than a GitLab note can hold.** Each environment's \
         summary comes first, then its destructive changes, then its other changes, as \
         many as fit; the `haproxy.cfg` diffs are left out. `haptic diff` prints all of it.\n\n";

@@ -222,6 +222,31 @@ fn a_plan_longer_than_a_note_keeps_summaries_and_destructive_changes_first() {
         assert_eq!(rows + left, 3000, "{env}");
         assert!(rows > 0, "{env}: some rows fit");
     }
+    // A limit the plan fits in, but not with its diffs: the whole plan,
+    // and only the diffs left out.
+    let mut reports = reports;
+    let diffs: Vec<String> = reports
+        .iter_mut()
+        .map(|r| std::mem::take(&mut r.cfg_diff))
+        .collect();
+    let plan_len = render::markdown_within(&reports, "base", &[], usize::MAX)
+        .chars()
+        .count();
+    for (report, diff) in reports.iter_mut().zip(diffs) {
+        report.cfg_diff = diff;
+    }
+    let fits = render::markdown_within(&reports, "base", &[], plan_len + 300);
+    assert!(fits.chars().count() <= plan_len + 300);
+    assert!(fits.contains("diffs are left out to stay within GitLab's note limit"));
+    assert!(
+        !fits.contains("left out: the plan is longer"),
+        "no line of the plan is left out"
+    );
+    assert_eq!(
+        fits.matches("| ~ | `backend web / server s").count(),
+        2 * 2000
+    );
+
     // A tighter limit leaves out destructive changes too, and says so.
     let tight = render::markdown_within(&reports, "base", &[], 20_000);
     assert!(tight.chars().count() <= 20_000);
