@@ -957,11 +957,27 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
         );
     }
     if s.contains("${") || s.contains("$(") {
+        // `"${TOKEN}"` alone: the secret it means, spelled out.
+        let variable = s
+            .strip_prefix("${")
+            .and_then(|rest| rest.strip_suffix('}'))
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 64
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+        let help = match variable {
+            Some(v) => format!(
+                "where a value may come from HAProxy's environment, write `secret(\"{v}\")`"
+            ),
+            None => "where a value may come from HAProxy's environment, write `secret(\"NAME\")`"
+                .to_string(),
+        };
         return fail(
             diags,
             Code::RawInterpolation,
             "string contains `${`, which HAProxy would expand".to_string(),
-            "to use an environment variable, write `secret(\"NAME\")`",
+            &help,
         );
     }
     if s.contains("-----BEGIN") || s.contains("PRIVATE KEY") {

@@ -190,8 +190,18 @@ fn unquoted_string(rest: &str, names: &[&str]) -> Option<String> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/')))
         .unwrap_or(rest.len());
     let word = &rest[..len];
-    (!word.is_empty() && word.len() <= 253)
-        .then(|| format!("strings are written in double quotes: `\"{word}\"`"))
+    if word.is_empty() || word.len() > 253 {
+        return None;
+    }
+    if rest[len..].starts_with('(') {
+        // `route host secret("HOST")`: a call where only a literal goes.
+        return Some(format!(
+            "`{word}(...)` cannot stand here: this place takes a string in double quotes"
+        ));
+    }
+    Some(format!(
+        "strings are written in double quotes: `\"{word}\"`"
+    ))
 }
 
 /// The name or keyword just before `pos`, with only spaces between.
