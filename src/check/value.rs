@@ -450,7 +450,9 @@ impl Rec {
 fn mismatch_hints(ty: Ty, raw: &Raw) -> Vec<String> {
     let hint = match (ty, raw) {
         (Ty::Duration | Ty::Timeout, Raw::Int(n)) => format!("write the unit: `{n}s` or `{n}ms`"),
-        (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s)) => {
+        (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s))
+            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
             format!("write it without quotes: `{s}`")
         }
         // `expect = "200"`, `backup = "true"`: a number or a boolean in quotes.

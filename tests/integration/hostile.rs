@@ -173,6 +173,19 @@ fn hostile_strings_never_inject() {
                         compilation.diagnostics.iter().all(|d| d.span.is_some()),
                         "{value:?}"
                     );
+                    // A diagnostic never repeats a control character back
+                    // (it would reach the terminal or the editor as is).
+                    for d in &compilation.diagnostics {
+                        let texts = std::iter::once(&d.message)
+                            .chain(&d.help)
+                            .chain(d.labels.iter().map(|l| &l.message));
+                        for text in texts {
+                            assert!(
+                                !text.chars().any(char::is_control),
+                                "{value:?} in `{template}`: {text:?}"
+                            );
+                        }
+                    }
                     continue;
                 }
                 let outputs = compilation.outputs();
