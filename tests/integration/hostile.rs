@@ -355,6 +355,10 @@ proptest! {
             prop_assert!(!compilation.has_errors() || outputs.is_empty());
             for d in &compilation.diagnostics {
                 let _ = haptic::diag::render::json(std::slice::from_ref(d), &compilation.project.sources);
+                let texts = std::iter::once(&d.message).chain(&d.help).chain(d.labels.iter().map(|l| &l.message));
+                for text in texts {
+                    prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+                }
             }
             let _ = support::rendered(&compilation);
         }
