@@ -374,10 +374,12 @@ fn offset_of(file: &crate::source::SourceFile, position: Position) -> Option<usi
 /// The name (letters, digits, `_`, `-`) that `offset` is in or just after;
 /// `None` for the second part of a dotted name (`tls.modern`).
 fn word_at(text: &str, offset: usize) -> Option<&str> {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    use crate::syntax::is_name_char as is_name;
+    // After the last character that is not a name's, whatever its width.
     let start = text[..offset]
-        .rfind(|c: char| !is_name(c))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !is_name(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let end = text[offset..]
         .find(|c: char| !is_name(c))
         .map_or(text.len(), |i| offset + i);

@@ -213,8 +213,9 @@ fn previous_word(text: &str, pos: usize) -> Option<&str> {
 fn previous_word_at(text: &str, pos: usize) -> Option<(usize, &str)> {
     let before = text.get(..pos)?.trim_end_matches([' ', '\t']);
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !super::is_name_char(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let word = &before[start..];
     (!word.is_empty()).then_some((start, word))
 }
@@ -696,4 +697,18 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_secret
             | Rule::kw_with
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word before a place starts after whatever character precedes
+    /// it, however many bytes that one takes.
+    #[test]
+    fn the_previous_word_starts_after_a_wide_character() {
+        assert_eq!(previous_word("éab ", 4), Some("ab"));
+        assert_eq!(previous_word_at("x →a-b_c", 10), Some((5, "a-b_c")));
+        assert_eq!(previous_word("ab", 0), None);
+    }
 }

@@ -21,6 +21,12 @@ use ast::*;
 /// Blocks, records and lists may nest at most this deep (see E0003).
 pub const MAX_DEPTH: usize = 32;
 
+/// Whether `c` may stand in a name after its first character (grammar
+/// rule `ident_char`): an ASCII letter or digit, `_` or `-`.
+pub fn is_name_char(c: char) -> bool {
+    c.is_ascii() && parser::is_ident_char(c as u8)
+}
+
 /// Parses one file. A syntax error stops this file (its diagnostic is
 /// returned with an empty tree); other files are unaffected.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {

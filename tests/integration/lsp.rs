@@ -230,7 +230,7 @@ fn formatting_is_haptic_fmt_of_the_buffer() {
 /// (not a file the editor can open).
 #[test]
 fn definitions_are_found_across_files_and_branches() {
-    let main_text = "import std.tls\nimport \"teams/web.hap\"\nenv staging\nenv production\nif env == staging { let port = 8080 } else { let port = 80 }\nfrontend f {\n  bind :port\n  default -> web\n}\n";
+    let main_text = "import std.tls\nimport \"teams/web.hap\"\nenv staging\nenv production\nif env == staging { let port = 8080 } else { let port = 80 }\nfrontend f {\n  bind :port\n  default -> web\n}\n// éweb\n";
     let project = TempProject::new(&[
         ("haptic.toml", support::MANIFEST),
         ("main.hap", main_text),
@@ -279,6 +279,10 @@ fn definitions_are_found_across_files_and_branches() {
     );
     // `std` and `tls` of `import std.tls` (line 0) name no declaration.
     assert_eq!(at(4, 0, 12), Value::Null);
+    // A name right after a wider character (`// éweb`, line 9): the word
+    // starts after the whole character.
+    let found = at(5, 9, 6);
+    assert_eq!(found[0]["uri"], team, "{found}");
     client.stop();
 }
 
