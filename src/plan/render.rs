@@ -301,19 +301,9 @@ fn markdown_plan_only(
             .sum::<usize>();
     let budget = limit.saturating_sub(fixed);
     let destructive: Vec<&[String]> = sections.iter().map(|s| s.destructive.as_slice()).collect();
-    let kept_destructive = fit(&destructive, budget);
-    let used: usize = sections
-        .iter()
-        .zip(&kept_destructive)
-        .map(|(s, &n)| {
-            s.destructive[..n]
-                .iter()
-                .map(|l| l.chars().count())
-                .sum::<usize>()
-        })
-        .sum();
+    let (kept_destructive, left) = fit(&destructive, budget);
     let rows: Vec<&[String]> = sections.iter().map(|s| s.rows.as_slice()).collect();
-    let kept_rows = fit(&rows, budget - used);
+    let (kept_rows, _) = fit(&rows, left);
     let mut out = format!("{head}{notice}");
     for (section, (&d, &r)) in sections.iter().zip(kept_destructive.iter().zip(&kept_rows)) {
         out.push_str(&section.render(d, r));
@@ -506,8 +496,8 @@ fn table_row(c: &Change) -> String {
 /// How many leading lines of each list fit in `budget` characters, shared
 /// between the lists in order: each takes at most an equal share of what
 /// the lists after it have not taken, so that a long list does not crowd
-/// out the ones after it.
-fn fit(lists: &[&[String]], mut budget: usize) -> Vec<usize> {
+/// out the ones after it. Also what is left of the budget.
+fn fit(lists: &[&[String]], mut budget: usize) -> (Vec<usize>, usize) {
     let mut kept = Vec::with_capacity(lists.len());
     for (i, lines) in lists.iter().enumerate() {
         let share = budget / (lists.len() - i);
@@ -524,7 +514,7 @@ fn fit(lists: &[&[String]], mut budget: usize) -> Vec<usize> {
         budget -= used;
         kept.push(count);
     }
-    kept
+    (kept, budget)
 }
 
 #[derive(Serialize)]
