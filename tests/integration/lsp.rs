@@ -188,7 +188,7 @@ fn formatting_is_haptic_fmt_of_the_buffer() {
     let main = uri(&project.path().join("main.hap"));
     let client = Client::start();
     let messy = "env production\nbackend web{server a=10.0.0.1:8080}\nfrontend f {bind :8080\n  default  ->web}";
-    let open = |text: &str, version: i32| {
+    let change = |text: &str, version: i32| {
         client.notify(
             "textDocument/didChange",
             json!({ "textDocument": { "uri": main, "version": version }, "contentChanges": [{ "text": text }] }),
@@ -217,10 +217,10 @@ fn formatting_is_haptic_fmt_of_the_buffer() {
         json!({ "line": 3, "character": 17 })
     );
 
-    open(&haptic::fmt::format(messy), 2);
+    change(&haptic::fmt::format(messy), 2);
     assert_eq!(format(3), json!([]), "formatted already");
 
-    open("env production\nbackend web {", 3);
+    change("env production\nbackend web {", 3);
     assert_eq!(format(4), Value::Null, "a syntax error: left alone");
     client.stop();
 }
