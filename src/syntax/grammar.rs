@@ -70,7 +70,8 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
-    let previous = previous_word(text, pos);
+    let previous_at = previous_word_at(text, pos);
+    let previous = previous_at.map(|(_, word)| word);
     let route_match = names.contains(&"`host` or `path`");
     let message = if previous == Some("route") && route_match {
         // Not "`=` or ...": a frontend has no field called `route`.
@@ -94,7 +95,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     let rest = text.get(pos..).unwrap_or("");
     let hints = [
         (names == ["`=`"])
-            .then(|| missing_equals(text, pos, rest))
+            .then(|| missing_equals(text, previous_at, rest))
             .flatten(),
         punctuation(rest, previous, &names).map(str::to_string),
         unquoted_string(rest, &names),
@@ -117,7 +118,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
 /// block (`sever s1 = ...` reads as the field `sever`), or HAProxy's own
 /// spelling (`balance roundrobin`, `server a 10.0.0.1:80`,
 /// `default_backend web`).
-fn missing_equals(text: &str, pos: usize, rest: &str) -> Option<String> {
+fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Option<String> {
     const BODY_KEYWORDS: &[&str] = &[
         "server",
         "bind",
@@ -126,7 +127,7 @@ fn missing_equals(text: &str, pos: usize, rest: &str) -> Option<String> {
         "request_header",
         "response_header",
     ];
-    let (start, word) = previous_word_at(text, pos)?;
+    let (start, word) = previous?;
     if word.ends_with('-') && rest.starts_with('>') {
         return None; // `default->web`: see `punctuation`.
     }
