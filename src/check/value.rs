@@ -905,15 +905,20 @@ fn host_hint(s: &str) -> Option<String> {
         .then(|| "wildcard hosts are not supported: write a route for each host name".to_string())
 }
 
-fn secret_name(lit: &StrLit, diags: &mut Diagnostics) -> Option<String> {
-    let name = &lit.value;
-    let valid = !name.is_empty()
+/// Whether `name` may be a secret's environment variable: uppercase
+/// letters, digits and `_`, not starting with a digit.
+fn is_secret_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_NAME
         && name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
         && name
             .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if valid {
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn secret_name(lit: &StrLit, diags: &mut Diagnostics) -> Option<String> {
+    let name = &lit.value;
+    if is_secret_name(name) {
         Some(name.to_string())
     } else {
         diags.push(
@@ -963,11 +968,7 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
         let variable = s
             .strip_prefix("${")
             .and_then(|rest| rest.strip_suffix('}'))
-            .filter(|v| {
-                !v.is_empty()
-                    && v.len() <= 64
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            });
+            .filter(|v| is_secret_name(v));
         let help = match variable {
             Some(v) => format!(
                 "where a value may come from HAProxy's environment, write `secret(\"{v}\")`"
