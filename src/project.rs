@@ -422,7 +422,11 @@ fn read_source(
             let mut d = Diagnostic::new(
                 Code::ImportNotFound,
                 from,
-                format!("cannot read `{}`: {}", name.escape_debug(), io_reason(&e)),
+                format!(
+                    "cannot read `{}`: {}",
+                    crate::check::value::shorten(name),
+                    io_reason(&e)
+                ),
             );
             d = d.help(if from.is_some() {
                 "import paths are relative to the directory of haptic.toml".to_string()
@@ -440,7 +444,7 @@ fn read_source(
                 from,
                 format!(
                     "cannot read `{}`: the project's sources would exceed 4 GiB",
-                    name.escape_debug()
+                    crate::check::value::shorten(name)
                 ),
             )
             .help("split the project: a compilation holds at most 4 GiB of sources"),
