@@ -644,7 +644,7 @@ fn fmt(dir: &Path, check_only: bool) -> i32 {
     let syntax: Vec<_> = compilation
         .diagnostics
         .iter()
-        .filter(|d| matches!(d.code, Code::Syntax | Code::NotUtf8 | Code::TooDeep))
+        .filter(|d| crate::fmt::stops_formatting(d.code))
         .cloned()
         .collect();
     if !syntax.is_empty() {

@@ -118,6 +118,14 @@ fn space_between(a: &Token, b: &Token) -> bool {
         || (a == "{" && b == "}"))
 }
 
+/// Whether a diagnostic of a file means its tokens cannot be trusted, so
+/// the file is not formatted: a syntax error, text that is not UTF-8, or
+/// nesting too deep.
+pub fn stops_formatting(code: crate::diag::Code) -> bool {
+    use crate::diag::Code;
+    matches!(code, Code::Syntax | Code::NotUtf8 | Code::TooDeep)
+}
+
 /// Formats one file. The result is stable: formatting it again changes
 /// nothing.
 pub fn format(text: &str) -> String {

@@ -20,7 +20,7 @@ use lsp_types::{
     ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
 };
 
-use crate::diag::{Code, Diagnostic, Severity};
+use crate::diag::{Diagnostic, Severity};
 use crate::driver;
 use crate::project::{Files, LoadError};
 use crate::source::{SourceMap, Span};
@@ -182,10 +182,7 @@ impl Server {
         let mut sources = SourceMap::default();
         let id = sources.add(String::new(), text.clone(), crate::source::MAX_POSITIONS)?;
         let (_, diags) = crate::syntax::parse(id, text);
-        if diags
-            .iter()
-            .any(|d| matches!(d.code, Code::Syntax | Code::TooDeep))
-        {
+        if diags.iter().any(|d| crate::fmt::stops_formatting(d.code)) {
             return None;
         }
         let formatted = crate::fmt::format(text);
