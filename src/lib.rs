@@ -26,6 +26,7 @@ pub mod diag;
 pub mod driver;
 pub mod emit;
 pub mod fmt;
+pub mod hash;
 pub mod lower;
 pub mod lsp;
 pub mod model;

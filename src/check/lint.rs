@@ -2,13 +2,12 @@
 //! routes, weak TLS, ...), contradictions across objects, and the project's
 //! guardrails.
 
-use std::collections::{HashMap, HashSet};
-
 use super::build::Tainted;
 use super::flatten;
 use super::types::{self, Ty};
 use super::value::{self, Value};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
+use crate::hash::{Map, Set};
 use crate::model::{self, PathMatch, ServerState, TlsVersion};
 use crate::project::Project;
 use crate::source::Span;
@@ -33,7 +32,7 @@ pub(super) fn env(env: &model::Env, tainted: &Tainted, project: &Project, diags:
 }
 
 fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
-    let used: HashSet<&str> = env
+    let used: Set<&str> = env
         .frontends
         .iter()
         .flat_map(|f| {
@@ -118,92 +117,103 @@ fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
 /// its own host, else the first of no host. Earlier routes are kept by
 /// what they match (no path, an exact path, a prefix in a tree of bytes),
 /// so a route looks up its own path, walking it once, instead of comparing
-/// itself with every route before it.
+/// itself with every route before it. Every host's tables are shared, so
+/// a frontend with thousands of hosts allocates a few tables, not a few
+/// for each host.
 fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
-    /// A node of the prefix tree: the first route with the prefix that
-    /// ends here, and the next byte's nodes.
+    type Host<'a> = Option<&'a str>;
+    /// The first earlier route of each host by what it matches.
     #[derive(Default)]
-    struct Node {
-        route: Option<usize>,
-        next: Vec<(u8, usize)>,
-    }
     struct Earlier<'a> {
-        any: Option<usize>,
-        exact: HashMap<&'a str, usize>,
-        prefixes: Vec<Node>,
+        /// With no path.
+        any: Map<Host<'a>, usize>,
+        /// With an exact path.
+        exact: Map<(Host<'a>, &'a str), usize>,
+        /// With a prefix: each host's prefixes make a tree of bytes, from
+        /// the host's root node; a node is reached from its parent by one
+        /// byte, and `ends` holds the first route whose prefix ends there.
+        roots: Map<Host<'a>, usize>,
+        edges: Map<(usize, u8), usize>,
+        ends: Vec<Option<usize>>,
     }
-    impl Earlier<'_> {
-        fn new() -> Self {
-            Earlier {
-                any: None,
-                exact: HashMap::new(),
-                prefixes: vec![Node::default()],
-            }
+    impl<'a> Earlier<'a> {
+        fn node(&mut self) -> usize {
+            self.ends.push(None);
+            self.ends.len() - 1
         }
 
-        fn add_prefix(&mut self, prefix: &str, route: usize) {
-            let mut at = 0;
-            for &b in prefix.as_bytes() {
-                at = match self.prefixes[at].next.iter().find(|(c, _)| *c == b) {
-                    Some(&(_, node)) => node,
-                    None => {
-                        self.prefixes.push(Node::default());
-                        let node = self.prefixes.len() - 1;
-                        self.prefixes[at].next.push((b, node));
-                        node
+        fn add(&mut self, host: Host<'a>, path: &'a Option<PathMatch>, route: usize) {
+            match path {
+                None => {
+                    self.any.entry(host).or_insert(route);
+                }
+                Some(PathMatch::Exact(p)) => {
+                    self.exact.entry((host, p.as_str())).or_insert(route);
+                }
+                Some(PathMatch::Prefix(p)) => {
+                    let mut at = match self.roots.get(&host) {
+                        Some(&root) => root,
+                        None => {
+                            let root = self.node();
+                            self.roots.insert(host, root);
+                            root
+                        }
+                    };
+                    for &b in p.as_bytes() {
+                        at = match self.edges.get(&(at, b)) {
+                            Some(&next) => next,
+                            None => {
+                                let next = self.node();
+                                self.edges.insert((at, b), next);
+                                next
+                            }
+                        };
                     }
-                };
+                    self.ends[at].get_or_insert(route);
+                }
             }
-            self.prefixes[at].route.get_or_insert(route);
         }
 
-        /// The first route with a prefix of `path`.
-        fn prefix_of(&self, path: &str) -> Option<usize> {
-            let mut first = self.prefixes[0].route;
-            let mut at = 0;
+        /// The first route of `host` with a prefix of `path`.
+        fn prefix_of(&self, host: Host, path: &str) -> Option<usize> {
+            let mut at = *self.roots.get(&host)?;
+            let mut first = self.ends[at];
             for &b in path.as_bytes() {
-                match self.prefixes[at].next.iter().find(|(c, _)| *c == b) {
-                    Some(&(_, node)) => at = node,
+                match self.edges.get(&(at, b)) {
+                    Some(&next) => at = next,
                     None => break,
                 }
-                first = first.into_iter().chain(self.prefixes[at].route).min();
+                first = first.into_iter().chain(self.ends[at]).min();
             }
             first
         }
 
-        fn covering(&self, path: &Option<PathMatch>) -> Option<usize> {
+        fn covering(&self, host: Host, path: &Option<PathMatch>) -> Option<usize> {
+            let any = self.any.get(&host).copied();
             let (q, exact) = match path {
-                None => return self.any,
-                Some(PathMatch::Exact(q)) => (q.as_str(), self.exact.get(q.as_str()).copied()),
+                None => return any,
+                Some(PathMatch::Exact(q)) => {
+                    (q.as_str(), self.exact.get(&(host, q.as_str())).copied())
+                }
                 Some(PathMatch::Prefix(q)) => (q.as_str(), None),
             };
-            self.any
-                .into_iter()
+            any.into_iter()
                 .chain(exact)
-                .chain(self.prefix_of(q))
+                .chain(self.prefix_of(host, q))
                 .min()
         }
     }
-    let mut by_host: HashMap<Option<&str>, Earlier> = HashMap::new();
+    let mut earlier = Earlier::default();
     let mut out = Vec::with_capacity(routes.len());
     for (i, route) in routes.iter().enumerate() {
         let host = route.host.as_deref();
-        let of_host = by_host.get(&host).and_then(|e| e.covering(&route.path));
+        let of_host = earlier.covering(host, &route.path);
         let of_none = match host {
-            Some(_) => by_host.get(&None).and_then(|e| e.covering(&route.path)),
+            Some(_) => earlier.covering(None, &route.path),
             None => None,
         };
         out.push(of_host.or(of_none));
-        let earlier = by_host.entry(host).or_insert_with(Earlier::new);
-        match &route.path {
-            None => {
-                earlier.any.get_or_insert(i);
-            }
-            Some(PathMatch::Exact(p)) => {
-                earlier.exact.entry(p).or_insert(i);
-            }
-            Some(PathMatch::Prefix(p)) => earlier.add_prefix(p, i),
-        }
+        earlier.add(host, &route.path, i);
     }
     out
 }
@@ -269,7 +279,7 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
 }
 
 fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
-    let mut seen: HashMap<(Option<std::net::IpAddr>, u16), Span> = HashMap::new();
+    let mut seen: Map<(Option<std::net::IpAddr>, u16), Span> = Map::default();
     let binds = env
         .frontends
         .iter()

@@ -9,8 +9,6 @@ mod lint;
 pub mod types;
 pub mod value;
 
-use std::collections::HashMap;
-
 use indexmap::IndexMap;
 
 use crate::diag::{nearest, nearest_or_expansion, Code, Diagnostic, Diagnostics, Names, Severity};
@@ -257,7 +255,7 @@ fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
 struct Defs<'a> {
     slots: Vec<Slot<'a>>,
     /// (namespace, name) → slot, for `let` constants and TLS policies alike.
-    index: HashMap<(Ns, &'a str), usize>,
+    index: crate::hash::Map<(Ns, &'a str), usize>,
     modules: IndexMap<&'a str, Ns>,
     imported: Vec<String>,
     /// Names in the project namespace, for "did you mean".
@@ -283,7 +281,7 @@ impl<'a> Defs<'a> {
         }
         Defs {
             slots: Vec::new(),
-            index: HashMap::new(),
+            index: Default::default(),
             modules,
             imported: project.imported_std.clone(),
             project_names: Names::new(),

@@ -68,7 +68,7 @@ impl Diagnostic {
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     list: Vec<Diagnostic>,
-    index: std::collections::HashMap<Diagnostic, usize>,
+    index: crate::hash::Map<Diagnostic, usize>,
     errors: usize,
     env: Option<String>,
 }

@@ -270,8 +270,8 @@ fn diff_within(old: &[&str], new: &[&str], pairs: usize) -> Vec<DiffOp> {
 /// The items found exactly once in `old` and once in `new`, as index
 /// pairs, keeping the longest run that is in the same order in both.
 fn anchors(old: &[&str], new: &[&str]) -> Vec<(usize, usize)> {
-    let mut seen: std::collections::HashMap<&str, (usize, usize, usize)> =
-        std::collections::HashMap::with_capacity(old.len());
+    let mut seen: crate::hash::Map<&str, (usize, usize, usize)> =
+        crate::hash::map_with_capacity(old.len());
     for (i, item) in old.iter().enumerate() {
         let e = seen.entry(item).or_insert((0, i, 0));
         e.0 += 1;

@@ -1,0 +1,14 @@
+//! Hash maps and sets for the compiler's own tables (names, lines, route
+//! paths). A large project looks names up hundreds of thousands of times,
+//! and std's SipHash was a visible part of checking it; foldhash is several
+//! times faster on short keys and, like std, seeded at random per process,
+//! so a source cannot be written to make its lookups collide.
+
+pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+pub type IndexSet<K> = indexmap::IndexSet<K, foldhash::fast::RandomState>;
+
+/// An empty map with room for `capacity` entries.
+pub fn map_with_capacity<K, V>(capacity: usize) -> Map<K, V> {
+    Map::with_capacity_and_hasher(capacity, Default::default())
+}
