@@ -30,8 +30,18 @@ pub fn check(
     }
     let envs = declared_envs(project, &mut diags);
     let env_names: Vec<String> = envs.iter().map(|e| e.name.to_string()).collect();
+    // A large file's items are walked in runs side by side (every body
+    // item is looked at, tens of thousands), their findings kept in order.
     for file in &project.files {
-        check_conditions(&file.ast.items, &env_names, &mut diags);
+        let runs = crate::parallel::runs(&file.ast.items, 256);
+        let found = crate::parallel::map(runs, |items| {
+            let mut found = Diagnostics::default();
+            check_conditions(items, &env_names, &mut found);
+            found
+        });
+        for found in found {
+            diags.merge(found);
+        }
     }
     let mut models = Vec::new();
     for env in &envs {

@@ -43,7 +43,14 @@ fn project(broken: &[usize]) -> TempProject {
         if mistake == Some(3) {
             backends.push_str("  server s0 = 10.9.9.9:80\n");
         }
-        backends.push_str("  if env == production { server extra = 10.8.0.1:80 }\n}\n");
+        let env = if mistake == Some(4) {
+            "prodution"
+        } else {
+            "production"
+        };
+        backends.push_str(&format!(
+            "  if env == {env} {{ server extra = 10.8.0.1:80 }}\n}}\n"
+        ));
     }
     TempProject::new(&[
         ("haptic.toml", support::MANIFEST),
@@ -64,14 +71,16 @@ fn run(dir: &Path, threads: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn diagnostics_do_not_depend_on_threads() {
-    // Mistakes at both ends and in the middle, so in every thread's share.
-    let p = project(&[3, 801, 1598, 1200]);
+    // Mistakes at both ends and in the middle, so in every thread's share
+    // (the unknown environment in a condition, in a run of the conditions
+    // walk).
+    let p = project(&[3, 801, 1598, 1200, 400]);
     let one = run(p.path(), "1", &["check", ".", "--format", "json"]);
     assert_eq!(one.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
     assert_eq!(
         support::json_codes(&json),
-        ["E0202", "E0200", "E0101", "E0201"],
+        ["E0202", "E0104", "E0200", "E0101", "E0201"],
         "{json:#}"
     );
     for threads in ["2", "3", "8"] {
