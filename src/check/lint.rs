@@ -285,15 +285,17 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
         .iter()
         .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)));
     for (listen, origin) in binds {
-        // A wildcard bind clashes with every address on the same port.
+        // A wildcard bind clashes with every address on the same port; the
+        // first of them is named (not whichever the table yields first).
         let clash = seen
             .get(&(listen.ip, listen.port))
             .or_else(|| seen.get(&(None, listen.port)))
             .or_else(|| {
                 if listen.ip.is_none() {
                     seen.iter()
-                        .find(|((_, p), _)| *p == listen.port)
+                        .filter(|((_, p), _)| *p == listen.port)
                         .map(|(_, s)| s)
+                        .min()
                 } else {
                     None
                 }
