@@ -3,7 +3,8 @@
 //!
 //! Each change re-checks the project that holds the document (the nearest
 //! directory above it with a `haptic.toml`), reading open documents from
-//! the editor's buffers and everything else from disk.
+//! the editor's buffers and everything else from disk. The check also
+//! notes where each name is declared, which go to definition looks up.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::driver;
 use crate::project::{Files, LoadError};
 use crate::source::{SourceMap, Span};
+use crate::syntax::ast::Item;
 
 /// Runs the server until the client says `exit`.
 pub fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -109,7 +111,15 @@ struct Server {
     /// Files that were last published with diagnostics, per project root,
     /// so that fixing a file clears its diagnostics.
     published: HashMap<PathBuf, HashSet<PathBuf>>,
+    /// Where each name is declared, per project root, as of its last
+    /// check: a definition request looks the name up instead of loading
+    /// the project again (half a second at 20,000 backends).
+    declared: HashMap<PathBuf, Declared>,
 }
+
+/// Declared names (backends, frontends, constants, TLS policies,
+/// environments) and where, in every `if` branch that declares them.
+type Declared = crate::hash::Map<String, Vec<Location>>;
 
 impl Server {
     /// The response to a request other than `shutdown`.
@@ -212,34 +222,26 @@ impl Server {
         let at = &params.text_document_position_params;
         let path = file_path(&at.text_document.uri)?;
         let root = project_root(&path)?;
-        let overlay = Overlay {
-            root: &root,
-            open: &self.open,
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).ok()?,
         };
-        let compilation = driver::compile_from(&root, &overlay).ok()?;
-        let sources = &compilation.project.sources;
-        let file = compilation
-            .project
-            .files
-            .iter()
-            .map(|f| sources.get(f.id))
-            .find(|f| root.join(&f.name) == path)?;
-        let word = word_at(&file.text, offset_of(file, at.position)?)?;
-        let mut found = Vec::new();
-        for parsed in &compilation.project.files {
-            declarations(&parsed.ast.items, word, &mut found);
-        }
-        let locations: Vec<Location> = found
-            .into_iter()
-            .filter_map(|span| {
-                let name = &sources.locate(span).0.name;
-                Some(Location {
-                    uri: Url::from_file_path(root.join(name)).ok()?,
-                    range: range(sources, span),
-                })
-            })
-            .collect();
-        (!locations.is_empty()).then_some(locations)
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        let found = match self.declared.get(&root) {
+            Some(declared) => declared.get(word).cloned(),
+            // A project not checked yet (no document of it was opened):
+            // its files are read and parsed for this request.
+            None => {
+                let overlay = Overlay {
+                    root: &root,
+                    open: &self.open,
+                };
+                let (project, _) = crate::project::load_from(&root, &overlay).ok()?;
+                declared(&root, &project).remove(word)
+            }
+        };
+        found.filter(|locations| !locations.is_empty())
     }
 
     /// Checks the project in `root` and returns what to publish: every
@@ -250,11 +252,14 @@ impl Server {
             open: &self.open,
         };
         let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
+        self.declared.remove(root);
         match driver::compile_from(root, &overlay) {
             Ok(compilation) => {
                 for d in &compilation.diagnostics {
                     collect(root, d, &compilation.project.sources, &mut by_file);
                 }
+                let declared = declared(root, &compilation.project);
+                self.declared.insert(root.to_path_buf(), declared);
             }
             Err(LoadError::Manifest(sources, d)) => collect(root, &d, &sources, &mut by_file),
             Err(LoadError::Io(_)) => {}
@@ -386,25 +391,38 @@ fn word_at(text: &str, offset: usize) -> Option<&str> {
     Some(&text[start..end])
 }
 
-/// The spans of the names declared as `name` among `items`, `if`
-/// branches included.
-fn declarations(items: &[crate::syntax::ast::Item], name: &str, out: &mut Vec<Span>) {
-    use crate::syntax::ast::Item;
-    for item in items {
-        let declared = match item {
-            Item::Backend(d) | Item::Frontend(d) => &d.name,
-            Item::Let(l) => &l.name,
-            Item::Tls(t) => &t.name,
-            Item::Env(e) => e,
-            Item::If(branch) => {
-                declarations(&branch.then, name, out);
-                declarations(&branch.otherwise, name, out);
-                continue;
+/// Where each name of the project's files is declared.
+fn declared(root: &Path, project: &crate::project::Project) -> Declared {
+    let sources = &project.sources;
+    let mut out = Declared::default();
+    for parsed in &project.files {
+        declarations(&parsed.ast.items, &mut |name| {
+            let file = &sources.locate(name.span).0.name;
+            if let Ok(uri) = Url::from_file_path(root.join(file)) {
+                let location = Location {
+                    uri,
+                    range: range(sources, name.span),
+                };
+                out.entry(name.name.to_string()).or_default().push(location);
             }
-            Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => continue,
-        };
-        if declared.name == name {
-            out.push(declared.span);
+        });
+    }
+    out
+}
+
+/// Each name declared among `items`, `if` branches included.
+fn declarations(items: &[Item], found: &mut impl FnMut(&crate::syntax::ast::Ident)) {
+    for item in items {
+        match item {
+            Item::Backend(d) | Item::Frontend(d) => found(&d.name),
+            Item::Let(l) => found(&l.name),
+            Item::Tls(t) => found(&t.name),
+            Item::Env(e) => found(e),
+            Item::If(branch) => {
+                declarations(&branch.then, found);
+                declarations(&branch.otherwise, found);
+            }
+            Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
         }
     }
 }

@@ -286,6 +286,55 @@ fn definitions_are_found_across_files_and_branches() {
     client.stop();
 }
 
+/// Definitions come from the last check of the project: they follow the
+/// editor's buffers, and a project with no open document is read for the
+/// request.
+#[test]
+fn definitions_follow_the_buffers() {
+    let main_text =
+        "import \"web.hap\"\nenv production\nfrontend f {\n  bind :80\n  default -> web\n}\n";
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        ("main.hap", main_text),
+        ("web.hap", "backend web { server a = 10.0.0.1:80 }\n"),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let web = uri(&project.path().join("web.hap"));
+    let client = Client::start();
+    let web_at = |id: i32| {
+        client.request(
+            id,
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": main }, "position": { "line": 4, "character": 14 } }),
+        )
+    };
+    // Nothing opened yet: the project is read from disk for the request.
+    let found = web_at(2);
+    assert_eq!(found[0]["uri"], web, "{found}");
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": web, "languageId": "haptic", "version": 1, "text": "backend web { server a = 10.0.0.1:80 }\n" } }),
+    );
+    // The declaration moves down a line in the buffer, not on disk.
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": web, "version": 2 }, "contentChanges": [{ "text": "\nbackend web { server a = 10.0.0.1:80 }\n" }] }),
+    );
+    let found = web_at(3);
+    assert_eq!(
+        found[0]["range"]["start"],
+        json!({ "line": 1, "character": 8 }),
+        "{found}"
+    );
+    // Renamed in the buffer: `web` is declared nowhere.
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": web, "version": 3 }, "contentChanges": [{ "text": "backend www { server a = 10.0.0.1:80 }\n" }] }),
+    );
+    assert_eq!(web_at(4), Value::Null);
+    client.stop();
+}
+
 #[test]
 fn errors_in_other_files_are_published_for_those_files() {
     let project = TempProject::new(&[
