@@ -75,7 +75,23 @@ impl Action<'_> {
     /// Appends the command doing this to `backend/server` to `out`, without
     /// its newline.
     pub fn write(self, out: &mut String, backend: &str, server: &str) {
-        let start = out.len();
+        // Numbers, addresses and state names are written here; only the
+        // names and `add server`'s options come from the sources.
+        let options = match self {
+            Action::AddServer(options) => options,
+            _ => "",
+        };
+        assert!(
+            [backend, server, options]
+                .iter()
+                .all(|part| is_one_argument(part)),
+            "runtime command built from unchecked input: {backend:?}/{server:?} {options:?}"
+        );
+        self.write_checked(out, backend, server);
+    }
+
+    /// [`Action::write`], with the names already found safe.
+    fn write_checked(self, out: &mut String, backend: &str, server: &str) {
         out.push_str(match self {
             Action::SetAddr(..) | Action::SetWeight(_) | Action::SetState(_) => "set server ",
             Action::SetMaxconn(_) => "set maxconn server ",
@@ -112,20 +128,15 @@ impl Action<'_> {
             }
             Action::EnableHealth | Action::ShutdownSessions | Action::DelServer => {}
         }
-        // Numbers, addresses and state names are written here; only the
-        // names and `add server`'s options come from the sources.
-        let options = match self {
-            Action::AddServer(options) => options,
-            _ => "",
-        };
-        assert!(
-            [backend, server, options].iter().all(|part| !part
-                .bytes()
-                .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0'))),
-            "runtime command built from unchecked input: {:?}",
-            &out[start..]
-        );
     }
+}
+
+/// Whether `part` cannot end a command or start another (`;`, a line break,
+/// NUL).
+fn is_one_argument(part: &str) -> bool {
+    !part
+        .bytes()
+        .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0'))
 }
 
 impl Command {
@@ -237,9 +248,20 @@ pub fn write_declared(out: &mut Out, backends: &[model::Backend]) {
     out.expect(servers * 4 * 38);
     for be in backends {
         let text = out.text();
+        assert!(
+            is_one_argument(&be.name),
+            "unchecked backend name {:?}",
+            be.name
+        );
         for s in &be.servers {
+            // Each name is looked at once, not once a command.
+            assert!(
+                is_one_argument(&s.name),
+                "unchecked server name {:?}",
+                s.name
+            );
             for action in declared_state(s) {
-                action.write(text, &be.name, &s.name);
+                action.write_checked(text, &be.name, &s.name);
                 text.push('\n');
             }
         }
@@ -334,6 +356,39 @@ mod tests {
                 result.is_err(),
                 "{backend:?} {server:?} {options:?} was written"
             );
+        }
+    }
+
+    /// The declared state of every server checks each name once, not once
+    /// a command: still, none that could end a command is written.
+    #[test]
+    fn declared_state_refuses_a_name_that_could_end_a_command() {
+        let files: std::collections::BTreeMap<String, Vec<u8>> = [
+            ("haptic.toml", "[project]\nname = \"t\"\nhaproxy = \"2.6\"\n"),
+            (
+                "main.hap",
+                "env production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :80  default -> b }\n",
+            ),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name.to_string(), text.as_bytes().to_vec()))
+        .collect();
+        let compilation =
+            crate::driver::compile_from(std::path::Path::new("."), &files).expect("compiles");
+        let backends = &compilation.envs[0].backends;
+        let mut out = Out::string();
+        write_declared(&mut out, backends);
+        let text = out.finish().unwrap();
+        assert!(text.contains("\nset server b/s state ready\n"), "{text}");
+        for (backend, server) in [("b;x", "s"), ("b", "s\nshutdown frontend f")] {
+            let mut hostile = backends.clone();
+            hostile[0].name = backend.to_string();
+            hostile[0].servers[0].name = server.into();
+            let result = std::panic::catch_unwind(|| {
+                let mut out = Out::string();
+                write_declared(&mut out, &hostile);
+            });
+            assert!(result.is_err(), "{backend:?}/{server:?} was written");
         }
     }
 }
