@@ -1,8 +1,11 @@
 //! Hash maps and sets for the compiler's own tables (names, lines, route
 //! paths). A large project looks names up hundreds of thousands of times,
 //! and std's SipHash was a visible part of checking it; foldhash is several
-//! times faster on short keys and, like std, seeded at random per process,
-//! so a source cannot be written to make its lookups collide.
+//! times faster on short keys. Like std's, each table is seeded at random:
+//! a source is fixed before the process starts and cannot observe the
+//! seeds, so it cannot be written to make lookups collide (foldhash's
+//! "minimal DoS resistance", which is enough against input that does not
+//! interact with the process).
 
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
