@@ -16,6 +16,16 @@ fn uri(path: &std::path::Path) -> String {
     lsp_types::Url::from_file_path(path).unwrap().to_string()
 }
 
+/// `didOpen`'s parameters.
+fn opened(uri: &str, text: &str) -> Value {
+    json!({ "textDocument": { "uri": uri, "languageId": "haptic", "version": 1, "text": text } })
+}
+
+/// `didChange`'s parameters: the whole new text.
+fn changed(uri: &str, version: i32, text: &str) -> Value {
+    json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] })
+}
+
 struct Client {
     connection: Connection,
     server: std::thread::JoinHandle<()>,
@@ -76,6 +86,23 @@ impl Client {
         }
     }
 
+    fn open(&self, uri: &str, text: &str) {
+        self.notify("textDocument/didOpen", opened(uri, text));
+    }
+
+    fn change(&self, uri: &str, version: i32, text: &str) {
+        self.notify("textDocument/didChange", changed(uri, version, text));
+    }
+
+    /// Where the name at `line`:`character` (0-based) of `uri` is declared.
+    fn definition(&self, id: i32, uri: &str, line: u32, character: u32) -> Value {
+        self.request(
+            id,
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } }),
+        )
+    }
+
     fn notify(&self, method: &str, params: Value) {
         let n = Notification::new(method.to_string(), params);
         self.connection
@@ -112,10 +139,7 @@ fn diagnostics_follow_the_buffer() {
     let project = TempProject::single(GOOD);
     let main = uri(&project.path().join("main.hap"));
     let client = Client::start();
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": BAD } }),
-    );
+    client.open(&main, BAD);
     let diags = client.diagnostics(&main);
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0]["code"], "E0201");
@@ -134,10 +158,7 @@ fn diagnostics_follow_the_buffer() {
         .unwrap()
         .contains("help: expected a value within 1..=65535"));
 
-    client.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": main, "version": 2 }, "contentChanges": [{ "text": GOOD }] }),
-    );
+    client.change(&main, 2, GOOD);
     assert!(
         client.diagnostics(&main).is_empty(),
         "fixing the buffer clears the diagnostics"
@@ -153,16 +174,10 @@ fn waiting_changes_are_checked_once() {
     let project = TempProject::single(GOOD);
     let main = uri(&project.path().join("main.hap"));
     let last = BAD.replace("99999", "70000");
-    let mut burst = vec![(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": BAD } }),
-    )];
+    let mut burst = vec![("textDocument/didOpen", opened(&main, BAD))];
     for version in 2..40 {
         let text = if version == 39 { last.as_str() } else { BAD };
-        burst.push((
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": main, "version": version }, "contentChanges": [{ "text": text }] }),
-        ));
+        burst.push(("textDocument/didChange", changed(&main, version, text)));
     }
     let client = Client::start_with_waiting(&burst);
     let diags = client.diagnostics(&main);
@@ -172,10 +187,7 @@ fn waiting_changes_are_checked_once() {
         "the first report is the last text's: {diags:?}"
     );
     // The next report answers the next change: none of the burst is left.
-    client.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": main, "version": 40 }, "contentChanges": [{ "text": GOOD }] }),
-    );
+    client.change(&main, 40, GOOD);
     assert!(client.diagnostics(&main).is_empty());
     client.stop();
 }
@@ -188,16 +200,7 @@ fn formatting_is_haptic_fmt_of_the_buffer() {
     let main = uri(&project.path().join("main.hap"));
     let client = Client::start();
     let messy = "env production\nbackend web{server a=10.0.0.1:8080}\nfrontend f {bind :8080\n  default  ->web}";
-    let change = |text: &str, version: i32| {
-        client.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": main, "version": version }, "contentChanges": [{ "text": text }] }),
-        );
-    };
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": messy } }),
-    );
+    client.open(&main, messy);
     let format = |id: i32| {
         client.request(
             id,
@@ -217,10 +220,10 @@ fn formatting_is_haptic_fmt_of_the_buffer() {
         json!({ "line": 3, "character": 17 })
     );
 
-    change(&haptic::fmt::format(messy), 2);
+    client.change(&main, 2, &haptic::fmt::format(messy));
     assert_eq!(format(3), json!([]), "formatted already");
 
-    change("env production\nbackend web {", 3);
+    client.change(&main, 3, "env production\nbackend web {");
     assert_eq!(format(4), Value::Null, "a syntax error: left alone");
     client.stop();
 }
@@ -239,17 +242,8 @@ fn definitions_are_found_across_files_and_branches() {
     let main = uri(&project.path().join("main.hap"));
     let team = uri(&project.path().join("teams/web.hap"));
     let client = Client::start();
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": main_text } }),
-    );
-    let at = |id: i32, line: u32, character: u32| {
-        client.request(
-            id,
-            "textDocument/definition",
-            json!({ "textDocument": { "uri": main }, "position": { "line": line, "character": character } }),
-        )
-    };
+    client.open(&main, main_text);
+    let at = |id: i32, line: u32, character: u32| client.definition(id, &main, line, character);
     // `web` in `default -> web` (line 7), cursor inside the name.
     let found = at(2, 7, 14);
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
@@ -301,25 +295,13 @@ fn definitions_follow_the_buffers() {
     let main = uri(&project.path().join("main.hap"));
     let web = uri(&project.path().join("web.hap"));
     let client = Client::start();
-    let web_at = |id: i32| {
-        client.request(
-            id,
-            "textDocument/definition",
-            json!({ "textDocument": { "uri": main }, "position": { "line": 4, "character": 14 } }),
-        )
-    };
+    let web_at = |id: i32| client.definition(id, &main, 4, 14);
     // Nothing opened yet: the project is read from disk for the request.
     let found = web_at(2);
     assert_eq!(found[0]["uri"], web, "{found}");
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": web, "languageId": "haptic", "version": 1, "text": "backend web { server a = 10.0.0.1:80 }\n" } }),
-    );
+    client.open(&web, "backend web { server a = 10.0.0.1:80 }\n");
     // The declaration moves down a line in the buffer, not on disk.
-    client.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": web, "version": 2 }, "contentChanges": [{ "text": "\nbackend web { server a = 10.0.0.1:80 }\n" }] }),
-    );
+    client.change(&web, 2, "\nbackend web { server a = 10.0.0.1:80 }\n");
     let found = web_at(3);
     assert_eq!(
         found[0]["range"]["start"],
@@ -327,10 +309,7 @@ fn definitions_follow_the_buffers() {
         "{found}"
     );
     // Renamed in the buffer: `web` is declared nowhere.
-    client.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": web, "version": 3 }, "contentChanges": [{ "text": "backend www { server a = 10.0.0.1:80 }\n" }] }),
-    );
+    client.change(&web, 3, "backend www { server a = 10.0.0.1:80 }\n");
     assert_eq!(web_at(4), Value::Null);
     client.stop();
 }
@@ -352,10 +331,7 @@ fn errors_in_other_files_are_published_for_those_files() {
     let team = uri(&project.path().join("teams/web.hap"));
     let client = Client::start();
     let text = std::fs::read_to_string(project.path().join("main.hap")).unwrap();
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": main, "languageId": "haptic", "version": 1, "text": text } }),
-    );
+    client.open(&main, &text);
     let diags = client.diagnostics(&team);
     assert_eq!(diags[0]["code"], "E0202");
     assert!(diags[0]["message"]
