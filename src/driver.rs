@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 use crate::emit::{self, Out, Provenance};
-use crate::project::{self, Files, LoadError, Project};
+use crate::project::{self, Files, LoadError, Parse, Project};
 use crate::{check, model, parallel, plan};
 
 /// The text outputs of one environment.
@@ -288,8 +288,19 @@ pub fn compile(root: &Path) -> Result<Compilation, LoadError> {
 
 /// Loads and checks a project read through `files`.
 pub fn compile_from(root: &Path, files: &dyn project::Files) -> Result<Compilation, LoadError> {
-    let (project, parse_diags) = project::load_from(root, files)?;
-    let (envs, diagnostics) = check::check(&project, parse_diags);
+    let (project, parse_diags) = project::load_from(root, files, Parse::Deferred)?;
+    let (project, (envs, diagnostics)) = match check::check(&project, parse_diags) {
+        Ok(checked) => (project, checked),
+        Err(check::Reload) => {
+            // A deferred backend body has a syntax error: reported as any
+            // syntax error is, once the file is parsed whole.
+            drop(project);
+            let (project, parse_diags) = project::load_from(root, files, Parse::Whole)?;
+            let checked =
+                check::check(&project, parse_diags).expect("a project parsed whole defers nothing");
+            (project, checked)
+        }
+    };
     Ok(Compilation {
         project,
         diagnostics,

@@ -237,7 +237,9 @@ impl Server {
                     root: &root,
                     open: &self.open,
                 };
-                let (project, _) = crate::project::load_from(&root, &overlay).ok()?;
+                let (project, _) =
+                    crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
+                        .ok()?;
                 declared(&root, &project).remove(word)
             }
         };

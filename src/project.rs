@@ -89,6 +89,16 @@ pub struct ParsedFile {
     pub ast: ast::File,
 }
 
+/// How [`load_from`] parses the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parse {
+    /// A large file's unconditional backends keep their bodies for the
+    /// checker to parse where it builds them (see `check::bodies`).
+    Deferred,
+    /// Every file whole.
+    Whole,
+}
+
 /// A loaded project: everything the checker needs, nothing it must read.
 #[derive(Debug)]
 pub struct Project {
@@ -241,13 +251,18 @@ impl Files for BTreeMap<String, Vec<u8>> {
     }
 }
 
-/// Reads a project from `root` (the directory of `haptic.toml`).
+/// Reads a project from `root` (the directory of `haptic.toml`), every
+/// file parsed whole.
 pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
-    load_from(root, &Dir(root))
+    load_from(root, &Dir(root), Parse::Whole)
 }
 
 /// Reads a project through `files`; `root` is where outputs go by default.
-pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnostic>), LoadError> {
+pub fn load_from(
+    root: &Path,
+    files: &dyn Files,
+    parse: Parse,
+) -> Result<(Project, Vec<Diagnostic>), LoadError> {
     let manifest_bytes = files.read("haptic.toml").map_err(|e| {
         LoadError::Io(format!(
             "cannot read `{}`: {e}",
@@ -313,7 +328,7 @@ pub fn load_from(root: &Path, files: &dyn Files) -> Result<(Project, Vec<Diagnos
             hash(&mut hasher);
             syntax::parse(id, text)
         } else {
-            syntax::parse_beside(id, text, || hash(&mut hasher))
+            syntax::parse_beside(id, text, parse == Parse::Deferred, || hash(&mut hasher))
         };
         diags.extend(parse_diags);
         let mut imports = Vec::new();

@@ -1,5 +1,6 @@
 //! Building the model of one environment from its elaborated declarations.
 
+use super::bodies::{Bodies, Found};
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
 use super::{flatten, Defs, Ns, Resolver};
@@ -43,7 +44,7 @@ impl<'a> Ctx<'a, '_> {
 
     /// The `name = value` items of a block, checked against a schema. A
     /// failed field is left out of the record; the others stay usable.
-    fn fields(&mut self, schema: &types::Schema, items: &[&'a ast::BodyItem]) -> Rec {
+    fn fields(&mut self, schema: &types::Schema, items: &[&ast::BodyItem]) -> Rec {
         let fields = items.iter().filter_map(|item| match item {
             ast::BodyItem::Field(f) => Some(f),
             _ => None,
@@ -70,6 +71,7 @@ pub(super) fn env<'a>(
     project: &'a Project,
     env: &'a str,
     production: bool,
+    (bodies, found): (&Bodies, &mut Found),
     diags: &mut Diagnostics,
 ) -> Option<(model::Env, Tainted)> {
     let mut items = Vec::new();
@@ -132,7 +134,7 @@ pub(super) fn env<'a>(
     // Moved once, from the parts built on each thread into a list of the
     // exact length: a large project's backends are hundreds of kilobytes.
     backends.reserve_exact(backend_decls.len());
-    for (be, complete) in build_backends(&mut ctx, &backend_decls)
+    for (be, complete) in build_backends(&mut ctx, (bodies, found), &backend_decls)
         .into_iter()
         .flatten()
     {
@@ -188,17 +190,19 @@ pub(super) fn env<'a>(
 /// thread's.
 fn build_backends<'a>(
     ctx: &mut Ctx<'a, '_>,
+    (bodies, found): (&Bodies, &mut Found),
     decls: &[&'a ast::Decl],
 ) -> Vec<Vec<(model::Backend, bool)>> {
-    let build = |ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl| {
+    let build = |ctx: &mut Ctx<'a, '_>, found: &mut Found, decl: &'a ast::Decl| {
         let errors = ctx.diags.error_count();
-        let (be, complete) = backend(ctx, decl);
+        let items = bodies.items(decl, found);
+        let (be, complete) = backend(ctx, decl, &items);
         let complete = complete && ctx.diags.error_count() == errors;
         (be, complete)
     };
     let runs = crate::parallel::runs(decls, 100);
     if runs.len() <= 1 {
-        return vec![decls.iter().map(|decl| build(ctx, decl)).collect()];
+        return vec![decls.iter().map(|decl| build(ctx, found, decl)).collect()];
     }
     // Evaluate what is still pending (standard-library constants), so no
     // thread evaluates, or reports on, a definition another one does too.
@@ -208,19 +212,24 @@ fn build_backends<'a>(
     let (defs, tls_cache, env) = (&ctx.defs, &ctx.tls_cache, ctx.env);
     let results = crate::parallel::map(runs, |decls| {
         let mut diags = Diagnostics::default();
+        let mut part = Found::default();
         let mut ctx = Ctx {
             defs: defs.clone(),
             diags: &mut diags,
             env,
             tls_cache: tls_cache.clone(),
         };
-        let built: Vec<_> = decls.iter().map(|decl| build(&mut ctx, decl)).collect();
-        (built, diags)
+        let built: Vec<_> = decls
+            .iter()
+            .map(|decl| build(&mut ctx, &mut part, decl))
+            .collect();
+        (built, diags, part)
     });
     results
         .into_iter()
-        .map(|(built, diags)| {
+        .map(|(built, diags, part)| {
             ctx.diags.merge(diags);
+            found.merge(part);
             built
         })
         .collect()
@@ -361,13 +370,17 @@ fn name_length(ctx: &mut Ctx, name: &ast::Ident) {
     }
 }
 
-/// Builds a backend; the flag is false when a part of it (a server, a
-/// header) was dropped because of an error.
-fn backend<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> (model::Backend, bool) {
+/// Builds a backend from its body's `items`; the flag is false when a
+/// part of it (a server, a header) was dropped because of an error.
+fn backend<'a>(
+    ctx: &mut Ctx<'a, '_>,
+    decl: &'a ast::Decl,
+    items: &[ast::BodyItem],
+) -> (model::Backend, bool) {
     let mut complete = true;
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
-    flatten(&decl.body, ctx.env, &mut body);
+    flatten(items, ctx.env, &mut body);
     let rec = ctx.fields(&types::BACKEND, &body);
     let balance = rec
         .enumeration("balance")

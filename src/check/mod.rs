@@ -4,6 +4,7 @@
 //! environment is still found; diagnostics shared by several environments
 //! are reported once.
 
+mod bodies;
 mod build;
 mod lint;
 pub mod types;
@@ -18,12 +19,17 @@ use crate::source::Span;
 use crate::syntax::ast;
 use value::{Raw, SRaw, Scope};
 
+/// A deferred backend body does not parse (see [`bodies`]): load the
+/// project again without deferring, and check that.
+#[derive(Debug)]
+pub struct Reload;
+
 /// Checks a loaded project. Returns the models of the environments (empty
 /// when there is any error) and all diagnostics in source order.
 pub fn check(
     project: &Project,
     parse_diags: Vec<Diagnostic>,
-) -> (Vec<model::Env>, Vec<Diagnostic>) {
+) -> Result<(Vec<model::Env>, Vec<Diagnostic>), Reload> {
     let mut diags = Diagnostics::default();
     for d in parse_diags {
         diags.push(d);
@@ -43,6 +49,11 @@ pub fn check(
             diags.merge(found);
         }
     }
+    let mut found = bodies::Found::default();
+    let bodies = bodies::Bodies::new(project, &env_names, &mut found);
+    if found.failed {
+        return Err(Reload);
+    }
     let mut models = Vec::new();
     for env in &envs {
         diags.set_env(Some(&env.name));
@@ -52,11 +63,24 @@ pub fn check(
             .production
             .iter()
             .any(|p| *p == env.name);
-        if let Some((model, tainted)) = build::env(project, &env.name, production, &mut diags) {
+        let built = build::env(
+            project,
+            &env.name,
+            production,
+            (&bodies, &mut found),
+            &mut diags,
+        );
+        if let Some((model, tainted)) = built {
             lint::env(&model, &tainted, project, &mut diags);
             models.push(model);
         }
     }
+    bodies.rest(&mut found);
+    if found.failed {
+        return Err(Reload);
+    }
+    diags.set_env(None);
+    diags.merge(found.diags);
     let mut diags = apply_lint_levels(project, diags.into_sorted());
     // A finding in some environments only says which.
     for d in &mut diags {
@@ -72,7 +96,7 @@ pub fn check(
     if diags.iter().any(Diagnostic::is_error) {
         models.clear();
     }
-    (models, diags)
+    Ok((models, diags))
 }
 
 fn apply_lint_levels(project: &Project, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -125,40 +149,12 @@ fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> 
 /// Every `if env == NAME` names a declared environment; environments are
 /// declared at the top level only.
 fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostics) {
-    fn check_cond(cond: &ast::Condition, envs: &[String], diags: &mut Diagnostics) {
-        for name in &cond.envs {
-            if !envs.iter().any(|e| *e == name.name) {
-                let mut d = Diagnostic::new(
-                    Code::UnknownEnv,
-                    name.span,
-                    format!("unknown environment `{}`", name.name),
-                );
-                if let Some(near) =
-                    nearest_or_expansion(&name.name, envs.iter().map(String::as_str))
-                {
-                    d = d.help(format!("did you mean `{near}`?"));
-                }
-                diags.push(d.help(format!(
-                    "the declared environments are {}",
-                    types::list_values(&envs.iter().map(String::as_str).collect::<Vec<_>>())
-                )));
-            }
-        }
-    }
-    fn body(items: &[ast::BodyItem], envs: &[String], diags: &mut Diagnostics) {
-        for item in items {
-            if let ast::BodyItem::If(branch) = item {
-                check_cond(&branch.cond, envs, diags);
-                body(&branch.then, envs, diags);
-                body(&branch.otherwise, envs, diags);
-            }
-        }
-    }
+    top(items, envs, false, diags);
     fn top(items: &[ast::Item], envs: &[String], nested: bool, diags: &mut Diagnostics) {
         for item in items {
             match item {
                 ast::Item::If(branch) => {
-                    check_cond(&branch.cond, envs, diags);
+                    check_condition(&branch.cond, envs, diags);
                     top(&branch.then, envs, true, diags);
                     top(&branch.otherwise, envs, true, diags);
                 }
@@ -170,21 +166,56 @@ fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostic
                     )
                     .help("declare every environment at the top level of a file"),
                 ),
-                ast::Item::Backend(d) | ast::Item::Frontend(d) => body(&d.body, envs, diags),
-                ast::Item::Defaults(d) | ast::Item::Stats(d) => body(&d.body, envs, diags),
+                // A deferred body's conditions are looked at where it is
+                // parsed (see `bodies`).
+                ast::Item::Backend(d) | ast::Item::Frontend(d) => {
+                    body_conditions(&d.body, envs, diags)
+                }
+                ast::Item::Defaults(d) | ast::Item::Stats(d) => {
+                    body_conditions(&d.body, envs, diags)
+                }
                 ast::Item::Guard(g) => {
                     let cond = ast::Condition {
                         op: ast::CondOp::In,
                         envs: g.envs.clone(),
                         span: g.span,
                     };
-                    check_cond(&cond, envs, diags);
+                    check_condition(&cond, envs, diags);
                 }
                 _ => {}
             }
         }
     }
-    top(items, envs, false, diags);
+}
+
+/// Every `if env == NAME` of a block's items names a declared environment.
+fn body_conditions(items: &[ast::BodyItem], envs: &[String], diags: &mut Diagnostics) {
+    for item in items {
+        if let ast::BodyItem::If(branch) = item {
+            check_condition(&branch.cond, envs, diags);
+            body_conditions(&branch.then, envs, diags);
+            body_conditions(&branch.otherwise, envs, diags);
+        }
+    }
+}
+
+fn check_condition(cond: &ast::Condition, envs: &[String], diags: &mut Diagnostics) {
+    for name in &cond.envs {
+        if !envs.iter().any(|e| *e == name.name) {
+            let mut d = Diagnostic::new(
+                Code::UnknownEnv,
+                name.span,
+                format!("unknown environment `{}`", name.name),
+            );
+            if let Some(near) = nearest_or_expansion(&name.name, envs.iter().map(String::as_str)) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            diags.push(d.help(format!(
+                "the declared environments are {}",
+                types::list_values(&envs.iter().map(String::as_str).collect::<Vec<_>>())
+            )));
+        }
+    }
 }
 
 /// Items of one environment, `if` branches resolved: top-level items or

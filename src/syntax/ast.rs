@@ -91,6 +91,9 @@ pub struct Decl {
     pub name: Ident,
     pub body: Vec<BodyItem>,
     pub span: Span,
+    /// The body was not parsed yet (`body` is empty): it is parsed where
+    /// the backend is built.
+    pub deferred: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -355,7 +355,12 @@ impl Converter {
             Rule::backend_decl | Rule::frontend_decl => {
                 let name = self.ident(inner.next().expect("grammar: name"));
                 let body = self.body(inner.next().expect("grammar: body"));
-                let decl = Decl { name, body, span };
+                let decl = Decl {
+                    name,
+                    body,
+                    span,
+                    deferred: false,
+                };
                 if rule == Rule::backend_decl {
                     Item::Backend(decl)
                 } else {
@@ -373,7 +378,12 @@ impl Converter {
                     span: span.slice(0..keyword.len()),
                 };
                 let body = self.body(inner.next().expect("grammar: body"));
-                let decl = Decl { name, body, span };
+                let decl = Decl {
+                    name,
+                    body,
+                    span,
+                    deferred: false,
+                };
                 if rule == Rule::defaults_decl {
                     Item::Defaults(decl)
                 } else {

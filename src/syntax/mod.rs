@@ -36,19 +36,25 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 /// [`parse`], with `beside` run on another thread during the pre-scan,
 /// the one stretch of a large file's parse that uses a single thread
 /// (the loader hashes the source there).
+///
+/// With `defer`, the unconditional top-level backends of a file parsed in
+/// parts get no body: [`Decl::deferred`] is set, and [`parse_body`] parses
+/// it later. The rest of the file is parsed as ever; whether the body
+/// parses is not known until then.
 pub fn parse_beside(
     file: FileId,
     text: &str,
+    defer: bool,
     beside: impl FnOnce() + Send,
 ) -> (File, Vec<Diagnostic>) {
     let (_, scanned) = crate::parallel::join(beside, || scan(file, text));
-    parse_scanned(file, text, scanned, crate::parallel::threads())
+    parse_scanned(file, text, scanned, crate::parallel::threads(), defer)
 }
 
 /// [`parse`], with large files cut into at most `threads` parts.
 #[doc(hidden)]
 pub fn parse_with_threads(file: FileId, text: &str, threads: usize) -> (File, Vec<Diagnostic>) {
-    parse_scanned(file, text, scan(file, text), threads)
+    parse_scanned(file, text, scan(file, text), threads, false)
 }
 
 fn parse_scanned(
@@ -56,12 +62,13 @@ fn parse_scanned(
     text: &str,
     scanned: Result<Vec<usize>, Diagnostic>,
     threads: usize,
+    defer: bool,
 ) -> (File, Vec<Diagnostic>) {
     let boundaries = match scanned {
         Ok(boundaries) => boundaries,
         Err(diag) => return (File { items: Vec::new() }, vec![diag]),
     };
-    parse_in_parts(file, text, &boundaries, threads)
+    parse_in_parts(file, text, &boundaries, threads, defer)
         .or_else(|| parser::parse(file, text))
         .unwrap_or_else(|| {
             grammar::parse(file, text).unwrap_or_else(|e| (File { items: Vec::new() }, vec![e]))
@@ -78,6 +85,7 @@ fn parse_in_parts(
     text: &str,
     boundaries: &[usize],
     threads: usize,
+    defer: bool,
 ) -> Option<(File, Vec<Diagnostic>)> {
     const PART: usize = 128 * 1024;
     let parts = threads.min(text.len() / PART);
@@ -96,7 +104,7 @@ fn parse_in_parts(
     }
     cuts.push(text.len());
     let results = crate::parallel::map(cuts.windows(2), |w| {
-        parser::parse_part(file, text, w[0], w[1])
+        parser::parse_part(file, text, w[0], w[1], defer)
     });
     let mut items = Vec::new();
     let mut diags = Vec::new();
@@ -112,7 +120,7 @@ fn parse_in_parts(
 /// cut or a part does not parse (for tests).
 #[doc(hidden)]
 pub fn parse_parts(file: FileId, text: &str, threads: usize) -> Option<(File, Vec<Diagnostic>)> {
-    parse_in_parts(file, text, &scan(file, text).ok()?, threads)
+    parse_in_parts(file, text, &scan(file, text).ok()?, threads, false)
 }
 
 /// Parses with the pest reference parser only: the tree, or the syntax
@@ -129,6 +137,15 @@ pub fn parse_reference(file: FileId, text: &str) -> Result<(File, Vec<Diagnostic
 pub fn parse_fast(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
     scan(file, text).ok()?;
     parser::parse(file, text)
+}
+
+/// The body of a backend whose parse was deferred (see [`parse_beside`]).
+pub fn parse_body(
+    file: FileId,
+    text: &str,
+    decl: &Decl,
+) -> Option<(Vec<BodyItem>, Vec<Diagnostic>)> {
+    parser::parse_body(file, text, decl)
 }
 
 /// The bytes of a word (a name, a number): letters, digits, `_` and `-`.

@@ -21,8 +21,36 @@ use crate::source::{FileId, Span};
 /// The tree and the diagnostics of literals (bad escapes, unknown units),
 /// or `None` where the file is not in the language.
 pub fn parse(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
-    let (items, diags) = parse_part(file, text, 0, text.len())?;
+    let (items, diags) = parse_part(file, text, 0, text.len(), false)?;
     Some((File { items }, diags))
+}
+
+/// The body of a deferred `decl` in `text` (its whole file), and the
+/// diagnostics of its literals; `None` where it does not parse, or ends
+/// elsewhere than the declaration did.
+pub fn parse_body(
+    file: FileId,
+    text: &str,
+    decl: &Decl,
+) -> Option<(Vec<BodyItem>, Vec<Diagnostic>)> {
+    let base = file.0;
+    let (from, end) = (
+        (decl.name.span.end - base) as usize,
+        (decl.span.end - base) as usize,
+    );
+    let mut p = Parser {
+        defer: false,
+        in_if: 0,
+        file,
+        text: &text[..end],
+        bytes: &text.as_bytes()[..end],
+        pos: from,
+        diags: Vec::new(),
+        stacks: Stacks::default(),
+    };
+    p.skip();
+    let body = p.body()?;
+    (p.pos == end).then_some((body, p.diags))
 }
 
 /// The items of `text[start..end]`, a run of whole top-level items, with
@@ -32,8 +60,11 @@ pub fn parse_part(
     text: &str,
     start: usize,
     end: usize,
+    defer: bool,
 ) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
     let mut p = Parser {
+        defer,
+        in_if: 0,
         file,
         text: &text[..end],
         bytes: &text.as_bytes()[..end],
@@ -46,6 +77,10 @@ pub fn parse_part(
 }
 
 struct Parser<'t> {
+    /// Whether unconditional backends keep their bodies for later.
+    defer: bool,
+    /// How many top-level `if`s the parser is in.
+    in_if: usize,
     file: FileId,
     text: &'t str,
     bytes: &'t [u8],
@@ -568,11 +603,17 @@ impl<'t> Parser<'t> {
             "backend" | "frontend" => {
                 let name = self.ident()?;
                 self.skip();
-                let body = self.body()?;
+                let deferred = self.defer && self.in_if == 0 && word == "backend";
+                let body = if deferred {
+                    self.skip_block().then(Vec::new)?
+                } else {
+                    self.body()?
+                };
                 let decl = Decl {
                     name,
                     body,
                     span: self.span(start),
+                    deferred,
                 };
                 if word == "backend" {
                     Item::Backend(decl)
@@ -590,6 +631,7 @@ impl<'t> Parser<'t> {
                     name,
                     body,
                     span: self.span(start),
+                    deferred: false,
                 };
                 if word == "defaults" {
                     Item::Defaults(decl)
@@ -622,12 +664,17 @@ impl<'t> Parser<'t> {
                     span: self.span(start),
                 })
             }
-            "if" => Item::If(self.if_rest(start, |p| {
-                p.lit("{").then_some(())?;
-                let items = p.items(true)?;
-                p.lit("}");
-                Some(items)
-            })?),
+            "if" => {
+                self.in_if += 1;
+                let branch = self.if_rest(start, |p| {
+                    p.lit("{").then_some(())?;
+                    let items = p.items(true)?;
+                    p.lit("}");
+                    Some(items)
+                });
+                self.in_if -= 1;
+                Item::If(branch?)
+            }
             _ => return None,
         };
         Some(item)
@@ -722,6 +769,58 @@ impl<'t> Parser<'t> {
     // ------------------------------------------------ backend / frontend
 
     /// `body = { "{" ~ body_item* ~ "}" }`
+    /// A block skipped, not parsed: `{`, and everything up to the `}` that
+    /// closes it (brackets in strings and comments do not count). Whether
+    /// it parses is up to [`parse_body`], which must end where this did.
+    fn skip_block(&mut self) -> bool {
+        /// The bytes that matter here: brackets, and what starts a string
+        /// or a comment.
+        const BLOCK: [bool; 256] = {
+            let mut table = [false; 256];
+            table[b'{' as usize] = true;
+            table[b'}' as usize] = true;
+            table[b'"' as usize] = true;
+            table[b'/' as usize] = true;
+            table
+        };
+        if !self.lit("{") {
+            return false;
+        }
+        let bytes = self.bytes;
+        let mut depth = 1usize;
+        let mut i = self.pos;
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
+            if !BLOCK[usize::from(b)] {
+                continue;
+            }
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos = i;
+                        return true;
+                    }
+                }
+                b'"' => {
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+                _ if bytes.get(i) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     fn body(&mut self) -> Option<Vec<BodyItem>> {
         self.lit("{").then_some(())?;
         let items = self.collect(Self::body_item);
