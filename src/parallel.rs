@@ -78,9 +78,19 @@ pub fn map<T: Send, R: Send>(
     }
 }
 
-/// `items` cut into contiguous runs, one a thread, of at least `min_run`
-/// items each: a single run when there is one thread or too little work.
+/// `items` cut into contiguous runs of at least `min_run` items each, a
+/// few a thread: a single run when there is one thread or too little work.
+/// Runs are taken by whichever thread is free, so a thread that is slowed
+/// down (by the system, or by runs with more to do) leaves its share to
+/// the others instead of making the stage wait for it.
 pub fn runs<T>(items: &[T], min_run: usize) -> Vec<&[T]> {
-    let count = threads().min(items.len() / min_run.max(1)).max(1);
+    const RUNS_PER_THREAD: usize = 4;
+    let count = if threads() < 2 {
+        1
+    } else {
+        (threads() * RUNS_PER_THREAD)
+            .min(items.len() / min_run.max(1))
+            .max(1)
+    };
     items.chunks(items.len().div_ceil(count).max(1)).collect()
 }
