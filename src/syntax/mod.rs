@@ -60,15 +60,16 @@ pub fn parse_with_threads(file: FileId, text: &str, threads: usize) -> (File, Ve
 fn parse_scanned(
     file: FileId,
     text: &str,
-    scanned: Result<Vec<usize>, Diagnostic>,
+    scanned: Result<Scanned, Diagnostic>,
     threads: usize,
     defer: bool,
 ) -> (File, Vec<Diagnostic>) {
-    let boundaries = match scanned {
-        Ok(boundaries) => boundaries,
+    let scanned = match scanned {
+        Ok(scanned) => scanned,
         Err(diag) => return (File { items: Vec::new() }, vec![diag]),
     };
-    parse_in_parts(file, text, &boundaries, threads, defer)
+    let closes: &[usize] = if defer { &scanned.closes } else { &[] };
+    parse_in_parts(file, text, &scanned.boundaries, threads, closes)
         .or_else(|| parser::parse(file, text))
         .unwrap_or_else(|| {
             grammar::parse(file, text).unwrap_or_else(|e| (File { items: Vec::new() }, vec![e]))
@@ -85,7 +86,7 @@ fn parse_in_parts(
     text: &str,
     boundaries: &[usize],
     threads: usize,
-    defer: bool,
+    closes: &[usize],
 ) -> Option<(File, Vec<Diagnostic>)> {
     const PART: usize = 128 * 1024;
     let parts = threads.min(text.len() / PART);
@@ -104,7 +105,7 @@ fn parse_in_parts(
     }
     cuts.push(text.len());
     let results = crate::parallel::map(cuts.windows(2), |w| {
-        parser::parse_part(file, text, w[0], w[1], defer)
+        parser::parse_part(file, text, w[0], w[1], closes)
     });
     let mut items = Vec::new();
     let mut diags = Vec::new();
@@ -120,7 +121,7 @@ fn parse_in_parts(
 /// cut or a part does not parse (for tests).
 #[doc(hidden)]
 pub fn parse_parts(file: FileId, text: &str, threads: usize) -> Option<(File, Vec<Diagnostic>)> {
-    parse_in_parts(file, text, &scan(file, text).ok()?, threads, false)
+    parse_in_parts(file, text, &scan(file, text).ok()?.boundaries, threads, &[])
 }
 
 /// Parses with the pest reference parser only: the tree, or the syntax
@@ -174,6 +175,15 @@ const SPECIAL: [bool; 256] = {
     table
 };
 
+/// What [`scan`] finds in a file that is not nested too deep.
+struct Scanned {
+    /// Where top-level items may begin.
+    boundaries: Vec<usize>,
+    /// Where the `}` of each top-level block is: what a deferred body is
+    /// skipped to (see [`parser::parse_part`]).
+    closes: Vec<usize>,
+}
+
 /// Refuses pathological nesting before either parser's recursive descent
 /// sees it. A level is an open `{`, `[`, `(` or `<` (of a type; the `>` of
 /// an arrow `->` closes nothing), or an `else if` of a chain (each one
@@ -185,7 +195,7 @@ const SPECIAL: [bool; 256] = {
 /// in ...`). The grammar reads the items before such a place without
 /// looking past it, trivia included, which is what lets [`parse_in_parts`]
 /// cut there.
-fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
+fn scan(file: FileId, text: &str) -> Result<Scanned, Diagnostic> {
     #[derive(PartialEq)]
     enum Last {
         /// A `}` that closed a block of this level.
@@ -200,6 +210,7 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
     let mut chained = 0usize;
     let mut last = Last::Other;
     let mut boundaries = Vec::new();
+    let mut closes = Vec::new();
     let too_deep = |at: usize, len: usize, chained: usize| {
         let help = if chained > 0 {
             "each `else if` nests the rest of its chain one level deeper: join \
@@ -258,6 +269,9 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
                 continue;
             }
             b'}' | b']' | b')' | b'>' => {
+                if chains.len() == 2 && b == b'}' {
+                    closes.push(start);
+                }
                 if chains.len() > 1 {
                     chained -= chains.pop().expect("more than one");
                 }
@@ -294,5 +308,52 @@ fn scan(file: FileId, text: &str) -> Result<Vec<usize>, Diagnostic> {
         }
         last = token;
     }
-    Ok(boundaries)
+    Ok(Scanned { boundaries, closes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large file's unconditional backends are deferred, and each body
+    /// parses later to what the whole file's parse gives; a backend in an
+    /// `if` is parsed at once.
+    #[test]
+    fn deferred_bodies_parse_as_the_whole_file_does() {
+        let mut text = String::from("env production\n");
+        for b in 0..3000 {
+            text.push_str(&format!(
+                "backend b{b} {{\n  // }} a bracket in a comment {{\n  request_header \"X\" = \"}}{{\"\n  server s = 10.0.0.1:80 {{ weight = 2 }}\n}}\n"
+            ));
+        }
+        text.push_str("if env == production {\n  backend late { server s = 10.0.0.2:80 }\n}\n");
+        let file = FileId(0);
+        let (whole, _) = parse_with_threads(file, &text, 1);
+        let scanned = scan(file, &text).unwrap();
+        let (deferred, _) =
+            parse_in_parts(file, &text, &scanned.boundaries, 2, &scanned.closes).unwrap();
+        assert_eq!(whole.items.len(), deferred.items.len());
+        let mut bodies = 0;
+        for (w, d) in whole.items.iter().zip(&deferred.items) {
+            match (w, d) {
+                (Item::Backend(w), Item::Backend(d)) => {
+                    assert!(d.deferred && d.body.is_empty(), "{}", d.name.name);
+                    assert_eq!((&w.name, w.span), (&d.name, d.span));
+                    let (body, diags) = parse_body(file, &text, d).unwrap();
+                    assert_eq!(body, w.body);
+                    assert!(diags.is_empty());
+                    bodies += 1;
+                }
+                (Item::If(w), Item::If(d)) => {
+                    assert_eq!(w, d);
+                    let Item::Backend(late) = &d.then[0] else {
+                        panic!("a backend in the `if`")
+                    };
+                    assert!(!late.deferred && !late.body.is_empty());
+                }
+                (w, d) => assert_eq!(w, d),
+            }
+        }
+        assert_eq!(bodies, 3000);
+    }
 }

@@ -21,7 +21,7 @@ use crate::source::{FileId, Span};
 /// The tree and the diagnostics of literals (bad escapes, unknown units),
 /// or `None` where the file is not in the language.
 pub fn parse(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
-    let (items, diags) = parse_part(file, text, 0, text.len(), false)?;
+    let (items, diags) = parse_part(file, text, 0, text.len(), &[])?;
     Some((File { items }, diags))
 }
 
@@ -39,7 +39,7 @@ pub fn parse_body(
         (decl.span.end - base) as usize,
     );
     let mut p = Parser {
-        defer: false,
+        closes: &[],
         in_if: 0,
         file,
         text: &text[..end],
@@ -54,16 +54,18 @@ pub fn parse_body(
 }
 
 /// The items of `text[start..end]`, a run of whole top-level items, with
-/// spans in the whole text.
+/// spans in the whole text. With `closes` (where the `}` of each top-level
+/// block is, from the pre-scan), unconditional top-level backends are
+/// deferred: their bodies are skipped, for [`parse_body`] to parse later.
 pub fn parse_part(
     file: FileId,
     text: &str,
     start: usize,
     end: usize,
-    defer: bool,
+    closes: &[usize],
 ) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
     let mut p = Parser {
-        defer,
+        closes,
         in_if: 0,
         file,
         text: &text[..end],
@@ -77,8 +79,9 @@ pub fn parse_part(
 }
 
 struct Parser<'t> {
-    /// Whether unconditional backends keep their bodies for later.
-    defer: bool,
+    /// Where the `}` of each top-level block is, when unconditional
+    /// backends keep their bodies for later; empty otherwise.
+    closes: &'t [usize],
     /// How many top-level `if`s the parser is in.
     in_if: usize,
     file: FileId,
@@ -603,7 +606,7 @@ impl<'t> Parser<'t> {
             "backend" | "frontend" => {
                 let name = self.ident()?;
                 self.skip();
-                let deferred = self.defer && self.in_if == 0 && word == "backend";
+                let deferred = !self.closes.is_empty() && self.in_if == 0 && word == "backend";
                 let body = if deferred {
                     self.skip_block().then(Vec::new)?
                 } else {
@@ -769,56 +772,21 @@ impl<'t> Parser<'t> {
     // ------------------------------------------------ backend / frontend
 
     /// `body = { "{" ~ body_item* ~ "}" }`
-    /// A block skipped, not parsed: `{`, and everything up to the `}` that
-    /// closes it (brackets in strings and comments do not count). Whether
-    /// it parses is up to [`parse_body`], which must end where this did.
+    /// A top-level block skipped, not parsed: `{`, and everything up to
+    /// the `}` that the pre-scan found closes it. Whether it parses, and
+    /// ends there, is up to [`parse_body`].
     fn skip_block(&mut self) -> bool {
-        /// The bytes that matter here: brackets, and what starts a string
-        /// or a comment.
-        const BLOCK: [bool; 256] = {
-            let mut table = [false; 256];
-            table[b'{' as usize] = true;
-            table[b'}' as usize] = true;
-            table[b'"' as usize] = true;
-            table[b'/' as usize] = true;
-            table
-        };
         if !self.lit("{") {
             return false;
         }
-        let bytes = self.bytes;
-        let mut depth = 1usize;
-        let mut i = self.pos;
-        while i < bytes.len() {
-            let b = bytes[i];
-            i += 1;
-            if !BLOCK[usize::from(b)] {
-                continue;
+        let next = self.closes.partition_point(|&c| c < self.pos);
+        match self.closes.get(next) {
+            Some(&close) if close < self.bytes.len() => {
+                self.pos = close + 1;
+                true
             }
-            match b {
-                b'{' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        self.pos = i;
-                        return true;
-                    }
-                }
-                b'"' => {
-                    while i < bytes.len() && bytes[i] != b'"' {
-                        i += if bytes[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 1;
-                }
-                _ if bytes.get(i) == Some(&b'/') => {
-                    while i < bytes.len() && bytes[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                _ => {}
-            }
+            _ => false,
         }
-        false
     }
 
     fn body(&mut self) -> Option<Vec<BodyItem>> {

@@ -33,6 +33,11 @@ fn project_in(envs: &[&str], broken: &[usize]) -> TempProject {
     for b in 0..BACKENDS {
         let mistake = broken.iter().position(|x| *x == b);
         backends.push_str(&format!("backend svc{b} {{\n"));
+        if b % 100 == 7 {
+            // Brackets in a comment and in a string do not end the body
+            // that a deferred parse skips.
+            backends.push_str("  // } closes nothing {\n  request_header \"X-Note\" = \"}{ }\"\n");
+        }
         match mistake {
             Some(0) => backends.push_str("  balance = roundrobbin\n"),
             Some(1) => backends.push_str("  timeout_connect = 5\n"),
