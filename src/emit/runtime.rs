@@ -87,11 +87,12 @@ impl Action<'_> {
                 .all(|part| is_one_argument(part)),
             "runtime command built from unchecked input: {backend:?}/{server:?} {options:?}"
         );
-        self.write_checked(out, backend, server);
+        self.write_checked(out, &format!("{backend}/{server}"));
     }
 
-    /// [`Action::write`], with the names already found safe.
-    fn write_checked(self, out: &mut String, backend: &str, server: &str) {
+    /// [`Action::write`] to `target` (`backend/server`), with the names
+    /// already found safe.
+    fn write_checked(self, out: &mut String, target: &str) {
         out.push_str(match self {
             Action::SetAddr(..) | Action::SetWeight(_) | Action::SetState(_) => "set server ",
             Action::SetMaxconn(_) => "set maxconn server ",
@@ -100,9 +101,7 @@ impl Action<'_> {
             Action::ShutdownSessions => "shutdown sessions server ",
             Action::DelServer => "del server ",
         });
-        out.push_str(backend);
-        out.push('/');
-        out.push_str(server);
+        out.push_str(target);
         match self {
             Action::SetAddr(ip, port) => {
                 out.push_str(" addr ");
@@ -246,6 +245,7 @@ pub fn write_declared(out: &mut Out, backends: &[model::Backend]) {
     let servers: usize = backends.iter().map(|be| be.servers.len()).sum();
     // About 38 bytes a command, four commands a server.
     out.expect(servers * 4 * 38);
+    let mut target = String::new();
     for be in backends {
         let text = out.text();
         assert!(
@@ -254,14 +254,19 @@ pub fn write_declared(out: &mut Out, backends: &[model::Backend]) {
             be.name
         );
         for s in &be.servers {
-            // Each name is looked at once, not once a command.
+            // Each name is looked at once, and `backend/server` spelled
+            // once, not once a command.
             assert!(
                 is_one_argument(&s.name),
                 "unchecked server name {:?}",
                 s.name
             );
+            target.clear();
+            target.push_str(&be.name);
+            target.push('/');
+            target.push_str(&s.name);
             for action in declared_state(s) {
-                action.write_checked(text, &be.name, &s.name);
+                action.write_checked(text, &target);
                 text.push('\n');
             }
         }
