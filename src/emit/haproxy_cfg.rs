@@ -107,6 +107,22 @@ impl<'a> lower::Words<'a> for Line<'_> {
             _ => self.words(lower::check_words(check)),
         }
     }
+
+    // What `word` writes for `Word::Syntax` and `Word::Int`, and for
+    // `Word::Value` and `Word::Address`, without the words.
+    fn keyword_int(&mut self, keyword: &'static str, n: u64) {
+        self.text.push(' ');
+        self.text.push_str(keyword);
+        self.text.push(' ');
+        digits::push_int(self.text, n);
+    }
+
+    fn name_address(&mut self, name: &'a str, host: Option<&'a model::Host>, port: u16) {
+        self.text.push(' ');
+        quote_into(self.text, name);
+        self.text.push(' ');
+        lower::push_address(self.text, host, port);
+    }
 }
 
 fn write_words(out: &mut String, words: &[Word]) {

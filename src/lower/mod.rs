@@ -463,6 +463,17 @@ pub trait Words<'a> {
     fn check_words(&mut self, check: &'a model::HealthCheck) {
         self.words(check_words(check));
     }
+
+    /// A keyword and a number (`weight 10`), which a sink may write
+    /// without making words of them: a server line has several.
+    fn keyword_int(&mut self, keyword: &'static str, n: u64) {
+        self.words([syn(keyword), Word::Int(n)]);
+    }
+
+    /// A name and an address (`s1 10.0.0.1:8080`), as [`Words::keyword_int`].
+    fn name_address(&mut self, name: &'a str, host: Option<&'a Host>, port: u16) {
+        self.words([self::name(name), Word::Address(host, port)]);
+    }
 }
 
 /// `check inter 2s rise 2 fall 3`: how a server is health-checked.
@@ -502,13 +513,13 @@ pub fn push_server_options<'a>(
     s: &'a model::Server,
     words: &mut impl Words<'a>,
 ) {
-    words.words([name(&s.name), Word::Address(Some(&s.host), s.port)]);
+    words.name_address(&s.name, Some(&s.host), s.port);
     if let (true, Some(check)) = (s.check, &be.check) {
         words.check_words(check);
     }
-    words.words([syn("weight"), Word::Int(u64::from(s.effective_weight()))]);
+    words.keyword_int("weight", u64::from(s.effective_weight()));
     if let Some(n) = s.maxconn {
-        words.words([syn("maxconn"), Word::Int(u64::from(n))]);
+        words.keyword_int("maxconn", u64::from(n));
     }
     if let Host::Name(_) = s.host {
         // A DNS name is resolved by HAProxy's resolvers (the built-in
