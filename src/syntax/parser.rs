@@ -131,8 +131,20 @@ fn is_ident_start(b: u8) -> bool {
 }
 
 pub(super) fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    IDENT_CHAR[usize::from(b)]
 }
+
+/// [`is_ident_char`] of every byte: looked up once a byte of every name.
+const IDENT_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 impl<'t> Parser<'t> {
     // ------------------------------------------------------------ tokens
@@ -314,6 +326,17 @@ impl<'t> Parser<'t> {
         let start = self.pos;
         if !self.digits() {
             return None;
+        }
+        // Digits alone (`100`, most numbers of a large project): the
+        // integer that `literal::numeric` makes of them, without reading
+        // them again.
+        if !self
+            .peek()
+            .is_some_and(|b| b == b'.' || b == b'/' || b == b':' || is_ident_char(b))
+        {
+            let span = self.span(start);
+            let kind = ExprKind::Int(Name::from(&self.text[start..self.pos]));
+            return Some(Expr { kind, span });
         }
         while self.peek() == Some(b'.') && self.at(1).is_some_and(|b| b.is_ascii_digit()) {
             self.pos += 1;
