@@ -124,6 +124,29 @@ pub fn parse_parts(file: FileId, text: &str, threads: usize) -> Option<(File, Ve
     parse_in_parts(file, text, &scan(file, text).ok()?.boundaries, threads, &[])
 }
 
+/// Parses a large file in parts as the loader does when it defers (see
+/// [`parse_beside`]), then each deferred body with [`parse_body`], and
+/// puts the bodies back: `None` where it is too small to be cut, or where
+/// a part or a body does not parse (for tests, which hold the result to
+/// the whole file's parse).
+#[doc(hidden)]
+pub fn parse_deferred(file: FileId, text: &str, threads: usize) -> Option<(File, Vec<Diagnostic>)> {
+    let scanned = scan(file, text).ok()?;
+    let (mut tree, mut diags) =
+        parse_in_parts(file, text, &scanned.boundaries, threads, &scanned.closes)?;
+    for item in &mut tree.items {
+        if let Item::Backend(decl) = item {
+            if decl.deferred {
+                let (body, body_diags) = parse_body(file, text, decl)?;
+                decl.body = body;
+                decl.deferred = false;
+                diags.extend(body_diags);
+            }
+        }
+    }
+    Some((tree, diags))
+}
+
 /// Parses with the pest reference parser only: the tree, or the syntax
 /// error (for tests that compare the two parsers).
 #[doc(hidden)]

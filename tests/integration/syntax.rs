@@ -264,6 +264,54 @@ proptest! {
     }
 }
 
+proptest! {
+    // Each case parses a 300 KiB file twice: fewer cases than above.
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A large file whose backends are deferred, mutated anywhere: where
+    /// the whole file parses, the deferred parse with each body parsed
+    /// later gives the same tree and diagnostics; where it does not, the
+    /// deferred parse does not either (a part or a body refuses).
+    #[test]
+    fn deferred_bodies_agree_with_the_whole_file(
+        mutations in prop::collection::vec(hostile::mutation(), 1..4),
+    ) {
+        let mut bytes = large_backends().into_bytes();
+        for m in &mutations {
+            hostile::apply(&mut bytes, m);
+        }
+        if let Ok(text) = String::from_utf8(bytes) {
+            let whole = haptic::syntax::parse_fast(FileId(0), &text);
+            let deferred = haptic::syntax::parse_deferred(FileId(0), &text, 2);
+            match (whole, deferred) {
+                (Some((wt, mut wd)), Some((dt, mut dd))) => {
+                    prop_assert!(wt == dt, "trees differ");
+                    wd.sort_by_key(|d| d.span);
+                    dd.sort_by_key(|d| d.span);
+                    prop_assert_eq!(wd, dd);
+                }
+                (None, None) => {}
+                (whole, deferred) => prop_assert!(
+                    false,
+                    "whole parses: {}, deferred parses: {}",
+                    whole.is_some(),
+                    deferred.is_some()
+                ),
+            }
+        }
+    }
+}
+
+/// The file the property above mutates parses, deferred and whole alike.
+#[test]
+fn deferred_bodies_of_a_large_file_are_its_bodies() {
+    let text = large_backends();
+    let whole = haptic::syntax::parse_fast(FileId(0), &text).expect("parses whole");
+    let deferred = haptic::syntax::parse_deferred(FileId(0), &text, 2).expect("parses deferred");
+    assert!(whole == deferred);
+    assert!(whole.0.items.len() > 1000);
+}
+
 /// The nesting limit counts the `else if`s of one chain, not of a block:
 /// many chains side by side, each within the limit, parse.
 #[test]
@@ -284,6 +332,23 @@ fn nesting_counts_the_else_ifs_of_one_chain() {
     let (_, diags) = haptic::syntax::parse(FileId(0), &too_long);
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].code.as_str(), "E0003");
+}
+
+/// Backends with the constructs a skipped body must see through (brackets
+/// in strings and comments, nested blocks, a condition), past the size
+/// from which a file is cut into parts.
+fn large_backends() -> String {
+    let mut text = String::from("env production\n");
+    let mut b = 0;
+    while text.len() < 300 * 1024 {
+        text.push_str(&format!(
+            "backend b{b} {{ // }} {{\n  request_header \"X\" = \"}}{{\\\"\"\n  \
+             server s = 10.0.0.1:80 {{ weight = {b}, check = false }}\n  \
+             if env == production {{ retries = 3 }} else {{ retries = 2 }}\n}}\n"
+        ));
+        b += 1;
+    }
+    text
 }
 
 /// A large file is cut into parts parsed on several threads; the result is
