@@ -71,13 +71,10 @@ pub(super) fn env<'a>(
     project: &'a Project,
     env: &'a str,
     production: bool,
+    items: &[&'a ast::Item],
     (bodies, found): (&Bodies, &mut Found),
     diags: &mut Diagnostics,
 ) -> Option<(model::Env, Tainted)> {
-    let mut items = Vec::new();
-    for file in &project.files {
-        flatten(&file.ast.items, env, &mut items);
-    }
     let mut ctx = Ctx {
         defs: Defs::new(project),
         diags,
@@ -91,11 +88,11 @@ pub(super) fn env<'a>(
         flatten(&module.ast.items, env, &mut std_items);
         define_all(&mut ctx, Ns::Std(i), &std_items);
     }
-    define_all(&mut ctx, Ns::Project, &items);
-    check_definitions(&mut ctx, &items);
+    define_all(&mut ctx, Ns::Project, items);
+    check_definitions(&mut ctx, items);
     let mut tainted = Tainted::default();
 
-    let defaults = defaults(&mut ctx, project, &items)?;
+    let defaults = defaults(&mut ctx, project, items)?;
     let mut backends = Vec::new();
     let mut frontends = Vec::new();
     let mut stats = None;
@@ -117,7 +114,7 @@ pub(super) fn env<'a>(
     // Backends first: frontends are checked against their names.
     let mut frontend_decls = Vec::new();
     let mut backend_decls = Vec::new();
-    for item in &items {
+    for item in items {
         match item {
             ast::Item::Backend(decl) if !check_dup(&mut ctx, "backend", &decl.name) => {
                 backend_decls.push(decl);

@@ -3,17 +3,22 @@
 //! guardrails.
 
 use super::build::Tainted;
-use super::flatten;
 use super::types::{self, Ty};
 use super::value::{self, Value};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
 use crate::hash::{Map, Set};
 use crate::model::{self, PathMatch, ServerState, TlsVersion};
-use crate::project::Project;
 use crate::source::Span;
 use crate::syntax::ast;
 
-pub(super) fn env(env: &model::Env, tainted: &Tainted, project: &Project, diags: &mut Diagnostics) {
+/// The lints of `env`, whose top-level items (`if` branches resolved) are
+/// `items`.
+pub(super) fn env(
+    env: &model::Env,
+    tainted: &Tainted,
+    items: &[&ast::Item],
+    diags: &mut Diagnostics,
+) {
     let routed_from_tainted = !tainted.frontends.is_empty();
     if !routed_from_tainted {
         unused_backends(env, diags);
@@ -28,7 +33,7 @@ pub(super) fn env(env: &model::Env, tainted: &Tainted, project: &Project, diags:
         frontend_shape(env, fe, diags);
     }
     duplicate_binds(env, diags);
-    guards(env, project, diags);
+    guards(env, items, diags);
 }
 
 fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
@@ -328,11 +333,7 @@ impl value::Scope for NoScope {
     }
 }
 
-fn guards(env: &model::Env, project: &Project, diags: &mut Diagnostics) {
-    let mut items = Vec::new();
-    for file in &project.files {
-        flatten(&file.ast.items, &env.name, &mut items);
-    }
+fn guards(env: &model::Env, items: &[&ast::Item], diags: &mut Diagnostics) {
     for item in items {
         let ast::Item::Guard(guard) = item else {
             continue;

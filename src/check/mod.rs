@@ -51,6 +51,7 @@ pub fn check(
     }
     let mut found = bodies::Found::default();
     let bodies = bodies::Bodies::new(project, &env_names, &mut found);
+    let top = elaborated(project);
     if found.failed {
         return Err(Reload);
     }
@@ -63,15 +64,18 @@ pub fn check(
             .production
             .iter()
             .any(|p| *p == env.name);
+        let mut items = Vec::new();
+        flatten_top(&top, &env.name, &mut items);
         let built = build::env(
             project,
             &env.name,
             production,
+            &items,
             (&bodies, &mut found),
             &mut diags,
         );
         if let Some((model, tainted)) = built {
-            lint::env(&model, &tainted, project, &mut diags);
+            lint::env(&model, &tainted, &items, &mut diags);
             models.push(model);
         }
     }
@@ -118,19 +122,21 @@ fn apply_lint_levels(project: &Project, diags: Vec<Diagnostic>) -> Vec<Diagnosti
 
 fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> {
     let mut envs: Vec<ast::Ident> = Vec::new();
+    let mut first: crate::hash::Map<&str, Span> = crate::hash::Map::default();
     for file in &project.files {
         for item in &file.ast.items {
             if let ast::Item::Env(name) = item {
-                if let Some(first) = envs.iter().find(|e| e.name == name.name) {
+                if let Some(first) = first.get(name.name.as_str()) {
                     diags.push(
                         Diagnostic::new(
                             Code::Duplicate,
                             name.span,
                             format!("environment `{}` is declared twice", name.name),
                         )
-                        .label(first.span, "first declared here"),
+                        .label(*first, "first declared here"),
                     );
                 } else {
+                    first.insert(&name.name, name.span);
                     envs.push(name.clone());
                 }
             }
@@ -214,6 +220,36 @@ fn check_condition(cond: &ast::Condition, envs: &[String], diags: &mut Diagnosti
                 "the declared environments are {}",
                 types::list_values(&envs.iter().map(String::as_str).collect::<Vec<_>>())
             )));
+        }
+    }
+}
+
+/// The project's top-level items that an environment elaborates: all but
+/// the `env` declarations, in source order. Taken once, so that each
+/// environment does not walk the declarations of all the others (a
+/// project with thousands of environments took time in their square).
+fn elaborated(project: &Project) -> Vec<&ast::Item> {
+    project
+        .files
+        .iter()
+        .flat_map(|f| &f.ast.items)
+        .filter(|item| !matches!(item, ast::Item::Env(_)))
+        .collect()
+}
+
+/// [`flatten`] of top-level items taken by [`elaborated`].
+pub(crate) fn flatten_top<'a>(items: &[&'a ast::Item], env: &str, out: &mut Vec<&'a ast::Item>) {
+    for &item in items {
+        match item {
+            ast::Item::If(branch) => {
+                let taken = if branch.cond.holds(env) {
+                    &branch.then
+                } else {
+                    &branch.otherwise
+                };
+                flatten(taken, env, out);
+            }
+            _ => out.push(item),
         }
     }
 }

@@ -83,8 +83,13 @@ impl Diagnostics {
         match self.index.get(&diagnostic) {
             Some(&i) => {
                 if let Some(env) = &self.env {
-                    if !self.list[i].envs.contains(env) {
-                        self.list[i].envs.push(env.clone());
+                    // Environments are checked one after the other, so one
+                    // already recorded is the last: no search through
+                    // thousands of them.
+                    let envs = &mut self.list[i].envs;
+                    debug_assert_eq!(envs.contains(env), envs.last() == Some(env));
+                    if envs.last() != Some(env) {
+                        envs.push(env.clone());
                     }
                 }
             }
