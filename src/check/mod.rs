@@ -240,17 +240,7 @@ fn elaborated(project: &Project) -> Vec<&ast::Item> {
 /// [`flatten`] of top-level items taken by [`elaborated`].
 pub(crate) fn flatten_top<'a>(items: &[&'a ast::Item], env: &str, out: &mut Vec<&'a ast::Item>) {
     for &item in items {
-        match item {
-            ast::Item::If(branch) => {
-                let taken = if branch.cond.holds(env) {
-                    &branch.then
-                } else {
-                    &branch.otherwise
-                };
-                flatten(taken, env, out);
-            }
-            _ => out.push(item),
-        }
+        flatten(std::slice::from_ref(item), env, out);
     }
 }
 

@@ -38,16 +38,7 @@ pub fn parse_body(
         (decl.name.span.end - base) as usize,
         (decl.span.end - base) as usize,
     );
-    let mut p = Parser {
-        closes: &[],
-        in_if: 0,
-        file,
-        text: &text[..end],
-        bytes: &text.as_bytes()[..end],
-        pos: from,
-        diags: Vec::new(),
-        stacks: Stacks::default(),
-    };
+    let mut p = Parser::new(file, &text[..end], from, &[]);
     p.skip();
     let body = p.body()?;
     (p.pos == end).then_some((body, p.diags))
@@ -64,16 +55,7 @@ pub fn parse_part(
     end: usize,
     closes: &[usize],
 ) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
-    let mut p = Parser {
-        closes,
-        in_if: 0,
-        file,
-        text: &text[..end],
-        bytes: &text.as_bytes()[..end],
-        pos: start,
-        diags: Vec::new(),
-        stacks: Stacks::default(),
-    };
+    let mut p = Parser::new(file, &text[..end], start, closes);
     let items = p.items(false)?;
     Some((items, p.diags))
 }
@@ -131,22 +113,23 @@ fn is_ident_start(b: u8) -> bool {
 }
 
 pub(super) fn is_ident_char(b: u8) -> bool {
-    IDENT_CHAR[usize::from(b)]
+    super::WORD[usize::from(b)]
 }
-
-/// [`is_ident_char`] of every byte: looked up once a byte of every name.
-const IDENT_CHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-        b += 1;
-    }
-    table
-};
-
 impl<'t> Parser<'t> {
+    /// A parser of `text` (a whole file, or the start of one) from `pos`.
+    fn new(file: FileId, text: &'t str, pos: usize, closes: &'t [usize]) -> Parser<'t> {
+        Parser {
+            closes,
+            in_if: 0,
+            file,
+            text,
+            bytes: text.as_bytes(),
+            pos,
+            diags: Vec::new(),
+            stacks: Stacks::default(),
+        }
+    }
+
     // ------------------------------------------------------------ tokens
 
     fn span(&self, start: usize) -> Span {
