@@ -115,6 +115,7 @@ fn is_ident_start(b: u8) -> bool {
 pub(super) fn is_ident_char(b: u8) -> bool {
     super::WORD[usize::from(b)]
 }
+
 impl<'t> Parser<'t> {
     /// A parser of `text` (a whole file, or the start of one) from `pos`.
     fn new(file: FileId, text: &'t str, pos: usize, closes: &'t [usize]) -> Parser<'t> {
@@ -777,7 +778,6 @@ impl<'t> Parser<'t> {
 
     // ------------------------------------------------ backend / frontend
 
-    /// `body = { "{" ~ body_item* ~ "}" }`
     /// A top-level block skipped, not parsed: `{`, and everything up to
     /// the `}` that the pre-scan found closes it. Whether it parses, and
     /// ends there, is up to [`parse_body`].
@@ -795,6 +795,7 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// `body = { "{" ~ body_item* ~ "}" }`
     fn body(&mut self) -> Option<Vec<BodyItem>> {
         self.lit("{").then_some(())?;
         let items = self.collect(Self::body_item);
