@@ -26,7 +26,7 @@ use crate::syntax::ast;
 /// Where the builds of deferred backends get their bodies.
 pub(super) struct Bodies<'p> {
     project: &'p Project,
-    envs: &'p [String],
+    envs: &'p super::EnvNames,
     /// Every body, parsed before the first environment (several
     /// environments); `None`: each is parsed where it is built, and dropped.
     kept: Option<Map<u32, Vec<ast::BodyItem>>>,
@@ -54,7 +54,7 @@ impl Found {
 impl<'p> Bodies<'p> {
     /// The bodies of `project`'s deferred backends, for checking the
     /// environments `envs` (all declared ones).
-    pub fn new(project: &'p Project, envs: &'p [String], found: &mut Found) -> Bodies<'p> {
+    pub fn new(project: &'p Project, envs: &'p super::EnvNames, found: &mut Found) -> Bodies<'p> {
         let mut bodies = Bodies {
             project,
             envs,

@@ -35,7 +35,8 @@ pub fn check(
         diags.push(d);
     }
     let envs = declared_envs(project, &mut diags);
-    let env_names: Vec<String> = envs.iter().map(|e| e.name.to_string()).collect();
+    // Looked up for every condition: a set, not a list.
+    let env_names: EnvNames = envs.iter().map(|e| e.name.to_string()).collect();
     // A large file's items are walked in runs side by side (every body
     // item is looked at, tens of thousands), their findings kept in order.
     for file in &project.files {
@@ -154,9 +155,9 @@ fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> 
 
 /// Every `if env == NAME` names a declared environment; environments are
 /// declared at the top level only.
-fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostics) {
+fn check_conditions(items: &[ast::Item], envs: &EnvNames, diags: &mut Diagnostics) {
     top(items, envs, false, diags);
-    fn top(items: &[ast::Item], envs: &[String], nested: bool, diags: &mut Diagnostics) {
+    fn top(items: &[ast::Item], envs: &EnvNames, nested: bool, diags: &mut Diagnostics) {
         for item in items {
             match item {
                 ast::Item::If(branch) => {
@@ -194,8 +195,11 @@ fn check_conditions(items: &[ast::Item], envs: &[String], diags: &mut Diagnostic
     }
 }
 
+/// The declared environments' names, in declaration order.
+pub(crate) type EnvNames = indexmap::IndexSet<String>;
+
 /// Every `if env == NAME` of a block's items names a declared environment.
-fn body_conditions(items: &[ast::BodyItem], envs: &[String], diags: &mut Diagnostics) {
+fn body_conditions(items: &[ast::BodyItem], envs: &EnvNames, diags: &mut Diagnostics) {
     for item in items {
         if let ast::BodyItem::If(branch) = item {
             check_condition(&branch.cond, envs, diags);
@@ -205,9 +209,9 @@ fn body_conditions(items: &[ast::BodyItem], envs: &[String], diags: &mut Diagnos
     }
 }
 
-fn check_condition(cond: &ast::Condition, envs: &[String], diags: &mut Diagnostics) {
+fn check_condition(cond: &ast::Condition, envs: &EnvNames, diags: &mut Diagnostics) {
     for name in &cond.envs {
-        if !envs.iter().any(|e| *e == name.name) {
+        if !envs.contains(name.name.as_str()) {
             let mut d = Diagnostic::new(
                 Code::UnknownEnv,
                 name.span,
