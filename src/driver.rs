@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 use crate::emit::{self, Out, Provenance};
+use crate::hash::Map;
 use crate::project::{self, Files, LoadError, Parse, Project};
 use crate::{check, model, parallel, plan};
 
@@ -175,9 +176,28 @@ pub struct Base {
     /// `None` when the project did not exist yet in that revision: then
     /// every environment is new.
     pub compilation: Option<Compilation>,
+    /// The index of each environment by name: every environment of the
+    /// new version looks up its base.
+    by_name: Map<String, usize>,
 }
 
 impl Base {
+    /// The base `compilation`, named `label`.
+    pub fn new(label: String, compilation: Option<Compilation>) -> Base {
+        let by_name = compilation.as_ref().map_or_else(Map::default, |c| {
+            c.envs
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.name.clone(), i))
+                .collect()
+        });
+        Base {
+            label,
+            compilation,
+            by_name,
+        }
+    }
+
     /// Loads the base named by `spec`: a directory holding `haptic.toml`,
     /// or else a Git revision of the work tree that holds `root`.
     pub fn load(root: &Path, spec: &str) -> Result<Base, LoadError> {
@@ -191,10 +211,7 @@ impl Base {
                 _ => Some(compile_from(root, &rev)?),
             }
         };
-        Ok(Base {
-            label: spec.to_string(),
-            compilation,
-        })
+        Ok(Base::new(spec.to_string(), compilation))
     }
 
     /// The base's environments (none when the project is new).
@@ -211,10 +228,14 @@ impl Base {
             .unwrap_or_default()
     }
 
+    /// The base's environment named `name`.
+    pub fn env(&self, name: &str) -> Option<&model::Env> {
+        self.by_name.get(name).map(|&i| &self.envs()[i])
+    }
+
     /// The plan from this base's environment of the same name to `env`.
     pub fn plan(&self, env: &model::Env) -> plan::EnvPlan {
-        // Environments are few; a scan per environment stays linear overall.
-        match self.envs().iter().find(|e| e.name == env.name) {
+        match self.env(&env.name) {
             Some(old) => plan::classify(old, env),
             None => plan::new_env(env),
         }
@@ -232,24 +253,29 @@ pub fn plan_reports(
     env: Option<&str>,
 ) -> Vec<plan::render::EnvReport> {
     let wanted = |name: &str| env.is_none_or(|e| e == name);
-    let cfg = |cfgs: &[(String, String)], name: &str| {
+    // Looked up by name for every environment.
+    fn by_name(cfgs: &[(String, String)]) -> Map<&str, &str> {
         cfgs.iter()
-            .find(|(env, _)| env == name)
-            .map(|(_, cfg)| cfg.clone())
-            .unwrap_or_default()
-    };
+            .map(|(env, cfg)| (env.as_str(), cfg.as_str()))
+            .collect()
+    }
+    fn cfg<'c>(cfgs: &Map<&str, &'c str>, name: &str) -> &'c str {
+        cfgs.get(name).copied().unwrap_or_default()
+    }
+    let (base_cfgs, new_cfgs) = (by_name(base_cfgs), by_name(new_cfgs));
     let mut reports = Vec::new();
     for e in new.envs.iter().filter(|e| wanted(&e.name)) {
         reports.push(plan::render::EnvReport {
             plan: base.plan(e),
-            cfg_diff: cfg_diff(&e.name, &cfg(base_cfgs, &e.name), &cfg(new_cfgs, &e.name)),
+            cfg_diff: cfg_diff(&e.name, cfg(&base_cfgs, &e.name), cfg(&new_cfgs, &e.name)),
         });
     }
+    let new_names: crate::hash::Set<&str> = new.envs.iter().map(|e| e.name.as_str()).collect();
     for e in base.envs().iter().filter(|e| wanted(&e.name)) {
-        if !new.envs.iter().any(|n| n.name == e.name) {
+        if !new_names.contains(e.name.as_str()) {
             reports.push(plan::render::EnvReport {
                 plan: plan::removed_env(&e.name),
-                cfg_diff: cfg_diff(&e.name, &cfg(base_cfgs, &e.name), ""),
+                cfg_diff: cfg_diff(&e.name, cfg(&base_cfgs, &e.name), ""),
             });
         }
     }

@@ -361,7 +361,7 @@ fn guards(env: &model::Env, items: &[&ast::Item], diags: &mut Diagnostics) {
                 }
             }
         };
-        if !guard.envs.is_empty() && !guard.envs.iter().any(|e| e.name == env.name) {
+        if !guard.envs.is_empty() && !guard.envs.contains(&env.name) {
             continue;
         }
         enforce(guard, &options, env, diags);

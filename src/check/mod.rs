@@ -210,7 +210,7 @@ fn body_conditions(items: &[ast::BodyItem], envs: &EnvNames, diags: &mut Diagnos
 }
 
 fn check_condition(cond: &ast::Condition, envs: &EnvNames, diags: &mut Diagnostics) {
-    for name in &cond.envs {
+    for name in cond.envs.iter() {
         if !envs.contains(name.name.as_str()) {
             let mut d = Diagnostic::new(
                 Code::UnknownEnv,

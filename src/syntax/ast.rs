@@ -101,7 +101,7 @@ pub struct Guard {
     pub name: Ident,
     pub options: Option<Record>,
     /// Environments the guard applies to; all when empty.
-    pub envs: Vec<Ident>,
+    pub envs: EnvList,
     pub span: Span,
 }
 
@@ -147,17 +147,61 @@ pub enum CondOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub op: CondOp,
-    pub envs: Vec<Ident>,
+    pub envs: EnvList,
     pub span: Span,
 }
 
 impl Condition {
     pub fn holds(&self, env: &str) -> bool {
-        let listed = self.envs.iter().any(|e| e.name == env);
+        let listed = self.envs.contains(env);
         match self.op {
             CondOp::Eq | CondOp::In => listed,
             CondOp::Ne => !listed,
         }
+    }
+}
+
+/// The environments a condition or a guard names, in source order. Every
+/// environment asks whether it is listed, so a long list answers from a
+/// sorted copy: walking it would cost environments × names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnvList {
+    names: Vec<Ident>,
+    /// The names sorted, for a list longer than [`EnvList::SHORT`];
+    /// empty otherwise.
+    sorted: Vec<Name>,
+}
+
+impl EnvList {
+    /// Up to this many names are walked.
+    const SHORT: usize = 8;
+
+    pub fn new(names: Vec<Ident>) -> EnvList {
+        let mut sorted = Vec::new();
+        if names.len() > Self::SHORT {
+            sorted = names.iter().map(|n| n.name.clone()).collect();
+            sorted.sort_unstable();
+        }
+        EnvList { names, sorted }
+    }
+
+    /// Whether `env` is one of the names.
+    pub fn contains(&self, env: &str) -> bool {
+        if self.sorted.is_empty() {
+            self.names.iter().any(|n| n.name == env)
+        } else {
+            self.sorted
+                .binary_search_by(|n| n.as_str().cmp(env))
+                .is_ok()
+        }
+    }
+}
+
+impl std::ops::Deref for EnvList {
+    type Target = [Ident];
+
+    fn deref(&self) -> &[Ident] {
+        &self.names
     }
 }
 
@@ -319,5 +363,31 @@ mod tests {
             "BodyItem: {}",
             size_of::<BodyItem>()
         );
+    }
+
+    #[test]
+    fn env_lists_answer_as_a_walk_of_their_names_does() {
+        let ident = |name: &str| Ident {
+            name: name.into(),
+            span: crate::source::Span { start: 0, end: 0 },
+        };
+        for len in [0, 1, EnvList::SHORT, EnvList::SHORT + 1, 40] {
+            // Not in order, as written.
+            let names: Vec<String> = (0..len).rev().map(|i| format!("e{}", i * 7 % 41)).collect();
+            let list = EnvList::new(names.iter().map(|n| ident(n)).collect());
+            assert_eq!(list.len(), len);
+            assert!(list
+                .iter()
+                .map(|i| i.name.as_str())
+                .eq(names.iter().map(String::as_str)));
+            for i in 0..50 {
+                let env = format!("e{i}");
+                assert_eq!(
+                    list.contains(&env),
+                    names.contains(&env),
+                    "{env} in {names:?}"
+                );
+            }
+        }
     }
 }

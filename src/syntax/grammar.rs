@@ -406,7 +406,7 @@ impl Converter {
                 Item::Guard(Guard {
                     name,
                     options,
-                    envs,
+                    envs: EnvList::new(envs),
                     span,
                 })
             }
@@ -459,7 +459,11 @@ impl Converter {
         } else {
             vec![self.ident(target)]
         };
-        Condition { op, envs, span }
+        Condition {
+            op,
+            envs: EnvList::new(envs),
+            span,
+        }
     }
 
     fn type_name(&mut self, pair: Pair<Rule>) -> TypeName {

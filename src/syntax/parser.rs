@@ -670,7 +670,7 @@ impl<'t> Parser<'t> {
                 Item::Guard(Guard {
                     name,
                     options,
-                    envs,
+                    envs: EnvList::new(envs),
                     span: self.span(start),
                 })
             }
@@ -752,7 +752,7 @@ impl<'t> Parser<'t> {
         };
         Some(Condition {
             op,
-            envs,
+            envs: EnvList::new(envs),
             span: self.span(start),
         })
     }

@@ -11,10 +11,7 @@ use crate::support::{self, haptic, TempProject};
 fn reports(base_src: &str, new_src: &str) -> Vec<render::EnvReport> {
     let base_project = TempProject::single(base_src);
     let new_project = TempProject::single(new_src);
-    let base = Base {
-        label: "base".into(),
-        compilation: Some(base_project.compile()),
-    };
+    let base = Base::new("base".into(), Some(base_project.compile()));
     let new = new_project.compile();
     assert!(
         !new.has_errors() && !base.compilation.as_ref().unwrap().has_errors(),
