@@ -9,11 +9,14 @@
 //! from `HAPTIC_BENCH_SIZES` (default `200,2000,20000`). Results are in
 //! `benches/README.md`.
 //!
-//! Every figure is the best of three runs, each started after a pause of a
-//! second, for both tools alike: a compiler in CI starts cold, and on these
-//! machines a process that follows another at once finds memory the other
-//! just gave back, which makes back-to-back runs look faster than real
-//! ones.
+//! Each size is measured in rounds (`HAPTIC_BENCH_ROUNDS`, default 5): a
+//! round runs haptic, then `haproxy -c`, then `haptic diff`, each after a
+//! pause of a second. A compiler in CI starts cold, and on these machines
+//! a process that follows another at once finds memory the other just gave
+//! back, which makes back-to-back runs look faster than real ones. The
+//! tools take turns so that a slow minute of the host slows both alike;
+//! the table gives each one's best and median over the rounds, and the
+//! ratio of the bests and of the medians.
 
 use std::path::Path;
 use std::process::Command;
@@ -58,24 +61,40 @@ fn generate(dir: &Path, backends: usize, changed: bool) {
     std::fs::write(dir.join("backends.hap"), be).unwrap();
 }
 
-const RUNS: usize = 3;
 const PAUSE: Duration = Duration::from_secs(1);
 
-/// Runs a command `RUNS` times, each after `PAUSE`; returns the best wall
-/// time, the highest peak resident memory (KiB) and whether every run
-/// succeeded.
-fn best_of(mut command: impl FnMut() -> Command) -> (Duration, i64, bool) {
-    let mut best = Duration::MAX;
-    let mut rss = 0;
-    let mut ok = true;
-    for _ in 0..RUNS {
+/// The runs of one command over the rounds.
+#[derive(Default)]
+struct Runs {
+    times: Vec<Duration>,
+    /// The highest peak resident memory (KiB).
+    rss: i64,
+}
+
+impl Runs {
+    /// Runs `command` once, after [`PAUSE`]; panics with `what` if it fails.
+    fn run(&mut self, mut command: Command, what: &str) {
         std::thread::sleep(PAUSE);
-        let (t, r, success) = measure(&mut command());
-        best = best.min(t);
-        rss = rss.max(r);
-        ok &= success;
+        let (time, rss, ok) = measure(&mut command);
+        assert!(ok, "{what} failed");
+        self.times.push(time);
+        self.rss = self.rss.max(rss);
     }
-    (best, rss, ok)
+
+    fn best(&self) -> f64 {
+        self.times
+            .iter()
+            .min()
+            .expect("one round at least")
+            .as_secs_f64()
+    }
+
+    fn median(&self) -> f64 {
+        let mut times = self.times.clone();
+        times.sort();
+        let n = times.len();
+        (times[(n - 1) / 2] + times[n / 2]).as_secs_f64() / 2.0
+    }
 }
 
 /// Runs a command; returns its wall time and its peak resident memory (KiB).
@@ -103,13 +122,20 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let rounds: usize = std::env::var("HAPTIC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(5);
     let haptic = env!("CARGO_BIN_EXE_haptic");
     let haproxy = ["haproxy", "/usr/sbin/haproxy"]
         .into_iter()
         .find(|h| Command::new(h).arg("-v").output().is_ok())
         .expect("haproxy is needed for the benchmark: apt-get install -y haproxy");
+    println!("{rounds} rounds a size; each time is best / median");
+    println!();
     println!(
-        "| backends | servers | routes | source | haptic compile | haptic peak RSS | haproxy -c | haproxy peak RSS | haptic / haproxy | haptic diff (1 % changed) | diff / compile |"
+        "| backends | servers | routes | source | haptic compile | haptic peak RSS | haproxy -c | haproxy peak RSS | haptic / haproxy (best, median) | haptic diff (1 % changed) | diff / compile (medians) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for backends in sizes {
@@ -124,27 +150,23 @@ fn main() {
                 .unwrap()
                 .len();
         let out = dir.path().join("out");
-        let (best, rss, ok) = best_of(|| {
+        let cfg = out.join("production/haproxy.cfg");
+        let (mut compile, mut check, mut diff) =
+            (Runs::default(), Runs::default(), Runs::default());
+        for _ in 0..rounds {
             let mut c = Command::new(haptic);
             c.arg("compile")
                 .arg(dir.path())
                 .arg("--out")
                 .arg(&out)
                 .stderr(std::process::Stdio::null());
-            c
-        });
-        assert!(ok, "haptic compile failed on {backends} backends");
-        let cfg = out.join("production/haproxy.cfg");
-        let (hap_time, hap_rss, ok) = best_of(|| {
+            compile.run(c, &format!("haptic compile of {backends} backends"));
             let mut c = Command::new(haproxy);
             c.args(["-c", "-f"])
                 .arg(&cfg)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null());
-            c
-        });
-        assert!(ok, "haproxy -c refused the generated configuration");
-        let (diff, _, ok) = best_of(|| {
+            check.run(c, "haproxy -c of the generated configuration");
             let mut c = Command::new(haptic);
             c.arg("diff")
                 .arg(changed.path())
@@ -153,20 +175,24 @@ fn main() {
                 .args(["--format", "json"])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null());
-            c
-        });
-        assert!(ok, "haptic diff failed on {backends} backends");
+            diff.run(c, &format!("haptic diff of {backends} backends"));
+        }
+        let mib = |kib: i64| kib as f64 / 1024.0;
         println!(
-            "| {backends} | {} | {backends} | {:.1} MiB | {:.3} s | {:.0} MiB | {:.3} s | {:.0} MiB | {:.2} | {:.3} s | {:.2} |",
+            "| {backends} | {} | {backends} | {:.1} MiB | {:.3} / {:.3} s | {:.0} MiB | {:.3} / {:.3} s | {:.0} MiB | {:.2}, {:.2} | {:.3} / {:.3} s | {:.2} |",
             backends * SERVERS_PER_BACKEND,
             source_bytes as f64 / (1 << 20) as f64,
-            best.as_secs_f64(),
-            rss as f64 / 1024.0,
-            hap_time.as_secs_f64(),
-            hap_rss as f64 / 1024.0,
-            best.as_secs_f64() / hap_time.as_secs_f64(),
-            diff.as_secs_f64(),
-            diff.as_secs_f64() / best.as_secs_f64(),
+            compile.best(),
+            compile.median(),
+            mib(compile.rss),
+            check.best(),
+            check.median(),
+            mib(check.rss),
+            compile.best() / check.best(),
+            compile.median() / check.median(),
+            diff.best(),
+            diff.median(),
+            diff.median() / compile.median(),
         );
     }
 }
