@@ -83,10 +83,25 @@ impl Ty {
     }
 }
 
+/// `values` quoted and joined, for a message or a help line. A long list
+/// (the environments of a project that has thousands) is cut after
+/// [`LISTED`] values: a message is read by a person, and a list in each of
+/// thousands of messages would make the output grow in their square.
 pub fn list_values(values: &[&str]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-    quoted.join(", ")
+    let mut list = values
+        .iter()
+        .take(LISTED)
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if values.len() > LISTED {
+        list.push_str(&format!(" and {} more", values.len() - LISTED));
+    }
+    list
 }
+
+/// How many values [`list_values`] shows.
+pub const LISTED: usize = 20;
 
 /// The fields a record-like construct accepts.
 #[derive(Debug, PartialEq, Eq)]
@@ -293,4 +308,26 @@ pub fn type_by_name(name: &str) -> Option<Ty> {
         "path" => Ty::Str(StrKind::FilePath),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut() {
+        assert_eq!(list_values(&["a", "b"]), "`a`, `b`");
+        let names: Vec<String> = (0..LISTED + 5).map(|i| format!("e{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let listed = list_values(&names);
+        assert!(listed.starts_with("`e0`, `e1`"), "{listed}");
+        assert!(
+            listed.ends_with(&format!("`e{}` and 5 more", LISTED - 1)),
+            "{listed}"
+        );
+        assert_eq!(
+            list_values(&names[..LISTED]).matches('`').count(),
+            2 * LISTED
+        );
+    }
 }

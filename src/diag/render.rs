@@ -122,6 +122,9 @@ impl miette::SourceCode for Snippet<'_> {
     }
 }
 
+/// The longest source line a snippet shows, in bytes.
+const MAX_SHOWN_LINE: usize = 1000;
+
 /// Renders diagnostics for a terminal, with source snippets.
 pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
     let theme = if color {
@@ -132,9 +135,28 @@ pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for diag in diags {
-        let source = diag.span.map(|span| Snippet(sources.locate(span).0));
-        let primary_file = diag.span.map(|s| sources.file_of(s));
-        let mut help: Vec<String> = diag.help.clone();
+        let mut help: Vec<String> = Vec::new();
+        // A line too long to show (generated or minified sources) is not:
+        // each diagnostic on it would print it whole again.
+        let long = diag.span.and_then(|span| {
+            let (file, range) = sources.locate(span);
+            let (line, start) = file.line_start(range.start);
+            let end = file.start_of_line(line + 1);
+            (end - start > MAX_SHOWN_LINE).then_some((file, range.start, end - start))
+        });
+        if let Some((file, offset, len)) = long {
+            let (line, col) = file.line_col(offset);
+            help.push(format!(
+                "at {}:{line}:{col} (the line is {len} bytes long, too long to show)",
+                file.name
+            ));
+        }
+        let source = match (diag.span, long) {
+            (Some(span), None) => Some(Snippet(sources.locate(span).0)),
+            _ => None,
+        };
+        let primary_file = source.as_ref().and(diag.span).map(|s| sources.file_of(s));
+        help.extend(diag.help.iter().cloned());
         for label in &diag.labels {
             if Some(sources.file_of(label.span)) != primary_file {
                 let (file, range) = sources.locate(label.span);

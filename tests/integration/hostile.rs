@@ -447,3 +447,48 @@ fn many_misspelt_names_each_get_the_nearest_name() {
     }
     assert_eq!(checked, [n, n], "{:?}", &compilation.diagnostics[..3]);
 }
+
+/// Many mistakes on one very long line, in a project with many
+/// environments: each diagnostic gives its place without printing the line
+/// again, and lists the environments cut short, so the report grows with
+/// the mistakes, not with their square (it was 312 MB for 4,000 here).
+#[test]
+fn many_mistakes_on_a_long_line_make_a_report_of_linear_size() {
+    let n = 600;
+    let mut src = String::new();
+    for i in 0..n {
+        src.push_str(&format!("env e{i}\n"));
+    }
+    src.push_str("backend b { server s = 10.0.0.1:80 }\nfrontend f { bind :80\n default -> b }\n");
+    let unknown: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    src.push_str(&format!(
+        "defaults {{ if env in [{}] {{ maxconn = 100 }} }}\n",
+        unknown.join(", ")
+    ));
+    let compilation = compile(&src);
+    assert_eq!(
+        compilation
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.as_str() == "E0104")
+            .count(),
+        n
+    );
+    let report = support::rendered(&compilation);
+    assert!(report.len() < n * 1_000, "{} bytes", report.len());
+    // Where each one is, and what the environments are, still said.
+    assert!(
+        report.contains(&format!("at main.hap:{}:23 (the line is", n + 4)),
+        "{}",
+        &report[..2000]
+    );
+    assert!(
+        report.contains(&format!("`e19` and {} more", n - 20)),
+        "{}",
+        &report[..2000]
+    );
+    // A short line is still shown.
+    let short = compile("env e0\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :80\n default -> b }\ndefaults { if env == x { maxconn = 1 } }\n");
+    let report = support::rendered(&short);
+    assert!(report.contains("defaults { if env == x"), "{report}");
+}
