@@ -12,7 +12,7 @@ pub mod value;
 
 use indexmap::IndexMap;
 
-use crate::diag::{nearest, nearest_or_expansion, Code, Diagnostic, Diagnostics, Names, Severity};
+use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Names, Severity};
 use crate::model;
 use crate::project::{LintLevel, Project};
 use crate::source::Span;
@@ -35,8 +35,7 @@ pub fn check(
         diags.push(d);
     }
     let envs = declared_envs(project, &mut diags);
-    // Looked up for every condition: a set, not a list.
-    let env_names: EnvNames = envs.iter().map(|e| e.name.to_string()).collect();
+    let env_names = EnvNames::new(envs.iter().map(|e| e.name.to_string()).collect());
     // A large file's items are walked in runs side by side (every body
     // item is looked at, tens of thousands), their findings kept in order.
     for file in &project.files {
@@ -195,8 +194,42 @@ fn check_conditions(items: &[ast::Item], envs: &EnvNames, diags: &mut Diagnostic
     }
 }
 
-/// The declared environments' names, in declaration order.
-pub(crate) type EnvNames = indexmap::IndexSet<String>;
+/// The declared environments' names, as the conditions ask for them: every
+/// condition looks its names up, and a project may declare thousands, so
+/// that each unknown name is not compared with all of them.
+pub(crate) struct EnvNames {
+    set: crate::hash::Set<String>,
+    /// In declaration order, for "did you mean" (prepared on the first
+    /// unknown name).
+    names: Names,
+    /// The help line that lists them, made on the first unknown name.
+    listed: std::sync::OnceLock<String>,
+}
+
+impl EnvNames {
+    fn new(names: Vec<String>) -> EnvNames {
+        EnvNames {
+            set: names.iter().cloned().collect(),
+            names: Names::from(names),
+            listed: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn listed(&self) -> &str {
+        self.listed.get_or_init(|| {
+            let listed = types::list_values(&self.names.iter().collect::<Vec<_>>());
+            format!("the declared environments are {listed}")
+        })
+    }
+}
 
 /// Every `if env == NAME` of a block's items names a declared environment.
 fn body_conditions(items: &[ast::BodyItem], envs: &EnvNames, diags: &mut Diagnostics) {
@@ -217,13 +250,10 @@ fn check_condition(cond: &ast::Condition, envs: &EnvNames, diags: &mut Diagnosti
                 name.span,
                 format!("unknown environment `{}`", name.name),
             );
-            if let Some(near) = nearest_or_expansion(&name.name, envs.iter().map(String::as_str)) {
+            if let Some(near) = envs.names.nearest_or_expansion(&name.name) {
                 d = d.help(format!("did you mean `{near}`?"));
             }
-            diags.push(d.help(format!(
-                "the declared environments are {}",
-                types::list_values(&envs.iter().map(String::as_str).collect::<Vec<_>>())
-            )));
+            diags.push(d.help(envs.listed()));
         }
     }
 }

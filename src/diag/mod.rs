@@ -245,6 +245,9 @@ struct NameIndex {
     starts: Vec<usize>,
     /// The keys of each entry (see [`for_each_key`]), sorted.
     near: Vec<(u64, u32)>,
+    /// Every name lowercased (as `str::to_lowercase` does), with its
+    /// index, sorted: the names a prefix starts are next to each other.
+    lowercased: Vec<(String, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -271,11 +274,34 @@ impl Names {
         self.list.iter().map(String::as_str)
     }
 
+    fn index(&self) -> &NameIndex {
+        self.index
+            .get_or_init(|| std::sync::Arc::new(NameIndex::new(&self.list)))
+    }
+
+    /// [`nearest_or_expansion`] among these names.
+    pub fn nearest_or_expansion(&self, name: &str) -> Option<&str> {
+        if let Some(near) = self.nearest(name) {
+            return Some(near);
+        }
+        if name.chars().count() < 3 {
+            return None;
+        }
+        let prefix = name.to_lowercase();
+        let lowercased = &self.index().lowercased;
+        let from = lowercased.partition_point(|(l, _)| l.as_str() < prefix.as_str());
+        let mut longer = lowercased[from..]
+            .iter()
+            .take_while(|(l, _)| l.starts_with(&prefix));
+        match (longer.next(), longer.next()) {
+            (Some(&(_, only)), None) => Some(&self.list[only]),
+            _ => None,
+        }
+    }
+
     /// [`nearest`] among these names.
     pub fn nearest(&self, name: &str) -> Option<&str> {
-        let index = self
-            .index
-            .get_or_init(|| std::sync::Arc::new(NameIndex::new(&self.list)));
+        let index = self.index();
         let query = Query::new(name);
         let mut room = Room::default();
         let mut best = Best::new(query.limit);
@@ -371,11 +397,18 @@ impl NameIndex {
             });
         }
         near.sort_unstable();
+        let mut lowercased: Vec<(String, usize)> = list
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.to_lowercase(), i))
+            .collect();
+        lowercased.sort_unstable();
         NameIndex {
             chars,
             entries,
             starts,
             near,
+            lowercased,
         }
     }
 }
@@ -536,6 +569,8 @@ mod tests {
         for name in queries {
             let expected = nearest(name, candidates.iter().map(String::as_str));
             proptest::prop_assert_eq!(names.nearest(name), expected);
+            let expected = nearest_or_expansion(name, candidates.iter().map(String::as_str));
+            proptest::prop_assert_eq!(names.nearest_or_expansion(name), expected);
         }
         Ok(())
     }
@@ -616,6 +651,18 @@ mod tests {
         assert_eq!(nearest_or_expansion("qa", envs), None);
         let ambiguous = ["prod-eu", "prod-us"];
         assert_eq!(nearest_or_expansion("prod", ambiguous), None);
+        // The same from names prepared once.
+        let names = Names::from(envs.map(String::from).to_vec());
+        for query in ["prod", "Dev", "producton", "pr", "qa"] {
+            assert_eq!(
+                names.nearest_or_expansion(query),
+                nearest_or_expansion(query, envs),
+                "{query}"
+            );
+        }
+        let names = Names::from(ambiguous.map(String::from).to_vec());
+        assert_eq!(names.nearest_or_expansion("prod"), None);
+        assert_eq!(names.nearest_or_expansion("prod-e"), Some("prod-eu"));
     }
 
     #[test]
