@@ -314,7 +314,25 @@ pub fn compile(root: &Path) -> Result<Compilation, LoadError> {
 
 /// Loads and checks a project read through `files`.
 pub fn compile_from(root: &Path, files: &dyn project::Files) -> Result<Compilation, LoadError> {
-    let (project, parse_diags) = project::load_from(root, files, Parse::Deferred)?;
+    compile_parsed(root, files, Parse::Deferred)
+}
+
+/// [`compile_from`] with every file parsed whole, for the language server:
+/// a body being typed often does not parse, and a deferred one that does
+/// not makes the project load twice. The diagnostics are the same.
+pub fn compile_whole_from(
+    root: &Path,
+    files: &dyn project::Files,
+) -> Result<Compilation, LoadError> {
+    compile_parsed(root, files, Parse::Whole)
+}
+
+fn compile_parsed(
+    root: &Path,
+    files: &dyn project::Files,
+    parse: Parse,
+) -> Result<Compilation, LoadError> {
+    let (project, parse_diags) = project::load_from(root, files, parse)?;
     let (project, (envs, diagnostics)) = match check::check(&project, parse_diags) {
         Ok(checked) => (project, checked),
         Err(check::Reload) => {

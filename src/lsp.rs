@@ -255,7 +255,7 @@ impl Server {
         };
         let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         self.declared.remove(root);
-        match driver::compile_from(root, &overlay) {
+        match driver::compile_whole_from(root, &overlay) {
             Ok(compilation) => {
                 for d in &compilation.diagnostics {
                     collect(root, d, &compilation.project.sources, &mut by_file);
