@@ -285,25 +285,25 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
 
 fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
     let mut seen: Map<(Option<std::net::IpAddr>, u16), Span> = Map::default();
+    // The first bind of each port, whatever its address: what a wildcard
+    // bind clashes with (looked up, not searched for among all binds).
+    let mut first_on_port: Map<u16, Span> = Map::default();
     let binds = env
         .frontends
         .iter()
         .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)));
     for (listen, origin) in binds {
         // A wildcard bind clashes with every address on the same port; the
-        // first of them is named (not whichever the table yields first).
+        // first of them is named.
         let clash = seen
             .get(&(listen.ip, listen.port))
             .or_else(|| seen.get(&(None, listen.port)))
             .or_else(|| {
-                if listen.ip.is_none() {
-                    seen.iter()
-                        .filter(|((_, p), _)| *p == listen.port)
-                        .map(|(_, s)| s)
-                        .min()
-                } else {
-                    None
-                }
+                listen
+                    .ip
+                    .is_none()
+                    .then(|| first_on_port.get(&listen.port))
+                    .flatten()
             })
             .copied();
         if let Some(first) = clash {
@@ -317,6 +317,10 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
             );
         } else {
             seen.insert((listen.ip, listen.port), origin);
+            first_on_port
+                .entry(listen.port)
+                .and_modify(|first| *first = (*first).min(origin))
+                .or_insert(origin);
         }
     }
 }
