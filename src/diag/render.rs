@@ -15,6 +15,8 @@ struct MietteView<'a> {
     diag: &'a Diagnostic,
     sources: &'a SourceMap,
     source: Option<Snippet<'a>>,
+    /// The labels shown in the snippet (the others are help lines).
+    shown: Vec<&'a super::Label>,
     help: Option<String>,
 }
 
@@ -61,18 +63,13 @@ impl miette::Diagnostic for MietteView<'_> {
             None,
             self.sources.locate(primary).1,
         )];
-        // miette shows one source per diagnostic: labels in other files are
-        // rendered as help lines instead (see `terminal`).
-        labels.extend(
-            self.diag
-                .labels
-                .iter()
-                .filter(|l| self.sources.file_of(l.span) == file)
-                .map(|l| {
-                    let range = self.sources.locate(l.span).1;
-                    LabeledSpan::new_with_span(Some(l.message.clone()), range)
-                }),
-        );
+        // Labels in other files, or far from the primary span, are help
+        // lines instead (see `terminal`).
+        labels.extend(self.shown.iter().map(|l| {
+            debug_assert_eq!(self.sources.file_of(l.span), file);
+            let range = self.sources.locate(l.span).1;
+            LabeledSpan::new_with_span(Some(l.message.clone()), range)
+        }));
         Some(Box::new(labels.into_iter()))
     }
 }
@@ -125,6 +122,10 @@ impl miette::SourceCode for Snippet<'_> {
 /// The longest source line a snippet shows, in bytes.
 const MAX_SHOWN_LINE: usize = 1000;
 
+/// How many lines from the primary span a label may be and still be shown
+/// in the snippet.
+const MAX_LABEL_LINES: usize = 20;
+
 /// Renders diagnostics for a terminal, with source snippets.
 pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
     let theme = if color {
@@ -155,10 +156,25 @@ pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
             (Some(span), None) => Some(Snippet(sources.locate(span).0)),
             _ => None,
         };
-        let primary_file = source.as_ref().and(diag.span).map(|s| sources.file_of(s));
+        let shown_span = source.as_ref().and(diag.span);
         help.extend(diag.help.iter().cloned());
+        // A label is shown in the snippet when it is in the same file and
+        // near: the snippet shows every line from one to the other, and a
+        // label far away (the first of thousands of routes) made each
+        // diagnostic print all the lines between again.
+        let mut shown = Vec::new();
         for label in &diag.labels {
-            if Some(sources.file_of(label.span)) != primary_file {
+            let near = shown_span.is_some_and(|primary| {
+                sources.file_of(label.span) == sources.file_of(primary) && {
+                    let (file, at) = sources.locate(primary);
+                    let line = |offset: usize| file.line_start(offset).0;
+                    line(sources.locate(label.span).1.start).abs_diff(line(at.start))
+                        <= MAX_LABEL_LINES
+                }
+            });
+            if near {
+                shown.push(label);
+            } else {
                 let (file, range) = sources.locate(label.span);
                 let (line, col) = file.line_col(range.start);
                 help.push(format!("{} (at {}:{line}:{col})", label.message, file.name));
@@ -168,6 +184,7 @@ pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
             diag,
             sources,
             source,
+            shown,
             help: (!help.is_empty()).then(|| help.join("\n")),
         };
         // Rendering into a String cannot fail.
