@@ -1,0 +1,265 @@
+//! The scaling benchmark: for each kind of object a project can have many
+//! of, a project with N of them and one with 4N, checked (and rendered in
+//! every format) by the release `haptic`; it prints the times and the
+//! factor between them. Linear work grows about 4 times; a factor well
+//! above that is work in the square of the objects, which is what this
+//! benchmark is for: every row here was once such a path, or guards one
+//! (see ARCHITECTURE.md, "Linear in the number of objects" and "Many
+//! mistakes cost no more than many objects").
+//!
+//! Run with `cargo bench --bench scaling`; N comes from
+//! `HAPTIC_SCALING_N` (default 4,000). Each time is the best of three.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A kind of project: its name, what `haptic` is asked, and its
+/// `main.hap` for `n` objects.
+struct Kind {
+    name: &'static str,
+    args: &'static [&'static str],
+    source: fn(usize) -> String,
+}
+
+const HEAD: &str = "import std.checks\nimport std.tls\nenv production\n";
+const ONE_BACKEND: &str = "backend b { server s = 10.0.0.1:80 }\n";
+
+fn routes_to(n: usize, route: impl Fn(usize) -> String) -> String {
+    let mut src = String::from(HEAD);
+    for i in 0..n {
+        let _ = writeln!(src, "backend b{i} {{ server s = 10.0.0.1:80 }}");
+    }
+    src.push_str("frontend f {\n  bind :80\n");
+    for i in 0..n {
+        let _ = writeln!(src, "  {}", route(i));
+    }
+    src.push_str("  default -> b0\n}\n");
+    src
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        name: "frontends, a bind each",
+        args: &["check"],
+        source: |n| {
+            let mut src = format!("{HEAD}{ONE_BACKEND}");
+            for i in 0..n {
+                let _ = writeln!(src, "frontend f{i} {{ bind :{} default -> b }}", 1024 + i);
+            }
+            src
+        },
+    },
+    Kind {
+        name: "TLS policies and frontends",
+        args: &["check"],
+        source: |n| {
+            let mut src = format!("{HEAD}{ONE_BACKEND}");
+            for i in 0..n {
+                let _ = writeln!(
+                    src,
+                    "tls t{i} = tls.intermediate {{ certs = \"/etc/c{i}/\" }}\nfrontend f{i} {{ bind :{} tls t{i} default -> b }}",
+                    1024 + i
+                );
+            }
+            src
+        },
+    },
+    Kind {
+        name: "routes by path",
+        args: &["check"],
+        source: |n| routes_to(n, |i| format!("route path prefix \"/q{i}/x\" -> b{i}")),
+    },
+    Kind {
+        name: "routes by host",
+        args: &["check"],
+        source: |n| routes_to(n, |i| format!("route host \"h{i}.example.com\" -> b{i}")),
+    },
+    Kind {
+        name: "routes shadowed by the first (warnings)",
+        args: &["check"],
+        source: |n| {
+            routes_to(n, |i| match i {
+                0 => "route path prefix \"/\" -> b0".into(),
+                i => format!("route path prefix \"/p{i}\" -> b{i}"),
+            })
+        },
+    },
+    Kind {
+        name: "constants, each used once",
+        args: &["check"],
+        source: |n| {
+            let mut src = String::from(HEAD);
+            for i in 0..n {
+                let _ = writeln!(
+                    src,
+                    "let w{i} = {}\nbackend b{i} {{ server s = 10.0.0.1:80 {{ weight = w{i} }} }}",
+                    i % 200
+                );
+            }
+            src.push_str("frontend f { bind :80 default -> b0 }\n");
+            src
+        },
+    },
+    Kind {
+        name: "environments, one condition listing them",
+        args: &["check"],
+        source: |n| {
+            let mut src = String::new();
+            let mut listed = Vec::new();
+            for i in 0..n {
+                let _ = writeln!(src, "env e{i}");
+                listed.push(format!("e{i}"));
+            }
+            let _ = writeln!(
+                src,
+                "{ONE_BACKEND}frontend f {{ bind :80 default -> b }}\ndefaults {{ if env in [{}] {{ maxconn = 100 }} }}",
+                listed.join(", ")
+            );
+            src
+        },
+    },
+    Kind {
+        name: "environments, a plan between two versions",
+        args: &["diff", "--base", ".", "--format", "json"],
+        source: |n| {
+            let mut src = String::new();
+            for i in 0..n {
+                let _ = writeln!(src, "env e{i}");
+            }
+            src.push_str(ONE_BACKEND);
+            src.push_str("frontend f { bind :80 default -> b }\n");
+            src
+        },
+    },
+    Kind {
+        name: "unknown environments on one line (errors)",
+        args: &["check"],
+        source: |n| {
+            let mut src = String::new();
+            let mut unknown = Vec::new();
+            for i in 0..n {
+                let _ = writeln!(src, "env e{i}");
+                unknown.push(format!("x{i}"));
+            }
+            let _ = writeln!(
+                src,
+                "{ONE_BACKEND}frontend f {{ bind :80 default -> b }}\ndefaults {{ if env in [{}] {{ maxconn = 100 }} }}",
+                unknown.join(", ")
+            );
+            src
+        },
+    },
+    Kind {
+        name: "errors, two in each backend",
+        args: &["check"],
+        source: |n| {
+            let mut src = String::from(HEAD);
+            for i in 0..n {
+                let _ = writeln!(
+                    src,
+                    "backend b{i} {{ balance = leastcon\n server s = 10.0.0.1:99999 }}"
+                );
+            }
+            src.push_str("frontend f { bind :80 default -> b0 }\n");
+            src
+        },
+    },
+    Kind {
+        name: "routes to misspelt backends (errors)",
+        args: &["check", "--format", "sarif"],
+        source: |n| routes_to(n, |i| format!("route path prefix \"/p{i}\" -> bb{i}")),
+    },
+    Kind {
+        name: "servers in one backend, guards violated",
+        args: &["check", "--format", "gitlab"],
+        source: |n| {
+            let mut src = String::from("env production\nguard server_maxconn\nbackend b {\n");
+            for i in 0..n {
+                let _ = writeln!(
+                    src,
+                    "  server s{i} = 10.{}.{}.{}:80",
+                    (i >> 16) & 255,
+                    (i >> 8) & 255,
+                    i & 255
+                );
+            }
+            src.push_str("}\nfrontend f { bind :80 default -> b }\n");
+            src
+        },
+    },
+];
+
+/// The best of three runs of `haptic args` in `dir`, after a pause each.
+fn best_of_three(haptic: &str, args: &[&str], dir: &Path) -> Duration {
+    (0..3)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(300));
+            let start = Instant::now();
+            let status = Command::new(haptic)
+                .args(args)
+                .arg(dir)
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run haptic");
+            // 0: clean; 1: the diagnostics the kind is made of.
+            assert!(
+                matches!(status.code(), Some(0 | 1)),
+                "haptic {args:?} exited with {status}"
+            );
+            start.elapsed()
+        })
+        .min()
+        .expect("three runs")
+}
+
+fn main() {
+    let n: usize = std::env::var("HAPTIC_SCALING_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(4_000);
+    let haptic = env!("CARGO_BIN_EXE_haptic");
+    println!(
+        "| objects of one kind | command | {n} | {} | factor |",
+        4 * n
+    );
+    println!("|---|---|---:|---:|---:|");
+    let mut square = Vec::new();
+    for kind in KINDS {
+        let times: Vec<Duration> = [n, 4 * n]
+            .into_iter()
+            .map(|count| {
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::write(
+                    dir.path().join("haptic.toml"),
+                    "[project]\nname = \"scaling\"\nhaproxy = \"2.6\"\n",
+                )
+                .unwrap();
+                std::fs::write(dir.path().join("main.hap"), (kind.source)(count)).unwrap();
+                best_of_three(haptic, kind.args, dir.path())
+            })
+            .collect();
+        let factor = times[1].as_secs_f64() / times[0].as_secs_f64();
+        println!(
+            "| {} | `haptic {}` | {:.3} s | {:.3} s | {factor:.1} |",
+            kind.name,
+            kind.args.join(" "),
+            times[0].as_secs_f64(),
+            times[1].as_secs_f64(),
+        );
+        // Fixed costs make small runs grow less than 4 times; noise can
+        // make them grow a little more. The square would be 16.
+        if factor > 8.0 {
+            square.push(kind.name);
+        }
+    }
+    if !square.is_empty() {
+        println!();
+        println!("grew much faster than the objects: {}", square.join("; "));
+        std::process::exit(1);
+    }
+}
