@@ -119,12 +119,53 @@ impl miette::SourceCode for Snippet<'_> {
     }
 }
 
-/// The longest source line a snippet shows, in bytes.
-const MAX_SHOWN_LINE: usize = 1000;
+/// The most lines a snippet shows between its first and last span.
+const MAX_SNIPPET_LINES: usize = 20;
 
-/// How many lines from the primary span a label may be and still be shown
-/// in the snippet.
-const MAX_LABEL_LINES: usize = 20;
+/// The most bytes a snippet shows, context lines included.
+const MAX_SNIPPET_BYTES: usize = 2000;
+
+/// Whether `diag` gets a snippet around `span`, and which of its labels
+/// are drawn there (the others become help lines with their places).
+///
+/// A snippet shows every line from its first span to its last, and a line
+/// of context on each side. Without bounds, a label far away (the first of
+/// thousands of routes, shadowing the others) or a very long line
+/// (generated sources) made each diagnostic print the same text again:
+/// reports in the square of the mistakes. So a label is drawn only while
+/// the snippet stays within [`MAX_SNIPPET_LINES`] and
+/// [`MAX_SNIPPET_BYTES`], and a span whose own lines exceed the bytes gets
+/// no snippet.
+fn snippet<'d>(
+    diag: &'d Diagnostic,
+    span: Span,
+    sources: &SourceMap,
+) -> Option<Vec<&'d super::Label>> {
+    let (file, range) = sources.locate(span);
+    let lines = |range: std::ops::Range<usize>| {
+        (file.line_start(range.start).0, file.line_start(range.end).0)
+    };
+    let bytes = |(first, last): (usize, usize)| {
+        file.start_of_line(last + 2) - file.start_of_line(first.saturating_sub(1))
+    };
+    let mut shown_lines = lines(range);
+    if bytes(shown_lines) > MAX_SNIPPET_BYTES {
+        return None;
+    }
+    let mut shown = Vec::new();
+    for label in &diag.labels {
+        if sources.file_of(label.span) != sources.file_of(span) {
+            continue;
+        }
+        let (first, last) = lines(sources.locate(label.span).1);
+        let with = (shown_lines.0.min(first), shown_lines.1.max(last));
+        if with.1 - with.0 <= MAX_SNIPPET_LINES && bytes(with) <= MAX_SNIPPET_BYTES {
+            shown.push(label);
+            shown_lines = with;
+        }
+    }
+    Some(shown)
+}
 
 /// Renders diagnostics for a terminal, with source snippets.
 pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
@@ -137,44 +178,24 @@ pub fn terminal(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
     let mut out = String::new();
     for diag in diags {
         let mut help: Vec<String> = Vec::new();
-        // A line too long to show (generated or minified sources) is not:
-        // each diagnostic on it would print it whole again.
-        let long = diag.span.and_then(|span| {
-            let (file, range) = sources.locate(span);
-            let (line, start) = file.line_start(range.start);
-            let end = file.start_of_line(line + 1);
-            (end - start > MAX_SHOWN_LINE).then_some((file, range.start, end - start))
-        });
-        if let Some((file, offset, len)) = long {
-            let (line, col) = file.line_col(offset);
-            help.push(format!(
-                "at {}:{line}:{col} (the line is {len} bytes long, too long to show)",
-                file.name
-            ));
-        }
-        let source = match (diag.span, long) {
-            (Some(span), None) => Some(Snippet(sources.locate(span).0)),
-            _ => None,
-        };
-        let shown_span = source.as_ref().and(diag.span);
-        help.extend(diag.help.iter().cloned());
-        // A label is shown in the snippet when it is in the same file and
-        // near: the snippet shows every line from one to the other, and a
-        // label far away (the first of thousands of routes) made each
-        // diagnostic print all the lines between again.
-        let mut shown = Vec::new();
-        for label in &diag.labels {
-            let near = shown_span.is_some_and(|primary| {
-                sources.file_of(label.span) == sources.file_of(primary) && {
-                    let (file, at) = sources.locate(primary);
-                    let line = |offset: usize| file.line_start(offset).0;
-                    line(sources.locate(label.span).1.start).abs_diff(line(at.start))
-                        <= MAX_LABEL_LINES
+        let (source, shown) = match diag.span {
+            Some(span) => match snippet(diag, span, sources) {
+                Some(shown) => (Some(Snippet(sources.locate(span).0)), shown),
+                None => {
+                    let (file, range) = sources.locate(span);
+                    let (line, col) = file.line_col(range.start);
+                    help.push(format!(
+                        "at {}:{line}:{col} (its lines are too long to show)",
+                        file.name
+                    ));
+                    (None, Vec::new())
                 }
-            });
-            if near {
-                shown.push(label);
-            } else {
+            },
+            None => (None, Vec::new()),
+        };
+        help.extend(diag.help.iter().cloned());
+        for label in &diag.labels {
+            if !shown.iter().any(|s| std::ptr::eq(*s, label)) {
                 let (file, range) = sources.locate(label.span);
                 let (line, col) = file.line_col(range.start);
                 help.push(format!("{} (at {}:{line}:{col})", label.message, file.name));
