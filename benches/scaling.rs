@@ -39,6 +39,23 @@ fn routes_to(n: usize, route: impl Fn(usize) -> String) -> String {
     src
 }
 
+/// `n` environments `e0`, `e1`, ..., and one condition listing `n` names
+/// `{prefix}0`, `{prefix}1`, ... on one line (unknown ones unless the
+/// prefix is `e`).
+fn envs_and_condition(n: usize, prefix: char) -> String {
+    let mut src = String::new();
+    for i in 0..n {
+        let _ = writeln!(src, "env e{i}");
+    }
+    let listed: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    let _ = writeln!(
+        src,
+        "{ONE_BACKEND}frontend f {{ bind :80 default -> b }}\ndefaults {{ if env in [{}] {{ maxconn = 100 }} }}",
+        listed.join(", ")
+    );
+    src
+}
+
 const KINDS: &[Kind] = &[
     Kind {
         name: "frontends, a bind each",
@@ -105,20 +122,7 @@ const KINDS: &[Kind] = &[
     Kind {
         name: "environments, one condition listing them",
         args: &["check"],
-        source: |n| {
-            let mut src = String::new();
-            let mut listed = Vec::new();
-            for i in 0..n {
-                let _ = writeln!(src, "env e{i}");
-                listed.push(format!("e{i}"));
-            }
-            let _ = writeln!(
-                src,
-                "{ONE_BACKEND}frontend f {{ bind :80 default -> b }}\ndefaults {{ if env in [{}] {{ maxconn = 100 }} }}",
-                listed.join(", ")
-            );
-            src
-        },
+        source: |n| envs_and_condition(n, 'e'),
     },
     Kind {
         name: "environments, a plan between two versions",
@@ -136,20 +140,7 @@ const KINDS: &[Kind] = &[
     Kind {
         name: "unknown environments on one line (errors)",
         args: &["check"],
-        source: |n| {
-            let mut src = String::new();
-            let mut unknown = Vec::new();
-            for i in 0..n {
-                let _ = writeln!(src, "env e{i}");
-                unknown.push(format!("x{i}"));
-            }
-            let _ = writeln!(
-                src,
-                "{ONE_BACKEND}frontend f {{ bind :80 default -> b }}\ndefaults {{ if env in [{}] {{ maxconn = 100 }} }}",
-                unknown.join(", ")
-            );
-            src
-        },
+        source: |n| envs_and_condition(n, 'x'),
     },
     Kind {
         name: "errors, two in each backend",
