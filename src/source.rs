@@ -53,6 +53,36 @@ pub struct SourceFile {
     /// Where each line starts, for line and column lookups; found on the
     /// first lookup (only diagnostics need them).
     lines: std::sync::OnceLock<Lines>,
+    /// The last column counted on a line that is not ASCII.
+    last_column: LastColumn,
+}
+
+/// Where the last column was counted on a line that is not ASCII, and the
+/// counts there: diagnostics are rendered in source order, so the next
+/// column on the same line counts only the text between. Many diagnostics
+/// on one long line otherwise counted it again for each.
+#[derive(Debug, Default)]
+struct LastColumn(std::sync::Mutex<Option<Counted>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    line: usize,
+    offset: usize,
+    chars: usize,
+    utf16: usize,
+}
+
+impl Clone for LastColumn {
+    fn clone(&self) -> LastColumn {
+        LastColumn::default()
+    }
+}
+
+/// What a column counts.
+#[derive(Clone, Copy)]
+enum Unit {
+    Chars,
+    Utf16,
 }
 
 impl SourceFile {
@@ -61,6 +91,7 @@ impl SourceFile {
             name,
             text,
             lines: std::sync::OnceLock::new(),
+            last_column: LastColumn::default(),
         }
     }
 
@@ -121,26 +152,50 @@ impl SourceFile {
     /// The 0-based line and the column in UTF-16 code units (what editors
     /// count) of a byte offset.
     pub fn line_utf16(&self, offset: usize) -> (usize, usize) {
-        self.line_and_column(offset, |s| s.encode_utf16().count())
+        self.line_and_column(offset, Unit::Utf16)
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let (line, column) = self.line_and_column(offset, |s| s.chars().count());
+        let (line, column) = self.line_and_column(offset, Unit::Chars);
         (line + 1, column + 1)
     }
 
-    /// The 0-based line of a byte offset, and its column as `count` counts
-    /// the text before it on the line. On an ASCII line every count is the
-    /// byte distance, which keeps many diagnostics on one long line from
-    /// counting it again for each.
-    fn line_and_column(&self, offset: usize, count: impl Fn(&str) -> usize) -> (usize, usize) {
+    /// The 0-based line of a byte offset, and its column in `unit`s. On an
+    /// ASCII line every unit is a byte; on another, the text before the
+    /// offset is counted, from the last offset counted on the same line
+    /// when it is before ([`LastColumn`]).
+    fn line_and_column(&self, offset: usize, unit: Unit) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let (line, start) = self.line_start(offset);
-        let column = if self.lines().ascii.get(line).copied().unwrap_or(true) {
-            offset - start
-        } else {
-            self.text.get(start..offset).map_or(offset - start, count)
+        if self.lines().ascii.get(line).copied().unwrap_or(true)
+            || !self.text.is_char_boundary(offset)
+        {
+            return (line, offset - start);
+        }
+        let mut last = self
+            .last_column
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counted = match *last {
+            Some(c) if c.line == line && c.offset <= offset => c,
+            _ => Counted {
+                line,
+                offset: start,
+                chars: 0,
+                utf16: 0,
+            },
+        };
+        for c in self.text[counted.offset..offset].chars() {
+            counted.chars += 1;
+            counted.utf16 += c.len_utf16();
+        }
+        counted.offset = offset;
+        *last = Some(counted);
+        let column = match unit {
+            Unit::Chars => counted.chars,
+            Unit::Utf16 => counted.utf16,
         };
         (line, column)
     }
@@ -233,6 +288,37 @@ impl SourceMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Columns counted from the last one on the same line are the columns
+    /// counted from the line's start, whatever the order of the questions.
+    #[test]
+    fn columns_on_a_line_that_is_not_ascii_do_not_depend_on_the_order_asked() {
+        let text = "ascii line\nxé😀y — zz é\n😀\nlast é";
+        let file = SourceFile::new("t.hap".into(), text.into());
+        let expected = |offset: usize| {
+            let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[start..offset];
+            (before.chars().count(), before.encode_utf16().count())
+        };
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        let orders = [
+            boundaries.clone(),
+            boundaries.iter().rev().copied().collect::<Vec<_>>(),
+            boundaries
+                .iter()
+                .map(|&i| boundaries[(i * 7) % boundaries.len()])
+                .collect(),
+        ];
+        for order in orders {
+            for &offset in &order {
+                let (chars, utf16) = expected(offset);
+                assert_eq!(file.line_col(offset).1, chars + 1, "chars at {offset}");
+                assert_eq!(file.line_utf16(offset).1, utf16, "utf16 at {offset}");
+            }
+        }
+    }
 
     #[test]
     fn each_file_has_positions_of_its_own() {
