@@ -189,14 +189,16 @@ const WORD: [bool; 256] = {
 /// comment.
 const SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
-    let specials = *b"\"/{}[]()<>";
     let mut i = 0;
-    while i < specials.len() {
-        table[specials[i] as usize] = true;
+    while i < SPECIALS.len() {
+        table[SPECIALS[i] as usize] = true;
         i += 1;
     }
     table
 };
+
+/// The bytes of [`SPECIAL`].
+const SPECIALS: [u8; 10] = *b"\"/{}[]()<>";
 
 /// What [`scan`] finds in a file that is not nested too deep.
 struct Scanned {
@@ -216,16 +218,7 @@ fn next_special(bytes: &[u8], mut i: usize) -> usize {
     fn first_special(chunk: &[u8; 16]) -> Option<usize> {
         let mut found = [false; 16];
         for (found, &b) in found.iter_mut().zip(chunk) {
-            *found = (b == b'"')
-                | (b == b'/')
-                | (b == b'{')
-                | (b == b'}')
-                | (b == b'[')
-                | (b == b']')
-                | (b == b'(')
-                | (b == b')')
-                | (b == b'<')
-                | (b == b'>');
+            *found = SPECIALS.iter().fold(false, |any, &s| any | (b == s));
         }
         // One byte a flag: the first set byte is the first special one.
         let flags = u128::from_le_bytes(found.map(u8::from));
