@@ -294,18 +294,15 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
         .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)));
     for (listen, origin) in binds {
         // A wildcard bind clashes with every address on the same port; the
-        // first of them is named.
-        let clash = seen
-            .get(&(listen.ip, listen.port))
-            .or_else(|| seen.get(&(None, listen.port)))
-            .or_else(|| {
-                listen
-                    .ip
-                    .is_none()
-                    .then(|| first_on_port.get(&listen.port))
-                    .flatten()
-            })
-            .copied();
+        // first of them is named. An address clashes with itself and with
+        // a wildcard.
+        let clash = match listen.ip {
+            None => first_on_port.get(&listen.port),
+            Some(_) => seen
+                .get(&(listen.ip, listen.port))
+                .or_else(|| seen.get(&(None, listen.port))),
+        }
+        .copied();
         if let Some(first) = clash {
             diags.push(
                 Diagnostic::new(
