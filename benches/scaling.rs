@@ -39,6 +39,17 @@ fn routes_to(n: usize, route: impl Fn(usize) -> String) -> String {
     src
 }
 
+/// `item(i)` for each of `n` objects (backends `b0`, `b1`, ... among
+/// them), then a frontend that sends everything to `b0`.
+fn items_then_a_frontend(n: usize, item: impl Fn(usize) -> String) -> String {
+    let mut src = String::from(HEAD);
+    for i in 0..n {
+        let _ = writeln!(src, "{}", item(i));
+    }
+    src.push_str("frontend f { bind :80 default -> b0 }\n");
+    src
+}
+
 /// `n` environments `e0`, `e1`, ..., and one condition listing `n` names
 /// `{prefix}0`, `{prefix}1`, ... on one line (unknown ones unless the
 /// prefix is `e`).
@@ -107,16 +118,12 @@ const KINDS: &[Kind] = &[
         name: "constants, each used once",
         args: &["check"],
         source: |n| {
-            let mut src = String::from(HEAD);
-            for i in 0..n {
-                let _ = writeln!(
-                    src,
+            items_then_a_frontend(n, |i| {
+                format!(
                     "let w{i} = {}\nbackend b{i} {{ server s = 10.0.0.1:80 {{ weight = w{i} }} }}",
                     i % 200
-                );
-            }
-            src.push_str("frontend f { bind :80 default -> b0 }\n");
-            src
+                )
+            })
         },
     },
     Kind {
@@ -146,15 +153,9 @@ const KINDS: &[Kind] = &[
         name: "errors, two in each backend",
         args: &["check"],
         source: |n| {
-            let mut src = String::from(HEAD);
-            for i in 0..n {
-                let _ = writeln!(
-                    src,
-                    "backend b{i} {{ balance = leastcon\n server s = 10.0.0.1:99999 }}"
-                );
-            }
-            src.push_str("frontend f { bind :80 default -> b0 }\n");
-            src
+            items_then_a_frontend(n, |i| {
+                format!("backend b{i} {{ balance = leastcon\n server s = 10.0.0.1:99999 }}")
+            })
         },
     },
     Kind {
