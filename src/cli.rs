@@ -352,30 +352,43 @@ fn compile(
         },
     };
     let out_dir = out.map_or_else(|| compilation.default_out_dir(), Path::to_path_buf);
+    // Environments are made side by side: each waits on the disk (its
+    // `fsync`s) for much of its time. Messages are printed afterwards, in
+    // the environments' order.
     let mut stale = 0;
-    for env in envs {
-        if check_only {
+    if check_only {
+        let stale_files = crate::parallel::map(&envs, |env| {
             let output = compilation.output_against(env, base.as_ref());
+            let mut stale_files = Vec::new();
             for (name, content) in output.files() {
                 let path = out_dir.join(&output.env).join(name);
                 let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
                 if on_disk != content {
-                    stale += 1;
-                    print_stale(&path, &on_disk, content);
+                    stale_files.push((path, on_disk, content.to_string()));
                 }
             }
-            continue;
+            stale_files
+        });
+        for (path, on_disk, content) in stale_files.iter().flatten() {
+            stale += 1;
+            print_stale(path, on_disk, content);
         }
-        // Each file is written as soon as it is made, while the other is
-        // still being made.
-        let out_env = out_dir.join(&env.name);
-        let written = compilation.write_files(env, base.as_ref(), &out_env);
-        for (path, result) in written {
-            if let Err(e) = result {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                return exit::USAGE;
+    } else {
+        let written = crate::parallel::map(&envs, |env| {
+            compilation.write_files(env, base.as_ref(), &out_dir.join(&env.name))
+        });
+        let mut failed = false;
+        for (path, result) in written.into_iter().flatten() {
+            match result {
+                Ok(()) => eprintln!("wrote {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    failed = true;
+                }
             }
-            eprintln!("wrote {}", path.display());
+        }
+        if failed {
+            return exit::USAGE;
         }
     }
     leave_to_exit(compilation);

@@ -211,6 +211,44 @@ fn a_write_that_fails_midway_leaves_the_old_file() {
 }
 
 #[test]
+fn an_environment_that_cannot_be_written_leaves_the_others_written() {
+    // Environments are written side by side; one that fails does not stop
+    // the others, and every failure and every file written is reported in
+    // the environments' order.
+    let project = TempProject::single(
+        "env alpha\nenv beta\nenv gamma\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> b }\n",
+    );
+    let out = project.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // `out/beta` is a file, so no directory can be made there.
+    std::fs::write(out.join("beta"), "in the way\n").unwrap();
+    let run = haptic(&["compile"], project.path());
+    assert_eq!(code(&run), exit::USAGE, "{}", stderr(&run));
+    for env in ["alpha", "gamma"] {
+        for file in ["haproxy.cfg", "runtime.txt"] {
+            assert!(out.join(env).join(file).is_file(), "{env}/{file}");
+        }
+    }
+    let expected = [
+        ("wrote", "alpha/haproxy.cfg"),
+        ("wrote", "alpha/runtime.txt"),
+        ("error: cannot write", "beta/haproxy.cfg"),
+        ("error: cannot write", "beta/runtime.txt"),
+        ("wrote", "gamma/haproxy.cfg"),
+        ("wrote", "gamma/runtime.txt"),
+    ];
+    let messages = stderr(&run);
+    let lines: Vec<&str> = messages.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{messages}");
+    for (line, (start, file)) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(start) && line.contains(&format!("/{file}")),
+            "{messages}"
+        );
+    }
+}
+
+#[test]
 fn outputs_get_the_mode_of_a_new_file() {
     // Not the temporary file's private 0600: HAProxy may run as another user.
     use std::os::unix::fs::PermissionsExt;
