@@ -380,7 +380,8 @@ fn compile(
         let mut failed = false;
         for (path, result) in written.into_iter().flatten() {
             match result {
-                Ok(()) => eprintln!("wrote {}", path.display()),
+                Ok(driver::Written::Replaced) => eprintln!("wrote {}", path.display()),
+                Ok(driver::Written::Unchanged) => eprintln!("unchanged {}", path.display()),
                 Err(e) => {
                     eprintln!("error: cannot write `{}`: {e}", path.display());
                     failed = true;

@@ -123,7 +123,7 @@ impl Compilation {
         env: &model::Env,
         base: Option<&Base>,
         dir: &Path,
-    ) -> [(PathBuf, std::io::Result<()>); 2] {
+    ) -> [(PathBuf, std::io::Result<Written>); 2] {
         let write = |file: OutputFile| {
             let path = dir.join(file.name());
             let result = write_atomic_with(&path, |writer| {
@@ -352,60 +352,164 @@ fn compile_parsed(
     })
 }
 
+/// What a write did to the file at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The file is new, or its content changed: it was replaced.
+    Replaced,
+    /// The file already held exactly this content: it was left as it was
+    /// (its modification time too), and nothing was written.
+    Unchanged,
+}
+
 /// Writes `content` to `path` atomically: a reader sees the old file or the
 /// new one, never a part. The temporary file lives in the same directory so
 /// the final rename stays on one file system. The file gets the mode any
 /// new file gets (0644 under the usual umask), not the temporary file's
 /// private 0600, so that HAProxy and deploy tools running as other users
-/// can read it.
-pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<()> {
+/// can read it. A file that already holds `content` is left untouched.
+pub fn write_atomic(path: &Path, content: &str) -> std::io::Result<Written> {
     write_atomic_with(path, |file| file.write_all(content.as_bytes()))
 }
 
 /// [`write_atomic`] of what `write` writes to the file.
+///
+/// What `write` writes is first compared with the file already at `path`,
+/// as it comes. While it matches, nothing is written; at the first
+/// difference (the sources' hash in the third line of an output, when the
+/// sources changed) the temporary file is made, the part that matched is
+/// copied into it from the old file, and the rest goes straight to it. So
+/// an output that did not change costs a read, not a write, an `fsync` and
+/// a rename, and one that did costs what it always did.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Written> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".haptic-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Created with open(2)'s mode, so the umask applies as usual.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    let old = std::fs::File::open(path)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()));
+    let mut sink = Sink {
+        dir,
+        old: old.map(|file| Old {
+            file,
+            matched: 0,
+            scratch: Vec::new(),
+        }),
+        new: None,
+    };
+    write(&mut sink)?;
+    if let Some(old) = &mut sink.old {
+        if old.at_end() {
+            return Ok(Written::Unchanged);
+        }
     }
-    let mut tmp = builder.tempfile_in(dir)?;
-    write(&mut WriteBack {
-        file: tmp.as_file_mut(),
-        written: 0,
-    })?;
+    sink.diverge()?;
+    let Some((tmp, _)) = sink.new else {
+        unreachable!("`diverge` makes the temporary file")
+    };
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(Written::Replaced)
 }
 
-/// A file being written that is sent on to the disk as it grows: after
-/// each write the kernel is asked to start writing that range back, so
-/// the disk works while the rest is still being made, and the `fsync` at
-/// the end waits for the last chunk instead of the whole file.
-struct WriteBack<'f> {
-    file: &'f mut std::fs::File,
-    written: u64,
+/// Where [`write_atomic_with`] sends what is written: compared with the
+/// old file while it matches, then into the temporary file.
+struct Sink<'p> {
+    dir: &'p Path,
+    /// The old file, while everything written so far matches it.
+    old: Option<Old>,
+    /// The temporary file, once something differs (or there is no old
+    /// file), and how much of it was written.
+    new: Option<(tempfile::NamedTempFile, u64)>,
 }
 
-impl Write for WriteBack<'_> {
+struct Old {
+    file: std::fs::File,
+    /// How many bytes from its start matched what was written.
+    matched: u64,
+    scratch: Vec<u8>,
+}
+
+impl Old {
+    /// Whether the next bytes of the old file are `buf` (and reads past
+    /// them). A read error counts as a difference: the file is rewritten.
+    fn matches(&mut self, buf: &[u8]) -> bool {
+        use std::io::Read;
+        self.scratch.resize(buf.len(), 0);
+        let same = self.file.read_exact(&mut self.scratch).is_ok() && self.scratch == buf;
+        if same {
+            self.matched += buf.len() as u64;
+        }
+        same
+    }
+
+    /// Whether the old file ends where what was written ended.
+    fn at_end(&mut self) -> bool {
+        use std::io::Read;
+        matches!(self.file.read(&mut [0u8]), Ok(0))
+    }
+}
+
+impl Sink<'_> {
+    /// The temporary file and how much of it is written, made (with the
+    /// part of the old file that matched) if it was not yet.
+    fn diverge(&mut self) -> std::io::Result<(&mut std::fs::File, &mut u64)> {
+        if self.new.is_none() {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".haptic-");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // Created with open(2)'s mode, so the umask applies as usual.
+                builder.permissions(std::fs::Permissions::from_mode(0o666));
+            }
+            let mut tmp = builder.tempfile_in(self.dir)?;
+            let mut written = 0;
+            if let Some(mut old) = self.old.take() {
+                use std::io::{Read, Seek};
+                old.file.rewind()?;
+                written = std::io::copy(&mut (&mut old.file).take(old.matched), tmp.as_file_mut())?;
+                if written != old.matched {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the old file was cut short while it was read",
+                    ));
+                }
+            }
+            self.new = Some((tmp, written));
+        }
+        let (tmp, written) = self.new.as_mut().expect("made above");
+        Ok((tmp.as_file_mut(), written))
+    }
+}
+
+/// Once something differs, each write is sent on to the disk as the file
+/// grows: the kernel is asked to start writing that range back, so the
+/// disk works while the rest is still being made, and the `fsync` at the
+/// end waits for the last chunk instead of the whole file.
+impl Write for Sink<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        start_writeback(self.file, self.written, n);
-        self.written += n as u64;
+        if self.new.is_none() {
+            if let Some(old) = &mut self.old {
+                if old.matches(buf) {
+                    return Ok(buf.len());
+                }
+            }
+        }
+        let (file, written) = self.diverge()?;
+        let n = file.write(buf)?;
+        start_writeback(file, *written, n);
+        *written += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+        match &mut self.new {
+            Some((tmp, _)) => tmp.as_file_mut().flush(),
+            None => Ok(()),
+        }
     }
 }
 

@@ -188,6 +188,83 @@ fn writes_are_atomic() {
 }
 
 #[test]
+fn a_file_that_already_holds_the_output_is_left_untouched() {
+    use haptic::driver::{write_atomic, write_atomic_with, Written};
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("haproxy.cfg");
+    let identity = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let text = "global\n".repeat(10_000);
+    assert_eq!(write_atomic(&path, &text).unwrap(), Written::Replaced);
+    let before = identity(&path);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Written in pieces, as `compile` writes a file chunk by chunk.
+    let pieces = |parts: Vec<String>| {
+        write_atomic_with(&path, move |file| {
+            parts.iter().try_for_each(|p| file.write_all(p.as_bytes()))
+        })
+        .unwrap()
+    };
+    let (head, tail) = text.split_at(30_001);
+    assert_eq!(pieces(vec![head.into(), tail.into()]), Written::Unchanged);
+    assert_eq!(identity(&path), before, "an unchanged file is not replaced");
+
+    // Whatever part matched, the new file is exactly what was written: a
+    // difference after a matching piece, a shorter text, a longer one.
+    let changes = [
+        vec![head.to_string(), "changed\n".into(), tail.into()],
+        vec![head.to_string()],
+        vec![text.clone(), "more\n".into()],
+        vec![String::new()],
+        vec![text.clone()],
+    ];
+    for parts in changes {
+        let expected = parts.concat();
+        assert_eq!(pieces(parts), Written::Replaced);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    }
+    // No temporary file is left, whichever way a write went.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["haproxy.cfg"]);
+}
+
+#[test]
+fn compile_leaves_outputs_that_did_not_change() {
+    let project = TempProject::single(GOOD);
+    let run = |project: &TempProject| {
+        let out = haptic(&["compile"], project.path());
+        assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+        stderr(&out)
+    };
+    let first = run(&project);
+    assert_eq!(first.matches("wrote ").count(), 4, "{first}");
+    let cfg = project.path().join("out/staging/haproxy.cfg");
+    let modified = std::fs::metadata(&cfg).unwrap().modified().unwrap();
+    let second = run(&project);
+    assert_eq!(second.matches("unchanged ").count(), 4, "{second}");
+    assert_eq!(
+        std::fs::metadata(&cfg).unwrap().modified().unwrap(),
+        modified
+    );
+    // A change of the sources changes every output (their headers hold
+    // the sources' hash).
+    std::fs::write(
+        project.path().join("main.hap"),
+        GOOD.replace("10.0.0.1", "10.0.0.2"),
+    )
+    .unwrap();
+    let third = run(&project);
+    assert_eq!(third.matches("wrote ").count(), 4, "{third}");
+    assert!(std::fs::read_to_string(&cfg).unwrap().contains("10.0.0.2"));
+}
+
+#[test]
 fn a_write_that_fails_midway_leaves_the_old_file() {
     // `compile` streams a file into its temporary file as it is made; when
     // writing fails part way, the old file stays and no temporary is left.
