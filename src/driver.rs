@@ -387,9 +387,7 @@ pub fn write_atomic_with(
 ) -> std::io::Result<Written> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let old = std::fs::File::open(path)
-        .ok()
-        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()));
+    let old = open_old(path);
     let mut sink = Sink {
         dir,
         old: old.map(|file| Old {
@@ -412,6 +410,24 @@ pub fn write_atomic_with(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(Written::Replaced)
+}
+
+/// The regular file at `path`, to compare with; `None` for anything else
+/// (nothing there, a directory, a pipe, a file that cannot be read), which
+/// is then replaced as it always was. Opened without blocking: opening a
+/// named pipe for reading would otherwise wait for a writer.
+fn open_old(path: &Path) -> Option<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options
+        .open(path)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))
 }
 
 /// Where [`write_atomic_with`] sends what is written: compared with the

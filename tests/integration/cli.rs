@@ -236,6 +236,35 @@ fn a_file_that_already_holds_the_output_is_left_untouched() {
 }
 
 #[test]
+fn an_output_that_is_not_a_regular_file_is_replaced_without_waiting() {
+    // The old output is read to compare with; a named pipe there must not
+    // make the write wait for a writer, nor a directory make it fail
+    // differently than before.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("haproxy.cfg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (done, finished) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(haptic::driver::write_atomic(&path, "global\n"));
+    });
+    let result = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("writing over a named pipe must not wait for a writer");
+    assert_eq!(result.unwrap(), haptic::driver::Written::Replaced);
+    assert_eq!(std::fs::read_to_string(&fifo).unwrap(), "global\n");
+
+    let dir_there = dir.path().join("runtime.txt");
+    std::fs::create_dir(&dir_there).unwrap();
+    assert!(haptic::driver::write_atomic(&dir_there, "x\n").is_err());
+    assert!(dir_there.is_dir());
+}
+
+#[test]
 fn compile_leaves_outputs_that_did_not_change() {
     let project = TempProject::single(GOOD);
     let run = |project: &TempProject| {
