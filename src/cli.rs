@@ -357,21 +357,23 @@ fn compile(
     // the environments' order.
     let mut stale = 0;
     if check_only {
-        let stale_files = crate::parallel::map(&envs, |env| {
+        // What is kept of a stale file until it is printed is its diff,
+        // not its text: a version bump makes every output stale.
+        let diffs = crate::parallel::map(&envs, |env| {
             let output = compilation.output_against(env, base.as_ref());
-            let mut stale_files = Vec::new();
+            let mut diffs = Vec::new();
             for (name, content) in output.files() {
                 let path = out_dir.join(&output.env).join(name);
                 let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
                 if on_disk != content {
-                    stale_files.push((path, on_disk, content.to_string()));
+                    diffs.push(stale_diff(&path, &on_disk, content));
                 }
             }
-            stale_files
+            diffs
         });
-        for (path, on_disk, content) in stale_files.iter().flatten() {
+        for diff in diffs.iter().flatten() {
             stale += 1;
-            print_stale(path, on_disk, content);
+            out!("{diff}");
         }
     } else {
         let written = crate::parallel::map(&envs, |env| {
@@ -444,19 +446,21 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
 }
 
 fn print_stale(path: &Path, old: &str, new: &str) {
+    out!("{}", stale_diff(path, old, new));
+}
+
+/// The unified diff of a stale file: on disk against what it should be.
+fn stale_diff(path: &Path, old: &str, new: &str) -> String {
     let shown = path.display().to_string();
     // The diff `haptic diff` uses: section by section, and bounded where
     // much changed (a whole-file Myers diff took 51 s when every server of
     // 2,000 backends had changed).
-    out!(
-        "{}",
-        crate::plan::cfg_diff::unified(
-            old,
-            new,
-            &format!("{shown} (on disk)"),
-            &format!("{shown} (compiled)")
-        )
-    );
+    crate::plan::cfg_diff::unified(
+        old,
+        new,
+        &format!("{shown} (on disk)"),
+        &format!("{shown} (compiled)"),
+    )
 }
 
 fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time::Duration) -> i32 {
