@@ -252,7 +252,7 @@ pub fn eval_record<'f>(
     diags: &mut Diagnostics,
 ) -> (Rec, bool) {
     let fields = fields.into_iter();
-    let mut seen = Seen::with_capacity(fields.size_hint().0);
+    let mut seen = Seen::new();
     let mut rec = Rec {
         fields: Vec::with_capacity(fields.size_hint().0),
     };
@@ -269,34 +269,43 @@ pub fn eval_record<'f>(
 }
 
 /// Where each field name of a record was first set. A record has a few
-/// fields, searched in a list; a long one (written by mistake, or to slow
+/// fields, searched in a list kept in place (no allocation: most records
+/// are a server's options); a long one (written by mistake, or to slow
 /// the checker down) gets a map, so checking stays linear.
 struct Seen<'f> {
-    list: Vec<&'f Ident>,
+    list: [Option<&'f Ident>; SEEN_LIST],
+    len: usize,
     map: std::collections::HashMap<&'f str, Span>,
 }
 
-impl<'f> Seen<'f> {
-    const LIST: usize = 16;
+/// How many field names [`Seen`] keeps in its list.
+const SEEN_LIST: usize = 16;
 
-    fn with_capacity(fields: usize) -> Seen<'f> {
+impl<'f> Seen<'f> {
+    const LIST: usize = SEEN_LIST;
+
+    fn new() -> Seen<'f> {
         Seen {
-            list: Vec::with_capacity(fields.min(Self::LIST)),
+            list: [None; Self::LIST],
+            len: 0,
             map: std::collections::HashMap::new(),
         }
     }
 
     /// Where `name` was set before, if it was; else notes it set here.
     fn first(&mut self, name: &'f Ident) -> Option<Span> {
-        if self.list.len() < Self::LIST {
-            if let Some(first) = self.list.iter().find(|n| n.name == name.name) {
+        if self.len < Self::LIST {
+            let seen = self.list[..self.len].iter().flatten();
+            if let Some(first) = seen.clone().find(|n| n.name == name.name) {
                 return Some(first.span);
             }
-            self.list.push(name);
-            if self.list.len() == Self::LIST {
+            self.list[self.len] = Some(name);
+            self.len += 1;
+            if self.len == Self::LIST {
                 self.map = self
                     .list
                     .iter()
+                    .flatten()
                     .map(|n| (n.name.as_str(), n.span))
                     .collect();
             }
@@ -330,7 +339,7 @@ fn eval_fields<'f>(
     diags: &mut Diagnostics,
 ) -> Vec<(Ident, SRaw)> {
     let fields = fields.into_iter();
-    let mut seen = Seen::with_capacity(fields.size_hint().0);
+    let mut seen = Seen::new();
     let mut out: Vec<(Ident, SRaw)> = Vec::with_capacity(fields.size_hint().0);
     for field in fields {
         if let Some(first) = seen.first(&field.name) {
