@@ -233,6 +233,17 @@ pub fn eval_coerce(
             ok.then_some(Value::Record(rec))
         }
         (K::Address(addr), Ty::Addr | Ty::Any) => {
+            // Written out in digits (most addresses of a large project):
+            // the port, then the host, as `coerce_address` checks them.
+            if let (
+                Some(ast::AddrHost::Ipv4(ip, ip_span)),
+                ast::AddrPort::Number(port, port_span),
+            ) = (&addr.host, &addr.port)
+            {
+                let port = int_in_range(port, 1, 65535, *port_span, diags)?;
+                let ip = parse_ipv4(ip, *ip_span, diags)?;
+                return Some(Value::Addr(Some(Host::Ip(IpAddr::V4(ip))), port as u16));
+            }
             let (host, port) = eval_address(addr, scope, diags);
             coerce_address(host.as_ref(), &port, scope.names(), diags)
         }
@@ -261,6 +272,21 @@ pub fn eval_record<'f>(
         if let Some(first) = seen.first(&field.name) {
             set_twice(&field.name, first, diags);
             continue;
+        }
+        // Most fields of a large project are integers written out (a
+        // server's weight and maxconn): checked here, without a raw value
+        // between, as `coerce` checks them.
+        if let ast::ExprKind::Int(digits) = &field.value.kind {
+            if let Some((name, Ty::Int { min, max })) =
+                schema.fields.iter().find(|(n, _)| *n == field.name.name)
+            {
+                let span = field.value.span;
+                match int_in_range(digits, *min, *max, span, diags) {
+                    Some(n) => rec.fields.push((name, Value::Int(n), span)),
+                    None => ok = false,
+                }
+                continue;
+            }
         }
         let raw = eval(&field.value, scope, diags);
         ok &= record_field(schema, &mut rec, &field.name, &raw, scope.names(), diags);
@@ -1187,5 +1213,96 @@ mod tests {
         }
         assert_eq!(checked, 10);
         assert!(found >= 8, "the sample has many mistakes; found {found}");
+    }
+
+    /// What checking one server in place finds, and what evaluating first
+    /// and coercing after finds: (value, diagnostics) each.
+    type Findings = (Option<Value>, Vec<crate::diag::Diagnostic>);
+
+    fn both_ways(expr: &ast::Expr, ty: Ty) -> (Findings, Findings) {
+        let mut in_place = Diagnostics::default();
+        let value = eval_coerce(expr, ty, &mut NoDefs, &mut in_place);
+        let mut first = Diagnostics::default();
+        let raw = eval(expr, &mut NoDefs, &mut first);
+        let coerced = coerce(&raw, ty, &Names::new(), &mut first);
+        (
+            (value, in_place.into_sorted()),
+            (coerced, first.into_sorted()),
+        )
+    }
+
+    const HOSTS: &[&str] = &[
+        "10.0.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "10.0.0.300",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "\"db.internal\"",
+        "[::1]",
+        "",
+    ];
+    const PORTS: &[&str] = &[
+        "80",
+        "1",
+        "65535",
+        "0",
+        "65536",
+        "99999999999999999999999",
+        "x",
+    ];
+    const FIELDS: &[&str] = &[
+        "weight = 1",
+        "weight = 256",
+        "weight = 0",
+        "maxconn = 100",
+        "maxconn = 0",
+        "maxconn = 99999999999999999999",
+        "wieght = 1",
+        "state = 5",
+        "state = drain",
+        "check = 1",
+        "backup = true",
+        "tls = 3",
+        "weight = \"x\"",
+        "weight = 1s",
+        "ca = 3",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+        /// Addresses and options written out (checked in place, integers
+        /// and IPv4 addresses without a raw value between) find what
+        /// evaluating first finds, value for value, diagnostic for
+        /// diagnostic: in range or not, known field or not, set twice.
+        #[test]
+        fn servers_written_out_are_checked_as_any_server_is(
+            host in 0..HOSTS.len(),
+            port in 0..PORTS.len(),
+            fields in proptest::collection::vec(0..FIELDS.len(), 0..5),
+        ) {
+            let options: Vec<&str> = fields.iter().map(|f| FIELDS[*f]).collect();
+            let src = format!(
+                "backend b {{\n  server a = {}:{} {{ {} }}\n}}\n",
+                HOSTS[host],
+                PORTS[port],
+                options.join(", ")
+            );
+            let (file, _) = crate::syntax::parse(FileId(0), &src);
+            let Some(ast::Item::Backend(backend)) = file.items.first() else {
+                return Ok(());
+            };
+            for item in &backend.body {
+                let ast::BodyItem::Server(server) = item else { continue };
+                let (in_place, first) = both_ways(&server.addr, Ty::Addr);
+                proptest::prop_assert_eq!(in_place, first, "{}", src);
+                if let Some(options) = &server.options {
+                    let (in_place, first) = both_ways(options, Ty::Record(&types::SERVER));
+                    proptest::prop_assert_eq!(in_place, first, "{}", src);
+                }
+            }
+        }
     }
 }
