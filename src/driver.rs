@@ -390,11 +390,7 @@ pub fn write_atomic_with(
     let old = open_old(path);
     let mut sink = Sink {
         dir,
-        old: old.map(|file| Old {
-            file,
-            matched: 0,
-            scratch: Vec::new(),
-        }),
+        old: old.map(|file| Old { file, matched: 0 }),
         new: None,
     };
     write(&mut sink)?;
@@ -445,20 +441,26 @@ struct Old {
     file: std::fs::File,
     /// How many bytes from its start matched what was written.
     matched: u64,
-    scratch: Vec<u8>,
 }
 
 impl Old {
     /// Whether the next bytes of the old file are `buf` (and reads past
     /// them). A read error counts as a difference: the file is rewritten.
+    /// Read a piece at a time into the stack: when the sources changed,
+    /// the first piece differs, and a buffer the size of `buf` (a chunk,
+    /// 256 KiB) would be fresh memory, which costs more here than the
+    /// read.
     fn matches(&mut self, buf: &[u8]) -> bool {
         use std::io::Read;
-        self.scratch.resize(buf.len(), 0);
-        let same = self.file.read_exact(&mut self.scratch).is_ok() && self.scratch == buf;
-        if same {
-            self.matched += buf.len() as u64;
+        let mut piece = [0u8; 16 * 1024];
+        for part in buf.chunks(piece.len()) {
+            let old = &mut piece[..part.len()];
+            if self.file.read_exact(old).is_err() || old != part {
+                return false;
+            }
         }
-        same
+        self.matched += buf.len() as u64;
+        true
     }
 
     /// Whether the old file ends where what was written ended.
