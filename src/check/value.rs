@@ -308,11 +308,9 @@ struct Seen<'f> {
 const SEEN_LIST: usize = 16;
 
 impl<'f> Seen<'f> {
-    const LIST: usize = SEEN_LIST;
-
     fn new() -> Seen<'f> {
         Seen {
-            list: [None; Self::LIST],
+            list: [None; SEEN_LIST],
             len: 0,
             map: std::collections::HashMap::new(),
         }
@@ -320,14 +318,14 @@ impl<'f> Seen<'f> {
 
     /// Where `name` was set before, if it was; else notes it set here.
     fn first(&mut self, name: &'f Ident) -> Option<Span> {
-        if self.len < Self::LIST {
-            let seen = self.list[..self.len].iter().flatten();
-            if let Some(first) = seen.clone().find(|n| n.name == name.name) {
+        if self.len < SEEN_LIST {
+            let mut seen = self.list[..self.len].iter().flatten();
+            if let Some(first) = seen.find(|n| n.name == name.name) {
                 return Some(first.span);
             }
             self.list[self.len] = Some(name);
             self.len += 1;
-            if self.len == Self::LIST {
+            if self.len == SEEN_LIST {
                 self.map = self
                     .list
                     .iter()
@@ -1196,19 +1194,10 @@ mod tests {
                 (server.options.as_ref(), record),
             ] {
                 let Some(expr) = expr else { continue };
-                let mut in_place = Diagnostics::default();
-                let value = eval_coerce(expr, ty, &mut NoDefs, &mut in_place);
-                let mut first = Diagnostics::default();
-                let raw = eval(expr, &mut NoDefs, &mut first);
-                assert_eq!(
-                    value,
-                    coerce(&raw, ty, &Names::new(), &mut first),
-                    "{expr:?}"
-                );
-                let in_place = in_place.into_sorted();
-                assert_eq!(in_place, first.into_sorted(), "{expr:?}");
+                let (in_place, first) = both_ways(expr, ty);
+                assert_eq!(in_place, first, "{expr:?}");
                 checked += 1;
-                found += in_place.len();
+                found += in_place.1.len();
             }
         }
         assert_eq!(checked, 10);

@@ -850,12 +850,7 @@ impl<'t> Parser<'t> {
 
     /// `server_item = { kw_server ~ ident ~ eq ~ expr ~ (record | kw_with ~ expr)? }`
     fn server_item(&mut self, start: usize) -> Option<BodyItem> {
-        self.kw("server");
-        self.skip();
-        let name = self.ident()?;
-        self.skip();
-        self.lit("=").then_some(())?;
-        self.skip();
+        let name = self.server_head()?;
         let addr = self.expr()?;
         self.skip();
         let options = if self.peek() == Some(b'{') {
@@ -877,6 +872,17 @@ impl<'t> Parser<'t> {
         }))
     }
 
+    /// `kw_server ~ ident ~ eq`, and the trivia after: a server's name.
+    fn server_head(&mut self) -> Option<Ident> {
+        self.kw("server");
+        self.skip();
+        let name = self.ident()?;
+        self.skip();
+        self.lit("=").then_some(())?;
+        self.skip();
+        Some(name)
+    }
+
     /// [`Self::server_item`] for the shape most servers of a large project
     /// have, `server NAME = A.B.C.D:PORT { FIELD = DIGITS, ... }` (the
     /// options may be absent): the same tree, made in one pass without
@@ -886,12 +892,7 @@ impl<'t> Parser<'t> {
     /// `server_item` parses it from the start. Two thirds of the time a
     /// large project spent parsing went to server lines.
     fn literal_server(&mut self, start: usize) -> Option<BodyItem> {
-        self.kw("server");
-        self.skip();
-        let name = self.ident()?;
-        self.skip();
-        self.lit("=").then_some(())?;
-        self.skip();
+        let name = self.server_head()?;
         let addr = self.literal_address()?;
         self.skip();
         let options = match self.peek() {
