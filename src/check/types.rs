@@ -114,11 +114,9 @@ pub struct Schema {
 }
 
 impl Schema {
-    pub fn field(&self, name: &str) -> Option<Ty> {
-        self.fields
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
+    /// The field `name` as the schema spells it, and its type.
+    pub fn field(&self, name: &str) -> Option<(&'static str, Ty)> {
+        self.fields.iter().find(|(n, _)| *n == name).copied()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {

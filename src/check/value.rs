@@ -277,11 +277,9 @@ pub fn eval_record<'f>(
         // server's weight and maxconn): checked here, without a raw value
         // between, as `coerce` checks them.
         if let ast::ExprKind::Int(digits) = &field.value.kind {
-            if let Some((name, Ty::Int { min, max })) =
-                schema.fields.iter().find(|(n, _)| *n == field.name.name)
-            {
+            if let Some((name, Ty::Int { min, max })) = schema.field(&field.name.name) {
                 let span = field.value.span;
-                match int_in_range(digits, *min, *max, span, diags) {
+                match int_in_range(digits, min, max, span, diags) {
                     Some(n) => rec.fields.push((name, Value::Int(n), span)),
                     None => ok = false,
                 }
@@ -778,7 +776,7 @@ fn record_field(
     names: &Names,
     diags: &mut Diagnostics,
 ) -> bool {
-    let Some((field, ty)) = schema.fields.iter().find(|(n, _)| *n == name.name) else {
+    let Some((field, ty)) = schema.field(&name.name) else {
         let mut diag = Diagnostic::new(
             Code::UnknownField,
             name.span,
@@ -796,7 +794,7 @@ fn record_field(
         diags.push(diag);
         return false;
     };
-    match coerce(raw, *ty, names, diags) {
+    match coerce(raw, ty, names, diags) {
         Some(v) => {
             rec.fields.push((field, v, raw.span));
             true
