@@ -300,6 +300,26 @@ impl Files for Overlay<'_> {
             None => std::fs::read(full),
         }
     }
+
+    /// The files on disk, and buffers of this project's `.hap` files not
+    /// saved yet.
+    fn list(&self, outputs: &str) -> Vec<String> {
+        let mut files = crate::project::hap_files(self.root, outputs);
+        for path in self.open.keys() {
+            if project_root(path).as_deref() != Some(self.root) {
+                continue;
+            }
+            let Some(rel) = path.strip_prefix(self.root).ok().and_then(Path::to_str) else {
+                continue;
+            };
+            let hidden = rel.split('/').any(|part| part.starts_with('.'));
+            if rel.ends_with(".hap") && !hidden && !files.iter().any(|f| f == rel) {
+                files.push(rel.to_string());
+            }
+        }
+        files.sort();
+        files
+    }
 }
 
 fn file_path(uri: &Url) -> Option<PathBuf> {

@@ -130,6 +130,15 @@ pub enum LoadError {
 /// to the project root to bytes.
 pub trait Files {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+
+    /// Every `.hap` file of the project, relative to its root with `/`
+    /// between parts, sorted, where the files can be listed (empty where
+    /// they cannot, as for an earlier revision): those no import reaches
+    /// are reported. `outputs` is a directory not to look into.
+    fn list(&self, outputs: &str) -> Vec<String> {
+        let _ = outputs;
+        Vec::new()
+    }
 }
 
 /// The files of a directory on disk.
@@ -139,6 +148,47 @@ impl Files for Dir<'_> {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
         read_file(&self.0.join(path))
     }
+
+    fn list(&self, outputs: &str) -> Vec<String> {
+        hap_files(self.0, outputs)
+    }
+}
+
+/// The `.hap` files under `root`, relative to it, sorted. Not looked into:
+/// hidden directories (`.git`), `outputs`, directories that hold their own
+/// `haptic.toml` (other projects), and links to directories. Names that are
+/// not UTF-8 or hold control characters cannot be imported and are left
+/// out.
+pub fn hap_files(root: &Path, outputs: &str) -> Vec<String> {
+    let outputs = normalize(outputs);
+    let mut found = Vec::new();
+    let mut dirs = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with('.') || name.chars().any(char::is_control) {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let rel = format!("{prefix}{name}");
+            if kind.is_dir() {
+                let path = entry.path();
+                if outputs.as_deref() != Some(rel.as_str()) && !path.join("haptic.toml").exists() {
+                    dirs.push((path, format!("{rel}/")));
+                }
+            } else if name.ends_with(".hap") {
+                found.push(rel);
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// A file's bytes. A large one is read in two halves side by side: most of
@@ -248,6 +298,11 @@ impl Files for BTreeMap<String, Vec<u8>> {
         self.get(path)
             .cloned()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+
+    fn list(&self, _outputs: &str) -> Vec<String> {
+        let importable = |p: &&String| p.ends_with(".hap") && !p.chars().any(char::is_control);
+        self.keys().filter(importable).cloned().collect()
     }
 }
 
@@ -362,6 +417,33 @@ pub fn load_from(
             }
         }
         parsed.push(ParsedFile { id, ast });
+    }
+
+    // A file that no import reaches is compiled into nothing: said, in
+    // case an import was forgotten. It gets an empty place in the sources,
+    // so that the warning points at the file.
+    for name in files.list(&manifest.project.out) {
+        if seen.contains(&name) {
+            continue;
+        }
+        let Some(id) = sources.add(name.clone(), String::new(), PROJECT_POSITIONS) else {
+            break;
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::UnimportedFile,
+                Span::new(id, 0..0),
+                format!(
+                    "`{}` is not imported, so nothing in it is compiled",
+                    crate::check::value::shorten(&name)
+                ),
+            )
+            .help(format!(
+                "import it (`import \"{}\"`) from `{}` or from a file imported there; or delete it",
+                crate::check::value::shorten(&name),
+                crate::check::value::shorten(&manifest.project.entry)
+            )),
+        );
     }
 
     let mut std = BTreeMap::new();

@@ -394,6 +394,17 @@ Fix: add a server, or stop routing to the backend in that environment.";
 "Every server of a backend is declared `maint`: the backend answers 503.
 
 Fix: put at least one server in `ready` or `drain`.";
+
+    /// A source file of the project is not imported.
+    UnimportedFile = "W0007", Warning, "unimported-file",
+"A `.hap` file in the project's directory is not reached from the entry
+file (`main.hap` unless `entry` says otherwise) through imports, so nothing
+in it is compiled: its backends, frontends and constants are in no output.
+Hidden directories and directories that hold their own `haptic.toml` (other
+projects) are not looked into.
+
+Fix: import it from the entry file or from a file the entry imports
+(`import \"teams/new.hap\"`), or delete it.";
 }
 
 impl Code {

@@ -644,3 +644,72 @@ fn a_byte_order_mark_is_not_part_of_the_source() {
         "{d}"
     );
 }
+
+/// A `.hap` file that no import reaches is compiled into nothing: `check`
+/// says so (W0007) at the file, once, and not for files of hidden
+/// directories, of the outputs or of a nested project. Importing it, or
+/// the lint level `allow`, silences it; `deny` makes it an error.
+#[test]
+fn a_file_no_import_reaches_is_reported() {
+    const MAIN: &str = "env production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> b }\n";
+    const NEW: &str = "backend new { server s = 10.0.0.2:80 }\n";
+    let files = |main: &'static str, manifest: &'static str| {
+        TempProject::new(&[
+            ("haptic.toml", manifest),
+            ("main.hap", main),
+            ("teams/new.hap", NEW),
+            (".git/old.hap", NEW),
+            ("out/stray.hap", NEW),
+            ("other/haptic.toml", support::MANIFEST),
+            ("other/main.hap", NEW),
+        ])
+    };
+    let project = files(MAIN, support::MANIFEST);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diags = json["diagnostics"].as_array().unwrap();
+    assert_eq!(support::json_codes(&json), ["W0007"], "{json:#}");
+    let d = &diags[0];
+    assert_eq!(
+        (&d["file"], &d["line"], &d["column"]),
+        (&"teams/new.hap".into(), &1.into(), &1.into())
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("`teams/new.hap` is not imported"),
+        "{d}"
+    );
+    assert!(
+        d["help"]
+            .to_string()
+            .contains("import \\\"teams/new.hap\\\""),
+        "{d}"
+    );
+    // Compile still writes the outputs: a warning, and the hash is the
+    // imported sources' alone.
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    assert!(stderr(&out).contains("W0007"), "{}", stderr(&out));
+
+    let imported = "import \"teams/new.hap\"\nenv production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  route path prefix \"/new/\" -> new\n  default -> b }\n";
+    let out = haptic(
+        &["check", "--format", "json"],
+        files(imported, support::MANIFEST).path(),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(support::json_codes(&json), Vec::<&str>::new(), "{json:#}");
+
+    let allow =
+        "[project]\nname = \"test\"\nhaproxy = \"2.6\"\n[lints]\nunimported-file = \"allow\"\n";
+    let out = haptic(&["check"], files(MAIN, allow).path());
+    assert_eq!(code(&out), exit::OK);
+    assert!(!stderr(&out).contains("W0007"), "{}", stderr(&out));
+    let deny =
+        "[project]\nname = \"test\"\nhaproxy = \"2.6\"\n[lints]\nunimported-file = \"deny\"\n";
+    let out = haptic(&["check"], files(MAIN, deny).path());
+    assert_eq!(code(&out), exit::INVALID);
+    assert!(stderr(&out).contains("W0007"), "{}", stderr(&out));
+}

@@ -391,3 +391,32 @@ fn the_binary_speaks_lsp_on_stdio() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// A new buffer that is not saved and not imported yet is told so (W0007)
+/// at its start; importing it from the entry's buffer clears that.
+#[test]
+fn a_new_file_is_told_it_is_not_imported_until_it_is() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let new = uri(&project.path().join("teams/new.hap"));
+    let client = Client::start();
+    client.open(&new, "backend extra { server a = 10.0.0.2:8080 }\n");
+    let diags = client.diagnostics(&new);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "W0007");
+    assert_eq!(diags[0]["severity"], 2);
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({ "line": 0, "character": 0 })
+    );
+
+    let imported = format!("import \"teams/new.hap\"\n{GOOD}");
+    client.open(&main, &imported);
+    loop {
+        let diags = client.diagnostics(&new);
+        if diags.iter().all(|d| d["code"] != "W0007") {
+            break;
+        }
+    }
+    client.stop();
+}
