@@ -7,6 +7,10 @@
 //! //! manifest: unused-backend = "deny"
 //! ```
 //!
+//! A case of several files holds them all: each `//! file: PATH` line
+//! starts the next file of the project, and what comes before the first
+//! one is `main.hap`.
+//!
 //! `tests/cases/poor/` (when there are any) holds known-poor messages still
 //! to improve: each case says what is wrong with its message, and its
 //! snapshot shows it.
@@ -21,7 +25,10 @@ use crate::support::{self, TempProject};
 
 struct Case {
     name: String,
+    /// The case file as written.
     source: String,
+    /// The project's `.hap` files: `main.hap` first.
+    files: Vec<(String, String)>,
     expect: Vec<String>,
     manifest: String,
 }
@@ -51,7 +58,15 @@ fn parse_case(root: &Path, file: &Path) -> Case {
     let name = rel.to_string_lossy().replace('/', "__");
     let mut expect = None;
     let mut manifest = String::from(support::MANIFEST);
+    let mut files = vec![("main.hap".to_string(), String::new())];
     for line in source.lines() {
+        if let Some(path) = line.strip_prefix("//! file:") {
+            files.push((path.trim().to_string(), String::new()));
+            continue;
+        }
+        let text = &mut files.last_mut().expect("main.hap is first").1;
+        text.push_str(line);
+        text.push('\n');
         if let Some(rest) = line.strip_prefix("//! expect:") {
             let codes: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
             expect = Some(if codes == ["ok"] { Vec::new() } else { codes });
@@ -64,6 +79,7 @@ fn parse_case(root: &Path, file: &Path) -> Case {
         expect: expect.unwrap_or_else(|| panic!("{}: missing `//! expect:` line", file.display())),
         name,
         source,
+        files,
         manifest,
     }
 }
@@ -78,8 +94,9 @@ fn cases() {
     );
     let mut failures = Vec::new();
     for case in &cases {
-        let project =
-            TempProject::new(&[("haptic.toml", &case.manifest), ("main.hap", &case.source)]);
+        let mut files = vec![("haptic.toml", case.manifest.as_str())];
+        files.extend(case.files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+        let project = TempProject::new(&files);
         let compilation = project.compile();
         let codes = support::codes(&compilation);
         if codes != case.expect {
