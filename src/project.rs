@@ -300,6 +300,7 @@ impl Files for BTreeMap<String, Vec<u8>> {
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
     }
 
+    /// Every key of a `.hap` file.
     fn list(&self, _outputs: &str) -> Vec<String> {
         let importable = |p: &&String| p.ends_with(".hap") && !p.chars().any(char::is_control);
         self.keys().filter(importable).cloned().collect()
@@ -429,19 +430,17 @@ pub fn load_from(
         let Some(id) = sources.add(name.clone(), String::new(), PROJECT_POSITIONS) else {
             break;
         };
+        // Whole, not shortened: the help is an import to copy.
+        let shown = name.escape_debug();
         diags.push(
             Diagnostic::new(
                 Code::UnimportedFile,
                 Span::new(id, 0..0),
-                format!(
-                    "`{}` is not imported, so nothing in it is compiled",
-                    crate::check::value::shorten(&name)
-                ),
+                format!("`{shown}` is not imported, so nothing in it is compiled"),
             )
             .help(format!(
-                "import it (`import \"{}\"`) from `{}` or from a file imported there; or delete it",
-                crate::check::value::shorten(&name),
-                crate::check::value::shorten(&manifest.project.entry)
+                "import it (`import \"{shown}\"`) from `{}` or from a file imported there; or delete it",
+                manifest.project.entry.escape_debug()
             )),
         );
     }

@@ -653,11 +653,13 @@ fn a_byte_order_mark_is_not_part_of_the_source() {
 fn a_file_no_import_reaches_is_reported() {
     const MAIN: &str = "env production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> b }\n";
     const NEW: &str = "backend new { server s = 10.0.0.2:80 }\n";
+    const LONG: &str = "teams/platform-and-infrastructure/shared-edge-backends.hap";
     let files = |main: &'static str, manifest: &'static str| {
         TempProject::new(&[
             ("haptic.toml", manifest),
             ("main.hap", main),
             ("teams/new.hap", NEW),
+            (LONG, NEW),
             (".git/old.hap", NEW),
             ("out/stray.hap", NEW),
             ("other/haptic.toml", support::MANIFEST),
@@ -669,7 +671,10 @@ fn a_file_no_import_reaches_is_reported() {
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let diags = json["diagnostics"].as_array().unwrap();
-    assert_eq!(support::json_codes(&json), ["W0007"], "{json:#}");
+    assert_eq!(support::json_codes(&json), ["W0007", "W0007"], "{json:#}");
+    // The help is an import to copy: the path whole, however long.
+    let help = diags[1]["help"].to_string();
+    assert!(help.contains(&format!("import \\\"{LONG}\\\"")), "{help}");
     let d = &diags[0];
     assert_eq!(
         (&d["file"], &d["line"], &d["column"]),
@@ -700,7 +705,8 @@ fn a_file_no_import_reaches_is_reported() {
         files(imported, support::MANIFEST).path(),
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(support::json_codes(&json), Vec::<&str>::new(), "{json:#}");
+    assert_eq!(support::json_codes(&json), ["W0007"], "{json:#}");
+    assert_eq!(json["diagnostics"][0]["file"], LONG, "{json:#}");
 
     let allow =
         "[project]\nname = \"test\"\nhaproxy = \"2.6\"\n[lints]\nunimported-file = \"allow\"\n";
