@@ -351,6 +351,8 @@ pub fn load_from(
     // Depth-first over imports, each file once.
     let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), None)];
     let mut seen = std::collections::HashSet::new();
+    // Imports that could not be read: their diagnostic's index, and the path.
+    let mut missing: Vec<(usize, String)> = Vec::new();
     while let Some((name, from)) = stack.pop() {
         let Some(name) = normalize(&name) else {
             diags.push(
@@ -368,7 +370,11 @@ pub fn load_from(
         if !seen.insert(name.clone()) {
             continue;
         }
+        let before = diags.len();
         let Some(id) = read_source(files, &name, from, &mut sources, &mut diags) else {
+            if from.is_some() && diags.len() > before {
+                missing.push((before, name));
+            }
             continue;
         };
         let text = &sources.get(id).text;
@@ -421,13 +427,29 @@ pub fn load_from(
     }
 
     // A file that no import reaches is compiled into nothing: said, in
-    // case an import was forgotten. It gets an empty place in the sources,
-    // so that the warning points at the file.
-    for name in files.list(&manifest.project.out) {
-        if seen.contains(&name) {
+    // case an import was forgotten (or misspelt: then the import's error
+    // names the file, and that is enough). It gets an empty place in the
+    // sources, so that the warning points at the file.
+    let listed = files.list(&manifest.project.out);
+    let unreached: Vec<&str> = listed
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !seen.contains(*name))
+        .collect();
+    let mut suggested = Vec::new();
+    for (index, name) in &missing {
+        if let Some(near) = crate::diag::nearest(name, unreached.iter().copied()) {
+            diags[*index]
+                .help
+                .insert(0, format!("did you mean `{}`?", near.escape_debug()));
+            suggested.push(near);
+        }
+    }
+    for &name in &unreached {
+        if suggested.contains(&name) {
             continue;
         }
-        let Some(id) = sources.add(name.clone(), String::new(), PROJECT_POSITIONS) else {
+        let Some(id) = sources.add(name.to_string(), String::new(), PROJECT_POSITIONS) else {
             break;
         };
         // Whole, not shortened: the help is an import to copy.
