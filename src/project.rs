@@ -154,39 +154,38 @@ impl Files for Dir<'_> {
     }
 }
 
-/// The `.hap` files under `root`, relative to it, sorted. Not looked into:
-/// hidden directories (`.git`), `outputs`, directories that hold their own
-/// `haptic.toml` (other projects), and links to directories. Names that are
-/// not UTF-8 or hold control characters cannot be imported and are left
-/// out.
+/// The `.hap` files under `root`, relative to it, sorted. Left out, as a
+/// user would expect of "the project's files": what the project's
+/// `.gitignore` and `.ignore` files exclude (whether or not the directory
+/// is a Git work tree), hidden files and directories (`.git`), `outputs`,
+/// directories that hold their own `haptic.toml` (other projects), links
+/// to directories, and names that are not UTF-8 or hold control characters
+/// (they cannot be imported). Only ignore files that travel with the
+/// sources count (not the user's global one, nor `.git/info/exclude`), so
+/// every clone finds the same files.
 pub fn hap_files(root: &Path, outputs: &str) -> Vec<String> {
-    let outputs = normalize(outputs);
-    let mut found = Vec::new();
-    let mut dirs = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name.starts_with('.') || name.chars().any(char::is_control) {
-                continue;
-            }
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let rel = format!("{prefix}{name}");
-            if kind.is_dir() {
-                let path = entry.path();
-                if outputs.as_deref() != Some(rel.as_str()) && !path.join("haptic.toml").exists() {
-                    dirs.push((path, format!("{rel}/")));
-                }
-            } else if name.ends_with(".hap") {
-                found.push(rel);
-            }
-        }
-    }
+    let outputs = normalize(outputs).map(|o| root.join(o));
+    let mut walk = ignore::WalkBuilder::new(root);
+    walk.git_global(false)
+        .git_exclude(false)
+        .require_git(false)
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            entry.depth() == 0
+                || !is_dir
+                || (Some(entry.path()) != outputs.as_deref()
+                    && !entry.path().join("haptic.toml").exists())
+        });
+    let mut found: Vec<String> = walk
+        .build()
+        .flatten()
+        .filter(|entry| entry.file_type().is_some_and(|t| !t.is_dir()))
+        .filter_map(|entry| {
+            let rel = entry.path().strip_prefix(root).ok()?.to_str()?;
+            let importable = rel.ends_with(".hap") && !rel.chars().any(char::is_control);
+            importable.then(|| rel.replace(std::path::MAIN_SEPARATOR, "/"))
+        })
+        .collect();
     found.sort();
     found
 }

@@ -400,8 +400,9 @@ Fix: put at least one server in `ready` or `drain`.";
 "A `.hap` file in the project's directory is not reached from the entry
 file (`main.hap` unless `entry` says otherwise) through imports, so nothing
 in it is compiled: its backends, frontends and constants are in no output.
-Hidden directories and directories that hold their own `haptic.toml` (other
-projects) are not looked into.
+Not looked at: what the project's `.gitignore` or `.ignore` leaves out,
+hidden directories, the outputs, and directories that hold their own
+`haptic.toml` (other projects).
 
 Fix: import it from the entry file or from a file the entry imports
 (`import \"teams/new.hap\"`), or delete it.";

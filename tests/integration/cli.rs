@@ -647,7 +647,8 @@ fn a_byte_order_mark_is_not_part_of_the_source() {
 
 /// A `.hap` file that no import reaches is compiled into nothing: `check`
 /// says so (W0007) at the file, once, and not for files of hidden
-/// directories, of the outputs or of a nested project. Importing it, or
+/// directories, of the outputs, of a nested project or that `.gitignore`
+/// leaves out (in a directory that is not a Git work tree too). Importing it, or
 /// the lint level `allow`, silences it; `deny` makes it an error.
 #[test]
 fn a_file_no_import_reaches_is_reported() {
@@ -664,6 +665,8 @@ fn a_file_no_import_reaches_is_reported() {
             ("out/stray.hap", NEW),
             ("other/haptic.toml", support::MANIFEST),
             ("other/main.hap", NEW),
+            (".gitignore", "generated/\n"),
+            ("generated/made.hap", NEW),
         ])
     };
     let project = files(MAIN, support::MANIFEST);
