@@ -405,7 +405,9 @@ hidden directories, the outputs, and directories that hold their own
 `haptic.toml` (other projects).
 
 Fix: import it from the entry file or from a file the entry imports
-(`import \"teams/new.hap\"`), or delete it.";
+(`import \"teams/new.hap\"`), or delete it. Files kept on purpose (drafts,
+snippets for documentation) can be listed in an `.ignore` file, or the lint
+turned off in `haptic.toml`: `[lints] unimported-file = \"allow\"`.";
 }
 
 impl Code {
