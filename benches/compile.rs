@@ -141,6 +141,8 @@ fn main() {
         "| backends | servers | routes | source | haptic compile | haptic peak RSS | haproxy -c | haproxy peak RSS | haptic / haproxy (best, median) | haptic diff (1 % changed) | diff / compile (medians) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Per size: backends, haptic's median, and the ratios of bests and medians.
+    let mut summary: Vec<(usize, f64, f64, f64)> = Vec::new();
     for backends in sizes {
         let dir = tempfile::tempdir().unwrap();
         generate(dir.path(), backends, false);
@@ -208,5 +210,48 @@ fn main() {
             diff.median(),
             diff.median() / compile.median(),
         );
+        summary.push((
+            backends,
+            compile.median(),
+            compile.best() / check.best(),
+            compile.median() / check.median(),
+        ));
+    }
+    print_verdict(&summary);
+}
+
+/// The target of issue 2 read off the table: haptic at most a tenth of
+/// `haproxy -c`, and its time growing with the project no faster than
+/// linearly.
+fn print_verdict(summary: &[(usize, f64, f64, f64)]) {
+    println!();
+    let sizes: Vec<String> = summary
+        .iter()
+        .map(|&(backends, _, best, median)| {
+            let met = if best <= 0.1 && median <= 0.1 {
+                "met"
+            } else {
+                "not met"
+            };
+            format!("{backends}: {met} ({best:.2}, {median:.2})")
+        })
+        .collect();
+    println!(
+        "At most a tenth of `haproxy -c` (ratio of bests, of medians): {}.",
+        sizes.join("; ")
+    );
+    let growth: Vec<String> = summary
+        .windows(2)
+        .map(|w| {
+            let ((small, t_small, ..), (large, t_large, ..)) = (w[0], w[1]);
+            format!(
+                "{small} → {large} backends (×{:.0}): time ×{:.1}",
+                large as f64 / small as f64,
+                t_large / t_small
+            )
+        })
+        .collect();
+    if !growth.is_empty() {
+        println!("Growth of haptic's median: {}.", growth.join("; "));
     }
 }
