@@ -141,6 +141,10 @@ pub trait Files {
     }
 }
 
+/// How large a file that no import reaches may be for W0007 to show its
+/// start; a larger one is not read.
+const SHOWN_UNIMPORTED: usize = 64 * 1024;
+
 /// The files of a directory on disk.
 pub struct Dir<'a>(pub &'a Path);
 
@@ -427,8 +431,9 @@ pub fn load_from(
 
     // A file that no import reaches is compiled into nothing: said, in
     // case an import was forgotten (or misspelt: then the import's error
-    // names the file, and that is enough). It gets an empty place in the
-    // sources, so that the warning points at the file.
+    // names the file, and that is enough). It gets a place in the sources,
+    // outside the hash, so that the warning points at the file and shows
+    // how it starts (a file too large or not UTF-8 is shown empty).
     let listed = files.list(&manifest.project.out);
     let unreached: Vec<&str> = listed
         .iter()
@@ -448,7 +453,13 @@ pub fn load_from(
         if suggested.contains(&name) {
             continue;
         }
-        let Some(id) = sources.add(name.to_string(), String::new(), PROJECT_POSITIONS) else {
+        let text = files
+            .read(name)
+            .ok()
+            .filter(|bytes| bytes.len() <= SHOWN_UNIMPORTED)
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_default();
+        let Some(id) = sources.add(name.to_string(), text, PROJECT_POSITIONS) else {
             break;
         };
         // Whole, not shortened: the help is an import to copy.
