@@ -14,14 +14,16 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
     Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{Formatting, GotoDefinition, Request as _};
+use lsp_types::request::{CodeActionRequest, Formatting, GotoDefinition, Request as _};
 use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams,
     DiagnosticRelatedInformation, DiagnosticSeverity, DocumentFormattingParams,
     GotoDefinitionParams, Location, NumberOrString, Position, PublishDiagnosticsParams, Range,
     ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
+    WorkspaceEdit,
 };
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::driver;
 use crate::project::{Files, LoadError};
 use crate::source::{SourceMap, Span};
@@ -43,6 +45,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
         definition_provider: Some(lsp_types::OneOf::Left(true)),
+        code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -115,6 +118,18 @@ struct Server {
     /// check: a definition request looks the name up instead of loading
     /// the project again (half a second at 20,000 backends).
     declared: HashMap<PathBuf, Declared>,
+    /// Per project root, as of its last check: how to import the files
+    /// that no import reaches (W0007), for the quick fix.
+    imports: HashMap<PathBuf, ImportFix>,
+}
+
+/// Where an import goes in a project's entry file, and the files that
+/// want one.
+struct ImportFix {
+    entry: PathBuf,
+    /// The start of the line after the entry's last import (or the first).
+    at: Position,
+    unreached: HashSet<PathBuf>,
 }
 
 /// Declared names (backends, frontends, constants, TLS policies,
@@ -137,6 +152,12 @@ impl Server {
                 let edits = params(request)
                     .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
                 lsp_server::Response::new_ok(id, edits)
+            }
+            CodeActionRequest::METHOD => {
+                let actions = params(request)
+                    .map(|p: CodeActionParams| self.code_actions(&p))
+                    .unwrap_or_default();
+                lsp_server::Response::new_ok(id, actions)
             }
             // Answered, so that the client does not wait.
             method => lsp_server::Response::new_err(
@@ -246,6 +267,54 @@ impl Server {
         found.filter(|locations| !locations.is_empty())
     }
 
+    /// The quick fix for a file that no import reaches (W0007): an import
+    /// of it at the end of the entry file's imports. Read from the last
+    /// check, so that asking (editors ask as the cursor moves) costs no
+    /// load of the project.
+    fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
+        let Some(path) = file_path(&params.text_document.uri) else {
+            return Vec::new();
+        };
+        let Some((root, fix)) = project_root(&path).and_then(|r| self.imports.get_key_value(&r))
+        else {
+            return Vec::new();
+        };
+        let (Some(rel), Ok(entry)) = (
+            path.strip_prefix(root).ok().and_then(Path::to_str),
+            Url::from_file_path(&fix.entry),
+        ) else {
+            return Vec::new();
+        };
+        if !fix.unreached.contains(&path) {
+            return Vec::new();
+        }
+        let entry_name = fix.entry.strip_prefix(root).unwrap_or(&fix.entry).display();
+        let edit = TextEdit {
+            range: Range::new(fix.at, fix.at),
+            new_text: format!("import \"{}\"\n", rel.escape_debug()),
+        };
+        let diagnostics: Vec<lsp_types::Diagnostic> = params
+            .context
+            .diagnostics
+            .iter()
+            .filter(|d| {
+                d.code == Some(NumberOrString::String(Code::UnimportedFile.as_str().into()))
+            })
+            .cloned()
+            .collect();
+        vec![CodeActionOrCommand::CodeAction(CodeAction {
+            title: format!("import `{}` from `{entry_name}`", rel.escape_debug()),
+            kind: Some(CodeActionKind::QUICKFIX),
+            diagnostics: (!diagnostics.is_empty()).then_some(diagnostics),
+            edit: Some(WorkspaceEdit {
+                changes: Some(std::iter::once((entry, vec![edit])).collect()),
+                ..WorkspaceEdit::default()
+            }),
+            is_preferred: Some(true),
+            ..CodeAction::default()
+        })]
+    }
+
     /// Checks the project in `root` and returns what to publish: every
     /// file with diagnostics, and an empty list for files that had some.
     fn check(&mut self, root: &Path) -> Vec<PublishDiagnosticsParams> {
@@ -255,6 +324,7 @@ impl Server {
         };
         let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         self.declared.remove(root);
+        self.imports.remove(root);
         match driver::compile_whole_from(root, &overlay) {
             Ok(compilation) => {
                 for d in &compilation.diagnostics {
@@ -262,6 +332,9 @@ impl Server {
                 }
                 let declared = declared(root, &compilation.project);
                 self.declared.insert(root.to_path_buf(), declared);
+                if let Some(fix) = import_fix(root, &compilation) {
+                    self.imports.insert(root.to_path_buf(), fix);
+                }
             }
             Err(LoadError::Manifest(sources, d)) => collect(root, &d, &sources, &mut by_file),
             Err(LoadError::Io(_)) => {}
@@ -411,6 +484,45 @@ fn word_at(text: &str, offset: usize) -> Option<&str> {
         return None;
     }
     Some(&text[start..end])
+}
+
+/// How to import the files of a checked project that no import reaches;
+/// `None` when there are none, or the entry file could not be read.
+fn import_fix(root: &Path, compilation: &driver::Compilation) -> Option<ImportFix> {
+    let project = &compilation.project;
+    let sources = &project.sources;
+    let unreached: HashSet<PathBuf> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnimportedFile)
+        .filter_map(|d| Some(root.join(&sources.locate(d.span?).0.name)))
+        .collect();
+    if unreached.is_empty() {
+        return None;
+    }
+    // The entry is the first file read.
+    let entry = project.files.first()?;
+    let file = sources.get(entry.id);
+    let last_import = entry
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Import(crate::syntax::ast::Import::File(path)) => Some(path.span),
+            Item::Import(crate::syntax::ast::Import::Std(module)) => Some(module.span),
+            _ => None,
+        })
+        .map(|span| sources.locate(span).1.end)
+        .max();
+    let at = match last_import {
+        Some(end) => Position::new(file.line_utf16(end).0 as u32 + 1, 0),
+        None => Position::new(0, 0),
+    };
+    Some(ImportFix {
+        entry: root.join(&file.name),
+        at,
+        unreached,
+    })
 }
 
 /// Where each name of the project's files is declared.

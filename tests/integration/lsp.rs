@@ -393,10 +393,12 @@ fn the_binary_speaks_lsp_on_stdio() {
 }
 
 /// A new buffer that is not saved and not imported yet is told so (W0007)
-/// at its start; importing it from the entry's buffer clears that.
+/// at its start, with a quick fix: an import of it after the entry file's
+/// last import. Applying the fix clears the warning.
 #[test]
 fn a_new_file_is_told_it_is_not_imported_until_it_is() {
-    let project = TempProject::single(GOOD);
+    let entry = format!("// the entry\nimport std.tls\n{GOOD}");
+    let project = TempProject::single(&entry);
     let main = uri(&project.path().join("main.hap"));
     let new = uri(&project.path().join("teams/new.hap"));
     let client = Client::start();
@@ -410,13 +412,52 @@ fn a_new_file_is_told_it_is_not_imported_until_it_is() {
         json!({ "line": 0, "character": 0 })
     );
 
-    let imported = format!("import \"teams/new.hap\"\n{GOOD}");
-    client.open(&main, &imported);
+    let actions = client.request(
+        2,
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": new },
+            "range": diags[0]["range"],
+            "context": { "diagnostics": diags },
+        }),
+    );
+    let actions = actions.as_array().expect("a list of code actions");
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(
+        actions[0]["title"],
+        "import `teams/new.hap` from `main.hap`"
+    );
+    assert_eq!(actions[0]["kind"], "quickfix");
+    assert_eq!(actions[0]["diagnostics"][0]["code"], "W0007");
+    let edits = actions[0]["edit"]["changes"][&main].as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    let at = json!({ "line": 2, "character": 0 });
+    assert_eq!(edits[0]["range"], json!({ "start": at, "end": at }));
+    assert_eq!(edits[0]["newText"], "import \"teams/new.hap\"\n");
+
+    // The fix applied to the entry's buffer.
+    let fixed = entry.replacen(
+        "import std.tls\n",
+        "import std.tls\nimport \"teams/new.hap\"\n",
+        1,
+    );
+    client.open(&main, &fixed);
     loop {
         let diags = client.diagnostics(&new);
         if diags.iter().all(|d| d["code"] != "W0007") {
             break;
         }
     }
+    // No fix is offered for a file that is imported.
+    let actions = client.request(
+        3,
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": new },
+            "range": { "start": at, "end": at },
+            "context": { "diagnostics": [] },
+        }),
+    );
+    assert_eq!(actions, json!([]));
     client.stop();
 }
