@@ -127,8 +127,11 @@ struct Server {
 /// want one.
 struct ImportFix {
     entry: PathBuf,
-    /// The start of the line after the entry's last import (or the first).
+    /// The start of the line after the entry's last import (or the first);
+    /// or the end of that import's line when the file ends there without
+    /// a newline, and the import then starts with one.
     at: Position,
+    newline_first: bool,
     unreached: HashSet<PathBuf>,
 }
 
@@ -291,7 +294,11 @@ impl Server {
         let entry_name = fix.entry.strip_prefix(root).unwrap_or(&fix.entry).display();
         let edit = TextEdit {
             range: Range::new(fix.at, fix.at),
-            new_text: format!("import \"{}\"\n", rel.escape_debug()),
+            new_text: if fix.newline_first {
+                format!("\nimport \"{}\"", rel.escape_debug())
+            } else {
+                format!("import \"{}\"\n", rel.escape_debug())
+            },
         };
         let diagnostics: Vec<lsp_types::Diagnostic> = params
             .context
@@ -514,13 +521,23 @@ fn import_fix(root: &Path, compilation: &driver::Compilation) -> Option<ImportFi
         })
         .map(|span| sources.locate(span).1.end)
         .max();
-    let at = match last_import {
-        Some(end) => Position::new(file.line_utf16(end).0 as u32 + 1, 0),
-        None => Position::new(0, 0),
+    let (at, newline_first) = match last_import {
+        Some(end) => {
+            let (line, _) = file.line_utf16(end);
+            match file.text[end..].find('\n') {
+                Some(_) => (Position::new(line as u32 + 1, 0), false),
+                None => {
+                    let (line, column) = file.line_utf16(file.text.len());
+                    (Position::new(line as u32, column as u32), true)
+                }
+            }
+        }
+        None => (Position::new(0, 0), false),
     };
     Some(ImportFix {
         entry: root.join(&file.name),
         at,
+        newline_first,
         unreached,
     })
 }

@@ -461,3 +461,30 @@ fn a_new_file_is_told_it_is_not_imported_until_it_is() {
     assert_eq!(actions, json!([]));
     client.stop();
 }
+
+/// An entry whose last import ends the file without a newline gets the
+/// new import on a line of its own after it, not past the end.
+#[test]
+fn the_import_fix_after_a_last_line_without_newline() {
+    let entry = format!("{GOOD}import std.tls");
+    let project = TempProject::single(&entry);
+    let main = uri(&project.path().join("main.hap"));
+    let new = uri(&project.path().join("new.hap"));
+    let client = Client::start();
+    client.open(&new, "backend extra { server a = 10.0.0.2:8080 }\n");
+    let diags = client.diagnostics(&new);
+    let actions = client.request(
+        2,
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": new },
+            "range": diags[0]["range"],
+            "context": { "diagnostics": diags },
+        }),
+    );
+    let edit = &actions[0]["edit"]["changes"][&main][0];
+    let end = json!({ "line": GOOD.lines().count(), "character": "import std.tls".len() });
+    assert_eq!(edit["range"], json!({ "start": end, "end": end }));
+    assert_eq!(edit["newText"], "\nimport \"new.hap\"");
+    client.stop();
+}
