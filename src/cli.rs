@@ -352,6 +352,13 @@ fn compile(
         },
     };
     let out_dir = out.map_or_else(|| compilation.default_out_dir(), Path::to_path_buf);
+    // The outputs of an environment that left the sources would otherwise
+    // stay, committed and deployable. Only a compile of every environment
+    // looks for them.
+    let orphaned = match env {
+        None => compilation.orphaned_outputs(&out_dir),
+        Some(_) => Vec::new(),
+    };
     // Environments are made side by side: each waits on the disk (its
     // `fsync`s) for much of its time. Messages are printed afterwards, in
     // the environments' order.
@@ -375,6 +382,13 @@ fn compile(
             stale += 1;
             out!("{diff}");
         }
+        for path in &orphaned {
+            stale += 1;
+            out!(
+                "{}: of an environment that is no longer in the sources; `haptic compile` removes it\n",
+                path.display()
+            );
+        }
     } else {
         let written = crate::parallel::map(&envs, |env| {
             compilation.write_files(env, base.as_ref(), &out_dir.join(&env.name))
@@ -388,6 +402,19 @@ fn compile(
                     eprintln!("error: cannot write `{}`: {e}", path.display());
                     failed = true;
                 }
+            }
+        }
+        for path in &orphaned {
+            match std::fs::remove_file(path) {
+                Ok(()) => eprintln!("removed {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: cannot remove `{}`: {e}", path.display());
+                    failed = true;
+                }
+            }
+            // The environment's directory goes too, when nothing else is in it.
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_dir(dir);
             }
         }
         if failed {

@@ -294,6 +294,71 @@ fn compile_leaves_outputs_that_did_not_change() {
     assert!(std::fs::read_to_string(&cfg).unwrap().contains("10.0.0.2"));
 }
 
+/// An environment removed from the sources leaves no outputs behind:
+/// `compile --check` counts them as stale, `compile` removes them (and
+/// their directory when nothing else is in it). Only files haptic wrote
+/// for this project's environment are touched, and only by a compile of
+/// every environment.
+#[test]
+fn outputs_of_a_removed_environment_are_stale_and_removed() {
+    let project = TempProject::single(GOOD);
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let staging = project.path().join("out/staging");
+    let kept = project.path().join("out/kept");
+    // Another project's output in a shared directory, and a person's file.
+    support::write(
+        &project.path().join("out/other/haproxy.cfg"),
+        std::fs::read_to_string(staging.join("haproxy.cfg"))
+            .unwrap()
+            .replace("project `test`", "project `other`")
+            .as_bytes(),
+    );
+    support::write(&kept.join("haproxy.cfg"), b"# written by hand\n");
+    std::fs::write(
+        project.path().join("main.hap"),
+        GOOD.replace("env staging\n", ""),
+    )
+    .unwrap();
+
+    // One environment compiled: the other directories are not looked at.
+    let out = haptic(&["compile", "--env", "production"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    assert!(staging.join("haproxy.cfg").exists());
+
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::STALE, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for file in ["haproxy.cfg", "runtime.txt"] {
+        let line = format!(
+            "{}: of an environment that is no longer in the sources",
+            std::path::Path::new(".")
+                .join("out/staging")
+                .join(file)
+                .display()
+        );
+        assert!(stdout.contains(&line), "{stdout}");
+    }
+    assert!(
+        !stdout.contains("out/other") && !stdout.contains("out/kept"),
+        "{stdout}"
+    );
+
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("removed ").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+    assert!(!staging.exists());
+    assert!(project.path().join("out/other/haproxy.cfg").exists());
+    assert!(kept.join("haproxy.cfg").exists());
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+}
+
 #[test]
 fn a_write_that_fails_midway_leaves_the_old_file() {
     // `compile` streams a file into its temporary file as it is made; when
