@@ -103,6 +103,19 @@ impl Client {
         )
     }
 
+    /// The code actions for `range` of `uri`, given the diagnostics there.
+    fn code_actions(&self, id: i32, uri: &str, range: &Value, diagnostics: &[Value]) -> Value {
+        self.request(
+            id,
+            "textDocument/codeAction",
+            json!({
+                "textDocument": { "uri": uri },
+                "range": range,
+                "context": { "diagnostics": diagnostics },
+            }),
+        )
+    }
+
     fn notify(&self, method: &str, params: Value) {
         let n = Notification::new(method.to_string(), params);
         self.connection
@@ -412,15 +425,7 @@ fn a_new_file_is_told_it_is_not_imported_until_it_is() {
         json!({ "line": 0, "character": 0 })
     );
 
-    let actions = client.request(
-        2,
-        "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": new },
-            "range": diags[0]["range"],
-            "context": { "diagnostics": diags },
-        }),
-    );
+    let actions = client.code_actions(2, &new, &diags[0]["range"], &diags);
     let actions = actions.as_array().expect("a list of code actions");
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(
@@ -449,15 +454,7 @@ fn a_new_file_is_told_it_is_not_imported_until_it_is() {
         }
     }
     // No fix is offered for a file that is imported.
-    let actions = client.request(
-        3,
-        "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": new },
-            "range": { "start": at, "end": at },
-            "context": { "diagnostics": [] },
-        }),
-    );
+    let actions = client.code_actions(3, &new, &json!({ "start": at, "end": at }), &[]);
     assert_eq!(actions, json!([]));
     client.stop();
 }
@@ -473,15 +470,7 @@ fn the_import_fix_after_a_last_line_without_newline() {
     let client = Client::start();
     client.open(&new, "backend extra { server a = 10.0.0.2:8080 }\n");
     let diags = client.diagnostics(&new);
-    let actions = client.request(
-        2,
-        "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": new },
-            "range": diags[0]["range"],
-            "context": { "diagnostics": diags },
-        }),
-    );
+    let actions = client.code_actions(2, &new, &diags[0]["range"], &diags);
     let edit = &actions[0]["edit"]["changes"][&main][0];
     let end = json!({ "line": GOOD.lines().count(), "character": "import std.tls".len() });
     assert_eq!(edit["range"], json!({ "start": end, "end": end }));
