@@ -391,9 +391,18 @@ fn compile(
         }
     } else {
         let written = crate::parallel::map(&envs, |env| {
-            compilation.write_files(env, base.as_ref(), &out_dir.join(&env.name))
+            let dir = out_dir.join(&env.name);
+            let abandoned = driver::remove_abandoned(&dir);
+            (abandoned, compilation.write_files(env, base.as_ref(), &dir))
         });
         let mut failed = false;
+        let (abandoned, written): (Vec<_>, Vec<_>) = written.into_iter().unzip();
+        for path in abandoned.iter().flatten() {
+            eprintln!(
+                "removed {} (left by a write that did not finish)",
+                path.display()
+            );
+        }
         for (path, result) in written.into_iter().flatten() {
             match result {
                 Ok(driver::Written::Replaced) => eprintln!("wrote {}", path.display()),

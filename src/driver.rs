@@ -200,6 +200,44 @@ impl Compilation {
     }
 }
 
+/// The prefix of the temporary files that outputs are written to.
+const TEMPORARY: &str = ".haptic-";
+
+/// How old a temporary file of haptic's must be before it is taken for one
+/// that a write which never finished left behind (a killed process, a lost
+/// machine). A write takes well under a second even for 20,000 backends,
+/// so a file that a compile running beside this one still writes is never
+/// this old.
+const ABANDONED: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes from `dir` the temporary files that unfinished writes left:
+/// regular files named `.haptic-*` last modified over ten minutes ago.
+/// Otherwise they would stay beside the outputs, and be committed with
+/// them. Returns what it removed; a file it cannot remove is left.
+pub fn remove_abandoned(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMPORARY));
+        let old = entry.metadata().is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > ABANDONED))
+        });
+        if ours && old && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    removed
+}
+
 /// Whether `path` is a regular file that starts with the header haptic
 /// writes on `file` for environment `env` of `project`.
 fn written_for(path: &Path, file: OutputFile, project: &str, env: &str) -> bool {
@@ -531,7 +569,7 @@ impl Sink<'_> {
     fn diverge(&mut self) -> std::io::Result<(&mut std::fs::File, &mut u64)> {
         if self.new.is_none() {
             let mut builder = tempfile::Builder::new();
-            builder.prefix(".haptic-");
+            builder.prefix(TEMPORARY);
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;

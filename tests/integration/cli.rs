@@ -359,6 +359,37 @@ fn outputs_of_a_removed_environment_are_stale_and_removed() {
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
 }
 
+/// A temporary file that a write which never finished left beside the
+/// outputs (a killed compile) is removed by the next compile once it is
+/// ten minutes old; a newer one may be a compile's running beside, and
+/// stays.
+#[test]
+fn temporary_files_left_by_unfinished_writes_are_removed() {
+    let project = TempProject::single(GOOD);
+    let dir = project.path().join("out/production");
+    let (old, new) = (dir.join(".haptic-Old123"), dir.join(".haptic-New456"));
+    support::write(&old, b"the first part of a haproxy.cfg");
+    support::write(&new, b"the first part of a haproxy.cfg");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let removed = format!(
+        "removed {}",
+        std::path::Path::new(".")
+            .join("out/production/.haptic-Old123")
+            .display()
+    );
+    assert!(stderr(&out).contains(&removed), "{}", stderr(&out));
+    assert!(!old.exists());
+    assert!(new.exists());
+}
+
 #[test]
 fn a_write_that_fails_midway_leaves_the_old_file() {
     // `compile` streams a file into its temporary file as it is made; when
