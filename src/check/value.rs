@@ -161,13 +161,53 @@ fn reference(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -
     );
     if let Some(near) = candidates.nearest(&name) {
         diag = diag.help(format!("a name with a similar spelling exists: `{near}`"));
-    } else if path.segments.len() > 1 {
-        diag = diag.help(format!(
-            "`{}` must be a standard module imported with `import std.{}`",
-            path.segments[0].name, path.segments[0].name
-        ));
+    } else {
+        let first = &path.segments[0].name;
+        if crate::project::STD_MODULES.iter().any(|(m, _)| m == first) {
+            diag = diag.help(format!(
+                "`{first}` is a standard module: import it with `import std.{first}`"
+            ));
+        } else {
+            diag = diag.help(format!(
+                "no constant or standard module is named `{first}`; a host name is written as a string: `\"{name}\"`"
+            ));
+        }
     }
     diags.push(diag);
+    SRaw::new(Raw::Poison, path.span)
+}
+
+/// A name where an address's host is written: a constant, or else most
+/// likely a DNS name that was meant as one (`web1.internal:80`), which the
+/// language writes as a string.
+fn host_reference(
+    path: &ast::Path,
+    port: &ast::AddrPort,
+    scope: &mut dyn Scope,
+    diags: &mut Diagnostics,
+) -> SRaw {
+    if let Some(found) = scope.lookup(path, diags) {
+        return SRaw {
+            origin: found.origin.or(Some(found.span)),
+            ..SRaw::new(found.raw, path.span)
+        };
+    }
+    let name = path.dotted();
+    let mut diag = Diagnostic::new(
+        Code::Undefined,
+        path.span,
+        format!("undefined name `{name}`"),
+    );
+    if let Some(near) = scope.candidates().nearest(&name) {
+        diag = diag.help(format!("a constant with a similar name exists: `{near}`"));
+    }
+    let port = match port {
+        ast::AddrPort::Number(digits, _) => digits.to_string(),
+        ast::AddrPort::Ref(path) => path.dotted(),
+    };
+    diags.push(diag.help(format!(
+        "a host named by DNS is written as a string: `\"{name}\":{port}`"
+    )));
     SRaw::new(Raw::Poison, path.span)
 }
 
@@ -205,7 +245,7 @@ fn eval_address(
         ast::AddrHost::Ipv4(ip, span) => SRaw::new(Raw::Ipv4(ip.clone()), *span),
         ast::AddrHost::Ipv6(ip, span) => SRaw::new(Raw::Ipv6(ip.clone()), *span),
         ast::AddrHost::Name(s) => SRaw::new(Raw::Str(s.value.clone()), s.span),
-        ast::AddrHost::Ref(path) => reference(path, scope, diags),
+        ast::AddrHost::Ref(path) => host_reference(path, &addr.port, scope, diags),
     });
     let port = match &addr.port {
         ast::AddrPort::Number(n, span) => SRaw::new(Raw::Int(n.clone()), *span),
