@@ -362,7 +362,10 @@ pub fn load_from(
                 Diagnostic::new(
                     Code::ImportNotFound,
                     from,
-                    format!("`{name}` is outside the project directory"),
+                    format!(
+                        "`{}` is outside the project directory",
+                        crate::check::value::shorten(&name)
+                    ),
                 )
                 .help(
                     "import paths are relative to the directory of haptic.toml and stay inside it",

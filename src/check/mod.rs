@@ -86,6 +86,7 @@ pub fn check(
     diags.set_env(None);
     diags.merge(found.diags);
     let mut diags = apply_lint_levels(project, diags.into_sorted());
+    drop_consequences_of_lost_items(project, &mut diags);
     // A finding in some environments only says which.
     for d in &mut diags {
         if !d.envs.is_empty() && d.envs.len() < envs.len() {
@@ -101,6 +102,75 @@ pub fn check(
         models.clear();
     }
     Ok((models, diags))
+}
+
+/// Leaves out the findings that items missing from the sources may
+/// explain, so that a syntax error is not followed by a screen of errors
+/// about its consequences: names that read as unknown, a backend that reads
+/// as unused, no environment, a file that reads as not imported. Where the
+/// regions that did not parse are known, only findings about a name written
+/// in one of them go (`unknown backend \`web\`` after `backend web {` did
+/// not parse); where a whole file is missing (it could not be read, or is
+/// not UTF-8, or is nested too deep), all of them go. They come back, if
+/// they are real, once the sources parse.
+fn drop_consequences_of_lost_items(project: &Project, diags: &mut Vec<Diagnostic>) {
+    let may_follow = |code: Code| {
+        matches!(
+            code,
+            Code::Undefined
+                | Code::UnknownBackend
+                | Code::UnknownTls
+                | Code::UnknownEnv
+                | Code::UnknownGuard
+                | Code::NoEnvironment
+                | Code::UnusedBackend
+                | Code::UnimportedFile
+        )
+    };
+    let whole_file_lost = diags
+        .iter()
+        .any(|d| matches!(d.code, Code::NotUtf8 | Code::TooDeep | Code::ImportNotFound));
+    let lost: Vec<&str> = project
+        .files
+        .iter()
+        .flat_map(|file| &file.ast.lost)
+        .map(|span| text_of(project, *span))
+        .collect();
+    if !whole_file_lost && lost.is_empty() {
+        return;
+    }
+    let words: std::collections::HashSet<&str> = lost
+        .iter()
+        .flat_map(|text| text.split(|c: char| !crate::syntax::is_name_char(c)))
+        .filter(|word| !word.is_empty())
+        .collect();
+    diags.retain(|d| {
+        if !may_follow(d.code) {
+            return true;
+        }
+        if whole_file_lost {
+            return false;
+        }
+        if d.code == Code::NoEnvironment {
+            return !words.contains("env");
+        }
+        let Some(span) = d.span else { return true };
+        match d.code {
+            Code::UnimportedFile => {
+                let name = &project.sources.get(project.sources.file_of(span)).name;
+                !lost.iter().any(|text| text.contains(name.as_str()))
+            }
+            _ => !text_of(project, span)
+                .split(|c: char| !crate::syntax::is_name_char(c))
+                .any(|word| words.contains(word)),
+        }
+    });
+}
+
+/// The source text at `span`.
+fn text_of(project: &Project, span: Span) -> &str {
+    let (file, range) = project.sources.locate(span);
+    file.text.get(range).unwrap_or("")
 }
 
 fn apply_lint_levels(project: &Project, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {

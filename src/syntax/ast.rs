@@ -11,6 +11,9 @@ pub type Name = ecow::EcoString;
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Regions of the file that did not parse (see `syntax::parse`): their
+    /// items are missing, so a name declared there reads as unknown.
+    pub lost: Vec<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -33,7 +33,13 @@ pub fn parse(file: FileId, text: &str) -> Result<(File, Vec<Diagnostic>), Diagno
                 .filter(|p| p.as_rule() != Rule::EOI)
                 .map(|p| conv.item(p))
                 .collect();
-            Ok((File { items }, conv.diags))
+            Ok((
+                File {
+                    items,
+                    lost: Vec::new(),
+                },
+                conv.diags,
+            ))
         }
         Err(err) => Err(syntax_error(file, text, err)),
     }

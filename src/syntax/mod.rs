@@ -66,14 +66,93 @@ fn parse_scanned(
 ) -> (File, Vec<Diagnostic>) {
     let scanned = match scanned {
         Ok(scanned) => scanned,
-        Err(diag) => return (File { items: Vec::new() }, vec![diag]),
+        Err(diag) => {
+            return (
+                File {
+                    items: Vec::new(),
+                    lost: vec![Span::new(file, 0..text.len())],
+                },
+                vec![diag],
+            )
+        }
     };
     let closes: &[usize] = if defer { &scanned.closes } else { &[] };
     parse_in_parts(file, text, &scanned.boundaries, threads, closes)
         .or_else(|| parser::parse(file, text))
-        .unwrap_or_else(|| {
-            grammar::parse(file, text).unwrap_or_else(|e| (File { items: Vec::new() }, vec![e]))
-        })
+        .unwrap_or_else(|| parse_regions(file, text, &scanned.boundaries))
+}
+
+/// At most this many syntax errors are reported for one file.
+const MAX_SYNTAX_ERRORS: usize = 20;
+
+/// A file that the hand-written parser gave up on (most often for a syntax
+/// error), parsed one region at a time: the regions are cut where a
+/// top-level item follows a closed block (see [`scan`]), and each is parsed
+/// on its own, by the hand-written parser or else by the grammar, which
+/// names the error. So a mistake in each of several backends is reported
+/// in one run, and the items of the regions that parse are kept for the
+/// checker. A file whose blocks do not close (a missing `}`) has no place
+/// to start again after it: the rest of the file is one region, one error.
+fn parse_regions(file: FileId, text: &str, boundaries: &[usize]) -> (File, Vec<Diagnostic>) {
+    let starts = std::iter::once(0).chain(boundaries.iter().copied());
+    let ends = boundaries
+        .iter()
+        .copied()
+        .chain(std::iter::once(text.len()));
+    let mut items = Vec::new();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut lost = Vec::new();
+    // Where the last item taken begins, unless a region failed since.
+    let mut last = None;
+    for (start, end) in starts.zip(ends) {
+        if lost.len() == MAX_SYNTAX_ERRORS {
+            // Not looked at: lost as well.
+            lost.push(Span::new(file, start..text.len()));
+            if let Some(last) = diags.last_mut() {
+                last.help.push(format!(
+                    "the rest of the file was not read after {MAX_SYNTAX_ERRORS} syntax errors"
+                ));
+            }
+            break;
+        }
+        let prefix = parser::parse_prefix(file, text, start, end);
+        items.extend(prefix.items);
+        diags.extend(prefix.diags);
+        last = prefix.last.or(last);
+        let stop = prefix.stop;
+        if stop == end {
+            continue;
+        }
+        // The grammar says what is wrong, from the last item taken: pest
+        // names what it expected (`else` after an `if`, say) only at a
+        // place after the start of its input, and as it would after that
+        // item. Where there is none, a blank stands in for what comes
+        // before. Positions are the file's first position plus an offset,
+        // so a part of the file parsed on its own keeps its places.
+        let (from, input) = match last {
+            Some(last) => (last, std::borrow::Cow::Borrowed(&text[last..end])),
+            None if stop == 0 => (0, std::borrow::Cow::Borrowed(&text[..end])),
+            None => (
+                stop - 1,
+                std::borrow::Cow::Owned(format!(" {}", &text[stop..end])),
+            ),
+        };
+        match grammar::parse(FileId(file.0 + from as u32), &input) {
+            Ok((part, part_diags)) => {
+                // What comes before `stop` is in already.
+                let again = usize::from(last.is_some());
+                items.extend(part.items.into_iter().skip(again));
+                let after = |d: &Diagnostic| d.span.is_none_or(|s| s.start >= file.0 + stop as u32);
+                diags.extend(part_diags.into_iter().filter(after));
+            }
+            Err(error) => {
+                diags.push(error);
+                lost.push(Span::new(file, stop..end));
+                last = None;
+            }
+        }
+    }
+    (File { items, lost }, diags)
 }
 
 /// A large file is cut where one top-level item ends and the next begins,
@@ -114,7 +193,13 @@ fn parse_in_parts(
         items.extend(part_items);
         diags.extend(part_diags);
     }
-    Some((File { items }, diags))
+    Some((
+        File {
+            items,
+            lost: Vec::new(),
+        },
+        diags,
+    ))
 }
 
 /// Parses a large file in parts only: `None` where it is too small to be

@@ -22,7 +22,13 @@ use crate::source::{FileId, Span};
 /// or `None` where the file is not in the language.
 pub fn parse(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
     let (items, diags) = parse_part(file, text, 0, text.len(), &[])?;
-    Some((File { items }, diags))
+    Some((
+        File {
+            items,
+            lost: Vec::new(),
+        },
+        diags,
+    ))
 }
 
 /// The body of a deferred `decl` in `text` (its whole file), and the
@@ -58,6 +64,42 @@ pub fn parse_part(
     let mut p = Parser::new(file, &text[..end], start, closes);
     let items = p.items(false)?;
     Some((items, p.diags))
+}
+
+/// What of `text[start..end]` parses, item after item, from its start.
+pub struct Prefix {
+    /// The items, with spans in the whole text.
+    pub items: Vec<Item>,
+    pub diags: Vec<Diagnostic>,
+    /// Where the last of them begins.
+    pub last: Option<usize>,
+    /// Where the first item that does not parse begins (`end` when all do).
+    pub stop: usize,
+}
+
+/// The items at the start of `text[start..end]` that parse: after a
+/// syntax error, what comes before it in its region is still checked.
+pub fn parse_prefix(file: FileId, text: &str, start: usize, end: usize) -> Prefix {
+    let mut p = Parser::new(file, &text[..end], start, &[]);
+    let mut items = Vec::new();
+    let mut last = None;
+    loop {
+        p.skip();
+        let at = p.pos;
+        match p.attempt(Parser::item) {
+            Some(item) => {
+                items.push(item);
+                last = Some(at);
+            }
+            None => break,
+        }
+    }
+    Prefix {
+        items,
+        diags: p.diags,
+        last,
+        stop: p.pos,
+    }
 }
 
 struct Parser<'t> {

@@ -25,7 +25,18 @@ fn assert_agree(text: &str) -> Result<(), TestCaseError> {
                 text
             );
         }
-        (Err(_), None) => {}
+        (Err(e), None) => {
+            // The grammar's error is reported, whatever is found beside it
+            // (a bad literal before it, a mistake in a later item).
+            let (_, diags) = haptic::syntax::parse(FileId(0), text);
+            prop_assert!(
+                diags.contains(&e),
+                "the grammar's error {:?} is not among {:?} for:\n{}",
+                e,
+                diags,
+                text
+            );
+        }
         (Ok(_), None) => {
             return Err(TestCaseError::fail(format!(
                 "the hand-written parser refuses what the grammar accepts:\n{text}"
@@ -78,7 +89,7 @@ fn parsers_agree_on_every_source_of_the_repository() {
     }
     // Most files parse; the syntax cases do not.
     assert!(
-        accepted * 10 > sources.len() * 8,
+        accepted * 4 > sources.len() * 3,
         "{accepted} of {}",
         sources.len()
     );
@@ -370,6 +381,7 @@ fn large_files_parsed_in_parts_give_the_same_result() {
         }
     }
     let reference = haptic::syntax::parse_reference(FileId(0), &text).expect("the sources parse");
+    let before = reference.0.items.len();
     let in_parts =
         haptic::syntax::parse_parts(FileId(0), &text, 4).expect("the file is cut into parts");
     assert!(in_parts == reference, "the tree parsed in parts differs");
@@ -386,10 +398,12 @@ fn large_files_parsed_in_parts_give_the_same_result() {
         assert!(in_parts == reference, "{threads} parts differ");
     }
 
-    // A mistake near the end: the whole file is reported as pest reports it.
+    // A mistake near the end: reported as pest reports it, and every item
+    // before it is kept.
     text.push_str("backend last { server = }\n");
     let error = haptic::syntax::parse_reference(FileId(0), &text).expect_err("a syntax error");
     let (file, diags) = haptic::syntax::parse_with_threads(FileId(0), &text, 4);
-    assert!(file.items.is_empty());
-    assert_eq!(diags, vec![error]);
+    assert_eq!(file.items.len(), before);
+    assert_eq!(file.lost.len(), 1);
+    assert_eq!(diags.last(), Some(&error));
 }
