@@ -105,6 +105,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             .flatten(),
         punctuation(rest, previous, &names).map(str::to_string),
         unquoted_string(rest, &names),
+        missing_arrow(rest, previous, &names),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -163,6 +164,26 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
         ));
     }
     value.map(|value| format!("fields are set with `=`: `{word} = {value}`"))
+}
+
+/// `default web`, `route path prefix "/api/" api`: a route's backend
+/// without the arrow before it.
+fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<String> {
+    if !names.contains(&"`->`") {
+        return None;
+    }
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
+        .unwrap_or(rest.len());
+    let backend = &rest[..len];
+    if backend.is_empty() || len > 60 || !backend.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(if previous == Some("default") {
+        format!("the default route names its backend after `->`: `default -> {backend}`")
+    } else {
+        format!("a route names its backend after `->`: `... -> {backend}`")
+    })
 }
 
 /// Punctuation from other configuration languages.
