@@ -621,25 +621,53 @@ impl<'a> Defs<'a> {
     /// Checks a `let NAME: TYPE` value against its annotation once, so a
     /// bad constant is reported where it is defined, not at every use.
     fn typed(&self, raw: SRaw, ty: &ast::TypeName, diags: &mut Diagnostics) -> SRaw {
-        let Some(expected) = types::type_by_name(&ty.name.name) else {
-            let mut d = Diagnostic::new(
-                Code::Undefined,
-                ty.name.span,
-                format!("unknown type `{}`", ty.name.name),
-            );
-            if let Some(near) = nearest(&ty.name.name, types::TYPE_NAMES.iter().copied()) {
-                d = d.help(format!("did you mean `{near}`?"));
+        let expected = match types::type_of(ty) {
+            Ok(expected) => expected,
+            Err(error) => {
+                diags.push(type_error(ty, error));
+                return SRaw::new(Raw::Poison, raw.span);
             }
-            diags.push(d.help(format!(
-                "the types are {}",
-                types::list_values(types::TYPE_NAMES)
-            )));
-            return SRaw::new(Raw::Poison, raw.span);
         };
         match value::coerce(&raw, expected, &self.project_names, diags) {
             Some(_) => raw,
             None => SRaw::new(Raw::Poison, raw.span),
         }
+    }
+}
+
+/// The diagnostic of an annotation that names no type.
+fn type_error(ty: &ast::TypeName, error: types::TypeError) -> Diagnostic {
+    let all = format!(
+        "the types are {}, and `list<T>` of one of them",
+        types::list_values(types::TYPE_NAMES)
+    );
+    match error {
+        types::TypeError::Unknown(name, span) => {
+            let mut d = Diagnostic::new(Code::Undefined, span, format!("unknown type `{name}`"));
+            if let Some(near) = nearest(&name, types::TYPE_NAMES.iter().copied()) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            d.help(all)
+        }
+        types::TypeError::Argument(name) => Diagnostic::new(
+            Code::TypeMismatch,
+            ty.span,
+            format!("`{name}` takes no type argument"),
+        )
+        .help(format!("write `{name}`; only `list<T>` has one")),
+        types::TypeError::ListWithoutElement => Diagnostic::new(
+            Code::TypeMismatch,
+            ty.span,
+            "`list` needs the type of its elements",
+        )
+        .help("write `list<port>`, `list<cidr>`, ...")
+        .help(all),
+        types::TypeError::NestedList => Diagnostic::new(
+            Code::TypeMismatch,
+            ty.span,
+            "a list of lists is not a type of the language",
+        )
+        .help("a list holds values of one of the scalar types: `list<port>`"),
     }
 }
 

@@ -284,26 +284,59 @@ pub const GUARDS: &[(&str, &Schema)] = &[
 ];
 
 /// Type names usable in `let NAME: TYPE`.
+/// The scalar types' names; `list<T>` holds one of them.
 pub const TYPE_NAMES: &[&str] = &[
     "int", "bool", "string", "duration", "size", "port", "ip", "cidr", "host", "address", "path",
 ];
 
-pub fn type_by_name(name: &str) -> Option<Ty> {
-    Some(match name {
-        "int" => Ty::Int {
-            min: 0,
-            max: i64::from(u32::MAX),
+/// The type a `let` annotation names: a scalar type, or `list<T>` of one.
+pub fn type_of(ty: &crate::syntax::ast::TypeName) -> Result<Ty, TypeError> {
+    let name = ty.name.name.as_str();
+    match (name, &ty.arg) {
+        ("list", Some(arg)) => match (&arg.arg, scalar_type(&arg.name.name)) {
+            (None, Some(inner)) => Ok(Ty::List(inner)),
+            (Some(_), _) if arg.name.name == "list" => Err(TypeError::NestedList),
+            (Some(_), Some(_)) => Err(TypeError::Argument(arg.name.name.to_string())),
+            (_, None) => Err(TypeError::Unknown(arg.name.name.to_string(), arg.name.span)),
         },
-        "bool" => Ty::Bool,
-        "string" => Ty::Str(StrKind::Printable),
-        "duration" => Ty::Duration,
-        "size" => Ty::Size,
-        "port" => Ty::Port,
-        "ip" => Ty::Ip,
-        "cidr" => Ty::Cidr,
-        "host" => Ty::Host,
-        "address" => Ty::Addr,
-        "path" => Ty::Str(StrKind::FilePath),
+        ("list", None) => Err(TypeError::ListWithoutElement),
+        (_, arg) => match (scalar_type(name), arg) {
+            (Some(ty), None) => Ok(*ty),
+            (Some(_), Some(_)) => Err(TypeError::Argument(name.to_string())),
+            (None, _) => Err(TypeError::Unknown(name.to_string(), ty.name.span)),
+        },
+    }
+}
+
+/// Why a `let` annotation names no type.
+#[derive(Debug)]
+pub enum TypeError {
+    /// No type has this name (written at this place).
+    Unknown(String, crate::source::Span),
+    /// A scalar type given a type argument: `port<int>`.
+    Argument(String),
+    ListWithoutElement,
+    NestedList,
+}
+
+/// The scalar types by name, as `'static` values so that a list can hold
+/// them.
+fn scalar_type(name: &str) -> Option<&'static Ty> {
+    Some(match name {
+        "int" => &Ty::Int {
+            min: 0,
+            max: u32::MAX as i64,
+        },
+        "bool" => &Ty::Bool,
+        "string" => &Ty::Str(StrKind::Printable),
+        "duration" => &Ty::Duration,
+        "size" => &Ty::Size,
+        "port" => &Ty::Port,
+        "ip" => &Ty::Ip,
+        "cidr" => &Ty::Cidr,
+        "host" => &Ty::Host,
+        "address" => &Ty::Addr,
+        "path" => &Ty::Str(StrKind::FilePath),
         _ => return None,
     })
 }
