@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use lsp_server::{Connection, Message, Notification};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
-    Notification as _, PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{CodeActionRequest, Formatting, GotoDefinition, Request as _};
 use lsp_types::{
@@ -121,7 +121,15 @@ struct Server {
     /// Per project root, as of its last check: how to import the files
     /// that no import reaches (W0007), for the quick fix.
     imports: HashMap<PathBuf, ImportFix>,
+    /// Per project root, its `.hap` files on disk (W0007), walked again
+    /// when a document of the project is opened, saved or closed, not at
+    /// every change: the walk looks at every file under the root.
+    listed: Listed,
 }
+
+/// `.hap` files on disk by project root, with the outputs directory they
+/// were listed without.
+type Listed = std::sync::Mutex<HashMap<PathBuf, (String, Vec<String>)>>;
 
 /// Where an import goes in a project's entry file, and the files that
 /// want one.
@@ -171,9 +179,32 @@ impl Server {
         }
     }
 
+    fn listed_mut(&mut self) -> &mut HashMap<PathBuf, (String, Vec<String>)> {
+        self.listed
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Applies a document notification to the open buffers; returns the
-    /// document's path, or `None` for anything else.
+    /// document's path, or `None` for anything else. A document opened,
+    /// saved or closed has its project's files listed again.
     fn document(&mut self, n: Notification) -> Option<PathBuf> {
+        let relists = [
+            DidOpenTextDocument::METHOD,
+            DidSaveTextDocument::METHOD,
+            DidCloseTextDocument::METHOD,
+        ]
+        .contains(&n.method.as_str());
+        let path = self.apply(n)?;
+        if relists {
+            if let Some(root) = project_root(&path) {
+                self.listed_mut().remove(&root);
+            }
+        }
+        Some(path)
+    }
+
+    fn apply(&mut self, n: Notification) -> Option<PathBuf> {
         fn params<T: serde::de::DeserializeOwned>(n: Notification) -> Option<T> {
             serde_json::from_value(n.params).ok()
         }
@@ -196,6 +227,12 @@ impl Server {
             DidSaveTextDocument::METHOD => {
                 let p: lsp_types::DidSaveTextDocumentParams = params(n)?;
                 file_path(&p.text_document.uri)
+            }
+            // Files made, moved or deleted outside the editor, where the
+            // client tells.
+            DidChangeWatchedFiles::METHOD => {
+                self.listed_mut().clear();
+                None
             }
             DidCloseTextDocument::METHOD => {
                 let p: lsp_types::DidCloseTextDocumentParams = params(n)?;
@@ -260,6 +297,7 @@ impl Server {
                 let overlay = Overlay {
                     root: &root,
                     open: &self.open,
+                    listed: &self.listed,
                 };
                 let (project, _) =
                     crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
@@ -328,6 +366,7 @@ impl Server {
         let overlay = Overlay {
             root,
             open: &self.open,
+            listed: &self.listed,
         };
         let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         self.declared.remove(root);
@@ -370,6 +409,7 @@ impl Server {
 struct Overlay<'a> {
     root: &'a Path,
     open: &'a HashMap<PathBuf, String>,
+    listed: &'a Listed,
 }
 
 impl Files for Overlay<'_> {
@@ -384,7 +424,27 @@ impl Files for Overlay<'_> {
     /// The files on disk, and buffers of this project's `.hap` files not
     /// saved yet.
     fn list(&self, outputs: &str) -> Vec<String> {
-        let mut files = crate::project::hap_files(self.root, outputs);
+        let mut listed = self
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut files = match listed.get(self.root) {
+            // A file deleted since the walk is not reported.
+            Some((out, files)) if out == outputs => files
+                .iter()
+                .filter(|f| self.root.join(f).is_file())
+                .cloned()
+                .collect(),
+            _ => {
+                let files = crate::project::hap_files(self.root, outputs);
+                listed.insert(
+                    self.root.to_path_buf(),
+                    (outputs.to_string(), files.clone()),
+                );
+                files
+            }
+        };
+        drop(listed);
         for path in self.open.keys() {
             if project_root(path).as_deref() != Some(self.root) {
                 continue;

@@ -477,3 +477,35 @@ fn the_import_fix_after_a_last_line_without_newline() {
     assert_eq!(edit["newText"], "\nimport \"new.hap\"");
     client.stop();
 }
+
+/// The project's files are walked again when a document is opened, saved
+/// or closed, not at every change; a file deleted since is not reported in
+/// between.
+#[test]
+fn files_made_or_deleted_on_disk_are_seen() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let (a, b) = (project.path().join("a.hap"), project.path().join("b.hap"));
+    std::fs::write(&a, "backend a { server s = 10.0.0.2:8080 }\n").unwrap();
+    let client = Client::start();
+    client.open(&main, GOOD);
+    let diags = client.diagnostics(&uri(&a));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "W0007");
+
+    // Deleted: its warning is withdrawn at the next change.
+    std::fs::remove_file(&a).unwrap();
+    std::fs::write(&b, "backend b { server s = 10.0.0.3:8080 }\n").unwrap();
+    client.change(&main, 2, GOOD);
+    assert_eq!(client.diagnostics(&uri(&a)), Vec::<Value>::new());
+
+    // Made: found when a document is saved.
+    client.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": main } }),
+    );
+    let diags = client.diagnostics(&uri(&b));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "W0007");
+    client.stop();
+}
