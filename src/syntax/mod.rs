@@ -123,6 +123,19 @@ fn parse_regions(file: FileId, text: &str, boundaries: &[usize]) -> (File, Vec<D
         if stop == end {
             continue;
         }
+        // What does not parse may go on the last item taken (its `{ ... }`,
+        // `else` or `in`): then that item is lost with it, rather than kept
+        // without the part it was written with.
+        let rest = &text[stop..end];
+        let word = &rest[..rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len())];
+        let mut lost_from = stop;
+        if let (Some(at), true) = (
+            prefix.last,
+            rest.starts_with('{') || matches!(word, "else" | "in"),
+        ) {
+            items.pop();
+            lost_from = at;
+        }
         // The grammar says what is wrong, from the last item taken: pest
         // names what it expected (`else` after an `if`, say) only at a
         // place after the start of its input, and as it would after that
@@ -139,15 +152,16 @@ fn parse_regions(file: FileId, text: &str, boundaries: &[usize]) -> (File, Vec<D
         };
         match grammar::parse(FileId(file.0 + from as u32), &input) {
             Ok((part, part_diags)) => {
-                // What comes before `stop` is in already.
-                let again = usize::from(last.is_some());
+                // What comes before `lost_from` is in already.
+                let again = usize::from(last.is_some() && lost_from == stop);
                 items.extend(part.items.into_iter().skip(again));
-                let after = |d: &Diagnostic| d.span.is_none_or(|s| s.start >= file.0 + stop as u32);
+                let after =
+                    |d: &Diagnostic| d.span.is_none_or(|s| s.start >= file.0 + lost_from as u32);
                 diags.extend(part_diags.into_iter().filter(after));
             }
             Err(error) => {
                 diags.push(error);
-                lost.push(Span::new(file, stop..end));
+                lost.push(Span::new(file, lost_from..end));
                 last = None;
             }
         }
