@@ -29,7 +29,13 @@ pub fn string(raw: &str, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
             Some('t') => value.push('\t'),
             Some('0') => value.push('\0'),
             other => {
-                let shown = other.map_or("end of string".to_string(), |c| format!("`\\{c}`"));
+                // A control character is named, not repeated (see
+                // ARCHITECTURE.md: diagnostics repeat no control character).
+                let shown = match other {
+                    None => "end of string".to_string(),
+                    Some('\n' | '\r') => "a backslash at the end of a line".to_string(),
+                    Some(c) => format!("`\\{}`", c.escape_debug()),
+                };
                 diags.push(
                     Diagnostic::new(
                         Code::Syntax,
