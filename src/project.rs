@@ -128,7 +128,7 @@ pub enum LoadError {
 /// Where project files come from: a directory, or (for tests, and for an
 /// earlier version of the sources) anything else that maps a path relative
 /// to the project root to bytes.
-pub trait Files {
+pub trait Files: Sync {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
 
     /// Every `.hap` file of the project, relative to its root with `/`
@@ -356,88 +356,97 @@ pub fn load_from(
     let mut seen = std::collections::HashSet::new();
     // Imports that could not be read: their diagnostic's index, and the path.
     let mut missing: Vec<(usize, String)> = Vec::new();
-    while let Some((name, from)) = stack.pop() {
-        let Some(name) = normalize(&name) else {
-            diags.push(
-                Diagnostic::new(
-                    Code::ImportNotFound,
-                    from,
-                    format!(
-                        "`{}` is outside the project directory",
-                        crate::check::value::shorten(&name)
-                    ),
-                )
-                .help(
-                    "import paths are relative to the directory of haptic.toml and stay inside it",
-                ),
-            );
-            continue;
-        };
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let before = diags.len();
-        let Some(id) = read_source(files, &name, from, &mut sources, &mut diags) else {
-            if from.is_some() && diags.len() > before {
-                missing.push((before, name));
-            }
-            continue;
-        };
-        let text = &sources.get(id).text;
-        let hash = |hasher: &mut Sha256| {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update(text.as_bytes());
-            hasher.update([0]);
-        };
-        // The hash is only needed for the outputs' headers: a large file's
-        // is made beside the pre-scan of its parse.
-        let (ast, parse_diags) = if text.len() < 256 * 1024 {
-            hash(&mut hasher);
-            syntax::parse(id, text)
-        } else {
-            syntax::parse_beside(id, text, parse == Parse::Deferred, || hash(&mut hasher))
-        };
-        diags.extend(parse_diags);
-        let mut imports = Vec::new();
-        collect_imports(&ast.items, &mut imports);
-        for import in imports.into_iter().rev() {
-            match import {
-                ast::Import::File(path) => stack.push((path.value.to_string(), Some(path.span))),
-                ast::Import::Std(module) => {
-                    if STD_MODULES.iter().any(|(m, _)| *m == module.name) {
-                        if !imported_std.iter().any(|m: &String| *m == module.name) {
-                            imported_std.push(module.name.to_string());
-                        }
-                    } else {
-                        let names: Vec<&str> = STD_MODULES.iter().map(|(m, _)| *m).collect();
-                        let mut d = Diagnostic::new(
+    // The project's files are listed (for W0007) while the imports are
+    // followed and the files parsed: neither needs the other.
+    let (listed, ()) = crate::parallel::join(
+        || files.list(&manifest.project.out),
+        || {
+            while let Some((name, from)) = stack.pop() {
+                let Some(name) = normalize(&name) else {
+                    diags.push(
+                        Diagnostic::new(
                             Code::ImportNotFound,
-                            module.span,
-                            format!("no standard module `std.{}`", module.name),
-                        );
-                        if let Some(near) =
-                            crate::diag::nearest(&module.name, names.iter().copied())
-                        {
-                            d = d.help(format!("did you mean `std.{near}`?"));
+                            from,
+                            format!(
+                                "`{}` is outside the project directory",
+                                crate::check::value::shorten(&name)
+                            ),
+                        )
+                        .help(
+                            "import paths are relative to the directory of haptic.toml and stay inside it",
+                        ),
+                    );
+                    continue;
+                };
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                let before = diags.len();
+                let Some(id) = read_source(files, &name, from, &mut sources, &mut diags) else {
+                    if from.is_some() && diags.len() > before {
+                        missing.push((before, name));
+                    }
+                    continue;
+                };
+                let text = &sources.get(id).text;
+                let hash = |hasher: &mut Sha256| {
+                    hasher.update(name.as_bytes());
+                    hasher.update([0]);
+                    hasher.update(text.as_bytes());
+                    hasher.update([0]);
+                };
+                // The hash is only needed for the outputs' headers: a large file's
+                // is made beside the pre-scan of its parse.
+                let (ast, parse_diags) = if text.len() < 256 * 1024 {
+                    hash(&mut hasher);
+                    syntax::parse(id, text)
+                } else {
+                    syntax::parse_beside(id, text, parse == Parse::Deferred, || hash(&mut hasher))
+                };
+                diags.extend(parse_diags);
+                let mut imports = Vec::new();
+                collect_imports(&ast.items, &mut imports);
+                for import in imports.into_iter().rev() {
+                    match import {
+                        ast::Import::File(path) => {
+                            stack.push((path.value.to_string(), Some(path.span)))
                         }
-                        diags.push(d.help(format!(
-                            "the standard modules are {}",
-                            crate::check::types::list_values(&names)
-                        )));
+                        ast::Import::Std(module) => {
+                            if STD_MODULES.iter().any(|(m, _)| *m == module.name) {
+                                if !imported_std.iter().any(|m: &String| *m == module.name) {
+                                    imported_std.push(module.name.to_string());
+                                }
+                            } else {
+                                let names: Vec<&str> =
+                                    STD_MODULES.iter().map(|(m, _)| *m).collect();
+                                let mut d = Diagnostic::new(
+                                    Code::ImportNotFound,
+                                    module.span,
+                                    format!("no standard module `std.{}`", module.name),
+                                );
+                                if let Some(near) =
+                                    crate::diag::nearest(&module.name, names.iter().copied())
+                                {
+                                    d = d.help(format!("did you mean `std.{near}`?"));
+                                }
+                                diags.push(d.help(format!(
+                                    "the standard modules are {}",
+                                    crate::check::types::list_values(&names)
+                                )));
+                            }
+                        }
                     }
                 }
+                parsed.push(ParsedFile { id, ast });
             }
-        }
-        parsed.push(ParsedFile { id, ast });
-    }
+        },
+    );
 
     // A file that no import reaches is compiled into nothing: said, in
     // case an import was forgotten (or misspelt: then the import's error
     // names the file, and that is enough). It gets a place in the sources,
     // outside the hash, so that the warning points at the file and shows
     // how it starts (a file too large or not UTF-8 is shown empty).
-    let listed = files.list(&manifest.project.out);
     let unreached: Vec<&str> = listed
         .iter()
         .map(String::as_str)
