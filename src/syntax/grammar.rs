@@ -138,6 +138,16 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
     if word.ends_with('-') && rest.starts_with('>') {
         return None; // `default->web`: see `punctuation`.
     }
+    // `backend web {` read as the field `backend`: the block it is in was
+    // not closed (often one being typed).
+    const TOP_KEYWORDS: &[&str] = &["backend", "frontend", "tls", "let", "env", "guard"];
+    if TOP_KEYWORDS.contains(&word)
+        && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+    {
+        return Some(format!(
+            "`{word}` begins a top-level item, which cannot be inside a block: is the `}}` of the block above missing?"
+        ));
+    }
     if let Some(near) =
         crate::diag::nearest(word, BODY_KEYWORDS.iter().copied()).filter(|n| *n != word)
     {
