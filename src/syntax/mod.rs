@@ -79,7 +79,7 @@ fn parse_scanned(
     let closes: &[usize] = if defer { &scanned.closes } else { &[] };
     parse_in_parts(file, text, &scanned.boundaries, threads, closes)
         .or_else(|| parser::parse(file, text))
-        .unwrap_or_else(|| parse_regions(file, text, &scanned.boundaries))
+        .unwrap_or_else(|| parse_regions(file, text, &scanned))
 }
 
 /// At most this many syntax errors are reported for one file.
@@ -93,7 +93,8 @@ const MAX_SYNTAX_ERRORS: usize = 20;
 /// in one run, and the items of the regions that parse are kept for the
 /// checker. A file whose blocks do not close (a missing `}`) has no place
 /// to start again after it: the rest of the file is one region, one error.
-fn parse_regions(file: FileId, text: &str, boundaries: &[usize]) -> (File, Vec<Diagnostic>) {
+fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diagnostic>) {
+    let boundaries = &scanned.boundaries;
     let starts = std::iter::once(0).chain(boundaries.iter().copied());
     let ends = boundaries
         .iter()
@@ -159,7 +160,21 @@ fn parse_regions(file: FileId, text: &str, boundaries: &[usize]) -> (File, Vec<D
                     |d: &Diagnostic| d.span.is_none_or(|s| s.start >= file.0 + lost_from as u32);
                 diags.extend(part_diags.into_iter().filter(after));
             }
-            Err(error) => {
+            Err(mut error) => {
+                // A block left open makes the rest of the file part of it:
+                // the error is found further on, so the open bracket is
+                // shown too.
+                // (Not where a string never ends: that is what to fix.)
+                if let Some(open) = scanned.unclosed.filter(|&open| open >= start) {
+                    let at = error.span.map_or(0, |s| (s.start - file.0) as usize);
+                    if at > open && !text[at..].starts_with('"') {
+                        let bracket = &text[open..open + 1];
+                        error = error.label(
+                            Span::new(file, open..open + 1),
+                            format!("this `{bracket}` is not closed"),
+                        );
+                    }
+                }
                 diags.push(error);
                 lost.push(Span::new(file, lost_from..end));
                 last = None;
@@ -306,6 +321,8 @@ struct Scanned {
     /// Where the `}` of each top-level block is: what a deferred body is
     /// skipped to (see [`parser::parse_part`]).
     closes: Vec<usize>,
+    /// The top-level `{`, `[` or `(` that the file never closes, if any.
+    unclosed: Option<usize>,
 }
 
 /// Where the next byte of [`SPECIAL`] is, from `i` on (`bytes.len()` if
@@ -362,6 +379,8 @@ fn scan(file: FileId, text: &str) -> Result<Scanned, Diagnostic> {
     let mut last = Last::Other;
     let mut boundaries = Vec::new();
     let mut closes = Vec::new();
+    // The open top-level bracket, while it is open.
+    let mut open = None;
     let too_deep = |at: usize, len: usize, chained: usize| {
         let help = if chained > 0 {
             "each `else if` nests the rest of its chain one level deeper: join \
@@ -410,6 +429,9 @@ fn scan(file: FileId, text: &str) -> Result<Scanned, Diagnostic> {
                 if last == Last::Close {
                     chained -= std::mem::take(chains.last_mut().expect("never empty"));
                 }
+                if chains.len() == 1 {
+                    open = (b != b'<').then_some(start);
+                }
                 chains.push(0);
                 if chains.len() - 1 + chained > MAX_DEPTH {
                     return too_deep(start, 1, chained);
@@ -457,7 +479,11 @@ fn scan(file: FileId, text: &str) -> Result<Scanned, Diagnostic> {
         }
         last = token;
     }
-    Ok(Scanned { boundaries, closes })
+    Ok(Scanned {
+        boundaries,
+        closes,
+        unclosed: open.filter(|_| chains.len() > 1),
+    })
 }
 
 #[cfg(test)]
