@@ -60,8 +60,9 @@ codes! {
     /// The source does not follow the grammar.
     Syntax = "E0001", Error, "syntax",
 "The source does not follow haptic's grammar. After a syntax error the parser
-starts again at the next top-level item that follows a closed block, so each
-broken item is reported, and the items that parse (and the other files) are
+starts again at the next top-level item that follows a closed block, or at
+the next line that begins with a top-level keyword, so each broken item is
+reported, and the items that parse (and the other files) are
 still checked. Errors that the broken items may explain (an unknown backend
 whose name is written in them, say) are left out until the file parses.
 

@@ -91,21 +91,27 @@ const MAX_SYNTAX_ERRORS: usize = 20;
 /// on its own, by the hand-written parser or else by the grammar, which
 /// names the error. So a mistake in each of several backends is reported
 /// in one run, and the items of the regions that parse are kept for the
-/// checker. A file whose blocks do not close (a missing `}`) has no place
-/// to start again after it: the rest of the file is one region, one error.
+/// checker. Within a region, parsing also starts again at a line that
+/// begins with a top-level keyword at its first column, after the error
+/// (or on its line): a block whose `}` is missing (one being typed) takes
+/// the rest of the file into itself as far as the pre-scan can tell, and
+/// the items after it are still read.
 fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diagnostic>) {
     let boundaries = &scanned.boundaries;
-    let starts = std::iter::once(0).chain(boundaries.iter().copied());
-    let ends = boundaries
-        .iter()
-        .copied()
-        .chain(std::iter::once(text.len()));
     let mut items = Vec::new();
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut lost = Vec::new();
     // Where the last item taken begins, unless a region failed since.
     let mut last = None;
-    for (start, end) in starts.zip(ends) {
+    // Where the last error was reported: a restart on its line may find
+    // it again.
+    let mut reported: Option<u32> = None;
+    let mut start = 0;
+    while start < text.len() {
+        let end = boundaries[boundaries.partition_point(|&b| b <= start)..]
+            .first()
+            .copied()
+            .unwrap_or(text.len());
         if lost.len() == MAX_SYNTAX_ERRORS {
             // Not looked at: lost as well.
             lost.push(Span::new(file, start..text.len()));
@@ -122,6 +128,7 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
         last = prefix.last.or(last);
         let stop = prefix.stop;
         if stop == end {
+            start = end;
             continue;
         }
         // What does not parse may go on the last item taken (its `{ ... }`,
@@ -159,14 +166,15 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
                 let after =
                     |d: &Diagnostic| d.span.is_none_or(|s| s.start >= file.0 + lost_from as u32);
                 diags.extend(part_diags.into_iter().filter(after));
+                start = end;
             }
             Err(mut error) => {
+                let at = error.span.map_or(stop, |s| (s.start - file.0) as usize);
                 // A block left open makes the rest of the file part of it:
                 // the error is found further on, so the open bracket is
-                // shown too.
-                // (Not where a string never ends: that is what to fix.)
+                // shown too (not where a string never ends: that is what
+                // to fix).
                 if let Some(open) = scanned.unclosed.filter(|&open| open >= start) {
-                    let at = error.span.map_or(0, |s| (s.start - file.0) as usize);
                     if at > open && !text[at..].starts_with('"') {
                         let bracket = &text[open..open + 1];
                         error = error.label(
@@ -175,13 +183,44 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
                         );
                     }
                 }
-                diags.push(error);
-                lost.push(Span::new(file, lost_from..end));
+                if reported != error.span.map(|s| s.start) {
+                    reported = error.span.map(|s| s.start);
+                    diags.push(error);
+                }
+                let restart = restart_after(text, stop, at, end);
+                lost.push(Span::new(file, lost_from..restart.unwrap_or(end)));
                 last = None;
+                start = restart.unwrap_or(end);
             }
         }
     }
     (File { items, lost }, diags)
+}
+
+/// Where parsing may start again in `text[..end]` after an error at `at`
+/// in an item that begins at `stop`: the line of the error, or else the
+/// first line after it, that begins with a top-level keyword at its first
+/// column (as `haptic fmt` writes items), later than `stop`.
+fn restart_after(text: &str, stop: usize, at: usize, end: usize) -> Option<usize> {
+    const KEYWORDS: &[&str] = &[
+        "backend", "frontend", "defaults", "stats", "tls", "let", "env", "import", "guard", "if",
+    ];
+    // `backend web {`, `import "x"`, `defaults {`; not a field such as
+    // `tls = {` written at the first column.
+    let begins_item = |line: &str| {
+        let word = &line[..line.find(|c: char| !is_name_char(c)).unwrap_or(line.len())];
+        let after = line[word.len()..].trim_start_matches([' ', '\t']);
+        KEYWORDS.contains(&word)
+            && after.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '_' | '"' | '{'))
+    };
+    let mut line = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    while line < end {
+        if line > stop && begins_item(&text[line..end]) {
+            return Some(line);
+        }
+        line += text[line..end].find('\n')? + 1;
+    }
+    None
 }
 
 /// A large file is cut where one top-level item ends and the next begins,
