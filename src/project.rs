@@ -186,12 +186,41 @@ pub fn hap_files(root: &Path, outputs: &str) -> Vec<String> {
         .filter(|entry| entry.file_type().is_some_and(|t| !t.is_dir()))
         .filter_map(|entry| {
             let rel = entry.path().strip_prefix(root).ok()?.to_str()?;
-            let importable = rel.ends_with(".hap") && !rel.chars().any(char::is_control);
-            importable.then(|| rel.replace(std::path::MAIN_SEPARATOR, "/"))
+            importable(rel).then(|| rel.replace(std::path::MAIN_SEPARATOR, "/"))
         })
         .collect();
     found.sort();
     found
+}
+
+/// `import std.NAME`: the module is recorded once, or an unknown one
+/// reported with the nearest name and the list of modules.
+fn import_std(module: &ast::Ident, imported: &mut Vec<String>, diags: &mut Vec<Diagnostic>) {
+    if STD_MODULES.iter().any(|(m, _)| *m == module.name) {
+        if !imported.iter().any(|m| *m == module.name) {
+            imported.push(module.name.to_string());
+        }
+        return;
+    }
+    let names: Vec<&str> = STD_MODULES.iter().map(|(m, _)| *m).collect();
+    let mut d = Diagnostic::new(
+        Code::ImportNotFound,
+        module.span,
+        format!("no standard module `std.{}`", module.name),
+    );
+    if let Some(near) = crate::diag::nearest(&module.name, names.iter().copied()) {
+        d = d.help(format!("did you mean `std.{near}`?"));
+    }
+    diags.push(d.help(format!(
+        "the standard modules are {}",
+        crate::check::types::list_values(&names)
+    )));
+}
+
+/// Whether a project file at `path` (relative to the project root) is one
+/// an import can name: a `.hap` file whose name holds no control character.
+fn importable(path: &str) -> bool {
+    path.ends_with(".hap") && !path.chars().any(char::is_control)
 }
 
 /// A file's bytes. A large one is read in two halves side by side: most of
@@ -305,8 +334,7 @@ impl Files for BTreeMap<String, Vec<u8>> {
 
     /// Every key of a `.hap` file.
     fn list(&self, _outputs: &str) -> Vec<String> {
-        let importable = |p: &&String| p.ends_with(".hap") && !p.chars().any(char::is_control);
-        self.keys().filter(importable).cloned().collect()
+        self.keys().filter(|p| importable(p)).cloned().collect()
     }
 }
 
@@ -412,28 +440,7 @@ pub fn load_from(
                             stack.push((path.value.to_string(), Some(path.span)))
                         }
                         ast::Import::Std(module) => {
-                            if STD_MODULES.iter().any(|(m, _)| *m == module.name) {
-                                if !imported_std.iter().any(|m: &String| *m == module.name) {
-                                    imported_std.push(module.name.to_string());
-                                }
-                            } else {
-                                let names: Vec<&str> =
-                                    STD_MODULES.iter().map(|(m, _)| *m).collect();
-                                let mut d = Diagnostic::new(
-                                    Code::ImportNotFound,
-                                    module.span,
-                                    format!("no standard module `std.{}`", module.name),
-                                );
-                                if let Some(near) =
-                                    crate::diag::nearest(&module.name, names.iter().copied())
-                                {
-                                    d = d.help(format!("did you mean `std.{near}`?"));
-                                }
-                                diags.push(d.help(format!(
-                                    "the standard modules are {}",
-                                    crate::check::types::list_values(&names)
-                                )));
-                            }
+                            import_std(&module, &mut imported_std, &mut diags)
                         }
                     }
                 }

@@ -139,11 +139,11 @@ fn drop_consequences_of_lost_items(project: &Project, diags: &mut Vec<Diagnostic
     if !whole_file_lost && lost.is_empty() {
         return;
     }
-    let words: std::collections::HashSet<&str> = lost
-        .iter()
-        .flat_map(|text| text.split(|c: char| !crate::syntax::is_name_char(c)))
-        .filter(|word| !word.is_empty())
-        .collect();
+    fn words_of(text: &str) -> impl Iterator<Item = &str> {
+        text.split(|c: char| !crate::syntax::is_name_char(c))
+            .filter(|word| !word.is_empty())
+    }
+    let words: std::collections::HashSet<&str> = lost.iter().flat_map(|t| words_of(t)).collect();
     diags.retain(|d| {
         if !may_follow(d.code) {
             return true;
@@ -160,9 +160,7 @@ fn drop_consequences_of_lost_items(project: &Project, diags: &mut Vec<Diagnostic
                 let name = &project.sources.get(project.sources.file_of(span)).name;
                 !lost.iter().any(|text| text.contains(name.as_str()))
             }
-            _ => !text_of(project, span)
-                .split(|c: char| !crate::syntax::is_name_char(c))
-                .any(|word| words.contains(word)),
+            _ => !words_of(text_of(project, span)).any(|word| words.contains(word)),
         }
     });
 }

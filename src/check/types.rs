@@ -283,8 +283,8 @@ pub const GUARDS: &[(&str, &Schema)] = &[
     ("https_only", &GUARD_NONE),
 ];
 
-/// Type names usable in `let NAME: TYPE`.
-/// The scalar types' names; `list<T>` holds one of them.
+/// The scalar type names usable in `let NAME: TYPE`; `list<T>` holds one
+/// of them.
 pub const TYPE_NAMES: &[&str] = &[
     "int", "bool", "string", "duration", "size", "port", "ip", "cidr", "host", "address", "path",
 ];

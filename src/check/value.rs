@@ -142,12 +142,19 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
     }
 }
 
+/// The value of the constant `path` names, at the place it is written
+/// (and where it was defined); `None` if it names none.
+fn looked_up(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -> Option<SRaw> {
+    let found = scope.lookup(path, diags)?;
+    Some(SRaw {
+        origin: found.origin.or(Some(found.span)),
+        ..SRaw::new(found.raw, path.span)
+    })
+}
+
 fn reference(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -> SRaw {
-    if let Some(found) = scope.lookup(path, diags) {
-        return SRaw {
-            origin: found.origin.or(Some(found.span)),
-            ..SRaw::new(found.raw, path.span)
-        };
+    if let Some(found) = looked_up(path, scope, diags) {
+        return found;
     }
     if path.segments.len() == 1 {
         return SRaw::new(Raw::Name(path.segments[0].clone()), path.span);
@@ -186,11 +193,8 @@ fn host_reference(
     scope: &mut dyn Scope,
     diags: &mut Diagnostics,
 ) -> SRaw {
-    if let Some(found) = scope.lookup(path, diags) {
-        return SRaw {
-            origin: found.origin.or(Some(found.span)),
-            ..SRaw::new(found.raw, path.span)
-        };
+    if let Some(found) = looked_up(path, scope, diags) {
+        return found;
     }
     let name = path.dotted();
     let mut diag = Diagnostic::new(
