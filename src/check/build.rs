@@ -3,7 +3,7 @@
 use super::bodies::{Bodies, Found};
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
-use super::{flatten, Defs, Ns, Resolver};
+use super::{flatten, Defs, Ns, Resolver, Usage};
 use crate::diag::{Code, Diagnostic, Diagnostics, Names};
 use crate::hash::{Map, Set};
 use crate::model::{self, Host, Text};
@@ -73,6 +73,7 @@ pub(super) fn env<'a>(
     production: bool,
     items: &[&'a ast::Item],
     (bodies, found): (&Bodies, &mut Found),
+    usage: &mut Usage<'a>,
     diags: &mut Diagnostics,
 ) -> Option<(model::Env, Tainted)> {
     let mut ctx = Ctx {
@@ -166,6 +167,7 @@ pub(super) fn env<'a>(
             );
         }
     }
+    ctx.defs.note_usage(usage);
     let env = model::Env {
         name: env.to_string(),
         production,
@@ -220,13 +222,15 @@ fn build_backends<'a>(
             .iter()
             .map(|decl| build(&mut ctx, &mut part, decl))
             .collect();
-        (built, diags, part)
+        let referred = ctx.defs.referred;
+        (built, diags, part, referred)
     });
     results
         .into_iter()
-        .map(|(built, diags, part)| {
+        .map(|(built, diags, part, referred)| {
             ctx.diags.merge(diags);
             found.merge(part);
+            ctx.defs.merge_referred(&referred);
             built
         })
         .collect()
@@ -250,8 +254,9 @@ fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
             continue;
         };
         let raw = ctx.defs.value_in_order(slot, ctx.diags);
-        if is_tls {
-            ctx.coerce(&raw, Ty::Record(&types::TLS));
+        if is_tls && ctx.coerce(&raw, Ty::Record(&types::TLS)).is_none() {
+            // Reported as an invalid policy, not as an unused one too.
+            ctx.defs.referred[slot] = true;
         }
     }
 }
@@ -259,10 +264,13 @@ fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
 fn define_all<'a>(ctx: &mut Ctx<'a, '_>, ns: Ns, items: &[&'a ast::Item]) {
     for item in items {
         match item {
-            ast::Item::Let(l) => ctx
+            ast::Item::Let(l) => {
+                ctx.defs
+                    .define(ns, &l.name, l.ty.as_ref(), &l.value, false, ctx.diags)
+            }
+            ast::Item::Tls(t) => ctx
                 .defs
-                .define(ns, &l.name, l.ty.as_ref(), &l.value, ctx.diags),
-            ast::Item::Tls(t) => ctx.defs.define(ns, &t.name, None, &t.value, ctx.diags),
+                .define(ns, &t.name, None, &t.value, true, ctx.diags),
             _ => {}
         }
     }
@@ -781,7 +789,7 @@ fn tls_policy(ctx: &mut Ctx, path: &ast::Path) -> Option<model::TlsPolicy> {
     if let Some(cached) = ctx.tls_cache.get(&name) {
         return cached.clone();
     }
-    let slot = ctx.defs.find(Ns::Project, path);
+    let slot = ctx.defs.refer(Ns::Project, path);
     let policy = match slot {
         None => {
             let mut d = Diagnostic::new(

@@ -56,6 +56,7 @@ pub fn check(
         return Err(Reload);
     }
     let mut models = Vec::new();
+    let mut usage = Usage::default();
     for env in &envs {
         diags.set_env(Some(&env.name));
         let production = project
@@ -72,6 +73,7 @@ pub fn check(
             production,
             &items,
             (&bodies, &mut found),
+            &mut usage,
             &mut diags,
         );
         if let Some((model, tainted)) = built {
@@ -84,6 +86,7 @@ pub fn check(
         return Err(Reload);
     }
     diags.set_env(None);
+    usage.report(&mut diags);
     diags.merge(found.diags);
     let mut diags = apply_lint_levels(project, diags.into_sorted());
     drop_consequences_of_lost_items(project, &mut diags);
@@ -124,6 +127,7 @@ fn drop_consequences_of_lost_items(project: &Project, diags: &mut Vec<Diagnostic
                 | Code::UnknownGuard
                 | Code::NoEnvironment
                 | Code::UnusedBackend
+                | Code::UnusedDefinition
                 | Code::UnimportedFile
         )
     };
@@ -382,6 +386,8 @@ enum SlotState {
 #[derive(Clone)]
 struct Slot<'a> {
     name: &'a ast::Ident,
+    /// A `tls` policy, not a `let` constant.
+    tls: bool,
     ty: Option<&'a ast::TypeName>,
     expr: &'a ast::Expr,
     ns: Ns,
@@ -419,6 +425,44 @@ fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
     }
 }
 
+/// The project's `let` constants and `tls` policies that some environment
+/// defines, each with whether a reference resolved to it in any (W0008).
+#[derive(Default)]
+struct Usage<'a> {
+    defined: crate::hash::Map<Span, (&'a ast::Ident, bool, bool)>,
+}
+
+impl Usage<'_> {
+    /// W0008 for each definition that nothing referred to. Not while a name
+    /// is unknown (E0100, E0103): that may be a misspelt use of one of them.
+    fn report(self, diags: &mut Diagnostics) {
+        if diags.has(Code::Undefined) || diags.has(Code::UnknownTls) {
+            return;
+        }
+        for (name, tls, referred) in self.defined.into_values() {
+            if referred {
+                continue;
+            }
+            let (what, help) = if tls {
+                (
+                    "TLS policy",
+                    "use it in a `bind ... tls` or a `tls` definition, or remove it",
+                )
+            } else {
+                ("constant", "use it, or remove it")
+            };
+            diags.push(
+                Diagnostic::new(
+                    Code::UnusedDefinition,
+                    name.span,
+                    format!("{what} `{}` is never used", name.name),
+                )
+                .help(help),
+            );
+        }
+    }
+}
+
 /// The definitions visible in one environment.
 #[derive(Clone)]
 struct Defs<'a> {
@@ -435,6 +479,8 @@ struct Defs<'a> {
     dotted_names: std::sync::OnceLock<Names>,
     /// How many definitions are being evaluated, each through the next.
     depth: usize,
+    /// Per slot: whether a reference resolved to it (W0008).
+    referred: Vec<bool>,
 }
 
 /// A constant may be defined through at most this many others (`let a =
@@ -456,6 +502,7 @@ impl<'a> Defs<'a> {
             project_names: Names::new(),
             dotted_names: std::sync::OnceLock::new(),
             depth: 0,
+            referred: Vec::new(),
         }
     }
 
@@ -465,6 +512,7 @@ impl<'a> Defs<'a> {
         name: &'a ast::Ident,
         ty: Option<&'a ast::TypeName>,
         expr: &'a ast::Expr,
+        tls: bool,
         diags: &mut Diagnostics,
     ) {
         if let Some(&first) = self.index.get(&(ns, name.name.as_str())) {
@@ -486,11 +534,45 @@ impl<'a> Defs<'a> {
         }
         self.slots.push(Slot {
             name,
+            tls,
             ty,
             expr,
             ns,
             state: SlotState::Pending,
         });
+        self.referred.push(false);
+    }
+
+    /// [`Defs::find`] for a reference written in the sources: the
+    /// definition found counts as used.
+    fn refer(&mut self, ns: Ns, path: &ast::Path) -> Option<usize> {
+        let slot = self.find(ns, path)?;
+        self.referred[slot] = true;
+        Some(slot)
+    }
+
+    /// Adds what another copy of these definitions saw referred to.
+    fn merge_referred(&mut self, other: &[bool]) {
+        for (mine, theirs) in self.referred.iter_mut().zip(other) {
+            *mine |= *theirs;
+        }
+    }
+
+    /// Records the project's definitions, and which were referred to. One
+    /// whose value is in error counts as referred to: it is reported as
+    /// such, not as unused as well.
+    fn note_usage(&self, usage: &mut Usage<'a>) {
+        for (slot, &referred) in self.slots.iter().zip(&self.referred) {
+            if slot.ns == Ns::Project {
+                let invalid =
+                    matches!(&slot.state, SlotState::Done(v) if matches!(v.raw, Raw::Poison));
+                let seen = usage
+                    .defined
+                    .entry(slot.name.span)
+                    .or_insert((slot.name, slot.tls, false));
+                seen.2 |= referred || invalid;
+            }
+        }
     }
 
     fn find(&self, ns: Ns, path: &ast::Path) -> Option<usize> {
@@ -676,7 +758,7 @@ struct Resolver<'d, 'a> {
 
 impl Scope for Resolver<'_, '_> {
     fn lookup(&mut self, path: &ast::Path, diags: &mut Diagnostics) -> Option<SRaw> {
-        let slot = self.defs.find(self.ns, path)?;
+        let slot = self.defs.refer(self.ns, path)?;
         Some(self.defs.value(slot, diags))
     }
 

@@ -412,6 +412,27 @@ Fix: import it from the entry file or from a file the entry imports
 (`import \"teams/new.hap\"`), or delete it. Files kept on purpose (drafts,
 snippets for documentation) can be listed in an `.ignore` file, or the lint
 turned off in `haptic.toml`: `[lints] unimported-file = \"allow\"`.";
+
+    /// A `let` constant or a `tls` policy is never referred to.
+    UnusedDefinition = "W0008", Warning, "unused-definition",
+"A `let` constant or a `tls` policy of the project is defined but nothing
+refers to it: no field, server, bind, route or other definition names it,
+in any environment. It is still checked, but it reaches no output.
+
+A definition that another definition uses counts as used, even when that
+one is itself unused: remove the unused one, and the next run says whether
+what it used is still needed. A use in any environment counts: a constant
+used only inside `if env == production { ... }` is used. Not reported for a
+definition whose value is already an error, nor while a name of the sources
+is unknown (`E0100`, `E0103`): the unknown name may be a misspelt use.
+
+Example:
+
+    let old_port: port = 8080      // nothing refers to `old_port`
+    tls legacy = tls.old { certs = \"/etc/haproxy/certs/\" }   // no bind uses it
+
+Fix: use it, or remove it. Constants kept on purpose can be allowed in
+`haptic.toml`: `[lints] unused-definition = \"allow\"`.";
 }
 
 impl Code {

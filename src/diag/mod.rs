@@ -121,6 +121,11 @@ impl Diagnostics {
         self.errors > 0
     }
 
+    /// Whether a diagnostic with this code was pushed.
+    pub fn has(&self, code: Code) -> bool {
+        self.list.iter().any(|d| d.code == code)
+    }
+
     /// The diagnostics in source order (file, then position), stable for
     /// diagnostics at the same place.
     pub fn into_sorted(self) -> Vec<Diagnostic> {

@@ -24,7 +24,9 @@ fn project_in(envs: &[&str], broken: &[usize]) -> TempProject {
     for env in envs {
         main.push_str(&format!("env {env}\n"));
     }
-    main.push_str("\nlet app_port = 8080\n\nfrontend edge {\n  bind :8080\n");
+    // `last_weight` is used by the last backend only, which another
+    // thread builds: it is still used (W0008).
+    main.push_str("\nlet app_port = 8080\nlet last_weight = 9\n\nfrontend edge {\n  bind :8080\n");
     for b in 0..BACKENDS {
         main.push_str(&format!("  route host \"svc{b}.example.com\" -> svc{b}\n"));
     }
@@ -51,11 +53,15 @@ fn project_in(envs: &[&str], broken: &[usize]) -> TempProject {
             } else {
                 "app_port".to_string()
             };
+            let weight = if b == BACKENDS - 1 && s == 0 {
+                "last_weight".to_string()
+            } else {
+                (1 + s).to_string()
+            };
             backends.push_str(&format!(
-                "  server s{s} = 10.{}.{}.{s}:{port} {{ weight = {} }}\n",
+                "  server s{s} = 10.{}.{}.{s}:{port} {{ weight = {weight} }}\n",
                 b / 256,
                 b % 256,
-                1 + s
             ));
         }
         if mistake == Some(3) {
