@@ -48,7 +48,10 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
     };
-    connection.initialize(serde_json::to_value(capabilities)?)?;
+    let init = connection.initialize(serde_json::to_value(capabilities)?)?;
+    if init["capabilities"]["workspace"]["didChangeWatchedFiles"]["dynamicRegistration"] == true {
+        connection.sender.send(Message::Request(watch_files()))?;
+    }
     let mut server = Server::default();
     // A message read while gathering changes, handled next.
     let mut next: Option<Message> = None;
@@ -74,17 +77,10 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
                 // project that takes a while to check does not fall
                 // further behind the editor with each keystroke.
                 let mut roots = std::collections::BTreeSet::new();
-                roots.extend(
-                    server
-                        .document(notification)
-                        .as_deref()
-                        .and_then(project_root),
-                );
+                roots.extend(server.document(notification));
                 while let Ok(waiting) = connection.receiver.try_recv() {
                     match waiting {
-                        Message::Notification(n) => {
-                            roots.extend(server.document(n).as_deref().and_then(project_root));
-                        }
+                        Message::Notification(n) => roots.extend(server.document(n)),
                         other => {
                             next = Some(other);
                             break;
@@ -185,23 +181,46 @@ impl Server {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Applies a document notification to the open buffers; returns the
-    /// document's path, or `None` for anything else. A document opened,
-    /// saved or closed has its project's files listed again.
-    fn document(&mut self, n: Notification) -> Option<PathBuf> {
+    /// Applies a notification; returns the roots of the projects to check
+    /// again. A document opened, saved or closed has its project's files
+    /// listed again. Files made, changed or deleted on disk (as the client
+    /// tells, through the watchers [`watch_files`] asks for) have every
+    /// project already checked that holds them listed and checked again:
+    /// a file no editor has open changes under a `git checkout`.
+    fn document(&mut self, n: Notification) -> Vec<PathBuf> {
+        if n.method == DidChangeWatchedFiles::METHOD {
+            let Ok(p) = serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(n.params)
+            else {
+                return Vec::new();
+            };
+            let mut roots = Vec::new();
+            for path in p.changes.iter().filter_map(|c| file_path(&c.uri)) {
+                roots.extend(
+                    self.published
+                        .keys()
+                        .filter(|root| path.starts_with(root))
+                        .cloned(),
+                );
+            }
+            let listed = self.listed_mut();
+            for root in &roots {
+                listed.remove(root);
+            }
+            return roots;
+        }
         let relists = [
             DidOpenTextDocument::METHOD,
             DidSaveTextDocument::METHOD,
             DidCloseTextDocument::METHOD,
         ]
         .contains(&n.method.as_str());
-        let path = self.apply(n)?;
+        let Some(root) = self.apply(n).as_deref().and_then(project_root) else {
+            return Vec::new();
+        };
         if relists {
-            if let Some(root) = project_root(&path) {
-                self.listed_mut().remove(&root);
-            }
+            self.listed_mut().remove(&root);
         }
-        Some(path)
+        vec![root]
     }
 
     fn apply(&mut self, n: Notification) -> Option<PathBuf> {
@@ -227,12 +246,6 @@ impl Server {
             DidSaveTextDocument::METHOD => {
                 let p: lsp_types::DidSaveTextDocumentParams = params(n)?;
                 file_path(&p.text_document.uri)
-            }
-            // Files made, moved or deleted outside the editor, where the
-            // client tells.
-            DidChangeWatchedFiles::METHOD => {
-                self.listed_mut().clear();
-                None
             }
             DidCloseTextDocument::METHOD => {
                 let p: lsp_types::DidCloseTextDocumentParams = params(n)?;
@@ -467,6 +480,31 @@ fn file_path(uri: &Url) -> Option<PathBuf> {
 }
 
 /// The nearest directory at or above `file` that holds a `haptic.toml`.
+/// The request for the client to tell the server about `.hap` files and
+/// manifests made, changed or deleted on disk
+/// (`workspace/didChangeWatchedFiles`).
+fn watch_files() -> lsp_server::Request {
+    let watcher = |glob: &str| lsp_types::FileSystemWatcher {
+        glob_pattern: lsp_types::GlobPattern::String(glob.to_string()),
+        kind: None,
+    };
+    let options = lsp_types::DidChangeWatchedFilesRegistrationOptions {
+        watchers: vec![watcher("**/*.hap"), watcher("**/haptic.toml")],
+    };
+    let params = lsp_types::RegistrationParams {
+        registrations: vec![lsp_types::Registration {
+            id: "haptic-watched-files".to_string(),
+            method: DidChangeWatchedFiles::METHOD.to_string(),
+            register_options: serde_json::to_value(options).ok(),
+        }],
+    };
+    lsp_server::Request::new(
+        lsp_server::RequestId::from("haptic-watched-files".to_string()),
+        lsp_types::request::RegisterCapability::METHOD.to_string(),
+        params,
+    )
+}
+
 fn project_root(file: &Path) -> Option<PathBuf> {
     file.ancestors()
         .skip(1)

@@ -33,12 +33,31 @@ struct Client {
 
 impl Client {
     fn start() -> Client {
+        Client::start_with(json!({}))
+    }
+
+    /// A client that tells the server it has `capabilities`.
+    fn start_with(capabilities: Value) -> Client {
         let (server, connection) = Connection::memory();
         let server = std::thread::spawn(move || haptic::lsp::serve(&server).unwrap());
         let client = Client { connection, server };
-        client.request(1, "initialize", json!({ "capabilities": {} }));
+        client.request(1, "initialize", json!({ "capabilities": capabilities }));
         client.notify("initialized", json!({}));
         client
+    }
+
+    /// The next request the server sends.
+    fn server_request(&self) -> Request {
+        loop {
+            let message = self
+                .connection
+                .receiver
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            if let Message::Request(request) = message {
+                return request;
+            }
+        }
     }
 
     /// A client whose first notifications are all waiting before the
@@ -507,5 +526,93 @@ fn files_made_or_deleted_on_disk_are_seen() {
     let diags = client.diagnostics(&uri(&b));
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0]["code"], "W0007");
+    client.stop();
+}
+
+/// A client that can watch files is asked to tell about `.hap` files and
+/// manifests; when it does, the projects already checked that hold them
+/// are checked again, so a file changed on disk and open in no editor (a
+/// `git checkout`) does not keep its old diagnostics.
+#[test]
+fn files_changed_on_disk_are_checked_again() {
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        (
+            "main.hap",
+            "import \"web.hap\"\nenv production\nfrontend f { bind :8080  default -> web }\n",
+        ),
+        (
+            "web.hap",
+            "backend web { balance = roundrobbin  server a = 10.0.0.1:80 }\n",
+        ),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let web = project.path().join("web.hap");
+    let client = Client::start_with(
+        json!({ "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } }),
+    );
+    let request = client.server_request();
+    assert_eq!(request.method, "client/registerCapability");
+    let registration = &request.params["registrations"][0];
+    assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
+    let globs: Vec<&Value> = registration["registerOptions"]["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["globPattern"])
+        .collect();
+    assert_eq!(globs, [&json!("**/*.hap"), &json!("**/haptic.toml")]);
+    client
+        .connection
+        .sender
+        .send(Message::Response(lsp_server::Response::new_ok(
+            request.id,
+            Value::Null,
+        )))
+        .unwrap();
+
+    client.open(
+        &main,
+        &std::fs::read_to_string(project.path().join("main.hap")).unwrap(),
+    );
+    assert_eq!(client.diagnostics(&uri(&web))[0]["code"], "E0202");
+
+    // Mended on disk, not in the editor.
+    std::fs::write(
+        &web,
+        "backend web { balance = roundrobin  server a = 10.0.0.1:80 }\n",
+    )
+    .unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&web), "type": 2 }] }),
+    );
+    assert_eq!(client.diagnostics(&uri(&web)), Vec::<Value>::new());
+
+    // The manifest changed: a lint made an error is seen at once.
+    std::fs::write(
+        project.path().join("haptic.toml"),
+        format!(
+            "{}[lints]\nunused-definition = \"deny\"\n",
+            support::MANIFEST
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &web,
+        "let spare = 1\nbackend web { server a = 10.0.0.1:80 }\n",
+    )
+    .unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [
+            { "uri": uri(&project.path().join("haptic.toml")), "type": 2 },
+            { "uri": uri(&web), "type": 2 },
+        ] }),
+    );
+    let diags = client.diagnostics(&uri(&web));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "W0008");
+    assert_eq!(diags[0]["severity"], 1, "denied: an error");
     client.stop();
 }
