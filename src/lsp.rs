@@ -466,7 +466,7 @@ impl Files for Overlay<'_> {
                 continue;
             };
             let hidden = rel.split('/').any(|part| part.starts_with('.'));
-            if rel.ends_with(".hap") && !hidden && !files.iter().any(|f| f == rel) {
+            if crate::project::importable(rel) && !hidden && !files.iter().any(|f| f == rel) {
                 files.push(rel.to_string());
             }
         }

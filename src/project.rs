@@ -219,7 +219,7 @@ fn import_std(module: &ast::Ident, imported: &mut Vec<String>, diags: &mut Vec<D
 
 /// Whether a project file at `path` (relative to the project root) is one
 /// an import can name: a `.hap` file whose name holds no control character.
-fn importable(path: &str) -> bool {
+pub(crate) fn importable(path: &str) -> bool {
     path.ends_with(".hap") && !path.chars().any(char::is_control)
 }
 

@@ -616,3 +616,31 @@ fn files_changed_on_disk_are_checked_again() {
     assert_eq!(diags[0]["severity"], 1, "denied: an error");
     client.stop();
 }
+
+/// An unsaved buffer whose name no import could name (a control
+/// character) is not offered as a file to import.
+#[test]
+fn a_buffer_no_import_can_name_is_not_listed() {
+    let project = TempProject::single(BAD);
+    let main = uri(&project.path().join("main.hap"));
+    let odd = format!("{}/a%0Ab.hap", uri(project.path()));
+    let client = Client::start();
+    client.open(&odd, "backend odd { server s = 10.0.0.9:80 }\n");
+    // Files are published in order of path: `a\nb.hap` before `main.hap`.
+    loop {
+        let message = client
+            .connection
+            .receiver
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        let Message::Notification(n) = message else {
+            continue;
+        };
+        assert_ne!(n.params["uri"], odd.as_str(), "{:?}", n.params);
+        if n.params["uri"] == main.as_str() {
+            assert_eq!(n.params["diagnostics"][0]["code"], "E0201");
+            break;
+        }
+    }
+    client.stop();
+}
