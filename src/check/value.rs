@@ -976,6 +976,13 @@ fn host_hint(s: &str) -> Option<String> {
             return Some(format!("write the host name without its port: `{host}`"));
         }
     }
+    if let Some(ip) = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        if ip.parse::<std::net::Ipv6Addr>().is_ok() {
+            return Some(format!(
+                "an IPv6 address is written without brackets in a string, `\"{ip}\"`, or with brackets and no quotes in an address: `[{ip}]:80`"
+            ));
+        }
+    }
     s.starts_with("*.")
         .then(|| "wildcard hosts are not supported: write a route for each host name".to_string())
 }
@@ -1152,7 +1159,11 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
             diags,
             Code::UnsafeString,
             format!("path `{}` does not start with `/`", shorten(s)),
-            "write the path as it appears in the request: `/api/`",
+            // Only the characters allowed above: nothing to escape.
+            &format!(
+                "write the path as it appears in the request: `/{}`",
+                shorten(s)
+            ),
         );
     }
     Some(())
