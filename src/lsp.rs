@@ -555,6 +555,12 @@ fn collect(
             source: Some("haptic".into()),
             message,
             related_information: (!related.is_empty()).then_some(related),
+            // Editors fade what nothing uses or reaches.
+            tags: matches!(
+                d.code,
+                Code::UnusedBackend | Code::UnusedDefinition | Code::ShadowedRoute
+            )
+            .then(|| vec![lsp_types::DiagnosticTag::UNNECESSARY]),
             ..lsp_types::Diagnostic::default()
         });
 }

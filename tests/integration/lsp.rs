@@ -614,6 +614,7 @@ fn files_changed_on_disk_are_checked_again() {
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0]["code"], "W0008");
     assert_eq!(diags[0]["severity"], 1, "denied: an error");
+    assert_eq!(diags[0]["tags"], json!([1]), "unnecessary: faded");
     client.stop();
 }
 
