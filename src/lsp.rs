@@ -4,7 +4,8 @@
 //! Each change re-checks the project that holds the document (the nearest
 //! directory above it with a `haptic.toml`), reading open documents from
 //! the editor's buffers and everything else from disk. The check also
-//! notes where each name is declared, which go to definition looks up.
+//! notes where each name is declared, which go to definition looks up,
+//! and the names by kind, which completion offers (`completion.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,13 +15,13 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
     DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, Formatting, GotoDefinition, Request as _};
+use lsp_types::request::{CodeActionRequest, Completion, Formatting, GotoDefinition, Request as _};
 use lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams,
-    DiagnosticRelatedInformation, DiagnosticSeverity, DocumentFormattingParams,
-    GotoDefinitionParams, Location, NumberOrString, Position, PublishDiagnosticsParams, Range,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
-    WorkspaceEdit,
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
+    CompletionItemKind, CompletionParams, DiagnosticRelatedInformation, DiagnosticSeverity,
+    DocumentFormattingParams, GotoDefinitionParams, Location, NumberOrString, Position,
+    PublishDiagnosticsParams, Range, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextEdit, Url, WorkspaceEdit,
 };
 
 use crate::diag::{Code, Diagnostic, Severity};
@@ -46,6 +47,10 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
         definition_provider: Some(lsp_types::OneOf::Left(true)),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
+        completion_provider: Some(lsp_types::CompletionOptions {
+            trigger_characters: Some(vec![".".into(), ">".into()]),
+            ..lsp_types::CompletionOptions::default()
+        }),
         ..ServerCapabilities::default()
     };
     let init = connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -117,6 +122,9 @@ struct Server {
     /// Per project root, as of its last check: how to import the files
     /// that no import reaches (W0007), for the quick fix.
     imports: HashMap<PathBuf, ImportFix>,
+    /// Per project root, as of its last check: the names it declares by
+    /// kind, for completion.
+    symbols: HashMap<PathBuf, crate::completion::Symbols>,
     /// Per project root, its `.hap` files on disk (W0007), walked again
     /// when a document of the project is opened, saved or closed, not at
     /// every change: the walk looks at every file under the root.
@@ -159,6 +167,12 @@ impl Server {
                 let edits = params(request)
                     .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
                 lsp_server::Response::new_ok(id, edits)
+            }
+            Completion::METHOD => {
+                let items = params(request)
+                    .map(|p: CompletionParams| self.completion(&p.text_document_position))
+                    .unwrap_or_default();
+                lsp_server::Response::new_ok(id, items)
             }
             CodeActionRequest::METHOD => {
                 let actions = params(request)
@@ -321,6 +335,49 @@ impl Server {
         found.filter(|locations| !locations.is_empty())
     }
 
+    /// What may be written at the cursor (`completion.rs`), with the
+    /// project's names as of its last check.
+    fn completion(&self, at: &lsp_types::TextDocumentPositionParams) -> Vec<CompletionItem> {
+        let Some(path) = file_path(&at.text_document.uri) else {
+            return Vec::new();
+        };
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).unwrap_or_default(),
+        };
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let Some(offset) = offset_of(&file, at.position) else {
+            return Vec::new();
+        };
+        let empty = crate::completion::Symbols::default();
+        let symbols = project_root(&path)
+            .and_then(|root| self.symbols.get(&root))
+            .unwrap_or(&empty);
+        crate::completion::complete(&file.text[..offset], symbols)
+            .into_iter()
+            .map(|c| {
+                use crate::completion::Kind;
+                let kind = match c.kind {
+                    Kind::Keyword => CompletionItemKind::KEYWORD,
+                    Kind::Field => CompletionItemKind::FIELD,
+                    Kind::Value => CompletionItemKind::ENUM_MEMBER,
+                    Kind::Backend => CompletionItemKind::CLASS,
+                    Kind::Tls => CompletionItemKind::STRUCT,
+                    Kind::Constant => CompletionItemKind::CONSTANT,
+                    Kind::Env => CompletionItemKind::VALUE,
+                    Kind::Module => CompletionItemKind::MODULE,
+                    Kind::Type => CompletionItemKind::TYPE_PARAMETER,
+                };
+                CompletionItem {
+                    label: c.label,
+                    kind: Some(kind),
+                    detail: c.detail,
+                    ..CompletionItem::default()
+                }
+            })
+            .collect()
+    }
+
     /// The quick fix for a file that no import reaches (W0007): an import
     /// of it at the end of the entry file's imports. Read from the last
     /// check, so that asking (editors ask as the cursor moves) costs no
@@ -391,6 +448,16 @@ impl Server {
                 }
                 let declared = declared(root, &compilation.project);
                 self.declared.insert(root.to_path_buf(), declared);
+                let mut symbols = crate::completion::Symbols::of(&compilation.project);
+                let lost = compilation
+                    .project
+                    .files
+                    .iter()
+                    .any(|f| !f.ast.lost.is_empty());
+                if let (true, Some(before)) = (lost, self.symbols.remove(root)) {
+                    symbols.keep(before);
+                }
+                self.symbols.insert(root.to_path_buf(), symbols);
                 if let Some(fix) = import_fix(root, &compilation) {
                     self.imports.insert(root.to_path_buf(), fix);
                 }
@@ -479,7 +546,6 @@ fn file_path(uri: &Url) -> Option<PathBuf> {
     uri.to_file_path().ok()
 }
 
-/// The nearest directory at or above `file` that holds a `haptic.toml`.
 /// The request for the client to tell the server about `.hap` files and
 /// manifests made, changed or deleted on disk
 /// (`workspace/didChangeWatchedFiles`).
@@ -505,6 +571,7 @@ fn watch_files() -> lsp_server::Request {
     )
 }
 
+/// The nearest directory at or above `file` that holds a `haptic.toml`.
 fn project_root(file: &Path) -> Option<PathBuf> {
     file.ancestors()
         .skip(1)

@@ -645,3 +645,55 @@ fn a_buffer_no_import_can_name_is_not_listed() {
     }
     client.stop();
 }
+
+/// Completion offers what fits the place, with the project's names as
+/// of its last check: a field's enum values, the backends after `->`.
+#[test]
+fn completion_offers_what_fits_the_place() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.open(&main, GOOD);
+    // GOOD has no finding: nothing is published, so ask a definition to
+    // know the check is done.
+    client.definition(2, &main, 4, 34);
+    let labels = |id: i32, line: u32, character: u32| -> Vec<String> {
+        let items = client.request(
+            id,
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": main }, "position": { "line": line, "character": character } }),
+        );
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let text = "env production\nbackend web {\n  balance = \n  server a = 10.0.0.1:8080\n}\nfrontend f { bind :8080  default -> \n}\n";
+    client.change(&main, 2, text);
+    assert_eq!(
+        labels(3, 2, 12),
+        [
+            "roundrobin",
+            "static-rr",
+            "leastconn",
+            "first",
+            "source",
+            "uri",
+            "random"
+        ]
+    );
+    assert_eq!(labels(4, 5, 36), ["web"]);
+    let fields = labels(5, 3, 0);
+    assert!(fields.contains(&"timeout_server".to_string()), "{fields:?}");
+    assert!(fields.contains(&"server".to_string()), "{fields:?}");
+
+    // A backend whose block does not parse any more is still offered.
+    let text = "env production\nbackend web {\n  balance = = \n}\nfrontend f { bind :8080  default -> \n}\n";
+    client.change(&main, 3, text);
+    let diags = client.diagnostics(&main);
+    assert_eq!(diags[0]["code"], "E0001", "{diags:?}");
+    assert_eq!(labels(6, 4, 36), ["web"]);
+    client.stop();
+}

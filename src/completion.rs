@@ -1,0 +1,611 @@
+//! What may be written at a place of a source being edited, for the
+//! language server's completion.
+//!
+//! The text before the cursor is read as tokens, not parsed: it is being
+//! typed, and seldom parses. The blocks it opens (`backend web {`,
+//! `server a = ... {`, `check = http {`) say which schema's fields apply
+//! (`check::types`), and the tokens of the current statement say which
+//! slot the cursor is in: a field's value (its enum values, `true` or
+//! `false`, the heads of a record), a route's backend, a bind's TLS
+//! policy, an environment in a condition, a type, a standard module or
+//! one of its definitions, or a statement of the block.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::check::types::{self, Schema, Ty};
+use crate::syntax::ast::Item;
+
+/// The names a project declares, by kind, for completion.
+#[derive(Debug, Default, Clone)]
+pub struct Symbols {
+    pub backends: BTreeSet<String>,
+    pub tls: BTreeSet<String>,
+    pub constants: BTreeSet<String>,
+    pub envs: BTreeSet<String>,
+    /// The standard modules the project imports, with their definitions;
+    /// `true` for a TLS policy.
+    pub modules: BTreeMap<String, Vec<(String, bool)>>,
+}
+
+impl Symbols {
+    /// The declarations of a loaded project, `if` branches included.
+    pub fn of(project: &crate::project::Project) -> Symbols {
+        fn walk(items: &[Item], out: &mut Symbols) {
+            for item in items {
+                match item {
+                    Item::Backend(d) => {
+                        out.backends.insert(d.name.name.to_string());
+                    }
+                    Item::Let(l) => {
+                        out.constants.insert(l.name.name.to_string());
+                    }
+                    Item::Tls(t) => {
+                        out.tls.insert(t.name.name.to_string());
+                    }
+                    Item::Env(e) => {
+                        out.envs.insert(e.name.to_string());
+                    }
+                    Item::If(branch) => {
+                        walk(&branch.then, out);
+                        walk(&branch.otherwise, out);
+                    }
+                    Item::Frontend(_)
+                    | Item::Import(_)
+                    | Item::Defaults(_)
+                    | Item::Stats(_)
+                    | Item::Guard(_) => {}
+                }
+            }
+        }
+        let mut out = Symbols::default();
+        for file in &project.files {
+            walk(&file.ast.items, &mut out);
+        }
+        for name in &project.imported_std {
+            let Some(module) = project.std.get(name) else {
+                continue;
+            };
+            let members = module
+                .ast
+                .items
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Let(l) => Some((l.name.name.to_string(), false)),
+                    Item::Tls(t) => Some((t.name.name.to_string(), true)),
+                    _ => None,
+                })
+                .collect();
+            out.modules.insert(name.clone(), members);
+        }
+        out
+    }
+
+    /// Adds the names of `other`: a check of sources being typed loses the
+    /// items that do not parse, and completion is asked for just then.
+    pub fn keep(&mut self, other: Symbols) {
+        self.backends.extend(other.backends);
+        self.tls.extend(other.tls);
+        self.constants.extend(other.constants);
+        self.envs.extend(other.envs);
+        for (module, members) in other.modules {
+            self.modules.entry(module).or_insert(members);
+        }
+    }
+}
+
+/// What a candidate is, for the editor's icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Keyword,
+    Field,
+    Value,
+    Backend,
+    Tls,
+    Constant,
+    Env,
+    Module,
+    Type,
+}
+
+/// One thing that may be written at the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub label: String,
+    pub kind: Kind,
+    /// What it is: a field's type, an enum value's field.
+    pub detail: Option<String>,
+}
+
+/// The candidates at the end of `before` (the text of a file up to the
+/// cursor). A word being typed is not part of the answer: the editor
+/// filters the candidates by it.
+pub fn complete(before: &str, symbols: &Symbols) -> Vec<Candidate> {
+    let tokens = lex(before);
+    let mut tokens = tokens.as_slice();
+    // The word being typed, if the cursor is at its end.
+    if let Some(Tok::Word(_, true)) = tokens.last() {
+        tokens = &tokens[..tokens.len() - 1];
+    }
+    let (block, statement) = place(tokens);
+    let mut out = Out::default();
+    slot(block, statement, symbols, &mut out);
+    out.0
+}
+
+#[derive(Default)]
+struct Out(Vec<Candidate>);
+
+impl Out {
+    fn add(&mut self, label: impl Into<String>, kind: Kind, detail: Option<String>) {
+        let label = label.into();
+        if !self.0.iter().any(|c| c.label == label) {
+            self.0.push(Candidate {
+                label,
+                kind,
+                detail,
+            });
+        }
+    }
+
+    fn keywords(&mut self, words: &[&str]) {
+        for word in words {
+            self.add(*word, Kind::Keyword, None);
+        }
+    }
+
+    fn fields(&mut self, schema: &Schema) {
+        for (name, ty) in schema.fields {
+            self.add(*name, Kind::Field, Some(ty.describe()));
+        }
+    }
+
+    fn constants(&mut self, symbols: &Symbols) {
+        for name in &symbols.constants {
+            self.add(name, Kind::Constant, Some("constant".into()));
+        }
+        for (module, members) in &symbols.modules {
+            for (name, _) in members.iter().filter(|(_, tls)| !tls) {
+                self.add(
+                    format!("{module}.{name}"),
+                    Kind::Constant,
+                    Some(format!("std.{module}")),
+                );
+            }
+        }
+    }
+}
+
+/// A token of the text before the cursor. Strings and comments are kept
+/// only as far as they matter: a string is one token, a comment none.
+#[derive(Debug, Clone, PartialEq)]
+enum Tok<'a> {
+    /// A name, keyword or number; `true` when it ends at the cursor.
+    Word(&'a str, bool),
+    Str,
+    Arrow,
+    /// `==` or `!=`.
+    Compare,
+    Punct(char),
+    Newline,
+}
+
+fn lex(text: &str) -> Vec<Tok<'_>> {
+    use crate::syntax::is_name_char;
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'\n' => {
+                out.push(Tok::Newline);
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                out.push(Tok::Str);
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'>') => {
+                out.push(Tok::Arrow);
+                i += 2;
+            }
+            b'=' | b'!' if bytes.get(i + 1) == Some(&b'=') => {
+                out.push(Tok::Compare);
+                i += 2;
+            }
+            _ if is_name_char(c as char) => {
+                let start = i;
+                while i < bytes.len() && is_name_char(bytes[i] as char) {
+                    i += 1;
+                }
+                out.push(Tok::Word(&text[start..i], i == bytes.len()));
+            }
+            _ if c.is_ascii_whitespace() => i += 1,
+            _ => {
+                let ch = text[i..].chars().next().unwrap_or(' ');
+                out.push(Tok::Punct(ch));
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// The kind of block the cursor is in.
+#[derive(Debug, Clone, Copy)]
+enum Block {
+    Top,
+    Backend,
+    Frontend,
+    Record(&'static Schema),
+    /// A block whose contents haptic cannot tell (a record in a `let`).
+    Unknown,
+}
+
+impl Block {
+    fn schema(self) -> Option<&'static Schema> {
+        match self {
+            Block::Backend => Some(&types::BACKEND),
+            Block::Frontend => Some(&types::FRONTEND),
+            Block::Record(schema) => Some(schema),
+            Block::Top | Block::Unknown => None,
+        }
+    }
+}
+
+/// The innermost open block at the end of `tokens`, and the tokens of the
+/// statement being written there: those since the last line break, `{`,
+/// `}`, or `,` outside brackets.
+fn place<'t, 'a>(tokens: &'t [Tok<'a>]) -> (Block, &'t [Tok<'a>]) {
+    let mut stack = vec![Block::Top];
+    let mut start = 0;
+    let mut square = 0usize;
+    for (i, tok) in tokens.iter().enumerate() {
+        match tok {
+            Tok::Punct('{') => {
+                let top = *stack.last().unwrap_or(&Block::Top);
+                stack.push(opened(&tokens[start..i], top));
+                start = i + 1;
+                square = 0;
+            }
+            Tok::Punct('}') => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                start = i + 1;
+                square = 0;
+            }
+            Tok::Punct('[') => square += 1,
+            Tok::Punct(']') => square = square.saturating_sub(1),
+            Tok::Punct(',') if square == 0 => start = i + 1,
+            Tok::Newline if square == 0 => start = i + 1,
+            _ => {}
+        }
+    }
+    let statement = &tokens[start..];
+    let statement = statement
+        .iter()
+        .position(|t| *t != Tok::Newline)
+        .map_or(&statement[statement.len()..], |first| &statement[first..]);
+    (*stack.last().unwrap_or(&Block::Top), statement)
+}
+
+/// The block that `{` opens after `head`, inside `outer`.
+fn opened(head: &[Tok], outer: Block) -> Block {
+    let word = |i: usize| match head.get(i) {
+        Some(Tok::Word(w, _)) => Some(*w),
+        _ => None,
+    };
+    match (word(0), outer) {
+        (Some("if" | "else"), _) => outer,
+        (Some("backend"), Block::Top) => Block::Backend,
+        (Some("frontend"), Block::Top) => Block::Frontend,
+        (Some("defaults"), Block::Top) => Block::Record(&types::DEFAULTS),
+        (Some("stats"), Block::Top) => Block::Record(&types::STATS),
+        (Some("tls"), Block::Top) => Block::Record(&types::TLS),
+        (Some("guard"), Block::Top) => word(1)
+            .and_then(|g| types::GUARDS.iter().find(|(name, _)| *name == g))
+            .map_or(Block::Unknown, |(_, schema)| Block::Record(schema)),
+        (Some("server"), Block::Backend) => Block::Record(&types::SERVER),
+        (Some(field), _) if head.get(1) == Some(&Tok::Punct('=')) => {
+            match outer.schema().and_then(|s| s.field(field)) {
+                Some((_, Ty::Record(schema))) => Block::Record(schema),
+                _ => Block::Unknown,
+            }
+        }
+        _ => Block::Unknown,
+    }
+}
+
+const TOP: &[&str] = &[
+    "env", "let", "tls", "backend", "frontend", "defaults", "stats", "guard", "import", "if",
+];
+const IN_BACKEND: &[&str] = &["server", "request_header", "if"];
+const IN_FRONTEND: &[&str] = &[
+    "bind",
+    "route",
+    "default",
+    "request_header",
+    "response_header",
+    "if",
+];
+
+fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
+    let word = |i: usize| match statement.get(i) {
+        Some(Tok::Word(w, _)) => Some(*w),
+        _ => None,
+    };
+    let last = statement.last();
+    let n = statement.len();
+    // `MODULE.` and a name being typed after it.
+    if n >= 2 && last == Some(&Tok::Punct('.')) {
+        if word(0) == Some("import") && word(1) == Some("std") && n == 3 {
+            for (module, _) in crate::project::STD_MODULES {
+                if *module != crate::project::PRELUDE {
+                    out.add(*module, Kind::Module, Some("standard module".into()));
+                }
+            }
+        } else if let Some(members) = word(n - 2).and_then(|m| symbols.modules.get(m)) {
+            for (name, tls) in members {
+                let (kind, detail) = if *tls {
+                    (Kind::Tls, "TLS policy")
+                } else {
+                    (Kind::Constant, "constant")
+                };
+                out.add(name, kind, Some(detail.into()));
+            }
+        }
+        return;
+    }
+    if statement.is_empty() {
+        match block {
+            Block::Top => out.keywords(TOP),
+            Block::Backend => {
+                out.fields(&types::BACKEND);
+                out.keywords(IN_BACKEND);
+            }
+            Block::Frontend => {
+                out.fields(&types::FRONTEND);
+                out.keywords(IN_FRONTEND);
+            }
+            Block::Record(schema) => out.fields(schema),
+            Block::Unknown => {}
+        }
+        return;
+    }
+    match (word(0), last) {
+        (_, Some(Tok::Arrow)) => {
+            for name in &symbols.backends {
+                out.add(name, Kind::Backend, Some("backend".into()));
+            }
+        }
+        (Some("bind"), Some(Tok::Word("tls", _))) => {
+            for name in &symbols.tls {
+                out.add(name, Kind::Tls, Some("TLS policy".into()));
+            }
+            for (module, members) in &symbols.modules {
+                for (name, _) in members.iter().filter(|(_, tls)| *tls) {
+                    out.add(
+                        format!("{module}.{name}"),
+                        Kind::Tls,
+                        Some(format!("std.{module}")),
+                    );
+                }
+            }
+        }
+        (Some("bind"), Some(Tok::Word("redirect", _))) => out.keywords(types::REDIRECTS),
+        (Some("bind"), _) if n >= 2 => out.keywords(&["tls", "redirect"]),
+        (Some("route"), Some(Tok::Word("path", _))) => out.keywords(types::PATH_KINDS),
+        (Some("route"), _) if n == 1 => out.keywords(&["host", "path"]),
+        (Some("route"), Some(Tok::Str)) if word(1) == Some("host") && n == 3 => {
+            out.keywords(&["path"]);
+        }
+        (Some("guard"), _) if n == 1 => {
+            for (name, _) in types::GUARDS {
+                out.add(*name, Kind::Keyword, Some("guard rule".into()));
+            }
+        }
+        (Some("if"), Some(Tok::Compare)) => envs(symbols, out),
+        (Some("if"), _) if in_open_list(statement) => envs(symbols, out),
+        (Some("if"), Some(Tok::Word("env", _))) => out.keywords(&["in"]),
+        (Some("let"), Some(Tok::Punct(':' | '<'))) => {
+            for name in types::TYPE_NAMES.iter().chain(&["list"]) {
+                out.add(*name, Kind::Type, Some("type".into()));
+            }
+        }
+        (Some(field), Some(Tok::Punct('='))) if n == 2 => {
+            match block.schema().and_then(|s| s.field(field)) {
+                Some((name, ty)) => value(name, ty, symbols, out),
+                None => out.constants(symbols),
+            }
+        }
+        (_, Some(Tok::Punct('='))) => out.constants(symbols),
+        _ => {}
+    }
+}
+
+/// Whether the statement ends inside `[` ... without its `]`.
+fn in_open_list(statement: &[Tok]) -> bool {
+    let mut depth = 0i32;
+    for tok in statement {
+        match tok {
+            Tok::Punct('[') => depth += 1,
+            Tok::Punct(']') => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
+}
+
+fn envs(symbols: &Symbols, out: &mut Out) {
+    for name in &symbols.envs {
+        out.add(name, Kind::Env, Some("environment".into()));
+    }
+}
+
+/// The values of field `field`, of type `ty`.
+fn value(field: &str, ty: Ty, symbols: &Symbols, out: &mut Out) {
+    match ty {
+        Ty::Enum(values) => {
+            for v in values {
+                out.add(*v, Kind::Value, Some(field.to_string()));
+            }
+        }
+        Ty::Bool => out.keywords(&["true", "false"]),
+        Ty::Record(schema) => {
+            out.keywords(schema.heads);
+            out.constants(symbols);
+        }
+        Ty::Secret => out.keywords(&["secret"]),
+        Ty::Text => {
+            out.keywords(&["secret"]);
+            out.constants(symbols);
+        }
+        _ => out.constants(symbols),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols() -> Symbols {
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        Symbols {
+            backends: set(&["api", "web"]),
+            tls: set(&["public"]),
+            constants: set(&["app_port"]),
+            envs: set(&["production", "staging"]),
+            modules: [
+                ("checks".to_string(), vec![("healthz".to_string(), false)]),
+                (
+                    "tls".to_string(),
+                    vec![("curves".to_string(), false), ("modern".to_string(), true)],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    fn labels(before: &str) -> Vec<String> {
+        complete(before, &symbols())
+            .into_iter()
+            .map(|c| c.label)
+            .collect()
+    }
+
+    #[test]
+    fn statements_of_each_block() {
+        assert_eq!(labels("env production\n"), TOP);
+        assert_eq!(labels("env production\nba"), TOP, "a word being typed");
+        let backend = labels("backend api {\n  ");
+        assert!(backend.starts_with(&["balance".to_string(), "check".to_string()]));
+        assert!(backend.contains(&"server".to_string()));
+        let frontend = labels("frontend f {\n  bind :80\n  ");
+        assert!(frontend.contains(&"route".to_string()));
+        assert!(frontend.contains(&"rate_limit".to_string()));
+        assert!(!frontend.contains(&"server".to_string()));
+        assert_eq!(labels("backend api {\n}\n"), TOP, "after the block");
+        assert_eq!(
+            labels("backend api {\n  server a = 10.0.0.1:80 { "),
+            ["weight", "state", "maxconn", "tls", "check", "backup"]
+        );
+        assert_eq!(
+            labels("backend api {\n  server a = 10.0.0.1:80 { weight = 5, "),
+            ["weight", "state", "maxconn", "tls", "check", "backup"]
+        );
+        assert_eq!(
+            labels("backend api {\n  server a = 1.2.3.4:80 { tls = { "),
+            ["verify", "ca", "sni"]
+        );
+        assert_eq!(
+            labels("backend api {\n  if env == production {\n    check = http {\n      "),
+            ["method", "path", "expect", "every", "rise", "fall", "host"]
+        );
+        assert_eq!(
+            labels("guard tls_min_version { "),
+            ["min"],
+            "a guard's options"
+        );
+        assert!(labels("tls public = tls.modern {\n  ").contains(&"certs".to_string()));
+        assert!(
+            labels("let r = {\n  ").is_empty(),
+            "a record of no known kind"
+        );
+    }
+
+    #[test]
+    fn values_of_fields() {
+        assert_eq!(
+            labels("backend api {\n  balance = "),
+            crate::model::Balance::NAMES
+        );
+        assert_eq!(
+            labels("backend api {\n  balance = lea"),
+            crate::model::Balance::NAMES
+        );
+        assert_eq!(
+            labels("backend api {\n  server a = 1.2.3.4:80 { state = "),
+            ["ready", "drain", "maint"]
+        );
+        assert_eq!(
+            labels("backend api {\n  server a = 1.2.3.4:80 { backup = "),
+            ["true", "false"]
+        );
+        assert_eq!(
+            labels("backend api {\n  check = "),
+            ["http", "app_port", "checks.healthz", "tls.curves"]
+        );
+        assert_eq!(
+            labels("let x = "),
+            ["app_port", "checks.healthz", "tls.curves"]
+        );
+        assert_eq!(labels("stats {\n  password = "), ["secret"]);
+    }
+
+    #[test]
+    fn names_by_kind() {
+        assert_eq!(labels("frontend f {\n  default -> "), ["api", "web"]);
+        assert_eq!(
+            labels("frontend f {\n  route host \"a.example.com\" -> w"),
+            ["api", "web"]
+        );
+        assert_eq!(
+            labels("frontend f {\n  bind :443 tls "),
+            ["public", "tls.modern"]
+        );
+        assert_eq!(labels("frontend f {\n  bind :80 redirect "), ["https"]);
+        assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);
+        assert_eq!(
+            labels("frontend f {\n  route host \"x.example.com\" path "),
+            ["prefix", "exact"]
+        );
+        assert_eq!(labels("if env == "), ["production", "staging"]);
+        assert_eq!(labels("if env in [staging, "), ["production", "staging"]);
+        assert_eq!(labels("import std."), ["tls", "checks"]);
+        assert_eq!(labels("tls public = tls."), ["curves", "modern"]);
+        assert_eq!(labels("backend api {\n  check = checks."), ["healthz"]);
+        assert!(labels("let p: ").contains(&"port".to_string()));
+        assert!(labels("let p: list<").contains(&"cidr".to_string()));
+        assert_eq!(labels("guard ").len(), types::GUARDS.len());
+    }
+
+    #[test]
+    fn strings_and_comments_are_not_read() {
+        assert_eq!(
+            labels("backend api { // {\n  request_header \"X-A\" = \"{ {\"\n  "),
+            labels("backend api {\n  ")
+        );
+        assert!(labels("backend api {\n  server a = \"x").is_empty());
+    }
+}
