@@ -132,6 +132,23 @@ pub fn complete(before: &str, symbols: &Symbols) -> Vec<Candidate> {
     out.0
 }
 
+/// What a field holds, for the editor: [`Ty::describe`], with the range of
+/// an integer.
+pub fn describe(ty: Ty) -> String {
+    match ty {
+        Ty::Int { min, max } => format!("an integer within {min}..={max}"),
+        ty => ty.describe(),
+    }
+}
+
+/// The field `word` of the block that the end of `before` is in, with
+/// its type, if it is one (`balance` in a backend).
+pub fn field(before: &str, word: &str) -> Option<(&'static str, Ty)> {
+    let tokens = lex(before);
+    let (block, _) = place(&tokens);
+    block.schema()?.field(word)
+}
+
 #[derive(Default)]
 struct Out(Vec<Candidate>);
 
@@ -155,7 +172,7 @@ impl Out {
 
     fn fields(&mut self, schema: &Schema) {
         for (name, ty) in schema.fields {
-            self.add(*name, Kind::Field, Some(ty.describe()));
+            self.add(*name, Kind::Field, Some(describe(*ty)));
         }
     }
 
@@ -598,6 +615,18 @@ mod tests {
         assert!(labels("let p: ").contains(&"port".to_string()));
         assert!(labels("let p: list<").contains(&"cidr".to_string()));
         assert_eq!(labels("guard ").len(), types::GUARDS.len());
+    }
+
+    #[test]
+    fn fields_by_block() {
+        let field = |before: &str, word: &str| field(before, word).map(|(name, _)| name);
+        assert_eq!(field("backend api {\n  ", "balance"), Some("balance"));
+        assert_eq!(field("frontend f {\n  ", "balance"), None);
+        assert_eq!(
+            field("backend api {\n  server a = 1.2.3.4:80 { ", "weight"),
+            Some("weight")
+        );
+        assert_eq!(field("", "balance"), None);
     }
 
     #[test]

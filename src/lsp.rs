@@ -15,7 +15,9 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
     DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, Completion, Formatting, GotoDefinition, Request as _};
+use lsp_types::request::{
+    CodeActionRequest, Completion, Formatting, GotoDefinition, HoverRequest, Request as _,
+};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
     CompletionItemKind, CompletionParams, DiagnosticRelatedInformation, DiagnosticSeverity,
@@ -46,6 +48,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
         definition_provider: Some(lsp_types::OneOf::Left(true)),
+        hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into()]),
@@ -167,6 +170,12 @@ impl Server {
                 let edits = params(request)
                     .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
                 lsp_server::Response::new_ok(id, edits)
+            }
+            HoverRequest::METHOD => {
+                let hover = params(request).and_then(|p: lsp_types::HoverParams| {
+                    self.hover(&p.text_document_position_params)
+                });
+                lsp_server::Response::new_ok(id, hover)
             }
             Completion::METHOD => {
                 let items = params(request)
@@ -333,6 +342,59 @@ impl Server {
             }
         };
         found.filter(|locations| !locations.is_empty())
+    }
+
+    /// What the name under the cursor is: the line of each declaration of
+    /// a name of the project (`let app_port: port = 8080`), or a field's
+    /// type (`balance`: one of `roundrobin`, ...).
+    fn hover(&self, at: &lsp_types::TextDocumentPositionParams) -> Option<lsp_types::Hover> {
+        let path = file_path(&at.text_document.uri)?;
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).ok()?,
+        };
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let offset = offset_of(&file, at.position)?;
+        let range = word_range(&file.text, offset)?;
+        let (start, word) = (range.start, &file.text[range]);
+        let declared = project_root(&path)
+            .and_then(|root| self.declared.get(&root))
+            .and_then(|declared| declared.get(word));
+        let value = match declared {
+            Some(locations) => {
+                let mut lines: Vec<String> = Vec::new();
+                for location in locations.iter().take(5) {
+                    let line = self.line_of(location)?;
+                    if !lines.contains(&line) {
+                        lines.push(line);
+                    }
+                }
+                format!("```haptic\n{}\n```", lines.join("\n"))
+            }
+            None => {
+                let (name, ty) = crate::completion::field(&file.text[..start], word)?;
+                format!("`{name}`: {}", crate::completion::describe(ty))
+            }
+        };
+        Some(lsp_types::Hover {
+            contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
+                kind: lsp_types::MarkupKind::Markdown,
+                value,
+            }),
+            range: None,
+        })
+    }
+
+    /// The line a declaration starts on, from the editor's buffer or the
+    /// disk, trimmed.
+    fn line_of(&self, location: &Location) -> Option<String> {
+        let path = file_path(&location.uri)?;
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).ok()?,
+        };
+        let line = text.lines().nth(location.range.start.line as usize)?;
+        Some(line.trim().to_string())
     }
 
     /// What may be written at the cursor (`completion.rs`), with the
@@ -649,6 +711,11 @@ fn offset_of(file: &crate::source::SourceFile, position: Position) -> Option<usi
 /// The name (letters, digits, `_`, `-`) that `offset` is in or just after;
 /// `None` for the second part of a dotted name (`tls.modern`).
 fn word_at(text: &str, offset: usize) -> Option<&str> {
+    word_range(text, offset).map(|range| &text[range])
+}
+
+/// Where [`word_at`]'s name is in `text`.
+fn word_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
     use crate::syntax::is_name_char as is_name;
     // After the last character that is not a name's, whatever its width.
     let start = text[..offset]
@@ -661,7 +728,7 @@ fn word_at(text: &str, offset: usize) -> Option<&str> {
     if text[..start].ends_with('.') || start == end {
         return None;
     }
-    Some(&text[start..end])
+    Some(start..end)
 }
 
 /// How to import the files of a checked project that no import reaches;

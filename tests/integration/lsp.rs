@@ -697,3 +697,35 @@ fn completion_offers_what_fits_the_place() {
     assert_eq!(labels(6, 4, 36), ["web"]);
     client.stop();
 }
+
+/// Hovering a name shows where it is declared; hovering a field, its type.
+#[test]
+fn hover_shows_declarations_and_field_types() {
+    let text = "env production\nlet app_port: port = 8080\nbackend web {\n  balance = leastconn\n  server a = 10.0.0.1:app_port { weight = 5 }\n}\nfrontend f { bind :8080  default -> web }\n";
+    let project = TempProject::single(text);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.open(&main, text);
+    client.definition(2, &main, 6, 37);
+    let hover = |id: i32, line: u32, character: u32| -> String {
+        let hover = client.request(
+            id,
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": main }, "position": { "line": line, "character": character } }),
+        );
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(hover(3, 4, 26), "```haptic\nlet app_port: port = 8080\n```");
+    assert_eq!(hover(4, 6, 37), "```haptic\nbackend web {\n```");
+    assert!(
+        hover(5, 3, 4).starts_with("`balance`: one of `roundrobin`"),
+        "{}",
+        hover(6, 3, 4)
+    );
+    assert_eq!(hover(7, 4, 35), "`weight`: an integer within 0..=256");
+    assert_eq!(hover(8, 3, 14), "", "an enum value: nothing to say");
+    client.stop();
+}
