@@ -115,9 +115,14 @@ impl Client {
 
     /// Where the name at `line`:`character` (0-based) of `uri` is declared.
     fn definition(&self, id: i32, uri: &str, line: u32, character: u32) -> Value {
+        self.at(id, "textDocument/definition", uri, line, character)
+    }
+
+    /// The answer to `method` at `line`:`character` (0-based) of `uri`.
+    fn at(&self, id: i32, method: &str, uri: &str, line: u32, character: u32) -> Value {
         self.request(
             id,
-            "textDocument/definition",
+            method,
             json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } }),
         )
     }
@@ -346,9 +351,10 @@ fn definitions_follow_the_buffers() {
     client.stop();
 }
 
-#[test]
-fn errors_in_other_files_are_published_for_those_files() {
-    let project = TempProject::new(&[
+/// A project whose `main.hap` routes to backend `web` of
+/// `teams/web.hap`, which holds a misspelt balance algorithm (E0202).
+fn project_with_a_team_file() -> TempProject {
+    TempProject::new(&[
         ("haptic.toml", support::MANIFEST),
         (
             "main.hap",
@@ -358,7 +364,12 @@ fn errors_in_other_files_are_published_for_those_files() {
             "teams/web.hap",
             "backend web { balance = roundrobbin  server a = 10.0.0.1:80 }\n",
         ),
-    ]);
+    ])
+}
+
+#[test]
+fn errors_in_other_files_are_published_for_those_files() {
+    let project = project_with_a_team_file();
     let main = uri(&project.path().join("main.hap"));
     let team = uri(&project.path().join("teams/web.hap"));
     let client = Client::start();
@@ -535,19 +546,9 @@ fn files_made_or_deleted_on_disk_are_seen() {
 /// `git checkout`) does not keep its old diagnostics.
 #[test]
 fn files_changed_on_disk_are_checked_again() {
-    let project = TempProject::new(&[
-        ("haptic.toml", support::MANIFEST),
-        (
-            "main.hap",
-            "import \"web.hap\"\nenv production\nfrontend f { bind :8080  default -> web }\n",
-        ),
-        (
-            "web.hap",
-            "backend web { balance = roundrobbin  server a = 10.0.0.1:80 }\n",
-        ),
-    ]);
+    let project = project_with_a_team_file();
     let main = uri(&project.path().join("main.hap"));
-    let web = project.path().join("web.hap");
+    let web = project.path().join("teams/web.hap");
     let client = Client::start_with(
         json!({ "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } }),
     );
@@ -658,11 +659,7 @@ fn completion_offers_what_fits_the_place() {
     // know the check is done.
     client.definition(2, &main, 4, 34);
     let labels = |id: i32, line: u32, character: u32| -> Vec<String> {
-        let items = client.request(
-            id,
-            "textDocument/completion",
-            json!({ "textDocument": { "uri": main }, "position": { "line": line, "character": character } }),
-        );
+        let items = client.at(id, "textDocument/completion", &main, line, character);
         items
             .as_array()
             .unwrap()
@@ -672,18 +669,7 @@ fn completion_offers_what_fits_the_place() {
     };
     let text = "env production\nbackend web {\n  balance = \n  server a = 10.0.0.1:8080\n}\nfrontend f { bind :8080  default -> \n}\n";
     client.change(&main, 2, text);
-    assert_eq!(
-        labels(3, 2, 12),
-        [
-            "roundrobin",
-            "static-rr",
-            "leastconn",
-            "first",
-            "source",
-            "uri",
-            "random"
-        ]
-    );
+    assert_eq!(labels(3, 2, 12), haptic::model::Balance::NAMES);
     assert_eq!(labels(4, 5, 36), ["web"]);
     let fields = labels(5, 3, 0);
     assert!(fields.contains(&"timeout_server".to_string()), "{fields:?}");
@@ -708,11 +694,7 @@ fn hover_shows_declarations_and_field_types() {
     client.open(&main, text);
     client.definition(2, &main, 6, 37);
     let hover = |id: i32, line: u32, character: u32| -> String {
-        let hover = client.request(
-            id,
-            "textDocument/hover",
-            json!({ "textDocument": { "uri": main }, "position": { "line": line, "character": character } }),
-        );
+        let hover = client.at(id, "textDocument/hover", &main, line, character);
         hover["contents"]["value"]
             .as_str()
             .unwrap_or("")
