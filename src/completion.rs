@@ -228,7 +228,10 @@ fn lex(text: &str) -> Vec<Tok<'_>> {
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
-                i += 1;
+                // The closing quote; a string left open ends at the line.
+                if bytes.get(i) == Some(&b'"') {
+                    i += 1;
+                }
                 out.push(Tok::Str);
             }
             b'-' if bytes.get(i + 1) == Some(&b'>') => {
@@ -629,6 +632,29 @@ mod tests {
         assert_eq!(field("", "balance"), None);
     }
 
+    /// Every prefix of every source of the repository: the text an editor
+    /// holds while it is typed, whatever it is.
+    #[test]
+    fn any_prefix_of_any_source_is_read() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        for dir in ["examples", "stdlib", "tests/cases"] {
+            let walk = ignore::WalkBuilder::new(root.join(dir)).build();
+            for entry in walk.flatten() {
+                if entry.path().extension().is_some_and(|e| e == "hap") {
+                    sources.push(std::fs::read_to_string(entry.path()).unwrap());
+                }
+            }
+        }
+        assert!(sources.len() > 50, "{}", sources.len());
+        sources.push("\"é\\é\n backend x { // é\n  server é = \"\\".into());
+        for source in &sources {
+            for (i, _) in source.char_indices().step_by(7) {
+                let _ = complete(&source[..i], &symbols());
+            }
+        }
+    }
+
     #[test]
     fn strings_and_comments_are_not_read() {
         assert_eq!(
@@ -636,5 +662,10 @@ mod tests {
             labels("backend api {\n  ")
         );
         assert!(labels("backend api {\n  server a = \"x").is_empty());
+        assert_eq!(
+            labels("backend api {\n  request_header \"X-A\" = \"open\n  "),
+            labels("backend api {\n  "),
+            "a string left open ends at its line"
+        );
     }
 }
