@@ -146,8 +146,9 @@ pub enum Command {
     Lsp,
     /// Print the explanation of a diagnostic code, with an example.
     Explain {
-        /// A code such as E0200, or its name such as `type-mismatch`.
-        code: String,
+        /// A code such as E0200, or its name such as `type-mismatch`;
+        /// without one, every code is listed.
+        code: Option<String>,
     },
 }
 
@@ -243,7 +244,8 @@ pub fn run(cli: Cli) -> i32 {
                 exit::USAGE
             }
         },
-        Command::Explain { code } => explain(&code),
+        Command::Explain { code: Some(code) } => explain(&code),
+        Command::Explain { code: None } => list_codes(),
     }
 }
 
@@ -727,6 +729,21 @@ fn fmt(dir: &Path, check_only: bool) -> i32 {
         eprintln!("error: {changed} file(s) are not formatted; run `haptic fmt`");
         return exit::STALE;
     }
+    exit::OK
+}
+
+/// Every code, its name, its severity and what it means, a line each.
+fn list_codes() -> i32 {
+    let width = Code::ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
+    for code in Code::ALL {
+        out!(
+            "{code}  {:<width$}  {:<7}  {}\n",
+            code.name(),
+            code.default_severity().as_str(),
+            code.summary()
+        );
+    }
+    out!("\n`haptic explain CODE` tells more, with an example.\n");
     exit::OK
 }
 

@@ -52,6 +52,12 @@ macro_rules! codes {
             pub fn explanation(self) -> &'static str {
                 match self { $(Code::$variant => $explain,)* }
             }
+
+            /// What the code means, in one line (its doc comment), as
+            /// `haptic explain` without a code lists it.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => concat!($($doc),*).trim_ascii(),)* }
+            }
         }
     };
 }

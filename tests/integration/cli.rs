@@ -479,6 +479,19 @@ fn explain_works_for_every_code() {
         code(&haptic(&["explain", "type-mismatch"], dir.path())),
         exit::OK
     );
+    // Without a code: each code on a line of its own, with its name and
+    // what it means.
+    let out = haptic(&["explain"], dir.path());
+    assert_eq!(code(&out), exit::OK);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in Code::ALL {
+        assert!(!c.summary().is_empty(), "{c}");
+        let line = text.lines().find(|l| l.starts_with(c.as_str())).unwrap();
+        assert!(
+            line.contains(c.name()) && line.ends_with(c.summary()),
+            "{line}"
+        );
+    }
 }
 
 #[test]
