@@ -16,7 +16,8 @@ use lsp_types::notification::{
     DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, Completion, Formatting, GotoDefinition, HoverRequest, Request as _,
+    CodeActionRequest, Completion, Formatting, GotoDefinition, HoverRequest, References,
+    Request as _,
 };
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
@@ -49,6 +50,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
         definition_provider: Some(lsp_types::OneOf::Left(true)),
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
+        references_provider: Some(lsp_types::OneOf::Left(true)),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into()]),
@@ -170,6 +172,11 @@ impl Server {
                 let edits = params(request)
                     .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
                 lsp_server::Response::new_ok(id, edits)
+            }
+            References::METHOD => {
+                let found =
+                    params(request).and_then(|p: lsp_types::ReferenceParams| self.references(&p));
+                lsp_server::Response::new_ok(id, found)
             }
             HoverRequest::METHOD => {
                 let hover = params(request).and_then(|p: lsp_types::HoverParams| {
@@ -342,6 +349,54 @@ impl Server {
             }
         };
         found.filter(|locations| !locations.is_empty())
+    }
+
+    /// Where the name under the cursor is used in the project's files
+    /// (and declared, when the client asks): a route or default naming a
+    /// backend, a bind naming a TLS policy, a value naming a constant. The
+    /// project is read and parsed for the request: it is asked for now and
+    /// then, not at every keystroke.
+    fn references(&self, params: &lsp_types::ReferenceParams) -> Option<Vec<Location>> {
+        let at = &params.text_document_position;
+        let path = file_path(&at.text_document.uri)?;
+        let root = project_root(&path)?;
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).ok()?,
+        };
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        let overlay = Overlay {
+            root: &root,
+            open: &self.open,
+            listed: &self.listed,
+        };
+        let (project, _) =
+            crate::project::load_from(&root, &overlay, crate::project::Parse::Whole).ok()?;
+        let sources = &project.sources;
+        let mut spans = Vec::new();
+        for parsed in &project.files {
+            if params.context.include_declaration {
+                declarations(&parsed.ast.items, &mut |name| {
+                    if name.name == word {
+                        spans.push(name.span);
+                    }
+                });
+            }
+            uses(&parsed.ast.items, word, &mut spans);
+        }
+        spans.sort();
+        let locations = spans
+            .into_iter()
+            .filter_map(|span| {
+                let file = &sources.locate(span).0.name;
+                Some(Location {
+                    uri: Url::from_file_path(root.join(file)).ok()?,
+                    range: range(sources, span),
+                })
+            })
+            .collect();
+        Some(locations)
     }
 
     /// What the name under the cursor is: the line of each declaration of
@@ -812,6 +867,79 @@ fn declarations(items: &[Item], found: &mut impl FnMut(&crate::syntax::ast::Iden
                 declarations(&branch.otherwise, found);
             }
             Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
+        }
+    }
+}
+
+/// Where `name` is used among `items`, `if` branches included: as a
+/// route's or default's backend, a bind's TLS policy, a constant or TLS
+/// policy in a value (not `tls.modern`, a standard module's), or an
+/// environment in a condition or a guard.
+fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
+    use crate::syntax::ast::{BodyItem, Expr};
+    fn value(expr: &Expr, name: &str, out: &mut Vec<Span>) {
+        let mut paths = Vec::new();
+        crate::check::paths_in(expr, &mut paths);
+        for path in paths {
+            if let [only] = path.segments.as_slice() {
+                if only.name == name {
+                    out.push(only.span);
+                }
+            }
+        }
+    }
+    fn body(items: &[BodyItem], name: &str, out: &mut Vec<Span>) {
+        for item in items {
+            match item {
+                BodyItem::Field(f) => value(&f.value, name, out),
+                BodyItem::Server(s) => {
+                    value(&s.addr, name, out);
+                    if let Some(options) = &s.options {
+                        value(options, name, out);
+                    }
+                }
+                BodyItem::Bind(b) => {
+                    value(&b.addr, name, out);
+                    if let Some([only]) = b.tls.as_ref().map(|p| p.segments.as_slice()) {
+                        if only.name == name {
+                            out.push(only.span);
+                        }
+                    }
+                }
+                BodyItem::Route(r) if r.target.name == name => out.push(r.target.span),
+                BodyItem::Default(d) if d.name == name => out.push(d.span),
+                BodyItem::Route(_) | BodyItem::Default(_) => {}
+                BodyItem::Header(h) => value(&h.value, name, out),
+                BodyItem::If(branch) => {
+                    envs(&branch.cond.envs, name, out);
+                    body(&branch.then, name, out);
+                    body(&branch.otherwise, name, out);
+                }
+            }
+        }
+    }
+    fn envs(list: &[crate::syntax::ast::Ident], name: &str, out: &mut Vec<Span>) {
+        out.extend(list.iter().filter(|e| e.name == name).map(|e| e.span));
+    }
+    for item in items {
+        match item {
+            Item::Let(l) => value(&l.value, name, out),
+            Item::Tls(t) => value(&t.value, name, out),
+            Item::Backend(d) | Item::Frontend(d) | Item::Defaults(d) | Item::Stats(d) => {
+                body(&d.body, name, out);
+            }
+            Item::Guard(g) => {
+                for field in g.options.iter().flat_map(|o| &o.fields) {
+                    value(&field.value, name, out);
+                }
+                envs(&g.envs, name, out);
+            }
+            Item::If(branch) => {
+                envs(&branch.cond.envs, name, out);
+                uses(&branch.then, name, out);
+                uses(&branch.otherwise, name, out);
+            }
+            Item::Import(_) | Item::Env(_) => {}
         }
     }
 }

@@ -395,7 +395,7 @@ struct Slot<'a> {
 }
 
 /// The references written in a value, nested ones included.
-fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
+pub(crate) fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
     use ast::ExprKind as K;
     match &expr.kind {
         K::Ref(r) => {

@@ -711,3 +711,60 @@ fn hover_shows_declarations_and_field_types() {
     assert_eq!(hover(8, 3, 14), "", "an enum value: nothing to say");
     client.stop();
 }
+
+/// References of a name: its uses in every file and branch, and its
+/// declarations when the client asks for them.
+#[test]
+fn references_are_found_across_files_and_branches() {
+    let main_text = "import \"teams/web.hap\"\nenv staging\nenv production\nlet port = 8080\nfrontend f {\n  bind :port\n  route host \"a.example.com\" -> web\n  if env == production { route host \"b.example.com\" -> web }\n  default -> web\n}\n";
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        ("main.hap", main_text),
+        (
+            "teams/web.hap",
+            "backend web { server a = 10.0.0.1:port }\nguard health_check in production\n",
+        ),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let team = uri(&project.path().join("teams/web.hap"));
+    let client = Client::start();
+    client.open(&main, main_text);
+    let places =
+        |id: i32, line: u32, character: u32, declaration: bool| -> Vec<(String, u64, u64)> {
+            let found = client.request(
+                id,
+                "textDocument/references",
+                json!({
+                    "textDocument": { "uri": main },
+                    "position": { "line": line, "character": character },
+                    "context": { "includeDeclaration": declaration },
+                }),
+            );
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let start = &l["range"]["start"];
+                    (
+                        l["uri"].as_str().unwrap().to_string(),
+                        start["line"].as_u64().unwrap(),
+                        start["character"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+    let m = |line, character| (main.clone(), line, character);
+    let t = |line, character| (team.clone(), line, character);
+    // `web`, from the default: three routes in main.hap.
+    assert_eq!(places(2, 8, 14, false), [m(6, 32), m(7, 55), m(8, 13)]);
+    assert_eq!(
+        places(3, 8, 14, true),
+        [m(6, 32), m(7, 55), m(8, 13), t(0, 8)]
+    );
+    // `port`: the bind and the server in the other file.
+    assert_eq!(places(4, 3, 5, true), [m(3, 4), m(5, 8), t(0, 34)]);
+    // `production`: its declaration, a condition and a guard.
+    assert_eq!(places(5, 2, 6, true), [m(2, 4), m(7, 12), t(1, 22)]);
+    client.stop();
+}
