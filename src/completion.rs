@@ -408,20 +408,9 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
                 out.add(name, Kind::Backend, Some("backend".into()));
             }
         }
-        (Some("bind"), Some(Tok::Word("tls", _))) => {
-            for name in &symbols.tls {
-                out.add(name, Kind::Tls, Some("TLS policy".into()));
-            }
-            for (module, members) in &symbols.modules {
-                for (name, _) in members.iter().filter(|(_, tls)| *tls) {
-                    out.add(
-                        format!("{module}.{name}"),
-                        Kind::Tls,
-                        Some(format!("std.{module}")),
-                    );
-                }
-            }
-        }
+        (Some("bind"), Some(Tok::Word("tls", _))) => tls_policies(symbols, out),
+        (Some("tls"), Some(Tok::Punct('='))) if n == 3 => tls_policies(symbols, out),
+        (Some("server"), Some(Tok::Word("with", _))) => out.constants(symbols),
         (Some("bind"), Some(Tok::Word("redirect", _))) => out.keywords(types::REDIRECTS),
         (Some("bind"), _) if n >= 2 => out.keywords(&["tls", "redirect"]),
         (Some("route"), Some(Tok::Word("path", _))) => out.keywords(types::PATH_KINDS),
@@ -450,6 +439,22 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
         }
         (_, Some(Tok::Punct('='))) => out.constants(symbols),
         _ => {}
+    }
+}
+
+/// The project's TLS policies and the standard ones it imports.
+fn tls_policies(symbols: &Symbols, out: &mut Out) {
+    for name in &symbols.tls {
+        out.add(name, Kind::Tls, Some("TLS policy".into()));
+    }
+    for (module, members) in &symbols.modules {
+        for (name, _) in members.iter().filter(|(_, tls)| *tls) {
+            out.add(
+                format!("{module}.{name}"),
+                Kind::Tls,
+                Some(format!("std.{module}")),
+            );
+        }
     }
 }
 
@@ -605,6 +610,15 @@ mod tests {
             ["public", "tls.modern"]
         );
         assert_eq!(labels("frontend f {\n  bind :80 redirect "), ["https"]);
+        assert_eq!(labels("tls site = "), ["public", "tls.modern"]);
+        assert_eq!(
+            labels("backend api {\n  server a = 10.0.0.1:80 with "),
+            ["app_port", "checks.healthz", "tls.curves"]
+        );
+        assert_eq!(
+            labels("backend api {\n  server a = 10.0.0.1:80 with small { "),
+            ["weight", "state", "maxconn", "tls", "check", "backup"]
+        );
         assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);
         assert_eq!(
             labels("frontend f {\n  route host \"x.example.com\" path "),
