@@ -500,21 +500,23 @@ impl Server {
     /// check, so that asking (editors ask as the cursor moves) costs no
     /// load of the project.
     fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
-        let Some(path) = file_path(&params.text_document.uri) else {
-            return Vec::new();
-        };
-        let Some((root, fix)) = project_root(&path).and_then(|r| self.imports.get_key_value(&r))
-        else {
-            return Vec::new();
-        };
+        let mut actions = replacements(params);
+        actions.extend(self.import_action(params));
+        actions
+    }
+
+    /// The import of a file that no import reaches, if this is one.
+    fn import_action(&self, params: &CodeActionParams) -> Option<CodeActionOrCommand> {
+        let path = file_path(&params.text_document.uri)?;
+        let (root, fix) = project_root(&path).and_then(|r| self.imports.get_key_value(&r))?;
         let (Some(rel), Ok(entry)) = (
             path.strip_prefix(root).ok().and_then(Path::to_str),
             Url::from_file_path(&fix.entry),
         ) else {
-            return Vec::new();
+            return None;
         };
         if !fix.unreached.contains(&path) {
-            return Vec::new();
+            return None;
         }
         let entry_name = fix.entry.strip_prefix(root).unwrap_or(&fix.entry).display();
         let edit = TextEdit {
@@ -534,7 +536,7 @@ impl Server {
             })
             .cloned()
             .collect();
-        vec![CodeActionOrCommand::CodeAction(CodeAction {
+        Some(CodeActionOrCommand::CodeAction(CodeAction {
             title: format!("import `{}` from `{entry_name}`", rel.escape_debug()),
             kind: Some(CodeActionKind::QUICKFIX),
             diagnostics: (!diagnostics.is_empty()).then_some(diagnostics),
@@ -544,7 +546,7 @@ impl Server {
             }),
             is_preferred: Some(true),
             ..CodeAction::default()
-        })]
+        }))
     }
 
     /// Checks the project in `root` and returns what to publish: every
@@ -663,6 +665,37 @@ fn file_path(uri: &Url) -> Option<PathBuf> {
     uri.to_file_path().ok()
 }
 
+/// The fixes of misspellings among the diagnostics the client sends back:
+/// the replacement each was published with (`data.replacement`) in place
+/// of the misspelt text.
+fn replacements(params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
+    params
+        .context
+        .diagnostics
+        .iter()
+        .filter_map(|d| {
+            let with = d.data.as_ref()?.get("replacement")?.as_str()?;
+            let edit = TextEdit {
+                range: d.range,
+                new_text: with.to_string(),
+            };
+            Some(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("replace with `{with}`"),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![d.clone()]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some(
+                        std::iter::once((params.text_document.uri.clone(), vec![edit])).collect(),
+                    ),
+                    ..WorkspaceEdit::default()
+                }),
+                is_preferred: Some(true),
+                ..CodeAction::default()
+            }))
+        })
+        .collect()
+}
+
 /// The request for the client to tell the server about `.hap` files and
 /// manifests made, changed or deleted on disk
 /// (`workspace/didChangeWatchedFiles`).
@@ -745,6 +778,11 @@ fn collect(
                 Code::UnusedBackend | Code::UnusedDefinition | Code::ShadowedRoute
             )
             .then(|| vec![lsp_types::DiagnosticTag::UNNECESSARY]),
+            // Sent back with a code action request: the quick fix.
+            data: d
+                .fix
+                .as_ref()
+                .map(|fix| serde_json::json!({ "replacement": fix.replacement })),
             ..lsp_types::Diagnostic::default()
         });
 }

@@ -209,7 +209,9 @@ fn import_std(module: &ast::Ident, imported: &mut Vec<String>, diags: &mut Vec<D
         format!("no standard module `std.{}`", module.name),
     );
     if let Some(near) = crate::diag::nearest(&module.name, names.iter().copied()) {
-        d = d.help(format!("did you mean `std.{near}`?"));
+        d = d
+            .help(format!("did you mean `std.{near}`?"))
+            .replace_with(near);
     }
     diags.push(d.help(format!(
         "the standard modules are {}",

@@ -693,7 +693,7 @@ fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &KnownBackends) -> 
         )
     });
     if let Some(near) = names.nearest(&target.name) {
-        d = d.help(format!("did you mean `{near}`?"));
+        d = d.did_you_mean(near);
     }
     ctx.diags.push(d);
     false
@@ -798,7 +798,7 @@ fn tls_policy(ctx: &mut Ctx, path: &ast::Path) -> Option<model::TlsPolicy> {
                 format!("unknown TLS policy `{name}`"),
             );
             if let Some(near) = ctx.defs.project_names.nearest(&name) {
-                d = d.help(format!("did you mean `{near}`?"));
+                d = d.did_you_mean(near);
             }
             ctx.diags.push(d.help(
                 "define it: `tls public = tls.intermediate { certs = \"/etc/haproxy/certs/\" }`",

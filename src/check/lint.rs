@@ -347,7 +347,7 @@ fn guards(env: &model::Env, items: &[&ast::Item], diags: &mut Diagnostics) {
                 format!("unknown guard `{}`", guard.name.name),
             );
             if let Some(near) = nearest(&guard.name.name, names.iter().copied()) {
-                d = d.help(format!("did you mean `{near}`?"));
+                d = d.did_you_mean(near);
             }
             diags.push(d.help(format!("the guards are {}", types::list_values(&names))));
             continue;

@@ -323,7 +323,7 @@ fn check_condition(cond: &ast::Condition, envs: &EnvNames, diags: &mut Diagnosti
                 format!("unknown environment `{}`", name.name),
             );
             if let Some(near) = envs.names.nearest_or_expansion(&name.name) {
-                d = d.help(format!("did you mean `{near}`?"));
+                d = d.did_you_mean(near);
             }
             diags.push(d.help(envs.listed()));
         }
@@ -725,7 +725,7 @@ fn type_error(ty: &ast::TypeName, error: types::TypeError) -> Diagnostic {
         types::TypeError::Unknown(name, span) => {
             let mut d = Diagnostic::new(Code::Undefined, span, format!("unknown type `{name}`"));
             if let Some(near) = nearest(&name, types::TYPE_NAMES.iter().copied()) {
-                d = d.help(format!("did you mean `{near}`?"));
+                d = d.did_you_mean(near);
             }
             d.help(all)
         }

@@ -167,7 +167,9 @@ fn reference(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -
         format!("undefined name `{name}`"),
     );
     if let Some(near) = candidates.nearest(&name) {
-        diag = diag.help(format!("a name with a similar spelling exists: `{near}`"));
+        diag = diag
+            .help(format!("a name with a similar spelling exists: `{near}`"))
+            .replace_with(near);
     } else {
         let first = &path.segments[0].name;
         if crate::project::STD_MODULES.iter().any(|(m, _)| m == first) {
@@ -203,7 +205,9 @@ fn host_reference(
         format!("undefined name `{name}`"),
     );
     if let Some(near) = scope.candidates().nearest(&name) {
-        diag = diag.help(format!("a constant with a similar name exists: `{near}`"));
+        diag = diag
+            .help(format!("a constant with a similar name exists: `{near}`"))
+            .replace_with(near);
     }
     let port = match port {
         ast::AddrPort::Number(digits, _) => digits.to_string(),
@@ -583,7 +587,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
                     format!("unknown value `{}`", name.name),
                 );
                 if let Some(near) = nearest(&name.name, values.iter().copied()) {
-                    diag = diag.help(format!("did you mean `{near}`?"));
+                    diag = diag.did_you_mean(near);
                 }
                 diags.push(diag.help(format!("expected one of {}", list_values(values))));
                 None
@@ -596,7 +600,9 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
                 format!("undefined name `{}`", name.name),
             );
             if let Some(near) = names.nearest(&name.name) {
-                diag = diag.help(format!("a constant with a similar name exists: `{near}`"));
+                diag = diag
+                    .help(format!("a constant with a similar name exists: `{near}`"))
+                    .replace_with(near);
             } else {
                 diag = diag.help(format!("expected {}", ty.describe()));
             }
@@ -790,7 +796,7 @@ fn record(
                 format!("undefined name `{}`", head.name),
             );
             if let Some(near) = nearest(&head.name, schema.heads.iter().copied()) {
-                diag = diag.help(format!("did you mean `{near}`?"));
+                diag = diag.did_you_mean(near);
             } else if !schema.heads.is_empty() {
                 diag = diag.help(format!(
                     "a {} starts with {}",
@@ -827,7 +833,7 @@ fn record_field(
             format!("unknown field `{}` in {}", name.name, schema.kind),
         );
         if let Some(near) = nearest(&name.name, schema.names()) {
-            diag = diag.help(format!("did you mean `{near}`?"));
+            diag = diag.did_you_mean(near);
         }
         let all: Vec<&str> = schema.names().collect();
         diag = diag.help(if all.is_empty() {

@@ -29,6 +29,18 @@ pub struct Diagnostic {
     /// The environments in which the checker found it (empty for findings
     /// that do not depend on the environment, such as syntax errors).
     pub envs: Vec<String>,
+    /// How to fix it, where haptic knows (kept out of line: most
+    /// diagnostics have none).
+    pub fix: Option<Box<Fix>>,
+}
+
+/// A fix of a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fix {
+    /// What to write in place of the text at the diagnostic's span: the
+    /// nearest valid name of a misspelt one (`roundrobin` for
+    /// `roundrobbin`).
+    pub replacement: String,
 }
 
 impl Diagnostic {
@@ -41,7 +53,23 @@ impl Diagnostic {
             labels: Vec::new(),
             help: Vec::new(),
             envs: Vec::new(),
+            fix: None,
         }
+    }
+
+    /// The fix of a misspelling: a `help:` line that names `near`, which
+    /// is also what replaces the text at the span.
+    pub fn did_you_mean(self, near: &str) -> Self {
+        self.help(format!("did you mean `{near}`?"))
+            .replace_with(near)
+    }
+
+    /// Records what replaces the text at the span to fix it.
+    pub fn replace_with(mut self, text: &str) -> Self {
+        self.fix = Some(Box::new(Fix {
+            replacement: text.to_string(),
+        }));
+        self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {

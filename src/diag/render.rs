@@ -259,6 +259,10 @@ struct JsonDiagnostic<'a> {
     #[serde(flatten)]
     location: Option<JsonLocation>,
     labels: Vec<JsonLabel<'a>>,
+    /// What replaces the text at the location to fix it, where haptic
+    /// knows (the nearest name of a misspelt one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replacement: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -321,6 +325,7 @@ pub fn json(diags: &[Diagnostic], sources: &SourceMap) -> String {
                         location: location(l.span, sources),
                     })
                     .collect(),
+                replacement: d.fix.as_ref().map(|f| f.replacement.as_str()),
             })
             .collect(),
         summary: JsonSummary {

@@ -96,7 +96,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     let word = found.0.trim_matches('`');
     if let Some(near) = crate::diag::nearest(word, keywords.iter().copied()).filter(|n| *n != word)
     {
-        diag = diag.help(format!("did you mean `{near}`?"));
+        diag = diag.did_you_mean(near);
     }
     let rest = text.get(pos..).unwrap_or("");
     let hints = [

@@ -142,3 +142,49 @@ fn cases() {
         failures.join("\n\n")
     );
 }
+
+/// Every replacement a diagnostic of the corpus suggests (the nearest name
+/// of a misspelt one, which `--format json` and the language server's
+/// quick fix give) fixes it: written in place of the text at its span,
+/// the diagnostic is gone.
+#[test]
+fn every_suggested_replacement_fixes_its_diagnostic() {
+    use std::collections::BTreeMap;
+    let mut tried = 0;
+    for case in load_cases() {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        files.insert("haptic.toml".into(), case.manifest.clone().into_bytes());
+        for (path, text) in &case.files {
+            files.insert(path.clone(), text.clone().into_bytes());
+        }
+        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
+            continue;
+        };
+        for d in &compilation.diagnostics {
+            let (Some(fix), Some(span)) = (&d.fix, d.span) else {
+                continue;
+            };
+            let with = &fix.replacement;
+            let (file, range) = compilation.project.sources.locate(span);
+            let (name, start) = (file.name.clone(), range.start);
+            let mut fixed = files.clone();
+            let text = fixed.get_mut(&name).expect("a file of the case");
+            text.splice(range, with.bytes());
+            let again = haptic::driver::compile_from(Path::new("."), &fixed).unwrap();
+            let still = again.diagnostics.iter().any(|e| {
+                e.code == d.code
+                    && e.span.is_some_and(|s| {
+                        let (f, r) = again.project.sources.locate(s);
+                        f.name == name && r.start == start
+                    })
+            });
+            assert!(
+                !still,
+                "{}: `{with}` does not fix: {}",
+                case.name, d.message
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 15, "only {tried} replacements in the corpus");
+}

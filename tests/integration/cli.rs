@@ -524,6 +524,13 @@ fn json_diagnostics_have_the_versioned_envelope() {
     assert_eq!(route["help"][0], "did you mean `api`?");
     assert_eq!(route["environments"], serde_json::json!(["production"]));
     assert_eq!(route["labels"], serde_json::json!([]));
+    // What replaces the misspelt name, for tools that apply fixes; only
+    // where haptic knows one.
+    assert_eq!(route["replacement"], "api");
+    let start = route["byte_start"].as_u64().unwrap() as usize;
+    let end = route["byte_end"].as_u64().unwrap() as usize;
+    assert_eq!(&BAD[start..end], "apii");
+    assert!(port.get("replacement").is_none(), "{port}");
     // A clean project gives an empty list, not nothing.
     let good = TempProject::single(GOOD);
     let out = haptic(&["check", "--format", "json"], good.path());

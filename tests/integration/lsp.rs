@@ -768,3 +768,27 @@ fn references_are_found_across_files_and_branches() {
     assert_eq!(places(5, 2, 6, true), [m(2, 4), m(7, 12), t(1, 22)]);
     client.stop();
 }
+
+/// A misspelt name is published with what replaces it, and the quick fix
+/// for the diagnostic the client sends back writes it in its place.
+#[test]
+fn a_misspelling_has_a_quick_fix() {
+    let text = "env production\nbackend web {\n  balance = roundrobbin\n  server a = 10.0.0.1:80\n}\nfrontend f { bind :8080  default -> web }\n";
+    let project = TempProject::single(text);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.open(&main, text);
+    let diags = client.diagnostics(&main);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["data"]["replacement"], "roundrobin");
+    let range = diags[0]["range"].clone();
+    let actions = client.code_actions(2, &main, &range, &diags);
+    assert_eq!(actions.as_array().unwrap().len(), 1, "{actions:#}");
+    assert_eq!(actions[0]["title"], "replace with `roundrobin`");
+    assert_eq!(actions[0]["isPreferred"], true);
+    let edits = &actions[0]["edit"]["changes"][main.as_str()];
+    assert_eq!(edits, &json!([{ "range": range, "newText": "roundrobin" }]));
+    assert_eq!(range["start"], json!({ "line": 2, "character": 12 }));
+    assert_eq!(range["end"], json!({ "line": 2, "character": 23 }));
+    client.stop();
+}
