@@ -449,11 +449,10 @@ pub fn sarif(diags: &[Diagnostic], sources: &SourceMap, prefix: &str) -> String 
     let rules: Vec<serde_json::Value> = codes
         .iter()
         .map(|c| {
-            let summary = c.explanation().lines().next().unwrap_or("");
             json!({
                 "id": c.as_str(),
                 "name": c.name(),
-                "shortDescription": { "text": summary },
+                "shortDescription": { "text": c.summary() },
                 "fullDescription": { "text": c.explanation() },
                 "help": { "text": c.explanation() },
                 "defaultConfiguration": { "level": c.default_severity().as_str() },
@@ -469,34 +468,46 @@ pub fn sarif(diags: &[Diagnostic], sources: &SourceMap, prefix: &str) -> String 
             for help in &d.help {
                 message.push_str(&format!("\nhelp: {help}"));
             }
-            let locations: Vec<serde_json::Value> = d
-                .span
-                .map(|span| {
-                    let loc = location(span, sources);
-                    json!({
-                        "physicalLocation": {
-                            "artifactLocation": { "uri": repo_path(&loc.file, prefix) },
-                            "region": {
-                                "startLine": loc.line,
-                                "startColumn": loc.column,
-                                "endLine": loc.end_line,
-                                "endColumn": loc.end_column,
-                                "byteOffset": loc.byte_start,
-                                "byteLength": loc.byte_end - loc.byte_start,
-                            }
-                        }
-                    })
+            // Where it is: the file and the region.
+            let place = d.span.map(|span| {
+                let loc = location(span, sources);
+                let region = json!({
+                    "startLine": loc.line,
+                    "startColumn": loc.column,
+                    "endLine": loc.end_line,
+                    "endColumn": loc.end_column,
+                    "byteOffset": loc.byte_start,
+                    "byteLength": loc.byte_end - loc.byte_start,
+                });
+                (json!({ "uri": repo_path(&loc.file, prefix) }), region)
+            });
+            let locations: Vec<serde_json::Value> = place
+                .iter()
+                .map(|(artifact, region)| {
+                    json!({ "physicalLocation": { "artifactLocation": artifact, "region": region } })
                 })
-                .into_iter()
                 .collect();
-            json!({
+            let mut result = json!({
                 "ruleId": d.code.as_str(),
                 "ruleIndex": codes.iter().position(|c| *c == d.code).unwrap_or(0),
                 "level": d.severity.as_str(),
                 "message": { "text": message },
                 "locations": locations,
                 "partialFingerprints": { "haptic/v1": fingerprint },
-            })
+            });
+            if let (Some(fix), Some((artifact, region))) = (&d.fix, &place) {
+                result["fixes"] = json!([{
+                    "description": { "text": format!("replace with `{}`", fix.replacement) },
+                    "artifactChanges": [{
+                        "artifactLocation": artifact,
+                        "replacements": [{
+                            "deletedRegion": region,
+                            "insertedContent": { "text": fix.replacement },
+                        }],
+                    }],
+                }]);
+            }
+            result
         })
         .collect();
     let log = json!({

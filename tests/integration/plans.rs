@@ -410,6 +410,23 @@ fn sarif_report_is_sarif_2_1_0() {
     );
     let warning = results.iter().find(|r| r["ruleId"] == "W0001").unwrap();
     assert_eq!(warning["level"], "warning");
+    // A rule's short description is its one-line summary.
+    let enum_rule = rules.iter().find(|r| r["id"] == "E0202").unwrap();
+    assert_eq!(
+        enum_rule["shortDescription"]["text"],
+        haptic::diag::Code::InvalidEnum.summary()
+    );
+    // A misspelling carries its fix: the replacement of its region.
+    let misspelt = results.iter().find(|r| r["ruleId"] == "E0202").unwrap();
+    assert!(port.get("fixes").is_none(), "{port}");
+    let change = &misspelt["fixes"][0]["artifactChanges"][0];
+    assert_eq!(change["artifactLocation"]["uri"], "main.hap");
+    let replacement = &change["replacements"][0];
+    assert_eq!(
+        replacement["deletedRegion"],
+        misspelt["locations"][0]["physicalLocation"]["region"]
+    );
+    assert_eq!(replacement["insertedContent"]["text"], "roundrobin");
 }
 
 /// Every `haptic ...` command of the GitLab CI template parses with this
