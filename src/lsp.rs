@@ -16,8 +16,8 @@ use lsp_types::notification::{
     DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, Completion, Formatting, GotoDefinition, HoverRequest, References,
-    Request as _,
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
+    References, Request as _,
 };
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
@@ -51,6 +51,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         definition_provider: Some(lsp_types::OneOf::Left(true)),
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
+        document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into()]),
@@ -172,6 +173,12 @@ impl Server {
                 let edits = params(request)
                     .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
                 lsp_server::Response::new_ok(id, edits)
+            }
+            DocumentSymbolRequest::METHOD => {
+                let symbols = params(request).and_then(|p: lsp_types::DocumentSymbolParams| {
+                    self.outline(&p.text_document.uri)
+                });
+                lsp_server::Response::new_ok(id, symbols)
             }
             References::METHOD => {
                 let found =
@@ -349,6 +356,24 @@ impl Server {
             }
         };
         found.filter(|locations| !locations.is_empty())
+    }
+
+    /// The outline of a document: its environments, constants, TLS
+    /// policies, backends (with their servers), frontends, `defaults`,
+    /// `stats` and guards, in `if` branches too, from the buffer as it
+    /// parses (items lost to a syntax error are left out).
+    fn outline(&self, uri: &Url) -> Option<lsp_types::DocumentSymbolResponse> {
+        let path = file_path(uri)?;
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).ok()?,
+        };
+        let mut sources = SourceMap::default();
+        let id = sources.add(String::new(), text, crate::source::MAX_POSITIONS)?;
+        let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
+        let mut symbols = Vec::new();
+        outline(&file.items, &sources, &mut symbols);
+        Some(lsp_types::DocumentSymbolResponse::Nested(symbols))
     }
 
     /// Where the name under the cursor is used in the project's files
@@ -979,6 +1004,104 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
             }
             Item::Import(_) | Item::Env(_) => {}
         }
+    }
+}
+
+/// The document symbols of `items`, `if` branches flattened in.
+fn outline(items: &[Item], sources: &SourceMap, out: &mut Vec<lsp_types::DocumentSymbol>) {
+    use crate::syntax::ast::BodyItem;
+    use lsp_types::SymbolKind;
+    let cover = |a: Span, b: Span| Span {
+        start: a.start,
+        end: b.end.max(a.end),
+    };
+    #[allow(deprecated)] // `deprecated` is a required field of the type.
+    let symbol = |name: &str, detail: &str, kind: SymbolKind, whole: Span, name_at: Span| {
+        lsp_types::DocumentSymbol {
+            name: name.to_string(),
+            detail: Some(detail.to_string()),
+            kind,
+            tags: None,
+            deprecated: None,
+            range: range(sources, whole),
+            selection_range: range(sources, name_at),
+            children: None,
+        }
+    };
+    for item in items {
+        let found = match item {
+            Item::Env(e) => symbol(&e.name, "env", SymbolKind::ENUM_MEMBER, e.span, e.span),
+            Item::Let(l) => symbol(
+                &l.name.name,
+                "let",
+                SymbolKind::CONSTANT,
+                cover(l.name.span, l.value.span),
+                l.name.span,
+            ),
+            Item::Tls(t) => symbol(
+                &t.name.name,
+                "tls",
+                SymbolKind::STRUCT,
+                cover(t.name.span, t.value.span),
+                t.name.span,
+            ),
+            Item::Backend(d) => {
+                let mut backend = symbol(
+                    &d.name.name,
+                    "backend",
+                    SymbolKind::CLASS,
+                    d.span,
+                    d.name.span,
+                );
+                let mut servers = Vec::new();
+                let mut stack: Vec<&[BodyItem]> = vec![&d.body];
+                while let Some(body) = stack.pop() {
+                    for item in body {
+                        match item {
+                            BodyItem::Server(s) => servers.push(symbol(
+                                &s.name.name,
+                                "server",
+                                SymbolKind::FIELD,
+                                s.span,
+                                s.name.span,
+                            )),
+                            BodyItem::If(branch) => {
+                                stack.push(&branch.then);
+                                stack.push(&branch.otherwise);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                servers.sort_by_key(|s| (s.range.start.line, s.range.start.character));
+                backend.children = Some(servers);
+                backend
+            }
+            Item::Frontend(d) => symbol(
+                &d.name.name,
+                "frontend",
+                SymbolKind::INTERFACE,
+                d.span,
+                d.name.span,
+            ),
+            Item::Defaults(d) | Item::Stats(d) => {
+                symbol(&d.name.name, "", SymbolKind::OBJECT, d.span, d.name.span)
+            }
+            Item::Guard(g) => symbol(
+                &g.name.name,
+                "guard",
+                SymbolKind::EVENT,
+                g.span,
+                g.name.span,
+            ),
+            Item::If(branch) => {
+                outline(&branch.then, sources, out);
+                outline(&branch.otherwise, sources, out);
+                continue;
+            }
+            Item::Import(_) => continue,
+        };
+        out.push(found);
     }
 }
 

@@ -792,3 +792,54 @@ fn a_misspelling_has_a_quick_fix() {
     assert_eq!(range["end"], json!({ "line": 2, "character": 23 }));
     client.stop();
 }
+
+/// The outline of a document: its declarations, in `if` branches too, and
+/// each backend's servers.
+#[test]
+fn the_outline_lists_declarations_and_servers() {
+    let text = "import std.tls\nenv staging\nenv production\nlet port = 8080\ntls public = tls.modern { certs = \"/etc/haproxy/certs/\" }\ndefaults { retries = 2 }\nbackend web {\n  server a = 10.0.0.1:port\n  if env == production { server b = 10.0.0.2:port }\n}\nif env == staging { backend extra { server x = 10.0.0.9:80 } }\nfrontend f { bind :8080  default -> web }\nguard health_check\n";
+    let project = TempProject::single(text);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.open(&main, text);
+    let symbols = client.request(
+        2,
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": main } }),
+    );
+    let names: Vec<(&str, u64)> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["kind"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("staging", 22),
+            ("production", 22),
+            ("port", 14),
+            ("public", 23),
+            ("defaults", 19),
+            ("web", 5),
+            ("extra", 5),
+            ("f", 11),
+            ("health_check", 24)
+        ]
+    );
+    let web = &symbols[5];
+    let servers: Vec<&str> = web["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers, ["a", "b"]);
+    assert_eq!(web["range"]["start"], json!({ "line": 6, "character": 0 }));
+    assert_eq!(web["range"]["end"], json!({ "line": 9, "character": 1 }));
+    assert_eq!(
+        web["selectionRange"]["start"],
+        json!({ "line": 6, "character": 8 })
+    );
+    client.stop();
+}
