@@ -19,6 +19,7 @@ use crate::syntax::ast::Item;
 #[derive(Debug, Default, Clone)]
 pub struct Symbols {
     pub backends: BTreeSet<String>,
+    pub frontends: BTreeSet<String>,
     pub tls: BTreeSet<String>,
     pub constants: BTreeSet<String>,
     pub envs: BTreeSet<String>,
@@ -28,6 +29,24 @@ pub struct Symbols {
 }
 
 impl Symbols {
+    /// The kinds of declaration that name `name`: `backend`, `frontend`,
+    /// `constant` (or TLS policy: one namespace) and `environment`.
+    pub fn kinds_of(&self, name: &str) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        for (set, kind) in [
+            (&self.backends, "backend"),
+            (&self.frontends, "frontend"),
+            (&self.constants, "constant"),
+            (&self.tls, "constant"),
+            (&self.envs, "environment"),
+        ] {
+            if set.contains(name) && !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds
+    }
+
     /// The declarations of a loaded project, `if` branches included.
     pub fn of(project: &crate::project::Project) -> Symbols {
         fn walk(items: &[Item], out: &mut Symbols) {
@@ -49,11 +68,10 @@ impl Symbols {
                         walk(&branch.then, out);
                         walk(&branch.otherwise, out);
                     }
-                    Item::Frontend(_)
-                    | Item::Import(_)
-                    | Item::Defaults(_)
-                    | Item::Stats(_)
-                    | Item::Guard(_) => {}
+                    Item::Frontend(d) => {
+                        out.frontends.insert(d.name.name.to_string());
+                    }
+                    Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
                 }
             }
         }
@@ -84,6 +102,7 @@ impl Symbols {
     /// items that do not parse, and completion is asked for just then.
     pub fn keep(&mut self, other: Symbols) {
         self.backends.extend(other.backends);
+        self.frontends.extend(other.frontends);
         self.tls.extend(other.tls);
         self.constants.extend(other.constants);
         self.envs.extend(other.envs);
@@ -507,6 +526,7 @@ mod tests {
         let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
         Symbols {
             backends: set(&["api", "web"]),
+            frontends: set(&["www"]),
             tls: set(&["public"]),
             constants: set(&["app_port"]),
             envs: set(&["production", "staging"]),

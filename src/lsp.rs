@@ -17,7 +17,7 @@ use lsp_types::notification::{
 };
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
-    References, Request as _,
+    References, Rename, Request as _,
 };
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
@@ -52,6 +52,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
         document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
+        rename_provider: Some(lsp_types::OneOf::Left(true)),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into()]),
@@ -173,6 +174,21 @@ impl Server {
                 let edits = params(request)
                     .and_then(|p: DocumentFormattingParams| self.format(&p.text_document.uri));
                 lsp_server::Response::new_ok(id, edits)
+            }
+            Rename::METHOD => {
+                match params(request).map(|p: lsp_types::RenameParams| self.rename(&p)) {
+                    Some(Ok(edit)) => lsp_server::Response::new_ok(id, edit),
+                    Some(Err(message)) => lsp_server::Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::RequestFailed as i32,
+                        message,
+                    ),
+                    None => lsp_server::Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::InvalidParams as i32,
+                        "not rename parameters".into(),
+                    ),
+                }
             }
             DocumentSymbolRequest::METHOD => {
                 let symbols = params(request).and_then(|p: lsp_types::DocumentSymbolParams| {
@@ -356,6 +372,89 @@ impl Server {
             }
         };
         found.filter(|locations| !locations.is_empty())
+    }
+
+    /// Renames the project's name under the cursor: its declarations and
+    /// every use ([`uses`]), in every file. Refused, with the reason, when
+    /// the new name is not a name of the language, or either name is
+    /// declared as something else too (uses are found by name), or the
+    /// environment is listed in `haptic.toml`.
+    fn rename(&self, p: &lsp_types::RenameParams) -> Result<WorkspaceEdit, String> {
+        let at = &p.text_document_position;
+        let path = file_path(&at.text_document.uri).ok_or("not a file")?;
+        let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
+        let text = match self.open.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(&path).map_err(|e| e.to_string())?,
+        };
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let word = offset_of(&file, at.position)
+            .and_then(|offset| word_at(&file.text, offset))
+            .ok_or("no name of the project at the cursor")?;
+        let new = p.new_name.as_str();
+        if !is_name(new) {
+            return Err(format!(
+                "`{}` is not a name: a letter or `_`, then letters, digits, `_` or `-`",
+                new.escape_debug()
+            ));
+        }
+        let overlay = Overlay {
+            root: &root,
+            open: &self.open,
+            listed: &self.listed,
+        };
+        let (project, _) = crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
+            .map_err(|_| "the project cannot be read".to_string())?;
+        let symbols = crate::completion::Symbols::of(&project);
+        match symbols.kinds_of(word).as_slice() {
+            [] => return Err(format!("`{word}` is not declared in this project")),
+            [_] => {}
+            kinds => {
+                return Err(format!(
+                    "`{word}` names a {}: rename it by hand",
+                    kinds.join(" and a ")
+                ))
+            }
+        }
+        if let Some(kind) = symbols.kinds_of(new).first() {
+            return Err(format!("`{new}` already names a {kind}"));
+        }
+        if project
+            .manifest
+            .project
+            .production
+            .iter()
+            .any(|e| e == word)
+        {
+            return Err(format!(
+                "`{word}` is listed in `haptic.toml` (`production`): rename it there too, by hand"
+            ));
+        }
+        let sources = &project.sources;
+        let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
+        for parsed in &project.files {
+            let mut spans = Vec::new();
+            declarations(&parsed.ast.items, &mut |name| {
+                if name.name == word {
+                    spans.push(name.span);
+                }
+            });
+            uses(&parsed.ast.items, word, &mut spans);
+            for span in spans {
+                let file = &sources.locate(span).0.name;
+                let Ok(uri) = Url::from_file_path(root.join(file)) else {
+                    continue;
+                };
+                changes.entry(uri).or_default().push(TextEdit {
+                    range: range(sources, span),
+                    new_text: new.to_string(),
+                });
+            }
+        }
+        Ok(WorkspaceEdit {
+            changes: Some(changes),
+            ..WorkspaceEdit::default()
+        })
     }
 
     /// The outline of a document: its environments, constants, TLS
@@ -1005,6 +1104,20 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
             Item::Import(_) | Item::Env(_) => {}
         }
     }
+}
+
+/// Whether `name` is a name of the language (`ident` in the grammar) that
+/// reads as one wherever a name goes: not a boolean, nor a word that
+/// starts a condition, a secret or a standard module.
+fn is_name(name: &str) -> bool {
+    const TAKEN: &[&str] = &[
+        "true", "false", "if", "else", "in", "env", "secret", "std", "with",
+    ];
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !TAKEN.contains(&name)
 }
 
 /// The document symbols of `items`, `if` branches flattened in.

@@ -843,3 +843,100 @@ fn the_outline_lists_declarations_and_servers() {
     );
     client.stop();
 }
+
+/// Applies LSP text edits (ASCII text: columns are bytes) to `text`.
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        start + p["character"].as_u64().unwrap() as usize
+    };
+    let mut edits: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    edits.sort();
+    let mut out = text.to_string();
+    for (start, end, new) in edits.into_iter().rev() {
+        out.replace_range(start..end, new);
+    }
+    out
+}
+
+/// Renaming a backend rewrites its declaration and every use, in every
+/// file, and the project still checks; a rename that would change what
+/// the sources mean is refused with the reason.
+#[test]
+fn rename_rewrites_every_use_or_says_why_not() {
+    let main_text = "import \"teams/web.hap\"\nenv staging\nenv production\nlet port = 8080\nfrontend f {\n  bind :port\n  route host \"a.example.com\" -> web\n  if env == production { route host \"b.example.com\" -> web }\n  default -> web\n}\n";
+    let web_text = "backend web { server a = 10.0.0.1:port }\nlet both = 1\nbackend both { server b = 10.0.0.2:both }\n";
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        ("main.hap", main_text),
+        ("teams/web.hap", web_text),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let team = uri(&project.path().join("teams/web.hap"));
+    let client = Client::start();
+    client.open(&main, main_text);
+    let rename = |id: i32, uri: &str, line: u32, character: u32, new: &str| -> Message {
+        let request = Request::new(
+            RequestId::from(id),
+            "textDocument/rename".into(),
+            json!({
+                "textDocument": { "uri": uri },
+                "position": { "line": line, "character": character },
+                "newName": new,
+            }),
+        );
+        client
+            .connection
+            .sender
+            .send(Message::Request(request))
+            .unwrap();
+        loop {
+            let message = client
+                .connection
+                .receiver
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            if matches!(message, Message::Response(_)) {
+                return message;
+            }
+        }
+    };
+    let Message::Response(renamed) = rename(2, &main, 8, 14, "site") else {
+        unreachable!()
+    };
+    let changes = &renamed.result.unwrap()["changes"];
+    let new_main = apply_edits(main_text, changes[main.as_str()].as_array().unwrap());
+    let new_web = apply_edits(web_text, changes[team.as_str()].as_array().unwrap());
+    assert_eq!(new_main.matches("-> site").count(), 3, "{new_main}");
+    assert!(
+        !new_main.contains("web }") && !new_main.contains("-> web"),
+        "{new_main}"
+    );
+    assert!(new_web.starts_with("backend site {"), "{new_web}");
+    std::fs::write(project.path().join("main.hap"), &new_main).unwrap();
+    std::fs::write(project.path().join("teams/web.hap"), &new_web).unwrap();
+    let checked = haptic::driver::compile(project.path()).unwrap();
+    assert!(!checked.has_errors(), "{}", support::rendered(&checked));
+
+    let refused = |id: i32, uri: &str, line: u32, character: u32, new: &str| -> String {
+        let Message::Response(r) = rename(id, uri, line, character, new) else {
+            unreachable!()
+        };
+        r.error.expect("refused").message
+    };
+    assert!(refused(3, &main, 3, 5, "true").contains("is not a name"));
+    assert!(refused(4, &main, 3, 5, "f").contains("already names a frontend"));
+    assert!(refused(5, &team, 1, 5, "other").contains("names a backend and a constant"));
+    assert!(refused(6, &main, 2, 6, "prod").contains("haptic.toml"));
+    client.stop();
+}
