@@ -378,7 +378,7 @@ impl Server {
     /// every use ([`uses`]), in every file. Refused, with the reason, when
     /// the new name is not a name of the language, or either name is
     /// declared as something else too (uses are found by name), or the
-    /// environment is listed in `haptic.toml`.
+    /// environment is listed in `haptic.toml`, or a file does not parse.
     fn rename(&self, p: &lsp_types::RenameParams) -> Result<WorkspaceEdit, String> {
         let at = &p.text_document_position;
         let path = file_path(&at.text_document.uri).ok_or("not a file")?;
@@ -403,8 +403,16 @@ impl Server {
             open: &self.open,
             listed: &self.listed,
         };
-        let (project, _) = crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
-            .map_err(|_| "the project cannot be read".to_string())?;
+        let (project, read) =
+            crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
+                .map_err(|_| "the project cannot be read".to_string())?;
+        // A use in what did not parse would be left as it is.
+        let unread = read
+            .iter()
+            .any(|d| matches!(d.code, Code::Syntax | Code::NotUtf8 | Code::TooDeep));
+        if unread || project.files.iter().any(|f| !f.ast.lost.is_empty()) {
+            return Err("a file of the project does not parse: mend it first".into());
+        }
         let symbols = crate::completion::Symbols::of(&project);
         match symbols.kinds_of(word).as_slice() {
             [] => return Err(format!("`{word}` is not declared in this project")),

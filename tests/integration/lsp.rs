@@ -938,5 +938,7 @@ fn rename_rewrites_every_use_or_says_why_not() {
     assert!(refused(4, &main, 3, 5, "f").contains("already names a frontend"));
     assert!(refused(5, &team, 1, 5, "other").contains("names a backend and a constant"));
     assert!(refused(6, &main, 2, 6, "prod").contains("haptic.toml"));
+    client.change(&main, 2, &format!("{main_text}backend broken {{"));
+    assert!(refused(7, &main, 3, 5, "app_port").contains("does not parse"));
     client.stop();
 }
