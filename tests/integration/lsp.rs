@@ -942,3 +942,72 @@ fn rename_rewrites_every_use_or_says_why_not() {
     assert!(refused(7, &main, 3, 5, "app_port").contains("does not parse"));
     client.stop();
 }
+
+/// Every request the server answers, at places all over the shop example
+/// (every name, keyword, string and comment, past the ends of lines, in
+/// a buffer with non-ASCII text), is answered: a panic in the server
+/// would leave the request without a response.
+#[test]
+fn every_request_anywhere_is_answered() {
+    let shop = support::repo_root().join("examples/shop");
+    let project = tempfile::tempdir().unwrap();
+    for file in [
+        "haptic.toml",
+        "main.hap",
+        "platform.hap",
+        "teams/catalog.hap",
+    ] {
+        support::write(
+            &project.path().join(file),
+            &std::fs::read(shop.join(file)).unwrap(),
+        );
+    }
+    for file in ["checkout.hap", "media.hap", "storefront.hap"] {
+        let to = project.path().join("teams").join(file);
+        support::write(&to, &std::fs::read(shop.join("teams").join(file)).unwrap());
+    }
+    let path = project.path().join("teams/catalog.hap");
+    let text = std::fs::read_to_string(&path).unwrap() + "// é 😀 ü\nlet ü = \"😀\"\n";
+    let main = uri(&path);
+    let client = Client::start();
+    client.open(&main, &text);
+    let mut id = 10;
+    for (line, content) in text.lines().enumerate() {
+        let width = content.encode_utf16().count() as u32;
+        for character in (0..width + 3).step_by(3) {
+            let line = line as u32;
+            for method in [
+                "textDocument/hover",
+                "textDocument/completion",
+                "textDocument/definition",
+            ] {
+                id += 1;
+                client.at(id, method, &main, line, character);
+            }
+            let position = json!({ "line": line, "character": character });
+            id += 1;
+            client.request(
+                id,
+                "textDocument/references",
+                json!({
+                    "textDocument": { "uri": main },
+                    "position": position,
+                    "context": { "includeDeclaration": true },
+                }),
+            );
+            id += 1;
+            client.request(
+                id,
+                "textDocument/rename",
+                json!({ "textDocument": { "uri": main }, "position": position, "newName": "renamed" }),
+            );
+        }
+    }
+    let symbols = client.request(
+        id + 1,
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": main } }),
+    );
+    assert!(!symbols.as_array().unwrap().is_empty());
+    client.stop();
+}
