@@ -542,7 +542,17 @@ impl Server {
         };
         let file = crate::source::SourceFile::new(String::new(), text);
         let offset = offset_of(&file, at.position)?;
-        let range = word_range(&file.text, offset)?;
+        let range = name_range(&file.text, offset)?;
+        if let Some(module) = range
+            .start
+            .checked_sub(1)
+            .filter(|&dot| file.text[..range.start].ends_with('.') && dot > 0)
+        {
+            // `tls.modern`: a definition of the standard library.
+            let module = &file.text[name_range(&file.text, module)?];
+            let value = std_declaration(module, &file.text[range])?;
+            return Some(markdown(format!("```haptic\n{value}\n```")));
+        }
         let (start, word) = (range.start, &file.text[range]);
         let declared = project_root(&path)
             .and_then(|root| self.declared.get(&root))
@@ -563,13 +573,7 @@ impl Server {
                 format!("`{name}`: {}", crate::completion::describe(ty))
             }
         };
-        Some(lsp_types::Hover {
-            contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
-                kind: lsp_types::MarkupKind::Markdown,
-                value,
-            }),
-            range: None,
-        })
+        Some(markdown(value))
     }
 
     /// The line a declaration starts on, from the editor's buffer or the
@@ -939,8 +943,53 @@ fn word_at(text: &str, offset: usize) -> Option<&str> {
     word_range(text, offset).map(|range| &text[range])
 }
 
+/// A hover of Markdown text.
+fn markdown(value: String) -> lsp_types::Hover {
+    lsp_types::Hover {
+        contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
+            kind: lsp_types::MarkupKind::Markdown,
+            value,
+        }),
+        range: None,
+    }
+}
+
+/// The definition `name` of standard module `module` as its source writes
+/// it, with the comment above it: a `let` line, or a `tls` block.
+fn std_declaration(module: &str, name: &str) -> Option<String> {
+    let (_, source) = crate::project::STD_MODULES
+        .iter()
+        .find(|(m, _)| *m == module)?;
+    let lines: Vec<&str> = source.lines().collect();
+    let declares = |line: &str| {
+        ["let ", "tls "].iter().any(|kw| {
+            line.strip_prefix(kw)
+                .and_then(|rest| rest.strip_prefix(name))
+                .is_some_and(|rest| rest.starts_with([' ', ':', '{']))
+        })
+    };
+    let at = lines.iter().position(|line| declares(line))?;
+    let first = lines[..at]
+        .iter()
+        .rposition(|line| !line.starts_with("//"))
+        .map_or(0, |i| i + 1);
+    let last = if lines[at].trim_end().ends_with('{') {
+        at + lines[at..].iter().position(|line| *line == "}")?
+    } else {
+        at
+    };
+    Some(lines[first..=last].join("\n"))
+}
+
 /// Where [`word_at`]'s name is in `text`.
 fn word_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
+    let range = name_range(text, offset)?;
+    (!text[..range.start].ends_with('.')).then_some(range)
+}
+
+/// The name (letters, digits, `_`, `-`) that `offset` is in or just
+/// after, dotted or not.
+fn name_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
     use crate::syntax::is_name_char as is_name;
     // After the last character that is not a name's, whatever its width.
     let start = text[..offset]
@@ -950,10 +999,7 @@ fn word_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
     let end = text[offset..]
         .find(|c: char| !is_name(c))
         .map_or(text.len(), |i| offset + i);
-    if text[..start].ends_with('.') || start == end {
-        return None;
-    }
-    Some(start..end)
+    (start != end).then_some(start..end)
 }
 
 /// How to import the files of a checked project that no import reaches;

@@ -1011,3 +1011,35 @@ fn every_request_anywhere_is_answered() {
     assert!(!symbols.as_array().unwrap().is_empty());
     client.stop();
 }
+
+/// Hovering a definition of the standard library shows it as the library
+/// writes it, with its comment.
+#[test]
+fn hover_shows_standard_definitions() {
+    let text = "import std.tls\nimport std.checks\nenv production\ntls public = tls.modern { certs = \"/etc/haproxy/certs/\" }\nbackend web {\n  check = checks.healthz\n  server a = 10.0.0.1:80\n}\nfrontend f { bind :443 tls public  default -> web }\n";
+    let project = TempProject::single(text);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.open(&main, text);
+    let hover = |id: i32, line: u32, character: u32| -> String {
+        let hover = client.at(id, "textDocument/hover", &main, line, character);
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let modern = hover(2, 3, 19);
+    assert!(
+        modern.starts_with("```haptic\n// Modern: TLS 1.3 only"),
+        "{modern}"
+    );
+    assert!(
+        modern.contains("tls modern {\n  min_version = tls13"),
+        "{modern}"
+    );
+    assert!(modern.ends_with("  tickets = false\n}\n```"), "{modern}");
+    let healthz = hover(3, 5, 20);
+    assert!(healthz.contains("let healthz = http {"), "{healthz}");
+    assert_eq!(hover(4, 3, 14), "", "the module's name: nothing to say");
+    client.stop();
+}
