@@ -228,6 +228,14 @@ impl Server {
         }
     }
 
+    /// The text of a document: the editor's buffer, or else the file.
+    fn text(&self, path: &Path) -> Option<String> {
+        match self.open.get(path) {
+            Some(text) => Some(text.clone()),
+            None => std::fs::read_to_string(path).ok(),
+        }
+    }
+
     fn listed_mut(&mut self) -> &mut HashMap<PathBuf, (String, Vec<String>)> {
         self.listed
             .get_mut()
@@ -349,10 +357,7 @@ impl Server {
         let at = &params.text_document_position_params;
         let path = file_path(&at.text_document.uri)?;
         let root = project_root(&path)?;
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).ok()?,
-        };
+        let text = self.text(&path)?;
         let file = crate::source::SourceFile::new(String::new(), text);
         let word = word_at(&file.text, offset_of(&file, at.position)?)?;
         let found = match self.declared.get(&root) {
@@ -383,10 +388,7 @@ impl Server {
         let at = &p.text_document_position;
         let path = file_path(&at.text_document.uri).ok_or("not a file")?;
         let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).map_err(|e| e.to_string())?,
-        };
+        let text = self.text(&path).ok_or("the file cannot be read")?;
         let file = crate::source::SourceFile::new(String::new(), text);
         let word = offset_of(&file, at.position)
             .and_then(|offset| word_at(&file.text, offset))
@@ -471,10 +473,7 @@ impl Server {
     /// parses (items lost to a syntax error are left out).
     fn outline(&self, uri: &Url) -> Option<lsp_types::DocumentSymbolResponse> {
         let path = file_path(uri)?;
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).ok()?,
-        };
+        let text = self.text(&path)?;
         let mut sources = SourceMap::default();
         let id = sources.add(String::new(), text, crate::source::MAX_POSITIONS)?;
         let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
@@ -492,10 +491,7 @@ impl Server {
         let at = &params.text_document_position;
         let path = file_path(&at.text_document.uri)?;
         let root = project_root(&path)?;
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).ok()?,
-        };
+        let text = self.text(&path)?;
         let file = crate::source::SourceFile::new(String::new(), text);
         let word = word_at(&file.text, offset_of(&file, at.position)?)?;
         let overlay = Overlay {
@@ -536,10 +532,7 @@ impl Server {
     /// type (`balance`: one of `roundrobin`, ...).
     fn hover(&self, at: &lsp_types::TextDocumentPositionParams) -> Option<lsp_types::Hover> {
         let path = file_path(&at.text_document.uri)?;
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).ok()?,
-        };
+        let text = self.text(&path)?;
         let file = crate::source::SourceFile::new(String::new(), text);
         let offset = offset_of(&file, at.position)?;
         let range = name_range(&file.text, offset)?;
@@ -580,10 +573,7 @@ impl Server {
     /// disk, trimmed.
     fn line_of(&self, location: &Location) -> Option<String> {
         let path = file_path(&location.uri)?;
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).ok()?,
-        };
+        let text = self.text(&path)?;
         let line = text.lines().nth(location.range.start.line as usize)?;
         Some(line.trim().to_string())
     }
@@ -594,10 +584,7 @@ impl Server {
         let Some(path) = file_path(&at.text_document.uri) else {
             return Vec::new();
         };
-        let text = match self.open.get(&path) {
-            Some(text) => text.clone(),
-            None => std::fs::read_to_string(&path).unwrap_or_default(),
-        };
+        let text = self.text(&path).unwrap_or_default();
         let file = crate::source::SourceFile::new(String::new(), text);
         let Some(offset) = offset_of(&file, at.position) else {
             return Vec::new();

@@ -16,6 +16,15 @@ fn uri(path: &std::path::Path) -> String {
     lsp_types::Url::from_file_path(path).unwrap().to_string()
 }
 
+/// A project of one file, `text`, open in a started client.
+fn open_single(text: &str) -> (TempProject, String, Client) {
+    let project = TempProject::single(text);
+    let main = uri(&project.path().join("main.hap"));
+    let client = Client::start();
+    client.open(&main, text);
+    (project, main, client)
+}
+
 /// `didOpen`'s parameters.
 fn opened(uri: &str, text: &str) -> Value {
     json!({ "textDocument": { "uri": uri, "languageId": "haptic", "version": 1, "text": text } })
@@ -651,10 +660,7 @@ fn a_buffer_no_import_can_name_is_not_listed() {
 /// of its last check: a field's enum values, the backends after `->`.
 #[test]
 fn completion_offers_what_fits_the_place() {
-    let project = TempProject::single(GOOD);
-    let main = uri(&project.path().join("main.hap"));
-    let client = Client::start();
-    client.open(&main, GOOD);
+    let (_project, main, client) = open_single(GOOD);
     // GOOD has no finding: nothing is published, so ask a definition to
     // know the check is done.
     client.definition(2, &main, 4, 34);
@@ -688,10 +694,7 @@ fn completion_offers_what_fits_the_place() {
 #[test]
 fn hover_shows_declarations_and_field_types() {
     let text = "env production\nlet app_port: port = 8080\nbackend web {\n  balance = leastconn\n  server a = 10.0.0.1:app_port { weight = 5 }\n}\nfrontend f { bind :8080  default -> web }\n";
-    let project = TempProject::single(text);
-    let main = uri(&project.path().join("main.hap"));
-    let client = Client::start();
-    client.open(&main, text);
+    let (_project, main, client) = open_single(text);
     client.definition(2, &main, 6, 37);
     let hover = |id: i32, line: u32, character: u32| -> String {
         let hover = client.at(id, "textDocument/hover", &main, line, character);
@@ -774,10 +777,7 @@ fn references_are_found_across_files_and_branches() {
 #[test]
 fn a_misspelling_has_a_quick_fix() {
     let text = "env production\nbackend web {\n  balance = roundrobbin\n  server a = 10.0.0.1:80\n}\nfrontend f { bind :8080  default -> web }\n";
-    let project = TempProject::single(text);
-    let main = uri(&project.path().join("main.hap"));
-    let client = Client::start();
-    client.open(&main, text);
+    let (_project, main, client) = open_single(text);
     let diags = client.diagnostics(&main);
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0]["data"]["replacement"], "roundrobin");
@@ -798,10 +798,7 @@ fn a_misspelling_has_a_quick_fix() {
 #[test]
 fn the_outline_lists_declarations_and_servers() {
     let text = "import std.tls\nenv staging\nenv production\nlet port = 8080\ntls public = tls.modern { certs = \"/etc/haproxy/certs/\" }\ndefaults { retries = 2 }\nbackend web {\n  server a = 10.0.0.1:port\n  if env == production { server b = 10.0.0.2:port }\n}\nif env == staging { backend extra { server x = 10.0.0.9:80 } }\nfrontend f { bind :8080  default -> web }\nguard health_check\n";
-    let project = TempProject::single(text);
-    let main = uri(&project.path().join("main.hap"));
-    let client = Client::start();
-    client.open(&main, text);
+    let (_project, main, client) = open_single(text);
     let symbols = client.request(
         2,
         "textDocument/documentSymbol",
@@ -1017,10 +1014,7 @@ fn every_request_anywhere_is_answered() {
 #[test]
 fn hover_shows_standard_definitions() {
     let text = "import std.tls\nimport std.checks\nenv production\ntls public = tls.modern { certs = \"/etc/haproxy/certs/\" }\nbackend web {\n  check = checks.healthz\n  server a = 10.0.0.1:80\n}\nfrontend f { bind :443 tls public  default -> web }\n";
-    let project = TempProject::single(text);
-    let main = uri(&project.path().join("main.hap"));
-    let client = Client::start();
-    client.open(&main, text);
+    let (_project, main, client) = open_single(text);
     let hover = |id: i32, line: u32, character: u32| -> String {
         let hover = client.at(id, "textDocument/hover", &main, line, character);
         hover["contents"]["value"]
