@@ -355,7 +355,11 @@ proptest! {
             prop_assert!(!compilation.has_errors() || outputs.is_empty());
             for d in &compilation.diagnostics {
                 let _ = haptic::diag::render::json(std::slice::from_ref(d), &compilation.project.sources);
-                let texts = std::iter::once(&d.message).chain(&d.help).chain(d.labels.iter().map(|l| &l.message));
+                let fix = d.fix.as_ref().map(|f| &f.replacement);
+                let texts = std::iter::once(&d.message)
+                    .chain(&d.help)
+                    .chain(d.labels.iter().map(|l| &l.message))
+                    .chain(fix);
                 for text in texts {
                     prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
                 }
