@@ -4,8 +4,12 @@
 //! Each change re-checks the project that holds the document (the nearest
 //! directory above it with a `haptic.toml`), reading open documents from
 //! the editor's buffers and everything else from disk. The check also
-//! notes where each name is declared, which go to definition looks up,
-//! and the names by kind, which completion offers (`completion.rs`).
+//! notes where each name is declared, which go to definition and hover
+//! look up, and the names by kind, which completion offers
+//! (`completion.rs`). References and rename read the project for the
+//! request; the outline and formatting read the buffer alone. Quick fixes
+//! import a file no import reaches and write the nearest name in place of
+//! a misspelt one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -417,7 +421,11 @@ impl Server {
         }
         let symbols = crate::completion::Symbols::of(&project);
         match symbols.kinds_of(word).as_slice() {
-            [] => return Err(format!("`{word}` is not declared in this project")),
+            [] => {
+                return Err(format!(
+                    "`{word}` is not a backend, frontend, constant, TLS policy or environment of this project"
+                ))
+            }
             [_] => {}
             kinds => {
                 return Err(format!(
@@ -618,10 +626,11 @@ impl Server {
             .collect()
     }
 
-    /// The quick fix for a file that no import reaches (W0007): an import
-    /// of it at the end of the entry file's imports. Read from the last
-    /// check, so that asking (editors ask as the cursor moves) costs no
-    /// load of the project.
+    /// The quick fixes: the nearest name in place of a misspelt one (from
+    /// the diagnostics the client sends back), and for a file that no
+    /// import reaches (W0007), an import of it at the end of the entry
+    /// file's imports. Read from the last check, so that asking (editors
+    /// ask as the cursor moves) costs no load of the project.
     fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
         let mut actions = replacements(params);
         actions.extend(self.import_action(params));
