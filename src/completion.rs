@@ -148,7 +148,7 @@ pub fn complete(before: &str, symbols: &Symbols) -> Vec<Candidate> {
     let (block, statement) = place(tokens);
     let mut out = Out::default();
     slot(block, statement, symbols, &mut out);
-    out.0
+    out.list
 }
 
 /// What a field holds, for the editor: [`Ty::describe`], with the range of
@@ -168,14 +168,19 @@ pub fn field(before: &str, word: &str) -> Option<(&'static str, Ty)> {
     block.schema()?.field(word)
 }
 
+/// The candidates, each label once (a project may have 20,000 backends:
+/// a set, not a search of the list).
 #[derive(Default)]
-struct Out(Vec<Candidate>);
+struct Out {
+    list: Vec<Candidate>,
+    seen: crate::hash::Set<String>,
+}
 
 impl Out {
     fn add(&mut self, label: impl Into<String>, kind: Kind, detail: Option<String>) {
         let label = label.into();
-        if !self.0.iter().any(|c| c.label == label) {
-            self.0.push(Candidate {
+        if self.seen.insert(label.clone()) {
+            self.list.push(Candidate {
                 label,
                 kind,
                 detail,
@@ -687,6 +692,15 @@ mod tests {
                 let _ = complete(&source[..i], &symbols());
             }
         }
+    }
+
+    /// 20,000 backends after `->`, each once.
+    #[test]
+    fn many_names_are_offered_once() {
+        let mut symbols = symbols();
+        symbols.backends = (0..20_000).map(|i| format!("svc{}", i % 10_000)).collect();
+        let found = complete("frontend f {\n  default -> ", &symbols);
+        assert_eq!(found.len(), 10_000);
     }
 
     #[test]
