@@ -312,14 +312,28 @@ impl Block {
 fn place<'t, 'a>(tokens: &'t [Tok<'a>]) -> (Block, &'t [Tok<'a>]) {
     let mut stack = vec![Block::Top];
     let mut start = 0;
+    // The statement a line break ended last: the head of a `{` written on
+    // a line of its own.
+    let mut before = 0..0;
     let mut square = 0usize;
     for (i, tok) in tokens.iter().enumerate() {
         match tok {
             Tok::Punct('{') => {
                 let top = *stack.last().unwrap_or(&Block::Top);
-                stack.push(opened(&tokens[start..i], top));
+                let head = match &tokens[start..i] {
+                    [] => &tokens[before.clone()],
+                    head => head,
+                };
+                stack.push(opened(head, top));
                 start = i + 1;
+                before = 0..0;
                 square = 0;
+            }
+            Tok::Newline if square == 0 => {
+                if start < i {
+                    before = start..i;
+                }
+                start = i + 1;
             }
             Tok::Punct('}') => {
                 if stack.len() > 1 {
@@ -331,7 +345,6 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>]) -> (Block, &'t [Tok<'a>]) {
             Tok::Punct('[') => square += 1,
             Tok::Punct(']') => square = square.saturating_sub(1),
             Tok::Punct(',') if square == 0 => start = i + 1,
-            Tok::Newline if square == 0 => start = i + 1,
             _ => {}
         }
     }
@@ -591,6 +604,11 @@ mod tests {
         assert!(
             labels("let r = {\n  ").is_empty(),
             "a record of no known kind"
+        );
+        assert_eq!(
+            labels("backend api\n{\n  server a = 1.2.3.4:80\n  {\n    "),
+            ["weight", "state", "maxconn", "tls", "check", "backup"],
+            "a brace on a line of its own"
         );
     }
 
