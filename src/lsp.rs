@@ -21,7 +21,7 @@ use lsp_types::notification::{
 };
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
-    References, Rename, Request as _,
+    PrepareRenameRequest, References, Rename, Request as _,
 };
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
@@ -56,7 +56,10 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
         document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
-        rename_provider: Some(lsp_types::OneOf::Left(true)),
+        rename_provider: Some(lsp_types::OneOf::Right(lsp_types::RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into()]),
@@ -142,6 +145,14 @@ struct Server {
     listed: Listed,
 }
 
+/// A name the cursor is on that can be renamed, where, and the project
+/// read for it.
+struct Renamable {
+    word: String,
+    range: Range,
+    project: crate::project::Project,
+}
+
 /// `.hap` files on disk by project root, with the outputs directory they
 /// were listed without.
 type Listed = std::sync::Mutex<HashMap<PathBuf, (String, Vec<String>)>>;
@@ -191,6 +202,26 @@ impl Server {
                         id,
                         lsp_server::ErrorCode::InvalidParams as i32,
                         "not rename parameters".into(),
+                    ),
+                }
+            }
+            PrepareRenameRequest::METHOD => {
+                match params(request)
+                    .map(|p: lsp_types::TextDocumentPositionParams| self.renamable(&p))
+                {
+                    Some(Ok(target)) => lsp_server::Response::new_ok(
+                        id,
+                        lsp_types::PrepareRenameResponse::Range(target.range),
+                    ),
+                    Some(Err(message)) => lsp_server::Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::RequestFailed as i32,
+                        message,
+                    ),
+                    None => lsp_server::Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::InvalidParams as i32,
+                        "not a position in a document".into(),
                     ),
                 }
             }
@@ -384,26 +415,74 @@ impl Server {
     }
 
     /// Renames the project's name under the cursor: its declarations and
-    /// every use ([`uses`]), in every file. Refused, with the reason, when
-    /// the new name is not a name of the language, or either name is
-    /// declared as something else too (uses are found by name), or the
-    /// environment is listed in `haptic.toml`, or a file does not parse.
+    /// every use ([`uses`]), in every file. Refused, with the reason, where
+    /// [`Server::renamable`] refuses, or the new name is not a name of the
+    /// language or is declared already (uses are found by name).
     fn rename(&self, p: &lsp_types::RenameParams) -> Result<WorkspaceEdit, String> {
-        let at = &p.text_document_position;
-        let path = file_path(&at.text_document.uri).ok_or("not a file")?;
-        let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
-        let text = self.text(&path).ok_or("the file cannot be read")?;
-        let file = crate::source::SourceFile::new(String::new(), text);
-        let word = offset_of(&file, at.position)
-            .and_then(|offset| word_at(&file.text, offset))
-            .ok_or("no name of the project at the cursor")?;
-        let new = p.new_name.as_str();
+        let target = self.renamable(&p.text_document_position)?;
+        let (word, new) = (target.word.as_str(), p.new_name.as_str());
         if !is_name(new) {
             return Err(format!(
                 "`{}` is not a name: a letter or `_`, then letters, digits, `_` or `-`",
                 new.escape_debug()
             ));
         }
+        let symbols = crate::completion::Symbols::of(&target.project);
+        if let Some(kind) = symbols.kinds_of(new).first() {
+            return Err(format!("`{new}` already names a {kind}"));
+        }
+        let sources = &target.project.sources;
+        let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
+        for parsed in &target.project.files {
+            let mut spans = Vec::new();
+            declarations(&parsed.ast.items, &mut |name| {
+                if name.name == word {
+                    spans.push(name.span);
+                }
+            });
+            uses(&parsed.ast.items, word, &mut spans);
+            for span in spans {
+                let file = &sources.locate(span).0.name;
+                let Ok(uri) = Url::from_file_path(target.project.root.join(file)) else {
+                    continue;
+                };
+                changes.entry(uri).or_default().push(TextEdit {
+                    range: range(sources, span),
+                    new_text: new.to_string(),
+                });
+            }
+        }
+        Ok(WorkspaceEdit {
+            changes: Some(changes),
+            ..WorkspaceEdit::default()
+        })
+    }
+
+    /// The name under the cursor, if it can be renamed: a backend,
+    /// frontend, constant, TLS policy or environment of the project, of one
+    /// kind only (uses are found by name), not listed in `haptic.toml`, in
+    /// a project whose files all parse (a use in what did not parse would
+    /// be left as it is). Editors ask first (`prepareRename`), so the
+    /// refusal comes before the new name is typed.
+    fn renamable(&self, at: &lsp_types::TextDocumentPositionParams) -> Result<Renamable, String> {
+        let path = file_path(&at.text_document.uri).ok_or("not a file")?;
+        let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
+        let text = self.text(&path).ok_or("the file cannot be read")?;
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let (word, range) = offset_of(&file, at.position)
+            .and_then(|offset| word_range(&file.text, offset))
+            .map(|r| {
+                let start = file.line_utf16(r.start);
+                let end = file.line_utf16(r.end);
+                (
+                    file.text[r].to_string(),
+                    Range::new(
+                        Position::new(start.0 as u32, start.1 as u32),
+                        Position::new(end.0 as u32, end.1 as u32),
+                    ),
+                )
+            })
+            .ok_or("no name of the project at the cursor")?;
         let overlay = Overlay {
             root: &root,
             open: &self.open,
@@ -412,7 +491,6 @@ impl Server {
         let (project, read) =
             crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
                 .map_err(|_| "the project cannot be read".to_string())?;
-        // A use in what did not parse would be left as it is.
         let unread = read
             .iter()
             .any(|d| matches!(d.code, Code::Syntax | Code::NotUtf8 | Code::TooDeep));
@@ -420,7 +498,7 @@ impl Server {
             return Err("a file of the project does not parse: mend it first".into());
         }
         let symbols = crate::completion::Symbols::of(&project);
-        match symbols.kinds_of(word).as_slice() {
+        match symbols.kinds_of(&word).as_slice() {
             [] => {
                 return Err(format!(
                     "`{word}` is not a backend, frontend, constant, TLS policy or environment of this project"
@@ -434,44 +512,15 @@ impl Server {
                 ))
             }
         }
-        if let Some(kind) = symbols.kinds_of(new).first() {
-            return Err(format!("`{new}` already names a {kind}"));
-        }
-        if project
-            .manifest
-            .project
-            .production
-            .iter()
-            .any(|e| e == word)
-        {
+        if project.manifest.project.production.contains(&word) {
             return Err(format!(
                 "`{word}` is listed in `haptic.toml` (`production`): rename it there too, by hand"
             ));
         }
-        let sources = &project.sources;
-        let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
-        for parsed in &project.files {
-            let mut spans = Vec::new();
-            declarations(&parsed.ast.items, &mut |name| {
-                if name.name == word {
-                    spans.push(name.span);
-                }
-            });
-            uses(&parsed.ast.items, word, &mut spans);
-            for span in spans {
-                let file = &sources.locate(span).0.name;
-                let Ok(uri) = Url::from_file_path(root.join(file)) else {
-                    continue;
-                };
-                changes.entry(uri).or_default().push(TextEdit {
-                    range: range(sources, span),
-                    new_text: new.to_string(),
-                });
-            }
-        }
-        Ok(WorkspaceEdit {
-            changes: Some(changes),
-            ..WorkspaceEdit::default()
+        Ok(Renamable {
+            word,
+            range,
+            project,
         })
     }
 

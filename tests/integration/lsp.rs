@@ -96,6 +96,13 @@ impl Client {
     }
 
     fn request(&self, id: i32, method: &str, params: Value) -> Value {
+        self.response(id, method, params)
+            .result
+            .unwrap_or(Value::Null)
+    }
+
+    /// The whole response to a request: its result or its error.
+    fn response(&self, id: i32, method: &str, params: Value) -> lsp_server::Response {
         let request = Request::new(RequestId::from(id), method.to_string(), params);
         self.connection
             .sender
@@ -108,7 +115,7 @@ impl Client {
                 .recv_timeout(std::time::Duration::from_secs(10))
                 .unwrap()
             {
-                Message::Response(r) => return r.result.unwrap_or(Value::Null),
+                Message::Response(r) => return r,
                 _ => continue,
             }
         }
@@ -882,35 +889,32 @@ fn rename_rewrites_every_use_or_says_why_not() {
     let team = uri(&project.path().join("teams/web.hap"));
     let client = Client::start();
     client.open(&main, main_text);
-    let rename = |id: i32, uri: &str, line: u32, character: u32, new: &str| -> Message {
-        let request = Request::new(
-            RequestId::from(id),
-            "textDocument/rename".into(),
+    let rename = |id: i32, uri: &str, line: u32, character: u32, new: &str| {
+        client.response(
+            id,
+            "textDocument/rename",
             json!({
                 "textDocument": { "uri": uri },
                 "position": { "line": line, "character": character },
                 "newName": new,
             }),
-        );
-        client
-            .connection
-            .sender
-            .send(Message::Request(request))
-            .unwrap();
-        loop {
-            let message = client
-                .connection
-                .receiver
-                .recv_timeout(std::time::Duration::from_secs(10))
-                .unwrap();
-            if matches!(message, Message::Response(_)) {
-                return message;
-            }
-        }
+        )
     };
-    let Message::Response(renamed) = rename(2, &main, 8, 14, "site") else {
-        unreachable!()
-    };
+    // Asked first: where the name is, or why it cannot be renamed.
+    let prepared = client.at(20, "textDocument/prepareRename", &main, 8, 14);
+    assert_eq!(
+        prepared,
+        json!({ "start": { "line": 8, "character": 13 }, "end": { "line": 8, "character": 16 } })
+    );
+    let refusal = client.response(
+        21,
+        "textDocument/prepareRename",
+        json!({ "textDocument": { "uri": main }, "position": { "line": 2, "character": 6 } }),
+    );
+    let refusal = refusal.error.expect("refused").message;
+    assert!(refusal.contains("haptic.toml"), "{refusal}");
+
+    let renamed = rename(2, &main, 8, 14, "site");
     let changes = &renamed.result.unwrap()["changes"];
     let new_main = apply_edits(main_text, changes[main.as_str()].as_array().unwrap());
     let new_web = apply_edits(web_text, changes[team.as_str()].as_array().unwrap());
@@ -926,10 +930,10 @@ fn rename_rewrites_every_use_or_says_why_not() {
     assert!(!checked.has_errors(), "{}", support::rendered(&checked));
 
     let refused = |id: i32, uri: &str, line: u32, character: u32, new: &str| -> String {
-        let Message::Response(r) = rename(id, uri, line, character, new) else {
-            unreachable!()
-        };
-        r.error.expect("refused").message
+        rename(id, uri, line, character, new)
+            .error
+            .expect("refused")
+            .message
     };
     assert!(refused(3, &main, 3, 5, "true").contains("is not a name"));
     assert!(refused(4, &main, 3, 5, "f").contains("already names a frontend"));
