@@ -191,39 +191,15 @@ impl Server {
                 lsp_server::Response::new_ok(id, edits)
             }
             Rename::METHOD => {
-                match params(request).map(|p: lsp_types::RenameParams| self.rename(&p)) {
-                    Some(Ok(edit)) => lsp_server::Response::new_ok(id, edit),
-                    Some(Err(message)) => lsp_server::Response::new_err(
-                        id,
-                        lsp_server::ErrorCode::RequestFailed as i32,
-                        message,
-                    ),
-                    None => lsp_server::Response::new_err(
-                        id,
-                        lsp_server::ErrorCode::InvalidParams as i32,
-                        "not rename parameters".into(),
-                    ),
-                }
+                let renamed = params(request).map(|p: lsp_types::RenameParams| self.rename(&p));
+                refusable(id, renamed)
             }
             PrepareRenameRequest::METHOD => {
-                match params(request)
-                    .map(|p: lsp_types::TextDocumentPositionParams| self.renamable(&p))
-                {
-                    Some(Ok(target)) => lsp_server::Response::new_ok(
-                        id,
-                        lsp_types::PrepareRenameResponse::Range(target.range),
-                    ),
-                    Some(Err(message)) => lsp_server::Response::new_err(
-                        id,
-                        lsp_server::ErrorCode::RequestFailed as i32,
-                        message,
-                    ),
-                    None => lsp_server::Response::new_err(
-                        id,
-                        lsp_server::ErrorCode::InvalidParams as i32,
-                        "not a position in a document".into(),
-                    ),
-                }
+                let target = params(request).map(|p: lsp_types::TextDocumentPositionParams| {
+                    self.renamable(&p)
+                        .map(|t| lsp_types::PrepareRenameResponse::Range(t.range))
+                });
+                refusable(id, target)
             }
             DocumentSymbolRequest::METHOD => {
                 let symbols = params(request).and_then(|p: lsp_types::DocumentSymbolParams| {
@@ -986,6 +962,25 @@ fn offset_of(file: &crate::source::SourceFile, position: Position) -> Option<usi
 /// `None` for the second part of a dotted name (`tls.modern`).
 fn word_at(text: &str, offset: usize) -> Option<&str> {
     word_range(text, offset).map(|range| &text[range])
+}
+
+/// The response to a request that may be refused with a reason, or whose
+/// parameters could not be read (`None`).
+fn refusable<T: serde::Serialize>(
+    id: lsp_server::RequestId,
+    answer: Option<Result<T, String>>,
+) -> lsp_server::Response {
+    match answer {
+        Some(Ok(result)) => lsp_server::Response::new_ok(id, result),
+        Some(Err(reason)) => {
+            lsp_server::Response::new_err(id, lsp_server::ErrorCode::RequestFailed as i32, reason)
+        }
+        None => lsp_server::Response::new_err(
+            id,
+            lsp_server::ErrorCode::InvalidParams as i32,
+            "the parameters are not those of the request".into(),
+        ),
+    }
 }
 
 /// A hover of Markdown text.
