@@ -586,7 +586,7 @@ impl Server {
         let value = match declared {
             Some(locations) => {
                 let mut lines: Vec<String> = Vec::new();
-                for location in locations.iter().take(5) {
+                for location in locations.iter().take(3) {
                     let line = self.line_of(location)?;
                     if !lines.contains(&line) {
                         lines.push(line);
@@ -602,13 +602,30 @@ impl Server {
         Some(markdown(value))
     }
 
-    /// The line a declaration starts on, from the editor's buffer or the
-    /// disk, trimmed.
+    /// A declaration as the source writes it, from the editor's buffer or
+    /// the disk: its line, and the lines of the block it opens there
+    /// (`backend web {` to its `}`), at most [`HOVER_LINES`], unindented.
     fn line_of(&self, location: &Location) -> Option<String> {
         let path = file_path(&location.uri)?;
         let text = self.text(&path)?;
-        let line = text.lines().nth(location.range.start.line as usize)?;
-        Some(line.trim().to_string())
+        let mut lines = text.lines().skip(location.range.start.line as usize);
+        let first = lines.next()?;
+        let indent = first.len() - first.trim_start().len();
+        let mut depth = brace_depth(first);
+        let mut out = vec![first.trim().to_string()];
+        for line in lines {
+            if depth <= 0 {
+                break;
+            }
+            if out.len() == HOVER_LINES {
+                out.push("...".into());
+                break;
+            }
+            depth += brace_depth(line);
+            let cut = indent.min(line.len() - line.trim_start().len());
+            out.push(line[cut..].trim_end().to_string());
+        }
+        Some(out.join("\n"))
     }
 
     /// What may be written at the cursor (`completion.rs`), with the
@@ -983,6 +1000,35 @@ fn refusable<T: serde::Serialize>(
     }
 }
 
+/// How many lines of a declaration a hover shows.
+const HOVER_LINES: usize = 12;
+
+/// How many more `{` than `}` a line opens, outside strings and comments.
+fn brace_depth(line: &str) -> i32 {
+    let mut depth = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            '/' if chars.as_str().starts_with('/') => break,
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    depth
+}
+
 /// A hover of Markdown text.
 fn markdown(value: String) -> lsp_types::Hover {
     lsp_types::Hover {
@@ -1320,4 +1366,21 @@ fn range(sources: &SourceMap, span: Span) -> Range {
         Position::new(line as u32, column as u32)
     };
     Range::new(position(span.start), position(span.end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::brace_depth;
+
+    #[test]
+    fn braces_in_strings_and_comments_do_not_count() {
+        assert_eq!(brace_depth("backend web {"), 1);
+        assert_eq!(brace_depth("  server a = 10.0.0.1:80 { weight = 5 }"), 0);
+        assert_eq!(brace_depth("}"), -1);
+        assert_eq!(brace_depth(r#"  request_header "X-A" = "{ \" {" // {"#), 0);
+        assert_eq!(
+            brace_depth("if env == staging { let port = 8080 } else {"),
+            1
+        );
+    }
 }

@@ -711,7 +711,10 @@ fn hover_shows_declarations_and_field_types() {
             .to_string()
     };
     assert_eq!(hover(3, 4, 26), "```haptic\nlet app_port: port = 8080\n```");
-    assert_eq!(hover(4, 6, 37), "```haptic\nbackend web {\n```");
+    assert_eq!(
+        hover(4, 6, 37),
+        "```haptic\nbackend web {\n  balance = leastconn\n  server a = 10.0.0.1:app_port { weight = 5 }\n}\n```"
+    );
     assert!(
         hover(5, 3, 4).starts_with("`balance`: one of `roundrobin`"),
         "{}",
