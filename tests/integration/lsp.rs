@@ -1044,3 +1044,23 @@ fn hover_shows_standard_definitions() {
     assert_eq!(hover(4, 3, 14), "", "the module's name: nothing to say");
     client.stop();
 }
+
+/// A long declaration's hover is cut after twelve lines.
+#[test]
+fn hover_cuts_a_long_declaration() {
+    let mut text = String::from("env production\nbackend web {\n");
+    for i in 0..20 {
+        text.push_str(&format!("  server s{i} = 10.0.0.{i}:80\n"));
+    }
+    text.push_str("}\nfrontend f { bind :8080  default -> web }\n");
+    let (_project, main, client) = open_single(&text);
+    client.definition(2, &main, 23, 37);
+    let hover = client.at(3, "textDocument/hover", &main, 23, 37);
+    let value = hover["contents"]["value"].as_str().unwrap();
+    let lines: Vec<&str> = value.lines().collect();
+    assert_eq!(lines.len(), 15, "{value}");
+    assert_eq!(lines[1], "backend web {");
+    assert_eq!(lines[12], "  server s10 = 10.0.0.10:80");
+    assert_eq!(lines[13], "...");
+    client.stop();
+}
