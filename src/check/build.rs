@@ -3,7 +3,7 @@
 use super::bodies::{Bodies, Found};
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
-use super::{flatten, Defs, Ns, Resolver, Usage};
+use super::{flatten, DefKind, Defs, Ns, Resolver, Usage};
 use crate::diag::{Code, Diagnostic, Diagnostics, Names};
 use crate::hash::{Map, Set};
 use crate::model::{self, Host, Text};
@@ -264,13 +264,18 @@ fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
 fn define_all<'a>(ctx: &mut Ctx<'a, '_>, ns: Ns, items: &[&'a ast::Item]) {
     for item in items {
         match item {
-            ast::Item::Let(l) => {
+            ast::Item::Let(l) => ctx.defs.define(
+                ns,
+                &l.name,
+                l.ty.as_ref(),
+                &l.value,
+                DefKind::Constant,
+                ctx.diags,
+            ),
+            ast::Item::Tls(t) => {
                 ctx.defs
-                    .define(ns, &l.name, l.ty.as_ref(), &l.value, false, ctx.diags)
+                    .define(ns, &t.name, None, &t.value, DefKind::TlsPolicy, ctx.diags)
             }
-            ast::Item::Tls(t) => ctx
-                .defs
-                .define(ns, &t.name, None, &t.value, true, ctx.diags),
             _ => {}
         }
     }

@@ -386,12 +386,20 @@ enum SlotState {
 #[derive(Clone)]
 struct Slot<'a> {
     name: &'a ast::Ident,
-    /// A `tls` policy, not a `let` constant.
-    tls: bool,
+    kind: DefKind,
     ty: Option<&'a ast::TypeName>,
     expr: &'a ast::Expr,
     ns: Ns,
     state: SlotState,
+}
+
+/// What a definition defines: both live in one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefKind {
+    /// `let NAME = VALUE`.
+    Constant,
+    /// `tls NAME ...`.
+    TlsPolicy,
 }
 
 /// The references written in a value, nested ones included.
@@ -429,7 +437,8 @@ pub(crate) fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
 /// defines, each with whether a reference resolved to it in any (W0008).
 #[derive(Default)]
 struct Usage<'a> {
-    defined: crate::hash::Map<Span, (&'a ast::Ident, bool, bool)>,
+    /// By place, so that they are reported in source order.
+    defined: std::collections::BTreeMap<Span, (&'a ast::Ident, DefKind, bool)>,
 }
 
 impl Usage<'_> {
@@ -439,17 +448,16 @@ impl Usage<'_> {
         if diags.has(Code::Undefined) || diags.has(Code::UnknownTls) {
             return;
         }
-        for (name, tls, referred) in self.defined.into_values() {
+        for (name, kind, referred) in self.defined.into_values() {
             if referred {
                 continue;
             }
-            let (what, help) = if tls {
-                (
+            let (what, help) = match kind {
+                DefKind::TlsPolicy => (
                     "TLS policy",
                     "use it in a `bind ... tls` or a `tls` definition, or remove it",
-                )
-            } else {
-                ("constant", "use it, or remove it")
+                ),
+                DefKind::Constant => ("constant", "use it, or remove it"),
             };
             diags.push(
                 Diagnostic::new(
@@ -512,7 +520,7 @@ impl<'a> Defs<'a> {
         name: &'a ast::Ident,
         ty: Option<&'a ast::TypeName>,
         expr: &'a ast::Expr,
-        tls: bool,
+        kind: DefKind,
         diags: &mut Diagnostics,
     ) {
         if let Some(&first) = self.index.get(&(ns, name.name.as_str())) {
@@ -534,7 +542,7 @@ impl<'a> Defs<'a> {
         }
         self.slots.push(Slot {
             name,
-            tls,
+            kind,
             ty,
             expr,
             ns,
@@ -569,7 +577,7 @@ impl<'a> Defs<'a> {
                 let seen = usage
                     .defined
                     .entry(slot.name.span)
-                    .or_insert((slot.name, slot.tls, false));
+                    .or_insert((slot.name, slot.kind, false));
                 seen.2 |= referred || invalid;
             }
         }
