@@ -22,7 +22,6 @@
 pub mod apply;
 pub mod check;
 pub mod cli;
-pub mod completion;
 pub mod diag;
 pub mod driver;
 pub mod emit;

@@ -1,0 +1,590 @@
+//! Finding one's way in a project from the editor: go to definition,
+//! references, rename, hover and the outline of a document.
+
+use lsp_types::{GotoDefinitionParams, Location, Position, Range, TextEdit, Url, WorkspaceEdit};
+use std::collections::HashMap;
+
+use super::{declarations, declared, file_path, offset_of, project_root, range, Overlay, Server};
+use crate::diag::Code;
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::Item;
+
+impl Server {
+    /// Where the name under the cursor is declared: a backend, frontend,
+    /// constant, TLS policy or environment of the project, in every
+    /// branch that declares it. Names of the standard library (`tls.modern`)
+    /// are not files the editor can open.
+    pub(super) fn definition(&self, params: &GotoDefinitionParams) -> Option<Vec<Location>> {
+        let at = &params.text_document_position_params;
+        let path = file_path(&at.text_document.uri)?;
+        let root = project_root(&path)?;
+        let text = self.text(&path)?;
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        let found = match self.declared.get(&root) {
+            Some(declared) => declared.get(word).cloned(),
+            // A project not checked yet (no document of it was opened):
+            // its files are read and parsed for this request.
+            None => {
+                let overlay = Overlay {
+                    root: &root,
+                    open: &self.open,
+                    listed: &self.listed,
+                };
+                let (project, _) =
+                    crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
+                        .ok()?;
+                declared(&root, &project).remove(word)
+            }
+        };
+        found.filter(|locations| !locations.is_empty())
+    }
+
+    /// Renames the project's name under the cursor: its declarations and
+    /// every use ([`uses`]), in every file. Refused, with the reason, where
+    /// [`Server::renamable`] refuses, or the new name is not a name of the
+    /// language or is declared already (uses are found by name).
+    pub(super) fn rename(&self, p: &lsp_types::RenameParams) -> Result<WorkspaceEdit, String> {
+        let target = self.renamable(&p.text_document_position)?;
+        let (word, new) = (target.word.as_str(), p.new_name.as_str());
+        if !is_name(new) {
+            return Err(format!(
+                "`{}` is not a name: a letter or `_`, then letters, digits, `_` or `-`",
+                new.escape_debug()
+            ));
+        }
+        let symbols = super::completion::Symbols::of(&target.project);
+        if let Some(kind) = symbols.kinds_of(new).first() {
+            return Err(format!("`{new}` already names a {kind}"));
+        }
+        let sources = &target.project.sources;
+        let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
+        for parsed in &target.project.files {
+            let mut spans = Vec::new();
+            declarations(&parsed.ast.items, &mut |name| {
+                if name.name == word {
+                    spans.push(name.span);
+                }
+            });
+            uses(&parsed.ast.items, word, &mut spans);
+            for span in spans {
+                let file = &sources.locate(span).0.name;
+                let Ok(uri) = Url::from_file_path(target.project.root.join(file)) else {
+                    continue;
+                };
+                changes.entry(uri).or_default().push(TextEdit {
+                    range: range(sources, span),
+                    new_text: new.to_string(),
+                });
+            }
+        }
+        Ok(WorkspaceEdit {
+            changes: Some(changes),
+            ..WorkspaceEdit::default()
+        })
+    }
+
+    /// The name under the cursor, if it can be renamed: a backend,
+    /// frontend, constant, TLS policy or environment of the project, of one
+    /// kind only (uses are found by name), not listed in `haptic.toml`, in
+    /// a project whose files all parse (a use in what did not parse would
+    /// be left as it is). Editors ask first (`prepareRename`), so the
+    /// refusal comes before the new name is typed.
+    pub(super) fn renamable(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+    ) -> Result<Renamable, String> {
+        let path = file_path(&at.text_document.uri).ok_or("not a file")?;
+        let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
+        let text = self.text(&path).ok_or("the file cannot be read")?;
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let (word, range) = offset_of(&file, at.position)
+            .and_then(|offset| word_range(&file.text, offset))
+            .map(|r| {
+                let start = file.line_utf16(r.start);
+                let end = file.line_utf16(r.end);
+                (
+                    file.text[r].to_string(),
+                    Range::new(
+                        Position::new(start.0 as u32, start.1 as u32),
+                        Position::new(end.0 as u32, end.1 as u32),
+                    ),
+                )
+            })
+            .ok_or("no name of the project at the cursor")?;
+        let overlay = Overlay {
+            root: &root,
+            open: &self.open,
+            listed: &self.listed,
+        };
+        let (project, read) =
+            crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
+                .map_err(|_| "the project cannot be read".to_string())?;
+        let unread = read
+            .iter()
+            .any(|d| matches!(d.code, Code::Syntax | Code::NotUtf8 | Code::TooDeep));
+        if unread || project.files.iter().any(|f| !f.ast.lost.is_empty()) {
+            return Err("a file of the project does not parse: mend it first".into());
+        }
+        let symbols = super::completion::Symbols::of(&project);
+        match symbols.kinds_of(&word).as_slice() {
+            [] => {
+                return Err(format!(
+                    "`{word}` is not a backend, frontend, constant, TLS policy or environment of this project"
+                ))
+            }
+            [_] => {}
+            kinds => {
+                return Err(format!(
+                    "`{word}` names a {}: rename it by hand",
+                    kinds.join(" and a ")
+                ))
+            }
+        }
+        if project.manifest.project.production.contains(&word) {
+            return Err(format!(
+                "`{word}` is listed in `haptic.toml` (`production`): rename it there too, by hand"
+            ));
+        }
+        Ok(Renamable {
+            word,
+            range,
+            project,
+        })
+    }
+
+    /// The outline of a document: its environments, constants, TLS
+    /// policies, backends (with their servers), frontends, `defaults`,
+    /// `stats` and guards, in `if` branches too, from the buffer as it
+    /// parses (items lost to a syntax error are left out).
+    pub(super) fn outline(&self, uri: &Url) -> Option<lsp_types::DocumentSymbolResponse> {
+        let path = file_path(uri)?;
+        let text = self.text(&path)?;
+        let mut sources = SourceMap::default();
+        let id = sources.add(String::new(), text, crate::source::MAX_POSITIONS)?;
+        let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
+        let mut symbols = Vec::new();
+        outline(&file.items, &sources, &mut symbols);
+        Some(lsp_types::DocumentSymbolResponse::Nested(symbols))
+    }
+
+    /// Where the name under the cursor is used in the project's files
+    /// (and declared, when the client asks): a route or default naming a
+    /// backend, a bind naming a TLS policy, a value naming a constant. The
+    /// project is read and parsed for the request: it is asked for now and
+    /// then, not at every keystroke.
+    pub(super) fn references(&self, params: &lsp_types::ReferenceParams) -> Option<Vec<Location>> {
+        let at = &params.text_document_position;
+        let path = file_path(&at.text_document.uri)?;
+        let root = project_root(&path)?;
+        let text = self.text(&path)?;
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        let overlay = Overlay {
+            root: &root,
+            open: &self.open,
+            listed: &self.listed,
+        };
+        let (project, _) =
+            crate::project::load_from(&root, &overlay, crate::project::Parse::Whole).ok()?;
+        let sources = &project.sources;
+        let mut spans = Vec::new();
+        for parsed in &project.files {
+            if params.context.include_declaration {
+                declarations(&parsed.ast.items, &mut |name| {
+                    if name.name == word {
+                        spans.push(name.span);
+                    }
+                });
+            }
+            uses(&parsed.ast.items, word, &mut spans);
+        }
+        spans.sort();
+        let locations = spans
+            .into_iter()
+            .filter_map(|span| {
+                let file = &sources.locate(span).0.name;
+                Some(Location {
+                    uri: Url::from_file_path(root.join(file)).ok()?,
+                    range: range(sources, span),
+                })
+            })
+            .collect();
+        Some(locations)
+    }
+
+    /// What the name under the cursor is: the line of each declaration of
+    /// a name of the project (`let app_port: port = 8080`), or a field's
+    /// type (`balance`: one of `roundrobin`, ...).
+    pub(super) fn hover(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+    ) -> Option<lsp_types::Hover> {
+        let path = file_path(&at.text_document.uri)?;
+        let text = self.text(&path)?;
+        let file = crate::source::SourceFile::new(String::new(), text);
+        let offset = offset_of(&file, at.position)?;
+        let range = name_range(&file.text, offset)?;
+        if let Some(module) = range
+            .start
+            .checked_sub(1)
+            .filter(|&dot| file.text[..range.start].ends_with('.') && dot > 0)
+        {
+            // `tls.modern`: a definition of the standard library.
+            let module = &file.text[name_range(&file.text, module)?];
+            let value = std_declaration(module, &file.text[range])?;
+            return Some(markdown(format!("```haptic\n{value}\n```")));
+        }
+        let (start, word) = (range.start, &file.text[range]);
+        let declared = project_root(&path)
+            .and_then(|root| self.declared.get(&root))
+            .and_then(|declared| declared.get(word));
+        let value = match declared {
+            Some(locations) => {
+                let mut lines: Vec<String> = Vec::new();
+                for location in locations.iter().take(3) {
+                    let line = self.line_of(location)?;
+                    if !lines.contains(&line) {
+                        lines.push(line);
+                    }
+                }
+                format!("```haptic\n{}\n```", lines.join("\n"))
+            }
+            None => {
+                let (name, ty) = super::completion::field(&file.text[..start], word)?;
+                format!("`{name}`: {}", super::completion::describe(ty))
+            }
+        };
+        Some(markdown(value))
+    }
+
+    /// A declaration as the source writes it, from the editor's buffer or
+    /// the disk: its line, and the lines of the block it opens there
+    /// (`backend web {` to its `}`), at most [`HOVER_LINES`], unindented.
+    pub(super) fn line_of(&self, location: &Location) -> Option<String> {
+        let path = file_path(&location.uri)?;
+        let text = self.text(&path)?;
+        let mut lines = text.lines().skip(location.range.start.line as usize);
+        let first = lines.next()?;
+        let indent = first.len() - first.trim_start().len();
+        let mut depth = brace_depth(first);
+        let mut out = vec![first.trim().to_string()];
+        for line in lines {
+            if depth <= 0 {
+                break;
+            }
+            if out.len() == HOVER_LINES {
+                out.push("...".into());
+                break;
+            }
+            depth += brace_depth(line);
+            let cut = indent.min(line.len() - line.trim_start().len());
+            out.push(line[cut..].trim_end().to_string());
+        }
+        Some(out.join("\n"))
+    }
+}
+
+/// A name the cursor is on that can be renamed, where, and the project
+/// read for it.
+pub(super) struct Renamable {
+    word: String,
+    pub(super) range: Range,
+    project: crate::project::Project,
+}
+
+/// The name (letters, digits, `_`, `-`) that `offset` is in or just after;
+/// `None` for the second part of a dotted name (`tls.modern`).
+fn word_at(text: &str, offset: usize) -> Option<&str> {
+    word_range(text, offset).map(|range| &text[range])
+}
+
+/// How many lines of a declaration a hover shows.
+const HOVER_LINES: usize = 12;
+
+/// How many more `{` than `}` a line opens, outside strings and comments.
+fn brace_depth(line: &str) -> i32 {
+    let mut depth = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            '/' if chars.as_str().starts_with('/') => break,
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// A hover of Markdown text.
+fn markdown(value: String) -> lsp_types::Hover {
+    lsp_types::Hover {
+        contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
+            kind: lsp_types::MarkupKind::Markdown,
+            value,
+        }),
+        range: None,
+    }
+}
+
+/// The definition `name` of standard module `module` as its source writes
+/// it, with the comment above it: a `let` line, or a `tls` block.
+fn std_declaration(module: &str, name: &str) -> Option<String> {
+    let (_, source) = crate::project::STD_MODULES
+        .iter()
+        .find(|(m, _)| *m == module)?;
+    let lines: Vec<&str> = source.lines().collect();
+    let declares = |line: &str| {
+        ["let ", "tls "].iter().any(|kw| {
+            line.strip_prefix(kw)
+                .and_then(|rest| rest.strip_prefix(name))
+                .is_some_and(|rest| rest.starts_with([' ', ':', '{']))
+        })
+    };
+    let at = lines.iter().position(|line| declares(line))?;
+    let first = lines[..at]
+        .iter()
+        .rposition(|line| !line.starts_with("//"))
+        .map_or(0, |i| i + 1);
+    let last = if lines[at].trim_end().ends_with('{') {
+        at + lines[at..].iter().position(|line| *line == "}")?
+    } else {
+        at
+    };
+    Some(lines[first..=last].join("\n"))
+}
+
+/// Where [`word_at`]'s name is in `text`.
+fn word_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
+    let range = name_range(text, offset)?;
+    (!text[..range.start].ends_with('.')).then_some(range)
+}
+
+/// The name (letters, digits, `_`, `-`) that `offset` is in or just
+/// after, dotted or not.
+fn name_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
+    use crate::syntax::is_name_char as is_name;
+    // After the last character that is not a name's, whatever its width.
+    let start = text[..offset]
+        .char_indices()
+        .rfind(|&(_, c)| !is_name(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[offset..]
+        .find(|c: char| !is_name(c))
+        .map_or(text.len(), |i| offset + i);
+    (start != end).then_some(start..end)
+}
+
+/// Where `name` is used among `items`, `if` branches included: as a
+/// route's or default's backend, a bind's TLS policy, a constant or TLS
+/// policy in a value (not `tls.modern`, a standard module's), or an
+/// environment in a condition or a guard.
+fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
+    use crate::syntax::ast::{BodyItem, Expr};
+    pub(super) fn value(expr: &Expr, name: &str, out: &mut Vec<Span>) {
+        let mut paths = Vec::new();
+        crate::check::paths_in(expr, &mut paths);
+        for path in paths {
+            if let [only] = path.segments.as_slice() {
+                if only.name == name {
+                    out.push(only.span);
+                }
+            }
+        }
+    }
+    pub(super) fn body(items: &[BodyItem], name: &str, out: &mut Vec<Span>) {
+        for item in items {
+            match item {
+                BodyItem::Field(f) => value(&f.value, name, out),
+                BodyItem::Server(s) => {
+                    value(&s.addr, name, out);
+                    if let Some(options) = &s.options {
+                        value(options, name, out);
+                    }
+                }
+                BodyItem::Bind(b) => {
+                    value(&b.addr, name, out);
+                    if let Some([only]) = b.tls.as_ref().map(|p| p.segments.as_slice()) {
+                        if only.name == name {
+                            out.push(only.span);
+                        }
+                    }
+                }
+                BodyItem::Route(r) if r.target.name == name => out.push(r.target.span),
+                BodyItem::Default(d) if d.name == name => out.push(d.span),
+                BodyItem::Route(_) | BodyItem::Default(_) => {}
+                BodyItem::Header(h) => value(&h.value, name, out),
+                BodyItem::If(branch) => {
+                    envs(&branch.cond.envs, name, out);
+                    body(&branch.then, name, out);
+                    body(&branch.otherwise, name, out);
+                }
+            }
+        }
+    }
+    pub(super) fn envs(list: &[crate::syntax::ast::Ident], name: &str, out: &mut Vec<Span>) {
+        out.extend(list.iter().filter(|e| e.name == name).map(|e| e.span));
+    }
+    for item in items {
+        match item {
+            Item::Let(l) => value(&l.value, name, out),
+            Item::Tls(t) => value(&t.value, name, out),
+            Item::Backend(d) | Item::Frontend(d) | Item::Defaults(d) | Item::Stats(d) => {
+                body(&d.body, name, out);
+            }
+            Item::Guard(g) => {
+                for field in g.options.iter().flat_map(|o| &o.fields) {
+                    value(&field.value, name, out);
+                }
+                envs(&g.envs, name, out);
+            }
+            Item::If(branch) => {
+                envs(&branch.cond.envs, name, out);
+                uses(&branch.then, name, out);
+                uses(&branch.otherwise, name, out);
+            }
+            Item::Import(_) | Item::Env(_) => {}
+        }
+    }
+}
+
+/// Whether `name` is a name of the language (`ident` in the grammar) that
+/// reads as one wherever a name goes: not a boolean, nor a word that
+/// starts a condition, a secret or a standard module.
+fn is_name(name: &str) -> bool {
+    const TAKEN: &[&str] = &[
+        "true", "false", "if", "else", "in", "env", "secret", "std", "with",
+    ];
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !TAKEN.contains(&name)
+}
+
+/// The document symbols of `items`, `if` branches flattened in.
+fn outline(items: &[Item], sources: &SourceMap, out: &mut Vec<lsp_types::DocumentSymbol>) {
+    use crate::syntax::ast::BodyItem;
+    use lsp_types::SymbolKind;
+    let cover = |a: Span, b: Span| Span {
+        start: a.start,
+        end: b.end.max(a.end),
+    };
+    #[allow(deprecated)] // `deprecated` is a required field of the type.
+    let symbol = |name: &str, detail: &str, kind: SymbolKind, whole: Span, name_at: Span| {
+        lsp_types::DocumentSymbol {
+            name: name.to_string(),
+            detail: Some(detail.to_string()),
+            kind,
+            tags: None,
+            deprecated: None,
+            range: range(sources, whole),
+            selection_range: range(sources, name_at),
+            children: None,
+        }
+    };
+    for item in items {
+        let found = match item {
+            Item::Env(e) => symbol(&e.name, "env", SymbolKind::ENUM_MEMBER, e.span, e.span),
+            Item::Let(l) => symbol(
+                &l.name.name,
+                "let",
+                SymbolKind::CONSTANT,
+                cover(l.name.span, l.value.span),
+                l.name.span,
+            ),
+            Item::Tls(t) => symbol(
+                &t.name.name,
+                "tls",
+                SymbolKind::STRUCT,
+                cover(t.name.span, t.value.span),
+                t.name.span,
+            ),
+            Item::Backend(d) => {
+                let mut backend = symbol(
+                    &d.name.name,
+                    "backend",
+                    SymbolKind::CLASS,
+                    d.span,
+                    d.name.span,
+                );
+                let mut servers = Vec::new();
+                let mut stack: Vec<&[BodyItem]> = vec![&d.body];
+                while let Some(body) = stack.pop() {
+                    for item in body {
+                        match item {
+                            BodyItem::Server(s) => servers.push(symbol(
+                                &s.name.name,
+                                "server",
+                                SymbolKind::FIELD,
+                                s.span,
+                                s.name.span,
+                            )),
+                            BodyItem::If(branch) => {
+                                stack.push(&branch.then);
+                                stack.push(&branch.otherwise);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                servers.sort_by_key(|s| (s.range.start.line, s.range.start.character));
+                backend.children = Some(servers);
+                backend
+            }
+            Item::Frontend(d) => symbol(
+                &d.name.name,
+                "frontend",
+                SymbolKind::INTERFACE,
+                d.span,
+                d.name.span,
+            ),
+            Item::Defaults(d) | Item::Stats(d) => {
+                symbol(&d.name.name, "", SymbolKind::OBJECT, d.span, d.name.span)
+            }
+            Item::Guard(g) => symbol(
+                &g.name.name,
+                "guard",
+                SymbolKind::EVENT,
+                g.span,
+                g.name.span,
+            ),
+            Item::If(branch) => {
+                outline(&branch.then, sources, out);
+                outline(&branch.otherwise, sources, out);
+                continue;
+            }
+            Item::Import(_) => continue,
+        };
+        out.push(found);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::brace_depth;
+
+    #[test]
+    pub(super) fn braces_in_strings_and_comments_do_not_count() {
+        assert_eq!(brace_depth("backend web {"), 1);
+        assert_eq!(brace_depth("  server a = 10.0.0.1:80 { weight = 5 }"), 0);
+        assert_eq!(brace_depth("}"), -1);
+        assert_eq!(brace_depth(r#"  request_header "X-A" = "{ \" {" // {"#), 0);
+        assert_eq!(
+            brace_depth("if env == staging { let port = 8080 } else {"),
+            1
+        );
+    }
+}
