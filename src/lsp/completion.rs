@@ -23,9 +23,9 @@ pub struct Symbols {
     pub tls: BTreeSet<String>,
     pub constants: BTreeSet<String>,
     pub envs: BTreeSet<String>,
-    /// The standard modules the project imports, with their definitions;
-    /// `true` for a TLS policy.
-    pub modules: BTreeMap<String, Vec<(String, bool)>>,
+    /// The standard modules the project imports, with their definitions,
+    /// each a [`Kind::Constant`] or a [`Kind::Tls`] policy.
+    pub modules: BTreeMap<String, Vec<(String, Kind)>>,
 }
 
 impl Symbols {
@@ -88,8 +88,8 @@ impl Symbols {
                 .items
                 .iter()
                 .filter_map(|item| match item {
-                    Item::Let(l) => Some((l.name.name.to_string(), false)),
-                    Item::Tls(t) => Some((t.name.name.to_string(), true)),
+                    Item::Let(l) => Some((l.name.name.to_string(), Kind::Constant)),
+                    Item::Tls(t) => Some((t.name.name.to_string(), Kind::Tls)),
                     _ => None,
                 })
                 .collect();
@@ -205,7 +205,7 @@ impl Out {
             self.add(name, Kind::Constant, Some("constant".into()));
         }
         for (module, members) in &symbols.modules {
-            for (name, _) in members.iter().filter(|(_, tls)| !tls) {
+            for (name, _) in members.iter().filter(|(_, k)| *k == Kind::Constant) {
                 self.add(
                     format!("{module}.{name}"),
                     Kind::Constant,
@@ -412,13 +412,12 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
                 }
             }
         } else if let Some(members) = word(n - 2).and_then(|m| symbols.modules.get(m)) {
-            for (name, tls) in members {
-                let (kind, detail) = if *tls {
-                    (Kind::Tls, "TLS policy")
-                } else {
-                    (Kind::Constant, "constant")
+            for (name, kind) in members {
+                let detail = match kind {
+                    Kind::Tls => "TLS policy",
+                    _ => "constant",
                 };
-                out.add(name, kind, Some(detail.into()));
+                out.add(name, *kind, Some(detail.into()));
             }
         }
         return;
@@ -485,7 +484,7 @@ fn tls_policies(symbols: &Symbols, out: &mut Out) {
         out.add(name, Kind::Tls, Some("TLS policy".into()));
     }
     for (module, members) in &symbols.modules {
-        for (name, _) in members.iter().filter(|(_, tls)| *tls) {
+        for (name, _) in members.iter().filter(|(_, k)| *k == Kind::Tls) {
             out.add(
                 format!("{module}.{name}"),
                 Kind::Tls,
@@ -549,10 +548,16 @@ mod tests {
             constants: set(&["app_port"]),
             envs: set(&["production", "staging"]),
             modules: [
-                ("checks".to_string(), vec![("healthz".to_string(), false)]),
+                (
+                    "checks".to_string(),
+                    vec![("healthz".to_string(), Kind::Constant)],
+                ),
                 (
                     "tls".to_string(),
-                    vec![("curves".to_string(), false), ("modern".to_string(), true)],
+                    vec![
+                        ("curves".to_string(), Kind::Constant),
+                        ("modern".to_string(), Kind::Tls),
+                    ],
                 ),
             ]
             .into_iter()
