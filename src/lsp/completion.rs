@@ -201,14 +201,24 @@ impl Out {
     }
 
     fn constants(&mut self, symbols: &Symbols) {
-        for name in &symbols.constants {
-            self.add(name, Kind::Constant, Some("constant".into()));
+        self.definitions(symbols, Kind::Constant);
+    }
+
+    /// The project's definitions of `kind` (constants or TLS policies),
+    /// then those of the standard modules it imports.
+    fn definitions(&mut self, symbols: &Symbols, kind: Kind) {
+        let (project, what) = match kind {
+            Kind::Tls => (&symbols.tls, "TLS policy"),
+            _ => (&symbols.constants, "constant"),
+        };
+        for name in project {
+            self.add(name, kind, Some(what.into()));
         }
         for (module, members) in &symbols.modules {
-            for (name, _) in members.iter().filter(|(_, k)| *k == Kind::Constant) {
+            for (name, _) in members.iter().filter(|(_, k)| *k == kind) {
                 self.add(
                     format!("{module}.{name}"),
-                    Kind::Constant,
+                    kind,
                     Some(format!("std.{module}")),
                 );
             }
@@ -480,18 +490,7 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
 
 /// The project's TLS policies and the standard ones it imports.
 fn tls_policies(symbols: &Symbols, out: &mut Out) {
-    for name in &symbols.tls {
-        out.add(name, Kind::Tls, Some("TLS policy".into()));
-    }
-    for (module, members) in &symbols.modules {
-        for (name, _) in members.iter().filter(|(_, k)| *k == Kind::Tls) {
-            out.add(
-                format!("{module}.{name}"),
-                Kind::Tls,
-                Some(format!("std.{module}")),
-            );
-        }
-    }
+    out.definitions(symbols, Kind::Tls);
 }
 
 /// Whether the statement ends inside `[` ... without its `]`.
