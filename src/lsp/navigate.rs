@@ -10,6 +10,21 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Item;
 
 impl Server {
+    /// The project in `root` read and parsed whole (open buffers over the
+    /// disk), for a request that needs its trees.
+    fn load(
+        &self,
+        root: &std::path::Path,
+    ) -> Result<(crate::project::Project, Vec<crate::diag::Diagnostic>), crate::project::LoadError>
+    {
+        let overlay = Overlay {
+            root,
+            open: &self.open,
+            listed: &self.listed,
+        };
+        crate::project::load_from(root, &overlay, crate::project::Parse::Whole)
+    }
+
     /// Where the name under the cursor is declared: a backend, frontend,
     /// constant, TLS policy or environment of the project, in every
     /// branch that declares it. Names of the standard library (`tls.modern`)
@@ -26,14 +41,7 @@ impl Server {
             // A project not checked yet (no document of it was opened):
             // its files are read and parsed for this request.
             None => {
-                let overlay = Overlay {
-                    root: &root,
-                    open: &self.open,
-                    listed: &self.listed,
-                };
-                let (project, _) =
-                    crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
-                        .ok()?;
+                let (project, _) = self.load(&root).ok()?;
                 declared(&root, &project).remove(word)
             }
         };
@@ -112,14 +120,9 @@ impl Server {
                 )
             })
             .ok_or("no name of the project at the cursor")?;
-        let overlay = Overlay {
-            root: &root,
-            open: &self.open,
-            listed: &self.listed,
-        };
-        let (project, read) =
-            crate::project::load_from(&root, &overlay, crate::project::Parse::Whole)
-                .map_err(|_| "the project cannot be read".to_string())?;
+        let (project, read) = self
+            .load(&root)
+            .map_err(|_| "the project cannot be read".to_string())?;
         let unread = read
             .iter()
             .any(|d| matches!(d.code, Code::Syntax | Code::NotUtf8 | Code::TooDeep));
@@ -180,13 +183,7 @@ impl Server {
         let text = self.text(&path)?;
         let file = crate::source::SourceFile::new(String::new(), text);
         let word = word_at(&file.text, offset_of(&file, at.position)?)?;
-        let overlay = Overlay {
-            root: &root,
-            open: &self.open,
-            listed: &self.listed,
-        };
-        let (project, _) =
-            crate::project::load_from(&root, &overlay, crate::project::Parse::Whole).ok()?;
+        let (project, _) = self.load(&root).ok()?;
         let sources = &project.sources;
         let mut spans = Vec::new();
         for parsed in &project.files {
