@@ -10,6 +10,19 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Item;
 
 impl Server {
+    /// The root of the project holding the document, and the name under
+    /// the cursor (not the second part of a dotted one).
+    fn name_under(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+    ) -> Option<(std::path::PathBuf, String)> {
+        let path = file_path(&at.text_document.uri)?;
+        let root = project_root(&path)?;
+        let file = crate::source::SourceFile::new(String::new(), self.text(&path)?);
+        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        Some((root, word.to_string()))
+    }
+
     /// The project in `root` read and parsed whole (open buffers over the
     /// disk), for a request that needs its trees.
     fn load(
@@ -30,12 +43,8 @@ impl Server {
     /// branch that declares it. Names of the standard library (`tls.modern`)
     /// are not files the editor can open.
     pub(super) fn definition(&self, params: &GotoDefinitionParams) -> Option<Vec<Location>> {
-        let at = &params.text_document_position_params;
-        let path = file_path(&at.text_document.uri)?;
-        let root = project_root(&path)?;
-        let text = self.text(&path)?;
-        let file = crate::source::SourceFile::new(String::new(), text);
-        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        let (root, word) = self.name_under(&params.text_document_position_params)?;
+        let word = word.as_str();
         let found = match self.declared.get(&root) {
             Some(declared) => declared.get(word).cloned(),
             // A project not checked yet (no document of it was opened):
@@ -177,12 +186,8 @@ impl Server {
     /// project is read and parsed for the request: it is asked for now and
     /// then, not at every keystroke.
     pub(super) fn references(&self, params: &lsp_types::ReferenceParams) -> Option<Vec<Location>> {
-        let at = &params.text_document_position;
-        let path = file_path(&at.text_document.uri)?;
-        let root = project_root(&path)?;
-        let text = self.text(&path)?;
-        let file = crate::source::SourceFile::new(String::new(), text);
-        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
+        let (root, word) = self.name_under(&params.text_document_position)?;
+        let word = word.as_str();
         let (project, _) = self.load(&root).ok()?;
         let sources = &project.sources;
         let mut spans = Vec::new();
