@@ -32,6 +32,15 @@ impl Span {
         }
     }
 
+    /// From the start of this span to the end of `other`, a later span of
+    /// the same file.
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start,
+            end: other.end.max(self.end),
+        }
+    }
+
     /// The part of this span at byte offsets `range` within it.
     pub fn slice(self, range: Range<usize>) -> Span {
         Span {

@@ -396,13 +396,79 @@ impl Server {
     }
 
     /// The quick fixes: the nearest name in place of a misspelt one (from
-    /// the diagnostics the client sends back), and for a file that no
-    /// import reaches (W0007), an import of it at the end of the entry
-    /// file's imports. Read from the last check, so that asking (editors
-    /// ask as the cursor moves) costs no load of the project.
+    /// the diagnostics the client sends back), the removal of an unused
+    /// definition (W0008), and for a file that no import reaches (W0007),
+    /// an import of it at the end of the entry file's imports. None loads
+    /// the project: editors ask as the cursor moves.
     fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
         let mut actions = replacements(params);
+        actions.extend(self.removals(params));
         actions.extend(self.import_action(params));
+        actions
+    }
+
+    /// For each unused definition (W0008) among the diagnostics the client
+    /// sends back, its removal: the whole lines of its `let` or `tls` item,
+    /// where nothing else stands on them. The buffer is parsed alone.
+    fn removals(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
+        let code = Some(NumberOrString::String(
+            Code::UnusedDefinition.as_str().into(),
+        ));
+        let unused: Vec<&lsp_types::Diagnostic> = params
+            .context
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .collect();
+        let Some(text) = file_path(&params.text_document.uri)
+            .filter(|_| !unused.is_empty())
+            .and_then(|path| self.text(&path))
+        else {
+            return Vec::new();
+        };
+        let mut sources = SourceMap::default();
+        let Some(id) = sources.add(String::new(), text, crate::source::MAX_POSITIONS) else {
+            return Vec::new();
+        };
+        let text = &sources.get(id).text;
+        let (file, _) = crate::syntax::parse(id, text);
+        let mut definitions = Vec::new();
+        defined(&file.items, &mut definitions);
+        let mut actions = Vec::new();
+        for d in unused {
+            let Some((name, whole)) = definitions
+                .iter()
+                .find(|(name, _)| range(&sources, name.span) == d.range)
+            else {
+                continue;
+            };
+            let (_, bytes) = sources.locate(*whole);
+            let first = text[..bytes.start].rfind('\n').map_or(0, |n| n + 1);
+            let keyword = text[first..bytes.start].trim();
+            let rest = text[bytes.end..].split('\n').next().unwrap_or("").trim();
+            if !matches!(keyword, "let" | "tls") || !(rest.is_empty() || rest.starts_with("//")) {
+                continue;
+            }
+            let last = text[bytes.end..]
+                .find('\n')
+                .map_or(text.len(), |n| bytes.end + n + 1);
+            let edit = TextEdit {
+                range: range(&sources, Span::new(id, first..last)),
+                new_text: String::new(),
+            };
+            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("remove `{}`", name.name),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![d.clone()]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some(
+                        std::iter::once((params.text_document.uri.clone(), vec![edit])).collect(),
+                    ),
+                    ..WorkspaceEdit::default()
+                }),
+                ..CodeAction::default()
+            }));
+        }
         actions
     }
 
@@ -595,6 +661,22 @@ fn replacements(params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
             }))
         })
         .collect()
+}
+
+/// The `let` and `tls` items among `items`, `if` branches included: each
+/// one's name, and its span from the name to the end of its value.
+fn defined<'a>(items: &'a [Item], out: &mut Vec<(&'a crate::syntax::ast::Ident, Span)>) {
+    for item in items {
+        match item {
+            Item::Let(l) => out.push((&l.name, l.name.span.to(l.value.span))),
+            Item::Tls(t) => out.push((&t.name, t.name.span.to(t.value.span))),
+            Item::If(branch) => {
+                defined(&branch.then, out);
+                defined(&branch.otherwise, out);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The request for the client to tell the server about `.hap` files and

@@ -480,10 +480,6 @@ fn is_name(name: &str) -> bool {
 fn outline(items: &[Item], sources: &SourceMap, out: &mut Vec<lsp_types::DocumentSymbol>) {
     use crate::syntax::ast::BodyItem;
     use lsp_types::SymbolKind;
-    let cover = |a: Span, b: Span| Span {
-        start: a.start,
-        end: b.end.max(a.end),
-    };
     #[allow(deprecated)] // `deprecated` is a required field of the type.
     let symbol = |name: &str, detail: &str, kind: SymbolKind, whole: Span, name_at: Span| {
         lsp_types::DocumentSymbol {
@@ -504,14 +500,14 @@ fn outline(items: &[Item], sources: &SourceMap, out: &mut Vec<lsp_types::Documen
                 &l.name.name,
                 "let",
                 SymbolKind::CONSTANT,
-                cover(l.name.span, l.value.span),
+                l.name.span.to(l.value.span),
                 l.name.span,
             ),
             Item::Tls(t) => symbol(
                 &t.name.name,
                 "tls",
                 SymbolKind::STRUCT,
-                cover(t.name.span, t.value.span),
+                t.name.span.to(t.value.span),
                 t.name.span,
             ),
             Item::Backend(d) => {

@@ -1064,3 +1064,30 @@ fn hover_cuts_a_long_declaration() {
     assert_eq!(lines[13], "...");
     client.stop();
 }
+
+/// An unused definition has a quick fix that removes its lines, where
+/// nothing else stands on them.
+#[test]
+fn an_unused_definition_can_be_removed() {
+    let text = "env production\nlet spare = {\n  weight = 5\n} // kept for later\nif env == production { let inline = 1 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n";
+    let (_project, main, client) = open_single(text);
+    let diags = client.diagnostics(&main);
+    let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
+    assert_eq!(codes, [&json!("W0008"), &json!("W0008")], "{diags:?}");
+    let spare = diags[0]["range"].clone();
+    let actions = client.code_actions(2, &main, &spare, &diags[..1]);
+    assert_eq!(actions.as_array().unwrap().len(), 1, "{actions:#}");
+    assert_eq!(actions[0]["title"], "remove `spare`");
+    let edits = actions[0]["edit"]["changes"][main.as_str()]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        apply_edits(text, edits),
+        "env production\nif env == production { let inline = 1 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n"
+    );
+    // `inline` shares its line with the `if`: no removal is offered.
+    let inline = diags[1]["range"].clone();
+    let actions = client.code_actions(3, &main, &inline, &diags[1..]);
+    assert_eq!(actions, json!([]), "{actions:#}");
+    client.stop();
+}
