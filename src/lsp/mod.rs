@@ -456,18 +456,9 @@ impl Server {
                 range: range(&sources, Span::new(id, first..last)),
                 new_text: String::new(),
             };
-            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
-                title: format!("remove `{}`", name.name),
-                kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![d.clone()]),
-                edit: Some(WorkspaceEdit {
-                    changes: Some(
-                        std::iter::once((params.text_document.uri.clone(), vec![edit])).collect(),
-                    ),
-                    ..WorkspaceEdit::default()
-                }),
-                ..CodeAction::default()
-            }));
+            let title = format!("remove `{}`", name.name);
+            let fix = quick_fix(title, d, &params.text_document.uri, edit);
+            actions.push(CodeActionOrCommand::CodeAction(fix));
         }
         actions
     }
@@ -646,21 +637,29 @@ fn replacements(params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
                 range: d.range,
                 new_text: with.to_string(),
             };
+            let title = format!("replace with `{with}`");
+            // The one an editor applies when asked to fix everything.
+            let fix = quick_fix(title, d, &params.text_document.uri, edit);
             Some(CodeActionOrCommand::CodeAction(CodeAction {
-                title: format!("replace with `{with}`"),
-                kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![d.clone()]),
-                edit: Some(WorkspaceEdit {
-                    changes: Some(
-                        std::iter::once((params.text_document.uri.clone(), vec![edit])).collect(),
-                    ),
-                    ..WorkspaceEdit::default()
-                }),
                 is_preferred: Some(true),
-                ..CodeAction::default()
+                ..fix
             }))
         })
         .collect()
+}
+
+/// A quick fix of diagnostic `d` by one edit of document `uri`.
+fn quick_fix(title: String, d: &lsp_types::Diagnostic, uri: &Url, edit: TextEdit) -> CodeAction {
+    CodeAction {
+        title,
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![d.clone()]),
+        edit: Some(WorkspaceEdit {
+            changes: Some(std::iter::once((uri.clone(), vec![edit])).collect()),
+            ..WorkspaceEdit::default()
+        }),
+        ..CodeAction::default()
+    }
 }
 
 /// The `let` and `tls` items among `items`, `if` branches included: each
