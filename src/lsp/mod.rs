@@ -727,12 +727,8 @@ fn collect(
         .labels
         .iter()
         .filter_map(|l| {
-            let name = &sources.locate(l.span).0.name;
             Some(DiagnosticRelatedInformation {
-                location: Location {
-                    uri: Url::from_file_path(root.join(name)).ok()?,
-                    range: range(sources, l.span),
-                },
+                location: location(root, sources, l.span)?,
                 message: l.message.clone(),
             })
         })
@@ -857,13 +853,8 @@ fn declared(root: &Path, project: &crate::project::Project) -> Declared {
     let mut out = Declared::default();
     for parsed in &project.files {
         declarations(&parsed.ast.items, &mut |name| {
-            let file = &sources.locate(name.span).0.name;
-            if let Ok(uri) = Url::from_file_path(root.join(file)) {
-                let location = Location {
-                    uri,
-                    range: range(sources, name.span),
-                };
-                out.entry(name.name.to_string()).or_default().push(location);
+            if let Some(at) = location(root, sources, name.span) {
+                out.entry(name.name.to_string()).or_default().push(at);
             }
         });
     }
@@ -885,6 +876,15 @@ fn declarations(items: &[Item], found: &mut impl FnMut(&crate::syntax::ast::Iden
             Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
         }
     }
+}
+
+/// Where `span` is, as the editor names it: the file under `root`.
+fn location(root: &Path, sources: &SourceMap, span: Span) -> Option<Location> {
+    let file = &sources.locate(span).0.name;
+    Some(Location {
+        uri: Url::from_file_path(root.join(file)).ok()?,
+        range: range(sources, span),
+    })
 }
 
 /// LSP positions: 0-based lines, columns in UTF-16 code units.

@@ -4,7 +4,9 @@
 use lsp_types::{GotoDefinitionParams, Location, Position, Range, TextEdit, Url, WorkspaceEdit};
 use std::collections::HashMap;
 
-use super::{declarations, declared, file_path, offset_of, project_root, range, Overlay, Server};
+use super::{
+    declarations, declared, file_path, location, offset_of, project_root, range, Overlay, Server,
+};
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Item;
@@ -74,26 +76,14 @@ impl Server {
         if let Some(kind) = symbols.kinds_of(new).first() {
             return Err(format!("`{new}` already names a {kind}"));
         }
-        let sources = &target.project.sources;
+        let project = &target.project;
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
-        for parsed in &target.project.files {
-            let mut spans = Vec::new();
-            declarations(&parsed.ast.items, &mut |name| {
-                if name.name == word {
-                    spans.push(name.span);
-                }
+        let spans = declarations_of(project, word).chain(uses_of(project, word));
+        for at in spans.filter_map(|span| location(&project.root, &project.sources, span)) {
+            changes.entry(at.uri).or_default().push(TextEdit {
+                range: at.range,
+                new_text: new.to_string(),
             });
-            uses(&parsed.ast.items, word, &mut spans);
-            for span in spans {
-                let file = &sources.locate(span).0.name;
-                let Ok(uri) = Url::from_file_path(target.project.root.join(file)) else {
-                    continue;
-                };
-                changes.entry(uri).or_default().push(TextEdit {
-                    range: range(sources, span),
-                    new_text: new.to_string(),
-                });
-            }
         }
         Ok(WorkspaceEdit {
             changes: Some(changes),
@@ -189,28 +179,14 @@ impl Server {
         let (root, word) = self.name_under(&params.text_document_position)?;
         let word = word.as_str();
         let (project, _) = self.load(&root).ok()?;
-        let sources = &project.sources;
-        let mut spans = Vec::new();
-        for parsed in &project.files {
-            if params.context.include_declaration {
-                declarations(&parsed.ast.items, &mut |name| {
-                    if name.name == word {
-                        spans.push(name.span);
-                    }
-                });
-            }
-            uses(&parsed.ast.items, word, &mut spans);
+        let mut spans: Vec<Span> = uses_of(&project, word).collect();
+        if params.context.include_declaration {
+            spans.extend(declarations_of(&project, word));
         }
         spans.sort();
         let locations = spans
             .into_iter()
-            .filter_map(|span| {
-                let file = &sources.locate(span).0.name;
-                Some(Location {
-                    uri: Url::from_file_path(root.join(file)).ok()?,
-                    range: range(sources, span),
-                })
-            })
+            .filter_map(|span| location(&root, &project.sources, span))
             .collect();
         Some(locations)
     }
@@ -263,7 +239,7 @@ impl Server {
     /// A declaration as the source writes it, from the editor's buffer or
     /// the disk: its line, and the lines of the block it opens there
     /// (`backend web {` to its `}`), at most [`HOVER_LINES`], unindented.
-    pub(super) fn line_of(&self, location: &Location) -> Option<String> {
+    fn line_of(&self, location: &Location) -> Option<String> {
         let path = file_path(&location.uri)?;
         let text = self.text(&path)?;
         let mut lines = text.lines().skip(location.range.start.line as usize);
@@ -389,13 +365,42 @@ fn name_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
     (start != end).then_some(start..end)
 }
 
+/// Where `word` is declared in the project's files, `if` branches
+/// included.
+fn declarations_of<'p>(
+    project: &'p crate::project::Project,
+    word: &'p str,
+) -> impl Iterator<Item = Span> + 'p {
+    project.files.iter().flat_map(move |parsed| {
+        let mut spans = Vec::new();
+        declarations(&parsed.ast.items, &mut |name| {
+            if name.name == word {
+                spans.push(name.span);
+            }
+        });
+        spans
+    })
+}
+
+/// Where `word` is used in the project's files ([`uses`]).
+fn uses_of<'p>(
+    project: &'p crate::project::Project,
+    word: &'p str,
+) -> impl Iterator<Item = Span> + 'p {
+    project.files.iter().flat_map(move |parsed| {
+        let mut spans = Vec::new();
+        uses(&parsed.ast.items, word, &mut spans);
+        spans
+    })
+}
+
 /// Where `name` is used among `items`, `if` branches included: as a
 /// route's or default's backend, a bind's TLS policy, a constant or TLS
 /// policy in a value (not `tls.modern`, a standard module's), or an
 /// environment in a condition or a guard.
 fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
     use crate::syntax::ast::{BodyItem, Expr};
-    pub(super) fn value(expr: &Expr, name: &str, out: &mut Vec<Span>) {
+    fn value(expr: &Expr, name: &str, out: &mut Vec<Span>) {
         let mut paths = Vec::new();
         crate::check::paths_in(expr, &mut paths);
         for path in paths {
@@ -406,7 +411,7 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
             }
         }
     }
-    pub(super) fn body(items: &[BodyItem], name: &str, out: &mut Vec<Span>) {
+    fn body(items: &[BodyItem], name: &str, out: &mut Vec<Span>) {
         for item in items {
             match item {
                 BodyItem::Field(f) => value(&f.value, name, out),
@@ -436,7 +441,7 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
             }
         }
     }
-    pub(super) fn envs(list: &[crate::syntax::ast::Ident], name: &str, out: &mut Vec<Span>) {
+    fn envs(list: &[crate::syntax::ast::Ident], name: &str, out: &mut Vec<Span>) {
         out.extend(list.iter().filter(|e| e.name == name).map(|e| e.span));
     }
     for item in items {
@@ -575,7 +580,7 @@ mod tests {
     use super::brace_depth;
 
     #[test]
-    pub(super) fn braces_in_strings_and_comments_do_not_count() {
+    fn braces_in_strings_and_comments_do_not_count() {
         assert_eq!(brace_depth("backend web {"), 1);
         assert_eq!(brace_depth("  server a = 10.0.0.1:80 { weight = 5 }"), 0);
         assert_eq!(brace_depth("}"), -1);
