@@ -226,6 +226,19 @@ impl Out {
     }
 }
 
+/// How many more `{` than `}` a line opens, outside strings and comments
+/// (as [`lex`] reads them): hover's measure of a declaration's block.
+pub(super) fn brace_depth(line: &str) -> i32 {
+    lex(line)
+        .iter()
+        .map(|tok| match tok {
+            Tok::Punct('{') => 1,
+            Tok::Punct('}') => -1,
+            _ => 0,
+        })
+        .sum()
+}
+
 /// A token of the text before the cursor. Strings and comments are kept
 /// only as far as they matter: a string is one token, a comment none.
 #[derive(Debug, Clone, PartialEq)]
@@ -725,6 +738,18 @@ mod tests {
         let found = complete("backend api {\n  check = ", &symbols);
         let labels: Vec<&str> = found.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(labels, ["http", "app_port", "checks.healthz", "tls.curves"]);
+    }
+
+    #[test]
+    fn braces_in_strings_and_comments_do_not_count() {
+        assert_eq!(brace_depth("backend web {"), 1);
+        assert_eq!(brace_depth("  server a = 10.0.0.1:80 { weight = 5 }"), 0);
+        assert_eq!(brace_depth("}"), -1);
+        assert_eq!(brace_depth(r#"  request_header "X-A" = "{ \" {" // {"#), 0);
+        assert_eq!(
+            brace_depth("if env == staging { let port = 8080 } else {"),
+            1
+        );
     }
 
     #[test]

@@ -245,7 +245,7 @@ impl Server {
         let mut lines = text.lines().skip(location.range.start.line as usize);
         let first = lines.next()?;
         let indent = first.len() - first.trim_start().len();
-        let mut depth = brace_depth(first);
+        let mut depth = super::completion::brace_depth(first);
         let mut out = vec![first.trim().to_string()];
         for line in lines {
             if depth <= 0 {
@@ -255,7 +255,7 @@ impl Server {
                 out.push("...".into());
                 break;
             }
-            depth += brace_depth(line);
+            depth += super::completion::brace_depth(line);
             let cut = indent.min(line.len() - line.trim_start().len());
             out.push(line[cut..].trim_end().to_string());
         }
@@ -279,32 +279,6 @@ fn word_at(text: &str, offset: usize) -> Option<&str> {
 
 /// How many lines of a declaration a hover shows.
 const HOVER_LINES: usize = 12;
-
-/// How many more `{` than `}` a line opens, outside strings and comments.
-fn brace_depth(line: &str) -> i32 {
-    let mut depth = 0;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            '/' if chars.as_str().starts_with('/') => break,
-            '"' => {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    depth
-}
 
 /// A hover of Markdown text.
 fn markdown(value: String) -> lsp_types::Hover {
@@ -572,22 +546,5 @@ fn outline(items: &[Item], sources: &SourceMap, out: &mut Vec<lsp_types::Documen
             Item::Import(_) => continue,
         };
         out.push(found);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::brace_depth;
-
-    #[test]
-    fn braces_in_strings_and_comments_do_not_count() {
-        assert_eq!(brace_depth("backend web {"), 1);
-        assert_eq!(brace_depth("  server a = 10.0.0.1:80 { weight = 5 }"), 0);
-        assert_eq!(brace_depth("}"), -1);
-        assert_eq!(brace_depth(r#"  request_header "X-A" = "{ \" {" // {"#), 0);
-        assert_eq!(
-            brace_depth("if env == staging { let port = 8080 } else {"),
-            1
-        );
     }
 }
