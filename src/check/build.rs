@@ -222,15 +222,15 @@ fn build_backends<'a>(
             .iter()
             .map(|decl| build(&mut ctx, &mut part, decl))
             .collect();
-        let referred = ctx.defs.referred;
-        (built, diags, part, referred)
+        let settled = ctx.defs.settled;
+        (built, diags, part, settled)
     });
     results
         .into_iter()
-        .map(|(built, diags, part, referred)| {
+        .map(|(built, diags, part, settled)| {
             ctx.diags.merge(diags);
             found.merge(part);
-            ctx.defs.merge_referred(&referred);
+            ctx.defs.merge_settled(&settled);
             built
         })
         .collect()
@@ -254,9 +254,11 @@ fn check_definitions<'a>(ctx: &mut Ctx<'a, '_>, items: &[&'a ast::Item]) {
             continue;
         };
         let raw = ctx.defs.value_in_order(slot, ctx.diags);
-        if is_tls && ctx.coerce(&raw, Ty::Record(&types::TLS)).is_none() {
-            // Reported as an invalid policy, not as an unused one too.
-            ctx.defs.referred[slot] = true;
+        let invalid = matches!(raw.raw, Raw::Poison)
+            || is_tls && ctx.coerce(&raw, Ty::Record(&types::TLS)).is_none();
+        if invalid {
+            // Reported as invalid, not as unused as well (W0008).
+            ctx.defs.settled[slot] = true;
         }
     }
 }

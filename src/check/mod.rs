@@ -434,7 +434,7 @@ pub(crate) fn paths_in<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Path>) {
 }
 
 /// The project's `let` constants and `tls` policies that some environment
-/// defines, each with whether a reference resolved to it in any (W0008).
+/// defines, each with whether it is settled in any (`Defs::settled`).
 #[derive(Default)]
 struct Usage<'a> {
     /// By place, so that they are reported in source order.
@@ -442,14 +442,14 @@ struct Usage<'a> {
 }
 
 impl Usage<'_> {
-    /// W0008 for each definition that nothing referred to. Not while a name
+    /// W0008 for each definition that no environment settled. Not while a name
     /// is unknown (E0100, E0103): that may be a misspelt use of one of them.
     fn report(self, diags: &mut Diagnostics) {
         if diags.has(Code::Undefined) || diags.has(Code::UnknownTls) {
             return;
         }
-        for (name, kind, referred) in self.defined.into_values() {
-            if referred {
+        for (name, kind, settled) in self.defined.into_values() {
+            if settled {
                 continue;
             }
             let (what, help) = match kind {
@@ -487,8 +487,9 @@ struct Defs<'a> {
     dotted_names: std::sync::OnceLock<Names>,
     /// How many definitions are being evaluated, each through the next.
     depth: usize,
-    /// Per slot: whether a reference resolved to it (W0008).
-    referred: Vec<bool>,
+    /// Per slot: whether W0008 has nothing to say of it, because a
+    /// reference resolved to it or its value is an error reported as such.
+    settled: Vec<bool>,
 }
 
 /// A constant may be defined through at most this many others (`let a =
@@ -510,7 +511,7 @@ impl<'a> Defs<'a> {
             project_names: Names::new(),
             dotted_names: std::sync::OnceLock::new(),
             depth: 0,
-            referred: Vec::new(),
+            settled: Vec::new(),
         }
     }
 
@@ -548,37 +549,33 @@ impl<'a> Defs<'a> {
             ns,
             state: SlotState::Pending,
         });
-        self.referred.push(false);
+        self.settled.push(false);
     }
 
     /// [`Defs::find`] for a reference written in the sources: the
     /// definition found counts as used.
     fn refer(&mut self, ns: Ns, path: &ast::Path) -> Option<usize> {
         let slot = self.find(ns, path)?;
-        self.referred[slot] = true;
+        self.settled[slot] = true;
         Some(slot)
     }
 
-    /// Adds what another copy of these definitions saw referred to.
-    fn merge_referred(&mut self, other: &[bool]) {
-        for (mine, theirs) in self.referred.iter_mut().zip(other) {
+    /// Adds what another copy of these definitions settled.
+    fn merge_settled(&mut self, other: &[bool]) {
+        for (mine, theirs) in self.settled.iter_mut().zip(other) {
             *mine |= *theirs;
         }
     }
 
-    /// Records the project's definitions, and which were referred to. One
-    /// whose value is in error counts as referred to: it is reported as
-    /// such, not as unused as well.
+    /// Records the project's definitions, and which are settled.
     fn note_usage(&self, usage: &mut Usage<'a>) {
-        for (slot, &referred) in self.slots.iter().zip(&self.referred) {
+        for (slot, &settled) in self.slots.iter().zip(&self.settled) {
             if slot.ns == Ns::Project {
-                let invalid =
-                    matches!(&slot.state, SlotState::Done(v) if matches!(v.raw, Raw::Poison));
                 let seen = usage
                     .defined
                     .entry(slot.name.span)
                     .or_insert((slot.name, slot.kind, false));
-                seen.2 |= referred || invalid;
+                seen.2 |= settled;
             }
         }
     }
