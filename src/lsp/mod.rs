@@ -330,8 +330,7 @@ impl Server {
     fn format(&self, uri: &Url) -> Option<Vec<TextEdit>> {
         let path = file_path(uri)?;
         let text = self.open.get(&path)?;
-        let mut sources = SourceMap::default();
-        let id = sources.add(String::new(), text.clone(), crate::source::MAX_POSITIONS)?;
+        let (_, id) = alone(text.clone())?;
         let (_, diags) = crate::syntax::parse(id, text);
         if diags.iter().any(|d| crate::fmt::stops_formatting(d.code)) {
             return None;
@@ -426,8 +425,7 @@ impl Server {
         else {
             return Vec::new();
         };
-        let mut sources = SourceMap::default();
-        let Some(id) = sources.add(String::new(), text, crate::source::MAX_POSITIONS) else {
+        let Some((sources, id)) = alone(text) else {
             return Vec::new();
         };
         let text = &sources.get(id).text;
@@ -876,6 +874,14 @@ fn declarations(items: &[Item], found: &mut impl FnMut(&crate::syntax::ast::Iden
             Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
         }
     }
+}
+
+/// A document's text as the one file of a source map, so that its spans
+/// become editor positions as any file's do ([`range`]).
+fn alone(text: String) -> Option<(SourceMap, crate::source::FileId)> {
+    let mut sources = SourceMap::default();
+    let id = sources.add(String::new(), text, crate::source::MAX_POSITIONS)?;
+    Some((sources, id))
 }
 
 /// Where `span` is, as the editor names it: the file under `root`.

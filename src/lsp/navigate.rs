@@ -1,11 +1,12 @@
 //! Finding one's way in a project from the editor: go to definition,
 //! references, rename, hover and the outline of a document.
 
-use lsp_types::{GotoDefinitionParams, Location, Position, Range, TextEdit, Url, WorkspaceEdit};
+use lsp_types::{GotoDefinitionParams, Location, Range, TextEdit, Url, WorkspaceEdit};
 use std::collections::HashMap;
 
 use super::{
-    declarations, declared, file_path, location, offset_of, project_root, range, Overlay, Server,
+    alone, declarations, declared, file_path, location, offset_of, project_root, range, Overlay,
+    Server,
 };
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
@@ -103,19 +104,17 @@ impl Server {
     ) -> Result<Renamable, String> {
         let path = file_path(&at.text_document.uri).ok_or("not a file")?;
         let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
-        let text = self.text(&path).ok_or("the file cannot be read")?;
-        let file = crate::source::SourceFile::new(String::new(), text);
-        let (word, range) = offset_of(&file, at.position)
+        let (sources, id) = self
+            .text(&path)
+            .and_then(alone)
+            .ok_or("the file cannot be read")?;
+        let file = sources.get(id);
+        let (word, range) = offset_of(file, at.position)
             .and_then(|offset| word_range(&file.text, offset))
             .map(|r| {
-                let start = file.line_utf16(r.start);
-                let end = file.line_utf16(r.end);
                 (
-                    file.text[r].to_string(),
-                    Range::new(
-                        Position::new(start.0 as u32, start.1 as u32),
-                        Position::new(end.0 as u32, end.1 as u32),
-                    ),
+                    file.text[r.clone()].to_string(),
+                    range(&sources, Span::new(id, r)),
                 )
             })
             .ok_or("no name of the project at the cursor")?;
@@ -161,9 +160,7 @@ impl Server {
     /// parses (items lost to a syntax error are left out).
     pub(super) fn outline(&self, uri: &Url) -> Option<lsp_types::DocumentSymbolResponse> {
         let path = file_path(uri)?;
-        let text = self.text(&path)?;
-        let mut sources = SourceMap::default();
-        let id = sources.add(String::new(), text, crate::source::MAX_POSITIONS)?;
+        let (sources, id) = alone(self.text(&path)?)?;
         let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
         let mut symbols = Vec::new();
         outline(&file.items, &sources, &mut symbols);
