@@ -416,6 +416,7 @@ fn backend<'a>(
         .count();
     let mut servers: Vec<model::Server> = Vec::with_capacity(server_count);
     let mut server_spans: Map<&str, Span> = crate::hash::map_with_capacity(body.len());
+    let mut addr_spans: Vec<Span> = Vec::with_capacity(server_count);
     let mut request_headers = Vec::new();
     for item in &body {
         match item {
@@ -435,7 +436,10 @@ fn backend<'a>(
                     continue;
                 }
                 match server(ctx, s, check.is_some()) {
-                    Some(server) => servers.push(server),
+                    Some(server) => {
+                        servers.push(server);
+                        addr_spans.push(s.addr.span);
+                    }
                     None => complete = false,
                 }
             }
@@ -449,6 +453,7 @@ fn backend<'a>(
             other => misplaced(ctx, other, "backend"),
         }
     }
+    duplicate_addresses(ctx, &decl.name.name, &servers, &addr_spans);
     let backend = model::Backend {
         name: decl.name.name.to_string(),
         balance,
@@ -464,6 +469,75 @@ fn backend<'a>(
         origin: decl.name.span,
     };
     (backend, complete)
+}
+
+/// W0009 for each server of a backend at the address and port of an
+/// earlier one; `spans` are where the servers' addresses are written.
+/// The servers are sorted by address, not compared in pairs: a backend
+/// may have thousands. IPv4 servers, nearly all of them, sort by one
+/// integer.
+fn duplicate_addresses(ctx: &mut Ctx, backend: &str, servers: &[model::Server], spans: &[Span]) {
+    if servers.len() < 2 {
+        return;
+    }
+    /// A server's address and port as one integer for IPv4; the rest
+    /// (IPv6, host names) after every IPv4 server, compared as they are.
+    fn key(s: &model::Server) -> u64 {
+        match s.host {
+            Host::Ip(std::net::IpAddr::V4(ip)) => {
+                u64::from(u32::from(ip)) << 16 | u64::from(s.port)
+            }
+            _ => u64::MAX,
+        }
+    }
+    let mut order: Vec<(u64, u32)> = (0..servers.len())
+        .map(|i| (key(&servers[i]), i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| match a.0 {
+                u64::MAX => compare_other(&servers[a.1 as usize], &servers[b.1 as usize]),
+                _ => std::cmp::Ordering::Equal,
+            })
+            .then(a.1.cmp(&b.1))
+    });
+    let same = |a: usize, b: usize| {
+        servers[a].host == servers[b].host && servers[a].port == servers[b].port
+    };
+    let mut first = order[0].1 as usize;
+    for &(_, i) in &order[1..] {
+        let i = i as usize;
+        if !same(first, i) {
+            first = i;
+            continue;
+        }
+        let (s, earlier) = (&servers[i], &servers[first]);
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::DuplicateAddress,
+                spans[i],
+                format!(
+                    "servers `{}` and `{}` of backend `{backend}` are both at `{}`",
+                    earlier.name,
+                    s.name,
+                    crate::lower::address(Some(&s.host), s.port)
+                ),
+            )
+            .label(spans[first], format!("`{}` is declared here", earlier.name))
+            .help("give the server its own address or port, or remove it"),
+        );
+    }
+}
+
+/// The order of two servers that are not both IPv4: by address, then port.
+fn compare_other(a: &model::Server, b: &model::Server) -> std::cmp::Ordering {
+    let host = match (&a.host, &b.host) {
+        (Host::Ip(x), Host::Ip(y)) => x.cmp(y),
+        (Host::Ip(_), Host::Name(_)) => std::cmp::Ordering::Less,
+        (Host::Name(_), Host::Ip(_)) => std::cmp::Ordering::Greater,
+        (Host::Name(x), Host::Name(y)) => x.cmp(y),
+    };
+    host.then(a.port.cmp(&b.port))
 }
 
 fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {

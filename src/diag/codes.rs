@@ -439,6 +439,26 @@ Example:
 
 Fix: use it, or remove it. Constants kept on purpose can be allowed in
 `haptic.toml`: `[lints] unused-definition = \"allow\"`.";
+
+    /// Two servers of one backend have the same address and port.
+    DuplicateAddress = "W0009", Warning, "duplicate-address",
+"Two servers of one backend have the same address and port, in some
+environment. They are one machine under two names: the backend counts it
+twice in its balancing, and its redundancy is less than the server list
+says. Usually a copied line whose address was not changed. Host names
+compare without regard to case; an IPv4 address and a host name that
+resolves to it are not compared.
+
+Example:
+
+    backend api {
+      server api1 = 10.0.1.10:8080
+      server api2 = 10.0.1.10:8080   // the same as `api1`
+    }
+
+Fix: give the server its own address or port, or remove it. A backend
+that lists one machine twice on purpose can allow the lint in
+`haptic.toml`: `[lints] duplicate-address = \"allow\"`.";
 }
 
 impl Code {
