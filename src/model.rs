@@ -50,7 +50,7 @@ pub enum Text {
     Secret(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
     Ip(IpAddr),
     /// A DNS name, resolved by HAProxy at start.

@@ -461,8 +461,36 @@ fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &m
                 }
             }
         }
+        "min_servers" => {
+            let min = options.int("count").unwrap_or(2) as usize;
+            for be in &env.backends {
+                let serving = in_service(be);
+                if serving < min {
+                    violation(
+                        be.origin,
+                        format!(
+                            "backend `{}` has {serving} {} in service, fewer than {min}",
+                            be.name,
+                            if serving == 1 { "server" } else { "servers" },
+                        ),
+                        "add servers at other addresses, or put drained or maintenance servers back in `ready`",
+                    );
+                }
+            }
+        }
         _ => {}
     }
+}
+
+/// How many distinct addresses of `be` take traffic: servers that are
+/// `ready` and not `backup`, two at one address and port counted once.
+fn in_service(be: &model::Backend) -> usize {
+    be.servers
+        .iter()
+        .filter(|s| s.state == ServerState::Ready && !s.backup)
+        .map(|s| (&s.host, s.port))
+        .collect::<Set<_>>()
+        .len()
 }
 
 #[cfg(test)]

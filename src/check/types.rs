@@ -268,6 +268,12 @@ pub static GUARD_TLS_MIN: Schema = Schema {
     fields: &[("min", TLS_VERSION)],
 };
 
+pub static GUARD_MIN_SERVERS: Schema = Schema {
+    kind: "guard",
+    heads: &[],
+    fields: &[("count", COUNT)],
+};
+
 pub static GUARD_NONE: Schema = Schema {
     kind: "guard",
     heads: &[],
@@ -281,6 +287,7 @@ pub const GUARDS: &[(&str, &Schema)] = &[
     ("health_check", &GUARD_NONE),
     ("server_maxconn", &GUARD_NONE),
     ("https_only", &GUARD_NONE),
+    ("min_servers", &GUARD_MIN_SERVERS),
 ];
 
 /// The scalar type names usable in `let NAME: TYPE`; `list<T>` holds one

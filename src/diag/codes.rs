@@ -350,6 +350,9 @@ Guards:
     guard health_check          // backends with more than one server need a check
     guard server_maxconn        // every server states maxconn
     guard https_only in production  // every plain-HTTP bind redirects to HTTPS
+    guard min_servers { count = 2 } in production
+                                // every backend has 2 servers in service
+                                // (`ready`, not `backup`, at distinct addresses)
 
 Fix: change the object, or (after discussion) the guard.";
 

@@ -330,9 +330,41 @@ struct Converter {
 }
 
 impl Converter {
+    /// The pair's span, ending at its last token. pest's span of a rule
+    /// takes in the trivia it skipped looking for an optional part at its
+    /// end that is not there (`bind :80` then a new line); a diagnostic
+    /// should not underline it. As the hand-written parser ends its spans.
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, s.start()..s.end())
+        Span::new(self.file, pair.as_span().start()..self.end_of_tokens(pair))
+    }
+
+    /// Where the last token of `pair` ends: after its last inner pair
+    /// (itself ended so), what follows is literals (`}`, `,`) and trivia
+    /// only, and the last literal ends it. An atomic pair has no trivia
+    /// and ends where it ends.
+    fn end_of_tokens(&self, pair: &Pair<Rule>) -> usize {
+        let span = pair.as_span();
+        let Some(last) = pair.clone().into_inner().last() else {
+            return span.end();
+        };
+        let mut end = self.end_of_tokens(&last);
+        let bytes = span.get_input().as_bytes();
+        let mut i = end;
+        while i < span.end() {
+            match bytes[i] {
+                b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    while i < span.end() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                _ => {
+                    i += 1;
+                    end = i;
+                }
+            }
+        }
+        end
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {

@@ -112,6 +112,9 @@ struct Parser<'t> {
     text: &'t str,
     bytes: &'t [u8],
     pos: usize,
+    /// Where the last run of trivia that [`Parser::skip`] passed over
+    /// starts and ends: a span that ends there ends before it.
+    trivia: (usize, usize),
     diags: Vec<Diagnostic>,
     stacks: Stacks,
     /// Whether common server lines take [`Parser::literal_server`]; off
@@ -171,6 +174,7 @@ impl<'t> Parser<'t> {
             text,
             bytes: text.as_bytes(),
             pos,
+            trivia: (0, 0),
             diags: Vec::new(),
             stacks: Stacks::default(),
             fast: true,
@@ -179,8 +183,18 @@ impl<'t> Parser<'t> {
 
     // ------------------------------------------------------------ tokens
 
+    /// From `start` to the end of the last token: trivia that was passed
+    /// over after it, looking for an optional part that is not there,
+    /// belongs to no span (a `bind :80` label ends at `80`, not on the
+    /// next line). As [`super::grammar`] ends the spans of pest's pairs.
     fn span(&self, start: usize) -> Span {
-        Span::new(self.file, start..self.pos)
+        let (trivia_start, trivia_end) = self.trivia;
+        let end = if self.pos == trivia_end && trivia_start >= start {
+            trivia_start
+        } else {
+            self.pos
+        };
+        Span::new(self.file, start..end)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -193,6 +207,7 @@ impl<'t> Parser<'t> {
 
     /// `WHITESPACE` and `COMMENT`, as pest skips them between elements.
     fn skip(&mut self) {
+        let from = self.pos;
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
@@ -202,8 +217,11 @@ impl<'t> Parser<'t> {
                         self.pos += 1;
                     }
                 }
-                _ => return,
+                _ => break,
             }
+        }
+        if self.pos > from {
+            self.trivia = (from, self.pos);
         }
     }
 
@@ -236,10 +254,11 @@ impl<'t> Parser<'t> {
     /// Runs `f`; where it fails, puts the position and the diagnostics back
     /// as they were (PEG backtracking).
     fn attempt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
-        let (pos, diags) = (self.pos, self.diags.len());
+        let (pos, trivia, diags) = (self.pos, self.trivia, self.diags.len());
         let result = f(self);
         if result.is_none() {
             self.pos = pos;
+            self.trivia = trivia;
             self.diags.truncate(diags);
         }
         result

@@ -188,3 +188,42 @@ fn every_suggested_replacement_fixes_its_diagnostic() {
     }
     assert!(tried >= 15, "only {tried} replacements in the corpus");
 }
+
+/// No diagnostic of the corpus underlines the blank space or the comment
+/// around what it points at: a span ends at its last token, even where
+/// the parser looked past it for an optional part (`bind :8080` then a
+/// new line, `guard hsts` then a blank line).
+#[test]
+fn no_span_of_a_diagnostic_takes_in_trivia() {
+    use std::collections::BTreeMap;
+    let mut seen = 0;
+    for case in load_cases() {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        files.insert("haptic.toml".into(), case.manifest.clone().into_bytes());
+        for (path, text) in &case.files {
+            files.insert(path.clone(), text.clone().into_bytes());
+        }
+        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
+            continue;
+        };
+        for d in &compilation.diagnostics {
+            let spans = d.span.into_iter().chain(d.labels.iter().map(|l| l.span));
+            for span in spans.filter(|s| s.end > s.start) {
+                let (file, range) = compilation.project.sources.locate(span);
+                let text = &file.text[range];
+                let last_line = text.rsplit('\n').next().unwrap_or(text);
+                assert!(
+                    !text.starts_with(char::is_whitespace)
+                        && !text.ends_with(char::is_whitespace)
+                        && !last_line.trim_start().starts_with("//"),
+                    "{}: {} {}: the span {text:?} takes in trivia",
+                    case.name,
+                    d.code,
+                    d.message
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 200, "only {seen} spans in the corpus");
+}
