@@ -176,11 +176,27 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
                 // to fix).
                 if let Some(open) = scanned.unclosed.filter(|&open| open >= start) {
                     if at > open && !text[at..].starts_with('"') {
-                        let bracket = &text[open..open + 1];
-                        error = error.label(
-                            Span::new(file, open..open + 1),
-                            format!("this `{bracket}` is not closed"),
-                        );
+                        error = match left_open(text, open) {
+                            Some(guess) if guess.open < at => {
+                                let line = line_of(text, guess.matched);
+                                error
+                                    .label(
+                                        Span::new(file, guess.open..guess.open + 1),
+                                        format!("this `{}` is not closed", &text[guess.open..][..1]),
+                                    )
+                                    .label(
+                                        Span::new(file, guess.close..guess.close + 1),
+                                        format!(
+                                            "by its indentation, this `{}` closes the block of line {line}",
+                                            &text[guess.close..][..1]
+                                        ),
+                                    )
+                            }
+                            _ => error.label(
+                                Span::new(file, open..open + 1),
+                                format!("this `{}` is not closed", &text[open..open + 1]),
+                            ),
+                        };
                     }
                 }
                 if reported != error.span.map(|s| s.start) {
@@ -195,6 +211,88 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
         }
     }
     (File { items, lost }, diags)
+}
+
+/// An inner bracket that [`left_open`] takes for the one not closed.
+struct LeftOpen {
+    /// The bracket left open.
+    open: usize,
+    /// The closing bracket that shows it: it begins its line at the
+    /// indentation of `matched`, an opening bracket below `open`.
+    close: usize,
+    matched: usize,
+}
+
+/// Of the brackets inside the top-level one at `open`, which the file
+/// never closes, the one that the text shows left open: a closing bracket
+/// that begins its line at the indentation of the line of an opening
+/// bracket below the innermost one is written to close that one (as
+/// `haptic fmt` lays blocks out), so the brackets above it were left open.
+/// `backend b {`, `  server s = 10.0.0.1:80 {`, `}`: the `{` of the
+/// server. `None` where the indentation shows nothing of the kind. Only
+/// called for a file with a syntax error.
+fn left_open(text: &str, open: usize) -> Option<LeftOpen> {
+    let bytes = text.as_bytes();
+    // The indentation of the line of `i`, and whether only it precedes
+    // `i` there.
+    let indentation = |i: usize| {
+        let line = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        let lead = &bytes[line..i];
+        let indent = lead
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        (indent, indent == lead.len())
+    };
+    // The open brackets, each with the indentation of its line.
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' | b'[' | b'(' => stack.push((i, indentation(i).0)),
+            b'}' | b']' | b')' => {
+                let (indent, first) = indentation(i);
+                if first {
+                    if let Some(k) = stack.iter().rposition(|&(_, at)| at == indent) {
+                        if k + 1 < stack.len() {
+                            return Some(LeftOpen {
+                                open: stack[k + 1].0,
+                                close: i,
+                                matched: stack[k].0,
+                            });
+                        }
+                    }
+                }
+                stack.pop();
+                if stack.is_empty() {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The 1-based line of byte `at` of `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Where parsing may start again in `text[..end]` after an error at `at`
@@ -528,6 +626,38 @@ fn scan(file: FileId, text: &str) -> Result<Scanned, Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `left_open` of a file whose top-level bracket is the first `{`:
+    /// the line and column of the bracket it takes for the one left open.
+    fn left_open_at(text: &str) -> Option<(usize, usize)> {
+        let guess = left_open(text, text.find('{').expect("a bracket"))?;
+        let line = line_of(text, guess.open);
+        let column = guess.open - text[..guess.open].rfind('\n').map_or(0, |n| n + 1) + 1;
+        Some((line, column))
+    }
+
+    #[test]
+    fn the_bracket_left_open_is_found_by_indentation() {
+        // A server's options not closed: the `}` at the first column is the
+        // backend's.
+        let text = "backend b {\n  server s = 1.2.3.4:80 { weight = 5\n}\n";
+        assert_eq!(left_open_at(text), Some((2, 25)));
+        // A record in a field, with braces in a string and a comment.
+        let text = "frontend f {\n  rate_limit = { requests = 10, per = 1s\n  \
+                    request_header \"X\" = \"}{\" // }\n}\n";
+        assert_eq!(left_open_at(text), Some((2, 16)));
+        // A branch of an `if` inside a backend, not closed.
+        let text = "backend b {\n  if env == p {\n    server s = 1.2.3.4:80\n}\n";
+        assert_eq!(left_open_at(text), Some((2, 15)));
+        // Nothing shows which: the top-level bracket itself is left open.
+        assert_eq!(left_open_at("backend b {\n  server s = 1.2.3.4:80\n"), None);
+        assert_eq!(
+            left_open_at("backend b {\n  server s = 1.2.3.4:80 { weight = 5 }\n"),
+            None
+        );
+        // A `}` written at no bracket's indentation shows nothing.
+        assert_eq!(left_open_at("backend b {\n    a = {\n  }\n"), None);
+    }
 
     /// The 16-byte steps find what a byte at a time finds: every special
     /// byte at every place of a chunk, other bytes (non-ASCII ones too)
