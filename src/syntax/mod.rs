@@ -233,10 +233,12 @@ struct LeftOpen {
 /// called for a file with a syntax error.
 fn left_open(text: &str, open: usize) -> Option<LeftOpen> {
     let bytes = text.as_bytes();
+    // Where the line of `i` begins, kept as the text is read: a search
+    // back from each bracket would be quadratic in a long line of them.
+    let mut line = text[..open].rfind('\n').map_or(0, |n| n + 1);
     // The indentation of the line of `i`, and whether only it precedes
     // `i` there.
-    let indentation = |i: usize| {
-        let line = text[..i].rfind('\n').map_or(0, |n| n + 1);
+    let indentation = |line: usize, i: usize| {
         let lead = &bytes[line..i];
         let indent = lead
             .iter()
@@ -249,20 +251,24 @@ fn left_open(text: &str, open: usize) -> Option<LeftOpen> {
     let mut i = open;
     while i < bytes.len() {
         match bytes[i] {
+            b'\n' => line = i + 1,
             b'"' => {
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\n' {
+                        line = i + 1;
+                    }
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
                     i += 1;
                 }
             }
-            b'{' | b'[' | b'(' => stack.push((i, indentation(i).0)),
+            b'{' | b'[' | b'(' => stack.push((i, indentation(line, i).0)),
             b'}' | b']' | b')' => {
-                let (indent, first) = indentation(i);
+                let (indent, first) = indentation(line, i);
                 if first {
                     if let Some(k) = stack.iter().rposition(|&(_, at)| at == indent) {
                         if k + 1 < stack.len() {
