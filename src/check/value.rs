@@ -526,35 +526,58 @@ impl Rec {
 /// What to write instead, for a value of the wrong type that is one edit
 /// from right. User text is repeated back only when it is plainly safe (a
 /// number, a plausible host name).
-fn mismatch_hints(ty: Ty, raw: &Raw) -> Vec<String> {
-    let hint = match (ty, raw) {
-        (Ty::Duration | Ty::Timeout, Raw::Int(n)) => format!("write the unit: `{n}s` or `{n}ms`"),
+fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
+    // A value that is right but for its quotes: the fix is the value bare.
+    let unquoted = |s: &str| {
+        Some((
+            format!("write it without quotes: `{s}`"),
+            Some(s.to_string()),
+        ))
+    };
+    match (ty, raw) {
+        (Ty::Duration | Ty::Timeout, Raw::Int(n)) => {
+            Some((format!("write the unit: `{n}s` or `{n}ms`"), None))
+        }
         (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s))
             if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
         {
-            format!("write it without quotes: `{s}`")
+            // Only where the text is a number and a unit of the type: `"2x"`
+            // bare is no better.
+            let unit = s.trim_start_matches(|c: char| c.is_ascii_digit());
+            let units: &[&str] = match ty {
+                Ty::Size => &["k", "K", "m", "M", "g", "G"],
+                _ => &["us", "ms", "s", "m", "h", "d"],
+            };
+            (unit.len() < s.len() && units.contains(&unit))
+                .then(|| unquoted(s))
+                .flatten()
         }
         // `expect = "200"`, `backup = "true"`: a number or a boolean in quotes.
         (Ty::Int { .. } | Ty::Port, Raw::Str(s))
             if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
         {
-            format!("write it without quotes: `{s}`")
+            unquoted(s)
         }
-        (Ty::Bool, Raw::Str(s)) if *s == "true" || *s == "false" => {
-            format!("write it without quotes: `{s}`")
-        }
+        (Ty::Bool, Raw::Str(s)) if *s == "true" || *s == "false" => unquoted(s),
+        // `balance = "leastconn"`: an enumeration's value in quotes.
+        (Ty::Enum(values), Raw::Str(s)) if values.contains(&s.as_str()) => Some((
+            format!("the values of an enumeration are written without quotes: `{s}`"),
+            Some(s.to_string()),
+        )),
         // `server a = 10.0.0.1`, `bind 443`: an address without its port,
         // or a port without its colon.
-        (Ty::Addr, Raw::Ipv4(ip)) => format!("add the port: `{ip}:80`"),
+        (Ty::Addr, Raw::Ipv4(ip)) => Some((format!("add the port: `{ip}:80`"), None)),
         (Ty::Addr, Raw::Str(host)) if plausible_host(host) => {
-            format!("add the port: `\"{host}\":80`")
+            Some((format!("add the port: `\"{host}\":80`"), None))
         }
-        (Ty::Addr, Raw::Int(port)) => format!(
-            "the port comes after a colon: `HOST:{port}`, or `:{port}` for a bind on every address"
-        ),
-        _ => return Vec::new(),
-    };
-    vec![hint]
+        (Ty::Addr, Raw::Int(port)) => Some((
+            format!(
+                "the port comes after a colon: `HOST:{port}`, or `:{port}` for a bind on every address"
+            ),
+            None,
+        )),
+        _ => None,
+    }
 }
 
 /// Coerces a raw value to the type `ty`; reports every problem and returns
@@ -567,8 +590,13 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             span,
             format!("expected {}, found {}", ty.describe(), value.describe()),
         );
-        for hint in mismatch_hints(ty, &value.raw) {
+        if let Some((hint, fix)) = mismatch_hint(ty, &value.raw) {
             diag = diag.help(hint);
+            // Only where the value is written here: a constant's value is
+            // fixed at the constant.
+            if let (Some(fix), None) = (fix, value.origin) {
+                diag = diag.replace_with(&fix);
+            }
         }
         if let Some(origin) = value.origin {
             diag = diag.label(origin, "the value, written here");

@@ -106,6 +106,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         punctuation(rest, previous, &names).map(str::to_string),
         unquoted_string(rest, &names),
         missing_arrow(rest, previous, &names),
+        path_without_kind(rest, previous, &names),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -194,6 +195,23 @@ fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<S
     } else {
         format!("a route names its backend after `->`: `... -> {backend}`")
     })
+}
+
+/// `route path "/api/" -> api`: a path without `prefix` or `exact`.
+fn path_without_kind(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<String> {
+    if previous != Some("path") || names != ["a name"] || !rest.starts_with('"') {
+        return None;
+    }
+    let inner = &rest[1..];
+    let path = inner
+        .find(['"', '\n'])
+        .filter(|&end| inner[end..].starts_with('"'))
+        .map(|end| &inner[..end])
+        .filter(|path| path.len() <= 60 && !path.contains('\\'))
+        .unwrap_or("/PATH");
+    Some(format!(
+        "say how the path matches: `path prefix \"{path}\"` (it and everything under it) or `path exact \"{path}\"`"
+    ))
 }
 
 /// Punctuation from other configuration languages.
