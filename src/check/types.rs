@@ -262,6 +262,36 @@ pub static STATS: Schema = Schema {
     ],
 };
 
+/// The schemas a field may be written in, and how one is written there,
+/// for the help of a field written in the wrong one (`weight` in a
+/// backend). `{}` stands for the field's name.
+pub static FIELD_HOMES: &[(&Schema, &str)] = &[
+    (
+        &SERVER,
+        "in braces after a server's address: `server NAME = ADDRESS { {} = ... }`",
+    ),
+    (
+        &CHECK,
+        "in the backend's health check: `check = http { {} = ... }`",
+    ),
+    (&BACKEND, "in a backend: `backend NAME { {} = ... }`"),
+    (
+        &RATE_LIMIT,
+        "in a frontend's rate limit: `rate_limit = { {} = ... }`",
+    ),
+    (&FRONTEND, "in a frontend: `frontend NAME { {} = ... }`"),
+    (
+        &TLS,
+        "in a TLS policy: `tls NAME { {} = ... }`, which a bind uses: `bind :443 tls NAME`",
+    ),
+    (
+        &SERVER_TLS,
+        "in a server's TLS: `server NAME = ADDRESS { tls = { {} = ... } }`",
+    ),
+    (&DEFAULTS, "in `defaults { {} = ... }`"),
+    (&STATS, "in `stats { {} = ... }`"),
+];
+
 pub static GUARD_TLS_MIN: Schema = Schema {
     kind: "guard",
     heads: &[],

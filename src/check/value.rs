@@ -863,6 +863,19 @@ fn record_field(
         if let Some(near) = nearest(&name.name, schema.names()) {
             diag = diag.did_you_mean(near);
         }
+        // `weight` in a backend: a field of another block, written there.
+        let homes: Vec<String> = super::types::FIELD_HOMES
+            .iter()
+            .filter(|(home, _)| !std::ptr::eq(*home, schema) && home.field(&name.name).is_some())
+            .map(|(_, how)| how.replace("{}", &name.name))
+            .collect();
+        if !homes.is_empty() {
+            diag = diag.help(format!(
+                "`{}` is written {}",
+                name.name,
+                homes.join("; or ")
+            ));
+        }
         let all: Vec<&str> = schema.names().collect();
         diag = diag.help(if all.is_empty() {
             format!("a {} takes no fields", schema.kind)

@@ -79,7 +79,18 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     let previous_at = previous_word_at(text, pos);
     let previous = previous_at.map(|(_, word)| word);
     let route_match = names.contains(&"`host` or `path`");
-    let message = if previous == Some("route") && route_match {
+    // `if env = production`: one `=` where a comparison goes (pest, having
+    // read the first `=` of `==`, expects only `in` there).
+    let after = text.get(pos..).unwrap_or("");
+    let single_equals = previous == Some("env")
+        && names
+            .iter()
+            .any(|n| matches!(*n, "`in`" | "`==`, `!=` or `in`"))
+        && after.starts_with('=')
+        && !after.starts_with("==");
+    let message = if single_equals {
+        format!("expected `==`, `!=` or `in`, found {}", found.0)
+    } else if previous == Some("route") && route_match {
         // Not "`=` or ...": a frontend has no field called `route`.
         format!("expected `host` or `path` after `route`, found {}", found.0)
     } else {
@@ -99,6 +110,11 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         diag = diag.did_you_mean(near);
     }
     let rest = text.get(pos..).unwrap_or("");
+    if single_equals {
+        diag = diag
+            .help("an environment is compared with `==`: `if env == production`")
+            .replace_with("==");
+    }
     let hints = [
         (names == ["`=`"])
             .then(|| missing_equals(text, previous_at, rest))
@@ -237,9 +253,10 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
     })
 }
 
-/// `route host api.example.com`: a string without its quotes.
+/// `route host api.example.com`: a string without its quotes; where a
+/// value goes, a path (`certs = /etc/haproxy/certs/`).
 fn unquoted_string(rest: &str, names: &[&str]) -> Option<String> {
-    if names != ["a string"] {
+    if names != ["a string"] && !(names.contains(&"a string") && rest.starts_with('/')) {
         return None;
     }
     let len = rest
