@@ -564,6 +564,20 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
             format!("the values of an enumeration are written without quotes: `{s}`"),
             Some(s.to_string()),
         )),
+        // `tls = true` on a server, `check = true` on a backend: a record
+        // that says what, not a switch.
+        (Ty::Record(schema), Raw::Bool(true)) if std::ptr::eq(schema, &super::types::SERVER_TLS) => Some((
+            "write the server's TLS settings: `tls = { ca = \"/etc/ssl/certs/ca-certificates.crt\" }` \
+             to verify its certificate, or `tls = { verify = none }` to encrypt without verifying"
+                .to_string(),
+            None,
+        )),
+        (Ty::Record(schema), Raw::Bool(true)) if std::ptr::eq(schema, &super::types::CHECK) => Some((
+            "a health check says what to ask: `check = checks.healthz` (with `import std.checks`), \
+             or `check = http { path = \"/healthz\" }`"
+                .to_string(),
+            None,
+        )),
         // `server a = 10.0.0.1`, `bind 443`: an address without its port,
         // or a port without its colon.
         (Ty::Addr, Raw::Ipv4(ip)) => Some((format!("add the port: `{ip}:80`"), None)),
