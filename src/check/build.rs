@@ -648,12 +648,47 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
     )?;
     let raw = ctx.eval(&h.value);
     match ctx.coerce(&raw, Ty::Text)? {
+        Value::Text(model::Text::Literal(value))
+            if !value.is_empty() && carries_credential(&h.name.value) =>
+        {
+            let mut diag = Diagnostic::new(
+                Code::LiteralSecret,
+                raw.span,
+                format!(
+                    "header `{}` carries a credential, written as a literal",
+                    h.name.value
+                ),
+            )
+            .help(
+                "write `secret(\"NAME\")` and give HAProxy the variable NAME in its environment: \
+                 a credential in the sources is in every clone and every CI log",
+            );
+            if let Some(origin) = raw.origin {
+                diag = diag.label(origin, "the value, written here");
+            }
+            ctx.diags.push(diag);
+            None
+        }
         Value::Text(value) => Some(model::Header {
             name: h.name.value.to_string(),
             value,
         }),
         _ => None,
     }
+}
+
+/// Whether a header of this name carries a credential: `Authorization`,
+/// `Proxy-Authorization`, names that end in `-Auth`, and names that say
+/// key, token, secret or password (`X-Api-Key`, `X-Auth-Token`).
+fn carries_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(name.as_str(), "authorization" | "proxy-authorization")
+        || name.ends_with("-auth")
+        || [
+            "api-key", "apikey", "api_key", "token", "secret", "password", "passwd",
+        ]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// Builds a frontend; the flag is false when a part of it was dropped.

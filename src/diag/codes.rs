@@ -283,15 +283,21 @@ Fix: write `secret(\"TOKEN\")`.";
 
     /// A literal looks like key material or a password.
     LiteralSecret = "E0206", Error, "literal-secret",
-"Secrets stay references. A string that contains a PEM block (`-----BEGIN`)
-or a literal written where a password is expected is refused.
+"Secrets stay references. A string that contains a PEM block (`-----BEGIN`),
+a literal written where a password is expected, and a literal value of a
+header that carries a credential (`Authorization`, `Proxy-Authorization`,
+names ending in `-Auth`, and names with `api-key`, `token`, `secret` or
+`password`: `X-Api-Key`) are
+refused.
 
 Example:
 
     stats { password = \"hunter2\" }
+    request_header \"Authorization\" = \"Bearer 8f2c...\"
 
-Fix: `password = secret(\"STATS_PASSWORD\")`, and give HAProxy the variable
-in its environment.";
+Fix: `password = secret(\"STATS_PASSWORD\")`, `request_header
+\"Authorization\" = secret(\"UPSTREAM_AUTH\")`, and give HAProxy the
+variables in its environment.";
 
     /// A secret name is not a valid environment variable name.
     InvalidSecretName = "E0207", Error, "invalid-secret-name",
