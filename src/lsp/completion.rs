@@ -29,24 +29,6 @@ pub struct Symbols {
 }
 
 impl Symbols {
-    /// The kinds of declaration that name `name`: `backend`, `frontend`,
-    /// `constant` (or TLS policy: one namespace) and `environment`.
-    pub fn kinds_of(&self, name: &str) -> Vec<&'static str> {
-        let mut kinds = Vec::new();
-        for (set, kind) in [
-            (&self.backends, "backend"),
-            (&self.frontends, "frontend"),
-            (&self.constants, "constant"),
-            (&self.tls, "constant"),
-            (&self.envs, "environment"),
-        ] {
-            if set.contains(name) && !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-        kinds
-    }
-
     /// The declarations of a loaded project, `if` branches included.
     pub fn of(project: &crate::project::Project) -> Symbols {
         fn walk(items: &[Item], out: &mut Symbols) {

@@ -165,8 +165,37 @@ struct ImportFix {
 }
 
 /// Declared names (backends, frontends, constants, TLS policies,
-/// environments) and where, in every `if` branch that declares them.
-type Declared = crate::hash::Map<String, Vec<Location>>;
+/// environments), their namespace and where, in every `if` branch that
+/// declares them.
+type Declared = crate::hash::Map<String, Vec<(Namespace, Location)>>;
+
+/// The namespaces of the language's names: one name may be declared in
+/// each (`backend www` and `frontend www`, `let api` and `backend api`),
+/// and where a name is written says which it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Namespace {
+    /// Declared by `backend`; named by routes and defaults.
+    Backend,
+    /// Declared by `frontend`; named by nothing.
+    Frontend,
+    /// Constants and TLS policies: declared by `let` and `tls`; named by
+    /// values and binds.
+    Value,
+    /// Declared by `env`; named by conditions and guards.
+    Env,
+}
+
+impl Namespace {
+    /// What a name of the namespace is, in messages.
+    pub(super) fn noun(self) -> &'static str {
+        match self {
+            Namespace::Backend => "backend",
+            Namespace::Frontend => "frontend",
+            Namespace::Value => "constant or TLS policy",
+            Namespace::Env => "environment",
+        }
+    }
+}
 
 impl Server {
     /// The response to a request other than `shutdown`.
@@ -850,23 +879,27 @@ fn declared(root: &Path, project: &crate::project::Project) -> Declared {
     let sources = &project.sources;
     let mut out = Declared::default();
     for parsed in &project.files {
-        declarations(&parsed.ast.items, &mut |name| {
+        declarations(&parsed.ast.items, &mut |namespace, name| {
             if let Some(at) = location(root, sources, name.span) {
-                out.entry(name.name.to_string()).or_default().push(at);
+                out.entry(name.name.to_string())
+                    .or_default()
+                    .push((namespace, at));
             }
         });
     }
     out
 }
 
-/// Each name declared among `items`, `if` branches included.
-fn declarations(items: &[Item], found: &mut impl FnMut(&crate::syntax::ast::Ident)) {
+/// Each name declared among `items`, `if` branches included, with its
+/// namespace.
+fn declarations(items: &[Item], found: &mut impl FnMut(Namespace, &crate::syntax::ast::Ident)) {
     for item in items {
         match item {
-            Item::Backend(d) | Item::Frontend(d) => found(&d.name),
-            Item::Let(l) => found(&l.name),
-            Item::Tls(t) => found(&t.name),
-            Item::Env(e) => found(e),
+            Item::Backend(d) => found(Namespace::Backend, &d.name),
+            Item::Frontend(d) => found(Namespace::Frontend, &d.name),
+            Item::Let(l) => found(Namespace::Value, &l.name),
+            Item::Tls(t) => found(Namespace::Value, &t.name),
+            Item::Env(e) => found(Namespace::Env, e),
             Item::If(branch) => {
                 declarations(&branch.then, found);
                 declarations(&branch.otherwise, found);

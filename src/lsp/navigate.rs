@@ -5,25 +5,28 @@ use lsp_types::{GotoDefinitionParams, Location, Range, TextEdit, Url, WorkspaceE
 use std::collections::HashMap;
 
 use super::{
-    alone, declarations, declared, file_path, location, offset_of, project_root, range, Overlay,
-    Server,
+    alone, declarations, declared, file_path, location, offset_of, project_root, range, Namespace,
+    Overlay, Server,
 };
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Item;
 
 impl Server {
-    /// The root of the project holding the document, and the name under
-    /// the cursor (not the second part of a dotted one).
+    /// The root of the project holding the document, the name under the
+    /// cursor (not the second part of a dotted one), and its namespace
+    /// where the buffer says (`None` in what does not parse).
     fn name_under(
         &self,
         at: &lsp_types::TextDocumentPositionParams,
-    ) -> Option<(std::path::PathBuf, String)> {
+    ) -> Option<(std::path::PathBuf, String, Option<Namespace>)> {
         let path = file_path(&at.text_document.uri)?;
         let root = project_root(&path)?;
         let file = crate::source::SourceFile::new(String::new(), self.text(&path)?);
-        let word = word_at(&file.text, offset_of(&file, at.position)?)?;
-        Some((root, word.to_string()))
+        let offset = offset_of(&file, at.position)?;
+        let word = word_at(&file.text, offset)?;
+        let namespace = namespace_at(&file.text, offset, word);
+        Some((root, word.to_string(), namespace))
     }
 
     /// The project in `root` read and parsed whole (open buffers over the
@@ -46,7 +49,7 @@ impl Server {
     /// branch that declares it. Names of the standard library (`tls.modern`)
     /// are not files the editor can open.
     pub(super) fn definition(&self, params: &GotoDefinitionParams) -> Option<Vec<Location>> {
-        let (root, word) = self.name_under(&params.text_document_position_params)?;
+        let (root, word, namespace) = self.name_under(&params.text_document_position_params)?;
         let word = word.as_str();
         let found = match self.declared.get(&root) {
             Some(declared) => declared.get(word).cloned(),
@@ -57,13 +60,14 @@ impl Server {
                 declared(&root, &project).remove(word)
             }
         };
-        found.filter(|locations| !locations.is_empty())
+        let locations: Vec<Location> = in_namespace(found.unwrap_or_default(), namespace);
+        (!locations.is_empty()).then_some(locations)
     }
 
     /// Renames the project's name under the cursor: its declarations and
-    /// every use ([`uses`]), in every file. Refused, with the reason, where
-    /// [`Server::renamable`] refuses, or the new name is not a name of the
-    /// language or is declared already (uses are found by name).
+    /// every use ([`uses`]) in its namespace, in every file. Refused, with
+    /// the reason, where [`Server::renamable`] refuses, or the new name is
+    /// not a name of the language or is declared in the namespace already.
     pub(super) fn rename(&self, p: &lsp_types::RenameParams) -> Result<WorkspaceEdit, String> {
         let target = self.renamable(&p.text_document_position)?;
         let (word, new) = (target.word.as_str(), p.new_name.as_str());
@@ -73,13 +77,17 @@ impl Server {
                 new.escape_debug()
             ));
         }
-        let symbols = super::completion::Symbols::of(&target.project);
-        if let Some(kind) = symbols.kinds_of(new).first() {
-            return Err(format!("`{new}` already names a {kind}"));
-        }
         let project = &target.project;
+        let namespace = Some(target.namespace);
+        if declarations_of(project, new, namespace).next().is_some() {
+            return Err(format!(
+                "`{new}` already names a {}",
+                target.namespace.noun()
+            ));
+        }
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
-        let spans = declarations_of(project, word).chain(uses_of(project, word));
+        let spans =
+            declarations_of(project, word, namespace).chain(uses_of(project, word, namespace));
         for at in spans.filter_map(|span| location(&project.root, &project.sources, span)) {
             changes.entry(at.uri).or_default().push(TextEdit {
                 range: at.range,
@@ -93,8 +101,8 @@ impl Server {
     }
 
     /// The name under the cursor, if it can be renamed: a backend,
-    /// frontend, constant, TLS policy or environment of the project, of one
-    /// kind only (uses are found by name), not listed in `haptic.toml`, in
+    /// frontend, constant, TLS policy or environment of the project, in the
+    /// namespace where it is written there, not listed in `haptic.toml`, in
     /// a project whose files all parse (a use in what did not parse would
     /// be left as it is). Editors ask first (`prepareRename`), so the
     /// refusal comes before the new name is typed.
@@ -109,8 +117,8 @@ impl Server {
             .and_then(alone)
             .ok_or("the file cannot be read")?;
         let file = sources.get(id);
-        let (word, range) = offset_of(file, at.position)
-            .and_then(|offset| word_range(&file.text, offset))
+        let offset = offset_of(file, at.position).ok_or("no name of the project at the cursor")?;
+        let (word, range) = word_range(&file.text, offset)
             .map(|r| {
                 (
                     file.text[r.clone()].to_string(),
@@ -127,28 +135,23 @@ impl Server {
         if unread || project.files.iter().any(|f| !f.ast.lost.is_empty()) {
             return Err("a file of the project does not parse: mend it first".into());
         }
-        let symbols = super::completion::Symbols::of(&project);
-        match symbols.kinds_of(&word).as_slice() {
-            [] => {
-                return Err(format!(
+        // The namespace of the name where it is written here: `www` after
+        // `->` is the backend, after `frontend` the frontend.
+        let namespace = namespace_at(&file.text, offset, &word)
+            .filter(|&namespace| declarations_of(&project, &word, Some(namespace)).next().is_some())
+            .ok_or_else(|| {
+                format!(
                     "`{word}` is not a backend, frontend, constant, TLS policy or environment of this project"
-                ))
-            }
-            [_] => {}
-            kinds => {
-                return Err(format!(
-                    "`{word}` names a {}: rename it by hand",
-                    kinds.join(" and a ")
-                ))
-            }
-        }
-        if project.manifest.project.production.contains(&word) {
+                )
+            })?;
+        if namespace == Namespace::Env && project.manifest.project.production.contains(&word) {
             return Err(format!(
                 "`{word}` is listed in `haptic.toml` (`production`): rename it there too, by hand"
             ));
         }
         Ok(Renamable {
             word,
+            namespace,
             range,
             project,
         })
@@ -173,12 +176,12 @@ impl Server {
     /// project is read and parsed for the request: it is asked for now and
     /// then, not at every keystroke.
     pub(super) fn references(&self, params: &lsp_types::ReferenceParams) -> Option<Vec<Location>> {
-        let (root, word) = self.name_under(&params.text_document_position)?;
+        let (root, word, namespace) = self.name_under(&params.text_document_position)?;
         let word = word.as_str();
         let (project, _) = self.load(&root).ok()?;
-        let mut spans: Vec<Span> = uses_of(&project, word).collect();
+        let mut spans: Vec<Span> = uses_of(&project, word, namespace).collect();
         if params.context.include_declaration {
-            spans.extend(declarations_of(&project, word));
+            spans.extend(declarations_of(&project, word, namespace));
         }
         spans.sort();
         let locations = spans
@@ -211,9 +214,12 @@ impl Server {
             return Some(markdown(format!("```haptic\n{value}\n```")));
         }
         let (start, word) = (range.start, &file.text[range]);
+        let namespace = namespace_at(&file.text, offset, word);
         let declared = project_root(&path)
             .and_then(|root| self.declared.get(&root))
-            .and_then(|declared| declared.get(word));
+            .and_then(|declared| declared.get(word))
+            .map(|found| in_namespace(found.clone(), namespace))
+            .filter(|locations| !locations.is_empty());
         let value = match declared {
             Some(locations) => {
                 let mut lines: Vec<String> = Vec::new();
@@ -264,6 +270,7 @@ impl Server {
 /// read for it.
 pub(super) struct Renamable {
     word: String,
+    namespace: Namespace,
     pub(super) range: Range,
     project: crate::project::Project,
 }
@@ -337,15 +344,16 @@ fn name_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
 }
 
 /// Where `word` is declared in the project's files, `if` branches
-/// included.
+/// included: in `namespace`, or in any.
 fn declarations_of<'p>(
     project: &'p crate::project::Project,
     word: &'p str,
+    namespace: Option<Namespace>,
 ) -> impl Iterator<Item = Span> + 'p {
     project.files.iter().flat_map(move |parsed| {
         let mut spans = Vec::new();
-        declarations(&parsed.ast.items, &mut |name| {
-            if name.name == word {
+        declarations(&parsed.ast.items, &mut |found, name| {
+            if name.name == word && namespace.is_none_or(|n| n == found) {
                 spans.push(name.span);
             }
         });
@@ -353,36 +361,71 @@ fn declarations_of<'p>(
     })
 }
 
-/// Where `word` is used in the project's files ([`uses`]).
+/// Where `word` is used in the project's files ([`uses`]): in
+/// `namespace`, or in any.
 fn uses_of<'p>(
     project: &'p crate::project::Project,
     word: &'p str,
+    namespace: Option<Namespace>,
 ) -> impl Iterator<Item = Span> + 'p {
     project.files.iter().flat_map(move |parsed| {
-        let mut spans = Vec::new();
-        uses(&parsed.ast.items, word, &mut spans);
-        spans
+        let mut found = Vec::new();
+        uses(&parsed.ast.items, word, &mut found);
+        found
+            .into_iter()
+            .filter(move |(n, _)| namespace.is_none_or(|namespace| namespace == *n))
+            .map(|(_, span)| span)
     })
 }
 
-/// Where `name` is used among `items`, `if` branches included: as a
-/// route's or default's backend, a bind's TLS policy, a constant or TLS
-/// policy in a value (not `tls.modern`, a standard module's), or an
-/// environment in a condition or a guard.
-fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
+/// The locations of `found` in `namespace`; all of them where it is not
+/// known.
+fn in_namespace(found: Vec<(Namespace, Location)>, namespace: Option<Namespace>) -> Vec<Location> {
+    found
+        .into_iter()
+        .filter(|(n, _)| namespace.is_none_or(|namespace| namespace == *n))
+        .map(|(_, location)| location)
+        .collect()
+}
+
+/// The namespace of `word` at `offset` of a buffer: that of the
+/// declaration or use of it there, as the buffer parses on its own.
+/// `None` where the buffer does not say (a syntax error, a field name).
+fn namespace_at(text: &str, offset: usize, word: &str) -> Option<Namespace> {
+    let (sources, id) = alone(text.to_string())?;
+    let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
+    let at = Span::new(id, offset..offset).start;
+    let mut found = Vec::new();
+    declarations(&file.items, &mut |namespace, name| {
+        if name.name == word {
+            found.push((namespace, name.span));
+        }
+    });
+    uses(&file.items, word, &mut found);
+    found
+        .into_iter()
+        .find(|(_, span)| span.start <= at && at <= span.end)
+        .map(|(namespace, _)| namespace)
+}
+
+/// Where `name` is used among `items`, `if` branches included, and in
+/// which namespace: as a route's or default's backend, a bind's TLS
+/// policy or a constant or TLS policy in a value (not `tls.modern`, a
+/// standard module's), or an environment in a condition or a guard.
+fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
     use crate::syntax::ast::{BodyItem, Expr};
-    fn value(expr: &Expr, name: &str, out: &mut Vec<Span>) {
+    fn value(expr: &Expr, name: &str, out: &mut Vec<(Namespace, Span)>) {
         let mut paths = Vec::new();
         crate::check::paths_in(expr, &mut paths);
         for path in paths {
             if let [only] = path.segments.as_slice() {
                 if only.name == name {
-                    out.push(only.span);
+                    out.push((Namespace::Value, only.span));
                 }
             }
         }
     }
-    fn body(items: &[BodyItem], name: &str, out: &mut Vec<Span>) {
+    fn body(items: &[BodyItem], name: &str, out: &mut Vec<(Namespace, Span)>) {
         for item in items {
             match item {
                 BodyItem::Field(f) => value(&f.value, name, out),
@@ -396,12 +439,14 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
                     value(&b.addr, name, out);
                     if let Some([only]) = b.tls.as_ref().map(|p| p.segments.as_slice()) {
                         if only.name == name {
-                            out.push(only.span);
+                            out.push((Namespace::Value, only.span));
                         }
                     }
                 }
-                BodyItem::Route(r) if r.target.name == name => out.push(r.target.span),
-                BodyItem::Default(d) if d.name == name => out.push(d.span),
+                BodyItem::Route(r) if r.target.name == name => {
+                    out.push((Namespace::Backend, r.target.span));
+                }
+                BodyItem::Default(d) if d.name == name => out.push((Namespace::Backend, d.span)),
                 BodyItem::Route(_) | BodyItem::Default(_) => {}
                 BodyItem::Header(h) => value(&h.value, name, out),
                 BodyItem::If(branch) => {
@@ -412,8 +457,12 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<Span>) {
             }
         }
     }
-    fn envs(list: &[crate::syntax::ast::Ident], name: &str, out: &mut Vec<Span>) {
-        out.extend(list.iter().filter(|e| e.name == name).map(|e| e.span));
+    fn envs(list: &[crate::syntax::ast::Ident], name: &str, out: &mut Vec<(Namespace, Span)>) {
+        out.extend(
+            list.iter()
+                .filter(|e| e.name == name)
+                .map(|e| (Namespace::Env, e.span)),
+        );
     }
     for item in items {
         match item {

@@ -782,6 +782,58 @@ fn references_are_found_across_files_and_branches() {
     client.stop();
 }
 
+/// One name in three namespaces (a constant, a backend and a frontend,
+/// as HAProxy allows a frontend and a backend of one name): where the
+/// cursor is says which one definition, references and hover are about.
+#[test]
+fn a_name_in_several_namespaces_is_told_apart_by_where_it_is_written() {
+    let text = "env production\nlet www = 8080\nbackend www { server a = 10.0.0.1:www }\nfrontend www {\n  bind :80\n  default -> www\n}\n";
+    let (_project, main, client) = open_single(text);
+    let lines = |found: &Value| -> Vec<u64> {
+        let mut lines: Vec<u64> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["range"]["start"]["line"].as_u64().unwrap())
+            .collect();
+        lines.sort();
+        lines
+    };
+    // From the default: the backend. From the server's port: the constant.
+    // From the frontend's own name: the frontend.
+    assert_eq!(lines(&client.definition(2, &main, 5, 14)), [2]);
+    assert_eq!(lines(&client.definition(3, &main, 2, 35)), [1]);
+    assert_eq!(lines(&client.definition(4, &main, 3, 10)), [3]);
+    let references = |id: i32, line: u32, character: u32| {
+        client.request(
+            id,
+            "textDocument/references",
+            json!({
+                "textDocument": { "uri": main },
+                "position": { "line": line, "character": character },
+                "context": { "includeDeclaration": true },
+            }),
+        )
+    };
+    assert_eq!(
+        lines(&references(5, 2, 9)),
+        [2, 5],
+        "the backend and its default"
+    );
+    assert_eq!(
+        lines(&references(6, 1, 5)),
+        [1, 2],
+        "the constant and its use"
+    );
+    let hover = client.at(7, "textDocument/hover", &main, 5, 14);
+    let hover = hover["contents"]["value"].as_str().unwrap_or("");
+    assert!(
+        hover.contains("backend www {") && !hover.contains("frontend"),
+        "{hover}"
+    );
+    client.stop();
+}
+
 /// A misspelt name is published with what replaces it, and the quick fix
 /// for the diagnostic the client sends back writes it in its place.
 #[test]
@@ -939,8 +991,20 @@ fn rename_rewrites_every_use_or_says_why_not() {
             .message
     };
     assert!(refused(3, &main, 3, 5, "true").contains("is not a name"));
-    assert!(refused(4, &main, 3, 5, "f").contains("already names a frontend"));
-    assert!(refused(5, &team, 1, 5, "other").contains("names a backend and a constant"));
+    assert!(refused(4, &main, 3, 5, "both").contains("already names a constant"));
+    // A name in two namespaces: the one where the cursor is is renamed.
+    // `let both` is renamed with its use in a server's address, not the
+    // backend `both`; and a constant may take a frontend's name.
+    let renamed = rename(5, &team, 1, 5, "other");
+    let edits = renamed.result.unwrap()["changes"][team.as_str()].clone();
+    let renamed_web = apply_edits(&new_web, edits.as_array().unwrap());
+    assert!(
+        renamed_web.contains("let other = 1")
+            && renamed_web.contains("10.0.0.2:other")
+            && renamed_web.contains("backend both {"),
+        "{renamed_web}"
+    );
+    assert!(rename(8, &main, 3, 5, "f").result.is_some());
     assert!(refused(6, &main, 2, 6, "prod").contains("haptic.toml"));
     client.change(&main, 2, &format!("{main_text}backend broken {{"));
     assert!(refused(7, &main, 3, 5, "app_port").contains("does not parse"));
