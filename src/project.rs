@@ -639,10 +639,25 @@ fn io_reason(e: &std::io::Error) -> String {
 
 fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
     let manifest: Manifest = toml::from_str(text).map_err(|e| {
-        let span = e.span().map(|r| Span::new(id, r));
+        let span = e.span().map(|r| Span::new(id, r.clone()));
         let message = e.message().trim_end_matches('.').to_string();
-        Diagnostic::new(Code::Manifest, span, message)
-            .help("see the manifest section of the README")
+        let mut diag = Diagnostic::new(Code::Manifest, span, message.clone());
+        // `haproxy = 2.6`: a version (or another string) written bare.
+        let bare = e
+            .span()
+            .and_then(|r| text.get(r))
+            .map(str::trim)
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 20
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            });
+        if let (Some(bare), true) = (bare, message.ends_with("expected a string")) {
+            diag = diag
+                .help(format!("write it in double quotes: `\"{bare}\"`"))
+                .replace_with(&format!("\"{bare}\""));
+        }
+        diag.help("see the manifest section of the README")
     })?;
     let whole = Span::new(id, 0..text.len().min(1));
     let version = &manifest.project.haproxy;

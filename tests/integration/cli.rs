@@ -561,6 +561,29 @@ fn manifest_errors_are_diagnostics() {
     let out = haptic(&["check"], project.path());
     assert_eq!(code(&out), exit::INVALID);
     assert!(stderr(&out).contains("E0005"), "{}", stderr(&out));
+
+    // A version written as a number: the fix quotes it, and then it checks.
+    let manifest = "[project]\nname = \"x\"\nhaproxy = 2.6\n";
+    let project = TempProject::new(&[("haptic.toml", manifest), ("main.hap", GOOD)]);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), d["file"].as_str()),
+        (Some("E0005"), Some("haptic.toml"))
+    );
+    let (start, end) = (
+        d["byte_start"].as_u64().unwrap(),
+        d["byte_end"].as_u64().unwrap(),
+    );
+    let mut fixed = manifest.to_string();
+    fixed.replace_range(
+        start as usize..end as usize,
+        d["replacement"].as_str().unwrap(),
+    );
+    assert_eq!(fixed, "[project]\nname = \"x\"\nhaproxy = \"2.6\"\n");
+    std::fs::write(project.path().join("haptic.toml"), fixed).unwrap();
+    assert_eq!(code(&haptic(&["check"], project.path())), exit::OK);
 }
 
 #[test]
