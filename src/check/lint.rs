@@ -106,13 +106,28 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
 fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
     for (route, earlier) in fe.routes.iter().zip(shadowing(&fe.routes)) {
         if let Some(earlier) = earlier {
+            let earlier = &fe.routes[earlier];
+            // The same host and path again: nothing to reorder.
+            let (label, help) = if earlier.host == route.host && earlier.path == route.path {
+                let help = if earlier.backend == route.backend {
+                    "remove it: it repeats the earlier route".to_string()
+                } else {
+                    format!(
+                        "these requests go to `{}`, the earlier route's backend: remove the route that is wrong",
+                        earlier.backend
+                    )
+                };
+                ("the same host and path, routed earlier", help)
+            } else {
+                (
+                    "an earlier route already matches every request it matches",
+                    "move the more specific route before the general one".to_string(),
+                )
+            };
             diags.push(
                 Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
-                    .label(
-                        fe.routes[earlier].origin,
-                        "an earlier route already matches every request it matches",
-                    )
-                    .help("move the more specific route before the general one"),
+                    .label(earlier.origin, label)
+                    .help(help),
             );
         }
     }
