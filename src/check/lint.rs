@@ -325,7 +325,11 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
                     origin,
                     format!("port {} is bound twice", listen.port),
                 )
-                .label(first, "first bound here"),
+                .label(first, "first bound here")
+                .help(
+                    "bind another port, or give each bind an address of its own \
+                     (`10.0.0.1:443`, `10.0.0.2:443`): `:PORT` takes the port on every address",
+                ),
             );
         } else {
             seen.insert((listen.ip, listen.port), origin);
