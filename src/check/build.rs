@@ -106,7 +106,11 @@ pub(super) fn env<'a>(
                     name.span,
                     format!("{kind} `{}` is defined twice", name.name),
                 )
-                .label(first, "first defined here"),
+                .label(first, "first defined here")
+                .help(format!(
+                    "rename one, or merge them into one {kind}; to differ per environment, \
+                     put each in an `if env == ...` branch of its own"
+                )),
             );
             return true;
         }
@@ -304,7 +308,8 @@ fn defaults<'a>(
             if let Some(first) = user {
                 ctx.diags.push(
                     Diagnostic::new(Code::Duplicate, d.name.span, "`defaults` is defined twice")
-                        .label(first.name.span, "first defined here"),
+                        .label(first.name.span, "first defined here")
+                        .help("merge them into one `defaults` block"),
                 );
                 continue;
             }
@@ -431,7 +436,11 @@ fn backend<'a>(
                                 s.name.name, decl.name.name
                             ),
                         )
-                        .label(first, "first defined here"),
+                        .label(first, "first defined here")
+                        .help(
+                            "give each server a name of its own: HAProxy and its Runtime API \
+                             know a server by its backend and name",
+                        ),
                     );
                     continue;
                 }
@@ -758,7 +767,8 @@ fn frontend<'a>(
                             target.span,
                             "frontend has two default routes",
                         )
-                        .label(first, "first default here"),
+                        .label(first, "first default here")
+                        .help("keep one: the default takes the requests no route matches"),
                     );
                     continue;
                 }

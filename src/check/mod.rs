@@ -205,7 +205,10 @@ fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> 
                             name.span,
                             format!("environment `{}` is declared twice", name.name),
                         )
-                        .label(*first, "first declared here"),
+                        .label(*first, "first declared here")
+                        .help(
+                            "remove this declaration: an environment is declared once, in any file",
+                        ),
                     );
                 } else {
                     first.insert(&name.name, name.span);
@@ -531,7 +534,11 @@ impl<'a> Defs<'a> {
                     name.span,
                     format!("`{}` is defined twice", name.name),
                 )
-                .label(self.slots[first].name.span, "first defined here"),
+                .label(self.slots[first].name.span, "first defined here")
+                .help(
+                    "rename one (constants and TLS policies share their names); to differ per \
+                     environment, define each in an `if env == ...` branch of its own",
+                ),
             );
             return;
         }

@@ -398,7 +398,12 @@ fn set_twice(name: &Ident, first: Span, diags: &mut Diagnostics) {
             name.span,
             format!("field `{}` is set twice", name.name),
         )
-        .label(first, "first set here"),
+        .label(first, "first set here")
+        .help(format!(
+            "remove one; to set it per environment, set it in each branch: \
+             `if env == production {{ {0} = ... }} else {{ {0} = ... }}`",
+            name.name
+        )),
     );
 }
 
@@ -551,6 +556,7 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
             (unit.len() < s.len() && units.contains(&unit))
                 .then(|| unquoted(s))
                 .flatten()
+                .or_else(|| how_to_write(ty).map(|how| (how, None)))
         }
         // `expect = "200"`, `backup = "true"`: a number or a boolean in quotes.
         (Ty::Int { .. } | Ty::Port, Raw::Str(s))
@@ -590,8 +596,38 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
             ),
             None,
         )),
-        _ => None,
+        _ => how_to_write(ty).map(|how| (how, None)),
     }
+}
+
+/// How a value of `ty` is written, for a mismatch that no hint above
+/// explains better. `None` where the message says it already (an
+/// enumeration lists its values).
+fn how_to_write(ty: Ty) -> Option<String> {
+    Some(match ty {
+        Ty::Int { min, max } => format!("write a whole number within {min}..={max}"),
+        Ty::Port => "write a port number, 1..=65535: `8080`".into(),
+        Ty::Bool => "write `true` or `false`, without quotes".into(),
+        Ty::Duration | Ty::Timeout => {
+            "write a number and a unit (`us`, `ms`, `s`, `m`, `h`, `d`): `30s`, `250ms`".into()
+        }
+        Ty::Size => "write a number and a unit (`k`, `M`, `G`): `16k`, `1M`".into(),
+        Ty::Ip => "write an IPv4 address (`10.0.0.1`), or an IPv6 one in quotes".into(),
+        Ty::Cidr => "write a network: `10.0.0.0/8`".into(),
+        Ty::Host => "write an IP address, or a host name in quotes: `\"app.internal\"`".into(),
+        Ty::Addr => "write a host and a port: `10.0.0.1:8080`, `\"app.internal\":8080`".into(),
+        Ty::Str(_) | Ty::Text => "write it in double quotes".into(),
+        Ty::List(inner) => format!(
+            "write a list in brackets, of {}: `[a, b]`",
+            inner.describe()
+        ),
+        Ty::Record(schema) => match schema.names().next() {
+            Some(field) => format!("write it in braces: `{{ {field} = ... }}`"),
+            None => return None,
+        },
+        Ty::Secret => "write `secret(\"NAME\")`".into(),
+        Ty::Enum(_) | Ty::Any => return None,
+    })
 }
 
 /// Coerces a raw value to the type `ty`; reports every problem and returns

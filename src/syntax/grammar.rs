@@ -621,11 +621,10 @@ impl Converter {
                         _ => bind.redirect.replace(self.ident(value)).is_some(),
                     };
                     if duplicate {
-                        self.diags.push(Diagnostic::new(
-                            Code::Duplicate,
-                            opt_span,
-                            "bind option given twice",
-                        ));
+                        self.diags.push(
+                            Diagnostic::new(Code::Duplicate, opt_span, "bind option given twice")
+                                .help(super::BIND_OPTION_TWICE),
+                        );
                     }
                 }
                 BodyItem::Bind(bind)

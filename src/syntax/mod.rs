@@ -213,6 +213,10 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
     (File { items, lost }, diags)
 }
 
+/// The help of a bind's `tls` or `redirect` given twice, from either parser.
+const BIND_OPTION_TWICE: &str =
+    "a bind takes one `tls POLICY` and one `redirect https`: remove the second";
+
 /// An inner bracket that [`left_open`] takes for the one not closed.
 struct LeftOpen {
     /// The bracket left open.

@@ -1100,11 +1100,10 @@ impl<'t> Parser<'t> {
                 _ => false,
             };
             if duplicate {
-                self.diags.push(Diagnostic::new(
-                    Code::Duplicate,
-                    span,
-                    "bind option given twice",
-                ));
+                self.diags.push(
+                    Diagnostic::new(Code::Duplicate, span, "bind option given twice")
+                        .help(super::BIND_OPTION_TWICE),
+                );
             }
         }
         bind.span = self.span(start);

@@ -227,3 +227,30 @@ fn no_span_of_a_diagnostic_takes_in_trivia() {
     }
     assert!(seen >= 200, "only {seen} spans in the corpus");
 }
+
+/// Every diagnostic of the corpus says how to fix it: a `help:` line, as
+/// the quality bar asks (a code, the place, the reason, a fix).
+#[test]
+fn every_diagnostic_of_the_corpus_has_help() {
+    use std::collections::BTreeMap;
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for case in load_cases() {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        files.insert("haptic.toml".into(), case.manifest.clone().into_bytes());
+        for (path, text) in &case.files {
+            files.insert(path.clone(), text.clone().into_bytes());
+        }
+        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
+            continue;
+        };
+        for d in &compilation.diagnostics {
+            seen += 1;
+            if d.help.is_empty() {
+                missing.push(format!("{}: {} {}", case.name, d.code, d.message));
+            }
+        }
+    }
+    assert!(seen >= 150, "only {seen} diagnostics in the corpus");
+    assert!(missing.is_empty(), "without help:\n{}", missing.join("\n"));
+}
