@@ -584,6 +584,11 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
                 .to_string(),
             None,
         )),
+        // `allow = [10.0.0.0/8, 192.168.1.1]`: one address where a network goes.
+        (Ty::Cidr, Raw::Ipv4(ip)) => Some((
+            format!("one address is a network of one: `{ip}/32`"),
+            Some(format!("{ip}/32")),
+        )),
         // `server a = 10.0.0.1`, `bind 443`: an address without its port,
         // or a port without its colon.
         (Ty::Addr, Raw::Ipv4(ip)) => Some((format!("add the port: `{ip}:80`"), None)),
