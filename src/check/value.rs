@@ -682,7 +682,31 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
                 name.span,
                 format!("undefined name `{}`", name.name),
             );
-            if let Some(near) = names.nearest(&name.name) {
+            // `server a =` at the end of a line: the next item's keyword is
+            // read as the value.
+            const ITEM_KEYWORDS: &[&str] = &[
+                "server",
+                "bind",
+                "route",
+                "default",
+                "request_header",
+                "response_header",
+                "backend",
+                "frontend",
+                "let",
+                "tls",
+                "env",
+                "guard",
+                "import",
+                "defaults",
+                "stats",
+            ];
+            if ITEM_KEYWORDS.contains(&name.name.as_str()) {
+                diag = diag.help(format!(
+                    "`{}` begins an item: is the value before it missing?",
+                    name.name
+                ));
+            } else if let Some(near) = names.nearest(&name.name) {
                 diag = diag
                     .help(format!("a constant with a similar name exists: `{near}`"))
                     .replace_with(near);

@@ -123,6 +123,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         unquoted_string(rest, &names),
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
+        route_without_backend(rest, previous),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -210,6 +211,15 @@ fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<S
         format!("the default route names its backend after `->`: `default -> {backend}`")
     } else {
         format!("a route names its backend after `->`: `... -> {backend}`")
+    })
+}
+
+/// `route host "a.example.com" ->` at the end of a line: the next item's
+/// keyword is read as the route's backend, and its own `->` is left over.
+fn route_without_backend(rest: &str, previous: Option<&str>) -> Option<String> {
+    let word = previous.filter(|w| matches!(*w, "default" | "route" | "bind" | "server"))?;
+    rest.starts_with("->").then(|| {
+        format!("`{word}` was read as the backend of the route before it: is that route's backend missing?")
     })
 }
 
