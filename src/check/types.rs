@@ -292,6 +292,28 @@ pub static FIELD_HOMES: &[(&Schema, &str)] = &[
     (&STATS, "in `stats { {} = ... }`"),
 ];
 
+/// Whether `name` is a word that a value may be written as without naming
+/// a constant: a value of an enumeration (`leastconn`) or the head of a
+/// record (`http`). A constant of that name would stand for it there.
+pub fn is_value_word(name: &str) -> bool {
+    fn in_ty(ty: &Ty, name: &str) -> bool {
+        match ty {
+            Ty::Enum(values) => values.contains(&name),
+            Ty::List(inner) => in_ty(inner, name),
+            Ty::Record(schema) => in_schema(schema, name),
+            _ => false,
+        }
+    }
+    fn in_schema(schema: &Schema, name: &str) -> bool {
+        schema.heads.contains(&name) || schema.fields.iter().any(|(_, ty)| in_ty(ty, name))
+    }
+    FIELD_HOMES
+        .iter()
+        .map(|(schema, _)| *schema)
+        .chain(GUARDS.iter().map(|(_, schema)| *schema))
+        .any(|schema| in_schema(schema, name))
+}
+
 pub static GUARD_TLS_MIN: Schema = Schema {
     kind: "guard",
     heads: &[],

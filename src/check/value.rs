@@ -528,9 +528,12 @@ impl Rec {
     }
 }
 
-/// What to write instead, for a value of the wrong type that is one edit
-/// from right. User text is repeated back only when it is plainly safe (a
-/// number, a plausible host name).
+/// What to write instead, for a value of the wrong type: the edit that
+/// makes it right where there is one (with, where the value would be right
+/// but for its quotes or its `/32`, the text that replaces it: the fix),
+/// else how a value of the type is written ([`how_to_write`]). User text is
+/// repeated back only when it is plainly safe (a number, a plausible host
+/// name, a value of the enumeration).
 fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
     // A value that is right but for its quotes: the fix is the value bare.
     let unquoted = |s: &str| {

@@ -79,6 +79,12 @@ impl Server {
         }
         let project = &target.project;
         let namespace = Some(target.namespace);
+        if target.namespace == Namespace::Value && crate::check::types::is_value_word(new) {
+            return Err(format!(
+                "`{new}` is a value of the language: a constant of that name would stand for \
+                 it wherever it is written (`balance = leastconn`, `check = http {{ ... }}`)"
+            ));
+        }
         if declarations_of(project, new, namespace).next().is_some() {
             return Err(format!(
                 "`{new}` already names a {}",

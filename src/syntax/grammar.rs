@@ -389,7 +389,7 @@ impl Converter {
     /// and ends where it ends.
     fn end_of_tokens(&self, pair: &Pair<Rule>) -> usize {
         let span = pair.as_span();
-        let Some(last) = pair.clone().into_inner().last() else {
+        let Some(last) = pair.clone().into_inner().next_back() else {
             return span.end();
         };
         let mut end = self.end_of_tokens(&last);

@@ -1005,6 +1005,8 @@ fn rename_rewrites_every_use_or_says_why_not() {
         "{renamed_web}"
     );
     assert!(rename(8, &main, 3, 5, "f").result.is_some());
+    // A constant named as an enumeration's value would stand for it.
+    assert!(refused(9, &main, 3, 5, "leastconn").contains("a value of the language"));
     assert!(refused(6, &main, 2, 6, "prod").contains("haptic.toml"));
     client.change(&main, 2, &format!("{main_text}backend broken {{"));
     assert!(refused(7, &main, 3, 5, "app_port").contains("does not parse"));
