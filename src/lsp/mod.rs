@@ -423,9 +423,10 @@ impl Server {
             .collect()
     }
 
-    /// The quick fixes: the nearest name in place of a misspelt one (from
-    /// the diagnostics the client sends back), the removal of an unused
-    /// definition (W0008), and for a file that no import reaches (W0007),
+    /// The quick fixes: a diagnostic's fix in place of its text (from the
+    /// diagnostics the client sends back), the removal of an unused
+    /// definition (W0008) or of a server at another's address (W0009), and
+    /// for a file that no import reaches (W0007),
     /// an import of it at the end of the entry file's imports. None loads
     /// the project: editors ask as the cursor moves.
     fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
@@ -435,21 +436,21 @@ impl Server {
         actions
     }
 
-    /// For each unused definition (W0008) among the diagnostics the client
-    /// sends back, its removal: the whole lines of its `let` or `tls` item,
-    /// where nothing else stands on them. The buffer is parsed alone.
+    /// For each unused definition (W0008) and each server at the address
+    /// of another (W0009) among the diagnostics the client sends back, its
+    /// removal: the whole lines of its `let`, `tls` or `server` item, where
+    /// nothing else stands on them. The buffer is parsed alone.
     fn removals(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
-        let code = Some(NumberOrString::String(
-            Code::UnusedDefinition.as_str().into(),
-        ));
-        let unused: Vec<&lsp_types::Diagnostic> = params
+        let code = |code: Code| Some(NumberOrString::String(code.as_str().into()));
+        let (unused, duplicate) = (code(Code::UnusedDefinition), code(Code::DuplicateAddress));
+        let found: Vec<&lsp_types::Diagnostic> = params
             .context
             .diagnostics
             .iter()
-            .filter(|d| d.code == code)
+            .filter(|d| d.code == unused || d.code == duplicate)
             .collect();
         let Some(text) = file_path(&params.text_document.uri)
-            .filter(|_| !unused.is_empty())
+            .filter(|_| !found.is_empty())
             .and_then(|path| self.text(&path))
         else {
             return Vec::new();
@@ -461,19 +462,32 @@ impl Server {
         let (file, _) = crate::syntax::parse(id, text);
         let mut definitions = Vec::new();
         defined(&file.items, &mut definitions);
+        let mut servers = Vec::new();
+        servers_in(&file.items, &mut servers);
         let mut actions = Vec::new();
-        for d in unused {
-            let Some((name, whole)) = definitions
-                .iter()
-                .find(|(name, _)| range(&sources, name.span) == d.range)
-            else {
+        for d in found {
+            // What the diagnostic is about (W0008 points at the name, W0009
+            // at the address), and the whole item.
+            let target = if d.code == unused {
+                definitions
+                    .iter()
+                    .find(|(name, _)| range(&sources, name.span) == d.range)
+                    .map(|(name, whole)| (format!("remove `{}`", name.name), *whole))
+            } else {
+                servers
+                    .iter()
+                    .find(|s| range(&sources, s.addr.span) == d.range)
+                    .map(|s| (format!("remove server `{}`", s.name.name), s.span))
+            };
+            let Some((title, whole)) = target else {
                 continue;
             };
-            let (_, bytes) = sources.locate(*whole);
+            let (_, bytes) = sources.locate(whole);
             let first = text[..bytes.start].rfind('\n').map_or(0, |n| n + 1);
-            let keyword = text[first..bytes.start].trim();
+            let before = text[first..bytes.start].trim();
             let rest = text[bytes.end..].split('\n').next().unwrap_or("").trim();
-            if !matches!(keyword, "let" | "tls") || !(rest.is_empty() || rest.starts_with("//")) {
+            let alone_on_its_lines = matches!(before, "" | "let" | "tls");
+            if !alone_on_its_lines || !(rest.is_empty() || rest.starts_with("//")) {
                 continue;
             }
             let last = text[bytes.end..]
@@ -483,7 +497,6 @@ impl Server {
                 range: range(&sources, Span::new(id, first..last)),
                 new_text: String::new(),
             };
-            let title = format!("remove `{}`", name.name);
             let fix = quick_fix(title, d, &params.text_document.uri, edit);
             actions.push(CodeActionOrCommand::CodeAction(fix));
         }
@@ -699,6 +712,33 @@ fn defined<'a>(items: &'a [Item], out: &mut Vec<(&'a crate::syntax::ast::Ident, 
             Item::If(branch) => {
                 defined(&branch.then, out);
                 defined(&branch.otherwise, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The servers among `items`: of backends, in `if` branches too.
+fn servers_in<'a>(items: &'a [Item], out: &mut Vec<&'a crate::syntax::ast::Server>) {
+    use crate::syntax::ast::BodyItem;
+    fn body<'a>(items: &'a [BodyItem], out: &mut Vec<&'a crate::syntax::ast::Server>) {
+        for item in items {
+            match item {
+                BodyItem::Server(s) => out.push(s),
+                BodyItem::If(branch) => {
+                    body(&branch.then, out);
+                    body(&branch.otherwise, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    for item in items {
+        match item {
+            Item::Backend(d) => body(&d.body, out),
+            Item::If(branch) => {
+                servers_in(&branch.then, out);
+                servers_in(&branch.otherwise, out);
             }
             _ => {}
         }

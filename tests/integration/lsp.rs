@@ -1157,3 +1157,29 @@ fn an_unused_definition_can_be_removed() {
     assert_eq!(actions, json!([]), "{actions:#}");
     client.stop();
 }
+
+/// A server at the address of another (W0009) can be removed, its whole
+/// line, where it stands alone on it.
+#[test]
+fn a_server_at_the_address_of_another_can_be_removed() {
+    let text = "env production\nbackend web {\n  server a = 10.0.0.1:80\n  server b = 10.0.0.1:80 { weight = 5 } // copied\n}\nbackend api { server c = 10.0.0.2:80  server d = 10.0.0.2:80 }\nfrontend f {\n  bind :8080\n  route path prefix \"/api/\" -> api\n  default -> web\n}\n";
+    let (_project, main, client) = open_single(text);
+    let diags = client.diagnostics(&main);
+    let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
+    assert_eq!(codes, [&json!("W0009"), &json!("W0009")], "{diags:?}");
+    let actions = client.code_actions(2, &main, &diags[0]["range"], &diags[..1]);
+    assert_eq!(actions.as_array().unwrap().len(), 1, "{actions:#}");
+    assert_eq!(actions[0]["title"], "remove server `b`");
+    let edits = actions[0]["edit"]["changes"][main.as_str()]
+        .as_array()
+        .unwrap();
+    let fixed = apply_edits(text, edits);
+    assert_eq!(
+        fixed,
+        text.replace("  server b = 10.0.0.1:80 { weight = 5 } // copied\n", "")
+    );
+    // `d` shares its line with its backend and `c`: no removal is offered.
+    let actions = client.code_actions(3, &main, &diags[1]["range"], &diags[1..]);
+    assert_eq!(actions, json!([]), "{actions:#}");
+    client.stop();
+}
