@@ -687,24 +687,8 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             );
             // `server a =` at the end of a line: the next item's keyword is
             // read as the value.
-            const ITEM_KEYWORDS: &[&str] = &[
-                "server",
-                "bind",
-                "route",
-                "default",
-                "request_header",
-                "response_header",
-                "backend",
-                "frontend",
-                "let",
-                "tls",
-                "env",
-                "guard",
-                "import",
-                "defaults",
-                "stats",
-            ];
-            if ITEM_KEYWORDS.contains(&name.name.as_str()) {
+            let keyword = |list: &[&str]| list.contains(&name.name.as_str());
+            if keyword(crate::syntax::BODY_KEYWORDS) || keyword(crate::syntax::TOP_KEYWORDS) {
                 diag = diag.help(format!(
                     "`{}` begins an item: is the value before it missing?",
                     name.name

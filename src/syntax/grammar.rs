@@ -144,22 +144,15 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
 /// spelling (`balance roundrobin`, `server a 10.0.0.1:80`,
 /// `default_backend web`).
 fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Option<String> {
-    const BODY_KEYWORDS: &[&str] = &[
-        "server",
-        "bind",
-        "route",
-        "default",
-        "request_header",
-        "response_header",
-    ];
     let (start, word) = previous?;
     if word.ends_with('-') && rest.starts_with('>') {
         return None; // `default->web`: see `punctuation`.
     }
     // `backend web {` read as the field `backend`: the block it is in was
     // not closed (often one being typed).
-    const TOP_KEYWORDS: &[&str] = &["backend", "frontend", "tls", "let", "env", "guard"];
-    if TOP_KEYWORDS.contains(&word)
+    // Not `if`, which begins items of blocks too.
+    if super::TOP_KEYWORDS.contains(&word)
+        && word != "if"
         && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
     {
         return Some(format!(
@@ -167,7 +160,7 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
         ));
     }
     if let Some(near) =
-        crate::diag::nearest(word, BODY_KEYWORDS.iter().copied()).filter(|n| *n != word)
+        crate::diag::nearest(word, super::BODY_KEYWORDS.iter().copied()).filter(|n| *n != word)
     {
         return Some(format!(
             "did you mean `{near}`? (`{word}` is read as a field, which needs `=`)"

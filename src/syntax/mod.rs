@@ -213,6 +213,21 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
     (File { items, lost }, diags)
 }
 
+/// The keywords that begin an item of a block.
+pub const BODY_KEYWORDS: &[&str] = &[
+    "server",
+    "bind",
+    "route",
+    "default",
+    "request_header",
+    "response_header",
+];
+
+/// The keywords that begin a top-level item.
+pub const TOP_KEYWORDS: &[&str] = &[
+    "backend", "frontend", "defaults", "stats", "tls", "let", "env", "import", "guard", "if",
+];
+
 /// The help of a bind's `tls` or `redirect` given twice, from either parser.
 const BIND_OPTION_TWICE: &str =
     "a bind takes one `tls POLICY` and one `redirect https`: remove the second";
@@ -310,15 +325,12 @@ fn line_of(text: &str, at: usize) -> usize {
 /// first line after it, that begins with a top-level keyword at its first
 /// column (as `haptic fmt` writes items), later than `stop`.
 fn restart_after(text: &str, stop: usize, at: usize, end: usize) -> Option<usize> {
-    const KEYWORDS: &[&str] = &[
-        "backend", "frontend", "defaults", "stats", "tls", "let", "env", "import", "guard", "if",
-    ];
     // `backend web {`, `import "x"`, `defaults {`; not a field such as
     // `tls = {` written at the first column.
     let begins_item = |line: &str| {
         let word = &line[..line.find(|c: char| !is_name_char(c)).unwrap_or(line.len())];
         let after = line[word.len()..].trim_start_matches([' ', '\t']);
-        KEYWORDS.contains(&word)
+        TOP_KEYWORDS.contains(&word)
             && after.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '_' | '"' | '{'))
     };
     let mut line = text[..at].rfind('\n').map_or(0, |n| n + 1);

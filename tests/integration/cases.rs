@@ -52,6 +52,21 @@ fn load_cases() -> Vec<Case> {
     files.iter().map(|f| parse_case(&root, f)).collect()
 }
 
+impl Case {
+    /// The case's files as a project holds them, its manifest included.
+    fn sources(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let manifest = (
+            "haptic.toml".to_string(),
+            self.manifest.clone().into_bytes(),
+        );
+        let files = self
+            .files
+            .iter()
+            .map(|(path, text)| (path.clone(), text.clone().into_bytes()));
+        std::iter::once(manifest).chain(files).collect()
+    }
+}
+
 fn parse_case(root: &Path, file: &Path) -> Case {
     let source = std::fs::read_to_string(file).unwrap();
     let rel = file.strip_prefix(root).unwrap().with_extension("");
@@ -149,14 +164,9 @@ fn cases() {
 /// the diagnostic is gone.
 #[test]
 fn every_suggested_replacement_fixes_its_diagnostic() {
-    use std::collections::BTreeMap;
     let mut tried = 0;
     for case in load_cases() {
-        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        files.insert("haptic.toml".into(), case.manifest.clone().into_bytes());
-        for (path, text) in &case.files {
-            files.insert(path.clone(), text.clone().into_bytes());
-        }
+        let files = case.sources();
         let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
             continue;
         };
@@ -195,14 +205,9 @@ fn every_suggested_replacement_fixes_its_diagnostic() {
 /// new line, `guard hsts` then a blank line).
 #[test]
 fn no_span_of_a_diagnostic_takes_in_trivia() {
-    use std::collections::BTreeMap;
     let mut seen = 0;
     for case in load_cases() {
-        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        files.insert("haptic.toml".into(), case.manifest.clone().into_bytes());
-        for (path, text) in &case.files {
-            files.insert(path.clone(), text.clone().into_bytes());
-        }
+        let files = case.sources();
         let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
             continue;
         };
@@ -232,15 +237,10 @@ fn no_span_of_a_diagnostic_takes_in_trivia() {
 /// the quality bar asks (a code, the place, the reason, a fix).
 #[test]
 fn every_diagnostic_of_the_corpus_has_help() {
-    use std::collections::BTreeMap;
     let mut missing = Vec::new();
     let mut seen = 0;
     for case in load_cases() {
-        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        files.insert("haptic.toml".into(), case.manifest.clone().into_bytes());
-        for (path, text) in &case.files {
-            files.insert(path.clone(), text.clone().into_bytes());
-        }
+        let files = case.sources();
         let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
             continue;
         };
