@@ -820,6 +820,11 @@ fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &KnownBackends) -> 
     });
     if let Some(near) = names.nearest(&target.name) {
         d = d.did_you_mean(near);
+    } else {
+        d = d.help(format!(
+            "declare it, `backend {} {{ server NAME = ADDRESS }}`, or route to a backend of this environment",
+            target.name
+        ));
     }
     ctx.diags.push(d);
     false

@@ -897,6 +897,11 @@ fn record(
                     schema.kind,
                     list_values(schema.heads)
                 ));
+            } else {
+                diag = diag.help(format!(
+                    "a {} is written in braces alone: `{{ ... }}`",
+                    schema.kind
+                ));
             }
             diags.push(diag);
         }
