@@ -358,8 +358,8 @@ fn guards(env: &model::Env, items: &[&ast::Item], diags: &mut Diagnostics) {
         let ast::Item::Guard(guard) = item else {
             continue;
         };
-        let Some((_, schema)) = types::GUARDS.iter().find(|(n, _)| *n == guard.name.name) else {
-            let names: Vec<&str> = types::GUARDS.iter().map(|(n, _)| *n).collect();
+        let Some(schema) = types::guard_rule(&guard.name.name).map(|rule| rule.options) else {
+            let names: Vec<&str> = types::GUARDS.iter().map(|rule| rule.name).collect();
             let mut d = Diagnostic::new(
                 Code::UnknownGuard,
                 guard.name.span,

@@ -310,7 +310,7 @@ pub fn is_value_word(name: &str) -> bool {
     FIELD_HOMES
         .iter()
         .map(|(schema, _)| *schema)
-        .chain(GUARDS.iter().map(|(_, schema)| *schema))
+        .chain(GUARDS.iter().map(|rule| rule.options))
         .any(|schema| in_schema(schema, name))
 }
 
@@ -332,15 +332,54 @@ pub static GUARD_NONE: Schema = Schema {
     fields: &[],
 };
 
-/// Guard rules and the options each accepts.
-pub const GUARDS: &[(&str, &Schema)] = &[
-    ("tls_min_version", &GUARD_TLS_MIN),
-    ("hsts", &GUARD_NONE),
-    ("health_check", &GUARD_NONE),
-    ("server_maxconn", &GUARD_NONE),
-    ("https_only", &GUARD_NONE),
-    ("min_servers", &GUARD_MIN_SERVERS),
+/// A rule that `guard NAME` states.
+pub struct GuardRule {
+    pub name: &'static str,
+    /// The options it accepts: `guard min_servers { count = 3 }`.
+    pub options: &'static Schema,
+    /// What it requires, for the editor's completion and hover.
+    pub summary: &'static str,
+}
+
+/// The guard rules.
+pub const GUARDS: &[GuardRule] = &[
+    GuardRule {
+        name: "tls_min_version",
+        options: &GUARD_TLS_MIN,
+        summary: "every TLS bind allows no version below `min` (`tls12` when not given)",
+    },
+    GuardRule {
+        name: "hsts",
+        options: &GUARD_NONE,
+        summary: "every TLS bind's policy sets HSTS",
+    },
+    GuardRule {
+        name: "health_check",
+        options: &GUARD_NONE,
+        summary: "every backend with more than one server has a health check",
+    },
+    GuardRule {
+        name: "server_maxconn",
+        options: &GUARD_NONE,
+        summary: "every server states `maxconn`",
+    },
+    GuardRule {
+        name: "https_only",
+        options: &GUARD_NONE,
+        summary: "every plain-HTTP bind redirects to HTTPS",
+    },
+    GuardRule {
+        name: "min_servers",
+        options: &GUARD_MIN_SERVERS,
+        summary: "every backend has `count` servers in service (2 when not given): \
+                  `ready`, not `backup`, at distinct addresses",
+    },
 ];
+
+/// The guard rule called `name`.
+pub fn guard_rule(name: &str) -> Option<&'static GuardRule> {
+    GUARDS.iter().find(|rule| rule.name == name)
+}
 
 /// The scalar type names usable in `let NAME: TYPE`; `list<T>` holds one
 /// of them.

@@ -375,8 +375,8 @@ fn opened(head: &[Tok], outer: Block) -> Block {
         (Some("stats"), Block::Top) => Block::Record(&types::STATS),
         (Some("tls"), Block::Top) => Block::Record(&types::TLS),
         (Some("guard"), Block::Top) => word(1)
-            .and_then(|g| types::GUARDS.iter().find(|(name, _)| *name == g))
-            .map_or(Block::Unknown, |(_, schema)| Block::Record(schema)),
+            .and_then(types::guard_rule)
+            .map_or(Block::Unknown, |rule| Block::Record(rule.options)),
         (Some("server"), Block::Backend) => Block::Record(&types::SERVER),
         (Some(field), _) if head.get(1) == Some(&Tok::Punct('=')) => {
             match outer.schema().and_then(|s| s.field(field)) {
@@ -460,8 +460,8 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
             out.keywords(&["path"]);
         }
         (Some("guard"), _) if n == 1 => {
-            for (name, _) in types::GUARDS {
-                out.add(*name, Kind::Keyword, Some("guard rule".into()));
+            for rule in types::GUARDS {
+                out.add(rule.name, Kind::Keyword, Some(rule.summary.into()));
             }
         }
         (Some("if"), Some(Tok::Compare)) => envs(symbols, out),

@@ -220,6 +220,15 @@ impl Server {
             return Some(markdown(format!("```haptic\n{value}\n```")));
         }
         let (start, word) = (range.start, &file.text[range]);
+        // `guard min_servers`: what the rule requires.
+        let before = file.text[..start].trim_end_matches([' ', '\t']);
+        if before.ends_with("guard")
+            && !before[..before.len() - 5].ends_with(crate::syntax::is_name_char)
+        {
+            if let Some(rule) = crate::check::types::guard_rule(word) {
+                return Some(markdown(format!("`guard {}`: {}", rule.name, rule.summary)));
+            }
+        }
         let namespace = namespace_at(&file.text, offset, word);
         let declared = project_root(&path)
             .and_then(|root| self.declared.get(&root))

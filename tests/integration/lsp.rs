@@ -723,6 +723,17 @@ fn hover_shows_declarations_and_field_types() {
     assert_eq!(hover(7, 4, 35), "`weight`: an integer within 0..=256");
     assert_eq!(hover(8, 3, 14), "", "an enum value: nothing to say");
     client.stop();
+
+    // A guard's name: what the rule requires.
+    let text = "env production\nguard min_servers { count = 3 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n";
+    let (_project, main, client) = open_single(text);
+    let hover = client.at(2, "textDocument/hover", &main, 1, 9);
+    let hover = hover["contents"]["value"].as_str().unwrap_or("");
+    assert!(
+        hover.starts_with("`guard min_servers`: every backend has `count` servers in service"),
+        "{hover}"
+    );
+    client.stop();
 }
 
 /// References of a name: its uses in every file and branch, and its
