@@ -375,7 +375,7 @@ fn compile(
                 let path = out_dir.join(&output.env).join(name);
                 let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
                 if on_disk != content {
-                    diffs.push(stale_diff(&path, &on_disk, content));
+                    diffs.push(stale_diff(&path, &on_disk, content, "compiled"));
                 }
             }
             diffs
@@ -483,12 +483,13 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
     }
 }
 
-fn print_stale(path: &Path, old: &str, new: &str) {
-    out!("{}", stale_diff(path, old, new));
+fn print_stale(path: &Path, old: &str, new: &str, what: &str) {
+    out!("{}", stale_diff(path, old, new, what));
 }
 
-/// The unified diff of a stale file: on disk against what it should be.
-fn stale_diff(path: &Path, old: &str, new: &str) -> String {
+/// The unified diff of a stale file: on disk against what it should be
+/// (`what`: "compiled", "formatted").
+fn stale_diff(path: &Path, old: &str, new: &str, what: &str) -> String {
     let shown = path.display().to_string();
     // The diff `haptic diff` uses: section by section, and bounded where
     // much changed (a whole-file Myers diff took 51 s when every server of
@@ -497,7 +498,7 @@ fn stale_diff(path: &Path, old: &str, new: &str) -> String {
         old,
         new,
         &format!("{shown} (on disk)"),
-        &format!("{shown} (compiled)"),
+        &format!("{shown} ({what})"),
     )
 }
 
@@ -717,7 +718,7 @@ fn fmt(dir: &Path, check_only: bool) -> i32 {
         changed += 1;
         let path = compilation.project.root.join(&source.name);
         if check_only {
-            print_stale(&path, &source.text, &formatted);
+            print_stale(&path, &source.text, &formatted, "formatted");
         } else if let Err(e) = driver::write_atomic(&path, &formatted) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             return exit::USAGE;

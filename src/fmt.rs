@@ -129,6 +129,17 @@ pub fn stops_formatting(code: crate::diag::Code) -> bool {
 /// Formats one file. The result is stable: formatting it again changes
 /// nothing.
 pub fn format(text: &str) -> String {
+    // A file whose first line ends in `\r\n` keeps that ending on every
+    // line (as checked out on Windows), as rustfmt's `newline_style = Auto`.
+    let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
+    if crlf {
+        return layout(&text.replace("\r\n", "\n")).replace('\n', "\r\n");
+    }
+    layout(text)
+}
+
+/// [`format`] of a text whose lines end in `\n`.
+fn layout(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut depth: usize = 0;
     let mut blank_pending = false;
@@ -185,6 +196,18 @@ pub fn format(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::format;
+
+    #[test]
+    fn a_file_with_windows_line_endings_keeps_them() {
+        let input = "env production\r\nbackend  b{\r\n server s = 10.0.0.1:80  // one\r\n}\r\n";
+        let expected = "env production\r\nbackend b {\r\n  server s = 10.0.0.1:80  // one\r\n}\r\n";
+        assert_eq!(format(input), expected);
+        assert_eq!(format(expected), expected);
+        assert_eq!(
+            format(&expected.replace("\r\n", "\n")),
+            expected.replace("\r\n", "\n")
+        );
+    }
 
     #[test]
     fn canonical_layout() {
