@@ -379,7 +379,7 @@ pub fn load_from(
     let mut parsed = Vec::new();
     let mut imported_std = Vec::new();
     let mut hasher = Sha256::new();
-    hasher.update(manifest_text.as_bytes());
+    hash_text(&mut hasher, &manifest_text);
 
     // Depth-first over imports, each file once.
     let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), None)];
@@ -422,7 +422,7 @@ pub fn load_from(
                 let hash = |hasher: &mut Sha256| {
                     hasher.update(name.as_bytes());
                     hasher.update([0]);
-                    hasher.update(text.as_bytes());
+                    hash_text(hasher, text);
                     hasher.update([0]);
                 };
                 // The hash is only needed for the outputs' headers: a large file's
@@ -695,6 +695,22 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
         }
     }
     Ok(manifest)
+}
+
+/// Feeds `text` to the sources' hash with each `\r\n` read as `\n`: a
+/// checkout with Windows line endings (Git's `core.autocrlf`) hashes as
+/// the one with Unix endings, so its outputs are byte for byte the same,
+/// and `compile --check` agrees across machines.
+fn hash_text(hasher: &mut Sha256, text: &str) {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'\r', bytes) {
+        if bytes.get(at + 1) == Some(&b'\n') {
+            hasher.update(&bytes[from..at]);
+            from = at + 1;
+        }
+    }
+    hasher.update(&bytes[from..]);
 }
 
 /// The span of `key = ...` in the manifest, for diagnostics after parsing.

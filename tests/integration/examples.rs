@@ -54,6 +54,58 @@ fn committed_example_outputs_are_fresh() {
     }
 }
 
+/// A checkout with Windows line endings (Git's `core.autocrlf`) is the
+/// same project: its outputs are the committed ones byte for byte (the
+/// sources' hash reads `\r\n` as `\n`), so `compile --check` passes, and
+/// `fmt --check` passes (the formatter keeps the files' endings).
+#[test]
+fn a_checkout_with_windows_line_endings_is_the_same_project() {
+    let shop = support::repo_root().join("examples/shop");
+    let copy = tempfile::tempdir().unwrap();
+    let mut converted = 0;
+    for entry in walk(&shop) {
+        let rel = entry.strip_prefix(&shop).unwrap();
+        let to = copy.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let bytes = std::fs::read(&entry).unwrap();
+        let is_source = rel.extension().is_some_and(|e| e == "hap" || e == "toml");
+        if is_source {
+            let text = String::from_utf8(bytes).unwrap().replace('\n', "\r\n");
+            std::fs::write(&to, text).unwrap();
+            converted += 1;
+        } else {
+            std::fs::write(&to, bytes).unwrap();
+        }
+    }
+    assert!(converted >= 6, "{converted} sources converted");
+    for args in [
+        &["compile", "--check", "."][..],
+        &["fmt", "--check", "."][..],
+    ] {
+        let out = support::haptic(args, copy.path());
+        assert!(
+            out.status.success(),
+            "{args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The files under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 #[test]
 fn stdlib_modules_parse_without_diagnostics() {
     for (name, text) in haptic::project::STD_MODULES {
