@@ -33,7 +33,7 @@ pub(super) fn env(
         frontend_shape(env, fe, diags);
     }
     duplicate_binds(env, diags);
-    guards(env, items, diags);
+    guards(env, tainted, items, diags);
 }
 
 fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
@@ -353,7 +353,7 @@ impl value::Scope for NoScope {
     }
 }
 
-fn guards(env: &model::Env, items: &[&ast::Item], diags: &mut Diagnostics) {
+fn guards(env: &model::Env, tainted: &Tainted, items: &[&ast::Item], diags: &mut Diagnostics) {
     for item in items {
         let ast::Item::Guard(guard) = item else {
             continue;
@@ -384,11 +384,20 @@ fn guards(env: &model::Env, items: &[&ast::Item], diags: &mut Diagnostics) {
         if !guard.envs.is_empty() && !guard.envs.contains(&env.name) {
             continue;
         }
-        enforce(guard, &options, env, diags);
+        enforce(guard, &options, env, tainted, diags);
     }
 }
 
-fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &mut Diagnostics) {
+/// Checks one guard over `env`. Backends in which something was dropped for
+/// an error are not judged on their servers: one mistake, one diagnostic.
+fn enforce(
+    guard: &ast::Guard,
+    options: &value::Rec,
+    env: &model::Env,
+    tainted: &Tainted,
+    diags: &mut Diagnostics,
+) {
+    let whole = |be: &&model::Backend| !tainted.backends.contains(&be.name);
     let name = guard.name.name.as_str();
     let mut violation = |span: Span, message: String, help: &str| {
         diags.push(
@@ -441,6 +450,7 @@ fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &m
             for be in env
                 .backends
                 .iter()
+                .filter(whole)
                 .filter(|b| b.servers.len() > 1 && b.check.is_none())
             {
                 violation(
@@ -482,7 +492,7 @@ fn enforce(guard: &ast::Guard, options: &value::Rec, env: &model::Env, diags: &m
         }
         "min_servers" => {
             let min = options.int("count").unwrap_or(2) as usize;
-            for be in &env.backends {
+            for be in env.backends.iter().filter(whole) {
                 let serving = in_service(be);
                 if serving < min {
                     violation(
