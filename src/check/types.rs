@@ -342,7 +342,7 @@ pub struct GuardRule {
 }
 
 /// The guard rules.
-pub const GUARDS: &[GuardRule] = &[
+pub static GUARDS: &[GuardRule] = &[
     GuardRule {
         name: "tls_min_version",
         options: &GUARD_TLS_MIN,

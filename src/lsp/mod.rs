@@ -467,27 +467,39 @@ impl Server {
         let mut actions = Vec::new();
         for d in found {
             // What the diagnostic is about (W0008 points at the name, W0009
-            // at the address), and the whole item.
+            // at the address), the whole item but its keyword, and that
+            // keyword: all that may stand before it on its line.
             let target = if d.code == unused {
                 definitions
                     .iter()
                     .find(|(name, _)| range(&sources, name.span) == d.range)
-                    .map(|(name, whole)| (format!("remove `{}`", name.name), *whole))
+                    .map(|(name, whole)| {
+                        (
+                            format!("remove `{}`", name.name),
+                            *whole,
+                            &["let", "tls"][..],
+                        )
+                    })
             } else {
                 servers
                     .iter()
                     .find(|s| range(&sources, s.addr.span) == d.range)
-                    .map(|s| (format!("remove server `{}`", s.name.name), s.span))
+                    .map(|s| {
+                        (
+                            format!("remove server `{}`", s.name.name),
+                            s.span,
+                            &[""][..],
+                        )
+                    })
             };
-            let Some((title, whole)) = target else {
+            let Some((title, whole, keywords)) = target else {
                 continue;
             };
             let (_, bytes) = sources.locate(whole);
             let first = text[..bytes.start].rfind('\n').map_or(0, |n| n + 1);
             let before = text[first..bytes.start].trim();
             let rest = text[bytes.end..].split('\n').next().unwrap_or("").trim();
-            let alone_on_its_lines = matches!(before, "" | "let" | "tls");
-            if !alone_on_its_lines || !(rest.is_empty() || rest.starts_with("//")) {
+            if !keywords.contains(&before) || !(rest.is_empty() || rest.starts_with("//")) {
                 continue;
             }
             let last = text[bytes.end..]
