@@ -67,6 +67,21 @@ impl Case {
     }
 }
 
+/// Each case whose project loads, with its files and its compilation.
+fn compiled_cases() -> impl Iterator<
+    Item = (
+        Case,
+        std::collections::BTreeMap<String, Vec<u8>>,
+        haptic::driver::Compilation,
+    ),
+> {
+    load_cases().into_iter().filter_map(|case| {
+        let files = case.sources();
+        let compilation = haptic::driver::compile_from(Path::new("."), &files).ok()?;
+        Some((case, files, compilation))
+    })
+}
+
 fn parse_case(root: &Path, file: &Path) -> Case {
     let source = std::fs::read_to_string(file).unwrap();
     let rel = file.strip_prefix(root).unwrap().with_extension("");
@@ -165,11 +180,7 @@ fn cases() {
 #[test]
 fn every_suggested_replacement_fixes_its_diagnostic() {
     let mut tried = 0;
-    for case in load_cases() {
-        let files = case.sources();
-        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
-            continue;
-        };
+    for (case, files, compilation) in compiled_cases() {
         for d in &compilation.diagnostics {
             let (Some(fix), Some(span)) = (&d.fix, d.span) else {
                 continue;
@@ -206,11 +217,7 @@ fn every_suggested_replacement_fixes_its_diagnostic() {
 #[test]
 fn no_span_of_a_diagnostic_takes_in_trivia() {
     let mut seen = 0;
-    for case in load_cases() {
-        let files = case.sources();
-        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
-            continue;
-        };
+    for (case, _, compilation) in compiled_cases() {
         for d in &compilation.diagnostics {
             let spans = d.span.into_iter().chain(d.labels.iter().map(|l| l.span));
             for span in spans.filter(|s| s.end > s.start) {
@@ -239,11 +246,7 @@ fn no_span_of_a_diagnostic_takes_in_trivia() {
 fn every_diagnostic_of_the_corpus_has_help() {
     let mut missing = Vec::new();
     let mut seen = 0;
-    for case in load_cases() {
-        let files = case.sources();
-        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
-            continue;
-        };
+    for (case, _, compilation) in compiled_cases() {
         for d in &compilation.diagnostics {
             seen += 1;
             if d.help.is_empty() {
