@@ -758,6 +758,14 @@ fn explain(code: &str) -> i32 {
                 code.default_severity().as_str()
             );
             out!("{}\n", code.explanation());
+            if matches!(code, Code::Guardrail | Code::UnknownGuard) {
+                let rules = crate::check::types::GUARDS;
+                let width = rules.iter().map(|r| r.name.len()).max().unwrap_or(0);
+                out!("\nThe guard rules:\n\n");
+                for rule in rules {
+                    out!("    {:<width$}  {}\n", rule.name, rule.summary);
+                }
+            }
             exit::OK
         }
         None => {

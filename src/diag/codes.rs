@@ -347,18 +347,12 @@ Fix: give each bind its own port.";
     /// A guardrail of the project is violated.
     Guardrail = "E0400", Error, "guardrail",
 "A `guard` declared by the team does not hold in some environment. The
-message names the guard and the object that violates it.
-
-Guards:
+message names the guard and the object that violates it. A guard holds in
+every environment, or in those named after `in`:
 
     guard tls_min_version { min = tls12 } in production
-    guard hsts in production
-    guard health_check          // backends with more than one server need a check
-    guard server_maxconn        // every server states maxconn
-    guard https_only in production  // every plain-HTTP bind redirects to HTTPS
-    guard min_servers { count = 2 } in production
-                                // every backend has 2 servers in service
-                                // (`ready`, not `backup`, at distinct addresses)
+    guard health_check
+    guard min_servers { count = 3 } in staging, production
 
 Fix: change the object, or (after discussion) the guard.";
 

@@ -472,6 +472,15 @@ fn explain_works_for_every_code() {
             "{text}"
         );
     }
+    // The guardrail code lists the rules, from the checker's own table.
+    let out = haptic(&["explain", "E0400"], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for rule in haptic::check::types::GUARDS {
+        assert!(
+            text.contains(rule.name) && text.contains(rule.summary),
+            "{text}"
+        );
+    }
     let out = haptic(&["explain", "E0209"], dir.path());
     assert_eq!(code(&out), exit::USAGE);
     assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
