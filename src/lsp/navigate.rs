@@ -100,6 +100,20 @@ impl Server {
                 new_text: new.to_string(),
             });
         }
+        // An environment that counts as production stays one.
+        if target.namespace == Namespace::Env
+            && project
+                .manifest
+                .project
+                .production
+                .iter()
+                .any(|e| e == word)
+        {
+            let (at, edit) = production_edit(project, word, new).ok_or(
+                "`haptic.toml` cannot be edited here: rename the environment there by hand",
+            )?;
+            changes.entry(at).or_default().push(edit);
+        }
         Ok(WorkspaceEdit {
             changes: Some(changes),
             ..WorkspaceEdit::default()
@@ -108,8 +122,8 @@ impl Server {
 
     /// The name under the cursor, if it can be renamed: a backend,
     /// frontend, constant, TLS policy or environment of the project, in the
-    /// namespace where it is written there, not listed in `haptic.toml`, in
-    /// a project whose files all parse (a use in what did not parse would
+    /// namespace where it is written there, in a project whose files all
+    /// parse (a use in what did not parse would
     /// be left as it is). Editors ask first (`prepareRename`), so the
     /// refusal comes before the new name is typed.
     pub(super) fn renamable(
@@ -150,11 +164,6 @@ impl Server {
                     "`{word}` is not a backend, frontend, constant, TLS policy or environment of this project"
                 )
             })?;
-        if namespace == Namespace::Env && project.manifest.project.production.contains(&word) {
-            return Err(format!(
-                "`{word}` is listed in `haptic.toml` (`production`): rename it there too, by hand"
-            ));
-        }
         Ok(Renamable {
             word,
             namespace,
@@ -279,6 +288,51 @@ impl Server {
         }
         Some(out.join("\n"))
     }
+}
+
+/// The edit of `haptic.toml` that renames the environment `word`, which
+/// counts as production, to `new`: its entry in `production = [...]`, or,
+/// where the manifest leaves `production` to its default (`["production"]`),
+/// the key written after `[project]` with the new name.
+fn production_edit(
+    project: &crate::project::Project,
+    word: &str,
+    new: &str,
+) -> Option<(Url, TextEdit)> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        project: Table,
+    }
+    #[derive(serde::Deserialize)]
+    struct Table {
+        production: Option<Vec<toml::Spanned<String>>>,
+    }
+    let id = project.sources.find("haptic.toml")?;
+    let text = &project.sources.get(id).text;
+    let manifest: Manifest = toml::from_str(text).ok()?;
+    let quoted = format!("\"{new}\"");
+    let (span, new_text) = match manifest.project.production {
+        Some(entries) => {
+            let entry = entries.iter().find(|e| e.get_ref() == word)?;
+            (Span::new(id, entry.span()), quoted)
+        }
+        None => {
+            let header = text.find("[project]")?;
+            let end = header + text[header..].find('\n')? + 1;
+            (
+                Span::new(id, end..end),
+                format!("production = [{quoted}]\n"),
+            )
+        }
+    };
+    let at = location(&project.root, &project.sources, span)?;
+    Some((
+        at.uri,
+        TextEdit {
+            range: at.range,
+            new_text,
+        },
+    ))
 }
 
 /// A name the cursor is on that can be renamed, where, and the project

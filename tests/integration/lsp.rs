@@ -975,10 +975,10 @@ fn rename_rewrites_every_use_or_says_why_not() {
     let refusal = client.response(
         21,
         "textDocument/prepareRename",
-        json!({ "textDocument": { "uri": main }, "position": { "line": 2, "character": 6 } }),
+        json!({ "textDocument": { "uri": main }, "position": { "line": 0, "character": 2 } }),
     );
     let refusal = refusal.error.expect("refused").message;
-    assert!(refusal.contains("haptic.toml"), "{refusal}");
+    assert!(refusal.contains("is not a backend"), "{refusal}");
 
     let renamed = rename(2, &main, 8, 14, "site");
     let changes = &renamed.result.unwrap()["changes"];
@@ -1018,7 +1018,6 @@ fn rename_rewrites_every_use_or_says_why_not() {
     assert!(rename(8, &main, 3, 5, "f").result.is_some());
     // A constant named as an enumeration's value would stand for it.
     assert!(refused(9, &main, 3, 5, "leastconn").contains("a value of the language"));
-    assert!(refused(6, &main, 2, 6, "prod").contains("haptic.toml"));
     client.change(&main, 2, &format!("{main_text}backend broken {{"));
     assert!(refused(7, &main, 3, 5, "app_port").contains("does not parse"));
     client.stop();
@@ -1193,4 +1192,61 @@ fn a_server_at_the_address_of_another_can_be_removed() {
     let actions = client.code_actions(3, &main, &diags[1]["range"], &diags[1..]);
     assert_eq!(actions, json!([]), "{actions:#}");
     client.stop();
+}
+
+/// An environment that counts as production stays one when renamed: its
+/// entry in `production = [...]` is renamed too, or, where the manifest
+/// leaves the list to its default (`["production"]`), the list is written
+/// with the new name.
+#[test]
+fn renaming_a_production_environment_edits_the_manifest() {
+    let text = "import std.tls\nenv staging\nenv production\ntls weak = tls.old { certs = \"/c.pem\" }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f {\n  if env == production { bind :8443 tls weak }\n  bind :8080\n  default -> web\n}\n";
+    let explicit =
+        "[project]\nname = \"test\"\nhaproxy = \"2.6\"\nproduction = [\"eu\", \"production\"]\n";
+    for manifest in [support::MANIFEST, explicit] {
+        let project = TempProject::new(&[("haptic.toml", manifest), ("main.hap", text)]);
+        let main = uri(&project.path().join("main.hap"));
+        let toml = uri(&project.path().join("haptic.toml"));
+        let client = Client::start();
+        client.open(&main, text);
+        let renamed = client.response(
+            2,
+            "textDocument/rename",
+            json!({
+                "textDocument": { "uri": main },
+                "position": { "line": 2, "character": 6 },
+                "newName": "prod",
+            }),
+        );
+        let changes = &renamed.result.expect("renamed")["changes"];
+        let new_main = apply_edits(text, changes[main.as_str()].as_array().unwrap());
+        let new_toml = apply_edits(manifest, changes[toml.as_str()].as_array().unwrap());
+        assert!(
+            new_main.contains("env prod\n") && new_main.contains("if env == prod {"),
+            "{new_main}"
+        );
+        if manifest == explicit {
+            assert!(
+                new_toml.ends_with("production = [\"eu\", \"prod\"]\n"),
+                "{new_toml}"
+            );
+        } else {
+            assert!(
+                new_toml.starts_with("[project]\nproduction = [\"prod\"]\n"),
+                "{new_toml}"
+            );
+        }
+        client.stop();
+        // Renamed, the project means what it did: the weak TLS policy still
+        // reaches production (W0003) and nothing else is said.
+        std::fs::write(project.path().join("main.hap"), &new_main).unwrap();
+        std::fs::write(project.path().join("haptic.toml"), &new_toml).unwrap();
+        let checked = haptic::driver::compile(project.path()).unwrap();
+        assert_eq!(
+            support::codes(&checked),
+            ["W0003"],
+            "{}",
+            support::rendered(&checked)
+        );
+    }
 }
