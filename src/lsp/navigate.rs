@@ -15,18 +15,34 @@ use crate::syntax::ast::Item;
 impl Server {
     /// The root of the project holding the document, the name under the
     /// cursor (not the second part of a dotted one), and its namespace
-    /// where the buffer says (`None` in what does not parse).
+    /// where the buffer says (`None` in what does not parse), asked for
+    /// only where it matters (`need`, given the name: parsing a large
+    /// buffer for every hover would be wasted where a name is in one
+    /// namespace).
     fn name_under(
         &self,
         at: &lsp_types::TextDocumentPositionParams,
+        need: impl FnOnce(&std::path::Path, &str) -> bool,
     ) -> Option<(std::path::PathBuf, String, Option<Namespace>)> {
         let path = file_path(&at.text_document.uri)?;
         let root = project_root(&path)?;
         let file = crate::source::SourceFile::new(String::new(), self.text(&path)?);
         let offset = offset_of(&file, at.position)?;
         let word = word_at(&file.text, offset)?;
-        let namespace = namespace_at(&file.text, offset, word);
+        let namespace = need(&root, word)
+            .then(|| namespace_at(&file.text, offset, word))
+            .flatten();
         Some((root, word.to_string(), namespace))
+    }
+
+    /// Whether the last check of the project in `root` declares `word` in
+    /// more than one namespace (or has not been made).
+    fn ambiguous(&self, root: &std::path::Path, word: &str) -> bool {
+        self.declared.get(root).is_none_or(|declared| {
+            declared
+                .get(word)
+                .is_some_and(|found| found.iter().any(|(namespace, _)| *namespace != found[0].0))
+        })
     }
 
     /// The project in `root` read and parsed whole (open buffers over the
@@ -49,7 +65,10 @@ impl Server {
     /// branch that declares it. Names of the standard library (`tls.modern`)
     /// are not files the editor can open.
     pub(super) fn definition(&self, params: &GotoDefinitionParams) -> Option<Vec<Location>> {
-        let (root, word, namespace) = self.name_under(&params.text_document_position_params)?;
+        let (root, word, namespace) = self
+            .name_under(&params.text_document_position_params, |root, word| {
+                self.ambiguous(root, word)
+            })?;
         let word = word.as_str();
         let found = match self.declared.get(&root) {
             Some(declared) => declared.get(word).cloned(),
@@ -191,7 +210,8 @@ impl Server {
     /// project is read and parsed for the request: it is asked for now and
     /// then, not at every keystroke.
     pub(super) fn references(&self, params: &lsp_types::ReferenceParams) -> Option<Vec<Location>> {
-        let (root, word, namespace) = self.name_under(&params.text_document_position)?;
+        let (root, word, namespace) =
+            self.name_under(&params.text_document_position, |_, _| true)?;
         let word = word.as_str();
         let (project, _) = self.load(&root).ok()?;
         let mut spans: Vec<Span> = uses_of(&project, word, namespace).collect();
@@ -238,8 +258,12 @@ impl Server {
                 return Some(markdown(format!("`guard {}`: {}", rule.name, rule.summary)));
             }
         }
-        let namespace = namespace_at(&file.text, offset, word);
-        let declared = project_root(&path)
+        let root = project_root(&path);
+        let namespace = root
+            .as_deref()
+            .filter(|root| self.ambiguous(root, word))
+            .and_then(|_| namespace_at(&file.text, offset, word));
+        let declared = root
             .and_then(|root| self.declared.get(&root))
             .and_then(|declared| declared.get(word))
             .map(|found| in_namespace(found.clone(), namespace))
