@@ -226,7 +226,13 @@ fn path_without_kind(rest: &str, previous: Option<&str>, names: &[&str]) -> Opti
         .find(['"', '\n'])
         .filter(|&end| inner[end..].starts_with('"'))
         .map(|end| &inner[..end])
-        .filter(|path| path.len() <= 60 && !path.contains('\\'))
+        // Repeated only when plainly safe to show.
+        .filter(|path| {
+            path.len() <= 60
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+        })
         .unwrap_or("/PATH");
     Some(format!(
         "say how the path matches: `path prefix \"{path}\"` (it and everything under it) or `path exact \"{path}\"`"
