@@ -125,3 +125,30 @@ fn readme_sample_compiles() {
     assert!(!c.has_errors(), "{}", support::rendered(&c));
     assert_eq!(c.env_names(), ["staging", "production"]);
 }
+
+/// The README's language section names every guard rule, and every
+/// warning code in its Diagnostics section's range.
+#[test]
+fn readme_names_every_guard_rule_and_warning() {
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    let guards = &readme[readme.find("**Guards.**").expect("a Guards paragraph")..];
+    let guards = &guards[..guards.find("\n\n").unwrap_or(guards.len())];
+    for rule in haptic::check::types::GUARDS {
+        assert!(
+            guards.contains(&format!("`{}", rule.name)),
+            "the README's Guards paragraph does not name `{}`:\n{guards}",
+            rule.name
+        );
+    }
+    let warnings: Vec<&str> = haptic::diag::Code::ALL
+        .iter()
+        .filter(|c| c.default_severity() == haptic::diag::Severity::Warning)
+        .map(|c| c.as_str())
+        .collect();
+    let range = format!(
+        "`{}`–`{}` warnings",
+        warnings[0],
+        warnings[warnings.len() - 1]
+    );
+    assert!(readme.contains(&range), "the README does not say {range}");
+}
