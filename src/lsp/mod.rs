@@ -186,13 +186,13 @@ pub(super) enum Namespace {
 }
 
 impl Namespace {
-    /// What a name of the namespace is, in messages.
+    /// What a name of the namespace is, in messages, with its article.
     pub(super) fn noun(self) -> &'static str {
         match self {
-            Namespace::Backend => "backend",
-            Namespace::Frontend => "frontend",
-            Namespace::Value => "constant or TLS policy",
-            Namespace::Env => "environment",
+            Namespace::Backend => "a backend",
+            Namespace::Frontend => "a frontend",
+            Namespace::Value => "a constant or TLS policy",
+            Namespace::Env => "an environment",
         }
     }
 }

@@ -105,10 +105,7 @@ impl Server {
             ));
         }
         if declarations_of(project, new, namespace).next().is_some() {
-            return Err(format!(
-                "`{new}` already names a {}",
-                target.namespace.noun()
-            ));
+            return Err(format!("`{new}` already names {}", target.namespace.noun()));
         }
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
         let spans =
@@ -119,15 +116,18 @@ impl Server {
                 new_text: new.to_string(),
             });
         }
-        // An environment that counts as production stays one.
+        // An environment that counts as production stays one, and one that
+        // does not is not made one by its new name.
+        let production = &project.manifest.project.production;
         if target.namespace == Namespace::Env
-            && project
-                .manifest
-                .project
-                .production
-                .iter()
-                .any(|e| e == word)
+            && production.iter().any(|e| e == new)
+            && !production.iter().any(|e| e == word)
         {
+            return Err(format!(
+                "`{new}` counts as production in `haptic.toml`: `{word}` would become a production environment"
+            ));
+        }
+        if target.namespace == Namespace::Env && production.iter().any(|e| e == word) {
             let (at, edit) = production_edit(project, word, new).ok_or(
                 "`haptic.toml` cannot be edited here: rename the environment there by hand",
             )?;

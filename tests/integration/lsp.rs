@@ -1236,6 +1236,29 @@ fn renaming_a_production_environment_edits_the_manifest() {
                 "{new_toml}"
             );
         }
+        // `staging` may not take a name that counts as production (`eu`,
+        // listed and not declared; the default list's is declared).
+        let new = if manifest == explicit {
+            "eu"
+        } else {
+            "production"
+        };
+        let refused = client.response(
+            3,
+            "textDocument/rename",
+            json!({
+                "textDocument": { "uri": main },
+                "position": { "line": 1, "character": 6 },
+                "newName": new,
+            }),
+        );
+        let refusal = refused.error.expect("refused").message;
+        let reason = if new == "eu" {
+            "counts as production"
+        } else {
+            "already names an environment"
+        };
+        assert!(refusal.contains(reason), "{refusal}");
         client.stop();
         // Renamed, the project means what it did: the weak TLS policy still
         // reaches production (W0003) and nothing else is said.
