@@ -123,7 +123,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         unquoted_string(rest, &names),
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
-        route_without_backend(rest, previous),
+        keyword_read_as_a_name(text, previous_at, rest),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -207,13 +207,30 @@ fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<S
     })
 }
 
-/// `route host "a.example.com" ->` at the end of a line: the next item's
-/// keyword is read as the route's backend, and its own `->` is left over.
-fn route_without_backend(rest: &str, previous: Option<&str>) -> Option<String> {
-    let word = previous.filter(|w| matches!(*w, "default" | "route" | "bind" | "server"))?;
-    rest.starts_with("->").then(|| {
-        format!("`{word}` was read as the backend of the route before it: is that route's backend missing?")
-    })
+/// `route host "a.example.com" ->` or `bind :443 tls` at the end of what
+/// was written: the next item's keyword (`default -> web`) is read as the
+/// route's backend or the bind's TLS policy, and its own `->` is left over.
+fn keyword_read_as_a_name(
+    text: &str,
+    previous: Option<(usize, &str)>,
+    rest: &str,
+) -> Option<String> {
+    let (at, word) =
+        previous.filter(|(_, w)| matches!(*w, "default" | "route" | "bind" | "server"))?;
+    if !rest.starts_with("->") {
+        return None;
+    }
+    let before = text[..at].trim_end();
+    let (what, of) = if before.ends_with("->") {
+        ("backend", "route")
+    } else if before.ends_with("tls") && previous_word(text, before.len()) == Some("tls") {
+        ("TLS policy", "bind")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "`{word}` was read as the {what} of the {of} before it: is that {of}'s {what} missing?"
+    ))
 }
 
 /// `route path "/api/" -> api`: a path without `prefix` or `exact`.
