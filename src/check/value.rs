@@ -587,6 +587,13 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
                 .to_string(),
             None,
         )),
+        // `allow = 10.0.0.0/8`: one value where a list of them goes.
+        (Ty::List(Ty::Cidr), Raw::Cidr(text))
+        | (Ty::List(Ty::Ip | Ty::Host), Raw::Ipv4(text))
+        | (Ty::List(Ty::Int { .. } | Ty::Port), Raw::Int(text)) => Some((
+            format!("a list is written in brackets, even of one: `[{text}]`"),
+            Some(format!("[{text}]")),
+        )),
         // `allow = [10.0.0.0/8, 192.168.1.1]`: one address where a network goes.
         (Ty::Cidr, Raw::Ipv4(ip)) => Some((
             format!("one address is a network of one: `{ip}/32`"),
@@ -1121,14 +1128,29 @@ fn secret_name(lit: &StrLit, diags: &mut Diagnostics) -> Option<String> {
     if is_secret_name(name) {
         Some(name.to_string())
     } else {
-        diags.push(
-            Diagnostic::new(
-                Code::InvalidSecretName,
-                lit.span,
-                format!("`{}` is not an environment variable name", shorten(name)),
-            )
-            .help("use uppercase letters, digits and `_`, starting with a letter: `secret(\"STATS_PASSWORD\")`"),
-        );
+        let mut diag = Diagnostic::new(
+            Code::InvalidSecretName,
+            lit.span,
+            format!("`{}` is not an environment variable name", shorten(name)),
+        )
+        .help("use uppercase letters, digits and `_`, starting with a letter: `secret(\"STATS_PASSWORD\")`");
+        // `secret("api-key")`: the same name in the form that is one.
+        let upper: String = name
+            .chars()
+            .map(|c| {
+                if c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            })
+            .collect();
+        if is_secret_name(&upper) {
+            diag = diag
+                .help(format!("did you mean `{upper}`?"))
+                .replace_with(&format!("\"{upper}\""));
+        }
+        diags.push(diag);
         None
     }
 }

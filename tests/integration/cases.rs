@@ -204,6 +204,19 @@ fn every_suggested_replacement_fixes_its_diagnostic() {
                 "{}: `{with}` does not fix: {}",
                 case.name, d.message
             );
+            // Nor does it break what parsed.
+            let syntax = |c: &haptic::driver::Compilation| {
+                c.diagnostics
+                    .iter()
+                    .filter(|e| e.code == haptic::diag::Code::Syntax)
+                    .count()
+            };
+            assert!(
+                syntax(&again) <= syntax(&compilation),
+                "{}: `{with}` makes a syntax error: {}",
+                case.name,
+                d.message
+            );
             tried += 1;
         }
     }
