@@ -74,11 +74,39 @@ impl Ty {
             Ty::Host => "a host name or IP address".into(),
             Ty::Addr => "an address `host:port`".into(),
             Ty::Enum(values) => format!("one of {}", list_values(values)),
-            Ty::List(inner) => format!("a list of {}", inner.describe()),
+            Ty::List(inner) => format!("a list of {}", inner.describe_many()),
             Ty::Record(schema) => format!("a {} record `{{ ... }}`", schema.kind),
             Ty::Secret => "`secret(\"NAME\")`".into(),
             Ty::Text => "a string or `secret(\"NAME\")`".into(),
             Ty::Any => "a value".into(),
+        }
+    }
+
+    /// What values of the type are, in the plural: "a list of CIDR
+    /// blocks", not "a list of a CIDR block".
+    pub fn describe_many(&self) -> String {
+        match self {
+            Ty::Int { .. } => "integers".into(),
+            Ty::Bool => "`true` or `false`".into(),
+            Ty::Str(StrKind::FilePath | StrKind::SocketPath) => "file path strings".into(),
+            Ty::Str(StrKind::UrlPath) => "URL path strings".into(),
+            Ty::Str(StrKind::CipherList) => "cipher list strings".into(),
+            Ty::Str(StrKind::HeaderName) => "header name strings".into(),
+            Ty::Str(_) => "strings".into(),
+            Ty::Duration => "durations (`30s`, `250ms`)".into(),
+            Ty::Timeout => "timeouts (`30s`, `250ms`)".into(),
+            Ty::Size => "sizes (`16k`)".into(),
+            Ty::Port => "ports".into(),
+            Ty::Ip => "IP addresses".into(),
+            Ty::Cidr => "CIDR blocks".into(),
+            Ty::Host => "host names or IP addresses".into(),
+            Ty::Addr => "addresses `host:port`".into(),
+            Ty::Enum(values) => format!("values among {}", list_values(values)),
+            Ty::List(_) => "lists".into(),
+            Ty::Record(schema) => format!("{} records `{{ ... }}`", schema.kind),
+            Ty::Secret => "`secret(\"NAME\")` references".into(),
+            Ty::Text => "strings or `secret(\"NAME\")` references".into(),
+            Ty::Any => "values".into(),
         }
     }
 }

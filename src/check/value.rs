@@ -634,7 +634,7 @@ fn how_to_write(ty: Ty) -> Option<String> {
         Ty::Str(_) | Ty::Text => "write it in double quotes".into(),
         Ty::List(inner) => format!(
             "write a list in brackets, of {}: `[a, b]`",
-            inner.describe()
+            inner.describe_many()
         ),
         Ty::Record(schema) => match schema.names().next() {
             Some(field) => format!("write it in braces: `{{ {field} = ... }}`"),
