@@ -455,11 +455,10 @@ impl Server {
         else {
             return Vec::new();
         };
-        let Some((sources, id)) = alone(text) else {
+        let Some((sources, id, file)) = parsed_alone(text) else {
             return Vec::new();
         };
         let text = &sources.get(id).text;
-        let (file, _) = crate::syntax::parse(id, text);
         let mut definitions = Vec::new();
         defined(&file.items, &mut definitions);
         let mut servers = Vec::new();
@@ -967,6 +966,16 @@ fn alone(text: String) -> Option<(SourceMap, crate::source::FileId)> {
     let mut sources = SourceMap::default();
     let id = sources.add(String::new(), text, crate::source::MAX_POSITIONS)?;
     Some((sources, id))
+}
+
+/// [`alone`], parsed: the buffer's items as it parses on its own (what a
+/// syntax error loses left out).
+fn parsed_alone(
+    text: String,
+) -> Option<(SourceMap, crate::source::FileId, crate::syntax::ast::File)> {
+    let (sources, id) = alone(text)?;
+    let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
+    Some((sources, id, file))
 }
 
 /// Where `span` is, as the editor names it: the file under `root`.

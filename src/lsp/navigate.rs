@@ -5,8 +5,8 @@ use lsp_types::{GotoDefinitionParams, Location, Range, TextEdit, Url, WorkspaceE
 use std::collections::HashMap;
 
 use super::{
-    alone, declarations, declared, file_path, location, offset_of, project_root, range, Namespace,
-    Overlay, Server,
+    declarations, declared, file_path, location, offset_of, parsed_alone, project_root, range,
+    Namespace, Overlay, Server,
 };
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
@@ -151,9 +151,9 @@ impl Server {
     ) -> Result<Renamable, String> {
         let path = file_path(&at.text_document.uri).ok_or("not a file")?;
         let root = project_root(&path).ok_or("no `haptic.toml` above this file")?;
-        let (sources, id) = self
+        let (sources, id, parsed) = self
             .text(&path)
-            .and_then(alone)
+            .and_then(parsed_alone)
             .ok_or("the file cannot be read")?;
         let file = sources.get(id);
         let offset = offset_of(file, at.position).ok_or("no name of the project at the cursor")?;
@@ -176,7 +176,8 @@ impl Server {
         }
         // The namespace of the name where it is written here: `www` after
         // `->` is the backend, after `frontend` the frontend.
-        let namespace = namespace_at(&file.text, offset, &word)
+        let at = Span::new(id, offset..offset).start;
+        let namespace = namespace_in(&parsed.items, at, &word)
             .filter(|&namespace| declarations_of(&project, &word, Some(namespace)).next().is_some())
             .ok_or_else(|| {
                 format!(
@@ -197,8 +198,7 @@ impl Server {
     /// parses (items lost to a syntax error are left out).
     pub(super) fn outline(&self, uri: &Url) -> Option<lsp_types::DocumentSymbolResponse> {
         let path = file_path(uri)?;
-        let (sources, id) = alone(self.text(&path)?)?;
-        let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
+        let (sources, _, file) = parsed_alone(self.text(&path)?)?;
         let mut symbols = Vec::new();
         outline(&file.items, &sources, &mut symbols);
         Some(lsp_types::DocumentSymbolResponse::Nested(symbols))
@@ -444,13 +444,9 @@ fn declarations_of<'p>(
     namespace: Option<Namespace>,
 ) -> impl Iterator<Item = Span> + 'p {
     project.files.iter().flat_map(move |parsed| {
-        let mut spans = Vec::new();
-        declarations(&parsed.ast.items, &mut |found, name| {
-            if name.name == word && namespace.is_none_or(|n| n == found) {
-                spans.push(name.span);
-            }
-        });
-        spans
+        let mut found = Vec::new();
+        declarations_named(&parsed.ast.items, word, &mut found);
+        in_namespace(found, namespace)
     })
 }
 
@@ -464,20 +460,27 @@ fn uses_of<'p>(
     project.files.iter().flat_map(move |parsed| {
         let mut found = Vec::new();
         uses(&parsed.ast.items, word, &mut found);
-        found
-            .into_iter()
-            .filter(move |(n, _)| namespace.is_none_or(|namespace| namespace == *n))
-            .map(|(_, span)| span)
+        in_namespace(found, namespace)
     })
 }
 
-/// The locations of `found` in `namespace`; all of them where it is not
-/// known.
-fn in_namespace(found: Vec<(Namespace, Location)>, namespace: Option<Namespace>) -> Vec<Location> {
+/// The declarations of `word` among `items`, `if` branches included, with
+/// their namespaces.
+fn declarations_named(items: &[Item], word: &str, out: &mut Vec<(Namespace, Span)>) {
+    declarations(items, &mut |namespace, name| {
+        if name.name == word {
+            out.push((namespace, name.span));
+        }
+    });
+}
+
+/// The places of `found` in `namespace` (spans, locations); all of them
+/// where it is not known.
+fn in_namespace<T>(found: Vec<(Namespace, T)>, namespace: Option<Namespace>) -> Vec<T> {
     found
         .into_iter()
         .filter(|(n, _)| namespace.is_none_or(|namespace| namespace == *n))
-        .map(|(_, location)| location)
+        .map(|(_, place)| place)
         .collect()
 }
 
@@ -485,16 +488,16 @@ fn in_namespace(found: Vec<(Namespace, Location)>, namespace: Option<Namespace>)
 /// declaration or use of it there, as the buffer parses on its own.
 /// `None` where the buffer does not say (a syntax error, a field name).
 fn namespace_at(text: &str, offset: usize, word: &str) -> Option<Namespace> {
-    let (sources, id) = alone(text.to_string())?;
-    let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
-    let at = Span::new(id, offset..offset).start;
+    let (_, id, file) = parsed_alone(text.to_string())?;
+    namespace_in(&file.items, Span::new(id, offset..offset).start, word)
+}
+
+/// [`namespace_at`] in a buffer parsed already: `at` is the cursor's
+/// place as a span counts it.
+fn namespace_in(items: &[Item], at: u32, word: &str) -> Option<Namespace> {
     let mut found = Vec::new();
-    declarations(&file.items, &mut |namespace, name| {
-        if name.name == word {
-            found.push((namespace, name.span));
-        }
-    });
-    uses(&file.items, word, &mut found);
+    declarations_named(items, word, &mut found);
+    uses(items, word, &mut found);
     found
         .into_iter()
         .find(|(_, span)| span.start <= at && at <= span.end)
