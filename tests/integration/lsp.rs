@@ -156,6 +156,21 @@ impl Client {
         )
     }
 
+    /// The quick fixes offered for `diagnostics` (at the first one's
+    /// range): each one's title and its edits of `uri`.
+    fn quick_fixes(&self, id: i32, uri: &str, diagnostics: &[Value]) -> Vec<(String, Vec<Value>)> {
+        let actions = self.code_actions(id, uri, &diagnostics[0]["range"], diagnostics);
+        actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let edits = a["edit"]["changes"][uri].as_array().unwrap().clone();
+                (a["title"].as_str().unwrap().to_string(), edits)
+            })
+            .collect()
+    }
+
     fn notify(&self, method: &str, params: Value) {
         let n = Notification::new(method.to_string(), params);
         self.connection
@@ -1150,21 +1165,16 @@ fn an_unused_definition_can_be_removed() {
     let diags = client.diagnostics(&main);
     let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
     assert_eq!(codes, [&json!("W0008"), &json!("W0008")], "{diags:?}");
-    let spare = diags[0]["range"].clone();
-    let actions = client.code_actions(2, &main, &spare, &diags[..1]);
-    assert_eq!(actions.as_array().unwrap().len(), 1, "{actions:#}");
-    assert_eq!(actions[0]["title"], "remove `spare`");
-    let edits = actions[0]["edit"]["changes"][main.as_str()]
-        .as_array()
-        .unwrap();
+    let fixes = client.quick_fixes(2, &main, &diags[..1]);
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert_eq!(fixes[0].0, "remove `spare`");
     assert_eq!(
-        apply_edits(text, edits),
+        apply_edits(text, &fixes[0].1),
         "env production\nif env == production { let inline = 1 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n"
     );
     // `inline` shares its line with the `if`: no removal is offered.
-    let inline = diags[1]["range"].clone();
-    let actions = client.code_actions(3, &main, &inline, &diags[1..]);
-    assert_eq!(actions, json!([]), "{actions:#}");
+    let fixes = client.quick_fixes(3, &main, &diags[1..]);
+    assert!(fixes.is_empty(), "{fixes:?}");
     client.stop();
 }
 
@@ -1177,20 +1187,17 @@ fn a_server_at_the_address_of_another_can_be_removed() {
     let diags = client.diagnostics(&main);
     let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
     assert_eq!(codes, [&json!("W0009"), &json!("W0009")], "{diags:?}");
-    let actions = client.code_actions(2, &main, &diags[0]["range"], &diags[..1]);
-    assert_eq!(actions.as_array().unwrap().len(), 1, "{actions:#}");
-    assert_eq!(actions[0]["title"], "remove server `b`");
-    let edits = actions[0]["edit"]["changes"][main.as_str()]
-        .as_array()
-        .unwrap();
-    let fixed = apply_edits(text, edits);
+    let fixes = client.quick_fixes(2, &main, &diags[..1]);
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert_eq!(fixes[0].0, "remove server `b`");
+    let fixed = apply_edits(text, &fixes[0].1);
     assert_eq!(
         fixed,
         text.replace("  server b = 10.0.0.1:80 { weight = 5 } // copied\n", "")
     );
     // `d` shares its line with its backend and `c`: no removal is offered.
-    let actions = client.code_actions(3, &main, &diags[1]["range"], &diags[1..]);
-    assert_eq!(actions, json!([]), "{actions:#}");
+    let fixes = client.quick_fixes(3, &main, &diags[1..]);
+    assert!(fixes.is_empty(), "{fixes:?}");
     client.stop();
 }
 
