@@ -39,7 +39,7 @@ pub struct Diagnostic {
 pub struct Fix {
     /// What to write in place of the text at the diagnostic's span: the
     /// nearest valid name of a misspelt one (`roundrobin` for
-    /// `roundrobbin`).
+    /// `roundrobbin`), a value without its quotes, `==` for `=`.
     pub replacement: String,
 }
 

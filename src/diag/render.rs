@@ -260,7 +260,8 @@ struct JsonDiagnostic<'a> {
     location: Option<JsonLocation>,
     labels: Vec<JsonLabel<'a>>,
     /// What replaces the text at the location to fix it, where haptic
-    /// knows (the nearest name of a misspelt one).
+    /// knows (the nearest name of a misspelt one, a value without its
+    /// quotes).
     #[serde(skip_serializing_if = "Option::is_none")]
     replacement: Option<&'a str>,
 }

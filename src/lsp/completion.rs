@@ -19,7 +19,6 @@ use crate::syntax::ast::Item;
 #[derive(Debug, Default, Clone)]
 pub struct Symbols {
     pub backends: BTreeSet<String>,
-    pub frontends: BTreeSet<String>,
     pub tls: BTreeSet<String>,
     pub constants: BTreeSet<String>,
     pub envs: BTreeSet<String>,
@@ -50,10 +49,11 @@ impl Symbols {
                         walk(&branch.then, out);
                         walk(&branch.otherwise, out);
                     }
-                    Item::Frontend(d) => {
-                        out.frontends.insert(d.name.name.to_string());
-                    }
-                    Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
+                    Item::Frontend(_)
+                    | Item::Import(_)
+                    | Item::Defaults(_)
+                    | Item::Stats(_)
+                    | Item::Guard(_) => {}
                 }
             }
         }
@@ -84,7 +84,6 @@ impl Symbols {
     /// items that do not parse, and completion is asked for just then.
     pub fn keep(&mut self, other: Symbols) {
         self.backends.extend(other.backends);
-        self.frontends.extend(other.frontends);
         self.tls.extend(other.tls);
         self.constants.extend(other.constants);
         self.envs.extend(other.envs);
@@ -388,9 +387,8 @@ fn opened(head: &[Tok], outer: Block) -> Block {
     }
 }
 
-const TOP: &[&str] = &[
-    "env", "let", "tls", "backend", "frontend", "defaults", "stats", "guard", "import", "if",
-];
+/// The statements of the top level: the keywords that begin its items.
+const TOP: &[&str] = crate::syntax::TOP_KEYWORDS;
 const IN_BACKEND: &[&str] = &["server", "request_header", "if"];
 const IN_FRONTEND: &[&str] = &[
     "bind",
@@ -537,7 +535,6 @@ mod tests {
         let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
         Symbols {
             backends: set(&["api", "web"]),
-            frontends: set(&["www"]),
             tls: set(&["public"]),
             constants: set(&["app_port"]),
             envs: set(&["production", "staging"]),
