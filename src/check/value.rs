@@ -552,11 +552,11 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
             // Only where the text is a number and a unit of the type: `"2x"`
             // bare is no better.
             let unit = s.trim_start_matches(|c: char| c.is_ascii_digit());
-            let units: &[&str] = match ty {
-                Ty::Size => &["k", "K", "m", "M", "g", "G"],
-                _ => &["us", "ms", "s", "m", "h", "d"],
+            let units = match ty {
+                Ty::Size => SIZE_UNITS,
+                _ => DURATION_UNITS,
             };
-            (unit.len() < s.len() && units.contains(&unit))
+            (unit.len() < s.len() && factor_of(units, unit).is_some())
                 .then(|| unquoted(s))
                 .flatten()
                 .or_else(|| how_to_write(ty).map(|how| (how, None)))
@@ -613,6 +613,35 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
         )),
         _ => how_to_write(ty).map(|how| (how, None)),
     }
+}
+
+/// The units of a duration and what each is in milliseconds (`us` is
+/// rounded up to whole milliseconds: 0 stands for it).
+const DURATION_UNITS: &[(&str, u64)] = &[
+    ("us", 0),
+    ("ms", 1),
+    ("s", 1000),
+    ("m", 60_000),
+    ("h", 3_600_000),
+    ("d", 86_400_000),
+];
+
+/// The units of a size and what each is in bytes.
+const SIZE_UNITS: &[(&str, u64)] = &[
+    ("k", 1 << 10),
+    ("K", 1 << 10),
+    ("m", 1 << 20),
+    ("M", 1 << 20),
+    ("g", 1 << 30),
+    ("G", 1 << 30),
+];
+
+/// What `unit` is worth among `units`.
+fn factor_of(units: &[(&str, u64)], unit: &str) -> Option<u64> {
+    units
+        .iter()
+        .find(|(u, _)| *u == unit)
+        .map(|&(_, factor)| factor)
 }
 
 /// How a value of `ty` is written, for a mismatch that no hint above
@@ -736,14 +765,8 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             Some(Value::Duration(ms))
         }
         (Raw::Quantity(n, unit), Ty::Duration) => {
-            let factor = match unit.as_str() {
-                "us" => 0,
-                "ms" => 1,
-                "s" => 1000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                _ => return mismatch(diags),
+            let Some(factor) = factor_of(DURATION_UNITS, unit) else {
+                return mismatch(diags);
             };
             let n = parse_u64(n, span, diags)?;
             let ms = if factor == 0 {
@@ -758,11 +781,8 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             }
         }
         (Raw::Quantity(n, unit), Ty::Size) => {
-            let factor: u64 = match unit.as_str() {
-                "k" | "K" => 1 << 10,
-                "m" | "M" => 1 << 20,
-                "g" | "G" => 1 << 30,
-                _ => return mismatch(diags),
+            let Some(factor) = factor_of(SIZE_UNITS, unit) else {
+                return mismatch(diags);
             };
             let n = parse_u64(n, span, diags)?;
             match n.checked_mul(factor) {
