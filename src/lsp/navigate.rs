@@ -251,9 +251,7 @@ impl Server {
         let (start, word) = (range.start, &file.text[range]);
         // `guard min_servers`: what the rule requires.
         let before = file.text[..start].trim_end_matches([' ', '\t']);
-        if before.ends_with("guard")
-            && !before[..before.len() - 5].ends_with(crate::syntax::is_name_char)
-        {
+        if name_range(&file.text, before.len()).is_some_and(|r| &file.text[r] == "guard") {
             if let Some(rule) = crate::check::types::guard_rule(word) {
                 return Some(markdown(format!("`guard {}`: {}", rule.name, rule.summary)));
             }
