@@ -104,12 +104,15 @@ impl Server {
                  it wherever it is written (`balance = leastconn`, `check = http {{ ... }}`)"
             ));
         }
-        if declarations_of(project, new, namespace).next().is_some() {
+        if found_in(project, declarations_named, new, namespace)
+            .next()
+            .is_some()
+        {
             return Err(format!("`{new}` already names {}", target.namespace.noun()));
         }
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
-        let spans =
-            declarations_of(project, word, namespace).chain(uses_of(project, word, namespace));
+        let spans = found_in(project, declarations_named, word, namespace)
+            .chain(found_in(project, uses, word, namespace));
         for at in spans.filter_map(|span| location(&project.root, &project.sources, span)) {
             changes.entry(at.uri).or_default().push(TextEdit {
                 range: at.range,
@@ -178,7 +181,7 @@ impl Server {
         // `->` is the backend, after `frontend` the frontend.
         let at = Span::new(id, offset..offset).start;
         let namespace = namespace_in(&parsed.items, at, &word)
-            .filter(|&namespace| declarations_of(&project, &word, Some(namespace)).next().is_some())
+            .filter(|&namespace| found_in(&project, declarations_named, &word, Some(namespace)).next().is_some())
             .ok_or_else(|| {
                 format!(
                     "`{word}` is not a backend, frontend, constant, TLS policy or environment of this project"
@@ -214,9 +217,9 @@ impl Server {
             self.name_under(&params.text_document_position, |_, _| true)?;
         let word = word.as_str();
         let (project, _) = self.load(&root).ok()?;
-        let mut spans: Vec<Span> = uses_of(&project, word, namespace).collect();
+        let mut spans: Vec<Span> = found_in(&project, uses, word, namespace).collect();
         if params.context.include_declaration {
-            spans.extend(declarations_of(&project, word, namespace));
+            spans.extend(found_in(&project, declarations_named, word, namespace));
         }
         spans.sort();
         let locations = spans
@@ -434,30 +437,21 @@ fn name_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
     (start != end).then_some(start..end)
 }
 
-/// Where `word` is declared in the project's files, `if` branches
-/// included: in `namespace`, or in any.
-fn declarations_of<'p>(
-    project: &'p crate::project::Project,
-    word: &'p str,
-    namespace: Option<Namespace>,
-) -> impl Iterator<Item = Span> + 'p {
-    project.files.iter().flat_map(move |parsed| {
-        let mut found = Vec::new();
-        declarations_named(&parsed.ast.items, word, &mut found);
-        in_namespace(found, namespace)
-    })
-}
+/// A walk that finds where a name stands among items, `if` branches
+/// included, and in which namespace: [`declarations_named`] or [`uses`].
+type Walk = fn(&[Item], &str, &mut Vec<(Namespace, Span)>);
 
-/// Where `word` is used in the project's files ([`uses`]): in
-/// `namespace`, or in any.
-fn uses_of<'p>(
+/// Where `walk` finds `word` in the project's files: in `namespace`, or
+/// in any.
+fn found_in<'p>(
     project: &'p crate::project::Project,
+    walk: Walk,
     word: &'p str,
     namespace: Option<Namespace>,
 ) -> impl Iterator<Item = Span> + 'p {
     project.files.iter().flat_map(move |parsed| {
         let mut found = Vec::new();
-        uses(&parsed.ast.items, word, &mut found);
+        walk(&parsed.ast.items, word, &mut found);
         in_namespace(found, namespace)
     })
 }
