@@ -228,7 +228,8 @@ fn declared_envs(project: &Project, diags: &mut Diagnostics) -> Vec<ast::Ident> 
 }
 
 /// Every `if env == NAME` names a declared environment; environments are
-/// declared at the top level only.
+/// declared at the top level only. No definition is named as a value
+/// (W0010).
 fn check_conditions(items: &[ast::Item], envs: &EnvNames, diags: &mut Diagnostics) {
     top(items, envs, false, diags);
     fn top(items: &[ast::Item], envs: &EnvNames, nested: bool, diags: &mut Diagnostics) {
@@ -255,6 +256,8 @@ fn check_conditions(items: &[ast::Item], envs: &EnvNames, diags: &mut Diagnostic
                 ast::Item::Defaults(d) | ast::Item::Stats(d) => {
                     body_conditions(&d.body, envs, diags)
                 }
+                ast::Item::Let(l) => shadowed_value("constant", &l.name, diags),
+                ast::Item::Tls(t) => shadowed_value("TLS policy", &t.name, diags),
                 ast::Item::Guard(g) => {
                     let cond = ast::Condition {
                         op: ast::CondOp::In,
@@ -267,6 +270,26 @@ fn check_conditions(items: &[ast::Item], envs: &EnvNames, diags: &mut Diagnostic
             }
         }
     }
+}
+
+/// W0010 for a definition named as a value of the language: where the
+/// value is written, the definition is taken instead.
+fn shadowed_value(kind: &str, ident: &ast::Ident, diags: &mut Diagnostics) {
+    let Some(what) = types::value_word(&ident.name) else {
+        return;
+    };
+    let name = &ident.name;
+    diags.push(
+        Diagnostic::new(
+            Code::ShadowedValue,
+            ident.span,
+            format!("{kind} `{name}` hides the value `{name}`"),
+        )
+        .help(format!(
+            "`{name}` is {what}: written there, it now means this {kind}"
+        ))
+        .help(format!("give the {kind} another name")),
+    );
 }
 
 /// The declared environments' names, as the conditions ask for them: every

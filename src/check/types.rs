@@ -324,22 +324,34 @@ pub static FIELD_HOMES: &[(&Schema, &str)] = &[
 /// a constant: a value of an enumeration (`leastconn`) or the head of a
 /// record (`http`). A constant of that name would stand for it there.
 pub fn is_value_word(name: &str) -> bool {
+    value_word(name).is_some()
+}
+
+/// What the word `name` is as a value, if it is one (see
+/// [`is_value_word`]): "a value of `balance` in a backend", "the head of a
+/// health check record `http { ... }`". The first place found is named.
+pub fn value_word(name: &str) -> Option<String> {
     fn in_ty(ty: &Ty, name: &str) -> bool {
         match ty {
             Ty::Enum(values) => values.contains(&name),
             Ty::List(inner) => in_ty(inner, name),
-            Ty::Record(schema) => in_schema(schema, name),
             _ => false,
         }
-    }
-    fn in_schema(schema: &Schema, name: &str) -> bool {
-        schema.heads.contains(&name) || schema.fields.iter().any(|(_, ty)| in_ty(ty, name))
     }
     FIELD_HOMES
         .iter()
         .map(|(schema, _)| *schema)
         .chain(GUARDS.iter().map(|rule| rule.options))
-        .any(|schema| in_schema(schema, name))
+        .find_map(|schema| {
+            if schema.heads.contains(&name) {
+                return Some(format!(
+                    "the head of a {} record `{name} {{ ... }}`",
+                    schema.kind
+                ));
+            }
+            let (field, _) = schema.fields.iter().find(|(_, ty)| in_ty(ty, name))?;
+            Some(format!("a value of `{field}` in a {}", schema.kind))
+        })
 }
 
 pub static GUARD_TLS_MIN: Schema = Schema {

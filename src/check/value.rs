@@ -645,8 +645,7 @@ fn factor_of(units: &[(&str, u64)], unit: &str) -> Option<u64> {
 }
 
 /// How a value of `ty` is written, for a mismatch that no hint above
-/// explains better. `None` where the message says it already (an
-/// enumeration lists its values).
+/// explains better.
 fn how_to_write(ty: Ty) -> Option<String> {
     Some(match ty {
         Ty::Int { min, max } => format!("write a whole number within {min}..={max}"),
@@ -670,7 +669,11 @@ fn how_to_write(ty: Ty) -> Option<String> {
             None => return None,
         },
         Ty::Secret => "write `secret(\"NAME\")`".into(),
-        Ty::Enum(_) | Ty::Any => return None,
+        Ty::Enum(values) => match values.first() {
+            Some(first) => format!("write one of the values bare, without quotes: `{first}`"),
+            None => return None,
+        },
+        Ty::Any => return None,
     })
 }
 

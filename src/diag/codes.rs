@@ -462,6 +462,22 @@ Example:
 Fix: give the server its own address or port, or remove it. A backend
 that lists one machine twice on purpose can allow the lint in
 `haptic.toml`: `[lints] duplicate-address = \"allow\"`.";
+
+    /// A constant or TLS policy is named as a value of the language.
+    ShadowedValue = "W0010", Warning, "shadowed-value",
+"A `let` constant or a `tls` policy has the name of a value of the language:
+an enumeration's value (`leastconn`, `drain`, `none`) or a record's head
+(`http`). A name written where a value goes is looked up as a constant
+first, so wherever the value is written, it now means the constant.
+
+Example:
+
+    let leastconn: int = 5
+    backend api {
+      balance = leastconn        // the integer 5, not the algorithm
+    }
+
+Fix: give the constant another name (`leastconn_weight`).";
 }
 
 impl Code {
