@@ -184,6 +184,17 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
             "a server is `server {word} = {address}`, options in braces after it"
         ));
     }
+    // `server a = 10.0.0.1:80 weight 50`: an option after the address,
+    // outside braces.
+    let line = text[..start].rfind('\n').map_or(0, |n| n + 1);
+    let head = text[line..start].trim_start();
+    if let (Some(value), Some(server)) = (&value, head.strip_prefix("server ")) {
+        if server.contains('=') && !server.contains('{') {
+            return Some(format!(
+                "a server's options go in braces after its address: `{{ {word} = {value} }}`"
+            ));
+        }
+    }
     value.map(|value| format!("fields are set with `=`: `{word} = {value}`"))
 }
 
@@ -208,19 +219,20 @@ fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<S
 }
 
 /// `route host "a.example.com" ->` or `bind :443 tls` at the end of what
-/// was written: the next item's keyword (`default -> web`) is read as the
-/// route's backend or the bind's TLS policy, and its own `->` is left over.
+/// was written: the next item's keyword (`default -> web`, `bind :80`) is
+/// read as the route's backend or the bind's TLS policy, and what follows
+/// it is left over. Said when the keyword stands on a later line, or when
+/// its own `->` is what is left over.
 fn keyword_read_as_a_name(
     text: &str,
     previous: Option<(usize, &str)>,
     rest: &str,
 ) -> Option<String> {
-    let (at, word) =
-        previous.filter(|(_, w)| matches!(*w, "default" | "route" | "bind" | "server"))?;
-    if !rest.starts_with("->") {
+    let (at, word) = previous.filter(|(_, w)| super::BODY_KEYWORDS.contains(w))?;
+    let before = text[..at].trim_end();
+    if !rest.starts_with("->") && !text[before.len()..at].contains('\n') {
         return None;
     }
-    let before = text[..at].trim_end();
     let (what, of) = if before.ends_with("->") {
         ("backend", "route")
     } else if before.ends_with("tls") && previous_word(text, before.len()) == Some("tls") {
