@@ -238,6 +238,36 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     out
 }
 
+/// A frontend sends one `Strict-Transport-Security` header on every TLS
+/// connection (see `lower`), so the TLS policies of its binds must agree
+/// on `hsts`: E0300 at the first bind whose policy asks for another.
+fn hsts_agrees(fe: &model::Frontend, diags: &mut Diagnostics) {
+    let mut tls = fe.binds.iter().filter_map(|b| Some((b, b.tls.as_ref()?)));
+    let Some((first, first_tls)) = tls.next() else {
+        return;
+    };
+    let Some((other, other_tls)) = tls.find(|(_, t)| t.hsts != first_tls.hsts) else {
+        return;
+    };
+    let asks = |t: &model::TlsPolicy| match t.hsts {
+        Some(max_age) => format!("TLS policy `{}` asks for `max-age={max_age}`", t.name),
+        None => format!("TLS policy `{}` sets no `hsts`", t.name),
+    };
+    diags.push(
+        Diagnostic::new(
+            Code::Contradiction,
+            other.origin,
+            format!(
+                "the binds of frontend `{}` disagree on HSTS, which it sends once for all",
+                fe.name
+            ),
+        )
+        .label(other.origin, asks(other_tls))
+        .label(first.origin, asks(first_tls))
+        .help("give the TLS policies of the frontend's binds the same `hsts`, or put the binds in frontends of their own"),
+    );
+}
+
 fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
     if fe.routes.is_empty() && fe.default_backend.is_none() && !fe.redirects_to_https() {
         diags.push(
@@ -278,6 +308,7 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
             .help("add `bind :443 tls POLICY` to the frontend"),
         );
     }
+    hsts_agrees(fe, diags);
     if env.production {
         for b in &fe.binds {
             if let Some(tls) = b.tls.as_ref().filter(|t| t.min_version < TlsVersion::Tls12) {

@@ -318,8 +318,10 @@ Fix: shorten the value.";
     Contradiction = "E0300", Error, "contradiction",
 "Two settings cannot both hold, for example a `redirect https` bind on a
 frontend that has no TLS bind, a server `state = maint` together with being
-the only server of a default backend, or a TLS policy whose minimum version
-is above its maximum.
+the only server of a default backend, a TLS policy whose minimum version
+is above its maximum, or two TLS binds of one frontend whose policies ask
+for different `hsts` (a frontend sends one `Strict-Transport-Security`
+header for all of them).
 
 Fix: remove one of the two settings.";
 

@@ -59,13 +59,15 @@ impl miette::Diagnostic for MietteView<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = self.diag.span?;
         let file = self.sources.file_of(primary);
+        // A label at the primary span is its text, not a second underline.
+        let own = self.shown.iter().find(|l| l.span == primary);
         let mut labels = vec![LabeledSpan::new_primary_with_span(
-            None,
+            own.map(|l| l.message.clone()),
             self.sources.locate(primary).1,
         )];
         // Labels in other files, or far from the primary span, are help
         // lines instead (see `terminal`).
-        labels.extend(self.shown.iter().map(|l| {
+        labels.extend(self.shown.iter().filter(|l| l.span != primary).map(|l| {
             debug_assert_eq!(self.sources.file_of(l.span), file);
             let range = self.sources.locate(l.span).1;
             LabeledSpan::new_with_span(Some(l.message.clone()), range)
