@@ -268,6 +268,33 @@ fn hsts_agrees(fe: &model::Frontend, diags: &mut Diagnostics) {
     );
 }
 
+/// A frontend redirects every plain-HTTP request when one of its binds
+/// says `redirect https` (see `lower`), so a plain bind without it would
+/// redirect all the same: E0300 at the first such bind.
+fn redirect_agrees(fe: &model::Frontend, diags: &mut Diagnostics) {
+    let plain = |b: &&model::Bind| b.tls.is_none();
+    let Some(redirecting) = fe.binds.iter().filter(plain).find(|b| b.redirect_https) else {
+        return;
+    };
+    let Some(other) = fe.binds.iter().filter(plain).find(|b| !b.redirect_https) else {
+        return;
+    };
+    diags.push(
+        Diagnostic::new(
+            Code::Contradiction,
+            other.origin,
+            "this plain bind would redirect to HTTPS too",
+        )
+        .label(other.origin, "no `redirect https` here")
+        .label(redirecting.origin, "`redirect https` here")
+        .help(format!(
+            "frontend `{}` redirects every plain-HTTP request when one of its binds says so",
+            fe.name
+        ))
+        .help("add `redirect https` to this bind too, or put it in a frontend of its own"),
+    );
+}
+
 fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
     if fe.routes.is_empty() && fe.default_backend.is_none() && !fe.redirects_to_https() {
         diags.push(
@@ -309,6 +336,7 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
         );
     }
     hsts_agrees(fe, diags);
+    redirect_agrees(fe, diags);
     if env.production {
         for b in &fe.binds {
             if let Some(tls) = b.tls.as_ref().filter(|t| t.min_version < TlsVersion::Tls12) {

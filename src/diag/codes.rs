@@ -321,7 +321,9 @@ frontend that has no TLS bind, a server `state = maint` together with being
 the only server of a default backend, a TLS policy whose minimum version
 is above its maximum, or two TLS binds of one frontend whose policies ask
 for different `hsts` (a frontend sends one `Strict-Transport-Security`
-header for all of them).
+header for all of them), or a plain bind without `redirect https` in a
+frontend whose other plain bind has it (the frontend redirects every
+plain-HTTP request).
 
 Fix: remove one of the two settings.";
 
