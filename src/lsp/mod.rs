@@ -38,6 +38,7 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Item;
 
 pub mod completion;
+mod highlight;
 mod navigate;
 
 /// Runs the server until the client says `exit`.
@@ -64,6 +65,14 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
             work_done_progress_options: Default::default(),
         })),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(
+            lsp_types::SemanticTokensOptions {
+                legend: highlight::legend(),
+                full: Some(lsp_types::SemanticTokensFullOptions::Bool(true)),
+                ..lsp_types::SemanticTokensOptions::default()
+            }
+            .into(),
+        ),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into()]),
             ..lsp_types::CompletionOptions::default()
@@ -253,6 +262,16 @@ impl Server {
                     .map(|p: CodeActionParams| self.code_actions(&p))
                     .unwrap_or_default();
                 lsp_server::Response::new_ok(id, actions)
+            }
+            lsp_types::request::SemanticTokensFullRequest::METHOD => {
+                let tokens = params(request).and_then(|p: lsp_types::SemanticTokensParams| {
+                    let text = self.text(&file_path(&p.text_document.uri)?)?;
+                    Some(lsp_types::SemanticTokens {
+                        result_id: None,
+                        data: highlight::tokens(&text),
+                    })
+                });
+                lsp_server::Response::new_ok(id, tokens)
             }
             // Answered, so that the client does not wait.
             method => lsp_server::Response::new_err(

@@ -1280,3 +1280,83 @@ fn renaming_a_production_environment_edits_the_manifest() {
         );
     }
 }
+
+/// Semantic tokens: the server announces its legend, and colours the
+/// buffer as the editor holds it, also while it does not parse.
+#[test]
+fn the_buffer_is_coloured_by_semantic_tokens() {
+    let project = TempProject::single(GOOD);
+    let main = uri(&project.path().join("main.hap"));
+    let (server, connection) = Connection::memory();
+    let server = std::thread::spawn(move || haptic::lsp::serve(&server).unwrap());
+    let client = Client { connection, server };
+    let init = client.request(1, "initialize", json!({ "capabilities": {} }));
+    client.notify("initialized", json!({}));
+    let provider = &init["capabilities"]["semanticTokensProvider"];
+    assert_eq!(provider["full"], true, "{init}");
+    let legend: Vec<String> = provider["legend"]["tokenTypes"]
+        .as_array()
+        .expect("a legend")
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    // Each token's text and the name of its type, decoded.
+    let coloured = |id: i32, text: &str| -> Vec<(String, String)> {
+        let got = client.request(
+            id,
+            "textDocument/semanticTokens/full",
+            json!({ "textDocument": { "uri": main } }),
+        );
+        let data: Vec<u64> = got["data"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        let lines: Vec<Vec<u16>> = text.lines().map(|l| l.encode_utf16().collect()).collect();
+        let (mut line, mut start) = (0, 0);
+        data.chunks(5)
+            .map(|t| {
+                if t[0] > 0 {
+                    line += t[0] as usize;
+                    start = 0;
+                }
+                start += t[1] as usize;
+                let word = String::from_utf16_lossy(&lines[line][start..start + t[2] as usize]);
+                (word, legend[t[3] as usize].clone())
+            })
+            .collect()
+    };
+    let pair = |w: &str, t: &str| (w.to_string(), t.to_string());
+    // Not opened: the file on disk.
+    let found = coloured(2, GOOD);
+    for expected in [
+        pair("env", "keyword"),
+        pair("production", "enumMember"),
+        pair("web", "type"),
+        pair("a", "property"),
+        pair("10.0.0.1", "number"),
+        pair("->", "operator"),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} not in {found:?}");
+    }
+    // The buffer, which does not parse.
+    let typing = "backend api {\n  balance = leastc\n  server a = \"x";
+    client.open(&main, typing);
+    let found = coloured(3, typing);
+    assert_eq!(
+        found,
+        [
+            pair("backend", "keyword"),
+            pair("api", "type"),
+            pair("balance", "property"),
+            pair("=", "operator"),
+            pair("leastc", "variable"),
+            pair("server", "keyword"),
+            pair("a", "property"),
+            pair("=", "operator"),
+            pair("\"x", "string"),
+        ]
+    );
+    client.stop();
+}
