@@ -38,7 +38,7 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Item;
 
 pub mod completion;
-mod highlight;
+pub mod highlight;
 mod navigate;
 
 /// Runs the server until the client says `exit`.

@@ -349,6 +349,20 @@ proptest! {
         for m in &mutations {
             apply(content, m);
         }
+        // The editor's colours of the mutated text (an editor's buffer is
+        // text): every token within its line.
+        if let Ok(text) = std::str::from_utf8(content) {
+            let lines: Vec<usize> = text.split('\n').map(|l| l.encode_utf16().count()).collect();
+            let (mut line, mut start) = (0usize, 0usize);
+            for t in haptic::lsp::highlight::tokens(text) {
+                if t.delta_line > 0 {
+                    line += t.delta_line as usize;
+                    start = 0;
+                }
+                start += t.delta_start as usize;
+                prop_assert!(t.length > 0 && line < lines.len() && start + t.length as usize <= lines[line]);
+            }
+        }
         // Any result is fine (a manifest error, diagnostics, outputs) except a panic.
         if let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) {
             let outputs = compilation.outputs();
