@@ -59,6 +59,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         definition_provider: Some(lsp_types::OneOf::Left(true)),
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
+        document_highlight_provider: Some(lsp_types::OneOf::Left(true)),
         document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
         rename_provider: Some(lsp_types::OneOf::Right(lsp_types::RenameOptions {
             prepare_provider: Some(true),
@@ -244,6 +245,12 @@ impl Server {
                 let found =
                     params(request).and_then(|p: lsp_types::ReferenceParams| self.references(&p));
                 lsp_server::Response::new_ok(id, found)
+            }
+            lsp_types::request::DocumentHighlightRequest::METHOD => {
+                let marked = params(request).and_then(|p: lsp_types::DocumentHighlightParams| {
+                    self.occurrences(&p.text_document_position_params)
+                });
+                lsp_server::Response::new_ok(id, marked)
             }
             HoverRequest::METHOD => {
                 let hover = params(request).and_then(|p: lsp_types::HoverParams| {

@@ -229,6 +229,44 @@ impl Server {
         Some(locations)
     }
 
+    /// The declarations and uses of the name under the cursor in this
+    /// buffer, in the namespace it is in there: what an editor marks while
+    /// the cursor rests on a name. From the buffer parsed alone (what a
+    /// syntax error loses is left out); nothing off a name of the project.
+    pub(super) fn occurrences(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+    ) -> Option<Vec<lsp_types::DocumentHighlight>> {
+        use lsp_types::{DocumentHighlight, DocumentHighlightKind};
+        let path = file_path(&at.text_document.uri)?;
+        let (sources, id, file) = parsed_alone(self.text(&path)?)?;
+        let offset = offset_of(sources.get(id), at.position)?;
+        let word = word_at(&sources.get(id).text, offset)?;
+        let cursor = Span::new(id, offset..offset).start;
+        let namespace = namespace_in(&file.items, cursor, word)?;
+        let marked = |walk: Walk, kind: DocumentHighlightKind| {
+            let mut found = Vec::new();
+            walk(&file.items, word, &mut found);
+            in_namespace(found, Some(namespace))
+                .into_iter()
+                .map(move |span| (span, kind))
+        };
+        let mut found: Vec<(Span, DocumentHighlightKind)> =
+            marked(declarations_named, DocumentHighlightKind::WRITE)
+                .chain(marked(uses, DocumentHighlightKind::READ))
+                .collect();
+        found.sort_by_key(|(span, _)| *span);
+        Some(
+            found
+                .into_iter()
+                .map(|(span, kind)| DocumentHighlight {
+                    range: range(&sources, span),
+                    kind: Some(kind),
+                })
+                .collect(),
+        )
+    }
+
     /// What the name under the cursor is: the line of each declaration of
     /// a name of the project (`let app_port: port = 8080`), or a field's
     /// type (`balance`: one of `roundrobin`, ...).

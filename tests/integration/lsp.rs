@@ -857,6 +857,30 @@ fn a_name_in_several_namespaces_is_told_apart_by_where_it_is_written() {
         hover.contains("backend www {") && !hover.contains("frontend"),
         "{hover}"
     );
+    // Marked occurrences in the buffer: each line and whether it declares
+    // (write, 3) or uses (read, 2).
+    let marked = |id: i32, line: u32, character: u32| -> Vec<(u64, u64)> {
+        let found = client.at(id, "textDocument/documentHighlight", &main, line, character);
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("{found}"))
+            .iter()
+            .map(|h| {
+                (
+                    h["range"]["start"]["line"].as_u64().unwrap(),
+                    h["kind"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(marked(8, 5, 14), [(2, 3), (5, 2)], "the backend");
+    assert_eq!(marked(9, 2, 35), [(1, 3), (2, 2)], "the constant");
+    assert_eq!(marked(10, 3, 10), [(3, 3)], "the frontend");
+    assert_eq!(
+        client.at(11, "textDocument/documentHighlight", &main, 4, 3),
+        Value::Null,
+        "`bind` is no name"
+    );
     client.stop();
 }
 
