@@ -60,6 +60,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
         document_highlight_provider: Some(lsp_types::OneOf::Left(true)),
+        workspace_symbol_provider: Some(lsp_types::OneOf::Left(true)),
         document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
         rename_provider: Some(lsp_types::OneOf::Right(lsp_types::RenameOptions {
             prepare_provider: Some(true),
@@ -251,6 +252,12 @@ impl Server {
                     self.occurrences(&p.text_document_position_params)
                 });
                 lsp_server::Response::new_ok(id, marked)
+            }
+            lsp_types::request::WorkspaceSymbolRequest::METHOD => {
+                let symbols = params(request).map(|p: lsp_types::WorkspaceSymbolParams| {
+                    lsp_types::WorkspaceSymbolResponse::Nested(self.workspace_symbols(&p.query))
+                });
+                lsp_server::Response::new_ok(id, symbols)
             }
             HoverRequest::METHOD => {
                 let hover = params(request).and_then(|p: lsp_types::HoverParams| {

@@ -229,6 +229,54 @@ impl Server {
         Some(locations)
     }
 
+    /// The names declared in the projects checked so far that match
+    /// `query`: its characters in order, case ignored (`apiv2` finds
+    /// `api_v2`). Best first: the name itself, then names that start with
+    /// it, that hold it, that hold its characters; at most
+    /// [`SYMBOLS_LISTED`], as a project may declare tens of thousands.
+    pub(super) fn workspace_symbols(&self, query: &str) -> Vec<lsp_types::WorkspaceSymbol> {
+        use lsp_types::SymbolKind;
+        let query = query.to_lowercase();
+        let mut found = Vec::new();
+        for declared in self.declared.values() {
+            for (name, places) in declared {
+                let Some(rank) = matches(&name.to_lowercase(), &query) else {
+                    continue;
+                };
+                for (namespace, location) in places {
+                    found.push((rank, name, *namespace, location));
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            (a.0, a.1, &a.3.uri, a.3.range.start.line).cmp(&(
+                b.0,
+                b.1,
+                &b.3.uri,
+                b.3.range.start.line,
+            ))
+        });
+        found.truncate(SYMBOLS_LISTED);
+        found
+            .into_iter()
+            .map(
+                |(_, name, namespace, location)| lsp_types::WorkspaceSymbol {
+                    name: name.clone(),
+                    kind: match namespace {
+                        Namespace::Backend => SymbolKind::CLASS,
+                        Namespace::Frontend => SymbolKind::INTERFACE,
+                        Namespace::Value => SymbolKind::CONSTANT,
+                        Namespace::Env => SymbolKind::ENUM_MEMBER,
+                    },
+                    tags: None,
+                    container_name: None,
+                    location: lsp_types::OneOf::Left(location.clone()),
+                    data: None,
+                },
+            )
+            .collect()
+    }
+
     /// The declarations and uses of the name under the cursor in this
     /// buffer, in the namespace it is in there: what an editor marks while
     /// the cursor rests on a name. From the buffer parsed alone (what a
@@ -473,6 +521,24 @@ fn name_range(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
         .find(|c: char| !is_name(c))
         .map_or(text.len(), |i| offset + i);
     (start != end).then_some(start..end)
+}
+
+/// How many names `workspace/symbol` answers with at most.
+const SYMBOLS_LISTED: usize = 500;
+
+/// How well `name` matches `query` (both lower case), lower is better:
+/// equal, a prefix, a part, its characters in order; `None` for none.
+fn matches(name: &str, query: &str) -> Option<u8> {
+    if name == query {
+        Some(0)
+    } else if name.starts_with(query) {
+        Some(1)
+    } else if name.contains(query) {
+        Some(2)
+    } else {
+        let mut rest = name.chars();
+        query.chars().all(|q| rest.any(|c| c == q)).then_some(3)
+    }
 }
 
 /// A walk that finds where a name stands among items, `if` branches

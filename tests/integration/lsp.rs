@@ -1384,3 +1384,56 @@ fn the_buffer_is_coloured_by_semantic_tokens() {
     );
     client.stop();
 }
+
+/// Workspace symbols: the names of the projects checked, from every file,
+/// best match first, with their kinds.
+#[test]
+fn workspace_symbols_find_names_in_every_file() {
+    let project = TempProject::new(&[
+        ("haptic.toml", support::MANIFEST),
+        (
+            "main.hap",
+            "import \"teams/api.hap\"\nenv production\nlet api_port: port = 8080\nfrontend api_edge { bind :8080  default -> api }\n",
+        ),
+        (
+            "teams/api.hap",
+            "backend api { server a = 10.0.0.1:api_port }\nbackend api_v2 { server a = 10.0.0.2:api_port }\nbackend web { server a = 10.0.0.3:80 }\n",
+        ),
+    ]);
+    let main = uri(&project.path().join("main.hap"));
+    let team = uri(&project.path().join("teams/api.hap"));
+    let client = Client::start();
+    let text = std::fs::read_to_string(project.path().join("main.hap")).unwrap();
+    client.open(&main, &text);
+    let symbols = |id: i32, query: &str| -> Vec<(String, u64, String)> {
+        let found = client.request(id, "workspace/symbol", json!({ "query": query }));
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("{found}"))
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["kind"].as_u64().unwrap(),
+                    s["location"]["uri"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // 5: class (backend), 11: interface (frontend), 14: constant.
+    assert_eq!(
+        symbols(2, "API"),
+        [
+            ("api".to_string(), 5, team.clone()),
+            ("api_edge".to_string(), 11, main.clone()),
+            ("api_port".to_string(), 14, main.clone()),
+            ("api_v2".to_string(), 5, team.clone()),
+        ]
+    );
+    assert_eq!(
+        symbols(3, "apiv2"),
+        [("api_v2".to_string(), 5, team.clone())]
+    );
+    assert_eq!(symbols(4, "nothing"), []);
+    client.stop();
+}
