@@ -1113,7 +1113,7 @@ fn plausible_host(s: &str) -> bool {
 }
 
 /// What was likely meant by a host name that is not one: a URL, a name
-/// with a port, or a wildcard.
+/// with a port or a final dot, or a wildcard.
 fn host_hint(s: &str) -> Option<String> {
     if let Some((_, rest)) = s.split_once("://") {
         let host = rest.split(['/', ':']).next().unwrap_or("");
@@ -1129,6 +1129,13 @@ fn host_hint(s: &str) -> Option<String> {
             return Some(format!(
                 "an IPv6 address is written without brackets in a string, `\"{ip}\"`, or with brackets and no quotes in an address: `[{ip}]:80`"
             ));
+        }
+    }
+    // `example.com.`: the root's dot of a fully qualified name, which no
+    // `Host` header carries.
+    if let Some(host) = s.strip_suffix('.') {
+        if plausible_host(host) && !host.ends_with('.') {
+            return Some(format!("write it without the final dot: `{host}`"));
         }
     }
     s.starts_with("*.")
