@@ -248,13 +248,15 @@ impl Server {
                 }
             }
         }
+        // Every part of a place is a key, so that the order does not
+        // depend on the maps'.
         found.sort_by(|a, b| {
-            (a.0, a.1, &a.3.uri, a.3.range.start.line).cmp(&(
-                b.0,
-                b.1,
-                &b.3.uri,
-                b.3.range.start.line,
-            ))
+            type Found<'a> = (u8, &'a String, Namespace, &'a Location);
+            fn key<'a>(f: &Found<'a>) -> (u8, &'a str, &'a str, u32, u32) {
+                let at = f.3.range.start;
+                (f.0, f.1, f.3.uri.as_str(), at.line, at.character)
+            }
+            key(a).cmp(&key(b))
         });
         found.truncate(SYMBOLS_LISTED);
         found
