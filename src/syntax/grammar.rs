@@ -96,6 +96,15 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     } else {
         format!("expected {expected}, found {}", found.0)
     };
+    let rest = text.get(pos..).unwrap_or("");
+    // `backend "web"`: a name in quotes. The string is what was found,
+    // and the name bare replaces it.
+    if let Some(name) = quoted_name(rest).filter(|_| names == ["a name"]) {
+        let span = Span::new(file, pos..pos + name.len() + 2);
+        return Diagnostic::new(Code::Syntax, span, "expected a name, found a string")
+            .help(format!("names are written without quotes: `{name}`"))
+            .replace_with(name);
+    }
     let mut diag = Diagnostic::new(Code::Syntax, Span::new(file, pos..end), message);
     if previous == Some("route") && route_match {
         diag = diag.help(
@@ -109,11 +118,38 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     {
         diag = diag.did_you_mean(near);
     }
-    let rest = text.get(pos..).unwrap_or("");
     if single_equals {
         diag = diag
             .help("an environment is compared with `==`: `if env == production`")
             .replace_with("==");
+    }
+    // `weight: 50`, `default: web`: the punctuation of YAML or JSON where
+    // `=` or `->` goes.
+    if rest.starts_with(':') {
+        let spaced = |op: &str| {
+            if text[..pos].ends_with([' ', '\t']) {
+                op.to_string()
+            } else {
+                format!(" {op}")
+            }
+        };
+        match previous {
+            Some("default") if names.contains(&"`->`") => {
+                diag = diag
+                    .help("the default route is written `default -> BACKEND`")
+                    .replace_with(&spaced("->"));
+            }
+            Some(word) if names.contains(&"`=`") => {
+                // `server w: ...` is a server, which `missing_equals` explains.
+                let server =
+                    previous_at.and_then(|(at, _)| previous_word(text, at)) == Some("server");
+                if !server {
+                    diag = diag.help(format!("fields are set with `=`: `{word} = ...`"));
+                }
+                diag = diag.replace_with(&spaced("="));
+            }
+            _ => {}
+        }
     }
     let hints = [
         (names == ["`=`"])
@@ -268,11 +304,22 @@ fn path_without_kind(rest: &str, previous: Option<&str>, names: &[&str]) -> Opti
     ))
 }
 
+/// The name in the string at the start of `rest`, where the string is
+/// one: `"web"` gives `web`.
+fn quoted_name(rest: &str) -> Option<&str> {
+    let inner = rest.strip_prefix('"')?;
+    let name = &inner[..inner.find('"')?];
+    let first = name.bytes().next()?;
+    let is_name = (first.is_ascii_alphabetic() || first == b'_')
+        && name.len() <= 64
+        && name.chars().all(super::is_name_char);
+    is_name.then_some(name)
+}
+
 /// Punctuation from other configuration languages.
 fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'static str> {
     let mut chars = rest.chars();
     Some(match chars.next()? {
-        ':' if names.contains(&"`=`") => "fields are set with `=`: `name = value`",
         ';' => "items do not end with `;`: start the next one on a new line",
         '#' => "comments start with `//`",
         '>' if previous.is_some_and(|w| w.ends_with('-')) => {
