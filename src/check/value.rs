@@ -964,6 +964,23 @@ fn record_field(
         if let Some(near) = nearest(&name.name, schema.names()) {
             diag = diag.did_you_mean(near);
         }
+        // `servers = [...]`: what is an item of the block, one per line.
+        let singular = name.name.strip_suffix('s').unwrap_or(&name.name);
+        let item = match singular {
+            "server" if std::ptr::eq(schema, &super::types::BACKEND) => {
+                Some("`server NAME = ADDRESS`")
+            }
+            "bind" if std::ptr::eq(schema, &super::types::FRONTEND) => Some("`bind :PORT`"),
+            "route" if std::ptr::eq(schema, &super::types::FRONTEND) => {
+                Some("`route host \"NAME\" -> BACKEND`")
+            }
+            _ => None,
+        };
+        if let Some(item) = item {
+            diag = diag.help(format!(
+                "each {singular} is an item of its own, one per line: {item}"
+            ));
+        }
         // `weight` in a backend: a field of another block, written there.
         let homes: Vec<String> = super::types::FIELD_HOMES
             .iter()
