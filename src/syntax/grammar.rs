@@ -155,7 +155,9 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         (names == ["`=`"])
             .then(|| missing_equals(text, previous_at, rest))
             .flatten(),
-        punctuation(rest, previous, &names).map(str::to_string),
+        route_of_several(text, pos, rest)
+            .or_else(|| punctuation(rest, previous, &names))
+            .map(str::to_string),
         unquoted_string(rest, &names),
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
@@ -314,6 +316,15 @@ fn quoted_name(rest: &str) -> Option<&str> {
         && name.len() <= 64
         && name.chars().all(super::is_name_char);
     is_name.then_some(name)
+}
+
+/// `route host "a.example.com", "b.example.com" -> web`: a list where a
+/// route takes one host (or path).
+fn route_of_several(text: &str, pos: usize, rest: &str) -> Option<&'static str> {
+    let line = &text[text[..pos].rfind('\n').map_or(0, |n| n + 1)..pos];
+    let line = line.trim();
+    (rest.starts_with(',') && line.starts_with("route ") && line.ends_with('"'))
+        .then_some("a route matches one host and one path: write a route for each, one per line")
 }
 
 /// Punctuation from other configuration languages.

@@ -89,14 +89,16 @@ fn parsers_agree_on_every_source_of_the_repository() {
         if let Err(e) = assert_agree(text) {
             panic!("{name}: {e}");
         }
-        accepted += usize::from(haptic::syntax::parse_fast(FileId(0), text).is_some());
+        let parses = haptic::syntax::parse_fast(FileId(0), text).is_some();
+        // Every file parses but the syntax cases, so that the trees of
+        // most are compared, not only the verdicts.
+        let syntax_case = Path::new(name)
+            .parent()
+            .is_some_and(|d| d.ends_with("tests/cases/syntax"));
+        assert!(parses || syntax_case, "{name} does not parse");
+        accepted += usize::from(parses);
     }
-    // Most files parse; the syntax cases do not.
-    assert!(
-        accepted * 4 > sources.len() * 3,
-        "{accepted} of {}",
-        sources.len()
-    );
+    assert!(accepted > 100, "only {accepted} of {} parse", sources.len());
 }
 
 /// Places where the two parsers could part: keywords used as names, values
