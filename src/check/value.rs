@@ -615,6 +615,24 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
     }
 }
 
+/// The value of `values` that `word`, another tool's name for it, means:
+/// HAProxy's `disabled` for `maint`, `up` for `ready`.
+fn synonym(word: &str, values: &[&'static str]) -> Option<&'static str> {
+    const SYNONYMS: &[(&str, &str)] = &[
+        ("disabled", "maint"),
+        ("disable", "maint"),
+        ("maintenance", "maint"),
+        ("down", "maint"),
+        ("enabled", "ready"),
+        ("enable", "ready"),
+        ("up", "ready"),
+        ("active", "ready"),
+        ("draining", "drain"),
+    ];
+    let (_, meant) = SYNONYMS.iter().find(|(other, _)| *other == word)?;
+    values.iter().copied().find(|v| v == meant)
+}
+
 /// The units of a duration and what each is in milliseconds (`us` is
 /// rounded up to whole milliseconds: 0 stands for it).
 const DURATION_UNITS: &[(&str, u64)] = &[
@@ -711,7 +729,9 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
                     name.span,
                     format!("unknown value `{}`", name.name),
                 );
-                if let Some(near) = nearest(&name.name, values.iter().copied()) {
+                if let Some(near) = synonym(&name.name, values)
+                    .or_else(|| nearest(&name.name, values.iter().copied()))
+                {
                     diag = diag.did_you_mean(near);
                 }
                 diags.push(diag.help(format!("expected one of {}", list_values(values))));

@@ -153,7 +153,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     }
     let hints = [
         (names == ["`=`"])
-            .then(|| missing_equals(text, previous_at, rest))
+            .then(|| unit_apart(text, pos).or_else(|| missing_equals(text, previous_at, rest)))
             .flatten(),
         route_of_several(text, pos, rest)
             .or_else(|| punctuation(rest, previous, &names))
@@ -234,6 +234,38 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
         }
     }
     value.map(|value| format!("fields are set with `=`: `{word} = {value}`"))
+}
+
+/// `timeout_server = 30 seconds`: the unit, a word apart from its number,
+/// read as the name of the next field, which then misses its `=` (on this
+/// line or the next).
+fn unit_apart(text: &str, pos: usize) -> Option<String> {
+    let (start, word) = previous_word_at(text, text[..pos].trim_end().len())?;
+    let unit = unit_written_apart(word)?;
+    let number = text[..start].trim_end_matches([' ', '\t']);
+    let digits = &number[number.trim_end_matches(|c: char| c.is_ascii_digit()).len()..];
+    (!digits.is_empty() && digits.len() <= 12).then(|| {
+        format!(
+            "`{word}` was read as the name of the next field: write the unit next to the number, `{digits}{unit}`"
+        )
+    })
+}
+
+/// The unit a word written after a number means (`seconds`: `s`), as the
+/// language writes it.
+fn unit_written_apart(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "us" | "microseconds" => "us",
+        "ms" | "millis" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hour" | "hours" => "h",
+        "d" | "day" | "days" => "d",
+        "k" | "kb" | "kib" => "k",
+        "mb" | "mib" => "M",
+        "g" | "gb" | "gib" => "G",
+        _ => return None,
+    })
 }
 
 /// `default web`, `route path prefix "/api/" api`: a route's backend
@@ -339,6 +371,7 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
         ',' if !names.contains(&"`,`") => {
             "items of a block are not separated by commas: start the next one on a new line"
         }
+        '%' => "a weight is a whole number without `%`, relative to the others' (0..=256, 100 by default)",
         '*' if previous == Some("bind") => {
             "`:PORT` listens on every address (HAProxy's `*:PORT`): `bind :80`"
         }
