@@ -415,6 +415,16 @@ fn backend<'a>(
         }),
         _ => None,
     };
+    let backend_check = match &check {
+        Some(_) => BackendCheck::Declared,
+        None if body
+            .iter()
+            .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == "check")) =>
+        {
+            BackendCheck::Invalid
+        }
+        None => BackendCheck::Absent,
+    };
     let server_count = body
         .iter()
         .filter(|item| matches!(item, ast::BodyItem::Server(_)))
@@ -444,7 +454,7 @@ fn backend<'a>(
                     );
                     continue;
                 }
-                match server(ctx, s, check.is_some()) {
+                match server(ctx, s, backend_check) {
                     Some(server) => {
                         servers.push(server);
                         addr_spans.push(s.addr.span);
@@ -575,7 +585,17 @@ fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {
     );
 }
 
-fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<model::Server> {
+/// The health check of a server's backend, as its servers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BackendCheck {
+    Declared,
+    Absent,
+    /// Written, but its value is an error, reported where it is written.
+    Invalid,
+}
+
+fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option<model::Server> {
+    let backend_has_check = backend_check == BackendCheck::Declared;
     name_length(ctx, &s.name);
     let addr = ctx.eval_coerce(&s.addr, Ty::Addr);
     let options = s
@@ -620,7 +640,8 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_has_check: bool) -> Option<mod
         }
     }
     let check = options.bool("check").unwrap_or(backend_has_check);
-    if check && !backend_has_check {
+    // Not where the backend's check is an error: the error explains it.
+    if check && backend_check == BackendCheck::Absent {
         let span = options.span("check").unwrap_or(s.span);
         ctx.diags.push(
             Diagnostic::new(

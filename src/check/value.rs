@@ -587,6 +587,14 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
                 .to_string(),
             None,
         )),
+        // `expect = [200, 204]`: a list where one value goes.
+        (ty, Raw::List(_)) if !matches!(ty, Ty::List(_) | Ty::Any) => Some((
+            match how_to_write(ty) {
+                Some(how) => format!("one value goes here, not a list: {how}"),
+                None => "one value goes here, not a list".to_string(),
+            },
+            None,
+        )),
         // `allow = 10.0.0.0/8`: one value where a list of them goes.
         (Ty::List(Ty::Cidr), Raw::Cidr(text))
         | (Ty::List(Ty::Ip | Ty::Host), Raw::Ipv4(text))
