@@ -151,13 +151,19 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             _ => {}
         }
     }
+    // What stands after a unit read as a field's name is no clue.
+    let unit = (names == ["`=`"]).then(|| unit_apart(text, pos)).flatten();
     let hints = [
-        (names == ["`=`"])
-            .then(|| unit_apart(text, pos).or_else(|| missing_equals(text, previous_at, rest)))
+        (names == ["`=`"] && unit.is_none())
+            .then(|| missing_equals(text, previous_at, rest))
             .flatten(),
-        route_of_several(text, pos, rest)
-            .or_else(|| punctuation(rest, previous, &names))
+        unit.is_none()
+            .then(|| {
+                route_of_several(text, pos, rest).or_else(|| punctuation(rest, previous, &names))
+            })
+            .flatten()
             .map(str::to_string),
+        unit,
         unquoted_string(rest, &names),
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
@@ -241,14 +247,27 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
 /// line or the next).
 fn unit_apart(text: &str, pos: usize) -> Option<String> {
     let (start, word) = previous_word_at(text, text[..pos].trim_end().len())?;
-    let unit = unit_written_apart(word)?;
     let number = text[..start].trim_end_matches([' ', '\t']);
     let digits = &number[number.trim_end_matches(|c: char| c.is_ascii_digit()).len()..];
-    (!digits.is_empty() && digits.len() <= 12).then(|| {
-        format!(
-            "`{word}` was read as the name of the next field: write the unit next to the number, `{digits}{unit}`"
-        )
-    })
+    if digits.is_empty() || digits.len() > 12 {
+        return None;
+    }
+    let written = match unit_written_apart(word) {
+        Some(unit) => format!("write the unit next to the number, `{digits}{unit}`"),
+        // Weeks and years have no unit: in days.
+        None => {
+            let per = match word.to_ascii_lowercase().as_str() {
+                "w" | "week" | "weeks" => 7,
+                "y" | "year" | "years" => 365,
+                _ => return None,
+            };
+            let days = digits.parse::<u64>().ok()?.checked_mul(per)?;
+            format!("write the duration in days, `{days}d`")
+        }
+    };
+    Some(format!(
+        "`{word}` was read as the name of the next field: {written}"
+    ))
 }
 
 /// The unit a word written after a number means (`seconds`: `s`), as the
