@@ -657,6 +657,13 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
                 .help(format!("write it in double quotes: `\"{bare}\"`"))
                 .replace_with(&format!("\"{bare}\""));
         }
+        let written = e.span().and_then(|r| text.get(r)).unwrap_or("");
+        if let Some((help, fix)) = manifest_hint(&message, written) {
+            diag = diag.help(help);
+            if let Some(fix) = fix {
+                diag = diag.replace_with(&fix);
+            }
+        }
         diag.help("see the manifest section of the README")
     })?;
     let whole = Span::new(id, 0..text.len().min(1));
@@ -695,6 +702,65 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
         }
     }
     Ok(manifest)
+}
+
+/// What to write instead, for the TOML reader's `message` about what was
+/// `written` at its place, and the text that replaces it where that is
+/// sure: a misspelt key (`output` for `out`), a key of `[project]` above
+/// it, another tool's word for a lint level (`error` for `deny`), one
+/// environment where a list of them goes.
+fn manifest_hint(message: &str, written: &str) -> Option<(String, Option<String>)> {
+    // The names a message quotes in backticks, in order.
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let (found, expected) = match quoted.split_first() {
+        Some((&found, expected)) => (found, expected),
+        None => ("", &[][..]),
+    };
+    if message.starts_with("unknown field") {
+        let project_key = ["name", "haproxy", "entry", "out", "production"].contains(&found);
+        if project_key && expected.contains(&"project") {
+            return Some((
+                format!("`{found}` belongs in the `[project]` table: write `[project]` on a line above it"),
+                None,
+            ));
+        }
+        // `output` for `out`: a longer word for a key is too far to be
+        // near.
+        let near = crate::diag::nearest(found, expected.iter().copied()).or_else(|| {
+            expected
+                .iter()
+                .copied()
+                .find(|key| key.len() >= 3 && found.starts_with(key))
+        })?;
+        return Some((format!("did you mean `{near}`?"), Some(near.to_string())));
+    }
+    if message.starts_with("unknown variant") {
+        let meant = match found {
+            "error" | "errors" | "fail" => "deny",
+            "warning" | "warnings" | "on" => "warn",
+            "off" | "ignore" | "none" | "disable" | "disabled" => "allow",
+            other => crate::diag::nearest(other, expected.iter().copied())?,
+        };
+        return expected.contains(&meant).then(|| {
+            (
+                format!("did you mean `{meant}`?"),
+                Some(format!("\"{meant}\"")),
+            )
+        });
+    }
+    // `production = "production"`: one string where a list goes.
+    let inner = written.strip_prefix('"')?.strip_suffix('"')?;
+    let plain = !inner.is_empty()
+        && inner.len() <= 64
+        && inner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+    (message.ends_with("expected a sequence") && plain).then(|| {
+        (
+            format!("a list is written in brackets, even of one: `[\"{inner}\"]`"),
+            Some(format!("[\"{inner}\"]")),
+        )
+    })
 }
 
 /// Feeds `text` to the sources' hash with each `\r\n` read as `\n`: a

@@ -571,28 +571,57 @@ fn manifest_errors_are_diagnostics() {
     assert_eq!(code(&out), exit::INVALID);
     assert!(stderr(&out).contains("E0005"), "{}", stderr(&out));
 
-    // A version written as a number: the fix quotes it, and then it checks.
-    let manifest = "[project]\nname = \"x\"\nhaproxy = 2.6\n";
-    let project = TempProject::new(&[("haptic.toml", manifest), ("main.hap", GOOD)]);
-    let out = haptic(&["check", "--format", "json"], project.path());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let d = &json["diagnostics"][0];
-    assert_eq!(
-        (d["code"].as_str(), d["file"].as_str()),
-        (Some("E0005"), Some("haptic.toml"))
+    // Each mistake's fix, applied where the JSON says, makes a manifest
+    // that checks: a version written as a number, a misspelt key, a lint
+    // level in another tool's word, one environment where a list goes.
+    let head = "[project]\nname = \"x\"\n";
+    for (manifest, fixed) in [
+        ("haproxy = 2.6\n", "haproxy = \"2.6\"\n"),
+        (
+            "haproxy = \"2.6\"\noutput = \"build\"\n",
+            "haproxy = \"2.6\"\nout = \"build\"\n",
+        ),
+        (
+            "haproxy = \"2.6\"\nproduction = \"production\"\n",
+            "haproxy = \"2.6\"\nproduction = [\"production\"]\n",
+        ),
+        (
+            "haproxy = \"2.6\"\n[lints]\nunused-backend = \"error\"\n",
+            "haproxy = \"2.6\"\n[lints]\nunused-backend = \"deny\"\n",
+        ),
+    ] {
+        let manifest = format!("{head}{manifest}");
+        let project = TempProject::new(&[("haptic.toml", &manifest), ("main.hap", GOOD)]);
+        let out = haptic(&["check", "--format", "json"], project.path());
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let d = &json["diagnostics"][0];
+        assert_eq!(
+            (d["code"].as_str(), d["file"].as_str()),
+            (Some("E0005"), Some("haptic.toml"))
+        );
+        let (start, end) = (
+            d["byte_start"].as_u64().unwrap(),
+            d["byte_end"].as_u64().unwrap(),
+        );
+        let mut written = manifest.clone();
+        let replacement = d["replacement"].as_str().unwrap_or_else(|| panic!("{d}"));
+        written.replace_range(start as usize..end as usize, replacement);
+        assert_eq!(written, format!("{head}{fixed}"));
+        std::fs::write(project.path().join("haptic.toml"), written).unwrap();
+        assert_eq!(code(&haptic(&["check"], project.path())), exit::OK);
+    }
+
+    // A key of `[project]` above any table: the help says where it goes.
+    let project = TempProject::new(&[
+        ("haptic.toml", "name = \"x\"\nhaproxy = \"2.6\"\n"),
+        ("main.hap", GOOD),
+    ]);
+    let out = haptic(&["check"], project.path());
+    assert!(
+        stderr(&out).contains("`name` belongs in the `[project]` table"),
+        "{}",
+        stderr(&out)
     );
-    let (start, end) = (
-        d["byte_start"].as_u64().unwrap(),
-        d["byte_end"].as_u64().unwrap(),
-    );
-    let mut fixed = manifest.to_string();
-    fixed.replace_range(
-        start as usize..end as usize,
-        d["replacement"].as_str().unwrap(),
-    );
-    assert_eq!(fixed, "[project]\nname = \"x\"\nhaproxy = \"2.6\"\n");
-    std::fs::write(project.path().join("haptic.toml"), fixed).unwrap();
-    assert_eq!(code(&haptic(&["check"], project.path())), exit::OK);
 }
 
 #[test]
