@@ -77,9 +77,35 @@ pub struct Frontend {
     /// Client networks allowed in (CIDR); everyone when empty.
     pub allow: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// Whether the backends are told the client's address in
+    /// `X-Forwarded-For`, and what becomes of one the client sent.
+    pub forwarded_for: Option<ForwardedFor>,
+    /// Whether the backends are told the client's scheme in
+    /// `X-Forwarded-Proto` (`https` on a TLS bind, else `http`).
+    pub forwarded_proto: bool,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
+}
+
+/// What a frontend does with `X-Forwarded-For`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedFor {
+    /// The client's own header is removed first, so the backends read
+    /// only the address HAProxy saw: for HAProxy at the edge.
+    Replace,
+    /// The client's address is added after what the client (another
+    /// proxy in front) sent.
+    Append,
+}
+
+impl ForwardedFor {
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardedFor::Replace => "replace",
+            ForwardedFor::Append => "append",
+        }
+    }
 }
 
 /// At most `requests` HTTP requests per client address in any `per`

@@ -740,6 +740,12 @@ fn frontend<'a>(
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
         max_body: rec.size("max_body"),
+        forwarded_for: match rec.enumeration("forwarded_for") {
+            Some("replace") => Some(model::ForwardedFor::Replace),
+            Some(_) => Some(model::ForwardedFor::Append),
+            None => None,
+        },
+        forwarded_proto: rec.bool("forwarded_proto").unwrap_or(false),
         allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {
@@ -800,7 +806,10 @@ fn frontend<'a>(
                 }
             }
             ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
-                (Some(value), ast::HeaderKind::Request) => fe.request_headers.push(value),
+                (Some(value), ast::HeaderKind::Request) => {
+                    forwarded_header_twice(ctx, &fe, &rec, h);
+                    fe.request_headers.push(value)
+                }
                 (Some(value), ast::HeaderKind::Response) => fe.response_headers.push(value),
                 (None, _) => complete = false,
             },
@@ -809,6 +818,29 @@ fn frontend<'a>(
         }
     }
     (fe, complete)
+}
+
+/// E0300 for a request header that `forwarded_for` or `forwarded_proto`
+/// of the same frontend sets too: one of the two would be lost.
+fn forwarded_header_twice(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &ast::Header) {
+    let name = h.name.value.as_str();
+    let field = if name.eq_ignore_ascii_case("X-Forwarded-For") && fe.forwarded_for.is_some() {
+        "forwarded_for"
+    } else if name.eq_ignore_ascii_case("X-Forwarded-Proto") && fe.forwarded_proto {
+        "forwarded_proto"
+    } else {
+        return;
+    };
+    let mut diag = Diagnostic::new(
+        Code::Contradiction,
+        h.name.span,
+        format!("`{field}` sets this header already"),
+    )
+    .help(format!("remove this header, or `{field}`"));
+    if let Some(span) = rec.span(field) {
+        diag = diag.label(span, format!("`{field}` here"));
+    }
+    ctx.diags.push(diag);
 }
 
 /// The backends of an environment, as routes see them. A set, since

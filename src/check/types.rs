@@ -163,6 +163,7 @@ pub const HTTP_REUSE: &[&str] = &["never", "safe", "aggressive", "always"];
 pub const VERIFY: &[&str] = &["required", "none"];
 pub const PATH_KINDS: &[&str] = &["prefix", "exact"];
 pub const REDIRECTS: &[&str] = &["https"];
+pub const FORWARDED_FOR: &[&str] = &["replace", "append"];
 
 pub static CHECK: Schema = Schema {
     kind: "health check",
@@ -240,6 +241,8 @@ pub static FRONTEND: Schema = Schema {
         ("allow", Ty::List(&Ty::Cidr)),
         ("rate_limit", Ty::Record(&RATE_LIMIT)),
         ("max_body", Ty::Size),
+        ("forwarded_for", Ty::Enum(FORWARDED_FOR)),
+        ("forwarded_proto", Ty::Bool),
     ],
 };
 

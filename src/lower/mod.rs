@@ -331,6 +331,34 @@ fn frontend(fe: &model::Frontend) -> Section<'_> {
             .to_vec(),
         );
     }
+    if fe.forwarded_for == Some(model::ForwardedFor::Replace) {
+        lines.push(
+            ["http-request", "del-header", "X-Forwarded-For"]
+                .map(syn)
+                .to_vec(),
+        );
+    }
+    if fe.forwarded_for.is_some() {
+        lines.push(vec![syn("option"), syn("forwardfor")]);
+    }
+    if fe.forwarded_proto {
+        for (scheme, condition) in [("https", "{"), ("http", "!{")] {
+            lines.push(
+                [
+                    "http-request",
+                    "set-header",
+                    "X-Forwarded-Proto",
+                    scheme,
+                    "if",
+                    condition,
+                    "ssl_fc",
+                    "}",
+                ]
+                .map(syn)
+                .to_vec(),
+            );
+        }
+    }
     set_headers("http-request", &fe.request_headers, &mut lines);
     if let Some(max_age) = fe.binds.iter().filter_map(|b| b.tls.as_ref()?.hsts).max() {
         lines.push(vec![

@@ -448,6 +448,14 @@ fn frontend_fields(f: &model::Frontend) -> Fields {
         fields.push(("allow", f.allow.join(", ")));
     }
     opt(&mut fields, "max_body", &f.max_body);
+    opt(
+        &mut fields,
+        "forwarded_for",
+        &f.forwarded_for.map(model::ForwardedFor::name),
+    );
+    if f.forwarded_proto {
+        fields.push(("forwarded_proto", "true".to_string()));
+    }
     let rate = f
         .rate_limit
         .map(|r| format!("{} per {}", r.requests, lower::duration(r.per)));
