@@ -153,17 +153,27 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     }
     // What stands after a unit read as a field's name is no clue.
     let unit = (names == ["`=`"]).then(|| unit_apart(text, pos)).flatten();
+    // `{ certs = "/x/", tickets, ... }`: a field without its value, in a
+    // record, whose fields commas may separate.
+    let record = rest.starts_with([',', '}']) && in_record(text, pos);
+    let valueless = match previous {
+        Some(word) if record && unit.is_none() && names == ["`=`"] => Some(format!(
+            "`{word}` is read as a field without its value: write `{word} = ...`"
+        )),
+        _ => None,
+    };
     let hints = [
         (names == ["`=`"] && unit.is_none())
             .then(|| missing_equals(text, previous_at, rest))
             .flatten(),
-        unit.is_none()
+        (unit.is_none() && !record)
             .then(|| {
                 route_of_several(text, pos, rest).or_else(|| punctuation(rest, previous, &names))
             })
             .flatten()
             .map(str::to_string),
         unit,
+        valueless,
         unquoted_string(rest, &names),
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
@@ -367,6 +377,40 @@ fn quoted_name(rest: &str) -> Option<&str> {
         && name.len() <= 64
         && name.chars().all(super::is_name_char);
     is_name.then_some(name)
+}
+
+/// Whether `pos` is inside a record's braces (`= { ... }`, `http { ... }`,
+/// a server's options), not a block's (`backend NAME { ... }`, `if ... {`,
+/// `else {`, `defaults {`, `stats {`): the innermost `{` not closed before
+/// `pos` says, by what begins its line. Braces in strings and comments
+/// may mislead it: it only chooses a hint.
+fn in_record(text: &str, pos: usize) -> bool {
+    let mut depth = 0usize;
+    for (at, b) in text.as_bytes()[..pos].iter().enumerate().rev() {
+        match b {
+            b'}' => depth += 1,
+            b'{' if depth > 0 => depth -= 1,
+            b'{' => {
+                let line = &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
+                let head = line.trim_start().trim_start_matches('}').trim_start();
+                let word = head
+                    .split(|c: char| !super::is_name_char(c))
+                    .next()
+                    .unwrap_or("");
+                // `backend web { server a = ... {`: the last `{` of the
+                // line is the one at `at`; a block's head begins the line
+                // only if nothing but its name and condition follow.
+                let record_after_block = head.contains('{') || head.contains('=');
+                return record_after_block
+                    || !matches!(
+                        word,
+                        "backend" | "frontend" | "defaults" | "stats" | "if" | "else"
+                    );
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `route host "a.example.com", "b.example.com" -> web`: a list where a
