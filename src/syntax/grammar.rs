@@ -240,8 +240,7 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
     }
     // `server a = 10.0.0.1:80 weight 50`: an option after the address,
     // outside braces.
-    let line = text[..start].rfind('\n').map_or(0, |n| n + 1);
-    let head = text[line..start].trim_start();
+    let head = line_before(text, start).unwrap_or("").trim_start();
     if let (Some(value), Some(server)) = (&value, head.strip_prefix("server ")) {
         if server.contains('=') && !server.contains('{') {
             return Some(format!(
@@ -386,12 +385,18 @@ fn quoted_name(rest: &str) -> Option<&str> {
 /// may mislead it: it only chooses a hint.
 fn in_record(text: &str, pos: usize) -> bool {
     let mut depth = 0usize;
-    for (at, b) in text.as_bytes()[..pos].iter().enumerate().rev() {
+    // Records are short: a brace further back is a block's, or too far to
+    // look for on every error.
+    let from = pos.saturating_sub(4 * LOOK_BACK);
+    for (at, b) in text.as_bytes()[from..pos].iter().enumerate().rev() {
+        let at = from + at;
         match b {
             b'}' => depth += 1,
             b'{' if depth > 0 => depth -= 1,
             b'{' => {
-                let line = &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
+                let Some(line) = line_before(text, at) else {
+                    return false;
+                };
                 let head = line.trim_start().trim_start_matches('}').trim_start();
                 let word = head
                     .split(|c: char| !super::is_name_char(c))
@@ -413,11 +418,29 @@ fn in_record(text: &str, pos: usize) -> bool {
     false
 }
 
+/// How far back the hints look from an error.
+const LOOK_BACK: usize = 1024;
+
+/// The text of `pos`'s line before `pos`; `None` when the line begins more
+/// than [`LOOK_BACK`] bytes back. The hints look at what begins a line,
+/// and a file may have many errors on one long line: each must not read
+/// all of it again.
+fn line_before(text: &str, pos: usize) -> Option<&str> {
+    let mut from = pos.saturating_sub(LOOK_BACK);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let window = &text[from..pos];
+    match window.rfind('\n') {
+        Some(n) => Some(&window[n + 1..]),
+        None => (from == 0).then_some(window),
+    }
+}
+
 /// `route host "a.example.com", "b.example.com" -> web`: a list where a
 /// route takes one host (or path).
 fn route_of_several(text: &str, pos: usize, rest: &str) -> Option<&'static str> {
-    let line = &text[text[..pos].rfind('\n').map_or(0, |n| n + 1)..pos];
-    let line = line.trim();
+    let line = line_before(text, pos)?.trim();
     (rest.starts_with(',') && line.starts_with("route ") && line.ends_with('"'))
         .then_some("a route matches one host and one path: write a route for each, one per line")
 }
