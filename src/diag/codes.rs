@@ -316,14 +316,18 @@ Fix: shorten the value.";
 
     /// Settings that contradict each other.
     Contradiction = "E0300", Error, "contradiction",
-"Two settings cannot both hold, for example a `redirect https` bind on a
-frontend that has no TLS bind, a server `state = maint` together with being
-the only server of a default backend, a TLS policy whose minimum version
-is above its maximum, or two TLS binds of one frontend whose policies ask
-for different `hsts` (a frontend sends one `Strict-Transport-Security`
-header for all of them), or a plain bind without `redirect https` in a
-frontend whose other plain bind has it (the frontend redirects every
-plain-HTTP request).
+"Two settings cannot both hold. For example:
+
+- a `redirect https` bind on a frontend that has no TLS bind;
+- a server `state = maint` together with being the only server of a
+  default backend;
+- a TLS policy whose minimum version is above its maximum;
+- two TLS binds of one frontend whose policies ask for different `hsts`
+  (a frontend sends one `Strict-Transport-Security` header for all);
+- a plain bind without `redirect https` in a frontend whose other plain
+  bind has it (the frontend redirects every plain-HTTP request);
+- a `request_header` that the frontend's `forwarded_for` or
+  `forwarded_proto` sets already.
 
 Fix: remove one of the two settings.";
 

@@ -380,42 +380,54 @@ fn quoted_name(rest: &str) -> Option<&str> {
 
 /// Whether `pos` is inside a record's braces (`= { ... }`, `http { ... }`,
 /// a server's options), not a block's (`backend NAME { ... }`, `if ... {`,
-/// `else {`, `defaults {`, `stats {`): the innermost `{` not closed before
-/// `pos` says, by what begins its line. Braces in strings and comments
-/// may mislead it: it only chooses a hint.
+/// `else {`, `defaults {`, `stats {`): the words just before the innermost
+/// `{` not closed before `pos` on its line say. A record over several lines
+/// is not recognised: the hint is then that of a block.
+///
+/// What it reads stays within the top-level item that holds `pos`, or
+/// finds nothing: a part of a file parsed on its own (see `syntax::parse`)
+/// must get the same hints as the whole file.
 fn in_record(text: &str, pos: usize) -> bool {
-    let mut depth = 0usize;
-    // Records are short: a brace further back is a block's, or too far to
-    // look for on every error.
-    let from = pos.saturating_sub(4 * LOOK_BACK);
-    for (at, b) in text.as_bytes()[from..pos].iter().enumerate().rev() {
-        let at = from + at;
-        match b {
+    let Some(open) = open_on_the_line(text, pos) else {
+        return false;
+    };
+    // Back to the brace, line break or string before it: a block's head
+    // (`backend NAME`, `if env == NAME`) holds none.
+    let floor = open.saturating_sub(LOOK_BACK);
+    let from = text[floor..open]
+        .rfind(['{', '}', '\n', '"'])
+        .map_or(floor, |n| floor + n + 1);
+    let head = text[from..open].trim();
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let last = |n: usize| words.len().checked_sub(n).map(|i| words[i]);
+    if head.ends_with('=') && !head.ends_with("==") && !head.ends_with("!=") {
+        return true; // `rate_limit = {`
+    }
+    let block = words.contains(&"if")
+        || matches!(last(1), None | Some("defaults" | "stats" | "else"))
+        || matches!(last(2), Some("backend" | "frontend"));
+    !block
+}
+
+/// The innermost `{` not closed between the start of `pos`'s line and
+/// `pos`, outside strings (read from `pos` back: an error is never inside
+/// a string, and the strings after a brace of the item are whole).
+fn open_on_the_line(text: &str, pos: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let floor = pos.saturating_sub(LOOK_BACK);
+    let (mut depth, mut in_string) = (0usize, false);
+    for at in (floor..pos).rev() {
+        match bytes[at] {
+            b'\n' => return None,
+            b'"' if at == 0 || bytes[at - 1] != b'\\' => in_string = !in_string,
+            _ if in_string => {}
             b'}' => depth += 1,
             b'{' if depth > 0 => depth -= 1,
-            b'{' => {
-                let Some(line) = line_before(text, at) else {
-                    return false;
-                };
-                let head = line.trim_start().trim_start_matches('}').trim_start();
-                let word = head
-                    .split(|c: char| !super::is_name_char(c))
-                    .next()
-                    .unwrap_or("");
-                // `backend web { server a = ... {`: the last `{` of the
-                // line is the one at `at`; a block's head begins the line
-                // only if nothing but its name and condition follow.
-                let record_after_block = head.contains('{') || head.contains('=');
-                return record_after_block
-                    || !matches!(
-                        word,
-                        "backend" | "frontend" | "defaults" | "stats" | "if" | "else"
-                    );
-            }
+            b'{' => return Some(at),
             _ => {}
         }
     }
-    false
+    None
 }
 
 /// How far back the hints look from an error.
