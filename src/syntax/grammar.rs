@@ -257,8 +257,11 @@ fn missing_equals(text: &str, previous: Option<(usize, &str)>, rest: &str) -> Op
 fn unit_apart(text: &str, pos: usize) -> Option<String> {
     let (start, word) = previous_word_at(text, text[..pos].trim_end().len())?;
     let number = text[..start].trim_end_matches([' ', '\t']);
-    let digits = &number[number.trim_end_matches(|c: char| c.is_ascii_digit()).len()..];
-    if digits.is_empty() || digits.len() > 12 {
+    let before_digits = number.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &number[before_digits.len()..];
+    // A number of its own, not the end of a name (`web1 s`).
+    let whole = !before_digits.ends_with(super::is_name_char) && !before_digits.ends_with('.');
+    if digits.is_empty() || digits.len() > 12 || !whole {
         return None;
     }
     let written = match unit_written_apart(word) {
@@ -469,7 +472,9 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
         ',' if !names.contains(&"`,`") => {
             "items of a block are not separated by commas: start the next one on a new line"
         }
-        '%' => "a weight is a whole number without `%`, relative to the others' (0..=256, 100 by default)",
+        '%' if previous.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit())) => {
+            "numbers are written without `%`; a weight is relative to the others' (0..=256, 100 by default)"
+        }
         '*' if previous == Some("bind") => {
             "`:PORT` listens on every address (HAProxy's `*:PORT`): `bind :80`"
         }
