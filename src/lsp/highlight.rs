@@ -473,69 +473,86 @@ frontend www {
 }
 "#;
 
+    /// Each (token, which of its kind, kind, declared) is found in `text`.
+    fn expect(text: &str, expected: &[(&str, usize, Kind, bool)]) {
+        for &(word, nth, kind, declared) in expected {
+            assert_eq!(
+                kind_of(text, word, nth),
+                (kind, declared),
+                "`{word}` #{nth}"
+            );
+        }
+    }
+
     #[test]
     fn words_are_told_apart_by_their_neighbours() {
-        let t = PROJECT;
-        assert_eq!(kind_of(t, "import", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "std", 0), (Kind::Namespace, false));
-        assert_eq!(kind_of(t, "tls", 0), (Kind::Namespace, false));
-        assert_eq!(kind_of(t, "production", 0), (Kind::EnumMember, true));
-        assert_eq!(kind_of(t, "production", 1), (Kind::EnumMember, false));
-        assert_eq!(kind_of(t, "production", 2), (Kind::EnumMember, false));
-        assert_eq!(kind_of(t, "// the only one", 0), (Kind::Comment, false));
-        assert_eq!(kind_of(t, "app_port", 0), (Kind::Variable, true));
-        assert_eq!(kind_of(t, "port", 0), (Kind::Type, false));
-        assert_eq!(kind_of(t, "app_port", 1), (Kind::Variable, false));
-        assert_eq!(kind_of(t, "8080", 0), (Kind::Number, false));
-        assert_eq!(kind_of(t, "tls", 1), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "public", 0), (Kind::Variable, true));
-        assert_eq!(kind_of(t, "tls", 2), (Kind::Namespace, false));
-        assert_eq!(kind_of(t, "intermediate", 0), (Kind::Variable, false));
-        assert_eq!(kind_of(t, "certs", 0), (Kind::Property, false));
-        assert_eq!(
-            kind_of(t, "\"/etc/haproxy/certs/\"", 0),
-            (Kind::String, false)
+        expect(
+            PROJECT,
+            &[
+                ("import", 0, Kind::Keyword, false),
+                ("std", 0, Kind::Namespace, false),
+                ("tls", 0, Kind::Namespace, false),
+                ("production", 0, Kind::EnumMember, true),
+                ("production", 1, Kind::EnumMember, false),
+                ("production", 2, Kind::EnumMember, false),
+                ("// the only one", 0, Kind::Comment, false),
+                ("app_port", 0, Kind::Variable, true),
+                ("port", 0, Kind::Type, false),
+                ("app_port", 1, Kind::Variable, false),
+                ("8080", 0, Kind::Number, false),
+                ("tls", 1, Kind::Keyword, false),
+                ("public", 0, Kind::Variable, true),
+                ("tls", 2, Kind::Namespace, false),
+                ("intermediate", 0, Kind::Variable, false),
+                ("certs", 0, Kind::Property, false),
+                ("\"/etc/haproxy/certs/\"", 0, Kind::String, false),
+                ("min_servers", 0, Kind::Function, false),
+                ("count", 0, Kind::Property, false),
+                ("api", 0, Kind::Type, true),
+                ("balance", 0, Kind::Property, false),
+                ("leastconn", 0, Kind::EnumMember, false),
+                ("http", 0, Kind::EnumMember, false),
+                ("path", 0, Kind::Property, false),
+                ("host", 0, Kind::Property, false),
+                ("request_header", 0, Kind::Keyword, false),
+                ("secret", 0, Kind::Function, false),
+                ("a1", 0, Kind::Property, true),
+                ("10.0.1.10", 0, Kind::Number, false),
+                ("2001:db8::1", 0, Kind::Number, false),
+                ("if", 0, Kind::Keyword, false),
+                ("==", 0, Kind::Operator, false),
+                ("\"é.internal\"", 0, Kind::String, false),
+                ("www", 0, Kind::Type, true),
+                ("tls", 3, Kind::Keyword, false),
+                ("public", 1, Kind::Variable, false),
+                ("redirect", 0, Kind::Keyword, false),
+                ("https", 0, Kind::Keyword, false),
+                ("host", 1, Kind::Keyword, false),
+                ("prefix", 0, Kind::Keyword, false),
+                ("->", 0, Kind::Operator, false),
+                ("api", 1, Kind::Type, false),
+                ("default", 0, Kind::Keyword, false),
+            ],
         );
-        assert_eq!(kind_of(t, "min_servers", 0), (Kind::Function, false));
-        assert_eq!(kind_of(t, "count", 0), (Kind::Property, false));
-        assert_eq!(kind_of(t, "api", 0), (Kind::Type, true));
-        assert_eq!(kind_of(t, "balance", 0), (Kind::Property, false));
-        assert_eq!(kind_of(t, "leastconn", 0), (Kind::EnumMember, false));
-        assert_eq!(kind_of(t, "http", 0), (Kind::EnumMember, false));
-        assert_eq!(kind_of(t, "path", 0), (Kind::Property, false));
-        assert_eq!(kind_of(t, "host", 0), (Kind::Property, false));
-        assert_eq!(kind_of(t, "request_header", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "secret", 0), (Kind::Function, false));
-        assert_eq!(kind_of(t, "a1", 0), (Kind::Property, true));
-        assert_eq!(kind_of(t, "10.0.1.10", 0), (Kind::Number, false));
-        assert_eq!(kind_of(t, "2001:db8::1", 0), (Kind::Number, false));
-        assert_eq!(kind_of(t, "if", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "==", 0), (Kind::Operator, false));
-        assert_eq!(kind_of(t, "\"é.internal\"", 0), (Kind::String, false));
-        assert_eq!(kind_of(t, "www", 0), (Kind::Type, true));
-        assert_eq!(kind_of(t, "tls", 3), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "public", 1), (Kind::Variable, false));
-        assert_eq!(kind_of(t, "redirect", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "https", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "host", 1), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "prefix", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "->", 0), (Kind::Operator, false));
-        assert_eq!(kind_of(t, "api", 1), (Kind::Type, false));
-        assert_eq!(kind_of(t, "default", 0), (Kind::Keyword, false));
     }
 
     #[test]
     fn types_environments_and_fields_named_as_keywords() {
         let t = "let nets: list<cidr> = [10.0.0.0/8]\nif env in [staging, production] {\n  server a = 10.0.0.1:80 { tls = { verify = none } }\n}\n";
-        assert_eq!(kind_of(t, "list", 0), (Kind::Type, false));
-        assert_eq!(kind_of(t, "cidr", 0), (Kind::Type, false));
-        assert_eq!(kind_of(t, "10.0.0.0/8", 0), (Kind::Number, false));
-        assert_eq!(kind_of(t, "env", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "in", 0), (Kind::Keyword, false));
-        assert_eq!(kind_of(t, "staging", 0), (Kind::EnumMember, false));
-        assert_eq!(kind_of(t, "production", 0), (Kind::EnumMember, false));
-        assert_eq!(kind_of(t, "tls", 0), (Kind::Property, false));
-        assert_eq!(kind_of(t, "none", 0), (Kind::EnumMember, false));
+        expect(
+            t,
+            &[
+                ("list", 0, Kind::Type, false),
+                ("cidr", 0, Kind::Type, false),
+                ("10.0.0.0/8", 0, Kind::Number, false),
+                ("env", 0, Kind::Keyword, false),
+                ("in", 0, Kind::Keyword, false),
+                ("staging", 0, Kind::EnumMember, false),
+                ("production", 0, Kind::EnumMember, false),
+                ("tls", 0, Kind::Property, false),
+                ("none", 0, Kind::EnumMember, false),
+            ],
+        );
     }
 
     #[test]
