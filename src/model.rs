@@ -26,6 +26,9 @@ pub struct Defaults {
     pub timeout_http_keep_alive: u64,
     pub timeout_queue: u64,
     pub timeout_check: u64,
+    /// How long a tunnel (a WebSocket, after its upgrade) may stay idle;
+    /// HAProxy's own default is the client and server timeouts.
+    pub timeout_tunnel: Option<u64>,
     pub retries: u32,
     pub maxconn: Option<u32>,
     /// The Runtime API socket written into `global`.
@@ -269,6 +272,7 @@ pub struct Backend {
     pub timeout_connect: Option<u64>,
     pub timeout_server: Option<u64>,
     pub timeout_queue: Option<u64>,
+    pub timeout_tunnel: Option<u64>,
     pub http_reuse: Option<String>,
     pub sticky_cookie: Option<String>,
     pub retries: Option<u32>,

@@ -339,6 +339,7 @@ fn defaults<'a>(
         timeout_http_keep_alive: ms("timeout_http_keep_alive"),
         timeout_queue: ms("timeout_queue"),
         timeout_check: ms("timeout_check"),
+        timeout_tunnel: merged.duration("timeout_tunnel"),
         retries: merged.int("retries").unwrap_or(3) as u32,
         maxconn: merged.int("maxconn").map(|n| n as u32),
         socket: merged
@@ -480,6 +481,7 @@ fn backend<'a>(
         timeout_connect: rec.duration("timeout_connect"),
         timeout_server: rec.duration("timeout_server"),
         timeout_queue: rec.duration("timeout_queue"),
+        timeout_tunnel: rec.duration("timeout_tunnel"),
         http_reuse: rec.enumeration("http_reuse").map(str::to_string),
         sticky_cookie: rec.string("sticky_cookie"),
         retries: rec.int("retries").map(|n| n as u32),

@@ -157,7 +157,7 @@ fn global(env: &model::Env) -> Section<'_> {
 
 fn defaults(d: &model::Defaults) -> Section<'_> {
     let timeout = |name: &'static str, ms: u64| vec![syn("timeout"), syn(name), val(duration(ms))];
-    let lines = vec![
+    let mut lines = vec![
         vec![syn("mode"), syn("http")],
         vec![syn("log"), syn("global")],
         vec![syn("option"), syn("httplog")],
@@ -169,8 +169,11 @@ fn defaults(d: &model::Defaults) -> Section<'_> {
         timeout("http-keep-alive", d.timeout_http_keep_alive),
         timeout("queue", d.timeout_queue),
         timeout("check", d.timeout_check),
-        vec![syn("retries"), val(d.retries)],
     ];
+    if let Some(ms) = d.timeout_tunnel {
+        lines.push(timeout("tunnel", ms));
+    }
+    lines.push(vec![syn("retries"), val(d.retries)]);
     Section {
         header: vec![syn("defaults")],
         lines,
@@ -447,6 +450,7 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         ("connect", be.timeout_connect),
         ("server", be.timeout_server),
         ("queue", be.timeout_queue),
+        ("tunnel", be.timeout_tunnel),
     ];
     for (name, ms) in timeouts {
         if let Some(ms) = ms {

@@ -334,6 +334,11 @@ fn defaults_fields(d: &model::Defaults) -> Fields {
         ("socket", d.socket.clone()),
         ("log", d.log.clone()),
     ];
+    opt(
+        &mut f,
+        "timeout_tunnel",
+        &d.timeout_tunnel.map(lower::duration),
+    );
     opt(&mut f, "maxconn", &d.maxconn);
     f
 }
@@ -589,6 +594,11 @@ fn backend_fields(b: &model::Backend) -> Fields {
         &mut f,
         "timeout_queue",
         &b.timeout_queue.map(lower::duration),
+    );
+    opt(
+        &mut f,
+        "timeout_tunnel",
+        &b.timeout_tunnel.map(lower::duration),
     );
     opt(&mut f, "http_reuse", &b.http_reuse);
     opt(&mut f, "sticky_cookie", &b.sticky_cookie);
