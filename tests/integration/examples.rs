@@ -126,8 +126,8 @@ fn readme_sample_compiles() {
     assert_eq!(c.env_names(), ["staging", "production"]);
 }
 
-/// The README's language section names every guard rule, and every
-/// warning code in its Diagnostics section's range.
+/// The README's language section names every guard rule and every field,
+/// and its Diagnostics section every warning code in its range.
 #[test]
 fn readme_names_every_guard_rule_and_warning() {
     let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
@@ -151,4 +151,20 @@ fn readme_names_every_guard_rule_and_warning() {
         warnings[warnings.len() - 1]
     );
     assert!(readme.contains(&range), "the README does not say {range}");
+    // Every field of every block, as a word of the language section (the
+    // table of fields, or the record written out: `rate_limit = { ... }`).
+    let language = &readme[readme.find("## The language").expect("a language section")..];
+    let language = &language[..language.find("\n## ").unwrap_or(language.len())];
+    let words: std::collections::HashSet<&str> = language
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    for (schema, _) in haptic::check::types::FIELD_HOMES {
+        for field in schema.names() {
+            assert!(
+                words.contains(field),
+                "the README's language section does not name `{field}` ({})",
+                schema.kind
+            );
+        }
+    }
 }
