@@ -353,10 +353,12 @@ pub fn plan_reports(
     let (base_cfgs, new_cfgs) = (by_name(base_cfgs), by_name(new_cfgs));
     let mut reports = Vec::new();
     for e in new.envs.iter().filter(|e| wanted(&e.name)) {
-        reports.push(plan::render::EnvReport {
-            plan: base.plan(e),
-            cfg_diff: cfg_diff(&e.name, cfg(&base_cfgs, &e.name), cfg(&new_cfgs, &e.name)),
-        });
+        // The plan and the text diff read the same two versions apart.
+        let (plan, cfg_diff) = crate::parallel::join(
+            || base.plan(e),
+            || cfg_diff(&e.name, cfg(&base_cfgs, &e.name), cfg(&new_cfgs, &e.name)),
+        );
+        reports.push(plan::render::EnvReport { plan, cfg_diff });
     }
     let new_names: crate::hash::Set<&str> = new.envs.iter().map(|e| e.name.as_str()).collect();
     for e in base.envs().iter().filter(|e| wanted(&e.name)) {
