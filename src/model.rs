@@ -103,11 +103,18 @@ pub enum ForwardedFor {
 }
 
 impl ForwardedFor {
+    pub const NAMES: &'static [&'static str] = &["replace", "append"];
+
+    pub fn from_name(name: &str) -> Option<ForwardedFor> {
+        Some(match name {
+            "replace" => ForwardedFor::Replace,
+            "append" => ForwardedFor::Append,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            ForwardedFor::Replace => "replace",
-            ForwardedFor::Append => "append",
-        }
+        Self::NAMES[self as usize]
     }
 }
 
@@ -351,4 +358,36 @@ pub struct ServerTls {
     pub verify: bool,
     pub ca: Option<String>,
     pub sni: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each enumeration's names are in the order of its variants: `name`
+    /// reads them by position.
+    #[test]
+    fn every_enumeration_name_round_trips() {
+        for &name in Balance::NAMES {
+            assert_eq!(Balance::from_name(name).map(Balance::name), Some(name));
+        }
+        for &name in ServerState::NAMES {
+            assert_eq!(
+                ServerState::from_name(name).map(ServerState::name),
+                Some(name)
+            );
+        }
+        for &name in TlsVersion::NAMES {
+            assert_eq!(
+                TlsVersion::from_name(name).map(TlsVersion::name),
+                Some(name)
+            );
+        }
+        for &name in ForwardedFor::NAMES {
+            assert_eq!(
+                ForwardedFor::from_name(name).map(ForwardedFor::name),
+                Some(name)
+            );
+        }
+    }
 }

@@ -742,11 +742,9 @@ fn frontend<'a>(
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
         max_body: rec.size("max_body"),
-        forwarded_for: match rec.enumeration("forwarded_for") {
-            Some("replace") => Some(model::ForwardedFor::Replace),
-            Some(_) => Some(model::ForwardedFor::Append),
-            None => None,
-        },
+        forwarded_for: rec
+            .enumeration("forwarded_for")
+            .and_then(model::ForwardedFor::from_name),
         forwarded_proto: rec.bool("forwarded_proto").unwrap_or(false),
         allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {

@@ -1,7 +1,7 @@
 //! The value types of the language and the schemas of every record-like
 //! construct (backend, server, health check, TLS policy, ...).
 
-use crate::model::{Balance, ServerState, TlsVersion};
+use crate::model::{Balance, ForwardedFor, ServerState, TlsVersion};
 
 /// What a position in the source expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +163,6 @@ pub const HTTP_REUSE: &[&str] = &["never", "safe", "aggressive", "always"];
 pub const VERIFY: &[&str] = &["required", "none"];
 pub const PATH_KINDS: &[&str] = &["prefix", "exact"];
 pub const REDIRECTS: &[&str] = &["https"];
-pub const FORWARDED_FOR: &[&str] = &["replace", "append"];
 
 pub static CHECK: Schema = Schema {
     kind: "health check",
@@ -242,7 +241,7 @@ pub static FRONTEND: Schema = Schema {
         ("allow", Ty::List(&Ty::Cidr)),
         ("rate_limit", Ty::Record(&RATE_LIMIT)),
         ("max_body", Ty::Size),
-        ("forwarded_for", Ty::Enum(FORWARDED_FOR)),
+        ("forwarded_for", Ty::Enum(ForwardedFor::NAMES)),
         ("forwarded_proto", Ty::Bool),
     ],
 };
