@@ -168,7 +168,9 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             .flatten(),
         (unit.is_none() && !record)
             .then(|| {
-                route_of_several(text, pos, rest).or_else(|| punctuation(rest, previous, &names))
+                route_of_several(text, pos, rest)
+                    .or_else(|| let_of_several(text, pos, rest, &names))
+                    .or_else(|| punctuation(rest, previous, &names))
             })
             .flatten()
             .map(str::to_string),
@@ -458,6 +460,21 @@ fn route_of_several(text: &str, pos: usize, rest: &str) -> Option<&'static str> 
     let line = line_before(text, pos)?.trim();
     (rest.starts_with(',') && line.starts_with("route ") && line.ends_with('"'))
         .then_some("a route matches one host and one path: write a route for each, one per line")
+}
+
+/// `let ports = 80 81` or `let ports = 80, 81`: more than one value after
+/// a constant's `=`, where a list goes in brackets. The last item begun on
+/// the line is a `let` (by its last top-level keyword, which a part of the
+/// file parsed from that item sees as the whole file does).
+fn let_of_several(text: &str, pos: usize, rest: &str, names: &[&str]) -> Option<&'static str> {
+    let line = line_before(text, pos)?;
+    let another = rest.starts_with(|c: char| c.is_ascii_digit() || c == '"' || c == ',');
+    let last_item = line
+        .split(|c: char| !super::is_name_char(c))
+        .filter(|word| super::TOP_KEYWORDS.contains(word))
+        .last();
+    (another && names.contains(&"`let`") && last_item == Some("let") && line.contains('='))
+        .then_some("a constant holds one value: a list is written in brackets, `[a, b]`")
 }
 
 /// Punctuation from other configuration languages.
