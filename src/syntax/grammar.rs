@@ -470,9 +470,8 @@ fn let_of_several(text: &str, pos: usize, rest: &str, names: &[&str]) -> Option<
     let line = line_before(text, pos)?;
     let another = rest.starts_with(|c: char| c.is_ascii_digit() || c == '"' || c == ',');
     let last_item = line
-        .split(|c: char| !super::is_name_char(c))
-        .filter(|word| super::TOP_KEYWORDS.contains(word))
-        .last();
+        .rsplit(|c: char| !super::is_name_char(c))
+        .find(|word| super::TOP_KEYWORDS.contains(word));
     (another && names.contains(&"`let`") && last_item == Some("let") && line.contains('='))
         .then_some("a constant holds one value: a list is written in brackets, `[a, b]`")
 }
