@@ -117,10 +117,10 @@ pub fn tokens(text: &str) -> Vec<SemanticToken> {
             in_envs = false;
             previous_line = token.line;
         }
-        let next = scanned[i + 1..]
-            .iter()
-            .find(|t| t.what != Lexeme::Comment)
-            .filter(|t| t.line == token.line)
+        // A comment runs to the end of its line: nothing follows it there.
+        let next = scanned
+            .get(i + 1)
+            .filter(|t| t.line == token.line && t.what != Lexeme::Comment)
             .map(|t| t.what);
         let place = Place {
             before,
@@ -174,7 +174,7 @@ struct Place<'a> {
     /// The last word, operator or punctuation before it, and the kind of
     /// that word or operator.
     before: Option<(Lexeme<'a>, Option<Kind>)>,
-    /// The next token on its line, but comments.
+    /// The next token on its line, if not a comment.
     next: Option<Lexeme<'a>>,
     first_on_line: bool,
     /// Between `in` and `{` or the end of the line.
