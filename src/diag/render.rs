@@ -67,7 +67,11 @@ impl miette::Diagnostic for MietteView<'_> {
         )];
         // Labels in other files, or far from the primary span, are help
         // lines instead (see `terminal`).
-        labels.extend(self.shown.iter().filter(|l| l.span != primary).map(|l| {
+        let others = self
+            .shown
+            .iter()
+            .filter(|l| !own.is_some_and(|own| std::ptr::eq(*l, own)));
+        labels.extend(others.map(|l| {
             debug_assert_eq!(self.sources.file_of(l.span), file);
             let range = self.sources.locate(l.span).1;
             LabeledSpan::new_with_span(Some(l.message.clone()), range)
