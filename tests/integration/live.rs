@@ -308,3 +308,86 @@ frontend f {{
         "{stat}"
     );
 }
+
+/// `forwarded_for` and `forwarded_proto` as a real HAProxy applies them: a
+/// backend (a thread here) answers with the `X-Forwarded-*` headers it
+/// received. A client's forged headers are replaced at the edge, and kept
+/// in the chain where the frontend appends.
+#[test]
+fn forwarded_headers_reach_the_backend_on_a_real_haproxy() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let (edge, chain) = (free_port(), free_port());
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    // One connection a request: the reply closes it.
+    let echo = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (stream, _) = backend.accept().unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut reader = BufReader::new(&stream);
+            let mut seen = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if line.to_ascii_lowercase().starts_with("x-forwarded") {
+                    seen.push_str(&line.to_ascii_lowercase());
+                }
+            }
+            write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{seen}",
+                seen.len()
+            )
+            .unwrap();
+        }
+    });
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend echo {{ server s = 127.0.0.1:{port} }}
+frontend edge {{
+  bind 127.0.0.1:{edge}
+  forwarded_for = replace
+  forwarded_proto = true
+  default -> echo
+}}
+frontend chain {{
+  bind 127.0.0.1:{chain}
+  forwarded_for = append
+  default -> echo
+}}
+"#,
+        socket.display()
+    );
+    let project = TempProject::single(&source);
+    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    let _haproxy = Haproxy::start(&cfg, &socket);
+    let ask = |port: u16| -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        write!(
+            stream,
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        reply[reply.find("\r\n\r\n").unwrap() + 4..].to_string()
+    };
+    assert_eq!(
+        ask(edge),
+        "x-forwarded-proto: http\r\nx-forwarded-for: 127.0.0.1\r\n",
+        "the edge replaces what the client sent"
+    );
+    assert_eq!(
+        ask(chain),
+        "x-forwarded-for: 6.6.6.6\r\nx-forwarded-proto: https\r\nx-forwarded-for: 127.0.0.1\r\n",
+        "the chain keeps what the proxy in front sent, and adds"
+    );
+    echo.join().unwrap();
+}
