@@ -251,7 +251,6 @@ fn runtime_script_repairs_drift_made_by_hand() {
 /// servers are in maintenance: every request gets a quick 503).
 #[test]
 fn host_routes_match_on_a_real_haproxy() {
-    use std::io::{Read, Write};
     let run = tempfile::tempdir().unwrap();
     let socket = run.path().join("admin.sock");
     let front = free_port();
@@ -282,15 +281,7 @@ frontend f {{
         "other.example.com".to_string(),
     ];
     for host in &hosts {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        write!(
-            stream,
-            "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
+        let reply = http_get(front, &format!("Host: {host}\r\n"));
         assert!(reply.starts_with("HTTP/1.1 503"), "{host}: {reply}");
     }
     // `show stat`: the sessions each backend took (`stot`, its 8th field).
@@ -315,7 +306,7 @@ frontend f {{
 /// in the chain where the frontend appends.
 #[test]
 fn forwarded_headers_reach_the_backend_on_a_real_haproxy() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     let run = tempfile::tempdir().unwrap();
     let socket = run.path().join("admin.sock");
     let (edge, chain) = (free_port(), free_port());
@@ -367,15 +358,8 @@ frontend chain {{
     let cfg = project.compile().outputs().remove(0).haproxy_cfg;
     let _haproxy = Haproxy::start(&cfg, &socket);
     let ask = |port: u16| -> String {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        write!(
-            stream,
-            "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
+        let forged = "Host: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n";
+        let reply = http_get(port, forged);
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
         reply[reply.find("\r\n\r\n").unwrap() + 4..].to_string()
     };
@@ -390,4 +374,20 @@ frontend chain {{
         "the chain keeps what the proxy in front sent, and adds"
     );
     echo.join().unwrap();
+}
+
+/// The whole reply of `GET /` with `headers` (each ending in `\r\n`) to a
+/// frontend on `port`, on a connection of its own.
+fn http_get(port: u16, headers: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
 }
