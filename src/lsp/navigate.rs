@@ -688,11 +688,7 @@ fn is_name(name: &str) -> bool {
     const TAKEN: &[&str] = &[
         "true", "false", "if", "else", "in", "env", "secret", "std", "with",
     ];
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !TAKEN.contains(&name)
+    crate::syntax::is_ident(name) && !TAKEN.contains(&name)
 }
 
 /// The document symbols of `items`, `if` branches flattened in.

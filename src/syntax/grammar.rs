@@ -376,11 +376,7 @@ fn path_without_kind(rest: &str, previous: Option<&str>, names: &[&str]) -> Opti
 fn quoted_name(rest: &str) -> Option<&str> {
     let inner = rest.strip_prefix('"')?;
     let name = &inner[..inner.find('"')?];
-    let first = name.bytes().next()?;
-    let is_name = (first.is_ascii_alphabetic() || first == b'_')
-        && name.len() <= 64
-        && name.chars().all(super::is_name_char);
-    is_name.then_some(name)
+    (name.len() <= 64 && super::is_ident(name)).then_some(name)
 }
 
 /// Whether `pos` is inside a record's braces (`= { ... }`, `http { ... }`,

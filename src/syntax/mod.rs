@@ -27,6 +27,13 @@ pub fn is_name_char(c: char) -> bool {
     c.is_ascii() && parser::is_ident_char(c as u8)
 }
 
+/// Whether `text` is a name as the grammar reads one (`ident`): a letter
+/// or `_`, then letters, digits, `_` and `-`. Keywords are names too
+/// where no construct begins with them.
+pub fn is_ident(text: &str) -> bool {
+    text.bytes().next().is_some_and(parser::is_ident_start) && text.chars().all(is_name_char)
+}
+
 /// Parses one file. A syntax error stops this file (its diagnostic is
 /// returned with an empty tree); other files are unaffected.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
