@@ -5,8 +5,8 @@ use lsp_types::{GotoDefinitionParams, Location, Range, TextEdit, Url, WorkspaceE
 use std::collections::HashMap;
 
 use super::{
-    declarations, declared, file_path, location, offset_of, parsed_alone, project_root, range,
-    Namespace, Overlay, Server,
+    alone, declarations, declared, file_path, location, offset_of, parsed_alone, project_root,
+    range, Namespace, Overlay, Server,
 };
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
@@ -289,9 +289,17 @@ impl Server {
     ) -> Option<Vec<lsp_types::DocumentHighlight>> {
         use lsp_types::{DocumentHighlight, DocumentHighlightKind};
         let path = file_path(&at.text_document.uri)?;
-        let (sources, id, file) = parsed_alone(self.text(&path)?)?;
+        let (sources, id) = alone(self.text(&path)?)?;
         let offset = offset_of(sources.get(id), at.position)?;
         let word = word_at(&sources.get(id).text, offset)?;
+        // Editors ask wherever the cursor rests, mostly on keywords, fields
+        // and values: the last check of the project says the word is no
+        // name without parsing the buffer.
+        let checked = project_root(&path).and_then(|root| self.declared.get(&root));
+        if checked.is_some_and(|declared| !declared.contains_key(word)) {
+            return None;
+        }
+        let (file, _) = crate::syntax::parse(id, &sources.get(id).text);
         let cursor = Span::new(id, offset..offset).start;
         let namespace = namespace_in(&file.items, cursor, word)?;
         let marked = |walk: Walk, kind: DocumentHighlightKind| {
