@@ -1185,18 +1185,27 @@ fn hover_cuts_a_long_declaration() {
 #[test]
 fn an_unused_definition_can_be_removed() {
     let text = "env production\nlet spare = {\n  weight = 5\n} // kept for later\nif env == production { let inline = 1 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n";
+    // `inline` shares its line with the `if`: no removal is offered.
+    assert_first_is_removed(
+        text,
+        "W0008",
+        "remove `spare`",
+        "env production\nif env == production { let inline = 1 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n",
+    );
+}
+
+/// `text` has two `code` findings: the first has one quick fix, `title`,
+/// which leaves `fixed`; the second shares its line with other items, so
+/// none is offered for it.
+fn assert_first_is_removed(text: &str, code: &str, title: &str, fixed: &str) {
     let (_project, main, client) = open_single(text);
     let diags = client.diagnostics(&main);
     let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
-    assert_eq!(codes, [&json!("W0008"), &json!("W0008")], "{diags:?}");
+    assert_eq!(codes, [&json!(code), &json!(code)], "{diags:?}");
     let fixes = client.quick_fixes(2, &main, &diags[..1]);
     assert_eq!(fixes.len(), 1, "{fixes:?}");
-    assert_eq!(fixes[0].0, "remove `spare`");
-    assert_eq!(
-        apply_edits(text, &fixes[0].1),
-        "env production\nif env == production { let inline = 1 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n"
-    );
-    // `inline` shares its line with the `if`: no removal is offered.
+    assert_eq!(fixes[0].0, title);
+    assert_eq!(apply_edits(text, &fixes[0].1), fixed);
     let fixes = client.quick_fixes(3, &main, &diags[1..]);
     assert!(fixes.is_empty(), "{fixes:?}");
     client.stop();
@@ -1207,22 +1216,13 @@ fn an_unused_definition_can_be_removed() {
 #[test]
 fn a_server_at_the_address_of_another_can_be_removed() {
     let text = "env production\nbackend web {\n  server a = 10.0.0.1:80\n  server b = 10.0.0.1:80 { weight = 5 } // copied\n}\nbackend api { server c = 10.0.0.2:80  server d = 10.0.0.2:80 }\nfrontend f {\n  bind :8080\n  route path prefix \"/api/\" -> api\n  default -> web\n}\n";
-    let (_project, main, client) = open_single(text);
-    let diags = client.diagnostics(&main);
-    let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
-    assert_eq!(codes, [&json!("W0009"), &json!("W0009")], "{diags:?}");
-    let fixes = client.quick_fixes(2, &main, &diags[..1]);
-    assert_eq!(fixes.len(), 1, "{fixes:?}");
-    assert_eq!(fixes[0].0, "remove server `b`");
-    let fixed = apply_edits(text, &fixes[0].1);
-    assert_eq!(
-        fixed,
-        text.replace("  server b = 10.0.0.1:80 { weight = 5 } // copied\n", "")
-    );
     // `d` shares its line with its backend and `c`: no removal is offered.
-    let fixes = client.quick_fixes(3, &main, &diags[1..]);
-    assert!(fixes.is_empty(), "{fixes:?}");
-    client.stop();
+    assert_first_is_removed(
+        text,
+        "W0009",
+        "remove server `b`",
+        &text.replace("  server b = 10.0.0.1:80 { weight = 5 } // copied\n", ""),
+    );
 }
 
 /// An environment that counts as production stays one when renamed: its
