@@ -989,7 +989,8 @@ fn record_field(
             name.span,
             format!("unknown field `{}` in {}", name.name, schema.kind),
         );
-        if let Some(near) = nearest(&name.name, schema.names()) {
+        let near = nearest(&name.name, schema.names());
+        if let Some(near) = near {
             diag = diag.did_you_mean(near);
         }
         // `servers = [...]`: what is an item of the block, one per line.
@@ -1021,6 +1022,13 @@ fn record_field(
                 name.name,
                 homes.join("; or ")
             ));
+        }
+        // `cookie` for `sticky_cookie`: the field in other words, where
+        // nothing above says what was meant.
+        if near.is_none() && item.is_none() && homes.is_empty() {
+            if let Some(same) = crate::diag::same_words(&name.name, schema.names()) {
+                diag = diag.did_you_mean(same);
+            }
         }
         let all: Vec<&str> = schema.names().collect();
         diag = diag.help(if all.is_empty() {

@@ -205,6 +205,52 @@ pub fn nearest_or_expansion<'a>(
     }
 }
 
+/// The one candidate that says what `name` says in other words, where
+/// [`nearest`] finds nothing within a misspelling: the same words (split
+/// at `_`) in another order (`server_timeout` for `timeout_server`), or
+/// else the only candidate that has `name` as one of its words (`cookie`
+/// for `sticky_cookie`) or that is one of `name`'s words (`health_check`
+/// for `check`). For names made of words, such as fields; several
+/// candidates that fit as well give none (`timeout` is a word of four
+/// fields).
+pub fn same_words<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let name = name.to_lowercase();
+    let words = |text: &str| -> Vec<String> {
+        let mut words: Vec<String> = text
+            .split('_')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        words.sort_unstable();
+        words
+    };
+    let wanted = words(&name);
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut holding = None;
+    let mut several = false;
+    for candidate in candidates {
+        let theirs = words(candidate);
+        if theirs == wanted {
+            if wanted.len() > 1 {
+                return Some(candidate);
+            }
+            continue;
+        }
+        let fits = (wanted.len() == 1 && theirs.contains(&wanted[0]))
+            || (theirs.len() == 1 && wanted.contains(&theirs[0]));
+        if fits {
+            several |= holding.is_some();
+            holding = Some(candidate);
+        }
+    }
+    holding.filter(|_| !several)
+}
+
 /// A misspelt name, lowercased, and how far a candidate may be from it.
 struct Query {
     chars: Vec<char>,
@@ -456,7 +502,9 @@ const TWO_DELETIONS: usize = 16;
 /// of each other (`k` up to `deletions`) share one of these, since an
 /// edit is a deletion from one side or the other, or both for a
 /// substitution. A shared hash may also be a collision, so a name found
-/// this way is still measured.
+/// this way is still measured. Two neighbours swapped (one edit, see
+/// [`distance_within`]) are one deletion from each side too: `paht` and
+/// `path` both give `pat`.
 fn for_each_key(chars: &[char], deletions: usize, mut f: impl FnMut(u64)) {
     const BASE: u64 = 0x100_0000_01b3;
     let n = chars.len();
@@ -495,6 +543,7 @@ fn for_each_key(chars: &[char], deletions: usize, mut f: impl FnMut(u64)) {
 #[derive(Default)]
 struct Room {
     chars: Vec<char>,
+    before: Vec<usize>,
     prev: Vec<usize>,
     cur: Vec<usize>,
 }
@@ -516,9 +565,11 @@ fn kinds(chars: &[char]) -> u64 {
         .fold(0, |set, &c| set | 1 << (u32::from(c) % 64))
 }
 
-/// Levenshtein distance ignoring case (`get` is one step from nothing but
-/// `GET`) between the query and `b` (lowercased already, its kinds
-/// `kinds_b`), or `None` where it is above `limit`.
+/// Edit distance ignoring case (`get` is one step from nothing but `GET`)
+/// between the query and `b` (lowercased already, its kinds `kinds_b`), or
+/// `None` where it is above `limit`. Two neighbours swapped count as one
+/// edit (`paht` is one step from `path`, as people mistype), each
+/// character edited at most once: the optimal string alignment distance.
 fn distance_within(
     query: &Query,
     b: &[char],
@@ -539,23 +590,33 @@ fn distance_within(
     if only_a.max(only_b) > limit {
         return None;
     }
-    let Room { prev, cur, .. } = room;
+    let Room {
+        before, prev, cur, ..
+    } = room;
     prev.clear();
     prev.extend(0..=b.len());
+    // A row is reached from the one before it, or by a swap from the one
+    // before that: the distance is out of reach once two rows in a row are.
+    let mut prev_min = 0;
     for (i, &ca) in a.iter().enumerate() {
         cur.clear();
         cur.push(i + 1);
         let mut row_min = i + 1;
         for (j, &cb) in b.iter().enumerate() {
-            let d = (prev[j] + usize::from(ca != cb))
+            let mut d = (prev[j] + usize::from(ca != cb))
                 .min(prev[j + 1] + 1)
                 .min(cur[j] + 1);
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb && ca != cb {
+                d = d.min(before[j - 1] + 1);
+            }
             row_min = row_min.min(d);
             cur.push(d);
         }
-        if row_min > limit {
+        if row_min > limit && prev_min > limit {
             return None;
         }
+        prev_min = row_min;
+        std::mem::swap(before, prev);
         std::mem::swap(prev, cur);
     }
     Some(prev[b.len()]).filter(|&d| d <= limit)
@@ -566,30 +627,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn same_words_finds_a_field_named_in_other_words() {
+        let fields = [
+            "balance",
+            "check",
+            "timeout_connect",
+            "timeout_server",
+            "http_reuse",
+            "sticky_cookie",
+        ];
+        assert_eq!(same_words("server_timeout", fields), Some("timeout_server"));
+        assert_eq!(
+            same_words("Connect_Timeout", fields),
+            Some("timeout_connect")
+        );
+        assert_eq!(same_words("cookie", fields), Some("sticky_cookie"));
+        assert_eq!(same_words("reuse", fields), Some("http_reuse"));
+        assert_eq!(same_words("health_check", fields), Some("check"));
+        assert_eq!(same_words("balance_algorithm", fields), Some("balance"));
+        // Several fields fit as well: no guess.
+        assert_eq!(same_words("timeout", fields), None);
+        assert_eq!(same_words("http_check_timeout", fields), Some("check"));
+        assert_eq!(same_words("_", fields), None);
+        assert_eq!(same_words("weight", fields), None);
+    }
+
+    #[test]
     fn nearest_finds_plausible_misspellings_only() {
         let algos = ["roundrobin", "leastconn", "first", "source"];
         assert_eq!(nearest("roundrobbin", algos), Some("roundrobin"));
         assert_eq!(nearest("leastcon", algos), Some("leastconn"));
         assert_eq!(nearest("zzz", algos), None);
+        // Two neighbours swapped are one edit.
+        assert_eq!(nearest("paht", ["method", "path", "expect"]), Some("path"));
+        assert_eq!(nearest("laestconn", algos), Some("leastconn"));
+        assert_eq!(distance("paht", "path"), 1);
+        assert_eq!(distance("ca", "abc"), 3);
     }
 
-    /// Levenshtein distance by the full table, for reference.
+    /// Optimal string alignment distance by the full table, for reference.
     fn distance(a: &str, b: &str) -> usize {
         let (a, b): (Vec<char>, Vec<char>) = (
             a.to_lowercase().chars().collect(),
             b.to_lowercase().chars().collect(),
         );
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.iter().enumerate() {
-            let mut cur = vec![i + 1; b.len() + 1];
-            for (j, cb) in b.iter().enumerate() {
-                cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1);
-            }
-            prev = cur;
+        let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
         }
-        prev[b.len()]
+        d[0] = (0..=b.len()).collect();
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j - 1] + cost)
+                    .min(d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()]
     }
 
     /// [`Names::nearest`] of each query is [`nearest`]'s, asked of the same
