@@ -47,6 +47,9 @@ pub struct SRaw {
     /// Where the value was written, when `span` is a constant's name that
     /// stands for it: a mismatch points there too.
     pub origin: Option<Span>,
+    /// The constant's name written at `span`, when the value is reached
+    /// through one: a hint repeats what the user wrote (`x:80` for `x`).
+    pub via: Option<ecow::EcoString>,
 }
 
 impl SRaw {
@@ -55,6 +58,7 @@ impl SRaw {
             raw,
             span,
             origin: None,
+            via: None,
         }
     }
 
@@ -96,7 +100,7 @@ pub trait Scope {
 /// Evaluates an expression, resolving references through `scope`.
 pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) -> SRaw {
     use ast::ExprKind as K;
-    let mut origin = None;
+    let (mut origin, mut via) = (None, None);
     let raw = match &expr.kind {
         K::Int(n) => Raw::Int(n.clone()),
         K::Quantity(q) => Raw::Quantity(q.0.clone(), q.1.clone()),
@@ -129,7 +133,7 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
             };
             match overrides {
                 None => {
-                    origin = base.origin;
+                    (origin, via) = (base.origin, base.via);
                     base.raw
                 }
                 Some(record) => extend(base, record, scope, diags),
@@ -138,6 +142,7 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
     };
     SRaw {
         origin,
+        via,
         ..SRaw::new(raw, expr.span)
     }
 }
@@ -146,8 +151,13 @@ pub fn eval(expr: &ast::Expr, scope: &mut dyn Scope, diags: &mut Diagnostics) ->
 /// (and where it was defined); `None` if it names none.
 fn looked_up(path: &ast::Path, scope: &mut dyn Scope, diags: &mut Diagnostics) -> Option<SRaw> {
     let found = scope.lookup(path, diags)?;
+    let via = match &path.segments[..] {
+        [one] => one.name.clone(),
+        _ => path.dotted().into(),
+    };
     Some(SRaw {
         origin: found.origin.or(Some(found.span)),
+        via: Some(via),
         ..SRaw::new(found.raw, path.span)
     })
 }
@@ -534,7 +544,7 @@ impl Rec {
 /// else how a value of the type is written ([`how_to_write`]). User text is
 /// repeated back only when it is plainly safe (a number, a plausible host
 /// name, a value of the enumeration).
-fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
+fn mismatch_hint(ty: Ty, raw: &Raw, via: Option<&str>) -> Option<(String, Option<String>)> {
     // A value that is right but for its quotes: the fix is the value bare.
     let unquoted = |s: &str| {
         Some((
@@ -609,6 +619,15 @@ fn mismatch_hint(ty: Ty, raw: &Raw) -> Option<(String, Option<String>)> {
         )),
         // `server a = 10.0.0.1`, `bind 443`: an address without its port,
         // or a port without its colon.
+        // Through a constant, the port goes after its name.
+        (Ty::Addr, Raw::Ipv4(_)) | (Ty::Addr, Raw::Str(_))
+            if via.is_some() && !matches!(raw, Raw::Str(host) if !plausible_host(host)) =>
+        {
+            Some((
+                format!("add the port after the name: `{}:80`", via.unwrap_or_default()),
+                None,
+            ))
+        }
         (Ty::Addr, Raw::Ipv4(ip)) => Some((format!("add the port: `{ip}:80`"), None)),
         (Ty::Addr, Raw::Str(host)) if plausible_host(host) => {
             Some((format!("add the port: `\"{host}\":80`"), None))
@@ -713,7 +732,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             span,
             format!("expected {}, found {}", ty.describe(), value.describe()),
         );
-        if let Some((hint, fix)) = mismatch_hint(ty, &value.raw) {
+        if let Some((hint, fix)) = mismatch_hint(ty, &value.raw, value.via.as_deref()) {
             diag = diag.help(hint);
             // Only where the value is written here: a constant's value is
             // fixed at the constant.

@@ -156,17 +156,21 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     // `{ certs = "/x/", tickets, ... }`: a field without its value, in a
     // record, whose fields commas may separate.
     let record = rest.starts_with([',', '}']) && in_record(text, pos);
+    // `expect` on a line of its own, in a block or a record over several
+    // lines: read as a field until the next line.
+    let lone = (unit.is_none() && names == ["`=`"])
+        .then(|| lone_word(text, pos, rest))
+        .flatten();
     let valueless = match previous {
-        Some(word) if record && unit.is_none() && names == ["`=`"] => Some(format!(
-            "`{word}` is read as a field without its value: write `{word} = ...`"
-        )),
-        _ => None,
-    };
+        Some(word) if record && unit.is_none() && names == ["`=`"] => Some(word),
+        _ => lone,
+    }
+    .map(|word| format!("`{word}` is read as a field without its value: write `{word} = ...`"));
     let hints = [
         (names == ["`=`"] && unit.is_none())
             .then(|| missing_equals(text, previous_at, rest))
             .flatten(),
-        (unit.is_none() && !record)
+        (unit.is_none() && !record && lone.is_none())
             .then(|| {
                 route_of_several(text, pos, rest)
                     .or_else(|| let_of_several(text, pos, rest, &names))
@@ -429,6 +433,40 @@ fn open_on_the_line(text: &str, pos: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The word alone on its line just before `pos`, where the error is at
+/// the next line or at a `,` or `}` right after the word: `expect` in
+///
+/// ```text
+/// check = http {
+///   expect
+/// }
+/// ```
+///
+/// Within [`LOOK_BACK`] bytes, and only whitespace between the word and
+/// `pos`: a comment after the word gives no hint.
+fn lone_word<'t>(text: &'t str, pos: usize, rest: &str) -> Option<&'t str> {
+    let mut floor = pos.saturating_sub(LOOK_BACK);
+    while !text.is_char_boundary(floor) {
+        floor += 1;
+    }
+    let window = text.get(floor..pos)?;
+    let before = window.trim_end();
+    if !(window[before.len()..].contains('\n') || rest.starts_with([',', '}'])) {
+        return None;
+    }
+    let start = before
+        .char_indices()
+        .rfind(|&(_, c)| !super::is_name_char(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let word = &before[start..];
+    let lead = &before[..start];
+    let begins_line = match lead.rfind('\n') {
+        Some(n) => lead[n + 1..].trim().is_empty(),
+        None => floor == 0 && lead.trim().is_empty(),
+    };
+    (begins_line && super::is_ident(word)).then_some(word)
 }
 
 /// How far back the hints look from an error.
