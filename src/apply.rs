@@ -70,9 +70,9 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
         let of_backend = live
             .servers
             .range((be.name.clone(), String::new())..)
-            .map(|(key, _)| key)
-            .take_while(|(b, _)| *b == be.name);
-        for (backend, name) in of_backend.filter(|(_, n)| !declared.contains(n.as_str())) {
+            .take_while(|((b, _), _)| *b == be.name);
+        for (key, l) in of_backend.filter(|((_, n), _)| !declared.contains(n.as_str())) {
+            let (backend, name) = key;
             let target = ServerRef::new(backend, name);
             out.drift.push(Drift {
                 server: target.clone(),
@@ -80,6 +80,12 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
                 live: "present".into(),
                 declared: "absent".into(),
             });
+            if l.fqdn.is_some() {
+                out.reload_reasons.push(format!(
+                    "backend {backend} / server {name}: `del server` refuses a server named by DNS: its resolver points to it"
+                ));
+                continue;
+            }
             out.commands.extend([
                 Command::SetState(target.clone(), ServerState::Maint),
                 Command::ShutdownSessions(target.clone()),
@@ -123,16 +129,42 @@ fn server(
         });
     };
     let mut commands = Vec::new();
-    match s.host {
-        Host::Ip(ip) if live.addr != ip.to_string() || live.port != s.port => {
-            drift(
-                "address",
-                format!("{}:{}", live.addr, live.port),
-                crate::lower::address(Some(&s.host), s.port),
-            );
-            commands.push(Command::SetAddr(target.clone(), ip, s.port));
+    let live_address = match &live.fqdn {
+        Some(name) => format!("{name}:{}", live.port),
+        None => format!("{}:{}", live.addr, live.port),
+    };
+    let declared_address = crate::lower::address(Some(&s.host), s.port);
+    // What the Runtime API cannot change about the address (see
+    // `plan::update_server`, which says the same of a change of sources).
+    let mut reload = |reason: &str| {
+        out.reload_reasons
+            .push(format!("backend {} / server {}: {reason}", be.name, s.name))
+    };
+    match (&s.host, &live.fqdn) {
+        (Host::Ip(ip), None) => {
+            if live.addr != ip.to_string() || live.port != s.port {
+                drift("address", live_address, declared_address);
+                commands.push(Command::SetAddr(target.clone(), *ip, s.port));
+            }
         }
-        _ => {}
+        (Host::Name(name), Some(running)) => {
+            if !running.eq_ignore_ascii_case(name) || live.port != s.port {
+                drift("address", live_address, declared_address);
+                if live.port == s.port {
+                    commands.push(Command::SetFqdn(target.clone(), name.clone()));
+                } else {
+                    reload("`set server addr` takes an IP address: a server named by DNS changes its port with a reload");
+                }
+            }
+        }
+        (Host::Name(_), None) => {
+            drift("address", live_address, declared_address);
+            reload("`set server fqdn` needs a resolver, which the running server, written with an IP address, has not");
+        }
+        (Host::Ip(_), Some(_)) => {
+            drift("address", live_address, declared_address);
+            reload("the running server is named by DNS and keeps resolving its name: an IP address in its place needs a reload");
+        }
     }
     let weight = s.effective_weight();
     // A server drained by the configuration runs with weight 0 and no

@@ -170,6 +170,9 @@ fn parse_stat_limits(csv: &str) -> Result<BTreeMap<(String, String), u32>, Strin
 pub struct LiveServer {
     pub addr: String,
     pub port: u16,
+    /// The DNS name HAProxy resolves for the server; `None` for one
+    /// written with an IP address (it has no resolver).
+    pub fqdn: Option<String>,
     /// In maintenance, whether set by the configuration or at runtime.
     pub maint: bool,
     /// Draining (admin state), set at runtime.
@@ -199,12 +202,14 @@ impl LiveServer {
 
 /// Admin-state bits of `show servers state` (HAProxy's `SRV_ADMF_*`):
 /// maintenance forced or inherited, draining forced or inherited, and a
-/// DNS name not resolved yet. The configuration bit (`CMAINT`, 0x04) is
+/// DNS name not resolved yet (`RMAINT`, 0x20, or `HMAINT`, 0x40, for a name
+/// given by `set server fqdn` and not resolved since; HAProxy clears both
+/// once the name resolves). The configuration bit (`CMAINT`, 0x04) is
 /// left set after a server written `disabled` is put back to ready, so it
 /// does not mean maintenance.
 const ADMF_MAINT: u32 = 0x01 | 0x02;
 const ADMF_DRAIN: u32 = 0x08 | 0x10;
-const ADMF_RMAINT: u32 = 0x20;
+const ADMF_RMAINT: u32 = 0x20 | 0x40;
 
 /// Parses the reply to `show servers state` (format version 1) into
 /// `(backend, server) → state`.
@@ -225,6 +230,8 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
         column("srv_iweight")?,
         column("srv_port")?,
     );
+    // Since HAProxy 1.8; a server without one shows `-`.
+    let fqdn = column("srv_fqdn").ok();
     let mut servers = BTreeMap::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(' ').collect();
@@ -240,6 +247,10 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
             LiveServer {
                 addr: get(addr)?.to_string(),
                 port: number(port)? as u16,
+                fqdn: match fqdn.map(get).transpose()? {
+                    Some("-") | None => None,
+                    Some(name) => Some(name.to_string()),
+                },
                 maint: admin_state & ADMF_MAINT != 0,
                 drain: admin_state & ADMF_DRAIN != 0,
                 unresolved: admin_state & ADMF_RMAINT != 0,
@@ -265,7 +276,20 @@ mod tests {
             d.drain && !d.maint && d.weight == 50 && d.effective_weight() == 0 && d.port == 9002
         );
         let m = &state[&("b".into(), "m".into())];
-        assert!(m.maint && m.addr == "10.0.0.3");
+        assert!(m.maint && m.addr == "10.0.0.3" && m.fqdn.is_none());
+    }
+
+    /// A server named by DNS: its name in `srv_fqdn`, and not resolved yet
+    /// (0x20 from the start, 0x40 after `set server fqdn`): weight 0.
+    #[test]
+    fn parses_servers_named_by_dns() {
+        let reply = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n2 app 2 app2 - 0 32 100 100 0 1 0 0 0 0 0 0 app2.internal 8080 - 0 0 - - 0\n2 app 3 app3 - 2 64 100 100 0 1 0 0 0 0 0 0 app3.internal 8080 - 0 0 - - 0\n";
+        let state = parse_servers_state(reply).unwrap();
+        for (name, fqdn) in [("app2", "app2.internal"), ("app3", "app3.internal")] {
+            let s = &state[&("app".into(), name.into())];
+            assert_eq!(s.fqdn.as_deref(), Some(fqdn));
+            assert!(s.unresolved && !s.maint && s.weight == 100 && s.effective_weight() == 0);
+        }
     }
 
     #[test]

@@ -44,6 +44,9 @@ impl fmt::Display for ServerRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     SetAddr(ServerRef, std::net::IpAddr, u16),
+    /// `set server B/S fqdn NAME`: a server named by DNS, renamed (it
+    /// has a resolver; the port stays).
+    SetFqdn(ServerRef, String),
     SetWeight(ServerRef, u32),
     SetState(ServerRef, ServerState),
     SetMaxconn(ServerRef, u32),
@@ -62,6 +65,7 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action<'a> {
     SetAddr(std::net::IpAddr, u16),
+    SetFqdn(&'a str),
     SetWeight(u32),
     SetState(ServerState),
     SetMaxconn(u32),
@@ -94,7 +98,10 @@ impl Action<'_> {
     /// already found safe.
     fn write_checked(self, out: &mut String, target: &str) {
         out.push_str(match self {
-            Action::SetAddr(..) | Action::SetWeight(_) | Action::SetState(_) => "set server ",
+            Action::SetAddr(..)
+            | Action::SetFqdn(_)
+            | Action::SetWeight(_)
+            | Action::SetState(_) => "set server ",
             Action::SetMaxconn(_) => "set maxconn server ",
             Action::AddServer(_) => "add server ",
             Action::EnableHealth => "enable health ",
@@ -108,6 +115,13 @@ impl Action<'_> {
                 digits::push_ip(out, &ip);
                 out.push_str(" port ");
                 digits::push_int(out, u64::from(port));
+            }
+            Action::SetFqdn(name) => {
+                // The one value of a command that comes from the sources
+                // (as a host name the checker validated).
+                assert!(is_host_name(name), "unchecked host name {name:?}");
+                out.push_str(" fqdn ");
+                out.push_str(name);
             }
             Action::SetWeight(weight) => {
                 out.push_str(" weight ");
@@ -130,6 +144,15 @@ impl Action<'_> {
     }
 }
 
+/// Whether `name` is one argument of the letters of a DNS name (the
+/// checker's host names are).
+fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+}
+
 /// Whether `part` cannot end a command or start another (`;`, a line break,
 /// NUL).
 fn is_one_argument(part: &str) -> bool {
@@ -149,6 +172,7 @@ impl Command {
     fn parts(&self) -> (&ServerRef, Action<'_>) {
         match self {
             Command::SetAddr(s, ip, port) => (s, Action::SetAddr(*ip, *port)),
+            Command::SetFqdn(s, name) => (s, Action::SetFqdn(name)),
             Command::SetWeight(s, weight) => (s, Action::SetWeight(*weight)),
             Command::SetState(s, state) => (s, Action::SetState(*state)),
             Command::SetMaxconn(s, maxconn) => (s, Action::SetMaxconn(*maxconn)),
@@ -186,25 +210,33 @@ impl Command {
                     || reply.starts_with("no need to change")
                     || reply.starts_with("nothing changed")
             }
+            // HAProxy 2.6 spells the second "FDQN".
+            Command::SetFqdn(..) => {
+                reply.contains(" changed its FQDN from ")
+                    || reply.starts_with("no need to change the FDQN")
+                    || reply.starts_with("no need to change the FQDN")
+            }
             _ => reply.is_empty(),
         }
     }
 }
 
-/// What sets the declared state of one server (at most four actions).
-pub fn declared_state(s: &model::Server) -> impl Iterator<Item = Action<'static>> {
-    // `set server addr` takes an IP; servers named by DNS keep the address
-    // HAProxy resolved.
-    let addr = match s.host {
-        Host::Ip(ip) => Some(Action::SetAddr(ip, s.port)),
-        Host::Name(_) => None,
+/// What sets the declared state of one server (four actions).
+pub fn declared_state(s: &model::Server) -> impl Iterator<Item = Action<'_>> {
+    // `set server addr` takes an IP; a server named by DNS gets its name
+    // (the address is what HAProxy resolves; the port, the configuration's).
+    let addr = match &s.host {
+        Host::Ip(ip) => Action::SetAddr(*ip, s.port),
+        Host::Name(name) => Action::SetFqdn(name),
     };
-    addr.into_iter().chain([
+    [
+        addr,
         Action::SetWeight(s.effective_weight()),
         Action::SetState(s.state),
         // 0 means "no limit", as when the configuration sets none.
         Action::SetMaxconn(s.maxconn.unwrap_or(0)),
-    ])
+    ]
+    .into_iter()
 }
 
 fn header(provenance: &Provenance) -> String {
@@ -336,7 +368,39 @@ mod tests {
             line(Command::ShutdownSessions(target.clone())),
             "shutdown sessions server api/s1"
         );
+        assert_eq!(
+            line(Command::SetFqdn(target.clone(), "api2.internal".into())),
+            "set server api/s1 fqdn api2.internal"
+        );
         assert_eq!(line(Command::DelServer(target)), "del server api/s1");
+    }
+
+    /// The replies of HAProxy 2.6 to `set server fqdn`, as a real one gave
+    /// them (the second with its "FDQN"); a refusal is not accepted.
+    #[test]
+    fn fqdn_replies_are_read_as_haproxy_writes_them() {
+        let command = Command::SetFqdn(ServerRef::new("app", "app2"), "b.internal".into());
+        assert!(command.accepts(
+            "app/app2 changed its FQDN from a.internal to b.internal by 'stats socket command'\n"
+        ));
+        assert!(command.accepts("no need to change the FDQN by 'stats socket command'"));
+        assert!(
+            !command.accepts("set server <b>/<s> fqdn failed because no resolution is configured.")
+        );
+        assert!(!command.accepts("could not update app/app2 FQDN by 'stats socket command'"));
+    }
+
+    /// A DNS name is the one value of a command that comes from the
+    /// sources: one that is not a host name is not written.
+    #[test]
+    fn an_fqdn_that_is_not_a_host_name_is_refused() {
+        for name in ["", "a b", "a;del server x/y", "a\nb", "${X}"] {
+            let command = Command::SetFqdn(ServerRef::new("b", "s"), name.into());
+            assert!(
+                std::panic::catch_unwind(|| command.line()).is_err(),
+                "{name:?} was written"
+            );
+        }
     }
 
     /// The checker lets no such name through; should one slip by, no

@@ -709,11 +709,7 @@ fn server_change(
     );
     let apply = match (old, new) {
         (None, Some(new)) => add_server(backend, new, target),
-        (Some(_), None) => Apply::Runtime(vec![
-            Command::SetState(target.clone(), ServerState::Maint),
-            Command::ShutdownSessions(target.clone()),
-            Command::DelServer(target),
-        ]),
+        (Some(old), None) => remove_server(old, target),
         (Some(old), Some(new)) => {
             if fields.is_empty() {
                 return None;
@@ -766,6 +762,22 @@ pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: Se
     Apply::Runtime(commands)
 }
 
+/// A server removed: put in maintenance, its sessions closed, deleted.
+pub(crate) fn remove_server(s: &model::Server, target: ServerRef) -> Apply {
+    if let Host::Name(_) = s.host {
+        // HAProxy 2.6: "This server cannot be removed at runtime due to
+        // other configuration elements pointing to it."
+        return Apply::Reload(
+            "`del server` refuses a server named by DNS: its resolver points to it".into(),
+        );
+    }
+    Apply::Runtime(vec![
+        Command::SetState(target.clone(), ServerState::Maint),
+        Command::ShutdownSessions(target.clone()),
+        Command::DelServer(target),
+    ])
+}
+
 fn update_server(
     backend: &model::Backend,
     old: &model::Server,
@@ -782,9 +794,22 @@ fn update_server(
             (Host::Ip(_), Host::Ip(ip)) => {
                 commands.push(Command::SetAddr(target.clone(), *ip, new.port))
             }
-            _ => {
+            (Host::Name(_), Host::Name(name)) if old.port == new.port => {
+                commands.push(Command::SetFqdn(target.clone(), name.clone()))
+            }
+            (Host::Name(_), Host::Name(_)) => {
                 return Apply::Reload(
-                    "`set server addr` takes an IP address, not a DNS name".into(),
+                    "`set server addr` takes an IP address: a server named by DNS changes its port with a reload".into(),
+                )
+            }
+            (Host::Ip(_), Host::Name(_)) => {
+                return Apply::Reload(
+                    "`set server fqdn` needs a resolver, which a server written with an IP address has not".into(),
+                )
+            }
+            (Host::Name(_), Host::Ip(_)) => {
+                return Apply::Reload(
+                    "a server named by DNS keeps resolving its name: an IP address in its place needs a reload".into(),
                 )
             }
         }

@@ -31,6 +31,7 @@ backend web {{
   server a = 127.0.0.1:9101 {{ weight = 50, maxconn = 10 }}
   server b = 127.0.0.1:9102 {{ state = drain }}
   server c = 127.0.0.1:9103 {{ state = maint }}
+  server named = "named.invalid":9106
 {extra}}}
 backend fixed {{
   balance = static-rr
@@ -113,6 +114,7 @@ fn apply_repairs_drift_and_names_it() {
         "set server web/b addr 127.0.0.7 port 9999",
         "set server web/c state ready",
         "set maxconn server web/a 3",
+        "set server web/named fqdn other.invalid",
     ] {
         s.haproxy.command(drift);
     }
@@ -123,7 +125,9 @@ fn apply_repairs_drift_and_names_it() {
         "drift: backend web / server b: address 127.0.0.7:9999 -> 127.0.0.1:9102",
         "drift: backend web / server c: state ready -> maint",
         "drift: backend web / server a: maxconn 3 -> 10",
-        "converged: 4 command(s) applied and verified",
+        "drift: backend web / server named: address other.invalid:9106 -> named.invalid:9106",
+        "applied: set server web/named fqdn named.invalid",
+        "converged: 5 command(s) applied and verified",
     ] {
         assert!(
             report.contains(expected),
@@ -138,6 +142,39 @@ fn apply_repairs_drift_and_names_it() {
         "127.0.0.1"
     );
     assert!(servers[&("web".to_string(), "c".to_string())].maint);
+    assert_eq!(
+        servers[&("web".to_string(), "named".to_string())].fqdn,
+        Some("named.invalid".to_string())
+    );
+}
+
+/// What the Runtime API of HAProxy 2.6 cannot do to a server named by DNS
+/// (delete it, give it another port, put an IP address in its place) is
+/// a reload, said as such, and no command is tried.
+#[test]
+fn servers_named_by_dns_that_need_a_reload() {
+    let s = setup((false, false), (false, false), |cfg| {
+        cfg.replace(
+            "    server named named.invalid:9106",
+            "    server gone gone.invalid:9107 init-addr last,none resolvers default\n    server named named.invalid:9999",
+        )
+    });
+    assert!(s
+        .haproxy
+        .servers()
+        .contains_key(&("web".to_string(), "gone".to_string())));
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    for expected in [
+        "backend web / server gone: `del server` refuses a server named by DNS",
+        "backend web / server named: `set server addr` takes an IP address: a server named by DNS changes its port with a reload",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+    assert!(!report.contains("applied: del server"), "{report}");
 }
 
 #[test]

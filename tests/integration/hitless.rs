@@ -2,13 +2,18 @@
 //! HAProxy 2.6: for every generated base → new change classified hitless,
 //! "HAProxy started on the base config, then given `runtime.txt`" and
 //! "HAProxy started on the new config" report the same `show servers state`
-//! (address, port, maintenance, effective weight) for every server. Changes
+//! (address, port, DNS name, maintenance, weight) for every server. Changes
 //! classified reload are checked to be refused by the Runtime API.
+//!
+//! Servers named by DNS use names under `.invalid` (RFC 2606), which never
+//! resolve: they wait unresolved on both sides, and their DNS name, port
+//! and weight are compared.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use haptic::emit::runtime::{Command, ServerRef};
+use haptic::model::Host;
 use haptic::plan::{self, Action, Apply, Object};
 
 use crate::live::{free_port, Haproxy};
@@ -36,6 +41,8 @@ impl Rng {
 #[derive(Clone, Debug)]
 struct Server {
     name: String,
+    /// Named by DNS (`svcN.invalid`, N the `ip` byte) rather than by IP.
+    dns: bool,
     ip: u8,
     port: u16,
     weight: u32,
@@ -62,9 +69,11 @@ const ALGORITHMS: &[&str] = &[
 ];
 const STATES: &[&str] = &["ready", "ready", "ready", "drain", "maint"];
 
-fn server(rng: &mut Rng, name: String) -> Server {
+/// A server, named by DNS with a chance of `dns` percent.
+fn server(rng: &mut Rng, name: String, dns: u64) -> Server {
     Server {
         name,
+        dns: rng.chance(dns),
         ip: 1 + rng.below(250) as u8,
         port: 10000 + rng.below(50000) as u16,
         weight: 1 + rng.below(256) as u32,
@@ -81,15 +90,15 @@ fn base_project(rng: &mut Rng) -> Vec<Backend> {
             check: rng.chance(30),
             sticky: rng.chance(15),
             servers: (0..1 + rng.below(5))
-                .map(|s| server(rng, format!("s{b}_{s}")))
+                .map(|s| server(rng, format!("s{b}_{s}"), 20))
                 .collect(),
         })
         .collect()
 }
 
 /// Random server-level changes: added, removed, moved to another backend,
-/// re-addressed, re-weighted, drained, put in maintenance, back to ready,
-/// maxconn changed.
+/// re-addressed (a DNS name changed, its port, from IP to DNS and back),
+/// re-weighted, drained, put in maintenance, back to ready, maxconn changed.
 fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
     let mut new = base.to_vec();
     let mut moved = Vec::new();
@@ -104,14 +113,21 @@ fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
                 }
                 2 => s.weight = rng.below(257) as u32,
                 3 => s.state = STATES[rng.below(STATES.len() as u64) as usize],
+                4 if s.dns => match rng.below(4) {
+                    0 | 1 => s.ip = 1 + rng.below(250) as u8,
+                    2 => s.port = 10000 + rng.below(50000) as u16,
+                    _ => s.dns = false,
+                },
                 4 => {
                     s.ip = 1 + rng.below(250) as u8;
                     s.port = 10000 + rng.below(50000) as u16;
+                    s.dns = rng.chance(10);
                 }
                 5 => s.maxconn = rng.chance(50).then(|| 1 + rng.below(1000) as u32),
                 6 => {
                     s.state = "drain";
                 }
+                7 if s.dns => s.ip = 1 + rng.below(250) as u8,
                 _ => {}
             }
             kept.push(s);
@@ -120,7 +136,7 @@ fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
         for i in 0..rng.below(3) {
             backend
                 .servers
-                .push(server(rng, format!("n{case}_{}_{i}", backend.name)));
+                .push(server(rng, format!("n{case}_{}_{i}", backend.name), 5));
         }
     }
     if let Some(first) = new.first_mut() {
@@ -153,7 +169,9 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 .map(|m| format!(", maxconn = {m}"))
                 .unwrap_or_default();
             // One address in five is IPv6, so re-addressing crosses families.
-            let host = if s.ip % 5 == 0 {
+            let host = if s.dns {
+                format!("\"svc{}.invalid\"", s.ip)
+            } else if s.ip % 5 == 0 {
                 format!("[2001:db8::{:x}]", s.ip)
             } else {
                 format!("127.0.0.{}", s.ip)
@@ -176,15 +194,17 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
     out
 }
 
-type State = BTreeMap<(String, String), (String, u16, bool, u32)>;
+type State = BTreeMap<(String, String), (String, u16, Option<String>, bool, u32)>;
 
 fn state(haproxy: &Haproxy) -> State {
     haproxy
         .servers()
         .into_iter()
         .map(|(k, s)| {
-            let weight = s.effective_weight();
-            (k, (s.addr, s.port, s.maint, weight))
+            // The weight traffic would get once the server is resolved:
+            // a name that never resolves would hide every weight as 0.
+            let weight = if s.drain || s.maint { 0 } else { s.weight };
+            (k, (s.addr, s.port, s.fqdn, s.maint, weight))
         })
         .collect()
 }
@@ -199,7 +219,11 @@ fn compile(source: &str) -> haptic::driver::Compilation {
 }
 
 /// What a naive tool would send for a change classified reload.
-fn naive_commands(change: &plan::Change, new: &haptic::model::Env) -> Vec<Command> {
+fn naive_commands(
+    change: &plan::Change,
+    base: &haptic::model::Env,
+    new: &haptic::model::Env,
+) -> Vec<Command> {
     let Object::Server(backend, server) = &change.object else {
         return Vec::new();
     };
@@ -221,7 +245,25 @@ fn naive_commands(change: &plan::Change, new: &haptic::model::Env) -> Vec<Comman
                 haptic::emit::haproxy_cfg::render_words(&words),
             )]
         }
-        Action::Update => vec![Command::SetWeight(target, s.effective_weight())],
+        Action::Update => {
+            let old = base
+                .backends
+                .iter()
+                .find(|b| &b.name == backend)
+                .and_then(|b| b.servers.iter().find(|o| o.name == server.as_str()));
+            match (old.map(|o| (&o.host, o.port)), &s.host) {
+                // From an IP address to a name and back: the address commands.
+                (Some((Host::Ip(_), _)), Host::Name(name)) => {
+                    vec![Command::SetFqdn(target, name.clone())]
+                }
+                (Some((Host::Name(_), _)), Host::Ip(ip)) => {
+                    vec![Command::SetAddr(target, *ip, s.port)]
+                }
+                // A named server's port: no command takes it without an IP.
+                (Some((Host::Name(_), port)), Host::Name(_)) if port != s.port => Vec::new(),
+                _ => vec![Command::SetWeight(target, s.effective_weight())],
+            }
+        }
         Action::Remove => Vec::new(),
     }
 }
@@ -231,7 +273,8 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
     let run = tempfile::tempdir().unwrap();
     let socket = run.path().join("admin.sock");
     let (mut hitless, mut hitless_changes, mut reload_checked) = (0, 0, 0);
-    for case in 0..220 {
+    let mut renamed = 0;
+    for case in 0..300 {
         let mut rng =
             Rng(0x9E37_79B9_7F4A_7C15 ^ (case as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
         let base = base_project(&mut rng);
@@ -252,7 +295,7 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
                 let Apply::Reload(reason) = &change.apply else {
                     continue;
                 };
-                let naive = naive_commands(change, &new_c.envs[0]);
+                let naive = naive_commands(change, &base_c.envs[0], &new_c.envs[0]);
                 if naive.is_empty() {
                     continue;
                 }
@@ -271,6 +314,11 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
         }
         hitless += 1;
         hitless_changes += plan.changes.len();
+        renamed += plan
+            .runtime_commands()
+            .iter()
+            .filter(|c| matches!(c, Command::SetFqdn(..)))
+            .count();
         let after_runtime = {
             let haproxy = Haproxy::start(&base_cfg, &socket);
             for command in plan.runtime_commands() {
@@ -307,7 +355,7 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
             context()
         );
     }
-    // Each case changes several servers at once: more than 200 generated
+    // Each case changes several servers at once: 300 generated
     // base → new pairs, several hundred hitless changes proven.
     assert!(hitless >= 100, "only {hitless} hitless cases");
     assert!(
@@ -318,4 +366,6 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
         reload_checked >= 10,
         "only {reload_checked} reload changes checked"
     );
+    assert!(renamed >= 10, "only {renamed} DNS names changed at runtime");
+    eprintln!("{hitless} hitless cases, {hitless_changes} changes ({renamed} renamed), {reload_checked} reloads checked");
 }

@@ -115,7 +115,8 @@ pub fn apply_script(haproxy: &Haproxy, script: &str) {
             || reply.starts_with("IP changed from")
             || reply.starts_with("no need to change")
             || reply.starts_with("nothing changed")
-            || reply.contains("port changed from");
+            || reply.contains("port changed from")
+            || reply.contains(" changed its FQDN from ");
         assert!(accepted, "HAProxy refused `{line}`: {reply}");
     }
 }
@@ -146,10 +147,11 @@ fn observed(
 ) -> BTreeMap<(String, String), (String, u16, bool, u32)> {
     live.iter()
         .map(|(k, s)| {
-            (
-                k.clone(),
-                (s.addr.clone(), s.port, s.maint, s.effective_weight()),
-            )
+            // A server named by DNS by its name (`.invalid` never resolves),
+            // and with the weight it gets once resolved.
+            let addr = s.fqdn.clone().unwrap_or_else(|| s.addr.clone());
+            let weight = if s.drain || s.maint { 0 } else { s.weight };
+            (k.clone(), (addr, s.port, s.maint, weight))
         })
         .collect()
 }
@@ -166,6 +168,7 @@ backend b {{
   server draining = 127.0.0.1:{p2} {{ state = drain, weight = 30 }}
   server down = 127.0.0.1:{p3} {{ state = maint }}
   server v6 = [::1]:{p4} {{ weight = 7 }}
+  server named = "named.invalid":{p7} {{ weight = 5 }}
 }}
 backend fixed {{
   balance = static-rr
@@ -185,6 +188,7 @@ frontend f {{
         p4 = free_port(),
         p5 = free_port(),
         p6 = free_port(),
+        p7 = free_port(),
         front = free_port(),
     );
     TempProject::single(&source)
@@ -233,6 +237,7 @@ fn runtime_script_repairs_drift_made_by_hand() {
         "set server b/down state ready",
         "set server b/draining state ready",
         "set server fixed/x state maint",
+        "set server b/named fqdn other.invalid",
     ] {
         apply_script(&haproxy, drift);
     }
