@@ -105,6 +105,11 @@ const KINDS: &[Kind] = &[
         source: |n| routes_to(n, |i| format!("route host \"h{i}.example.com\" -> b{i}")),
     },
     Kind {
+        name: "wildcard routes by host",
+        args: &["check"],
+        source: |n| routes_to(n, |i| format!("route host \"*.h{i}.example.com\" -> b{i}")),
+    },
+    Kind {
         name: "routes shadowed by the first (warnings)",
         args: &["check"],
         source: |n| {

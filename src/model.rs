@@ -142,10 +142,21 @@ pub struct Bind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
+    /// A host name, an IP address, or `*.` and a domain: a wildcard for
+    /// every name under the domain, at any depth (`*.example.com` matches
+    /// `api.example.com` and `a.b.example.com`, not `example.com`).
     pub host: Option<String>,
     pub path: Option<PathMatch>,
     pub backend: String,
     pub origin: Span,
+}
+
+impl Route {
+    /// The domain a wildcard host stands under, with its leading dot
+    /// (`.example.com` for `*.example.com`); `None` for any other host.
+    pub fn host_suffix(&self) -> Option<&str> {
+        self.host.as_deref()?.strip_prefix('*')
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -886,6 +886,33 @@ fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &KnownBackends) -> 
 fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
     let host = match &r.host {
         None => None,
+        // `*.example.com`: every name under `example.com`, at any depth,
+        // not `example.com` itself (see `model::Route::host`).
+        Some(h) if h.value.starts_with("*.") => {
+            let name = &h.value[2..];
+            if name.is_empty() {
+                ctx.diags.push(
+                    Diagnostic::new(Code::InvalidAddress, h.span, "`*.` names no domain")
+                        .help("a wildcard host is `*.` and a domain: `*.example.com`; a route for every host has no `host`"),
+                );
+                return None;
+            }
+            match ctx.coerce(&SRaw::new(Raw::Str(name.into()), h.span), Ty::Host)? {
+                Value::Host(Host::Name(name)) => Some(format!("*.{name}")),
+                Value::Host(Host::Ip(_)) => {
+                    ctx.diags.push(
+                        Diagnostic::new(
+                            Code::InvalidAddress,
+                            h.span,
+                            format!("`{}` is not a valid host name", h.value),
+                        )
+                        .help("a wildcard stands for the names under a domain, not for the addresses of a network: `*.example.com`"),
+                    );
+                    return None;
+                }
+                _ => return None,
+            }
+        }
         Some(h) => match ctx.coerce(&SRaw::new(Raw::Str(h.value.clone()), h.span), Ty::Host)? {
             Value::Host(Host::Name(name)) => Some(name),
             Value::Host(Host::Ip(ip)) => Some(ip.to_string()),

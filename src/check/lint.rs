@@ -101,8 +101,9 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
 }
 
 /// A route is shadowed when an earlier route of the same frontend matches
-/// every request it matches: one of the same host (or of none) with no
-/// path, an equal exact path, or a prefix of its path.
+/// every request it matches: one of the same host (or of none, or a
+/// wildcard over it) with no path, an equal exact path, or a prefix of its
+/// path.
 fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
     for (route, earlier) in fe.routes.iter().zip(shadowing(&fe.routes)) {
         if let Some(earlier) = earlier {
@@ -133,8 +134,13 @@ fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
     }
 }
 
-/// For each route, the first earlier route that covers it: the first of
-/// its own host, else the first of no host. Earlier routes are kept by
+/// For each route, the first earlier route that covers it: of its own
+/// host, of a wildcard over its host, or of no host. A wildcard route is
+/// kept under its domain with the leading dot (`.example.com` for
+/// `*.example.com`), which no host name starts with, so a host looks up
+/// the wildcards over it by its own suffixes (`api.eu.example.com`:
+/// `.eu.example.com`, `.example.com`, `.com`), a few lookups, not a pass
+/// over the wildcards. Earlier routes are kept by
 /// what they match (no path, an exact path, a prefix in a tree of bytes),
 /// so a route looks up its own path, walking it once, instead of comparing
 /// itself with every route before it. Every host's tables are shared, so
@@ -226,13 +232,25 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     let mut earlier = Earlier::default();
     let mut out = Vec::with_capacity(routes.len());
     for (i, route) in routes.iter().enumerate() {
-        let host = route.host.as_deref();
-        let of_host = earlier.covering(host, &route.path);
-        let of_none = match host {
-            Some(_) => earlier.covering(None, &route.path),
-            None => None,
-        };
-        out.push(of_host.or(of_none));
+        // A wildcard by its domain, `.example.com`.
+        let host = route
+            .host
+            .as_deref()
+            .map(|h| h.strip_prefix('*').unwrap_or(h));
+        let mut first = earlier.covering(host, &route.path);
+        if let Some(h) = host {
+            // The wildcards over it: its strict suffixes at a dot.
+            let over = h
+                .char_indices()
+                .filter(|&(at, c)| c == '.' && at > 0)
+                .map(|(at, _)| &h[at..]);
+            for suffix in over.map(Some).chain([None]) {
+                if let Some(e) = earlier.covering(suffix, &route.path) {
+                    first = Some(first.map_or(e, |f| f.min(e)));
+                }
+            }
+        }
+        out.push(first);
         earlier.add(host, &route.path, i);
     }
     out
@@ -588,7 +606,13 @@ mod tests {
     /// Whether `earlier` matches every request `later` matches, by the
     /// definition (the way the check was first written).
     fn covers(earlier: &model::Route, later: &model::Route) -> bool {
-        let host = earlier.host.is_none() || earlier.host == later.host;
+        let later_domain = later.host_suffix().or(later.host.as_deref());
+        let host = earlier.host.is_none()
+            || earlier.host == later.host
+            || earlier
+                .host_suffix()
+                .zip(later_domain)
+                .is_some_and(|(over, h)| h.len() > over.len() && h.ends_with(over));
         host && match (&earlier.path, &later.path) {
             (None, _) => true,
             (Some(_), None) => false,
@@ -600,20 +624,11 @@ mod tests {
         }
     }
 
-    /// The first covering route of the same host, else the first of none,
-    /// found by comparing with every earlier route.
+    /// The first covering route, found by comparing with every earlier
+    /// route.
     fn naive(routes: &[model::Route]) -> Vec<Option<usize>> {
         (0..routes.len())
-            .map(|i| {
-                let covering = |same_host: bool| {
-                    (0..i).find(|&e| {
-                        (routes[e].host == routes[i].host) == same_host
-                            && (same_host || routes[e].host.is_none())
-                            && covers(&routes[e], &routes[i])
-                    })
-                };
-                covering(true).or_else(|| routes[i].host.as_ref().and(covering(false)))
-            })
+            .map(|i| (0..i).find(|&e| covers(&routes[e], &routes[i])))
             .collect()
     }
 
@@ -622,13 +637,15 @@ mod tests {
 
         #[test]
         fn shadowing_finds_what_comparing_every_pair_finds(
-            routes in proptest::collection::vec((0u8..3, 0u8..3, 0usize..8), 0..30),
+            routes in proptest::collection::vec((0u8..8, 0u8..3, 0usize..8), 0..30),
         ) {
             const PATHS: [&str; 8] = ["/", "/a", "/ab", "/a/", "/b", "/é", "/éa", ""];
             let routes: Vec<model::Route> = routes
                 .iter()
                 .map(|&(host, kind, path)| model::Route {
-                    host: ["a", "b"].get(usize::from(host)).map(|h| h.to_string()),
+                    host: ["a", "b", "x.a", "*.a", "*.x.a", "y.x.a", "*.b"]
+                        .get(usize::from(host))
+                        .map(|h| h.to_string()),
                     path: match kind {
                         0 => None,
                         1 => Some(PathMatch::Exact(PATHS[path].into())),

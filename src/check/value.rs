@@ -1210,8 +1210,9 @@ fn host_hint(s: &str) -> Option<String> {
             return Some(format!("write it without the final dot: `{host}`"));
         }
     }
-    s.starts_with("*.")
-        .then(|| "wildcard hosts are not supported: write a route for each host name".to_string())
+    s.starts_with("*.").then(|| {
+        "a wildcard host is written only in a route (`route host \"*.example.com\"`); here, write the host name".to_string()
+    })
 }
 
 /// Whether `name` may be a secret's environment variable: uppercase

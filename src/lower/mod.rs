@@ -378,7 +378,18 @@ fn frontend(fe: &model::Frontend) -> Section<'_> {
     set_headers("http-response", &fe.response_headers, &mut lines);
     for route in &fe.routes {
         let mut line = vec![syn("use_backend"), name(&route.backend), syn("if")];
-        if let Some(host) = &route.host {
+        if let Some(suffix) = route.host_suffix() {
+            // `*.example.com`: the names that end with `.example.com`.
+            line.extend([
+                syn("{"),
+                syn("req.hdr(host),host_only"),
+                syn("-m"),
+                syn("end"),
+                syn("-i"),
+                txt(suffix),
+                syn("}"),
+            ]);
+        } else if let Some(host) = &route.host {
             // `host_only` drops the port and keeps an IPv6 literal in its
             // brackets (`[::1]:8080` → `[::1]`), as the Host header writes
             // it; cutting at the first `:` would leave `[`.

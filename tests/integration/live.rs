@@ -251,8 +251,9 @@ fn runtime_script_repairs_drift_made_by_hand() {
 }
 
 /// Host routes on a real HAProxy: the Host header's port is ignored, its
-/// case too, and an IPv6 literal host (`[::1]:PORT` in the header) is
-/// matched. Which backend took each request is read from `show stat` (the
+/// case too, an IPv6 literal host (`[::1]:PORT` in the header) is
+/// matched, and a wildcard takes the names under its domain, not the
+/// domain. Which backend took each request is read from `show stat` (the
 /// servers are in maintenance: every request gets a quick 503).
 #[test]
 fn host_routes_match_on_a_real_haproxy() {
@@ -266,10 +267,12 @@ defaults {{ socket = "{}" }}
 backend v6 {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 backend named {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 backend other {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+backend wild {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 frontend f {{
   bind 127.0.0.1:{front}
   route host "::1" -> v6
   route host "app.example.com" -> named
+  route host "*.example.com" -> wild
   default -> other
 }}
 "#,
@@ -283,7 +286,12 @@ frontend f {{
         "[::1]".to_string(),
         format!("app.example.com:{front}"),
         "APP.Example.com".to_string(),
+        // Under the wildcard: one label or several, any case, any port.
         "other.example.com".to_string(),
+        format!("A.B.Example.COM:{front}"),
+        // Not under it: the domain itself, and a name that only ends alike.
+        "example.com".to_string(),
+        "badexample.com".to_string(),
     ];
     for host in &hosts {
         let reply = http_get(front, &format!("Host: {host}\r\n"));
@@ -299,8 +307,8 @@ frontend f {{
             .unwrap_or_else(|| panic!("no backend {backend} in:\n{stat}"))
     };
     assert_eq!(
-        (taken("v6"), taken("named"), taken("other")),
-        (2, 2, 1),
+        (taken("v6"), taken("named"), taken("wild"), taken("other")),
+        (2, 2, 2, 2),
         "{stat}"
     );
 }
