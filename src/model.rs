@@ -303,11 +303,35 @@ pub struct Backend {
 pub struct HealthCheck {
     pub method: String,
     pub path: String,
-    pub expect: u16,
+    /// The statuses a healthy server answers with: codes and ranges of
+    /// codes, as written (`200`, `"3xx"` is 300..=399), never empty.
+    pub expect: Vec<StatusRange>,
     pub every: u64,
     pub rise: u32,
     pub fall: u32,
     pub host: Option<String>,
+}
+
+/// HTTP status codes `first..=last` (one code when they are equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+/// How HAProxy's `http-check expect status` reads a list of statuses:
+/// `200`, `200,204`, `200,300-399`.
+pub fn statuses(list: &[StatusRange]) -> String {
+    list.iter()
+        .map(|r| {
+            if r.first == r.last {
+                r.first.to_string()
+            } else {
+                format!("{}-{}", r.first, r.last)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -408,7 +408,13 @@ fn backend<'a>(
         Some(Value::Record(c)) => Some(model::HealthCheck {
             method: c.enumeration("method").unwrap_or("GET").to_string(),
             path: c.string("path").unwrap_or_else(|| "/".into()),
-            expect: c.int("expect").unwrap_or(200) as u16,
+            expect: match c.get("expect") {
+                Some(Value::Statuses(list)) => list.clone(),
+                _ => vec![model::StatusRange {
+                    first: 200,
+                    last: 200,
+                }],
+            },
             every: c.duration("every").unwrap_or(2000),
             rise: c.int("rise").unwrap_or(2) as u32,
             fall: c.int("fall").unwrap_or(3) as u32,

@@ -21,6 +21,9 @@ pub enum Ty {
     Cidr,
     /// A host name or an IP address.
     Host,
+    /// HTTP statuses: a code (`200`), a class (`"3xx"`), or a list of
+    /// them (`[200, 204, "3xx"]`).
+    Status,
     /// `host:port`; the host may be omitted (all addresses) only for binds.
     Addr,
     Enum(&'static [&'static str]),
@@ -72,6 +75,7 @@ impl Ty {
             Ty::Ip => "an IP address".into(),
             Ty::Cidr => "a CIDR block".into(),
             Ty::Host => "a host name or IP address".into(),
+            Ty::Status => "an HTTP status".into(),
             Ty::Addr => "an address `host:port`".into(),
             Ty::Enum(values) => format!("one of {}", list_values(values)),
             Ty::List(inner) => format!("a list of {}", inner.describe_many()),
@@ -100,6 +104,7 @@ impl Ty {
             Ty::Ip => "IP addresses".into(),
             Ty::Cidr => "CIDR blocks".into(),
             Ty::Host => "host names or IP addresses".into(),
+            Ty::Status => "HTTP statuses".into(),
             Ty::Addr => "addresses `host:port`".into(),
             Ty::Enum(values) => format!("values among {}", list_values(values)),
             Ty::List(_) => "lists".into(),
@@ -170,7 +175,7 @@ pub static CHECK: Schema = Schema {
     fields: &[
         ("method", Ty::Enum(HTTP_METHODS)),
         ("path", Ty::Str(StrKind::UrlPath)),
-        ("expect", Ty::Int { min: 100, max: 599 }),
+        ("expect", Ty::Status),
         ("every", Ty::Timeout),
         ("rise", COUNT),
         ("fall", COUNT),

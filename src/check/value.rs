@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::types::{list_values, Schema, StrKind, Ty};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics, Names};
-use crate::model::{Host, Text};
+use crate::model::{Host, StatusRange, Text};
 use crate::source::Span;
 use crate::syntax::ast::{self, Ident, Name, StrLit};
 
@@ -450,6 +450,7 @@ pub enum Value {
     Ip(IpAddr),
     Cidr(String),
     Host(Host),
+    Statuses(Vec<StatusRange>),
     Addr(Option<Host>, u16),
     Enum(&'static str),
     List(Vec<Value>),
@@ -703,6 +704,7 @@ fn how_to_write(ty: Ty) -> Option<String> {
         Ty::Ip => "write an IPv4 address (`10.0.0.1`), or an IPv6 one in quotes".into(),
         Ty::Cidr => "write a network: `10.0.0.0/8`".into(),
         Ty::Host => "write an IP address, or a host name in quotes: `\"app.internal\"`".into(),
+        Ty::Status => "write a status code (`200`), a class of them in quotes (`\"2xx\"`), or a list: `[200, 204, \"3xx\"]`".into(),
         Ty::Addr => "write a host and a port: `10.0.0.1:8080`, `\"app.internal\":8080`".into(),
         Ty::Str(_) | Ty::Text => "write it in double quotes".into(),
         Ty::List(inner) => format!(
@@ -894,6 +896,9 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             }
         },
         (Raw::Str(s), Ty::Host) => host(s, span, diags).map(Value::Host),
+        (Raw::Int(_) | Raw::Str(_) | Raw::List(_), Ty::Status) => {
+            statuses(value, diags).map(Value::Statuses)
+        }
         (Raw::Str(s), Ty::Str(kind)) => {
             check_string(s, kind, span, diags)?;
             Some(Value::Str(s.to_string()))
@@ -1182,6 +1187,82 @@ fn plausible_host(s: &str) -> bool {
         && s.len() <= 253
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
+/// The statuses of an `expect`: a code, a class (`"3xx"`), or a
+/// non-empty list of them.
+fn statuses(value: &SRaw, diags: &mut Diagnostics) -> Option<Vec<StatusRange>> {
+    let one = |item: &SRaw, diags: &mut Diagnostics| -> Option<StatusRange> {
+        match &item.raw {
+            Raw::Int(digits) => {
+                let code = int_in_range(digits, 100, 599, item.span, diags)? as u16;
+                Some(StatusRange {
+                    first: code,
+                    last: code,
+                })
+            }
+            Raw::Str(s) => match s.as_bytes() {
+                [d @ b'1'..=b'5', x, y]
+                    if x.eq_ignore_ascii_case(&b'x') && y.eq_ignore_ascii_case(&b'x') =>
+                {
+                    let first = u16::from(d - b'0') * 100;
+                    Some(StatusRange {
+                        first,
+                        last: first + 99,
+                    })
+                }
+                _ => {
+                    check_string(s, StrKind::Printable, item.span, diags)?;
+                    let diag = Diagnostic::new(
+                        Code::TypeMismatch,
+                        item.span,
+                        format!("expected an HTTP status, found `{}`", shorten(s)),
+                    );
+                    // `"200"`: a code in quotes.
+                    diags.push(if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) {
+                        diag.help(format!("a code is written without quotes: `{s}`"))
+                            .replace_with(s)
+                    } else {
+                        diag.help(
+                            "a class of statuses is a digit and `xx`: `\"2xx\"` for 200 to 299",
+                        )
+                    });
+                    None
+                }
+            },
+            _ => {
+                let mut diag = Diagnostic::new(
+                    Code::TypeMismatch,
+                    item.span,
+                    format!("expected an HTTP status, found {}", item.describe()),
+                );
+                if let Some(how) = how_to_write(Ty::Status) {
+                    diag = diag.help(how);
+                }
+                diags.push(diag);
+                None
+            }
+        }
+    };
+    match &value.raw {
+        Raw::List(items) if items.is_empty() => {
+            diags.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    value.span,
+                    "expected HTTP statuses, found an empty list",
+                )
+                .help("no answer would be healthy: write the statuses a healthy server answers with, `[200, 204]`"),
+            );
+            None
+        }
+        Raw::List(items) => {
+            // Every item checked, each reported.
+            let all: Vec<Option<StatusRange>> = items.iter().map(|item| one(item, diags)).collect();
+            all.into_iter().collect()
+        }
+        _ => one(value, diags).map(|r| vec![r]),
+    }
 }
 
 /// What was likely meant by a host name that is not one: a URL, a name

@@ -454,7 +454,7 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
             syn("http-check"),
             syn("expect"),
             syn("status"),
-            val(check.expect),
+            val(model::statuses(&check.expect)),
         ]);
     }
     let timeouts = [

@@ -573,7 +573,7 @@ fn backend_fields(b: &model::Backend) -> Fields {
                 "{} {} expect {} every {} rise {} fall {}{host}",
                 c.method,
                 c.path,
-                c.expect,
+                model::statuses(&c.expect),
                 lower::duration(c.every),
                 c.rise,
                 c.fall

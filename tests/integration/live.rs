@@ -389,6 +389,114 @@ frontend chain {{
     echo.join().unwrap();
 }
 
+/// `expect` with a list of codes and a class, as a real HAProxy checks it:
+/// servers answering 204 and 302 are up, one answering 500 is down (and
+/// one answering 204 is down where only 200 is expected).
+#[test]
+fn health_checks_accept_the_declared_statuses_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let stop = Arc::new(AtomicBool::new(false));
+    // A server that answers every request with `status`.
+    let answering = |status: u16| -> (u16, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        stream.set_nonblocking(false).unwrap();
+                        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+                        let _ = stream.read(&mut [0u8; 4096]);
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        (port, thread)
+    };
+    let (p204, t204) = answering(204);
+    let (p302, t302) = answering(302);
+    let (p500, t500) = answering(500);
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend many {{
+  check = http {{ path = "/", expect = [200, 204, "3xx"], every = 100ms, rise = 1, fall = 1 }}
+  server no_content = 127.0.0.1:{p204}
+  server found = 127.0.0.1:{p302}
+  server failing = 127.0.0.1:{p500}
+}}
+backend only_200 {{
+  check = http {{ path = "/", expect = 200, every = 100ms, rise = 1, fall = 1 }}
+  server no_content = 127.0.0.1:{p204}
+}}
+frontend f {{
+  bind 127.0.0.1:{front}
+  route path prefix "/only/" -> only_200
+  default -> many
+}}
+"#,
+        socket.display(),
+        front = free_port(),
+    );
+    let project = TempProject::single(&source);
+    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    assert!(
+        cfg.contains("http-check expect status 200,204,300-399"),
+        "{cfg}"
+    );
+    let haproxy = Haproxy::start(&cfg, &socket);
+    // `show stat`: each server's status, the result of its last check and
+    // the status code it got (the 18th, 37th and 38th fields), once every
+    // check has run.
+    let expected = [
+        ("many", "no_content", "UP L7OK 204"),
+        ("many", "found", "UP L7OK 302"),
+        ("many", "failing", "DOWN L7STS 500"),
+        ("only_200", "no_content", "DOWN L7STS 204"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let statuses = loop {
+        let stat = haproxy.command("show stat");
+        let status = |backend: &str, server: &str| -> String {
+            stat.lines()
+                .map(|l| l.split(',').collect::<Vec<_>>())
+                .find(|f| f.len() > 37 && f[0] == backend && f[1] == server)
+                .map(|f| format!("{} {} {}", f[17], f[36], f[37]))
+                .unwrap_or_default()
+        };
+        let now: Vec<(&str, &str, String)> = expected
+            .iter()
+            .map(|&(b, s, _)| (b, s, status(b, s)))
+            .collect();
+        let settled = now
+            .iter()
+            .zip(&expected)
+            .all(|((_, _, got), (_, _, want))| got == want);
+        if settled || Instant::now() > deadline {
+            break now;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    stop.store(true, Ordering::Relaxed);
+    for thread in [t204, t302, t500] {
+        thread.join().unwrap();
+    }
+    for ((b, s, got), (_, _, want)) in statuses.iter().zip(&expected) {
+        assert_eq!(got, want, "{b}/{s}");
+    }
+}
+
 /// The whole reply of `GET /` with `headers` (each ending in `\r\n`) to a
 /// frontend on `port`, on a connection of its own.
 fn http_get(port: u16, headers: &str) -> String {
