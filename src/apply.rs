@@ -82,7 +82,8 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
             });
             if l.fqdn.is_some() {
                 out.reload_reasons.push(format!(
-                    "backend {backend} / server {name}: `del server` refuses a server named by DNS: its resolver points to it"
+                    "backend {backend} / server {name}: {}",
+                    plan::dns_reload::REMOVE
                 ));
                 continue;
             }
@@ -153,17 +154,17 @@ fn server(
                 if live.port == s.port {
                     commands.push(Command::SetFqdn(target.clone(), name.clone()));
                 } else {
-                    reload("`set server addr` takes an IP address: a server named by DNS changes its port with a reload");
+                    reload(plan::dns_reload::PORT);
                 }
             }
         }
         (Host::Name(_), None) => {
             drift("address", live_address, declared_address);
-            reload("`set server fqdn` needs a resolver, which the running server, written with an IP address, has not");
+            reload(plan::dns_reload::NAME_FOR_IP);
         }
         (Host::Ip(_), Some(_)) => {
             drift("address", live_address, declared_address);
-            reload("the running server is named by DNS and keeps resolving its name: an IP address in its place needs a reload");
+            reload(plan::dns_reload::IP_FOR_NAME);
         }
     }
     let weight = s.effective_weight();

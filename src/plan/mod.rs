@@ -762,14 +762,25 @@ pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: Se
     Apply::Runtime(commands)
 }
 
+/// Why what the Runtime API of HAProxy 2.6 cannot do to a server named by
+/// DNS needs a reload; `apply` gives the same reasons for live state.
+pub(crate) mod dns_reload {
+    pub const PORT: &str =
+        "`set server addr` takes an IP address: a server named by DNS changes its port with a reload";
+    pub const NAME_FOR_IP: &str =
+        "`set server fqdn` needs a resolver, which a server written with an IP address has not";
+    pub const IP_FOR_NAME: &str =
+        "a server named by DNS keeps resolving its name: an IP address in its place needs a reload";
+    pub const REMOVE: &str =
+        "`del server` refuses a server named by DNS: its resolver points to it";
+}
+
 /// A server removed: put in maintenance, its sessions closed, deleted.
 pub(crate) fn remove_server(s: &model::Server, target: ServerRef) -> Apply {
     if let Host::Name(_) = s.host {
         // HAProxy 2.6: "This server cannot be removed at runtime due to
         // other configuration elements pointing to it."
-        return Apply::Reload(
-            "`del server` refuses a server named by DNS: its resolver points to it".into(),
-        );
+        return Apply::Reload(dns_reload::REMOVE.into());
     }
     Apply::Runtime(vec![
         Command::SetState(target.clone(), ServerState::Maint),
@@ -797,21 +808,9 @@ fn update_server(
             (Host::Name(_), Host::Name(name)) if old.port == new.port => {
                 commands.push(Command::SetFqdn(target.clone(), name.clone()))
             }
-            (Host::Name(_), Host::Name(_)) => {
-                return Apply::Reload(
-                    "`set server addr` takes an IP address: a server named by DNS changes its port with a reload".into(),
-                )
-            }
-            (Host::Ip(_), Host::Name(_)) => {
-                return Apply::Reload(
-                    "`set server fqdn` needs a resolver, which a server written with an IP address has not".into(),
-                )
-            }
-            (Host::Name(_), Host::Ip(_)) => {
-                return Apply::Reload(
-                    "a server named by DNS keeps resolving its name: an IP address in its place needs a reload".into(),
-                )
-            }
+            (Host::Name(_), Host::Name(_)) => return Apply::Reload(dns_reload::PORT.into()),
+            (Host::Ip(_), Host::Name(_)) => return Apply::Reload(dns_reload::NAME_FOR_IP.into()),
+            (Host::Name(_), Host::Ip(_)) => return Apply::Reload(dns_reload::IP_FOR_NAME.into()),
         }
     }
     let weight = new.effective_weight();
