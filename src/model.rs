@@ -86,6 +86,10 @@ pub struct Frontend {
     /// Whether the backends are told the client's scheme in
     /// `X-Forwarded-Proto` (`https` on a TLS bind, else `http`).
     pub forwarded_proto: bool,
+    /// Whether every bind reads the PROXY protocol header (v1 or v2) that
+    /// a load balancer in front sends, and takes the client's address
+    /// from it; a connection without one is refused.
+    pub accept_proxy: bool,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
@@ -373,6 +377,9 @@ pub struct Server {
     pub tls: Option<Box<ServerTls>>,
     pub check: bool,
     pub backup: bool,
+    /// Whether connections to the server begin with a PROXY protocol v2
+    /// header carrying the client's address.
+    pub send_proxy: bool,
     pub origin: Span,
 }
 

@@ -673,6 +673,7 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
         tls,
         check,
         backup: options.bool("backup").unwrap_or(false),
+        send_proxy: options.bool("send_proxy").unwrap_or(false),
         origin: s.name.span,
     })
 }
@@ -752,6 +753,7 @@ fn frontend<'a>(
             .enumeration("forwarded_for")
             .and_then(model::ForwardedFor::from_name),
         forwarded_proto: rec.bool("forwarded_proto").unwrap_or(false),
+        accept_proxy: rec.bool("accept_proxy").unwrap_or(false),
         allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {

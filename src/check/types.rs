@@ -203,6 +203,7 @@ pub static SERVER: Schema = Schema {
         ("tls", Ty::Record(&SERVER_TLS)),
         ("check", Ty::Bool),
         ("backup", Ty::Bool),
+        ("send_proxy", Ty::Bool),
     ],
 };
 
@@ -248,6 +249,7 @@ pub static FRONTEND: Schema = Schema {
         ("max_body", Ty::Size),
         ("forwarded_for", Ty::Enum(ForwardedFor::NAMES)),
         ("forwarded_proto", Ty::Bool),
+        ("accept_proxy", Ty::Bool),
     ],
 };
 

@@ -210,9 +210,12 @@ fn set_headers<'a>(
     }
 }
 
-fn bind_line(b: &model::Bind) -> Vec<Word<'_>> {
+fn bind_line<'a>(fe: &model::Frontend, b: &'a model::Bind) -> Vec<Word<'a>> {
     let host = b.listen.ip.map(Host::Ip);
     let mut line = vec![syn("bind"), val(address(host.as_ref(), b.listen.port))];
+    if fe.accept_proxy {
+        line.push(syn("accept-proxy"));
+    }
     if let Some(tls) = &b.tls {
         line.push(syn("ssl"));
         match &tls.certs {
@@ -243,7 +246,7 @@ fn bind_line(b: &model::Bind) -> Vec<Word<'_>> {
 }
 
 fn frontend(fe: &model::Frontend) -> Section<'_> {
-    let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(bind_line).collect();
+    let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
     if let Some(n) = fe.maxconn {
         lines.push(vec![syn("maxconn"), val(n)]);
     }
@@ -575,6 +578,9 @@ pub fn push_server_options<'a>(
             syn("resolvers"),
             syn("default"),
         ]);
+    }
+    if s.send_proxy {
+        words.word(syn("send-proxy-v2"));
     }
     if let Some(tls) = &s.tls {
         words.word(syn("ssl"));

@@ -577,11 +577,27 @@ mod tests {
         assert_eq!(labels("backend api {\n}\n"), TOP, "after the block");
         assert_eq!(
             labels("backend api {\n  server a = 10.0.0.1:80 { "),
-            ["weight", "state", "maxconn", "tls", "check", "backup"]
+            [
+                "weight",
+                "state",
+                "maxconn",
+                "tls",
+                "check",
+                "backup",
+                "send_proxy"
+            ]
         );
         assert_eq!(
             labels("backend api {\n  server a = 10.0.0.1:80 { weight = 5, "),
-            ["weight", "state", "maxconn", "tls", "check", "backup"]
+            [
+                "weight",
+                "state",
+                "maxconn",
+                "tls",
+                "check",
+                "backup",
+                "send_proxy"
+            ]
         );
         assert_eq!(
             labels("backend api {\n  server a = 1.2.3.4:80 { tls = { "),
@@ -603,7 +619,15 @@ mod tests {
         );
         assert_eq!(
             labels("backend api\n{\n  server a = 1.2.3.4:80\n  {\n    "),
-            ["weight", "state", "maxconn", "tls", "check", "backup"],
+            [
+                "weight",
+                "state",
+                "maxconn",
+                "tls",
+                "check",
+                "backup",
+                "send_proxy"
+            ],
             "a brace on a line of its own"
         );
     }
@@ -656,7 +680,15 @@ mod tests {
         );
         assert_eq!(
             labels("backend api {\n  server a = 10.0.0.1:80 with small { "),
-            ["weight", "state", "maxconn", "tls", "check", "backup"]
+            [
+                "weight",
+                "state",
+                "maxconn",
+                "tls",
+                "check",
+                "backup",
+                "send_proxy"
+            ]
         );
         assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);
         assert_eq!(

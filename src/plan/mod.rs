@@ -461,6 +461,9 @@ fn frontend_fields(f: &model::Frontend) -> Fields {
     if f.forwarded_proto {
         fields.push(("forwarded_proto", "true".to_string()));
     }
+    if f.accept_proxy {
+        fields.push(("accept_proxy", "true".to_string()));
+    }
     let rate = f
         .rate_limit
         .map(|r| format!("{} per {}", r.requests, lower::duration(r.per)));
@@ -682,6 +685,9 @@ fn server_fields(s: &model::Server) -> Fields {
     }
     f.push(("check", s.check.to_string()));
     f.push(("backup", s.backup.to_string()));
+    if s.send_proxy {
+        f.push(("send_proxy", "true".to_string()));
+    }
     f
 }
 

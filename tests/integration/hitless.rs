@@ -48,6 +48,8 @@ struct Server {
     weight: u32,
     state: &'static str,
     maxconn: Option<u32>,
+    /// `send_proxy = true`: added with `send-proxy-v2` on its line.
+    proxy: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +81,7 @@ fn server(rng: &mut Rng, name: String, dns: u64) -> Server {
         weight: 1 + rng.below(256) as u32,
         state: STATES[rng.below(STATES.len() as u64) as usize],
         maxconn: rng.chance(40).then(|| 1 + rng.below(1000) as u32),
+        proxy: rng.chance(15),
     }
 }
 
@@ -168,6 +171,7 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 .maxconn
                 .map(|m| format!(", maxconn = {m}"))
                 .unwrap_or_default();
+            let proxy = if s.proxy { ", send_proxy = true" } else { "" };
             // One address in five is IPv6, so re-addressing crosses families.
             let host = if s.dns {
                 format!("\"svc{}.invalid\"", s.ip)
@@ -177,7 +181,7 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 format!("127.0.0.{}", s.ip)
             };
             out.push_str(&format!(
-                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn} }}\n",
+                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn}{proxy} }}\n",
                 s.name, s.port, s.weight, s.state
             ));
         }

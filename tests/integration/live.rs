@@ -389,6 +389,97 @@ frontend chain {{
     echo.join().unwrap();
 }
 
+/// The PROXY protocol end to end on a real HAProxy: a frontend with
+/// `accept_proxy` takes the client's address from the v1 header a load
+/// balancer sends (and refuses a connection without one), and a server
+/// with `send_proxy` gets a v2 header with that address, before the
+/// request, whose `X-Forwarded-For` names it too.
+#[test]
+fn proxy_protocol_carries_the_client_address_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    // Answers with the source address of the PROXY v2 header it got, and
+    // the request's `X-Forwarded-For`.
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = backend.accept().unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut head = [0u8; 16];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head[..12], b"\r\n\r\n\0\r\nQUIT\n", "a PROXY v2 signature");
+        assert_eq!(head[12], 0x21, "version 2, PROXY command");
+        let len = usize::from(u16::from_be_bytes([head[14], head[15]]));
+        let mut addresses = vec![0u8; len];
+        stream.read_exact(&mut addresses).unwrap();
+        let source = match head[13] {
+            0x11 => format!(
+                "{}.{}.{}.{}",
+                addresses[0], addresses[1], addresses[2], addresses[3]
+            ),
+            other => format!("family {other:#x}"),
+        };
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            request.push(byte[0]);
+        }
+        let request = String::from_utf8_lossy(&request).to_ascii_lowercase();
+        let forwarded = request
+            .lines()
+            .find_map(|l| l.strip_prefix("x-forwarded-for: "))
+            .unwrap_or("none")
+            .to_string();
+        let body = format!("{source} {forwarded}");
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend app {{ server s = 127.0.0.1:{port} {{ send_proxy = true }} }}
+frontend behind_lb {{
+  bind 127.0.0.1:{front}
+  accept_proxy = true
+  forwarded_for = replace
+  default -> app
+}}
+"#,
+        socket.display()
+    );
+    let project = TempProject::single(&source);
+    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    let _haproxy = Haproxy::start(&cfg, &socket);
+    let ask = |proxy_line: &str| -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        write!(
+            stream,
+            "{proxy_line}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply
+    };
+    // Without the header the load balancer sends: no answer at all.
+    let refused = ask("");
+    assert!(!refused.starts_with("HTTP/1.1 200"), "{refused}");
+    let reply = ask("PROXY TCP4 192.0.2.7 127.0.0.1 40000 80\r\n");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(
+        reply.ends_with("\r\n\r\n192.0.2.7 192.0.2.7"),
+        "the server sees the client's address twice: {reply}"
+    );
+    server.join().unwrap();
+}
+
 /// `expect` with a list of codes and a class, as a real HAProxy checks it:
 /// servers answering 204 and 302 are up, one answering 500 is down (and
 /// one answering 204 is down where only 200 is expected).
