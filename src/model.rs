@@ -298,6 +298,9 @@ pub struct Backend {
     pub http_reuse: Option<String>,
     pub sticky_cookie: Option<String>,
     pub retries: Option<u32>,
+    /// The media types of responses compressed with gzip for clients
+    /// that accept it (`text/html`); none when empty.
+    pub compress: Vec<String>,
     pub request_headers: Vec<Header>,
     pub servers: Vec<Server>,
     pub origin: Span,
@@ -380,6 +383,9 @@ pub struct Server {
     /// Whether connections to the server begin with a PROXY protocol v2
     /// header carrying the client's address.
     pub send_proxy: bool,
+    /// Milliseconds over which a server back up (or new) ramps from no
+    /// traffic to its weight.
+    pub slowstart: Option<u32>,
     pub origin: Span,
 }
 

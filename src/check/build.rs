@@ -491,6 +491,7 @@ fn backend<'a>(
         http_reuse: rec.enumeration("http_reuse").map(str::to_string),
         sticky_cookie: rec.string("sticky_cookie"),
         retries: rec.int("retries").map(|n| n as u32),
+        compress: rec.strings("compress"),
         request_headers,
         servers,
         origin: decl.name.span,
@@ -674,6 +675,8 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
         check,
         backup: options.bool("backup").unwrap_or(false),
         send_proxy: options.bool("send_proxy").unwrap_or(false),
+        // A timeout is below 2^31 ms.
+        slowstart: options.duration("slowstart").map(|ms| ms as u32),
         origin: s.name.span,
     })
 }

@@ -204,6 +204,7 @@ pub static SERVER: Schema = Schema {
         ("check", Ty::Bool),
         ("backup", Ty::Bool),
         ("send_proxy", Ty::Bool),
+        ("slowstart", Ty::Timeout),
     ],
 };
 
@@ -220,6 +221,7 @@ pub static BACKEND: Schema = Schema {
         ("http_reuse", Ty::Enum(HTTP_REUSE)),
         ("sticky_cookie", Ty::Str(StrKind::Token)),
         ("retries", Ty::Int { min: 0, max: 100 }),
+        ("compress", Ty::List(&Ty::Str(StrKind::Token))),
     ],
 };
 

@@ -486,6 +486,12 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
             syn("nocache"),
         ]);
     }
+    if !be.compress.is_empty() {
+        lines.push(vec![syn("compression"), syn("algo"), syn("gzip")]);
+        let mut types = vec![syn("compression"), syn("type")];
+        types.extend(be.compress.iter().map(|t| txt(t)));
+        lines.push(types);
+    }
     set_headers("http-request", &be.request_headers, &mut lines);
     Section {
         header: vec![syn("backend"), name(&be.name)],
@@ -578,6 +584,9 @@ pub fn push_server_options<'a>(
             syn("resolvers"),
             syn("default"),
         ]);
+    }
+    if let Some(ms) = s.slowstart {
+        words.words([syn("slowstart"), val(duration(u64::from(ms)))]);
     }
     if s.send_proxy {
         words.word(syn("send-proxy-v2"));

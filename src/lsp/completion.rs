@@ -584,7 +584,8 @@ mod tests {
                 "tls",
                 "check",
                 "backup",
-                "send_proxy"
+                "send_proxy",
+                "slowstart"
             ]
         );
         assert_eq!(
@@ -596,7 +597,8 @@ mod tests {
                 "tls",
                 "check",
                 "backup",
-                "send_proxy"
+                "send_proxy",
+                "slowstart"
             ]
         );
         assert_eq!(
@@ -626,7 +628,8 @@ mod tests {
                 "tls",
                 "check",
                 "backup",
-                "send_proxy"
+                "send_proxy",
+                "slowstart"
             ],
             "a brace on a line of its own"
         );
@@ -687,7 +690,8 @@ mod tests {
                 "tls",
                 "check",
                 "backup",
-                "send_proxy"
+                "send_proxy",
+                "slowstart"
             ]
         );
         assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);

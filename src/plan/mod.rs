@@ -606,6 +606,9 @@ fn backend_fields(b: &model::Backend) -> Fields {
     opt(&mut f, "http_reuse", &b.http_reuse);
     opt(&mut f, "sticky_cookie", &b.sticky_cookie);
     opt(&mut f, "retries", &b.retries);
+    if !b.compress.is_empty() {
+        f.push(("compress", b.compress.join(" ")));
+    }
     if !b.request_headers.is_empty() {
         f.push(("request_headers", headers(&b.request_headers)));
     }
@@ -688,6 +691,11 @@ fn server_fields(s: &model::Server) -> Fields {
     if s.send_proxy {
         f.push(("send_proxy", "true".to_string()));
     }
+    opt(
+        &mut f,
+        "slowstart",
+        &s.slowstart.map(|ms| lower::duration(u64::from(ms))),
+    );
     f
 }
 

@@ -50,6 +50,8 @@ struct Server {
     maxconn: Option<u32>,
     /// `send_proxy = true`: added with `send-proxy-v2` on its line.
     proxy: bool,
+    /// `slowstart = 10s`: added with `slowstart 10s`.
+    slow: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +84,7 @@ fn server(rng: &mut Rng, name: String, dns: u64) -> Server {
         state: STATES[rng.below(STATES.len() as u64) as usize],
         maxconn: rng.chance(40).then(|| 1 + rng.below(1000) as u32),
         proxy: rng.chance(15),
+        slow: rng.chance(15),
     }
 }
 
@@ -172,6 +175,7 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 .map(|m| format!(", maxconn = {m}"))
                 .unwrap_or_default();
             let proxy = if s.proxy { ", send_proxy = true" } else { "" };
+            let slow = if s.slow { ", slowstart = 10s" } else { "" };
             // One address in five is IPv6, so re-addressing crosses families.
             let host = if s.dns {
                 format!("\"svc{}.invalid\"", s.ip)
@@ -181,7 +185,7 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 format!("127.0.0.{}", s.ip)
             };
             out.push_str(&format!(
-                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn}{proxy} }}\n",
+                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn}{proxy}{slow} }}\n",
                 s.name, s.port, s.weight, s.state
             ));
         }

@@ -480,6 +480,82 @@ frontend behind_lb {{
     server.join().unwrap();
 }
 
+/// `compress` on a real HAProxy: a response of a listed type comes gzipped
+/// to a client that accepts gzip, one of another type as it was.
+#[test]
+fn responses_of_the_listed_types_are_compressed_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    // `/html` is answered as text/html, anything else as image/png.
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut stream, _) = backend.accept().unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let kind = if request.starts_with(b"GET /html ") {
+                "text/html"
+            } else {
+                "image/png"
+            };
+            let body = "haptic ".repeat(500);
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        }
+    });
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend app {{
+  compress = ["text/html", "application/json"]
+  server s = 127.0.0.1:{port} {{ slowstart = 30s }}
+}}
+frontend f {{
+  bind 127.0.0.1:{front}
+  default -> app
+}}
+"#,
+        socket.display()
+    );
+    let project = TempProject::single(&source);
+    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    let _haproxy = Haproxy::start(&cfg, &socket);
+    let headers_of = |path: &str| -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        let end = reply
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(reply.len());
+        String::from_utf8_lossy(&reply[..end]).to_ascii_lowercase()
+    };
+    let html = headers_of("/html");
+    assert!(html.starts_with("http/1.1 200"), "{html}");
+    assert!(html.contains("content-encoding: gzip"), "{html}");
+    let png = headers_of("/png");
+    assert!(png.starts_with("http/1.1 200"), "{png}");
+    assert!(!png.contains("content-encoding"), "{png}");
+    server.join().unwrap();
+}
+
 /// `expect` with a list of codes and a class, as a real HAProxy checks it:
 /// servers answering 204 and 302 are up, one answering 500 is down (and
 /// one answering 204 is down where only 200 is expected).
