@@ -14,6 +14,7 @@ use crate::support;
 /// is valid there. `@@` marks the position.
 const POSITIONS: &[(&str, &str)] = &[
     ("route host \"@@\" -> b", "api.example.com"),
+    ("route host \"*.@@\" -> b", "tenants.example.com"),
     ("route path prefix \"@@\" -> b", "/api/"),
     ("route path exact \"@@\" -> b", "/status"),
     ("request_header \"X-A\" = \"@@\"", "value"),
@@ -24,6 +25,8 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ("check = http { path = \"@@\" }", "/healthz"),
     ("check = http { host = \"@@\" }", "app.example.com"),
     ("sticky_cookie = \"@@\"", "SRV"),
+    ("compress = [\"@@\"]", "text/html"),
+    ("check = http { expect = [200, \"@@\"] }", "3xx"),
     ("request_header \"X-B\" = \"@@\"", "value"),
     ("request_header \"X-S\" = secret(\"@@\")", "TOKEN"),
     ("server h = \"@@\":80", "localhost"),
