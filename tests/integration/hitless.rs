@@ -52,6 +52,10 @@ struct Server {
     proxy: bool,
     /// `slowstart = 10s`: added with `slowstart 10s`.
     slow: bool,
+    /// `backup = true`.
+    backup: bool,
+    /// `tls = { verify = none }`: added with `ssl verify none`.
+    tls: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +73,7 @@ const ALGORITHMS: &[&str] = &[
     "first",
     "random",
     "source",
+    "uri",
     "static-rr",
 ];
 const STATES: &[&str] = &["ready", "ready", "ready", "drain", "maint"];
@@ -85,6 +90,8 @@ fn server(rng: &mut Rng, name: String, dns: u64) -> Server {
         maxconn: rng.chance(40).then(|| 1 + rng.below(1000) as u32),
         proxy: rng.chance(15),
         slow: rng.chance(15),
+        backup: rng.chance(10),
+        tls: rng.chance(10),
     }
 }
 
@@ -176,6 +183,12 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 .unwrap_or_default();
             let proxy = if s.proxy { ", send_proxy = true" } else { "" };
             let slow = if s.slow { ", slowstart = 10s" } else { "" };
+            let backup = if s.backup { ", backup = true" } else { "" };
+            let tls = if s.tls {
+                ", tls = { verify = none }"
+            } else {
+                ""
+            };
             // One address in five is IPv6, so re-addressing crosses families.
             let host = if s.dns {
                 format!("\"svc{}.invalid\"", s.ip)
@@ -185,7 +198,7 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
                 format!("127.0.0.{}", s.ip)
             };
             out.push_str(&format!(
-                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn}{proxy}{slow} }}\n",
+                "  server {} = {host}:{} {{ weight = {}, state = {}{maxconn}{proxy}{slow}{backup}{tls} }}\n",
                 s.name, s.port, s.weight, s.state
             ));
         }
