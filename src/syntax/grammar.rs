@@ -88,7 +88,22 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             .any(|n| matches!(*n, "`in`" | "`==`, `!=` or `in`"))
         && after.starts_with('=')
         && !after.starts_with("==");
-    let message = if single_equals {
+    // `let a =` whose value is missing, then the next item: the grammar
+    // refuses the keyword as the value, and expects nothing it can name.
+    let value_missing = names.is_empty()
+        && super::TOP_KEYWORDS.contains(&found.0.trim_matches('`'))
+        && line_before(text, pos).is_some_and(|line| line.trim().is_empty())
+        && {
+            let mut floor = pos.saturating_sub(LOOK_BACK);
+            while !text.is_char_boundary(floor) {
+                floor += 1;
+            }
+            let before = text[floor..pos].trim_end();
+            before.ends_with('=') && !before.ends_with("==")
+        };
+    let message = if value_missing {
+        format!("expected a value, found {}", found.0)
+    } else if single_equals {
         format!("expected `==`, `!=` or `in`, found {}", found.0)
     } else if previous == Some("route") && route_match {
         // Not "`=` or ...": a frontend has no field called `route`.
@@ -106,6 +121,12 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             .replace_with(name);
     }
     let mut diag = Diagnostic::new(Code::Syntax, Span::new(file, pos..end), message);
+    if value_missing {
+        diag = diag.help(format!(
+            "{} begins the next item, at the start of its line: write the value before it",
+            found.0
+        ));
+    }
     if previous == Some("route") && route_match {
         diag = diag.help(
             "a route matches a host, a path, or both: `route host \"api.example.com\" -> api`, \

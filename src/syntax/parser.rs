@@ -537,6 +537,28 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// `top_value = _{ !next_item ~ expr }`: the value of a `let` or a
+    /// `tls`, which is not the start of the next top-level item (a
+    /// keyword, then a name, a string or a `{`).
+    fn top_value(&mut self) -> Option<Expr> {
+        let Some(word) = super::TOP_KEYWORDS.iter().find(|word| self.is_kw(word)) else {
+            return self.expr();
+        };
+        // A look ahead: the position, trivia and diagnostics are put back.
+        let (pos, trivia, diags) = (self.pos, self.trivia, self.diags.len());
+        self.pos += word.len();
+        self.skip();
+        let next_item = self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'"' | b'{'));
+        (self.pos, self.trivia) = (pos, trivia);
+        self.diags.truncate(diags);
+        if next_item {
+            return None;
+        }
+        self.expr()
+    }
+
     /// `secret_call = { kw_secret ~ "(" ~ string ~ ")" }`
     fn secret_call(&mut self) -> Option<Expr> {
         let start = self.pos;
@@ -661,7 +683,7 @@ impl<'t> Parser<'t> {
                 Item::Let(Let {
                     name,
                     ty,
-                    value: self.expr()?,
+                    value: self.top_value()?,
                 })
             }
             "tls" => {
@@ -669,7 +691,7 @@ impl<'t> Parser<'t> {
                 self.skip();
                 let value = if self.lit("=") {
                     self.skip();
-                    self.expr()?
+                    self.top_value()?
                 } else {
                     self.record()?.into_expr()
                 };
