@@ -233,6 +233,10 @@ pub struct TlsPolicy {
     /// HSTS `max-age` in seconds.
     pub hsts: Option<u64>,
     pub tickets: bool,
+    /// Client certificates: the CA file that signs them, and whether a
+    /// client must present one (`required`) or may (`optional`).
+    pub client_ca: Option<String>,
+    pub client_required: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1071,6 +1071,16 @@ fn tls_from_record(
             .help("raise `max_version` or remove it"),
         );
     }
+    if let (Some(at), None) = (rec.span("client_verify"), rec.get("client_ca")) {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                at,
+                format!("TLS policy `{name}` sets `client_verify` without `client_ca`"),
+            )
+            .help("add the CA that signs the client certificates: `client_ca = \"/etc/haproxy/ca/clients.pem\"`"),
+        );
+    }
     let certs = match (rec.string("certs"), rec.string("crt_list")) {
         (Some(path), None) => model::Certs::Path(path),
         (None, Some(list)) => model::Certs::List(list),
@@ -1114,6 +1124,8 @@ fn tls_from_record(
         certs,
         hsts: rec.duration("hsts").map(|ms| ms / 1000),
         tickets: rec.bool("tickets").unwrap_or(false),
+        client_ca: rec.string("client_ca"),
+        client_required: rec.enumeration("client_verify") != Some("optional"),
     })
 }
 

@@ -166,6 +166,7 @@ pub const TLS_VERSION: Ty = Ty::Enum(TlsVersion::NAMES);
 pub const HTTP_METHODS: &[&str] = &["GET", "HEAD", "OPTIONS", "POST"];
 pub const HTTP_REUSE: &[&str] = &["never", "safe", "aggressive", "always"];
 pub const VERIFY: &[&str] = &["required", "none"];
+pub const CLIENT_VERIFY: &[&str] = &["required", "optional"];
 pub const PATH_KINDS: &[&str] = &["prefix", "exact"];
 pub const REDIRECTS: &[&str] = &["https"];
 
@@ -269,6 +270,8 @@ pub static TLS: Schema = Schema {
         ("crt_list", Ty::Str(StrKind::FilePath)),
         ("hsts", Ty::Duration),
         ("tickets", Ty::Bool),
+        ("client_ca", Ty::Str(StrKind::FilePath)),
+        ("client_verify", Ty::Enum(CLIENT_VERIFY)),
     ],
 };
 

@@ -369,6 +369,14 @@ fn tls_fields(t: &model::TlsPolicy) -> Fields {
     }
     opt(&mut f, "hsts", &t.hsts.map(|s| format!("{s}s")));
     f.push(("tickets", t.tickets.to_string()));
+    if let Some(ca) = &t.client_ca {
+        let verify = if t.client_required {
+            "required"
+        } else {
+            "optional"
+        };
+        f.push(("client_ca", format!("{ca} ({verify})")));
+    }
     f
 }
 
@@ -392,8 +400,12 @@ fn tls_changes(base: &model::Env, new: &model::Env, changes: &mut Vec<Change>) {
         };
         let fields = diff_fields(&tls_fields(before), &tls_fields(policy));
         if !fields.is_empty() {
+            // Client certificates no longer asked for, or no longer
+            // required, weaken it too.
             let weakened = policy.min_version < before.min_version
-                || (before.hsts.is_some() && policy.hsts.is_none_or(|h| Some(h) < before.hsts));
+                || (before.hsts.is_some() && policy.hsts.is_none_or(|h| Some(h) < before.hsts))
+                || (before.client_ca.is_some() && before.client_required)
+                    && (policy.client_ca.is_none() || !policy.client_required);
             changes.push(Change {
                 object: Object::Tls(policy.name.clone()),
                 action: Action::Update,

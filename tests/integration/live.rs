@@ -480,6 +480,79 @@ frontend behind_lb {{
     server.join().unwrap();
 }
 
+/// Client certificates on a real HAProxy: with `client_ca` (required), a
+/// client without a certificate gets no answer, one whose certificate the
+/// CA signed gets one; with `client_verify = optional`, both do. The
+/// client is `openssl s_client`; the test certificate is its own CA.
+#[test]
+fn client_certificates_are_asked_for_on_a_real_haproxy() {
+    use std::io::Write;
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let (strict, lenient) = (free_port(), free_port());
+    let dead = free_port();
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+tls strict = {{ certs = "/etc/haproxy/site.pem", client_ca = "/etc/haproxy/clients.pem" }}
+tls lenient = {{ certs = "/etc/haproxy/site.pem", client_ca = "/etc/haproxy/clients.pem", client_verify = optional }}
+backend app {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+frontend f {{
+  bind 127.0.0.1:{strict} tls strict
+  bind 127.0.0.1:{lenient} tls lenient
+  default -> app
+}}
+"#,
+        socket.display()
+    );
+    let project = TempProject::single(&source);
+    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    assert!(
+        cfg.contains("verify required") && cfg.contains("verify optional"),
+        "{cfg}"
+    );
+    let _haproxy = Haproxy::start(&cfg, &socket);
+    let certs = support::certs();
+    // The first line of what HAProxy answers to a request over TLS, with
+    // or without a client certificate.
+    let answer = |port: u16, with_certificate: bool| -> String {
+        let mut command = Command::new("openssl");
+        command
+            .args(["s_client", "-quiet", "-connect"])
+            .arg(format!("127.0.0.1:{port}"));
+        if with_certificate {
+            command
+                .arg("-cert")
+                .arg(&certs.cert)
+                .arg("-key")
+                .arg(&certs.cert);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    // The backend's server is in maintenance: an answer is a quick 503.
+    assert_eq!(answer(strict, false), "", "no certificate, no answer");
+    assert!(answer(strict, true).starts_with("HTTP/1.1 503"));
+    assert!(answer(lenient, false).starts_with("HTTP/1.1 503"));
+    assert!(answer(lenient, true).starts_with("HTTP/1.1 503"));
+}
+
 /// `compress` on a real HAProxy: a response of a listed type comes gzipped
 /// to a client that accepts gzip, one of another type as it was.
 #[test]
