@@ -48,6 +48,10 @@ const TOP_POSITIONS: &[(&str, &str)] = &[
     ),
     ("tls t = { certs = \"/c.pem\", alpn = [\"@@\"] }", "h2"),
     (
+        "tls t = { certs = \"/c.pem\", client_ca = \"@@\" }",
+        "/etc/haproxy/ca/clients.pem",
+    ),
+    (
         "stats { bind = 127.0.0.1:8404, user = \"@@\", password = secret(\"P\") }",
         "admin",
     ),
