@@ -618,9 +618,8 @@ fn mismatch_hint(ty: Ty, raw: &Raw, via: Option<&str>) -> Option<(String, Option
             format!("one address is a network of one: `{ip}/32`"),
             Some(format!("{ip}/32")),
         )),
-        // `server a = 10.0.0.1`, `bind 443`: an address without its port,
-        // or a port without its colon.
-        // Through a constant, the port goes after its name.
+        // `server a = x` with `x` an address constant: the port goes after
+        // the name.
         (Ty::Addr, Raw::Ipv4(_)) | (Ty::Addr, Raw::Str(_))
             if via.is_some() && !matches!(raw, Raw::Str(host) if !plausible_host(host)) =>
         {
@@ -629,6 +628,8 @@ fn mismatch_hint(ty: Ty, raw: &Raw, via: Option<&str>) -> Option<(String, Option
                 None,
             ))
         }
+        // `server a = 10.0.0.1`, `bind 443`: an address without its port,
+        // or a port without its colon.
         (Ty::Addr, Raw::Ipv4(ip)) => Some((format!("add the port: `{ip}:80`"), None)),
         (Ty::Addr, Raw::Str(host)) if plausible_host(host) => {
             Some((format!("add the port: `\"{host}\":80`"), None))
@@ -1213,20 +1214,27 @@ fn statuses(value: &SRaw, diags: &mut Diagnostics) -> Option<Vec<StatusRange>> {
                 }
                 _ => {
                     check_string(s, StrKind::Printable, item.span, diags)?;
-                    let diag = Diagnostic::new(
+                    let mut diag = Diagnostic::new(
                         Code::TypeMismatch,
                         item.span,
                         format!("expected an HTTP status, found `{}`", shorten(s)),
                     );
-                    // `"200"`: a code in quotes.
-                    diags.push(if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) {
-                        diag.help(format!("a code is written without quotes: `{s}`"))
-                            .replace_with(s)
+                    // `"200"`: a code in quotes (fixed here only where it is
+                    // written here, not through a constant).
+                    if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) {
+                        diag = diag.help(format!("a code is written without quotes: `{s}`"));
+                        if item.origin.is_none() {
+                            diag = diag.replace_with(s);
+                        }
                     } else {
-                        diag.help(
+                        diag = diag.help(
                             "a class of statuses is a digit and `xx`: `\"2xx\"` for 200 to 299",
-                        )
-                    });
+                        );
+                    }
+                    if let Some(origin) = item.origin {
+                        diag = diag.label(origin, "the value, written here");
+                    }
+                    diags.push(diag);
                     None
                 }
             },
@@ -1238,6 +1246,9 @@ fn statuses(value: &SRaw, diags: &mut Diagnostics) -> Option<Vec<StatusRange>> {
                 );
                 if let Some(how) = how_to_write(Ty::Status) {
                     diag = diag.help(how);
+                }
+                if let Some(origin) = item.origin {
+                    diag = diag.label(origin, "the value, written here");
                 }
                 diags.push(diag);
                 None
