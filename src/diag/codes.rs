@@ -327,9 +327,11 @@ Fix: shorten the value.";
 - a plain bind without `redirect https` in a frontend whose other plain
   bind has it (the frontend redirects every plain-HTTP request);
 - a `request_header` that the frontend's `forwarded_for` or
-  `forwarded_proto` sets already.
+  `forwarded_proto` sets already;
+- a TLS policy's `client_verify` without the `client_ca` that client
+  certificates are checked with.
 
-Fix: remove one of the two settings.";
+Fix: remove one of the two settings (or add the missing one).";
 
     /// A frontend can route no request.
     NoRoute = "E0301", Error, "no-route",
