@@ -529,6 +529,17 @@ fn value(field: &str, ty: Ty, symbols: &Symbols, out: &mut Out) {
 
 #[cfg(test)]
 mod tests {
+    /// A server's options, as completion offers them, in their order.
+    const SERVER_FIELDS: [&str; 8] = [
+        "weight",
+        "state",
+        "maxconn",
+        "tls",
+        "check",
+        "backup",
+        "send_proxy",
+        "slowstart",
+    ];
     use super::*;
 
     fn symbols() -> Symbols {
@@ -577,29 +588,11 @@ mod tests {
         assert_eq!(labels("backend api {\n}\n"), TOP, "after the block");
         assert_eq!(
             labels("backend api {\n  server a = 10.0.0.1:80 { "),
-            [
-                "weight",
-                "state",
-                "maxconn",
-                "tls",
-                "check",
-                "backup",
-                "send_proxy",
-                "slowstart"
-            ]
+            SERVER_FIELDS
         );
         assert_eq!(
             labels("backend api {\n  server a = 10.0.0.1:80 { weight = 5, "),
-            [
-                "weight",
-                "state",
-                "maxconn",
-                "tls",
-                "check",
-                "backup",
-                "send_proxy",
-                "slowstart"
-            ]
+            SERVER_FIELDS
         );
         assert_eq!(
             labels("backend api {\n  server a = 1.2.3.4:80 { tls = { "),
@@ -621,16 +614,7 @@ mod tests {
         );
         assert_eq!(
             labels("backend api\n{\n  server a = 1.2.3.4:80\n  {\n    "),
-            [
-                "weight",
-                "state",
-                "maxconn",
-                "tls",
-                "check",
-                "backup",
-                "send_proxy",
-                "slowstart"
-            ],
+            SERVER_FIELDS,
             "a brace on a line of its own"
         );
     }
@@ -683,16 +667,7 @@ mod tests {
         );
         assert_eq!(
             labels("backend api {\n  server a = 10.0.0.1:80 with small { "),
-            [
-                "weight",
-                "state",
-                "maxconn",
-                "tls",
-                "check",
-                "backup",
-                "send_proxy",
-                "slowstart"
-            ]
+            SERVER_FIELDS
         );
         assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);
         assert_eq!(

@@ -367,9 +367,7 @@ frontend chain {{
 "#,
         socket.display()
     );
-    let project = TempProject::single(&source);
-    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
-    let _haproxy = Haproxy::start(&cfg, &socket);
+    let _haproxy = start_project(&source, &socket);
     let ask = |port: u16| -> String {
         let forged = "Host: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n";
         let reply = http_get(port, forged);
@@ -421,12 +419,7 @@ fn proxy_protocol_carries_the_client_address_on_a_real_haproxy() {
             ),
             other => format!("family {other:#x}"),
         };
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-            request.push(byte[0]);
-        }
-        let request = String::from_utf8_lossy(&request).to_ascii_lowercase();
+        let request = String::from_utf8_lossy(&read_request_head(&mut stream)).to_ascii_lowercase();
         let forwarded = request
             .lines()
             .find_map(|l| l.strip_prefix("x-forwarded-for: "))
@@ -453,20 +446,10 @@ frontend behind_lb {{
 "#,
         socket.display()
     );
-    let project = TempProject::single(&source);
-    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
-    let _haproxy = Haproxy::start(&cfg, &socket);
+    let _haproxy = start_project(&source, &socket);
     let ask = |proxy_line: &str| -> String {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        write!(
-            stream,
-            "{proxy_line}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
-        reply
+        let request = format!("{proxy_line}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        String::from_utf8_lossy(&send_raw(front, &request)).into_owned()
     };
     // Without the header the load balancer sends: no answer at all.
     let refused = ask("");
@@ -557,7 +540,7 @@ frontend f {{
 /// to a client that accepts gzip, one of another type as it was.
 #[test]
 fn responses_of_the_listed_types_are_compressed_on_a_real_haproxy() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let run = tempfile::tempdir().unwrap();
     let socket = run.path().join("admin.sock");
     let front = free_port();
@@ -568,12 +551,7 @@ fn responses_of_the_listed_types_are_compressed_on_a_real_haproxy() {
         for _ in 0..2 {
             let (mut stream, _) = backend.accept().unwrap();
             stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                request.push(byte[0]);
-            }
-            let kind = if request.starts_with(b"GET /html ") {
+            let kind = if read_request_head(&mut stream).starts_with(b"GET /html ") {
                 "text/html"
             } else {
                 "image/png"
@@ -601,19 +579,12 @@ frontend f {{
 "#,
         socket.display()
     );
-    let project = TempProject::single(&source);
-    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
-    let _haproxy = Haproxy::start(&cfg, &socket);
+    let _haproxy = start_project(&source, &socket);
     let headers_of = |path: &str| -> String {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = Vec::new();
-        let _ = stream.read_to_end(&mut reply);
+        let reply = send_raw(
+            front,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"),
+        );
         let end = reply
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -740,15 +711,43 @@ frontend f {{
 /// The whole reply of `GET /` with `headers` (each ending in `\r\n`) to a
 /// frontend on `port`, on a connection of its own.
 fn http_get(port: u16, headers: &str) -> String {
+    let reply = send_raw(
+        port,
+        &format!("GET / HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"),
+    );
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// Everything a frontend on `port` answers to `request`, sent as it is on
+/// a connection of its own, until it closes the connection.
+fn send_raw(port: u16, request: &str) -> Vec<u8> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
     reply
+}
+
+/// The head of the request a test's backend reads from `stream`, up to
+/// and with its empty line.
+fn read_request_head(stream: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    head
+}
+
+/// HAProxy started on the one environment of `source`, compiled.
+fn start_project(source: &str, socket: &Path) -> Haproxy {
+    let cfg = TempProject::single(source)
+        .compile()
+        .outputs()
+        .remove(0)
+        .haproxy_cfg;
+    Haproxy::start(&cfg, socket)
 }
