@@ -151,8 +151,36 @@ pub struct Route {
     /// `api.example.com` and `a.b.example.com`, not `example.com`).
     pub host: Option<String>,
     pub path: Option<PathMatch>,
-    pub backend: String,
+    pub target: Target,
     pub origin: Span,
+}
+
+/// Where a route sends the requests it matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A backend, by name.
+    Backend(String),
+    /// A permanent redirect (308) to this URL, the request's path and
+    /// query appended: `https://new.example.com`.
+    Redirect(String),
+}
+
+impl Target {
+    /// The backend's name, for a route to a backend.
+    pub fn backend(&self) -> Option<&str> {
+        match self {
+            Target::Backend(name) => Some(name),
+            Target::Redirect(_) => None,
+        }
+    }
+
+    /// How a message names it: `` `api` ``, `` a redirect to `https://...` ``.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Backend(name) => format!("`{name}`"),
+            Target::Redirect(url) => format!("a redirect to `{url}`"),
+        }
+    }
 }
 
 impl Route {

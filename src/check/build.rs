@@ -791,7 +791,10 @@ fn frontend<'a>(
                 None => complete = false,
             },
             ast::BodyItem::Route(r) => {
-                let known = backend_ref(ctx, &r.target, backends);
+                let known = match &r.target {
+                    ast::RouteTarget::Backend(name) => backend_ref(ctx, name, backends),
+                    ast::RouteTarget::Redirect(_) => true,
+                };
                 match (route(ctx, r), known) {
                     (Some(route), true) => fe.routes.push(route),
                     _ => complete = false,
@@ -944,12 +947,92 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
             }
         }
     };
+    let target = match &r.target {
+        ast::RouteTarget::Backend(name) => model::Target::Backend(name.name.to_string()),
+        ast::RouteTarget::Redirect(url) => model::Target::Redirect(redirect_url(ctx, url)?),
+    };
     Some(model::Route {
         host,
         path,
-        backend: r.target.name.to_string(),
+        target,
         origin: r.span,
     })
+}
+
+/// A redirect's URL: `http://` or `https://`, a host name or IP address,
+/// perhaps a port, perhaps a path, nothing after (the request's path and
+/// query are appended, so no `?`, no `#` and no final `/`).
+fn redirect_url(ctx: &mut Ctx, url: &ast::StrLit) -> Option<String> {
+    let text = url.value.as_str();
+    value::check_string(text, types::StrKind::Printable, url.span, ctx.diags)?;
+    let invalid = |ctx: &mut Ctx, why: &str, help: &str| {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::InvalidAddress,
+                url.span,
+                format!("`{text}` is not a URL to redirect to: {why}"),
+            )
+            .help(help.to_string()),
+        );
+        None
+    };
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return invalid(
+            ctx,
+            "it does not start with `https://` or `http://`",
+            "write the scheme and the host: `https://new.example.com`",
+        );
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                return invalid(ctx, "its port is out of range", "a port is 1..=65535");
+            }
+            host
+        }
+        _ => authority,
+    };
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !host_ok {
+        return invalid(
+            ctx,
+            "its host is not a host name",
+            "write a host name after the scheme: `https://new.example.com`",
+        );
+    }
+    if let Some(c) = path
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "-._~/%:@+,=!*".contains(c)))
+    {
+        return invalid(
+            ctx,
+            &match c {
+                ' ' => "its path holds a space".to_string(),
+                c => format!("its path holds `{c}`"),
+            },
+            "a path is letters, digits and `-._~/%:@+,=!*`; the request's query is kept as it is",
+        );
+    }
+    if path.ends_with('/') {
+        return invalid(
+            ctx,
+            "it ends with `/`",
+            "the request's path, which starts with `/`, is appended: write the URL without the final `/`",
+        );
+    }
+    Some(text.to_string())
 }
 
 fn bind(ctx: &mut Ctx, b: &ast::Bind) -> Option<model::Bind> {

@@ -43,7 +43,7 @@ fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
         .flat_map(|f| {
             f.routes
                 .iter()
-                .map(|r| r.backend.as_str())
+                .filter_map(|r| r.target.backend())
                 .chain(f.default_backend.as_deref())
         })
         .collect();
@@ -110,12 +110,16 @@ fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
             let earlier = &fe.routes[earlier];
             // The same host and path again: nothing to reorder.
             let (label, help) = if earlier.host == route.host && earlier.path == route.path {
-                let help = if earlier.backend == route.backend {
+                let help = if earlier.target == route.target {
                     "remove it: it repeats the earlier route".to_string()
                 } else {
+                    let what = match earlier.target {
+                        model::Target::Backend(_) => "backend",
+                        model::Target::Redirect(_) => "redirect",
+                    };
                     format!(
-                        "these requests go to `{}`, the earlier route's backend: remove the route that is wrong",
-                        earlier.backend
+                        "these requests go to {}, the earlier route's {what}: remove the route that is wrong",
+                        earlier.target.describe()
                     )
                 };
                 ("the same host and path, routed earlier", help)
@@ -651,7 +655,7 @@ mod tests {
                         1 => Some(PathMatch::Exact(PATHS[path].into())),
                         _ => Some(PathMatch::Prefix(PATHS[path].into())),
                     },
-                    backend: "b".into(),
+                    target: model::Target::Backend("b".into()),
                     origin: Span { start: 0, end: 0 },
                 })
                 .collect();

@@ -116,10 +116,62 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
 /// frontends) and after them (the stats page). With the [`backend`]
 /// sections between, they make the whole configuration.
 pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
+    let redirects = Redirects::of(env);
     let mut before = vec![global(env), defaults(&env.defaults)];
-    before.extend(env.frontends.iter().map(frontend));
-    let after = env.stats.iter().map(stats_section).collect();
+    before.extend(env.frontends.iter().map(|fe| frontend(fe, &redirects)));
+    let mut after: Vec<Section> = redirects.sections();
+    after.extend(env.stats.iter().map(stats_section));
     (before, after)
+}
+
+/// The redirects routes ask for, each answered by a backend of its own
+/// (`redirect.1`, `redirect.2`, ... in the order they are first written:
+/// a name with a `.`, which no backend of the sources can have). A route
+/// that redirects is a `use_backend` like the others, so routes keep their
+/// order: an `http-request redirect` in the frontend would come before
+/// every `use_backend`.
+struct Redirects<'a> {
+    urls: Vec<&'a str>,
+    /// Each URL's number.
+    numbers: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> Redirects<'a> {
+    fn of(env: &'a model::Env) -> Redirects<'a> {
+        let mut urls: Vec<&str> = Vec::new();
+        let mut numbers = std::collections::HashMap::new();
+        for route in env.frontends.iter().flat_map(|fe| &fe.routes) {
+            if let model::Target::Redirect(url) = &route.target {
+                numbers.entry(url.as_str()).or_insert_with(|| {
+                    urls.push(url);
+                    urls.len()
+                });
+            }
+        }
+        Redirects { urls, numbers }
+    }
+
+    /// The backend that answers with a redirect to `url`.
+    fn backend(&self, url: &str) -> String {
+        format!("redirect.{}", self.numbers[url])
+    }
+
+    fn sections(&self) -> Vec<Section<'a>> {
+        self.urls
+            .iter()
+            .map(|url| Section {
+                header: vec![syn("backend"), val(self.backend(url))],
+                lines: vec![vec![
+                    syn("http-request"),
+                    syn("redirect"),
+                    syn("prefix"),
+                    txt(url),
+                    syn("code"),
+                    syn("308"),
+                ]],
+            })
+            .collect()
+    }
 }
 
 fn global(env: &model::Env) -> Section<'_> {
@@ -253,7 +305,7 @@ fn bind_line<'a>(fe: &model::Frontend, b: &'a model::Bind) -> Vec<Word<'a>> {
     line
 }
 
-fn frontend(fe: &model::Frontend) -> Section<'_> {
+fn frontend<'a>(fe: &'a model::Frontend, redirects: &Redirects) -> Section<'a> {
     let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
     if let Some(n) = fe.maxconn {
         lines.push(vec![syn("maxconn"), val(n)]);
@@ -388,7 +440,11 @@ fn frontend(fe: &model::Frontend) -> Section<'_> {
     }
     set_headers("http-response", &fe.response_headers, &mut lines);
     for route in &fe.routes {
-        let mut line = vec![syn("use_backend"), name(&route.backend), syn("if")];
+        let target = match &route.target {
+            model::Target::Backend(backend) => name(backend),
+            model::Target::Redirect(url) => val(redirects.backend(url)),
+        };
+        let mut line = vec![syn("use_backend"), target, syn("if")];
         if let Some(suffix) = route.host_suffix() {
             // `*.example.com`: the names that end with `.example.com`.
             line.extend([

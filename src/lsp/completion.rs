@@ -446,6 +446,10 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
             for name in &symbols.backends {
                 out.add(name, Kind::Backend, Some("backend".into()));
             }
+            // `route ... -> redirect "https://..."`
+            if word(0) == Some("route") {
+                out.keywords(&["redirect"]);
+            }
         }
         (Some("bind"), Some(Tok::Word("tls", _))) => tls_policies(symbols, out),
         (Some("tls"), Some(Tok::Punct('='))) if n == 3 => tls_policies(symbols, out),
@@ -653,7 +657,7 @@ mod tests {
         assert_eq!(labels("frontend f {\n  default -> "), ["api", "web"]);
         assert_eq!(
             labels("frontend f {\n  route host \"a.example.com\" -> w"),
-            ["api", "web"]
+            ["api", "web", "redirect"]
         );
         assert_eq!(
             labels("frontend f {\n  bind :443 tls "),

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
-use crate::syntax::ast::Item;
+use crate::syntax::ast::{Item, Route, RouteTarget};
 
 impl Server {
     /// The root of the project holding the document, the name under the
@@ -645,8 +645,11 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
                         }
                     }
                 }
-                BodyItem::Route(r) if r.target.name == name => {
-                    out.push((Namespace::Backend, r.target.span));
+                BodyItem::Route(Route {
+                    target: RouteTarget::Backend(target),
+                    ..
+                }) if target.name == name => {
+                    out.push((Namespace::Backend, target.span));
                 }
                 BodyItem::Default(d) if d.name == name => out.push((Namespace::Backend, d.span)),
                 BodyItem::Route(_) | BodyItem::Default(_) => {}

@@ -528,7 +528,10 @@ fn frontend_changes(
     if !fields.is_empty() {
         changes.push(update(Object::Frontend(name.clone()), fields, reload()));
     }
-    let target = |r: &model::Route| vec![("backend", r.backend.clone())];
+    let target = |r: &model::Route| match &r.target {
+        model::Target::Backend(name) => vec![("backend", name.clone())],
+        model::Target::Redirect(url) => vec![("redirect", url.clone())],
+    };
     members(
         &old.binds,
         &new.binds,

@@ -251,8 +251,18 @@ pub struct Route {
     pub host: Option<StrLit>,
     /// The match kind (`prefix`, `exact`...) and the path.
     pub path: Option<Box<(Ident, StrLit)>>,
-    pub target: Ident,
+    pub target: RouteTarget,
     pub span: Span,
+}
+
+/// Where a route sends what it matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteTarget {
+    /// `-> api`: a backend.
+    Backend(Ident),
+    /// `-> redirect "https://new.example.com"`: a redirect to this URL,
+    /// the request's path and query after it.
+    Redirect(StrLit),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

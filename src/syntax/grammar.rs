@@ -961,7 +961,11 @@ impl Converter {
                                 );
                             }
                         }
-                        _ => target = Some(self.ident(p)),
+                        Rule::redirect_to => {
+                            let url = Self::inner(p).next().expect("grammar: redirect URL");
+                            target = Some(RouteTarget::Redirect(self.string(url)));
+                        }
+                        _ => target = Some(RouteTarget::Backend(self.ident(p))),
                     }
                 }
                 BodyItem::Route(Route {

@@ -1132,7 +1132,7 @@ impl<'t> Parser<'t> {
         Some(BodyItem::Bind(bind))
     }
 
-    /// `route_item = { kw_route ~ route_match+ ~ arrow ~ ident }`
+    /// `route_item = { kw_route ~ route_match+ ~ arrow ~ (redirect_to | ident) }`
     fn route_item(&mut self, start: usize) -> Option<BodyItem> {
         self.kw("route");
         self.skip();
@@ -1186,7 +1186,16 @@ impl<'t> Parser<'t> {
         self.skip();
         self.lit("->").then_some(())?;
         self.skip();
-        let target = self.ident()?;
+        // `redirect_to = { kw_redirect ~ string }`
+        let redirect = self.attempt(|p| {
+            p.kw("redirect").then_some(())?;
+            p.skip();
+            p.string()
+        });
+        let target = match redirect {
+            Some(url) => RouteTarget::Redirect(url),
+            None => RouteTarget::Backend(self.ident()?),
+        };
         Some(BodyItem::Route(Route {
             host,
             path: path.map(Box::new),

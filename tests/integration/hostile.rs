@@ -15,6 +15,10 @@ use crate::support;
 const POSITIONS: &[(&str, &str)] = &[
     ("route host \"@@\" -> b", "api.example.com"),
     ("route host \"*.@@\" -> b", "tenants.example.com"),
+    (
+        "route host \"a.example.com\" -> redirect \"@@\"",
+        "https://new.example.com",
+    ),
     ("route path prefix \"@@\" -> b", "/api/"),
     ("route path exact \"@@\" -> b", "/status"),
     ("request_header \"X-A\" = \"@@\"", "value"),

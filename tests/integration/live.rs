@@ -387,6 +387,55 @@ frontend chain {{
     echo.join().unwrap();
 }
 
+/// Redirect routes on a real HAProxy: a 308 to the URL with the request's
+/// path and query after it, and routes keep their order (the drafts of
+/// the blog still reach the backend routed before the redirect).
+#[test]
+fn redirect_routes_answer_in_their_order_on_a_real_haproxy() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let (front, dead) = (free_port(), free_port());
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{}" }}
+backend drafts {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+frontend f {{
+  bind 127.0.0.1:{front}
+  route host "blog.example.com" path prefix "/drafts/" -> drafts
+  route host "blog.example.com" -> redirect "https://www.example.com/blog"
+  route path prefix "/old/" -> redirect "http://127.0.0.1:8080"
+  default -> drafts
+}}
+"#,
+        socket.display()
+    );
+    let _haproxy = start_project(&source, &socket);
+    let get = |host: &str, path: &str| -> String {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let reply = String::from_utf8_lossy(&send_raw(front, &request)).to_ascii_lowercase();
+        let status = reply.lines().next().unwrap_or("").to_string();
+        let location = reply
+            .lines()
+            .find_map(|l| l.strip_prefix("location: "))
+            .unwrap_or("-")
+            .to_string();
+        format!("{status} {location}")
+    };
+    assert_eq!(
+        get("blog.example.com", "/2024/post?id=3"),
+        "http/1.1 308 permanent redirect https://www.example.com/blog/2024/post?id=3"
+    );
+    assert_eq!(
+        get("blog.example.com", "/drafts/x"),
+        "http/1.1 503 service unavailable -",
+        "an earlier route to a backend comes first"
+    );
+    assert_eq!(
+        get("other.example.com", "/old/page"),
+        "http/1.1 308 permanent redirect http://127.0.0.1:8080/old/page"
+    );
+}
+
 /// The PROXY protocol end to end on a real HAProxy: a frontend with
 /// `accept_proxy` takes the client's address from the v1 header a load
 /// balancer sends (and refuses a connection without one), and a server
