@@ -569,6 +569,21 @@ fn enforce(
                         "add `redirect https` to the bind, or `tls POLICY`",
                     );
                 }
+                // A redirect route that sends clients to plain HTTP.
+                for route in &fe.routes {
+                    if let model::Target::Redirect(url) = &route.target {
+                        if url.starts_with("http://") {
+                            violation(
+                                route.origin,
+                                format!(
+                                    "a route of frontend `{}` redirects to plain HTTP",
+                                    fe.name
+                                ),
+                                "redirect to `https://`",
+                            );
+                        }
+                    }
+                }
             }
         }
         "min_servers" => {

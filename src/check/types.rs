@@ -422,7 +422,7 @@ pub static GUARDS: &[GuardRule] = &[
     GuardRule {
         name: "https_only",
         options: &GUARD_NONE,
-        summary: "every plain-HTTP bind redirects to HTTPS",
+        summary: "every plain-HTTP bind redirects to HTTPS, and no route redirects to plain HTTP",
     },
     GuardRule {
         name: "min_servers",
