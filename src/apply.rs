@@ -94,13 +94,16 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
             ]);
         }
     }
-    // `show backend` lists the stats page too: it is a `listen` section.
+    // `show backend` lists the stats page too (a `listen` section), and the
+    // backends that answer redirect routes.
     let stats = env.stats.as_ref().map(|_| "stats");
+    let redirects = crate::lower::redirect_backends(env);
     let declared: std::collections::HashSet<&str> = env
         .backends
         .iter()
         .map(|b| b.name.as_str())
         .chain(stats)
+        .chain(redirects.iter().map(String::as_str))
         .collect();
     for backend in live
         .backends

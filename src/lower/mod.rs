@@ -124,6 +124,17 @@ pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     (before, after)
 }
 
+/// The names of the backends that answer redirect routes (see
+/// [`Redirects`]): they run beside the declared ones.
+pub fn redirect_backends(env: &model::Env) -> Vec<String> {
+    let redirects = Redirects::of(env);
+    redirects
+        .urls
+        .iter()
+        .map(|url| redirects.backend(url))
+        .collect()
+}
+
 /// The redirects routes ask for, each answered by a backend of its own
 /// (`redirect.1`, `redirect.2`, ... in the order they are first written:
 /// a name with a `.`, which no backend of the sources can have). A route

@@ -40,6 +40,7 @@ backend fixed {{
 {backend}frontend f {{
   bind 127.0.0.1:{front}
   route path prefix "/fixed/" -> fixed
+  route host "old.example.com" -> redirect "https://www.example.com"
 {route}  default -> web
 }}
 "#,
