@@ -205,6 +205,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
         keyword_read_as_a_name(text, previous_at, rest),
+        default_redirect(text, pos, rest),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -454,6 +455,18 @@ fn open_on_the_line(text: &str, pos: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// `default -> redirect "https://..."`: the default route names a backend;
+/// a route for every path redirects.
+fn default_redirect(text: &str, pos: usize, rest: &str) -> Option<String> {
+    let line = line_before(text, pos)?.trim();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    (rest.starts_with('"') && words == ["default", "->", "redirect"]).then(|| {
+        "the default route names a backend; to redirect every request, route every path: \
+         `route path prefix \"/\" -> redirect \"https://...\"`"
+            .to_string()
+    })
 }
 
 /// The word alone on its line just before `pos`, where the error is at
