@@ -172,11 +172,13 @@ impl<'a> Redirects<'a> {
             .iter()
             .map(|url| Section {
                 header: vec![syn("backend"), val(self.backend(url))],
+                // The prefix is a log-format string: a `%` of the URL
+                // (`%20`) is written `%%`, never read as a variable.
                 lines: vec![vec![
                     syn("http-request"),
                     syn("redirect"),
                     syn("prefix"),
-                    txt(url),
+                    Word::Text(Cow::Owned(url.replace('%', "%%"))),
                     syn("code"),
                     syn("308"),
                 ]],

@@ -403,7 +403,7 @@ frontend f {{
   bind 127.0.0.1:{front}
   route host "blog.example.com" path prefix "/drafts/" -> drafts
   route host "blog.example.com" -> redirect "https://www.example.com/blog"
-  route path prefix "/old/" -> redirect "http://127.0.0.1:8080"
+  route path prefix "/old/" -> redirect "http://127.0.0.1:8080/%ci%25"
   default -> drafts
 }}
 "#,
@@ -432,7 +432,8 @@ frontend f {{
     );
     assert_eq!(
         get("other.example.com", "/old/page"),
-        "http/1.1 308 permanent redirect http://127.0.0.1:8080/old/page"
+        "http/1.1 308 permanent redirect http://127.0.0.1:8080/%ci%25/old/page",
+        "a `%` of the URL is written as it is, never read as a variable"
     );
 }
 
