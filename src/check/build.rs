@@ -970,7 +970,10 @@ fn redirect_url(ctx: &mut Ctx, url: &ast::StrLit) -> Option<String> {
             Diagnostic::new(
                 Code::InvalidAddress,
                 url.span,
-                format!("`{text}` is not a URL to redirect to: {why}"),
+                format!(
+                    "`{}` is not a URL to redirect to: {why}",
+                    value::shorten(text)
+                ),
             )
             .help(help.to_string()),
         );
