@@ -94,11 +94,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         && super::TOP_KEYWORDS.contains(&found.0.trim_matches('`'))
         && line_before(text, pos).is_some_and(|line| line.trim().is_empty())
         && {
-            let mut floor = pos.saturating_sub(LOOK_BACK);
-            while !text.is_char_boundary(floor) {
-                floor += 1;
-            }
-            let before = text[floor..pos].trim_end();
+            let before = text[look_back(text, pos)..pos].trim_end();
             before.ends_with('=') && !before.ends_with("==")
         };
     let message = if value_missing {
@@ -420,7 +416,7 @@ fn in_record(text: &str, pos: usize) -> bool {
     };
     // Back to the brace, line break or string before it: a block's head
     // (`backend NAME`, `if env == NAME`) holds none.
-    let floor = open.saturating_sub(LOOK_BACK);
+    let floor = look_back(text, open);
     let from = text[floor..open]
         .rfind(['{', '}', '\n', '"'])
         .map_or(floor, |n| floor + n + 1);
@@ -441,7 +437,7 @@ fn in_record(text: &str, pos: usize) -> bool {
 /// a string, and the strings after a brace of the item are whole).
 fn open_on_the_line(text: &str, pos: usize) -> Option<usize> {
     let bytes = text.as_bytes();
-    let floor = pos.saturating_sub(LOOK_BACK);
+    let floor = look_back(text, pos);
     let (mut depth, mut in_string) = (0usize, false);
     for at in (floor..pos).rev() {
         match bytes[at] {
@@ -481,10 +477,7 @@ fn default_redirect(text: &str, pos: usize, rest: &str) -> Option<String> {
 /// Within [`LOOK_BACK`] bytes, and only whitespace between the word and
 /// `pos`: a comment after the word gives no hint.
 fn lone_word<'t>(text: &'t str, pos: usize, rest: &str) -> Option<&'t str> {
-    let mut floor = pos.saturating_sub(LOOK_BACK);
-    while !text.is_char_boundary(floor) {
-        floor += 1;
-    }
+    let floor = look_back(text, pos);
     let window = text.get(floor..pos)?;
     let before = window.trim_end();
     if !(window[before.len()..].contains('\n') || rest.starts_with([',', '}'])) {
@@ -506,15 +499,24 @@ fn lone_word<'t>(text: &'t str, pos: usize, rest: &str) -> Option<&'t str> {
 /// How far back the hints look from an error.
 const LOOK_BACK: usize = 1024;
 
+/// Where the hints' look back from `pos` begins: [`LOOK_BACK`] bytes
+/// before it, moved forward to the start of a character (the text there
+/// may be any UTF-8, a comment say), so every window of text the hints
+/// take is a slice of whole characters.
+fn look_back(text: &str, pos: usize) -> usize {
+    let mut from = pos.saturating_sub(LOOK_BACK);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    from
+}
+
 /// The text of `pos`'s line before `pos`; `None` when the line begins more
 /// than [`LOOK_BACK`] bytes back. The hints look at what begins a line,
 /// and a file may have many errors on one long line: each must not read
 /// all of it again.
 fn line_before(text: &str, pos: usize) -> Option<&str> {
-    let mut from = pos.saturating_sub(LOOK_BACK);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
+    let from = look_back(text, pos);
     let window = &text[from..pos];
     match window.rfind('\n') {
         Some(n) => Some(&window[n + 1..]),
@@ -1139,6 +1141,29 @@ fn is_keyword(rule: Rule) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// The hints look back a fixed number of bytes: where that falls
+    /// inside a character (an `é` of a comment), they start at the next
+    /// one instead of panicking. Each parity of the padding puts the
+    /// start at another byte of the `é`s.
+    #[test]
+    fn hints_look_back_over_any_characters() {
+        for pad in 0..4 {
+            let text = format!(
+                "env production\n// {}{}\ntls t = {{ certs = \"/c.pem\", tickets, hsts = 1d }}\n",
+                "x".repeat(pad),
+                "é".repeat(600)
+            );
+            let error = super::parse(crate::source::FileId(0), &text).unwrap_err();
+            assert!(
+                error
+                    .help
+                    .iter()
+                    .any(|h| h.contains("`tickets` is read as a field without its value")),
+                "{error:?}"
+            );
+        }
+    }
+
     use super::*;
 
     /// The word before a place starts after whatever character precedes
