@@ -999,16 +999,7 @@ fn redirect_url(ctx: &mut Ctx, url: &ast::StrLit) -> Option<String> {
         }
         _ => authority,
     };
-    let host_ok = !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if !host_ok {
+    if !value::is_host_name(host) {
         return invalid(
             ctx,
             "its host is not a host name",

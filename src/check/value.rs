@@ -1155,16 +1155,7 @@ fn host(s: &str, span: Span, diags: &mut Diagnostics) -> Option<Host> {
         return Some(Host::Ip(ip));
     }
     check_string(s, StrKind::Printable, span, diags)?;
-    let valid = !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if valid {
+    if is_host_name(s) {
         Some(Host::Name(s.to_ascii_lowercase()))
     } else {
         let mut diag = Diagnostic::new(
@@ -1179,6 +1170,22 @@ fn host(s: &str, span: Span, diags: &mut Diagnostics) -> Option<Host> {
         diags.push(diag);
         None
     }
+}
+
+/// Whether `s` is a host name: dot-separated labels of letters, digits
+/// and `-` (not first or last), 63 bytes at most each, 253 in all.
+pub fn is_host_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Whether `s` looks like a host name (its labels unchecked): safe to
