@@ -257,14 +257,10 @@ fn runtime_script_repairs_drift_made_by_hand() {
 /// servers are in maintenance: every request gets a quick 503).
 #[test]
 fn host_routes_match_on_a_real_haproxy() {
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let front = free_port();
     let dead = free_port();
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-backend v6 {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+        r#"backend v6 {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 backend named {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 backend other {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 backend wild {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
@@ -276,11 +272,8 @@ frontend f {{
   default -> other
 }}
 "#,
-        socket.display()
     );
-    let project = TempProject::single(&source);
-    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
-    let haproxy = Haproxy::start(&cfg, &socket);
+    let haproxy = start_project(&source);
     let hosts = [
         format!("[::1]:{front}"),
         "[::1]".to_string(),
@@ -320,8 +313,6 @@ frontend f {{
 #[test]
 fn forwarded_headers_reach_the_backend_on_a_real_haproxy() {
     use std::io::{BufRead, BufReader, Write};
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let (edge, chain) = (free_port(), free_port());
     let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = backend.local_addr().unwrap().port();
@@ -350,9 +341,7 @@ fn forwarded_headers_reach_the_backend_on_a_real_haproxy() {
         }
     });
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-backend echo {{ server s = 127.0.0.1:{port} }}
+        r#"backend echo {{ server s = 127.0.0.1:{port} }}
 frontend edge {{
   bind 127.0.0.1:{edge}
   forwarded_for = replace
@@ -365,9 +354,8 @@ frontend chain {{
   default -> echo
 }}
 "#,
-        socket.display()
     );
-    let _haproxy = start_project(&source, &socket);
+    let _haproxy = start_project(&source);
     let ask = |port: u16| -> String {
         let forged = "Host: x\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n";
         let reply = http_get(port, forged);
@@ -392,13 +380,9 @@ frontend chain {{
 /// the blog still reach the backend routed before the redirect).
 #[test]
 fn redirect_routes_answer_in_their_order_on_a_real_haproxy() {
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let (front, dead) = (free_port(), free_port());
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-backend drafts {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+        r#"backend drafts {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 frontend f {{
   bind 127.0.0.1:{front}
   route host "blog.example.com" path prefix "/drafts/" -> drafts
@@ -407,9 +391,8 @@ frontend f {{
   default -> drafts
 }}
 "#,
-        socket.display()
     );
-    let _haproxy = start_project(&source, &socket);
+    let _haproxy = start_project(&source);
     let get = |host: &str, path: &str| -> String {
         let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         let reply = String::from_utf8_lossy(&send_raw(front, &request)).to_ascii_lowercase();
@@ -445,8 +428,6 @@ frontend f {{
 #[test]
 fn proxy_protocol_carries_the_client_address_on_a_real_haproxy() {
     use std::io::{Read, Write};
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let front = free_port();
     let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = backend.local_addr().unwrap().port();
@@ -484,9 +465,7 @@ fn proxy_protocol_carries_the_client_address_on_a_real_haproxy() {
         .unwrap();
     });
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-backend app {{ server s = 127.0.0.1:{port} {{ send_proxy = true }} }}
+        r#"backend app {{ server s = 127.0.0.1:{port} {{ send_proxy = true }} }}
 frontend behind_lb {{
   bind 127.0.0.1:{front}
   accept_proxy = true
@@ -494,9 +473,8 @@ frontend behind_lb {{
   default -> app
 }}
 "#,
-        socket.display()
     );
-    let _haproxy = start_project(&source, &socket);
+    let _haproxy = start_project(&source);
     let ask = |proxy_line: &str| -> String {
         let request = format!("{proxy_line}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         String::from_utf8_lossy(&send_raw(front, &request)).into_owned()
@@ -520,14 +498,10 @@ frontend behind_lb {{
 #[test]
 fn client_certificates_are_asked_for_on_a_real_haproxy() {
     use std::io::Write;
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let (strict, lenient) = (free_port(), free_port());
     let dead = free_port();
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-tls strict = {{ certs = "/etc/haproxy/site.pem", client_ca = "/etc/haproxy/clients.pem" }}
+        r#"tls strict = {{ certs = "/etc/haproxy/site.pem", client_ca = "/etc/haproxy/clients.pem" }}
 tls lenient = {{ certs = "/etc/haproxy/site.pem", client_ca = "/etc/haproxy/clients.pem", client_verify = optional }}
 backend app {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
 frontend f {{
@@ -536,15 +510,14 @@ frontend f {{
   default -> app
 }}
 "#,
-        socket.display()
     );
-    let project = TempProject::single(&source);
-    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    let run = tempfile::tempdir().unwrap();
+    let cfg = test_cfg(&run, &source);
     assert!(
         cfg.contains("verify required") && cfg.contains("verify optional"),
         "{cfg}"
     );
-    let _haproxy = Haproxy::start(&cfg, &socket);
+    let _haproxy = start_cfg(run, &cfg);
     let certs = support::certs();
     // The first line of what HAProxy answers to a request over TLS, with
     // or without a client certificate.
@@ -591,8 +564,6 @@ frontend f {{
 #[test]
 fn responses_of_the_listed_types_are_compressed_on_a_real_haproxy() {
     use std::io::Write;
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let front = free_port();
     let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = backend.local_addr().unwrap().port();
@@ -616,9 +587,7 @@ fn responses_of_the_listed_types_are_compressed_on_a_real_haproxy() {
         }
     });
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-backend app {{
+        r#"backend app {{
   compress = ["text/html", "application/json"]
   server s = 127.0.0.1:{port} {{ slowstart = 30s }}
 }}
@@ -627,9 +596,8 @@ frontend f {{
   default -> app
 }}
 "#,
-        socket.display()
     );
-    let _haproxy = start_project(&source, &socket);
+    let _haproxy = start_project(&source);
     let headers_of = |path: &str| -> String {
         let reply = send_raw(
             front,
@@ -658,8 +626,6 @@ fn health_checks_accept_the_declared_statuses_on_a_real_haproxy() {
     use std::io::{Read, Write};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let stop = Arc::new(AtomicBool::new(false));
     // A server that answers every request with `status`.
     let answering = |status: u16| -> (u16, std::thread::JoinHandle<()>) {
@@ -689,9 +655,7 @@ fn health_checks_accept_the_declared_statuses_on_a_real_haproxy() {
     let (p302, t302) = answering(302);
     let (p500, t500) = answering(500);
     let source = format!(
-        r#"env test
-defaults {{ socket = "{}" }}
-backend many {{
+        r#"backend many {{
   check = http {{ path = "/", expect = [200, 204, "3xx"], every = 100ms, rise = 1, fall = 1 }}
   server no_content = 127.0.0.1:{p204}
   server found = 127.0.0.1:{p302}
@@ -707,16 +671,15 @@ frontend f {{
   default -> many
 }}
 "#,
-        socket.display(),
         front = free_port(),
     );
-    let project = TempProject::single(&source);
-    let cfg = project.compile().outputs().remove(0).haproxy_cfg;
+    let run = tempfile::tempdir().unwrap();
+    let cfg = test_cfg(&run, &source);
     assert!(
         cfg.contains("http-check expect status 200,204,300-399"),
         "{cfg}"
     );
-    let haproxy = Haproxy::start(&cfg, &socket);
+    let haproxy = start_cfg(run, &cfg);
     // `show stat`: each server's status, the result of its last check and
     // the status code it got (the 18th, 37th and 38th fields), once every
     // check has run.
@@ -792,12 +755,46 @@ fn read_request_head(stream: &mut std::net::TcpStream) -> Vec<u8> {
     head
 }
 
-/// HAProxy started on the one environment of `source`, compiled.
-fn start_project(source: &str, socket: &Path) -> Haproxy {
-    let cfg = TempProject::single(source)
+/// The `haproxy.cfg` of a project of one environment, `test`, whose
+/// Runtime API socket is in the temporary directory `run`: `body` is what
+/// follows `env test` and `defaults`.
+fn test_cfg(run: &tempfile::TempDir, body: &str) -> String {
+    let socket = run.path().join("admin.sock");
+    let source = format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n{body}",
+        socket.display()
+    );
+    TempProject::single(&source)
         .compile()
         .outputs()
         .remove(0)
-        .haproxy_cfg;
-    Haproxy::start(&cfg, socket)
+        .haproxy_cfg
+}
+
+/// A HAProxy of a test, and the temporary directory of its socket, which
+/// is removed after HAProxy is stopped.
+struct Started {
+    haproxy: Haproxy,
+    _run: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Started {
+    type Target = Haproxy;
+    fn deref(&self) -> &Haproxy {
+        &self.haproxy
+    }
+}
+
+/// HAProxy started on `cfg` (from [`test_cfg`] with `run`).
+fn start_cfg(run: tempfile::TempDir, cfg: &str) -> Started {
+    let haproxy = Haproxy::start(cfg, &run.path().join("admin.sock"));
+    Started { haproxy, _run: run }
+}
+
+/// HAProxy started on the project whose `body` follows `env test` and
+/// `defaults` (see [`test_cfg`]).
+fn start_project(body: &str) -> Started {
+    let run = tempfile::tempdir().unwrap();
+    let cfg = test_cfg(&run, body);
+    start_cfg(run, &cfg)
 }
