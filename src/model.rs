@@ -261,10 +261,29 @@ pub struct TlsPolicy {
     /// HSTS `max-age` in seconds.
     pub hsts: Option<u64>,
     pub tickets: bool,
-    /// Client certificates: the CA file that signs them, and whether a
-    /// client must present one (`required`) or may (`optional`).
-    pub client_ca: Option<String>,
-    pub client_required: bool,
+    /// Client certificates asked for, if any.
+    pub client_certs: Option<ClientCerts>,
+}
+
+/// The client certificates a TLS policy asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientCerts {
+    /// The CA file that signs them.
+    pub ca: String,
+    /// Whether a client must present one (`required`) or may (`optional`).
+    pub required: bool,
+}
+
+impl ClientCerts {
+    /// `required` or `optional`, as HAProxy's `verify` and the sources
+    /// write it.
+    pub fn verify(&self) -> &'static str {
+        if self.required {
+            "required"
+        } else {
+            "optional"
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

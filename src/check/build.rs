@@ -1201,8 +1201,10 @@ fn tls_from_record(
         certs,
         hsts: rec.duration("hsts").map(|ms| ms / 1000),
         tickets: rec.bool("tickets").unwrap_or(false),
-        client_ca: rec.string("client_ca"),
-        client_required: rec.enumeration("client_verify") != Some("optional"),
+        client_certs: rec.string("client_ca").map(|ca| model::ClientCerts {
+            ca,
+            required: rec.enumeration("client_verify") != Some("optional"),
+        }),
     })
 }
 

@@ -306,13 +306,13 @@ fn bind_line<'a>(fe: &model::Frontend, b: &'a model::Bind) -> Vec<Word<'a>> {
         if !tls.tickets {
             line.push(syn("no-tls-tickets"));
         }
-        if let Some(ca) = &tls.client_ca {
-            line.extend([syn("ca-file"), txt(ca), syn("verify")]);
-            line.push(syn(if tls.client_required {
-                "required"
-            } else {
-                "optional"
-            }));
+        if let Some(certs) = &tls.client_certs {
+            line.extend([
+                syn("ca-file"),
+                txt(&certs.ca),
+                syn("verify"),
+                syn(certs.verify()),
+            ]);
         }
     }
     line

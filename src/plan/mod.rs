@@ -369,13 +369,8 @@ fn tls_fields(t: &model::TlsPolicy) -> Fields {
     }
     opt(&mut f, "hsts", &t.hsts.map(|s| format!("{s}s")));
     f.push(("tickets", t.tickets.to_string()));
-    if let Some(ca) = &t.client_ca {
-        let verify = if t.client_required {
-            "required"
-        } else {
-            "optional"
-        };
-        f.push(("client_ca", format!("{ca} ({verify})")));
+    if let Some(certs) = &t.client_certs {
+        f.push(("client_ca", format!("{} ({})", certs.ca, certs.verify())));
     }
     f
 }
@@ -404,8 +399,8 @@ fn tls_changes(base: &model::Env, new: &model::Env, changes: &mut Vec<Change>) {
             // required, weaken it too.
             let weakened = policy.min_version < before.min_version
                 || (before.hsts.is_some() && policy.hsts.is_none_or(|h| Some(h) < before.hsts))
-                || (before.client_ca.is_some() && before.client_required)
-                    && (policy.client_ca.is_none() || !policy.client_required);
+                || before.client_certs.as_ref().is_some_and(|c| c.required)
+                    && !policy.client_certs.as_ref().is_some_and(|c| c.required);
             changes.push(Change {
                 object: Object::Tls(policy.name.clone()),
                 action: Action::Update,
