@@ -119,7 +119,10 @@ impl Action<'_> {
             Action::SetFqdn(name) => {
                 // The one value of a command that comes from the sources
                 // (as a host name the checker validated).
-                assert!(is_host_name(name), "unchecked host name {name:?}");
+                assert!(
+                    crate::check::value::is_host_name(name),
+                    "unchecked host name {name:?}"
+                );
                 out.push_str(" fqdn ");
                 out.push_str(name);
             }
@@ -142,15 +145,6 @@ impl Action<'_> {
             Action::EnableHealth | Action::ShutdownSessions | Action::DelServer => {}
         }
     }
-}
-
-/// Whether `name` is one argument of the letters of a DNS name (the
-/// checker's host names are).
-fn is_host_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
 }
 
 /// Whether `part` cannot end a command or start another (`;`, a line break,
