@@ -544,15 +544,16 @@ impl<'t> Parser<'t> {
         let Some(word) = super::TOP_KEYWORDS.iter().find(|word| self.is_kw(word)) else {
             return self.expr();
         };
-        // A look ahead: the position, trivia and diagnostics are put back.
-        let (pos, trivia, diags) = (self.pos, self.trivia, self.diags.len());
-        self.pos += word.len();
-        self.skip();
-        let next_item = self
-            .peek()
-            .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'"' | b'{'));
-        (self.pos, self.trivia) = (pos, trivia);
-        self.diags.truncate(diags);
+        // A look ahead, which `attempt` undoes as it fails.
+        let mut next_item = false;
+        self.attempt(|p| {
+            p.pos += word.len();
+            p.skip();
+            next_item = p
+                .peek()
+                .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'"' | b'{'));
+            None::<()>
+        });
         if next_item {
             return None;
         }
