@@ -378,6 +378,12 @@ fn compile(
                     diffs.push(stale_diff(&path, &on_disk, content, "compiled"));
                 }
             }
+            for path in compilation.unmade_outputs(env, &out_dir.join(&env.name)) {
+                diffs.push(format!(
+                    "{}: the environment no longer has a routes map; `haptic compile` removes it\n",
+                    path.display()
+                ));
+            }
             diffs
         });
         for diff in diffs.iter().flatten() {
@@ -409,6 +415,7 @@ fn compile(
             match result {
                 Ok(driver::Written::Replaced) => eprintln!("wrote {}", path.display()),
                 Ok(driver::Written::Unchanged) => eprintln!("unchanged {}", path.display()),
+                Ok(driver::Written::Removed) => eprintln!("removed {}", path.display()),
                 Err(e) => {
                     eprintln!("error: cannot write `{}`: {e}", path.display());
                     failed = true;

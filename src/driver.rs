@@ -16,32 +16,45 @@ pub struct Output {
     pub env: String,
     pub haproxy_cfg: String,
     pub runtime_txt: String,
+    /// The routes map, for an environment that has one.
+    pub routes_map: Option<String>,
 }
 
 impl Output {
     /// File name → content, in the order they are written.
-    pub fn files(&self) -> [(&'static str, &str); 2] {
-        [
-            (OutputFile::HaproxyCfg.name(), &self.haproxy_cfg),
-            (OutputFile::RuntimeTxt.name(), &self.runtime_txt),
-        ]
+    pub fn files(&self) -> Vec<(&'static str, &str)> {
+        let mut files = vec![
+            (OutputFile::HaproxyCfg.name(), self.haproxy_cfg.as_str()),
+            (OutputFile::RuntimeTxt.name(), self.runtime_txt.as_str()),
+        ];
+        if let Some(map) = &self.routes_map {
+            files.push((OutputFile::RoutesMap.name(), map));
+        }
+        files
     }
 }
 
-/// The files `compile` writes for each environment.
+/// The files `compile` writes for each environment (`routes.map` only for
+/// one with a routes map).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFile {
     HaproxyCfg,
     RuntimeTxt,
+    RoutesMap,
 }
 
 impl OutputFile {
-    pub const ALL: [OutputFile; 2] = [OutputFile::HaproxyCfg, OutputFile::RuntimeTxt];
+    pub const ALL: [OutputFile; 3] = [
+        OutputFile::HaproxyCfg,
+        OutputFile::RuntimeTxt,
+        OutputFile::RoutesMap,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             OutputFile::HaproxyCfg => "haproxy.cfg",
             OutputFile::RuntimeTxt => "runtime.txt",
+            OutputFile::RoutesMap => "routes.map",
         }
     }
 }
@@ -85,7 +98,14 @@ impl Compilation {
             env: env.name.clone(),
             haproxy_cfg,
             runtime_txt,
+            routes_map: self.routes_map(env),
         }
+    }
+
+    /// The routes map of `env`, for an environment that has one.
+    pub fn routes_map(&self, env: &model::Env) -> Option<String> {
+        let map = crate::lower::RouteMap::of(env)?;
+        Some(emit::routes_map::emit(&map, &self.provenance(env)))
     }
 
     /// One output file of `env`, whole.
@@ -106,6 +126,11 @@ impl Compilation {
     ) {
         let provenance = self.provenance(env);
         match (file, base) {
+            (OutputFile::RoutesMap, _) => {
+                if let Some(map) = self.routes_map(env) {
+                    out.text().push_str(&map);
+                }
+            }
             (OutputFile::HaproxyCfg, _) => emit::haproxy_cfg::emit(env, &provenance, out),
             (OutputFile::RuntimeTxt, None) => emit::runtime::emit(env, &provenance, out),
             (OutputFile::RuntimeTxt, Some(base)) => {
@@ -116,16 +141,18 @@ impl Compilation {
         }
     }
 
-    /// Writes the two files of `env` into `dir`, each atomically, side by
-    /// side: each is written as it is made, a chunk at a time, so neither
-    /// is ever whole in memory. Returns each file's path and result,
-    /// `haproxy.cfg` first.
+    /// Writes the files of `env` into `dir`, each atomically, the two
+    /// large ones side by side: each is written as it is made, a chunk at
+    /// a time, so neither is ever whole in memory. Returns each file's path
+    /// and result, `haproxy.cfg` first. A `routes.map` that haptic wrote
+    /// for this environment when it had a routes map is removed when it no
+    /// longer has one.
     pub fn write_files(
         &self,
         env: &model::Env,
         base: Option<&Base>,
         dir: &Path,
-    ) -> [(PathBuf, std::io::Result<Written>); 2] {
+    ) -> Vec<(PathBuf, std::io::Result<Written>)> {
         let write = |file: OutputFile| {
             let path = dir.join(file.name());
             let result = write_atomic_with(&path, |writer| {
@@ -139,7 +166,30 @@ impl Compilation {
             || write(OutputFile::RuntimeTxt),
             || write(OutputFile::HaproxyCfg),
         );
-        [haproxy_cfg, runtime_txt]
+        let mut written = vec![haproxy_cfg, runtime_txt];
+        if env.defaults.routes_map.is_some() {
+            written.push(write(OutputFile::RoutesMap));
+        }
+        for path in self.unmade_outputs(env, dir) {
+            let removed = std::fs::remove_file(&path).map(|()| Written::Removed);
+            written.push((path, removed));
+        }
+        written
+    }
+
+    /// The outputs in `dir` of environment `env` that its sources no longer
+    /// make: a `routes.map` haptic wrote for it, when it has no routes map
+    /// any more.
+    pub fn unmade_outputs(&self, env: &model::Env, dir: &Path) -> Vec<PathBuf> {
+        let map = dir.join(OutputFile::RoutesMap.name());
+        let project = &self.project.manifest.project.name;
+        if env.defaults.routes_map.is_none()
+            && written_for(&map, OutputFile::RoutesMap, project, &env.name)
+        {
+            vec![map]
+        } else {
+            Vec::new()
+        }
     }
 
     /// Every environment's `haproxy.cfg` alone (what a plan compares), by
@@ -450,6 +500,8 @@ pub enum Written {
     /// The file already held exactly this content: it was left as it was
     /// (its modification time too), and nothing was written.
     Unchanged,
+    /// The sources no longer make this file: it was removed.
+    Removed,
 }
 
 /// Writes `content` to `path` atomically: a reader sees the old file or the

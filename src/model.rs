@@ -34,6 +34,11 @@ pub struct Defaults {
     /// The Runtime API socket written into `global`.
     pub socket: String,
     pub log: String,
+    /// Where the environment's routes map is on the HAProxy host: when
+    /// set, every route that matches a host name alone is an entry of
+    /// that map (`out/<env>/routes.map`), changed at runtime without a
+    /// reload, instead of a `use_backend` rule (see `lower::RouteMap`).
+    pub routes_map: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +189,21 @@ impl Target {
 }
 
 impl Route {
+    /// How a plan or a message names the route by what it matches:
+    /// `host api.example.com path prefix /v1/`.
+    pub fn key(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(host) = &self.host {
+            parts.push(format!("host {host}"));
+        }
+        match &self.path {
+            Some(PathMatch::Prefix(p)) => parts.push(format!("path prefix {p}")),
+            Some(PathMatch::Exact(p)) => parts.push(format!("path exact {p}")),
+            None => {}
+        }
+        parts.join(" ")
+    }
+
     /// The domain a wildcard host stands under, with its leading dot
     /// (`.example.com` for `*.example.com`); `None` for any other host.
     pub fn host_suffix(&self) -> Option<&str> {

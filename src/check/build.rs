@@ -346,6 +346,7 @@ fn defaults<'a>(
             .string("socket")
             .unwrap_or_else(|| "/run/haproxy/admin.sock".into()),
         log: merged.string("log").unwrap_or_else(|| "stdout".into()),
+        routes_map: merged.string("routes_map"),
     })
 }
 

@@ -291,6 +291,7 @@ pub static DEFAULTS: Schema = Schema {
         ("maxconn", MAXCONN),
         ("socket", Ty::Str(StrKind::SocketPath)),
         ("log", Ty::Str(StrKind::LogTarget)),
+        ("routes_map", Ty::Str(StrKind::FilePath)),
     ],
 };
 

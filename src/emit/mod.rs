@@ -3,6 +3,7 @@
 
 pub mod digits;
 pub mod haproxy_cfg;
+pub mod routes_map;
 pub mod runtime;
 
 use std::io::{self, Write};

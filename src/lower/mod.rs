@@ -118,7 +118,12 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
 pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     let redirects = Redirects::of(env);
     let mut before = vec![global(env), defaults(&env.defaults)];
-    before.extend(env.frontends.iter().map(|fe| frontend(fe, &redirects)));
+    let routes_map = env.defaults.routes_map.as_deref();
+    before.extend(
+        env.frontends
+            .iter()
+            .map(|fe| frontend(fe, &redirects, routes_map)),
+    );
     let mut after: Vec<Section> = redirects.sections();
     after.extend(env.stats.iter().map(stats_section));
     (before, after)
@@ -185,6 +190,107 @@ impl<'a> Redirects<'a> {
             })
             .collect()
     }
+}
+
+/// The environment's routes map, when `defaults` sets `routes_map` (its
+/// path on the HAProxy host): one map for every frontend, whose keys are
+/// a host name and the frontend's name (`api.example.com@edge`) and whose
+/// values are backend names. Each frontend looks the request's host up
+/// first, before its `use_backend` rules; a route is an entry of the map
+/// instead of a rule when that changes nothing (see [`map_fit`]), and its
+/// changes then go live through the Runtime API (`add map`, `set map`,
+/// `del map`) without a reload.
+pub struct RouteMap<'a> {
+    /// The map file's path on the HAProxy host.
+    pub path: &'a str,
+    /// Key and backend of every entry, frontend by frontend, in the order
+    /// the routes are written.
+    pub entries: Vec<(String, &'a str)>,
+}
+
+impl<'a> RouteMap<'a> {
+    /// The environment's map; `None` without `routes_map`.
+    pub fn of(env: &'a model::Env) -> Option<RouteMap<'a>> {
+        let path = env.defaults.routes_map.as_deref()?;
+        let mut entries = Vec::new();
+        for fe in &env.frontends {
+            for (route, fit) in fe.routes.iter().zip(map_fit(fe)) {
+                if let (Ok(()), Some(host), model::Target::Backend(backend)) =
+                    (fit, &route.host, &route.target)
+                {
+                    entries.push((map_key(host, &fe.name), backend.as_str()));
+                }
+            }
+        }
+        Some(RouteMap { path, entries })
+    }
+}
+
+/// The key of a host's entry in frontend `frontend`'s part of the routes
+/// map: what the lookup makes of a request's Host header there.
+pub fn map_key(host: &str, frontend: &str) -> String {
+    format!("{}@{frontend}", host.to_ascii_lowercase())
+}
+
+/// For each route of `fe`, whether it is an entry of the routes map
+/// (when the environment has one), or why it stays a `use_backend` rule.
+/// The lookup comes before every rule, so a route can be an entry only
+/// where moving it ahead of the routes written before it changes nothing:
+/// it matches a host name alone, sends to a backend, and no route before
+/// it can match a request for that host. Linear in the routes: each host
+/// is looked up in the hosts and wildcard domains seen before it.
+pub fn map_fit(fe: &model::Frontend) -> Vec<Result<(), String>> {
+    let mut hostless: Option<&model::Route> = None;
+    let mut hosts: std::collections::HashMap<String, &model::Route> = Default::default();
+    let mut domains: std::collections::HashMap<String, &model::Route> = Default::default();
+    let mut fits = Vec::with_capacity(fe.routes.len());
+    for route in &fe.routes {
+        let fit = match &route.host {
+            None => Err("it matches a path alone".to_string()),
+            Some(_) if route.host_suffix().is_some() => {
+                Err("it matches a wildcard host".to_string())
+            }
+            Some(host) if host.contains(':') => Err("it matches an IPv6 address".to_string()),
+            Some(_) if route.path.is_some() => Err("it matches a path too".to_string()),
+            Some(_) if route.target.backend().is_none() => Err("it redirects".to_string()),
+            Some(host) => {
+                let host = host.to_ascii_lowercase();
+                let domain = host
+                    .match_indices('.')
+                    .find_map(|(i, _)| domains.get(&host[i..]));
+                match hostless.or(hosts.get(&host).copied()).or(domain.copied()) {
+                    Some(earlier) => Err(format!(
+                        "route `{}` before it can match the same requests",
+                        earlier.key()
+                    )),
+                    None => Ok(()),
+                }
+            }
+        };
+        match &route.host {
+            None => {
+                hostless.get_or_insert(route);
+            }
+            Some(host) => match route.host_suffix() {
+                Some(suffix) => {
+                    domains.entry(suffix.to_ascii_lowercase()).or_insert(route);
+                }
+                None => {
+                    hosts.entry(host.to_ascii_lowercase()).or_insert(route);
+                }
+            },
+        }
+        fits.push(fit);
+    }
+    fits
+}
+
+/// The lookup of frontend `fe` in the routes map at `path`, as a sample
+/// expression: the request's host, without its port, in lower case, with
+/// `@` and the frontend's name appended. Made of a path the checker
+/// restricted to letters, digits and `._/@+-`, and an identifier.
+fn map_lookup(fe: &str, path: &str) -> String {
+    format!("req.hdr(host),host_only,lower,concat(@{fe}),map({path})")
 }
 
 fn global(env: &model::Env) -> Section<'_> {
@@ -318,7 +424,11 @@ fn bind_line<'a>(fe: &model::Frontend, b: &'a model::Bind) -> Vec<Word<'a>> {
     line
 }
 
-fn frontend<'a>(fe: &'a model::Frontend, redirects: &Redirects) -> Section<'a> {
+fn frontend<'a>(
+    fe: &'a model::Frontend,
+    redirects: &Redirects,
+    routes_map: Option<&str>,
+) -> Section<'a> {
     let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
     if let Some(n) = fe.maxconn {
         lines.push(vec![syn("maxconn"), val(n)]);
@@ -452,7 +562,26 @@ fn frontend<'a>(fe: &'a model::Frontend, redirects: &Redirects) -> Section<'a> {
         ]);
     }
     set_headers("http-response", &fe.response_headers, &mut lines);
-    for route in &fe.routes {
+    // The routes map's lookup comes first, whatever its entries: adding
+    // the first one changes no line here.
+    let in_map: Vec<bool> = match routes_map {
+        Some(path) => {
+            let lookup = map_lookup(&fe.name, path);
+            lines.push(vec![
+                syn("use_backend"),
+                val(format!("%[{lookup}]")),
+                syn("if"),
+                syn("{"),
+                val(lookup),
+                syn("-m"),
+                syn("found"),
+                syn("}"),
+            ]);
+            map_fit(fe).iter().map(Result::is_ok).collect()
+        }
+        None => vec![false; fe.routes.len()],
+    };
+    for (route, _) in fe.routes.iter().zip(in_map).filter(|(_, entry)| !entry) {
         let target = match &route.target {
             model::Target::Backend(backend) => name(backend),
             model::Target::Redirect(url) => val(redirects.backend(url)),

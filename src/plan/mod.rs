@@ -14,7 +14,7 @@ use std::fmt;
 use crate::emit::haproxy_cfg::render_words;
 use crate::emit::runtime::{Command, ServerRef};
 use crate::lower::{self, Word};
-use crate::model::{self, Host, PathMatch, ServerState, Text};
+use crate::model::{self, Host, ServerState, Text};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Object {
@@ -340,6 +340,7 @@ fn defaults_fields(d: &model::Defaults) -> Fields {
         &d.timeout_tunnel.map(lower::duration),
     );
     opt(&mut f, "maxconn", &d.maxconn);
+    opt(&mut f, "routes_map", &d.routes_map);
     f
 }
 
@@ -427,16 +428,7 @@ fn bind_fields(b: &model::Bind) -> Fields {
 
 /// `host api.example.com path prefix /v1/`.
 fn route_key(r: &model::Route) -> String {
-    let mut parts = Vec::new();
-    if let Some(host) = &r.host {
-        parts.push(format!("host {host}"));
-    }
-    match &r.path {
-        Some(PathMatch::Prefix(p)) => parts.push(format!("path prefix {p}")),
-        Some(PathMatch::Exact(p)) => parts.push(format!("path exact {p}")),
-        None => {}
-    }
-    parts.join(" ")
+    r.key()
 }
 
 fn headers(list: &[model::Header]) -> String {

@@ -149,7 +149,7 @@ fn cases() {
             for (file, content) in output.files() {
                 snapshot.push_str(&format!("=== {}/{file} ===\n{content}", output.env));
             }
-            if let Err(e) = support::haproxy_check(&output.haproxy_cfg) {
+            if let Err(e) = support::haproxy_check_output(output) {
                 failures.push(format!("{} ({}): {e}", case.name, output.env));
             }
         }

@@ -359,6 +359,52 @@ fn outputs_of_a_removed_environment_are_stale_and_removed() {
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
 }
 
+/// An environment with a routes map gets `routes.map` beside its other
+/// outputs; `compile --check` sees a stale one, and when the map is
+/// dropped from the sources the file is stale, then removed.
+#[test]
+fn the_routes_map_is_an_output_while_the_sources_ask_for_it() {
+    let source = "env production\n\ndefaults { routes_map = \"/etc/haproxy/routes.map\" }\n\n\
+                  backend a { server s = 10.0.0.1:80 }\n\n\
+                  frontend www {\n  bind :8080\n  route host \"a.example.com\" -> a\n}\n";
+    let project = TempProject::single(source);
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let map = project.path().join("out/production/routes.map");
+    let text = std::fs::read_to_string(&map).unwrap();
+    assert!(text.ends_with("\na.example.com@www a\n"), "{text}");
+    assert!(stderr(&out).contains("wrote ./out/production/routes.map"));
+
+    std::fs::write(
+        project.path().join("main.hap"),
+        source.replace("-> a", "-> a\n  route host \"b.example.com\" -> a"),
+    )
+    .unwrap();
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::STALE, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("+b.example.com@www a"));
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+
+    let without = "env production\n\nbackend a { server s = 10.0.0.1:80 }\n\n\
+                   frontend www {\n  bind :8080\n  route host \"a.example.com\" -> a\n}\n";
+    std::fs::write(project.path().join("main.hap"), without).unwrap();
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::STALE, "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("routes.map: the environment no longer has a routes map"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = haptic(&["compile", "--env", "production"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    assert!(stderr(&out).contains("removed ./out/production/routes.map"));
+    assert!(!map.exists());
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+}
+
 /// A temporary file that a write which never finished left beside the
 /// outputs (a killed compile) is removed by the next compile once it is
 /// ten minutes old; a newer one may be a compile's running beside, and

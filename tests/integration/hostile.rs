@@ -69,6 +69,10 @@ const TOP_POSITIONS: &[(&str, &str)] = &[
     ),
     ("defaults { socket = \"@@\" }", "/run/haproxy/admin.sock"),
     ("defaults { log = \"@@\" }", "/dev/log"),
+    (
+        "defaults { routes_map = \"@@\" }",
+        "/etc/haproxy/routes.map",
+    ),
     ("let s: string = \"@@\"", "text"),
     ("import \"@@\"", "main.hap"),
 ];
@@ -208,6 +212,10 @@ fn hostile_strings_never_inject() {
                         output.haproxy_cfg
                     );
                     assert_eq!(skeleton(&output.runtime_txt), skeleton(&base.runtime_txt));
+                    assert_eq!(
+                        output.routes_map.as_deref().map(skeleton),
+                        base.routes_map.as_deref().map(skeleton)
+                    );
                     for line in output.runtime_txt.lines().filter(|l| !l.starts_with('#')) {
                         assert!(line.starts_with("set ") && !line.contains(';'), "{line:?}");
                     }
@@ -220,7 +228,7 @@ fn hostile_strings_never_inject() {
     // What was accepted must also be accepted by HAProxy as one argument.
     for (template, value, outputs) in &accepted {
         for output in outputs {
-            if let Err(e) = support::haproxy_check(&output.haproxy_cfg) {
+            if let Err(e) = support::haproxy_check_output(output) {
                 panic!(
                     "{value:?} in `{template}` was accepted but HAProxy refuses the output: {e}"
                 );

@@ -138,8 +138,42 @@ pub fn for_test_machine(cfg: &str) -> (String, Vec<String>) {
 
 /// Runs the real `haproxy -c -dW` (zero warnings) on a configuration.
 pub fn haproxy_check(cfg: &str) -> Result<(), String> {
-    let (cfg, secrets) = for_test_machine(cfg);
     let dir = tempfile::tempdir().unwrap();
+    check_in(cfg, &dir)
+}
+
+/// [`haproxy_check`] of an environment's outputs: its routes map, when it
+/// has one, is put where the configuration looks it up, in a temporary
+/// directory instead of the deployment's path.
+pub fn haproxy_check_output(output: &Output) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = match &output.routes_map {
+        Some(map) => {
+            let path = dir.path().join("routes.map");
+            std::fs::write(&path, map).unwrap();
+            with_map_at(&output.haproxy_cfg, &path)
+        }
+        None => output.haproxy_cfg.clone(),
+    };
+    check_in(&cfg, &dir)
+}
+
+/// `cfg` with every lookup in a map (`map(PATH)`) reading `path` instead.
+pub fn with_map_at(cfg: &str, path: &Path) -> String {
+    let mut out = String::with_capacity(cfg.len());
+    let mut rest = cfg;
+    while let Some(start) = rest.find(",map(") {
+        let (before, after) = rest.split_at(start + ",map(".len());
+        out.push_str(before);
+        out.push_str(&path.display().to_string());
+        rest = &after[after.find(')').expect("a map lookup ends")..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn check_in(cfg: &str, dir: &tempfile::TempDir) -> Result<(), String> {
+    let (cfg, secrets) = for_test_machine(cfg);
     let path = dir.path().join("haproxy.cfg");
     std::fs::write(&path, &cfg).unwrap();
     let mut command = Command::new(haproxy());
@@ -218,7 +252,7 @@ pub fn json_codes(json: &serde_json::Value) -> Vec<&str> {
 /// Asserts every environment's output passes `haproxy -c -dW`.
 pub fn assert_outputs_pass_haproxy(outputs: &[Output], what: &str) {
     for output in outputs {
-        if let Err(e) = haproxy_check(&output.haproxy_cfg) {
+        if let Err(e) = haproxy_check_output(output) {
             panic!("{what}, environment `{}`: {e}", output.env);
         }
     }
