@@ -56,6 +56,22 @@ pub enum Command {
     EnableHealth(ServerRef),
     ShutdownSessions(ServerRef),
     DelServer(ServerRef),
+    /// `add map MAP KEY BACKEND`: a route that is a new entry of the
+    /// routes map (see [`crate::lower::RouteMap`]).
+    AddMap(MapEntry),
+    /// `set map MAP KEY BACKEND`: an entry that sends elsewhere.
+    SetMap(MapEntry),
+    /// `del map MAP KEY`: an entry removed (`backend` is what it was).
+    DelMap(MapEntry),
+}
+
+/// An entry of the routes map, as the Runtime API names it: the map's path
+/// on the HAProxy host, the key (`host@frontend`) and the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapEntry {
+    pub map: Arc<str>,
+    pub key: String,
+    pub backend: String,
 }
 
 /// What a command does to its server, with the values it needs, borrowed:
@@ -162,9 +178,10 @@ impl Command {
         line
     }
 
-    /// The server the command is about, and what it does to it.
-    fn parts(&self) -> (&ServerRef, Action<'_>) {
-        match self {
+    /// The server the command is about, and what it does to it; `Err`
+    /// with the verb and the entry for a command about the routes map.
+    fn parts(&self) -> Result<(&ServerRef, Action<'_>), (&'static str, &MapEntry)> {
+        Ok(match self {
             Command::SetAddr(s, ip, port) => (s, Action::SetAddr(*ip, *port)),
             Command::SetFqdn(s, name) => (s, Action::SetFqdn(name)),
             Command::SetWeight(s, weight) => (s, Action::SetWeight(*weight)),
@@ -174,13 +191,37 @@ impl Command {
             Command::EnableHealth(s) => (s, Action::EnableHealth),
             Command::ShutdownSessions(s) => (s, Action::ShutdownSessions),
             Command::DelServer(s) => (s, Action::DelServer),
-        }
+            Command::AddMap(entry) => return Err(("add", entry)),
+            Command::SetMap(entry) => return Err(("set", entry)),
+            Command::DelMap(entry) => return Err(("del", entry)),
+        })
     }
 
     /// Appends the command to `out`, without its newline.
     pub fn write_line(&self, out: &mut String) {
-        let (target, action) = self.parts();
-        action.write(out, &target.backend, &target.server);
+        match self.parts() {
+            Ok((target, action)) => action.write(out, &target.backend, &target.server),
+            Err((verb, entry)) => {
+                // The path is one the checker restricted to letters,
+                // digits and `._/@+-`; the key a host name, `@` and an
+                // identifier; the backend an identifier.
+                assert!(
+                    [&*entry.map, &entry.key, &entry.backend]
+                        .iter()
+                        .all(|part| super::routes_map::is_word(part)),
+                    "map command built from unchecked input: {entry:?}"
+                );
+                out.push_str(verb);
+                out.push_str(" map ");
+                out.push_str(&entry.map);
+                out.push(' ');
+                out.push_str(&entry.key);
+                if verb != "del" {
+                    out.push(' ');
+                    out.push_str(&entry.backend);
+                }
+            }
+        }
     }
 
     /// Whether HAProxy's reply means "not now": `del server` is refused

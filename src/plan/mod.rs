@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::emit::haproxy_cfg::render_words;
-use crate::emit::runtime::{Command, ServerRef};
+use crate::emit::runtime::{Command, MapEntry, ServerRef};
 use crate::lower::{self, Word};
 use crate::model::{self, Host, ServerState, Text};
 
@@ -179,11 +179,12 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
         ));
     }
     tls_changes(base, new, &mut changes);
+    let maps = Maps::of(base, new);
     keyed(
         &base.frontends,
         &new.frontends,
         |f| f.name.clone(),
-        |action, old, new| frontend_changes(action, old, new, &mut changes),
+        |action, old, new| frontend_changes(action, old, new, &maps, &mut changes),
     );
     let mut backend_changes = Vec::new();
     keyed(
@@ -439,7 +440,51 @@ fn headers(list: &[model::Header]) -> String {
     parts.join(", ")
 }
 
-fn frontend_fields(f: &model::Frontend) -> Fields {
+/// What the plan needs to know of the routes maps of the two versions.
+struct Maps<'a> {
+    /// The map's path on the HAProxy host, when both versions have a
+    /// routes map at the same path: only then do entries change at
+    /// runtime (a map that appears, moves or goes is a reload, as a
+    /// `defaults` change).
+    path: Option<&'a str>,
+    /// Whether the new version has a routes map at all.
+    new_has_map: bool,
+    /// The backends of the base: an entry can only send to a backend that
+    /// HAProxy already runs.
+    base_backends: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Maps<'a> {
+    fn of(base: &'a model::Env, new: &'a model::Env) -> Maps<'a> {
+        let (old_path, new_path) = (
+            base.defaults.routes_map.as_deref(),
+            new.defaults.routes_map.as_deref(),
+        );
+        Maps {
+            path: new_path.filter(|_| old_path == new_path),
+            new_has_map: new_path.is_some(),
+            base_backends: base.backends.iter().map(|b| b.name.as_str()).collect(),
+        }
+    }
+}
+
+/// Routes by key: whether each is an entry of the routes map, or why not.
+type Fits = HashMap<String, Result<(), String>>;
+
+/// Each route of `f` by key: whether it is an entry of the routes map, or
+/// why not (see [`lower::map_fit`]); `None` without a map.
+fn route_fits(f: &model::Frontend, has_map: bool) -> Fits {
+    if !has_map {
+        return HashMap::new();
+    }
+    f.routes
+        .iter()
+        .map(route_key)
+        .zip(lower::map_fit(f))
+        .collect()
+}
+
+fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     let mut fields = Fields::new();
     opt(&mut fields, "default", &f.default_backend);
     opt(&mut fields, "maxconn", &f.maxconn);
@@ -473,7 +518,13 @@ fn frontend_fields(f: &model::Frontend) -> Fields {
     if !f.response_headers.is_empty() {
         fields.push(("response_headers", headers(&f.response_headers)));
     }
-    let order: Vec<String> = f.routes.iter().map(route_key).collect();
+    // The order of the routes that are rules: the map's entries have none.
+    let order: Vec<String> = f
+        .routes
+        .iter()
+        .map(route_key)
+        .filter(|key| !fits.get(key).is_some_and(Result::is_ok))
+        .collect();
     fields.push(("route order", order.join("; ")));
     fields
 }
@@ -484,6 +535,7 @@ fn frontend_changes(
     action: Action,
     old: Option<&model::Frontend>,
     new: Option<&model::Frontend>,
+    maps: &Maps,
     changes: &mut Vec<Change>,
 ) {
     let name = new.or(old).map(|f| f.name.clone()).unwrap_or_default();
@@ -501,7 +553,12 @@ fn frontend_changes(
             return;
         }
     };
-    let mut fields = diff_fields(&frontend_fields(old), &frontend_fields(new));
+    let old_fits = route_fits(old, maps.path.is_some());
+    let new_fits = route_fits(new, maps.new_has_map);
+    let mut fields = diff_fields(
+        &frontend_fields(old, &old_fits),
+        &frontend_fields(new, &new_fits),
+    );
     // Route order is a change of its own only when the same routes are
     // there (added and removed routes are listed on their own).
     let keys = |f: &model::Frontend| {
@@ -515,10 +572,6 @@ fn frontend_changes(
     if !fields.is_empty() {
         changes.push(update(Object::Frontend(name.clone()), fields, reload()));
     }
-    let target = |r: &model::Route| match &r.target {
-        model::Target::Backend(name) => vec![("backend", name.clone())],
-        model::Target::Redirect(url) => vec![("redirect", url.clone())],
-    };
     members(
         &old.binds,
         &new.binds,
@@ -527,14 +580,104 @@ fn frontend_changes(
         |key| Object::Bind(name.clone(), key),
         changes,
     );
-    members(
-        &old.routes,
-        &new.routes,
-        route_key,
-        target,
-        |key| Object::Route(name.clone(), key),
-        changes,
-    );
+    route_changes(&name, old, new, (&old_fits, &new_fits), maps, changes);
+}
+
+/// The routes of a frontend, paired by key. A route that is an entry of
+/// the routes map on both sides (or added or removed as one) changes at
+/// runtime, when its backend already runs; every other change is a
+/// reload, with the reason a route is not an entry.
+fn route_changes(
+    frontend: &str,
+    old: &model::Frontend,
+    new: &model::Frontend,
+    (old_fits, new_fits): (&Fits, &Fits),
+    maps: &Maps,
+    changes: &mut Vec<Change>,
+) {
+    let fields_of = |r: &model::Route, fits: &Fits| {
+        let mut fields = match &r.target {
+            model::Target::Backend(name) => vec![("backend", name.clone())],
+            model::Target::Redirect(url) => vec![("redirect", url.clone())],
+        };
+        // Said when the map is the same on both sides; a map that appears
+        // or goes is one change of `defaults`, not one of every route.
+        if let Some(fit) = fits.get(&route_key(r)).filter(|_| maps.path.is_some()) {
+            let lowered = if fit.is_ok() { "map entry" } else { "rule" };
+            fields.push(("lowered as", lowered.to_string()));
+        }
+        fields
+    };
+    keyed(&old.routes, &new.routes, route_key, |action, o, n| {
+        let fields = diff_fields(
+            &o.map(|r| fields_of(r, old_fits)).unwrap_or_default(),
+            &n.map(|r| fields_of(r, new_fits)).unwrap_or_default(),
+        );
+        if action == Action::Update && fields.is_empty() {
+            return;
+        }
+        let key = route_key(n.or(o).expect("one side exists"));
+        let apply = map_apply(frontend, &key, o, n, (old_fits, new_fits), maps);
+        changes.push(Change {
+            object: Object::Route(frontend.to_string(), key),
+            action,
+            fields,
+            apply,
+            destructive: action == Action::Remove,
+        });
+    });
+}
+
+/// How a route's change goes live: as a change of its entry in the routes
+/// map, or by a reload (and why).
+fn map_apply(
+    frontend: &str,
+    key: &str,
+    old: Option<&model::Route>,
+    new: Option<&model::Route>,
+    (old_fits, new_fits): (&Fits, &Fits),
+    maps: &Maps,
+) -> Apply {
+    let reload = |why: String| Apply::Reload(why);
+    let Some(path) = maps.path else {
+        return reload(FRONTEND_RELOAD.into());
+    };
+    // Why a side is not an entry; `None` when it is one or is absent.
+    let not_entry = |route: Option<&model::Route>, fits: &Fits| {
+        route.and_then(|_| match fits.get(key) {
+            Some(Ok(())) => None,
+            Some(Err(why)) => Some(why.clone()),
+            None => Some("it is not a map entry".into()),
+        })
+    };
+    if let Some(why) = not_entry(new, new_fits).or_else(|| not_entry(old, old_fits)) {
+        return reload(format!(
+            "a route that is not an entry of the routes map needs a reload, and {why}"
+        ));
+    }
+    let entry = |route: &model::Route| {
+        let host = route.host.as_deref().expect("an entry matches a host");
+        let backend = route.target.backend().expect("an entry sends to a backend");
+        MapEntry {
+            map: path.into(),
+            key: lower::map_key(host, frontend),
+            backend: backend.to_string(),
+        }
+    };
+    if let Some(route) = new {
+        let backend = route.target.backend().unwrap_or_default();
+        if !maps.base_backends.contains(backend) {
+            return reload(format!(
+                "its backend `{backend}` is new: HAProxy runs it only after a reload"
+            ));
+        }
+    }
+    Apply::Runtime(vec![match (old, new) {
+        (None, Some(n)) => Command::AddMap(entry(n)),
+        (Some(_), Some(n)) => Command::SetMap(entry(n)),
+        (Some(o), None) => Command::DelMap(entry(o)),
+        (None, None) => unreachable!("one side exists"),
+    }])
 }
 
 /// The binds or routes of a frontend, paired by key: each one added,

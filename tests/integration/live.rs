@@ -798,3 +798,130 @@ fn start_project(body: &str) -> Started {
     let cfg = test_cfg(&run, body);
     start_cfg(run, &cfg)
 }
+
+/// Routes that are entries of the routes map change on a running HAProxy:
+/// started on the base version, given the `runtime.txt` that `compile
+/// --base` writes (`set map`, `del map`, `add map`, every reply checked),
+/// it routes every host as HAProxy started on the new version does, and
+/// its map holds the entries of the new `routes.map`. The configuration
+/// does not change, but for its header.
+#[test]
+fn routes_map_entries_change_without_a_reload_on_a_real_haproxy() {
+    let run = tempfile::tempdir().unwrap();
+    let (front, dead) = (free_port(), free_port());
+    let map_path = run.path().join("routes.map");
+    let project = |routes: &str| {
+        TempProject::single(&format!(
+            r#"env test
+defaults {{
+  socket = "{socket}"
+  routes_map = "{map}"
+}}
+backend a {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+backend b {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+backend c {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}
+frontend f {{
+  bind 127.0.0.1:{front}
+{routes}
+  default -> c
+}}
+"#,
+            socket = run.path().join("admin.sock").display(),
+            map = map_path.display(),
+        ))
+    };
+    let base = project(
+        "  route host \"one.example.com\" -> a\n\
+         route host \"two.example.com\" -> b\n\
+         route path exact \"/healthz\" -> c\n\
+         route host \"late.example.com\" -> a",
+    )
+    .compile();
+    let new = project(
+        "  route host \"one.example.com\" -> b\n\
+         route host \"three.example.com\" -> a\n\
+         route path exact \"/healthz\" -> c\n\
+         route host \"late.example.com\" -> a",
+    )
+    .compile();
+    let base_output = base.outputs().remove(0);
+    let base = haptic::driver::Base::new("base".into(), Some(base));
+    let plan_output = new.output_against(&new.envs[0], Some(&base));
+    let new_output = new.outputs().remove(0);
+    let body = |cfg: &str| {
+        cfg.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        body(&base_output.haproxy_cfg),
+        body(&new_output.haproxy_cfg)
+    );
+    let script = &plan_output.runtime_txt;
+    assert!(script.contains("# reload needed: no\n"), "{script}");
+    for verb in ["set map", "del map", "add map"] {
+        assert_eq!(script.matches(verb).count(), 1, "{script}");
+    }
+
+    let hosts = [
+        "one.example.com",
+        "ONE.example.com:8080",
+        "two.example.com",
+        "three.example.com",
+        "late.example.com",
+        "other.example.com",
+    ];
+    let entries = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                // `show map` starts each entry with its address.
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words[words.len() - 2..].join(" ")
+            })
+            .collect()
+    };
+    let map = map_path.display().to_string();
+    let routed_after_runtime = {
+        std::fs::write(&map_path, base_output.routes_map.as_deref().unwrap()).unwrap();
+        let haproxy = Haproxy::start(&base_output.haproxy_cfg, &run.path().join("admin.sock"));
+        for line in script.lines().filter(|l| !l.starts_with('#')) {
+            let reply = haproxy.command(line);
+            assert_eq!(reply.trim(), "", "HAProxy refused `{line}`");
+        }
+        assert_eq!(
+            entries(&haproxy.command(&format!("show map {map}"))),
+            entries(new_output.routes_map.as_deref().unwrap())
+        );
+        hosts.map(|host| backend_taking(&haproxy, front, host))
+    };
+    let routed_after_reload = {
+        std::fs::write(&map_path, new_output.routes_map.as_deref().unwrap()).unwrap();
+        let haproxy = Haproxy::start(&new_output.haproxy_cfg, &run.path().join("admin.sock"));
+        hosts.map(|host| backend_taking(&haproxy, front, host))
+    };
+    assert_eq!(routed_after_runtime, routed_after_reload);
+    assert_eq!(routed_after_reload, ["b", "b", "c", "a", "a", "c"]);
+}
+
+/// The backend that takes a request for `host` on the frontend at `port`:
+/// the one whose session count (`show stat`'s `stot`) it raises.
+fn backend_taking(haproxy: &Haproxy, port: u16, host: &str) -> String {
+    let sessions = || -> BTreeMap<String, u64> {
+        haproxy
+            .command("show stat")
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f.len() > 7 && f[1] == "BACKEND")
+            .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
+            .collect()
+    };
+    let before = sessions();
+    let reply = http_get(port, &format!("Host: {host}\r\n"));
+    assert!(reply.starts_with("HTTP/1.1 503"), "{host}: {reply}");
+    let after = sessions();
+    let taken: Vec<&String> = after.keys().filter(|b| after[*b] > before[*b]).collect();
+    assert_eq!(taken.len(), 1, "{host}: {before:?} -> {after:?}");
+    taken[0].clone()
+}
