@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::emit::runtime::{Command, ServerRef};
+use crate::emit::runtime::{Command, MapEntry, ServerRef};
 use crate::model::{self, Host, ServerState};
 use crate::plan::{self, Apply};
 use crate::runtime_api::{self, Endpoint, Live, LiveServer};
@@ -15,10 +15,27 @@ use crate::runtime_api::{self, Endpoint, Live, LiveServer};
 /// One difference between the live and the declared state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
-    pub server: ServerRef,
+    /// What differs, as a plan names it: `backend api / server s1`,
+    /// `frontend edge / route host api.example.com`.
+    pub object: String,
     pub field: &'static str,
     pub live: String,
     pub declared: String,
+}
+
+/// The object a server's drift is about.
+fn server_object(target: &ServerRef) -> String {
+    format!("backend {} / server {}", target.backend, target.server)
+}
+
+/// Reads what `converge` compares for `env`: backends and servers, and the
+/// entries of its routes map when it has one.
+pub fn read(endpoint: &Endpoint, env: &model::Env, timeout: Duration) -> std::io::Result<Live> {
+    let mut live = runtime_api::read_live(endpoint, timeout)?;
+    if let Some(path) = &env.defaults.routes_map {
+        live.routes_map = Some(runtime_api::read_map(endpoint, path, timeout)?);
+    }
+    Ok(live)
 }
 
 /// What it takes to converge: commands, the drift they repair, and what
@@ -48,7 +65,7 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
             match live.servers.get(&(be.name.clone(), s.name.to_string())) {
                 None => {
                     out.drift.push(Drift {
-                        server: target.clone(),
+                        object: server_object(&target),
                         field: "server",
                         live: "absent".into(),
                         declared: "present".into(),
@@ -75,7 +92,7 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
             let (backend, name) = key;
             let target = ServerRef::new(backend, name);
             out.drift.push(Drift {
-                server: target.clone(),
+                object: server_object(&target),
                 field: "server",
                 live: "present".into(),
                 declared: "absent".into(),
@@ -114,7 +131,90 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
             "backend `{backend}` is running but not declared: removing it needs a reload"
         ));
     }
+    routes_map(env, live, &running, &mut out);
     out
+}
+
+/// The entries of the routes map: each declared one that is missing is
+/// added, each that sends elsewhere is set, each live one the sources do
+/// not declare is deleted. A key found more than once (an `add map` sent
+/// twice by hand) is deleted, then added once.
+fn routes_map(
+    env: &model::Env,
+    live: &Live,
+    running: &std::collections::HashSet<&str>,
+    out: &mut Convergence,
+) {
+    let Some(map) = crate::lower::RouteMap::of(env) else {
+        return;
+    };
+    let Some(Some(entries)) = &live.routes_map else {
+        out.reload_reasons.push(format!(
+            "the routes map `{}` is not loaded: HAProxy runs a configuration without it",
+            map.path
+        ));
+        return;
+    };
+    let mut live_entries: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for (key, value) in entries {
+        live_entries.entry(key).or_default().push(value);
+    }
+    let object = |key: &str| match key.rsplit_once('@') {
+        Some((host, frontend)) => format!("frontend {frontend} / route host {host}"),
+        None => format!("routes map / key {key}"),
+    };
+    let entry = |key: &str, backend: &str| MapEntry {
+        map: map.path.into(),
+        key: key.to_string(),
+        backend: backend.to_string(),
+    };
+    let mut declared = std::collections::HashSet::new();
+    for (key, backend) in &map.entries {
+        declared.insert(key.as_str());
+        if !running.contains(backend) {
+            // Said already: the backend needs a reload, which loads the map.
+            continue;
+        }
+        let values = live_entries
+            .get(key.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        if values == [*backend] {
+            continue;
+        }
+        out.drift.push(Drift {
+            object: object(key),
+            field: "backend",
+            live: if values.is_empty() {
+                "absent".into()
+            } else {
+                values.join(", ")
+            },
+            declared: backend.to_string(),
+        });
+        out.commands.extend(match values.len() {
+            0 => vec![Command::AddMap(entry(key, backend))],
+            1 => vec![Command::SetMap(entry(key, backend))],
+            _ => vec![
+                Command::DelMap(entry(key, backend)),
+                Command::AddMap(entry(key, backend)),
+            ],
+        });
+    }
+    let mut extra: Vec<(&str, &Vec<&str>)> = live_entries
+        .iter()
+        .filter(|(key, _)| !declared.contains(*key))
+        .map(|(key, values)| (*key, values))
+        .collect();
+    extra.sort();
+    for (key, values) in extra {
+        out.drift.push(Drift {
+            object: object(key),
+            field: "backend",
+            live: values.join(", "),
+            declared: "absent".into(),
+        });
+        out.commands.push(Command::DelMap(entry(key, values[0])));
+    }
 }
 
 fn server(
@@ -126,7 +226,7 @@ fn server(
 ) {
     let mut drift = |field: &'static str, live: String, declared: String| {
         out.drift.push(Drift {
-            server: target.clone(),
+            object: server_object(&target),
             field,
             live,
             declared,
@@ -280,7 +380,7 @@ pub fn run(
         }
         sent.push(command);
     }
-    let live = runtime_api::read_live(endpoint, timeout)?;
+    let live = read(endpoint, env, timeout)?;
     let remaining = converge(env, &live);
     if remaining.commands.is_empty() {
         Ok(Outcome::Converged { sent })

@@ -519,7 +519,7 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
         return unknown_env(env, &compilation.env_names());
     };
     let endpoint = crate::runtime_api::Endpoint::parse(socket);
-    let live = match crate::runtime_api::read_live(&endpoint, timeout) {
+    let live = match apply::read(&endpoint, env, timeout) {
         Ok(live) => live,
         Err(e) => {
             eprintln!("error: cannot reach the Runtime API at `{endpoint}`: {e}");
@@ -533,8 +533,8 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
     let plan = apply::converge(env, &live);
     for d in &plan.drift {
         eprintln!(
-            "drift: backend {} / server {}: {} {} -> {}",
-            d.server.backend, d.server.server, d.field, d.live, d.declared
+            "drift: {}: {} {} -> {}",
+            d.object, d.field, d.live, d.declared
         );
     }
     let reload = |reasons: &[String]| {
@@ -609,8 +609,8 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
             report_sent(&sent);
             for d in &remaining.drift {
                 eprintln!(
-                    "still differs: backend {} / server {}: {} {} -> {}",
-                    d.server.backend, d.server.server, d.field, d.live, d.declared
+                    "still differs: {}: {} {} -> {}",
+                    d.object, d.field, d.live, d.declared
                 );
             }
             eprintln!(

@@ -101,6 +101,10 @@ fn exchange(mut stream: impl Stream, command: &str, timeout: Duration) -> std::i
 pub struct Live {
     pub backends: Vec<String>,
     pub servers: BTreeMap<(String, String), LiveServer>,
+    /// The entries of the environment's routes map (key, value), when it
+    /// has one and it was read (`apply::read`); `Some(None)` when HAProxy
+    /// has no map of that path loaded.
+    pub routes_map: Option<Option<Vec<(String, String)>>>,
 }
 
 /// Reads the live state: `show backend`, `show servers state` and the
@@ -118,7 +122,39 @@ pub fn read_live(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Live
     for (key, server) in &mut servers {
         server.maxconn = limits.get(key).copied().unwrap_or(0);
     }
-    Ok(Live { backends, servers })
+    Ok(Live {
+        backends,
+        servers,
+        routes_map: None,
+    })
+}
+
+/// The entries of the map HAProxy loaded from `path` (`show map`), in its
+/// order; `None` when it loaded none from there.
+pub fn read_map(
+    endpoint: &Endpoint,
+    path: &str,
+    timeout: Duration,
+) -> std::io::Result<Option<Vec<(String, String)>>> {
+    let reply = send(endpoint, &format!("show map {path}"), timeout)?;
+    Ok(parse_map(&reply))
+}
+
+/// The entries of a `show map` reply (`0x55d1e4a0 key value` a line);
+/// `None` for HAProxy's refusal of a map it does not know.
+pub fn parse_map(reply: &str) -> Option<Vec<(String, String)>> {
+    if reply.starts_with("Unknown map identifier") {
+        return None;
+    }
+    let entries = reply
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (_address, key, value) = (words.next()?, words.next()?, words.next()?);
+            Some((key.to_string(), value.to_string()))
+        })
+        .collect();
+    Some(entries)
 }
 
 /// The `# name name ...` header line of a Runtime API table.

@@ -318,3 +318,108 @@ fn unreachable_and_tcp_endpoints() {
         50
     );
 }
+
+/// The routes map converges too: HAProxy started on the base's map, with
+/// drift made by hand (an entry added twice, one the sources never had),
+/// is brought to the declared entries (added, set, deleted, the doubled
+/// key deleted and added once); a second apply sends nothing. HAProxy
+/// running a configuration without the map gets a reload, not commands.
+#[test]
+fn apply_converges_the_routes_map() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let map = run.path().join("routes.map");
+    let front = free_port();
+    let source = |routes: &str, with_map: bool| {
+        let map_line = if with_map {
+            format!("  routes_map = \"{}\"\n", map.display())
+        } else {
+            String::new()
+        };
+        format!(
+            "env test\ndefaults {{\n  socket = \"{}\"\n{map_line}}}\n\
+             backend a {{ server s = 127.0.0.1:9301 }}\n\
+             backend b {{ server s = 127.0.0.1:9302 }}\n\
+             frontend f {{\n  bind 127.0.0.1:{front}\n{routes}  default -> a\n}}\n",
+            socket.display()
+        )
+    };
+    let base_routes =
+        "  route host \"one.example.com\" -> a\n  route host \"two.example.com\" -> b\n";
+    let new_routes = "  route host \"one.example.com\" -> b\n  route host \"three.example.com\" -> a\n  route host \"four.example.com\" -> b\n";
+    let base = TempProject::single(&source(base_routes, true))
+        .compile()
+        .outputs()
+        .remove(0);
+    std::fs::write(&map, base.routes_map.unwrap()).unwrap();
+    let haproxy = Haproxy::start(&base.haproxy_cfg, &socket);
+    let path = map.display().to_string();
+    for drift in [
+        format!("add map {path} four.example.com@f b"),
+        format!("add map {path} four.example.com@f a"),
+        format!("add map {path} hand.example.com@f a"),
+    ] {
+        assert_eq!(haproxy.command(&drift).trim(), "");
+    }
+    let project = TempProject::single(&source(new_routes, true));
+    let s = Setup {
+        _run: run,
+        socket: socket.clone(),
+        project,
+        haproxy,
+    };
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{report}");
+    for expected in [
+        "drift: frontend f / route host one.example.com: backend a -> b",
+        "drift: frontend f / route host three.example.com: backend absent -> a",
+        "drift: frontend f / route host four.example.com: backend b, a -> b",
+        "drift: frontend f / route host two.example.com: backend b -> absent",
+        "drift: frontend f / route host hand.example.com: backend a -> absent",
+        &format!("applied: set map {path} one.example.com@f b"),
+        &format!("applied: add map {path} three.example.com@f a"),
+        &format!("applied: del map {path} four.example.com@f"),
+        &format!("applied: add map {path} four.example.com@f b"),
+        &format!("applied: del map {path} hand.example.com@f"),
+        &format!("applied: del map {path} two.example.com@f"),
+        "converged: 6 command(s) applied and verified",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+    let live = haptic::runtime_api::parse_map(&s.haproxy.command(&format!("show map {path}")))
+        .expect("the map is loaded");
+    let mut live: Vec<String> = live.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    live.sort();
+    assert_eq!(
+        live,
+        [
+            "four.example.com@f b",
+            "one.example.com@f b",
+            "three.example.com@f a"
+        ]
+    );
+    let (code, _, second) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{second}");
+    assert!(second.contains("no command sent"), "{second}");
+
+    // A HAProxy whose configuration has no routes map.
+    let without = TempProject::single(&source(base_routes, false))
+        .compile()
+        .outputs()
+        .remove(0);
+    drop(s.haproxy);
+    let haproxy = Haproxy::start(&without.haproxy_cfg, &s.socket);
+    let s = Setup { haproxy, ..s };
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    assert!(
+        report.contains(&format!(
+            "reload needed: the routes map `{path}` is not loaded: HAProxy runs a configuration without it"
+        )),
+        "{report}"
+    );
+    assert!(!report.contains("applied:"), "{report}");
+}
