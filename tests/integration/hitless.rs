@@ -8,6 +8,12 @@
 //! Servers named by DNS use names under `.invalid` (RFC 2606), which never
 //! resolve: they wait unresolved on both sides, and their DNS name, port
 //! and weight are compared.
+//!
+//! The frontend's host routes are entries of a routes map: added, removed,
+//! sent elsewhere and reordered, they go live with `add/set/del map`, and
+//! the two HAProxies' `show map` must hold the same entries. Now and then
+//! the new version puts a path route before them, which makes them rules:
+//! a reload.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -158,10 +164,65 @@ fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
     new
 }
 
-fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
+/// The frontend's host routes (`h{N}.example.com` → a backend), and
+/// whether a path route comes before them (which makes them rules).
+#[derive(Clone, Debug)]
+struct Routes {
+    hosts: Vec<(u64, String)>,
+    guarded: bool,
+}
+
+fn base_routes(rng: &mut Rng, backends: &[Backend]) -> Routes {
+    let mut hosts: Vec<(u64, String)> = Vec::new();
+    for _ in 0..rng.below(4) {
+        let host = rng.below(8);
+        if hosts.iter().all(|(h, _)| *h != host) {
+            hosts.push((host, pick(rng, backends)));
+        }
+    }
+    Routes {
+        hosts,
+        guarded: false,
+    }
+}
+
+fn pick(rng: &mut Rng, backends: &[Backend]) -> String {
+    backends[rng.below(backends.len() as u64) as usize]
+        .name
+        .clone()
+}
+
+/// Host routes removed, sent to another backend, added, reordered; now
+/// and then a path route put before them.
+fn mutate_routes(rng: &mut Rng, base: &Routes, backends: &[Backend]) -> Routes {
+    let mut hosts: Vec<(u64, String)> = Vec::new();
+    for (host, backend) in &base.hosts {
+        match rng.below(5) {
+            0 => continue,
+            1 => hosts.push((*host, pick(rng, backends))),
+            _ => hosts.push((*host, backend.clone())),
+        }
+    }
+    for _ in 0..rng.below(3) {
+        let host = rng.below(8);
+        if hosts.iter().all(|(h, _)| *h != host) {
+            hosts.push((host, pick(rng, backends)));
+        }
+    }
+    if rng.chance(20) {
+        hosts.reverse();
+    }
+    Routes {
+        hosts,
+        guarded: rng.chance(5),
+    }
+}
+
+fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16) -> String {
     let mut out = format!(
-        "env test\ndefaults {{ socket = \"{}\" }}\n",
-        socket.display()
+        "env test\ndefaults {{\n  socket = \"{}\"\n  routes_map = \"{}\"\n}}\n",
+        run.join("admin.sock").display(),
+        run.join("routes.map").display()
     );
     for b in backends {
         out.push_str(&format!(
@@ -205,6 +266,14 @@ fn render(backends: &[Backend], socket: &Path, front: u16) -> String {
         out.push_str("}\n");
     }
     out.push_str(&format!("frontend f {{\n  bind 127.0.0.1:{front}\n"));
+    if routes.guarded {
+        out.push_str("  route path exact \"/guard\" -> be0\n");
+    }
+    for (host, backend) in &routes.hosts {
+        out.push_str(&format!(
+            "  route host \"h{host}.example.com\" -> {backend}\n"
+        ));
+    }
     for b in backends.iter().skip(1) {
         out.push_str(&format!(
             "  route path prefix \"/{}/\" -> {}\n",
@@ -228,6 +297,22 @@ fn state(haproxy: &Haproxy) -> State {
             (k, (s.addr, s.port, s.fqdn, s.maint, weight))
         })
         .collect()
+}
+
+/// The entries of the routes map HAProxy holds, sorted.
+fn map_state(haproxy: &Haproxy, run: &Path) -> Vec<(String, String)> {
+    let path = run.join("routes.map");
+    let reply = haproxy.command(&format!("show map {}", path.display()));
+    let mut entries = haptic::runtime_api::parse_map(&reply).expect("the map is loaded");
+    entries.sort();
+    entries
+}
+
+/// HAProxy started on `output`, its routes map put where it is looked up.
+fn start(output: &haptic::driver::Output, run: &Path) -> Haproxy {
+    let map = output.routes_map.as_deref().expect("a routes map");
+    std::fs::write(run.join("routes.map"), map).unwrap();
+    Haproxy::start(&output.haproxy_cfg, &run.join("admin.sock"))
 }
 
 fn compile(source: &str) -> haptic::driver::Compilation {
@@ -292,26 +377,28 @@ fn naive_commands(
 #[test]
 fn hitless_changes_reach_the_same_state_as_a_reload() {
     let run = tempfile::tempdir().unwrap();
-    let socket = run.path().join("admin.sock");
     let (mut hitless, mut hitless_changes, mut reload_checked) = (0, 0, 0);
-    let mut renamed = 0;
+    let (mut renamed, mut map_changes) = (0, 0);
     for case in 0..300 {
         let mut rng =
             Rng(0x9E37_79B9_7F4A_7C15 ^ (case as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
         let base = base_project(&mut rng);
         let new = mutate(&mut rng, &base, case);
+        let routes = base_routes(&mut rng, &base);
+        let new_routes = mutate_routes(&mut rng, &routes, &new);
         let front = free_port();
-        let (base_src, new_src) = (render(&base, &socket, front), render(&new, &socket, front));
+        let base_src = render(&base, &routes, run.path(), front);
+        let new_src = render(&new, &new_routes, run.path(), front);
         let (base_c, new_c) = (compile(&base_src), compile(&new_src));
         let plan = plan::classify(&base_c.envs[0], &new_c.envs[0]);
-        let base_cfg = base_c.outputs().remove(0).haproxy_cfg;
+        let base_output = base_c.outputs().remove(0);
         let context = || {
             format!("case {case}\n--- base ---\n{base_src}--- new ---\n{new_src}--- plan ---\n{plan:#?}")
         };
 
         if plan.needs_reload() {
             // Every reload-classified server change is refused when tried.
-            let haproxy = Haproxy::start(&base_cfg, &socket);
+            let haproxy = start(&base_output, run.path());
             for change in &plan.changes {
                 let Apply::Reload(reason) = &change.apply else {
                     continue;
@@ -340,8 +427,18 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
             .iter()
             .filter(|c| matches!(c, Command::SetFqdn(..)))
             .count();
+        map_changes += plan
+            .runtime_commands()
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c,
+                    Command::AddMap(_) | Command::SetMap(_) | Command::DelMap(_)
+                )
+            })
+            .count();
         let after_runtime = {
-            let haproxy = Haproxy::start(&base_cfg, &socket);
+            let haproxy = start(&base_output, run.path());
             for command in plan.runtime_commands() {
                 let reply = haproxy.command(&command.line());
                 assert!(
@@ -351,12 +448,29 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
                     context()
                 );
             }
-            state(&haproxy)
+            (state(&haproxy), map_state(&haproxy, run.path()))
         };
-        let after_reload = state(&Haproxy::start(
-            &new_c.outputs().remove(0).haproxy_cfg,
-            &socket,
-        ));
+        let (after_reload, map_after_reload) = {
+            let haproxy = start(&new_c.outputs().remove(0), run.path());
+            (state(&haproxy), map_state(&haproxy, run.path()))
+        };
+        let (after_runtime, map_after_runtime) = after_runtime;
+        assert_eq!(map_after_runtime, map_after_reload, "{}", context());
+        // The frontend's rules are the same: what routes differently is in
+        // the map alone.
+        let frontend = |cfg: &str| -> String {
+            let start = cfg.find("\nfrontend f\n").expect("the frontend");
+            let end = cfg[start + 1..]
+                .find("\n\n")
+                .map_or(cfg.len(), |e| start + 1 + e);
+            cfg[start..end].to_string()
+        };
+        assert_eq!(
+            frontend(&base_output.haproxy_cfg),
+            frontend(&new_c.outputs().remove(0).haproxy_cfg),
+            "{}",
+            context()
+        );
         let differences: Vec<String> = after_runtime
             .keys()
             .chain(after_reload.keys())
@@ -388,5 +502,6 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
         "only {reload_checked} reload changes checked"
     );
     assert!(renamed >= 10, "only {renamed} DNS names changed at runtime");
-    eprintln!("{hitless} hitless cases, {hitless_changes} changes ({renamed} renamed), {reload_checked} reloads checked");
+    assert!(map_changes >= 100, "only {map_changes} map entries changed");
+    eprintln!("{hitless} hitless cases, {hitless_changes} changes ({renamed} renamed, {map_changes} map entries), {reload_checked} reloads checked");
 }
