@@ -188,6 +188,88 @@ impl Target {
     }
 }
 
+/// Why a route is not an entry of the routes map (see
+/// [`Frontend::map_fit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotEntry {
+    /// It matches a path alone.
+    NoHost,
+    Wildcard,
+    Ipv6,
+    /// It matches a path too.
+    Path,
+    Redirect,
+    /// The route of this index, written before it, can match some of its
+    /// requests.
+    After(usize),
+}
+
+impl Frontend {
+    /// For each route, whether it is an entry of the routes map (when the
+    /// environment has one; see `lower::RouteMap`), or why it stays a
+    /// `use_backend` rule. The lookup comes before every rule, so a route
+    /// can be an entry only where moving it ahead of the routes written
+    /// before it changes nothing: it matches a host name alone, sends to a
+    /// backend, and no route before it can match a request for that host
+    /// (one without a host, one of the same host, a wildcard over it).
+    /// Linear in the routes: each host is looked up in the hosts and
+    /// wildcard domains seen before it.
+    pub fn map_fit(&self) -> Vec<Result<(), NotEntry>> {
+        let mut hostless: Option<usize> = None;
+        let mut hosts: crate::hash::Map<String, usize> = Default::default();
+        let mut domains: crate::hash::Map<String, usize> = Default::default();
+        let mut fits = Vec::with_capacity(self.routes.len());
+        for (i, route) in self.routes.iter().enumerate() {
+            let fit = match &route.host {
+                None => Err(NotEntry::NoHost),
+                Some(_) if route.host_suffix().is_some() => Err(NotEntry::Wildcard),
+                Some(host) if host.contains(':') => Err(NotEntry::Ipv6),
+                Some(_) if route.path.is_some() => Err(NotEntry::Path),
+                Some(_) if route.target.backend().is_none() => Err(NotEntry::Redirect),
+                Some(host) => {
+                    let host = host.to_ascii_lowercase();
+                    let domain = host
+                        .match_indices('.')
+                        .find_map(|(at, _)| domains.get(&host[at..]));
+                    match hostless.or(hosts.get(&host).copied()).or(domain.copied()) {
+                        Some(earlier) => Err(NotEntry::After(earlier)),
+                        None => Ok(()),
+                    }
+                }
+            };
+            match (&route.host, route.host_suffix()) {
+                (None, _) => {
+                    hostless.get_or_insert(i);
+                }
+                (Some(_), Some(suffix)) => {
+                    domains.entry(suffix.to_ascii_lowercase()).or_insert(i);
+                }
+                (Some(host), None) => {
+                    hosts.entry(host.to_ascii_lowercase()).or_insert(i);
+                }
+            }
+            fits.push(fit);
+        }
+        fits
+    }
+
+    /// Why a route is not an entry of the routes map, in words:
+    /// `route `path exact /healthz` before it can match the same requests`.
+    pub fn why_not_entry(&self, why: NotEntry) -> String {
+        match why {
+            NotEntry::NoHost => "it matches a path alone".into(),
+            NotEntry::Wildcard => "it matches a wildcard host".into(),
+            NotEntry::Ipv6 => "it matches an IPv6 address".into(),
+            NotEntry::Path => "it matches a path too".into(),
+            NotEntry::Redirect => "it redirects".into(),
+            NotEntry::After(earlier) => format!(
+                "route `{}` before it can match the same requests",
+                self.routes[earlier].key()
+            ),
+        }
+    }
+}
+
 impl Route {
     /// How a plan or a message names the route by what it matches:
     /// `host api.example.com path prefix /v1/`.

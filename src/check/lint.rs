@@ -30,6 +30,9 @@ pub(super) fn env(
         .filter(|f| !tainted.frontends.contains(&f.name))
     {
         shadowed_routes(fe, diags);
+        if env.defaults.routes_map.is_some() {
+            map_entries(fe, diags);
+        }
         frontend_shape(env, fe, diags);
     }
     duplicate_binds(env, diags);
@@ -135,6 +138,40 @@ fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
                     .help(help),
             );
         }
+    }
+}
+
+/// Host routes that an earlier route without a host (`path exact
+/// "/healthz"`) keeps out of the routes map (see
+/// [`model::Frontend::map_fit`]), but for those it shadows entirely
+/// (`W0002` says so). One kept out by a route of its own host with a path,
+/// or of a wildcard over it with a path, is the general route after the
+/// specific ones: it cannot come first, and is not reported.
+fn map_entries(fe: &model::Frontend, diags: &mut Diagnostics) {
+    let shadowed = shadowing(&fe.routes);
+    for ((route, fit), shadowed) in fe.routes.iter().zip(fe.map_fit()).zip(shadowed) {
+        let Err(model::NotEntry::After(earlier)) = fit else {
+            continue;
+        };
+        let earlier = &fe.routes[earlier];
+        if shadowed.is_some() || earlier.host.is_some() {
+            continue;
+        }
+        diags.push(
+            Diagnostic::new(
+                Code::NotAMapEntry,
+                route.origin,
+                "route is not an entry of the routes map: its changes need a reload",
+            )
+            .label(
+                earlier.origin,
+                "this earlier route can match some of its requests",
+            )
+            .help(format!(
+                "write it before route `{}`, if its host's requests need not go there first",
+                earlier.key()
+            )),
+        );
     }
 }
 

@@ -488,6 +488,29 @@ Example:
     }
 
 Fix: give the constant another name (`leastconn_weight`).";
+
+    /// A host route stays a rule in an environment with a routes map.
+    NotAMapEntry = "W0011", Warning, "not-a-map-entry",
+"The environment has a routes map (`defaults { routes_map = ... }`), whose
+entries change without a reload, but a route that matches a host name alone
+is not one of its entries: a route without a host, written before it, can
+match some of the same requests. Each frontend looks the map up before its
+rules, so making the route an entry would move it ahead of that route, and
+change where those requests go. The route stays a `use_backend` rule, and
+every change of it needs a reload. (A host route after a route of the same
+host with a path, or of a wildcard over it with a path, is not an entry
+either, and is not reported: the general route comes after the specific
+ones on purpose.)
+
+Example:
+
+    route path exact \"/healthz\" -> health
+    route host \"api.example.com\" -> api     // not an entry: `/healthz` first
+
+Fix: write the host route before the other route, when requests for that
+host need not go there first (`api.example.com/healthz` then goes to `api`).
+A route that must stay after it can allow the lint in `haptic.toml`:
+`[lints] not-a-map-entry = \"allow\"`.";
 }
 
 impl Code {

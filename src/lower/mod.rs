@@ -197,7 +197,8 @@ impl<'a> Redirects<'a> {
 /// a host name and the frontend's name (`api.example.com@edge`) and whose
 /// values are backend names. Each frontend looks the request's host up
 /// first, before its `use_backend` rules; a route is an entry of the map
-/// instead of a rule when that changes nothing (see [`map_fit`]), and its
+/// instead of a rule when that changes nothing (see
+/// [`model::Frontend::map_fit`]), and its
 /// changes then go live through the Runtime API (`add map`, `set map`,
 /// `del map`) without a reload.
 pub struct RouteMap<'a> {
@@ -214,7 +215,7 @@ impl<'a> RouteMap<'a> {
         let path = env.defaults.routes_map.as_deref()?;
         let mut entries = Vec::new();
         for fe in &env.frontends {
-            for (route, fit) in fe.routes.iter().zip(map_fit(fe)) {
+            for (route, fit) in fe.routes.iter().zip(fe.map_fit()) {
                 if let (Ok(()), Some(host), model::Target::Backend(backend)) =
                     (fit, &route.host, &route.target)
                 {
@@ -230,59 +231,6 @@ impl<'a> RouteMap<'a> {
 /// map: what the lookup makes of a request's Host header there.
 pub fn map_key(host: &str, frontend: &str) -> String {
     format!("{}@{frontend}", host.to_ascii_lowercase())
-}
-
-/// For each route of `fe`, whether it is an entry of the routes map
-/// (when the environment has one), or why it stays a `use_backend` rule.
-/// The lookup comes before every rule, so a route can be an entry only
-/// where moving it ahead of the routes written before it changes nothing:
-/// it matches a host name alone, sends to a backend, and no route before
-/// it can match a request for that host. Linear in the routes: each host
-/// is looked up in the hosts and wildcard domains seen before it.
-pub fn map_fit(fe: &model::Frontend) -> Vec<Result<(), String>> {
-    let mut hostless: Option<&model::Route> = None;
-    let mut hosts: std::collections::HashMap<String, &model::Route> = Default::default();
-    let mut domains: std::collections::HashMap<String, &model::Route> = Default::default();
-    let mut fits = Vec::with_capacity(fe.routes.len());
-    for route in &fe.routes {
-        let fit = match &route.host {
-            None => Err("it matches a path alone".to_string()),
-            Some(_) if route.host_suffix().is_some() => {
-                Err("it matches a wildcard host".to_string())
-            }
-            Some(host) if host.contains(':') => Err("it matches an IPv6 address".to_string()),
-            Some(_) if route.path.is_some() => Err("it matches a path too".to_string()),
-            Some(_) if route.target.backend().is_none() => Err("it redirects".to_string()),
-            Some(host) => {
-                let host = host.to_ascii_lowercase();
-                let domain = host
-                    .match_indices('.')
-                    .find_map(|(i, _)| domains.get(&host[i..]));
-                match hostless.or(hosts.get(&host).copied()).or(domain.copied()) {
-                    Some(earlier) => Err(format!(
-                        "route `{}` before it can match the same requests",
-                        earlier.key()
-                    )),
-                    None => Ok(()),
-                }
-            }
-        };
-        match &route.host {
-            None => {
-                hostless.get_or_insert(route);
-            }
-            Some(host) => match route.host_suffix() {
-                Some(suffix) => {
-                    domains.entry(suffix.to_ascii_lowercase()).or_insert(route);
-                }
-                None => {
-                    hosts.entry(host.to_ascii_lowercase()).or_insert(route);
-                }
-            },
-        }
-        fits.push(fit);
-    }
-    fits
 }
 
 /// The lookup of frontend `fe` in the routes map at `path`, as a sample
@@ -577,7 +525,7 @@ fn frontend<'a>(
                 syn("found"),
                 syn("}"),
             ]);
-            map_fit(fe).iter().map(Result::is_ok).collect()
+            fe.map_fit().iter().map(Result::is_ok).collect()
         }
         None => vec![false; fe.routes.len()],
     };

@@ -472,7 +472,7 @@ impl<'a> Maps<'a> {
 type Fits = HashMap<String, Result<(), String>>;
 
 /// Each route of `f` by key: whether it is an entry of the routes map, or
-/// why not (see [`lower::map_fit`]); `None` without a map.
+/// why not (see [`model::Frontend::map_fit`]); empty without a map.
 fn route_fits(f: &model::Frontend, has_map: bool) -> Fits {
     if !has_map {
         return HashMap::new();
@@ -480,7 +480,8 @@ fn route_fits(f: &model::Frontend, has_map: bool) -> Fits {
     f.routes
         .iter()
         .map(route_key)
-        .zip(lower::map_fit(f))
+        .zip(f.map_fit())
+        .map(|(key, fit)| (key, fit.map_err(|why| f.why_not_entry(why))))
         .collect()
 }
 
