@@ -447,8 +447,6 @@ struct Maps<'a> {
     /// runtime (a map that appears, moves or goes is a reload, as a
     /// `defaults` change).
     path: Option<&'a str>,
-    /// Whether the new version has a routes map at all.
-    new_has_map: bool,
     /// The backends of the base: an entry can only send to a backend that
     /// HAProxy already runs.
     base_backends: std::collections::HashSet<&'a str>,
@@ -462,7 +460,6 @@ impl<'a> Maps<'a> {
         );
         Maps {
             path: new_path.filter(|_| old_path == new_path),
-            new_has_map: new_path.is_some(),
             base_backends: base.backends.iter().map(|b| b.name.as_str()).collect(),
         }
     }
@@ -554,8 +551,9 @@ fn frontend_changes(
             return;
         }
     };
+    // Without the same map on both sides, routes are compared as rules.
     let old_fits = route_fits(old, maps.path.is_some());
-    let new_fits = route_fits(new, maps.new_has_map);
+    let new_fits = route_fits(new, maps.path.is_some());
     let mut fields = diff_fields(
         &frontend_fields(old, &old_fits),
         &frontend_fields(new, &new_fits),
@@ -601,9 +599,10 @@ fn route_changes(
             model::Target::Backend(name) => vec![("backend", name.clone())],
             model::Target::Redirect(url) => vec![("redirect", url.clone())],
         };
-        // Said when the map is the same on both sides; a map that appears
-        // or goes is one change of `defaults`, not one of every route.
-        if let Some(fit) = fits.get(&route_key(r)).filter(|_| maps.path.is_some()) {
+        // Said when the map is the same on both sides (`fits` is empty
+        // otherwise): a map that appears or goes is one change of
+        // `defaults`, not one of every route.
+        if let Some(fit) = fits.get(&route_key(r)) {
             let lowered = if fit.is_ok() { "map entry" } else { "rule" };
             fields.push(("lowered as", lowered.to_string()));
         }
