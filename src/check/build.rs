@@ -45,15 +45,40 @@ impl<'a> Ctx<'a, '_> {
     /// The `name = value` items of a block, checked against a schema. A
     /// failed field is left out of the record; the others stay usable.
     fn fields(&mut self, schema: &types::Schema, items: &[&ast::BodyItem]) -> Rec {
-        let fields = items.iter().filter_map(|item| match item {
-            ast::BodyItem::Field(f) => Some(f),
-            _ => None,
+        // `server a =` at the end of a line reads the next line's keyword
+        // as its value (`E0100` says the value is missing), and the rest of
+        // that line (`s2 = 10.0.0.2:80`) as a field: not a second mistake.
+        let mut after_keyword = false;
+        let fields = items.iter().filter_map(|item| {
+            let continued = std::mem::replace(&mut after_keyword, ends_with_keyword(item));
+            match item {
+                ast::BodyItem::Field(f) if !continued => Some(f),
+                _ => None,
+            }
         });
         let mut scope = Resolver {
             defs: &mut self.defs,
             ns: Ns::Project,
         };
         value::eval_record(schema, fields, &mut scope, self.diags).0
+    }
+}
+
+/// Whether `item`'s value is a bare keyword that begins a block's item
+/// (`server`, `route`, ...): the value was missing, and the keyword taken
+/// for it began the next item.
+fn ends_with_keyword(item: &ast::BodyItem) -> bool {
+    let value = match item {
+        ast::BodyItem::Field(f) => &f.value,
+        ast::BodyItem::Server(s) if s.options.is_none() => &s.addr,
+        _ => return false,
+    };
+    match &value.kind {
+        ast::ExprKind::Ref(r) => {
+            r.overrides.is_none()
+                && matches!(&r.path.segments[..], [only] if crate::syntax::BODY_KEYWORDS.contains(&only.name.as_str()))
+        }
+        _ => false,
     }
 }
 
