@@ -158,17 +158,25 @@ fn skeleton(text: &str) -> Vec<String> {
 fn hostile_strings_never_inject() {
     let mut checked = 0;
     let mut accepted = Vec::new();
+    // The frontend's positions twice: routes as rules, and in an
+    // environment with a routes map (a host route is then an entry).
+    const MAP: &str = "defaults { routes_map = \"/etc/haproxy/routes.map\" }";
     let cases = POSITIONS
         .iter()
-        .map(|(t, ok)| (*t, *ok, 2))
-        .chain(BACKEND_POSITIONS.iter().map(|(t, ok)| (*t, *ok, 1)))
-        .chain(TOP_POSITIONS.iter().map(|(t, ok)| (*t, *ok, 0)));
-    for (template, benign, slot) in cases {
+        .map(|(t, ok)| (*t, *ok, 2, ""))
+        .chain(POSITIONS.iter().map(|(t, ok)| (*t, *ok, 2, MAP)))
+        .chain(BACKEND_POSITIONS.iter().map(|(t, ok)| (*t, *ok, 1, "")))
+        .chain(TOP_POSITIONS.iter().map(|(t, ok)| (*t, *ok, 0, "")));
+    for (template, benign, slot, map) in cases {
         let fill = |value: &str, escape: bool| {
             let item = template.replace("@@", &literal(value, escape));
-            let mut parts = ["", "", ""];
-            parts[slot] = &item;
-            project_source(parts[0], parts[1], parts[2])
+            let mut parts = [map.to_string(), String::new(), String::new()];
+            if slot == 0 {
+                parts[0].push_str(&item);
+            } else {
+                parts[slot] = item;
+            }
+            project_source(&parts[0], &parts[1], &parts[2])
         };
         let baseline = compile(&fill(benign, true));
         assert!(
@@ -212,10 +220,22 @@ fn hostile_strings_never_inject() {
                         output.haproxy_cfg
                     );
                     assert_eq!(skeleton(&output.runtime_txt), skeleton(&base.runtime_txt));
+                    // A map's lines begin with their key: the same number
+                    // of entries, each a key and a backend.
+                    let entries = |map: &str| -> Vec<usize> {
+                        map.lines()
+                            .filter(|l| !l.starts_with('#'))
+                            .map(|l| l.split_whitespace().count())
+                            .collect()
+                    };
                     assert_eq!(
-                        output.routes_map.as_deref().map(skeleton),
-                        base.routes_map.as_deref().map(skeleton)
+                        output.routes_map.as_deref().map(entries),
+                        base.routes_map.as_deref().map(entries),
+                        "{value:?} in `{template}`"
                     );
+                    if let Some(map) = &output.routes_map {
+                        assert!(!map.contains(['\r', '\0', '\t']), "{map:?}");
+                    }
                     for line in output.runtime_txt.lines().filter(|l| !l.starts_with('#')) {
                         assert!(line.starts_with("set ") && !line.contains(';'), "{line:?}");
                     }
