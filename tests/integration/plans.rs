@@ -464,6 +464,37 @@ fn ci_template_commands_are_valid() {
     assert!(template.contains("codequality: gl-code-quality-report.json"));
 }
 
+/// The template's deploy job finds where a routes map goes in the map's
+/// own header, with `sed`: the expression it runs finds the path of a map
+/// that haptic writes.
+#[test]
+fn ci_template_finds_the_path_of_the_routes_map() {
+    let template =
+        std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap();
+    let line = template
+        .lines()
+        .find(|l| l.contains("sed -n"))
+        .expect("the deploy job reads the map's path");
+    let expression = line.split('\'').nth(1).expect("a quoted sed expression");
+    let project = TempProject::single(
+        "env production\ndefaults { routes_map = \"/etc/haproxy/maps/edge-1.map\" }\n\
+         backend a { server s = 10.0.0.1:80 }\n\
+         frontend f {\n  bind :80\n  route host \"a.example.com\" -> a\n}\n",
+    );
+    let map = project.compile().outputs().remove(0).routes_map.unwrap();
+    let file = project.path().join("routes.map");
+    std::fs::write(&file, map).unwrap();
+    let out = std::process::Command::new("sed")
+        .args(["-n", expression])
+        .arg(&file)
+        .output()
+        .expect("sed");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/etc/haproxy/maps/edge-1.map\n"
+    );
+}
+
 #[test]
 fn diff_against_a_revision_without_the_project() {
     let repo = tempfile::tempdir().unwrap();
