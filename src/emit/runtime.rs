@@ -293,6 +293,13 @@ fn commands(out: &mut String, commands: &[Command]) {
 /// `runtime.txt` without a base version.
 pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
     out.text().push_str(&preamble(provenance));
+    if env.defaults.routes_map.is_some() {
+        // `add map` twice adds a key twice, and `set map` refuses a key
+        // that is missing: the map's entries are not set idempotently here.
+        out.text().push_str(
+            "# the routes map's entries are in routes.map; `haptic apply` converges them\n",
+        );
+    }
     write_declared(out, &env.backends);
 }
 
