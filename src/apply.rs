@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use crate::emit::routes_map::is_word;
 use crate::emit::runtime::{Command, MapEntry, ServerRef};
 use crate::model::{self, Host, ServerState};
 use crate::plan::{self, Apply};
@@ -159,9 +160,20 @@ fn routes_map(
     for (key, value) in entries {
         live_entries.entry(key).or_default().push(value);
     }
+    // What HAProxy holds may have been added by hand: a word that a
+    // command could not carry is shown quoted, and left to a reload.
+    let shown = |s: &str| {
+        if is_word(s) {
+            s.to_string()
+        } else {
+            format!("{s:?}")
+        }
+    };
     let object = |key: &str| match key.rsplit_once('@') {
-        Some((host, frontend)) => format!("frontend {frontend} / route host {host}"),
-        None => format!("routes map / key {key}"),
+        Some((host, frontend)) if is_word(key) => {
+            format!("frontend {frontend} / route host {host}")
+        }
+        _ => format!("routes map / key {}", shown(key)),
     };
     let entry = |key: &str, backend: &str| MapEntry {
         map: map.path.into(),
@@ -187,7 +199,11 @@ fn routes_map(
             live: if values.is_empty() {
                 "absent".into()
             } else {
-                values.join(", ")
+                values
+                    .iter()
+                    .map(|v| shown(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             declared: backend.to_string(),
         });
@@ -210,10 +226,21 @@ fn routes_map(
         out.drift.push(Drift {
             object: object(key),
             field: "backend",
-            live: values.join(", "),
+            live: values
+                .iter()
+                .map(|v| shown(v))
+                .collect::<Vec<_>>()
+                .join(", "),
             declared: "absent".into(),
         });
-        out.commands.push(Command::DelMap(entry(key, values[0])));
+        if is_word(key) {
+            out.commands.push(Command::DelMap(entry(key, values[0])));
+        } else {
+            out.reload_reasons.push(format!(
+                "the routes map holds the key {}, which no command can name: a reload loads the map again",
+                shown(key)
+            ));
+        }
     }
 }
 
@@ -393,6 +420,71 @@ pub fn run(
 mod tests {
     use super::*;
     use std::io::{BufRead, BufReader, Write};
+
+    /// A routes map entry added by hand with a key or value that no
+    /// command may carry (HAProxy's CLI unescapes `\;`, and takes quotes
+    /// and control characters) is shown quoted and left to a reload; the
+    /// commands are still written.
+    #[test]
+    fn live_map_entries_no_command_can_name_are_left_to_a_reload() {
+        let files: std::collections::BTreeMap<String, Vec<u8>> = [
+            (
+                "haptic.toml",
+                "[project]\nname = \"t\"\nhaproxy = \"2.6\"\n",
+            ),
+            (
+                "main.hap",
+                "env production\ndefaults { routes_map = \"/m.map\" }\n\
+                 backend a { server s = 10.0.0.1:80 }\n\
+                 frontend f {\n  bind :80\n  route host \"a.example.com\" -> a\n}\n",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect();
+        let c = crate::driver::compile_from(std::path::Path::new("."), &files).unwrap();
+        let live = Live {
+            backends: vec!["a".into()],
+            servers: Default::default(),
+            routes_map: Some(Some(vec![
+                ("a.example.com@f".into(), "x'y".into()),
+                ("bad;key\u{1b}".into(), "a".into()),
+                ("b.example.com@f".into(), "q\"".into()),
+            ])),
+        };
+        let convergence = converge(&c.envs[0], &live);
+        let lines: Vec<String> = convergence.commands.iter().map(Command::line).collect();
+        assert!(
+            lines.contains(&"set map /m.map a.example.com@f a".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"del map /m.map b.example.com@f".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.iter().all(|l| !l.contains("bad")), "{lines:?}");
+        assert!(
+            convergence
+                .reload_reasons
+                .iter()
+                .any(|r| r.contains("\"bad;key\\u{1b}\"")),
+            "{:?}",
+            convergence.reload_reasons
+        );
+        let shown: Vec<String> = convergence
+            .drift
+            .iter()
+            .map(|d| format!("{}: {}", d.object, d.live))
+            .collect();
+        assert!(
+            shown.iter().all(|s| !s.chars().any(char::is_control)),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(&"frontend f / route host a.example.com: \"x'y\"".to_string()),
+            "{shown:?}"
+        );
+    }
 
     /// A Runtime API that refuses `del server` while connections are
     /// attached `refusals` times, then deletes; returns its address and

@@ -205,10 +205,12 @@ impl Command {
                 // The path is one the checker restricted to letters,
                 // digits and `._/@+-`; the key a host name, `@` and an
                 // identifier; the backend an identifier.
+                let written: &[&str] = match verb {
+                    "del" => &[&entry.map, &entry.key],
+                    _ => &[&entry.map, &entry.key, &entry.backend],
+                };
                 assert!(
-                    [&*entry.map, &entry.key, &entry.backend]
-                        .iter()
-                        .all(|part| super::routes_map::is_word(part)),
+                    written.iter().all(|part| super::routes_map::is_word(part)),
                     "map command built from unchecked input: {entry:?}"
                 );
                 out.push_str(verb);
