@@ -564,6 +564,124 @@ pub struct ServerTls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn frontend(routes: Vec<Route>) -> Frontend {
+        Frontend {
+            name: "f".into(),
+            binds: Vec::new(),
+            routes,
+            default_backend: Some("default".into()),
+            maxconn: None,
+            timeout_client: None,
+            max_body: None,
+            allow: Vec::new(),
+            rate_limit: None,
+            forwarded_for: None,
+            forwarded_proto: false,
+            accept_proxy: false,
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+            origin: Span { start: 0, end: 0 },
+        }
+    }
+
+    /// Whether `route` takes a request for `host` and `path`, as its
+    /// `use_backend` rule does (`host_only -i`, `-m end -i`, `path`,
+    /// `path_beg`).
+    fn takes(route: &Route, host: &str, path: &str) -> bool {
+        let host_ok = match (&route.host, route.host_suffix()) {
+            (None, _) => true,
+            (Some(_), Some(suffix)) => host
+                .to_ascii_lowercase()
+                .ends_with(&suffix.to_ascii_lowercase()),
+            (Some(h), None) => host.eq_ignore_ascii_case(h),
+        };
+        let path_ok = match &route.path {
+            None => true,
+            Some(PathMatch::Exact(p)) => path == p,
+            Some(PathMatch::Prefix(p)) => path.starts_with(p.as_str()),
+        };
+        host_ok && path_ok
+    }
+
+    fn route_strategy() -> impl Strategy<Value = Route> {
+        let hosts = prop::sample::select(vec![
+            None,
+            Some("a.example.com"),
+            Some("A.Example.com"),
+            Some("b.example.com"),
+            Some("x.b.example.com"),
+            Some("*.example.com"),
+            Some("*.b.example.com"),
+            Some("::1"),
+        ]);
+        let paths = prop::sample::select(vec![
+            None,
+            None,
+            Some(PathMatch::Exact("/x".into())),
+            Some(PathMatch::Prefix("/x".into())),
+            Some(PathMatch::Prefix("/".into())),
+        ]);
+        let targets = prop::sample::select(vec![
+            Target::Backend("a".into()),
+            Target::Backend("b".into()),
+            Target::Backend("c".into()),
+            Target::Redirect("https://r.example.com".into()),
+        ]);
+        (hosts, paths, targets).prop_map(|(host, path, target)| Route {
+            host: host.map(str::to_string),
+            path,
+            target,
+            origin: Span { start: 0, end: 0 },
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The routes map's one promise: looking the host up among the
+        /// entries first, then trying the other routes in order, sends
+        /// every request where trying every route in order does.
+        #[test]
+        fn map_entries_first_route_as_the_rules_in_order(
+            routes in prop::collection::vec(route_strategy(), 0..9),
+        ) {
+            let fe = frontend(routes);
+            let fits = fe.map_fit();
+            let entries: std::collections::HashMap<String, &Target> = fe
+                .routes
+                .iter()
+                .zip(&fits)
+                .filter(|(_, fit)| fit.is_ok())
+                .map(|(r, _)| (r.host.as_deref().unwrap().to_ascii_lowercase(), &r.target))
+                .collect();
+            let default = Target::Backend("default".into());
+            for host in ["a.example.com", "A.EXAMPLE.COM", "b.example.com", "x.b.example.com",
+                         "y.b.example.com", "example.com", "other.org", "::1"] {
+                for path in ["/", "/x", "/xy", "/y"] {
+                    let in_order = fe
+                        .routes
+                        .iter()
+                        .find(|r| takes(r, host, path))
+                        .map_or(&default, |r| &r.target);
+                    let map_first = entries
+                        .get(&host.to_ascii_lowercase())
+                        .copied()
+                        .or_else(|| {
+                            fe.routes
+                                .iter()
+                                .zip(&fits)
+                                .filter(|(_, fit)| fit.is_err())
+                                .find(|(r, _)| takes(r, host, path))
+                                .map(|(r, _)| &r.target)
+                        })
+                        .unwrap_or(&default);
+                    prop_assert_eq!(in_order, map_first, "{} {}: {:?}", host, path, fe.routes);
+                }
+            }
+        }
+    }
 
     /// Each enumeration's names are in the order of its variants: `name`
     /// reads them by position.
