@@ -65,6 +65,53 @@ pub struct ProjectSection {
     pub production: Vec<String>,
 }
 
+/// The keys of a table that `T` is read from, as serde's derive lists them
+/// (with their renames): asked of `T` itself, so a list written by hand
+/// cannot fall behind the struct. Empty for a type that is not read as a
+/// struct.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+
+    /// Answers the one question, then stops the deserialization.
+    struct Fields(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names found")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Stop {
+            Stop
+        }
+    }
+    impl<'de> de::Deserializer<'de> for &mut Fields {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields = Fields(None);
+    let _ = T::deserialize(&mut fields);
+    fields.0.unwrap_or(&[])
+}
+
 fn default_entry() -> String {
     "main.hap".into()
 }
@@ -717,7 +764,7 @@ fn manifest_hint(message: &str, written: &str) -> Option<(String, Option<String>
         None => ("", &[][..]),
     };
     if message.starts_with("unknown field") {
-        let project_key = ["name", "haproxy", "entry", "out", "production"].contains(&found);
+        let project_key = field_names::<ProjectSection>().contains(&found);
         if project_key && expected.contains(&"project") {
             return Some((
                 format!("`{found}` belongs in the `[project]` table: write `[project]` on a line above it"),
@@ -798,6 +845,17 @@ fn find_value_span(text: &str, id: FileId, key: &str) -> Option<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The manifest's hints know the `[project]` keys from serde's derive.
+    #[test]
+    fn the_project_keys_come_from_the_struct() {
+        assert_eq!(
+            field_names::<ProjectSection>(),
+            ["name", "haproxy", "entry", "out", "production"]
+        );
+        assert_eq!(field_names::<Manifest>(), ["project", "lints"]);
+        assert!(field_names::<String>().is_empty());
+    }
 
     #[test]
     fn a_large_file_reads_whole() {
