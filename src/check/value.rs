@@ -730,10 +730,15 @@ fn how_to_write(ty: Ty) -> Option<String> {
 pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> Option<Value> {
     let span = value.span;
     let mismatch = |diags: &mut Diagnostics| {
+        // A host name where an address goes: what it lacks is the port.
+        let found = match (&value.raw, ty) {
+            (Raw::Str(s), Ty::Addr) if is_host_name(s) => "a host name without a port".to_string(),
+            _ => value.describe(),
+        };
         let mut diag = Diagnostic::new(
             Code::TypeMismatch,
             span,
-            format!("expected {}, found {}", ty.describe(), value.describe()),
+            format!("expected {}, found {found}", ty.describe()),
         );
         if let Some((hint, fix)) = mismatch_hint(ty, &value.raw, value.via.as_deref()) {
             diag = diag.help(hint);
