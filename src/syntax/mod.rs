@@ -231,6 +231,15 @@ pub const BODY_KEYWORDS: &[&str] = &[
 ];
 
 /// The keywords that begin a top-level item.
+/// Whether `b`, after a top-level keyword (and trivia), makes the keyword
+/// the start of an item, as the grammar's `next_item` reads it: a name, a
+/// string or a `{` (`backend web`, `import "x"`, `defaults {`), not an `=`
+/// (`tls = ...`, a field). The parser's `top_value` and the recovery's
+/// `restart_after` both ask it.
+pub(crate) fn follows_top_keyword(b: u8) -> bool {
+    b.is_ascii_alphabetic() || matches!(b, b'_' | b'"' | b'{')
+}
+
 pub const TOP_KEYWORDS: &[&str] = &[
     "backend", "frontend", "defaults", "stats", "tls", "let", "env", "import", "guard", "if",
 ];
@@ -337,8 +346,7 @@ fn restart_after(text: &str, stop: usize, at: usize, end: usize) -> Option<usize
     let begins_item = |line: &str| {
         let word = &line[..line.find(|c: char| !is_name_char(c)).unwrap_or(line.len())];
         let after = line[word.len()..].trim_start_matches([' ', '\t']);
-        TOP_KEYWORDS.contains(&word)
-            && after.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '_' | '"' | '{'))
+        TOP_KEYWORDS.contains(&word) && after.bytes().next().is_some_and(follows_top_keyword)
     };
     let mut line = text[..at].rfind('\n').map_or(0, |n| n + 1);
     while line < end {

@@ -549,9 +549,7 @@ impl<'t> Parser<'t> {
         self.attempt(|p| {
             p.pos += word.len();
             p.skip();
-            next_item = p
-                .peek()
-                .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'"' | b'{'));
+            next_item = p.peek().is_some_and(super::follows_top_keyword);
             None::<()>
         });
         if next_item {
