@@ -44,6 +44,9 @@ pub enum StrKind {
     FilePath,
     /// An absolute path for a Unix socket (at most 107 bytes).
     SocketPath,
+    /// An absolute path of a map file: HAProxy's Runtime API names the map
+    /// by the path the configuration wrote.
+    MapPath,
     /// Where HAProxy logs: `stdout`, `stderr`, a Unix socket path or `IP:port`.
     LogTarget,
     /// An HTTP request path, starting with `/`.
@@ -63,7 +66,9 @@ impl Ty {
         match self {
             Ty::Int { .. } => "an integer".into(),
             Ty::Bool => "`true` or `false`".into(),
-            Ty::Str(StrKind::FilePath | StrKind::SocketPath) => "a file path string".into(),
+            Ty::Str(StrKind::FilePath | StrKind::SocketPath | StrKind::MapPath) => {
+                "a file path string".into()
+            }
             Ty::Str(StrKind::UrlPath) => "a URL path string".into(),
             Ty::Str(StrKind::CipherList) => "a cipher list string".into(),
             Ty::Str(StrKind::HeaderName) => "a header name string".into(),
@@ -92,7 +97,9 @@ impl Ty {
         match self {
             Ty::Int { .. } => "integers".into(),
             Ty::Bool => "`true` or `false`".into(),
-            Ty::Str(StrKind::FilePath | StrKind::SocketPath) => "file path strings".into(),
+            Ty::Str(StrKind::FilePath | StrKind::SocketPath | StrKind::MapPath) => {
+                "file path strings".into()
+            }
             Ty::Str(StrKind::UrlPath) => "URL path strings".into(),
             Ty::Str(StrKind::CipherList) => "cipher list strings".into(),
             Ty::Str(StrKind::HeaderName) => "header name strings".into(),
@@ -291,7 +298,7 @@ pub static DEFAULTS: Schema = Schema {
         ("maxconn", MAXCONN),
         ("socket", Ty::Str(StrKind::SocketPath)),
         ("log", Ty::Str(StrKind::LogTarget)),
-        ("routes_map", Ty::Str(StrKind::FilePath)),
+        ("routes_map", Ty::Str(StrKind::MapPath)),
     ],
 };
 

@@ -1429,7 +1429,7 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
         );
     }
     let (allowed, what): (fn(char) -> bool, &str) = match kind {
-        StrKind::FilePath | StrKind::SocketPath => (
+        StrKind::FilePath | StrKind::SocketPath | StrKind::MapPath => (
             |c| c.is_ascii_alphanumeric() || "._/@+-".contains(c),
             "letters, digits and `._/@+-`",
         ),
@@ -1485,6 +1485,14 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
                 shorten(s)
             ),
             "write an absolute path such as `/run/haproxy/admin.sock`",
+        );
+    }
+    if kind == StrKind::MapPath && !s.starts_with('/') {
+        return fail(
+            diags,
+            Code::UnsafeString,
+            format!("`{}` is not an absolute path", shorten(s)),
+            "write an absolute path such as `/etc/haproxy/routes.map`: HAProxy reads the map there, and `haptic apply` names it by that path",
         );
     }
     if kind == StrKind::LogTarget {
