@@ -401,6 +401,11 @@ pub fn plan_reports(
         cfgs.get(name).copied().unwrap_or_default()
     }
     let (base_cfgs, new_cfgs) = (by_name(base_cfgs), by_name(new_cfgs));
+    // An environment's routes map, in the base (when it is there) or new.
+    let base_map = |name: &str| {
+        let c = base.compilation.as_ref()?;
+        c.routes_map(base.env(name)?)
+    };
     let mut reports = Vec::new();
     for e in new.envs.iter().filter(|e| wanted(&e.name)) {
         // The plan and the text diff read the same two versions apart.
@@ -408,14 +413,32 @@ pub fn plan_reports(
             || base.plan(e),
             || cfg_diff(&e.name, cfg(&base_cfgs, &e.name), cfg(&new_cfgs, &e.name)),
         );
-        reports.push(plan::render::EnvReport { plan, cfg_diff });
+        let (old_map, new_map) = (base_map(&e.name), new.routes_map(e));
+        let map_diff = output_diff(
+            &e.name,
+            "routes.map",
+            old_map.as_deref().unwrap_or_default(),
+            new_map.as_deref().unwrap_or_default(),
+        );
+        reports.push(plan::render::EnvReport {
+            plan,
+            cfg_diff,
+            map_diff,
+        });
     }
     let new_names: crate::hash::Set<&str> = new.envs.iter().map(|e| e.name.as_str()).collect();
     for e in base.envs().iter().filter(|e| wanted(&e.name)) {
         if !new_names.contains(e.name.as_str()) {
+            let old_map = base_map(&e.name);
             reports.push(plan::render::EnvReport {
                 plan: plan::removed_env(&e.name),
                 cfg_diff: cfg_diff(&e.name, cfg(&base_cfgs, &e.name), ""),
+                map_diff: output_diff(
+                    &e.name,
+                    "routes.map",
+                    old_map.as_deref().unwrap_or_default(),
+                    "",
+                ),
             });
         }
     }
@@ -425,6 +448,12 @@ pub fn plan_reports(
 /// The unified diff of two `haproxy.cfg`s, without their header comments
 /// (which differ whenever the sources do); empty when equal.
 pub fn cfg_diff(env: &str, old: &str, new: &str) -> String {
+    output_diff(env, "haproxy.cfg", old, new)
+}
+
+/// The unified diff of output `file` of environment `env` between two
+/// versions, without their header comments; empty when they are equal.
+fn output_diff(env: &str, file: &str, old: &str, new: &str) -> String {
     fn body(text: &str) -> &str {
         let mut offset = 0;
         for line in text.split_inclusive('\n') {
@@ -442,8 +471,8 @@ pub fn cfg_diff(env: &str, old: &str, new: &str) -> String {
     plan::cfg_diff::unified(
         old,
         new,
-        &format!("a/{env}/haproxy.cfg"),
-        &format!("b/{env}/haproxy.cfg"),
+        &format!("a/{env}/{file}"),
+        &format!("b/{env}/{file}"),
     )
 }
 

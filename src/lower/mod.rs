@@ -204,8 +204,9 @@ impl<'a> Redirects<'a> {
 pub struct RouteMap<'a> {
     /// The map file's path on the HAProxy host.
     pub path: &'a str,
-    /// Key and backend of every entry, frontend by frontend, in the order
-    /// the routes are written.
+    /// Key and backend of every entry, sorted by key: entries have no
+    /// order (a key matches exactly), so routes written in another order
+    /// make the same file, and a change of entries a diff of its own lines.
     pub entries: Vec<(String, &'a str)>,
 }
 
@@ -223,6 +224,7 @@ impl<'a> RouteMap<'a> {
                 }
             }
         }
+        entries.sort_unstable();
         Some(RouteMap { path, entries })
     }
 }

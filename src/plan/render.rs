@@ -18,6 +18,20 @@ pub struct EnvReport {
     pub plan: EnvPlan,
     /// The unified diff of `haproxy.cfg` (empty when unchanged).
     pub cfg_diff: String,
+    /// The unified diff of `routes.map`'s entries (empty when unchanged,
+    /// or without a routes map on either side).
+    pub map_diff: String,
+}
+
+impl EnvReport {
+    /// Both diffs, one file after the other, as one text.
+    fn diffs(&self) -> std::borrow::Cow<'_, str> {
+        if self.map_diff.is_empty() {
+            std::borrow::Cow::Borrowed(&self.cfg_diff)
+        } else {
+            std::borrow::Cow::Owned(format!("{}{}", self.cfg_diff, self.map_diff))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -173,9 +187,15 @@ pub fn text(reports: &[EnvReport], color: bool) -> String {
                 }
             }
         }
-        if !report.cfg_diff.is_empty() {
-            out.push_str("\n  haproxy.cfg:\n");
-            for line in report.cfg_diff.lines() {
+        for (file, diff) in [
+            ("haproxy.cfg", &report.cfg_diff),
+            ("routes.map", &report.map_diff),
+        ] {
+            if diff.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n  {file}:\n"));
+            for line in diff.lines() {
                 let colored = match line.chars().next() {
                     Some('+') if !line.starts_with("+++") => paint("32", line),
                     Some('-') if !line.starts_with("---") => paint("31", line),
@@ -236,7 +256,7 @@ pub fn markdown_within(
     // share what the plans leave of the limit.
     let plan_len: usize =
         head.chars().count() + whole.iter().map(|s| s.chars().count()).sum::<usize>();
-    let with_diff: Vec<&EnvReport> = reports.iter().filter(|r| !r.cfg_diff.is_empty()).collect();
+    let with_diff: Vec<&EnvReport> = reports.iter().filter(|r| !r.diffs().is_empty()).collect();
     let overhead = 200;
     let room = plan_len + overhead * with_diff.len().max(1);
     if room > limit {
@@ -246,13 +266,19 @@ pub fn markdown_within(
     let mut out = head;
     for (report, section) in reports.iter().zip(&whole) {
         out.push_str(section);
-        if report.cfg_diff.is_empty() {
+        let diffs = report.diffs();
+        if diffs.is_empty() {
             continue;
         }
-        let (diff, trimmed) = trim_lines(&report.cfg_diff, share);
+        let (diff, trimmed) = trim_lines(&diffs, share);
         let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
         let fence = "`".repeat(longest.max(2) + 1);
-        out.push_str("<details><summary>haproxy.cfg diff</summary>\n\n");
+        let files = match (report.cfg_diff.is_empty(), report.map_diff.is_empty()) {
+            (false, false) => "haproxy.cfg and routes.map",
+            (true, false) => "routes.map",
+            _ => "haproxy.cfg",
+        };
+        out.push_str(&format!("<details><summary>{files} diff</summary>\n\n"));
         out.push_str(&format!("{fence}diff\n{diff}"));
         if !diff.ends_with('\n') {
             out.push('\n');
@@ -532,6 +558,8 @@ struct JsonEnv<'a> {
     reload_needed: bool,
     changes: Vec<JsonChange<'a>>,
     haproxy_cfg_diff: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    routes_map_diff: &'a str,
 }
 
 #[derive(Serialize)]
@@ -578,6 +606,7 @@ pub fn json(reports: &[EnvReport], base: &str) -> String {
                 summary: Summary::of(&r.plan),
                 reload_needed: r.plan.needs_reload(),
                 haproxy_cfg_diff: &r.cfg_diff,
+                routes_map_diff: &r.map_diff,
                 changes: r
                     .plan
                     .changes
