@@ -253,8 +253,8 @@ impl Frontend {
         fits
     }
 
-    /// Why a route is not an entry of the routes map, in words:
-    /// `route `path exact /healthz` before it can match the same requests`.
+    /// Why a route is not an entry of the routes map, in words: "route
+    /// \`path exact /healthz\` before it can match the same requests".
     pub fn why_not_entry(&self, why: NotEntry) -> String {
         match why {
             NotEntry::NoHost => "it matches a path alone".into(),
