@@ -19,7 +19,7 @@ use crate::source::Span;
 use crate::syntax::ast;
 use value::{Raw, SRaw, Scope};
 
-/// A deferred backend body does not parse (see [`bodies`]): load the
+/// A deferred backend body does not parse (see `check::bodies`): load the
 /// project again without deferring, and check that.
 #[derive(Debug)]
 pub struct Reload;

@@ -130,7 +130,7 @@ pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
 }
 
 /// The names of the backends that answer redirect routes (see
-/// [`Redirects`]): they run beside the declared ones.
+/// `Redirects`): they run beside the declared ones.
 pub fn redirect_backends(env: &model::Env) -> Vec<String> {
     let redirects = Redirects::of(env);
     redirects
