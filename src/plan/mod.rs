@@ -105,16 +105,25 @@ impl EnvPlan {
             .collect()
     }
 
-    /// The commands of every hitless change, in plan order.
+    /// The commands of every hitless change, in plan order, but for the
+    /// routes map's, which come last: an entry sends traffic to its
+    /// backend only once that backend's servers are added and set.
     pub fn runtime_commands(&self) -> Vec<Command> {
-        self.changes
+        let (servers, map): (Vec<Command>, Vec<Command>) = self
+            .changes
             .iter()
             .filter_map(|c| match &c.apply {
                 Apply::Runtime(commands) => Some(commands.iter().cloned()),
                 Apply::Reload(_) => None,
             })
             .flatten()
-            .collect()
+            .partition(|c| {
+                !matches!(
+                    c,
+                    Command::AddMap(_) | Command::SetMap(_) | Command::DelMap(_)
+                )
+            });
+        servers.into_iter().chain(map).collect()
     }
 }
 

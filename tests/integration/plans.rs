@@ -132,6 +132,44 @@ fn plan_kinds_and_classification() {
     );
 }
 
+/// A routes map entry to a backend whose servers arrive in the same
+/// change is sent after them: traffic goes there once they are set.
+#[test]
+fn routes_map_commands_come_after_the_servers() {
+    let source = |servers: &str, routes: &str| {
+        format!(
+            "env production\ndefaults {{ routes_map = \"/etc/haproxy/routes.map\" }}\n\
+             backend a {{ server s = 10.0.0.1:80 }}\nbackend b {{\n{servers}}}\n\
+             frontend f {{\n  bind :80\n{routes}  default -> a\n}}\n"
+        )
+    };
+    let reports = reports(
+        &source(
+            "  server old = 10.0.0.9:80\n",
+            "  route host \"b.example.com\" -> a\n",
+        ),
+        &source(
+            "  server old = 10.0.0.9:80\n  server s = 10.0.0.2:80\n",
+            "  route host \"b.example.com\" -> b\n",
+        ),
+    );
+    let lines: Vec<String> = reports[0]
+        .plan
+        .runtime_commands()
+        .iter()
+        .map(|c| c.line())
+        .collect();
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("set map /etc/haproxy/routes.map b.example.com@f b"),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("add server b/s ")),
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn the_note_stays_under_the_limit_by_trimming_the_diff_only() {
     // Thousands of servers re-weighted: the diff alone is over a megabyte.
