@@ -1061,10 +1061,15 @@ fn record_field(
             }
         }
         let all: Vec<&str> = schema.names().collect();
+        // `defaults` and `stats` are blocks of their own, not kinds of thing.
+        let which = match schema.kind {
+            "defaults" | "stats" => format!("`{}`", schema.kind),
+            kind => format!("a {kind}"),
+        };
         diag = diag.help(if all.is_empty() {
-            format!("a {} takes no fields", schema.kind)
+            format!("{which} takes no fields")
         } else {
-            format!("the fields of a {} are {}", schema.kind, list_values(&all))
+            format!("the fields of {which} are {}", list_values(&all))
         });
         diags.push(diag);
         return false;
