@@ -405,6 +405,41 @@ fn the_routes_map_is_an_output_while_the_sources_ask_for_it() {
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
 }
 
+/// The routes map of an environment that leaves the sources goes with its
+/// other outputs, and their directory.
+#[test]
+fn the_routes_map_of_a_removed_environment_is_removed_too() {
+    let source = "env staging\nenv production\n\n\
+                  defaults { routes_map = \"/etc/haproxy/routes.map\" }\n\n\
+                  backend a { server s = 10.0.0.1:80 }\n\n\
+                  frontend www {\n  bind :8080\n  route host \"a.example.com\" -> a\n}\n";
+    let project = TempProject::single(source);
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    let staging = project.path().join("out/staging");
+    assert!(staging.join("routes.map").exists());
+    std::fs::write(
+        project.path().join("main.hap"),
+        source.replace("env staging\n", ""),
+    )
+    .unwrap();
+    let out = haptic(&["compile", "--check"], project.path());
+    assert_eq!(code(&out), exit::STALE, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout
+            .matches("of an environment that is no longer in the sources")
+            .count(),
+        3,
+        "{stdout}"
+    );
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    assert!(stderr(&out).contains("routes.map"), "{}", stderr(&out));
+    assert!(!staging.exists());
+    assert!(project.path().join("out/production/routes.map").exists());
+}
+
 /// A temporary file that a write which never finished left beside the
 /// outputs (a killed compile) is removed by the next compile once it is
 /// ten minutes old; a newer one may be a compile's running beside, and
