@@ -33,6 +33,7 @@ fn server_object(target: &ServerRef) -> String {
 /// entries of its routes map when it has one.
 pub fn read(endpoint: &Endpoint, env: &model::Env, timeout: Duration) -> std::io::Result<Live> {
     let mut live = runtime_api::read_live(endpoint, timeout)?;
+    live.description = runtime_api::read_description(endpoint, timeout)?;
     if let Some(path) = &env.defaults.routes_map {
         live.routes_map = Some(runtime_api::read_map(endpoint, path, timeout)?);
     }
@@ -51,6 +52,25 @@ pub struct Convergence {
 /// Compares the live state with the declared environment.
 pub fn converge(env: &model::Env, live: &Live) -> Convergence {
     let mut out = Convergence::default();
+    // What the Runtime API cannot change (frontends, TLS, defaults,
+    // backend settings): the running configuration says what it is.
+    let declared = crate::emit::haproxy_cfg::fingerprint_description(
+        &crate::emit::haproxy_cfg::reload_fingerprint(env),
+    );
+    match &live.description {
+        Some(running) if *running == declared => {}
+        Some(running) if running.starts_with("haptic:") => out.reload_reasons.push(
+            "HAProxy runs another configuration than the declared one, in what only a reload \
+             changes (frontends, routes that are not map entries, TLS, defaults, backend \
+             settings)"
+                .to_string(),
+        ),
+        _ => out.reload_reasons.push(
+            "HAProxy runs a configuration that haptic did not write (it has no \
+             `description haptic:...`): a reload starts the declared one"
+                .to_string(),
+        ),
+    }
     let running: std::collections::HashSet<&str> =
         live.backends.iter().map(String::as_str).collect();
     for be in &env.backends {
@@ -451,6 +471,7 @@ mod tests {
                 ("bad;key\u{1b}".into(), "a".into()),
                 ("b.example.com@f".into(), "q\"".into()),
             ])),
+            description: None,
         };
         let convergence = converge(&c.envs[0], &live);
         let lines: Vec<String> = convergence.commands.iter().map(Command::line).collect();

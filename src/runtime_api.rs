@@ -105,6 +105,10 @@ pub struct Live {
     /// has one and it was read (`apply::read`); `Some(None)` when HAProxy
     /// has no map of that path loaded.
     pub routes_map: Option<Option<Vec<(String, String)>>>,
+    /// The `description` of the running configuration (`show info`), which
+    /// carries haptic's reload fingerprint; `None` when it has none, or was
+    /// not read.
+    pub description: Option<String>,
 }
 
 /// Reads the live state: `show backend`, `show servers state` and the
@@ -126,7 +130,21 @@ pub fn read_live(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Live
         backends,
         servers,
         routes_map: None,
+        description: None,
     })
+}
+
+/// The running configuration's `description`, from `show info`.
+pub fn read_description(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Option<String>> {
+    Ok(parse_description(&send(endpoint, "show info", timeout)?))
+}
+
+/// The `description: ...` line of a `show info` reply.
+pub fn parse_description(info: &str) -> Option<String> {
+    info.lines()
+        .find_map(|line| line.strip_prefix("description: "))
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
 }
 
 /// The entries of the map HAProxy loaded from `path` (`show map`), in its

@@ -17,7 +17,11 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
     // About 90 bytes a server line, 200 a backend's others.
     out.expect(servers * 90 + env.backends.len() * 200);
     out.text().push_str(&header(provenance));
-    let (before, after) = lower::frame(env);
+    let (mut before, after) = lower::frame(env);
+    let fingerprint = fingerprint_of(env, &before, &after);
+    if let Some(global) = before.first_mut() {
+        global.lines.insert(0, fingerprint_line(fingerprint));
+    }
     write_sections(out.text(), &before);
     out.part_done();
     let mut check = String::new();
@@ -50,6 +54,55 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
         out.part_done();
     }
     write_sections(out.text(), &after);
+}
+
+/// What only a reload changes of `env`'s configuration, as 16 hex digits:
+/// a hash of every section as written, but for the server lines (`apply`
+/// converges servers through the Runtime API; routes map entries are not
+/// in the file at all) and for the line that carries it. The
+/// configuration writes it in `global` as `description haptic:FP`, which
+/// `show info` reports: `apply` compares the running one with the
+/// declared one. Two versions whose plan needs no reload have the same
+/// fingerprint (the equivalence test checks it).
+pub fn reload_fingerprint(env: &model::Env) -> String {
+    let (before, after) = lower::frame(env);
+    fingerprint_of(env, &before, &after)
+}
+
+/// The `description` word that carries `fingerprint`.
+pub fn fingerprint_description(fingerprint: &str) -> String {
+    format!("haptic:{fingerprint}")
+}
+
+fn fingerprint_line(fingerprint: String) -> Vec<Word<'static>> {
+    vec![
+        Word::Syntax("description"),
+        Word::Value(std::borrow::Cow::Owned(fingerprint_description(
+            &fingerprint,
+        ))),
+    ]
+}
+
+fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut text = String::new();
+    write_sections(&mut text, before);
+    hasher.update(text.as_bytes());
+    for be in &env.backends {
+        text.clear();
+        write_sections(&mut text, &[lower::backend(be)]);
+        hasher.update(text.as_bytes());
+    }
+    text.clear();
+    write_sections(&mut text, after);
+    hasher.update(text.as_bytes());
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(16);
+    for byte in &digest[..8] {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
 }
 
 /// The header comment: what made the file, from which sources.

@@ -232,6 +232,55 @@ fn a_refused_command_fails_and_is_reported() {
     );
 }
 
+/// What the Runtime API cannot change is a reload, said as such: HAProxy
+/// runs a configuration whose `description haptic:...` fingerprint is not
+/// the declared one's (a route that is not a map entry, here), or one
+/// without a fingerprint. Servers alone leave the fingerprint as it is.
+#[test]
+fn a_configuration_change_the_runtime_api_cannot_make_is_a_reload() {
+    // The sources gain a route; HAProxy runs the configuration without it.
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let with_route = source(&socket, front, false, false).replace(
+        "  default -> web\n",
+        "  route path exact \"/x\" -> fixed\n  default -> web\n",
+    );
+    let running = TempProject::single(&source(&socket, front, false, false))
+        .compile()
+        .outputs()
+        .remove(0)
+        .haproxy_cfg;
+    let s = Setup {
+        haproxy: Haproxy::start(&running, &socket),
+        _run: run,
+        socket,
+        project: TempProject::single(&with_route),
+    };
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    assert!(
+        report.contains("reload needed: HAProxy runs another configuration than the declared one"),
+        "{report}"
+    );
+    assert!(report.contains("no command sent"), "{report}");
+    drop(s);
+    let s = setup((false, false), (false, false), |c| {
+        c.lines()
+            .filter(|l| !l.contains("description haptic:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    assert!(report.contains("that haptic did not write"), "{report}");
+    // A server added in the sources only: converged at runtime, no reload.
+    let s = setup((false, false), (true, false), |c| c);
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{report}");
+    assert!(report.contains("applied: add server web/added"), "{report}");
+}
+
 #[test]
 fn dry_run_prints_and_sends_nothing() {
     let s = setup((false, false), (false, false), |c| c);

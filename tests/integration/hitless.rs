@@ -422,6 +422,14 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
         }
         hitless += 1;
         hitless_changes += plan.changes.len();
+        // What `apply` reads to know a reload is needed does not change
+        // when the plan needs none.
+        assert_eq!(
+            haptic::emit::haproxy_cfg::reload_fingerprint(&base_c.envs[0]),
+            haptic::emit::haproxy_cfg::reload_fingerprint(&new_c.envs[0]),
+            "{}",
+            context()
+        );
         renamed += plan
             .runtime_commands()
             .iter()
