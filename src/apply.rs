@@ -59,12 +59,12 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
     );
     match &live.description {
         Some(running) if *running == declared => {}
-        Some(running) if running.starts_with("haptic:") => out.reload_reasons.push(
+        Some(running) if running.starts_with("haptic:") => out.reload_reasons.push(format!(
             "HAProxy runs another configuration than the declared one, in what only a reload \
              changes (frontends, routes that are not map entries, TLS, defaults, backend \
-             settings)"
-                .to_string(),
-        ),
+             settings): it runs `{}`, the sources make `{declared}`",
+            running.escape_debug()
+        )),
         _ => out.reload_reasons.push(
             "HAProxy runs a configuration that haptic did not write (it has no \
              `description haptic:...`): a reload starts the declared one"
