@@ -29,9 +29,10 @@ pub(super) fn env(
         .iter()
         .filter(|f| !tainted.frontends.contains(&f.name))
     {
-        shadowed_routes(fe, diags);
+        let shadowed = shadowing(&fe.routes);
+        shadowed_routes(fe, &shadowed, diags);
         if env.defaults.routes_map.is_some() {
-            map_entries(fe, diags);
+            map_entries(fe, &shadowed, diags);
         }
         frontend_shape(env, fe, diags);
     }
@@ -106,9 +107,9 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
 /// A route is shadowed when an earlier route of the same frontend matches
 /// every request it matches: one of the same host (or of none, or a
 /// wildcard over it) with no path, an equal exact path, or a prefix of its
-/// path.
-fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
-    for (route, earlier) in fe.routes.iter().zip(shadowing(&fe.routes)) {
+/// path: `shadowed` is [`shadowing`]'s answer for each route.
+fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Diagnostics) {
+    for (route, &earlier) in fe.routes.iter().zip(shadowed) {
         if let Some(earlier) = earlier {
             let earlier = &fe.routes[earlier];
             // The same host and path again: nothing to reorder.
@@ -147,8 +148,7 @@ fn shadowed_routes(fe: &model::Frontend, diags: &mut Diagnostics) {
 /// (`W0002` says so). One kept out by a route of its own host with a path,
 /// or of a wildcard over it with a path, is the general route after the
 /// specific ones: it cannot come first, and is not reported.
-fn map_entries(fe: &model::Frontend, diags: &mut Diagnostics) {
-    let shadowed = shadowing(&fe.routes);
+fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Diagnostics) {
     for ((route, fit), shadowed) in fe.routes.iter().zip(fe.map_fit()).zip(shadowed) {
         let Err(model::NotEntry::After(earlier)) = fit else {
             continue;
