@@ -329,10 +329,8 @@ fn server(
     if !weight_ok {
         drift("weight", live.weight.to_string(), weight.to_string());
         if !be.balance.is_dynamic() && weight != 0 && weight != live.initial_weight {
-            out.reload_reasons.push(format!(
-                "backend {} / server {}: `{}` accepts only a weight of 0 or the configured one at runtime",
-                be.name,
-                s.name,
+            reload(&format!(
+                "`{}` accepts only a weight of 0 or the configured one at runtime",
                 be.balance.name()
             ));
         } else {
@@ -349,6 +347,21 @@ fn server(
         };
         drift("state", live_state.into(), s.state.name().into());
         commands.push(Command::SetState(target.clone(), s.state));
+    }
+    // What only a reload changes on a running server, where HAProxy shows
+    // it (`show servers state`, `show stat`). It does not show a server's
+    // `send_proxy`, `slowstart` or the details of its TLS: a change of
+    // those alone is one that `haptic diff` names and `apply` cannot see.
+    let has_check = s.check && be.check.is_some();
+    for (field, live, declared) in [
+        ("tls", live.tls, s.tls.is_some()),
+        ("check", live.check, has_check),
+        ("backup", live.backup, s.backup),
+    ] {
+        if let Some(live) = live.filter(|live| *live != declared) {
+            drift(field, live.to_string(), declared.to_string());
+            reload(&format!("changing a server's `{field}` needs a reload"));
+        }
     }
     let maxconn = s.maxconn.unwrap_or(0);
     if live.maxconn != maxconn {

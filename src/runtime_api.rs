@@ -122,9 +122,12 @@ pub fn read_live(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Live
         .collect();
     let mut servers =
         parse_servers_state(&send(endpoint, "show servers state", timeout)?).map_err(invalid)?;
-    let limits = parse_stat_limits(&send(endpoint, "show stat", timeout)?).map_err(invalid)?;
+    let stat = parse_stat_servers(&send(endpoint, "show stat", timeout)?).map_err(invalid)?;
     for (key, server) in &mut servers {
-        server.maxconn = limits.get(key).copied().unwrap_or(0);
+        if let Some(s) = stat.get(key) {
+            server.maxconn = s.maxconn;
+            server.backup = Some(s.backup);
+        }
     }
     Ok(Live {
         backends,
@@ -194,15 +197,24 @@ impl<'a> Header<'a> {
     }
 }
 
-/// `(backend, server) → slim` (the server's maxconn, 0 for none) from the
-/// CSV of `show stat`.
-fn parse_stat_limits(csv: &str) -> Result<BTreeMap<(String, String), u32>, String> {
+/// What `show stat` tells of a server beside `show servers state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StatServer {
+    /// `slim`: the connection limit, 0 for none.
+    maxconn: u32,
+    /// `bck`: a backup server.
+    backup: bool,
+}
+
+/// `(backend, server) → (slim, bck)` from the CSV of `show stat`.
+fn parse_stat_servers(csv: &str) -> Result<BTreeMap<(String, String), StatServer>, String> {
     let mut lines = csv.lines();
     let header = Header::parse(lines.next(), ',')?;
-    let (px, sv, slim) = (
+    let (px, sv, slim, bck) = (
         header.column("pxname")?,
         header.column("svname")?,
         header.column("slim")?,
+        header.column("bck")?,
     );
     let mut limits = BTreeMap::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
@@ -213,8 +225,11 @@ fn parse_stat_limits(csv: &str) -> Result<BTreeMap<(String, String), u32>, Strin
         if *s == "FRONTEND" || *s == "BACKEND" {
             continue;
         }
-        let limit = fields.get(slim).and_then(|v| v.parse().ok()).unwrap_or(0);
-        limits.insert((p.to_string(), s.to_string()), limit);
+        let server = StatServer {
+            maxconn: fields.get(slim).and_then(|v| v.parse().ok()).unwrap_or(0),
+            backup: fields.get(bck) == Some(&"1"),
+        };
+        limits.insert((p.to_string(), s.to_string()), server);
     }
     Ok(limits)
 }
@@ -240,6 +255,14 @@ pub struct LiveServer {
     pub initial_weight: u32,
     /// The connection limit, 0 for none (filled from `show stat`).
     pub maxconn: u32,
+    /// Whether the server speaks TLS (`srv_use_ssl`); `None` when HAProxy
+    /// does not say.
+    pub tls: Option<bool>,
+    /// Whether the server has a health check (`srv_check_state` has
+    /// `CHK_ST_CONFIGURED`, which `disable health` leaves set).
+    pub check: Option<bool>,
+    /// Whether it is a backup server (`bck` of `show stat`).
+    pub backup: Option<bool>,
 }
 
 impl LiveServer {
@@ -265,6 +288,10 @@ const ADMF_MAINT: u32 = 0x01 | 0x02;
 const ADMF_DRAIN: u32 = 0x08 | 0x10;
 const ADMF_RMAINT: u32 = 0x20 | 0x40;
 
+/// The check-state bit of a server that has a health check (HAProxy's
+/// `CHK_ST_CONFIGURED`), whether or not it runs now.
+const CHK_ST_CONFIGURED: u32 = 0x02;
+
 /// Parses the reply to `show servers state` (format version 1) into
 /// `(backend, server) → state`.
 pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), LiveServer>, String> {
@@ -286,6 +313,7 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
     );
     // Since HAProxy 1.8; a server without one shows `-`.
     let fqdn = column("srv_fqdn").ok();
+    let (use_ssl, check_state) = (column("srv_use_ssl").ok(), column("srv_check_state").ok());
     let mut servers = BTreeMap::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(' ').collect();
@@ -311,6 +339,11 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
                 weight: number(uweight)?,
                 initial_weight: number(iweight)?,
                 maxconn: 0,
+                tls: use_ssl.map(|i| get(i).map(|v| v == "1")).transpose()?,
+                check: check_state
+                    .map(|i| number(i).map(|v| v & CHK_ST_CONFIGURED != 0))
+                    .transpose()?,
+                backup: None,
             },
         );
     }
@@ -331,10 +364,27 @@ mod tests {
         );
         let m = &state[&("b".into(), "m".into())];
         assert!(m.maint && m.addr == "10.0.0.3" && m.fqdn.is_none());
+        // Without a `srv_use_ssl` column, TLS is not known.
+        assert_eq!((d.tls, m.check), (None, Some(false)));
     }
 
     /// A server named by DNS: its name in `srv_fqdn`, and not resolved yet
     /// (0x20 from the start, 0x40 after `set server fqdn`): weight 0.
+    #[test]
+    fn parses_tls_and_health_checks_of_servers() {
+        // Read from HAProxy 2.6: `s3` has `ssl` and `check` (a check
+        // stopped by `disable health` is still configured: state 2).
+        let reply = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n3 b 1 s1 127.0.0.1 2 0 3 3 0 1 0 2 0 0 0 0 - 9 - 0 0 - - 0\n3 b 3 s3 127.0.0.1 0 0 1 1 0 8 2 0 6 0 0 0 - 11 - 1 0 - - 0\n3 b 4 s4 127.0.0.1 0 0 1 1 0 8 2 0 2 0 0 0 - 12 - 0 0 - - 0\n";
+        let state = parse_servers_state(reply).unwrap();
+        let of = |name: &str| {
+            let s = &state[&("b".into(), name.into())];
+            (s.tls, s.check)
+        };
+        assert_eq!(of("s1"), (Some(false), Some(false)));
+        assert_eq!(of("s3"), (Some(true), Some(true)));
+        assert_eq!(of("s4"), (Some(false), Some(true)));
+    }
+
     #[test]
     fn parses_servers_named_by_dns() {
         let reply = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n2 app 2 app2 - 0 32 100 100 0 1 0 0 0 0 0 0 app2.internal 8080 - 0 0 - - 0\n2 app 3 app3 - 2 64 100 100 0 1 0 0 0 0 0 0 app3.internal 8080 - 0 0 - - 0\n";
@@ -367,12 +417,16 @@ mod tests {
     }
 
     #[test]
-    fn parses_show_stat_limits() {
-        let csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot\nf,FRONTEND,,,0,0,100,0\nb,a,0,0,0,0,10,0\nb,d,0,0,0,0,,0\nb,BACKEND,0,0,0,0,10,0\n\n";
-        let limits = parse_stat_limits(csv).unwrap();
-        assert_eq!(limits.len(), 2);
-        assert_eq!(limits[&("b".into(), "a".into())], 10);
-        assert_eq!(limits[&("b".into(), "d".into())], 0);
+    fn parses_show_stat_limits_and_backups() {
+        let csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bck\nf,FRONTEND,,,0,0,100,0,\nb,a,0,0,0,0,10,0,0\nb,d,0,0,0,0,,0,1\nb,BACKEND,0,0,0,0,10,0,1\n\n";
+        let servers = parse_stat_servers(csv).unwrap();
+        assert_eq!(servers.len(), 2);
+        let (a, d) = (
+            servers[&("b".into(), "a".into())],
+            servers[&("b".into(), "d".into())],
+        );
+        assert_eq!((a.maxconn, a.backup), (10, false));
+        assert_eq!((d.maxconn, d.backup), (0, true));
     }
 
     #[test]

@@ -472,3 +472,54 @@ fn apply_converges_the_routes_map() {
     );
     assert!(!report.contains("applied:"), "{report}");
 }
+
+/// A running server's `tls`, `check` and `backup` change only with a
+/// reload, and HAProxy shows them (`show servers state`, `show stat`):
+/// `apply` names each such drift and says a reload is needed, though the
+/// configuration's fingerprint (which leaves server lines out) is the same.
+#[test]
+fn a_server_option_only_a_reload_changes_is_a_reload() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let source = |a: &str, b: &str, c: &str| {
+        format!(
+            "import std.checks\nenv test\ndefaults {{ socket = \"{}\" }}\n\
+             backend web {{\n  check = checks.healthz\n\
+               server a = 127.0.0.1:9101{a}\n  server b = 127.0.0.1:9102{b}\n  server c = 127.0.0.1:9103{c}\n}}\n\
+             frontend f {{\n  bind 127.0.0.1:{front}\n  default -> web\n}}\n",
+            socket.display()
+        )
+    };
+    let running = TempProject::single(&source("", "", ""))
+        .compile()
+        .outputs()
+        .remove(0)
+        .haproxy_cfg;
+    let s = Setup {
+        haproxy: Haproxy::start(&running, &socket),
+        _run: run,
+        socket: socket.clone(),
+        project: TempProject::single(&source("", "", "")),
+    };
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{report}");
+    let declared = source(
+        " { backup = true }",
+        " { tls = { verify = none } }",
+        " { check = false }",
+    );
+    std::fs::write(s.project.path().join("main.hap"), declared).unwrap();
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    for (server, field) in [("a", "backup"), ("b", "tls"), ("c", "check")] {
+        assert!(
+            report.contains(&format!(
+                "backend web / server {server}: changing a server's `{field}` needs a reload"
+            )),
+            "{server}: {report}"
+        );
+    }
+    assert!(!report.contains("runs another configuration"), "{report}");
+    assert!(report.contains("no command sent"), "{report}");
+}
