@@ -69,6 +69,30 @@ pub fn reload_fingerprint(env: &model::Env) -> String {
     fingerprint_of(env, &before, &after)
 }
 
+/// The options of `s`'s line that a running HAProxy does not report
+/// ([`lower::push_unreported_options`]), as written; empty for none.
+pub fn unreported_options(s: &model::Server) -> String {
+    let mut words = Vec::new();
+    lower::push_unreported_options(s, &mut words);
+    render_words(&words)
+}
+
+/// The distinct non-empty [`unreported_options`] of `be`'s servers, sorted.
+/// The fingerprint holds this set rather than each server's options, so
+/// that servers added and removed at runtime leave it as it is while one
+/// of their kind stays (`plan` says a reload when none would).
+pub fn unreported_option_sets(be: &model::Backend) -> Vec<String> {
+    let mut sets: Vec<String> = be
+        .servers
+        .iter()
+        .map(unreported_options)
+        .filter(|o| !o.is_empty())
+        .collect();
+    sets.sort_unstable();
+    sets.dedup();
+    sets
+}
+
 /// The `description` word that carries `fingerprint`.
 pub fn fingerprint_description(fingerprint: &str) -> String {
     format!("haptic:{fingerprint}")
@@ -93,6 +117,11 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
         text.clear();
         write_sections(&mut text, &[lower::backend(be)]);
         hasher.update(text.as_bytes());
+        for options in unreported_option_sets(be) {
+            hasher.update(b"server options ");
+            hasher.update(options.as_bytes());
+            hasher.update(b"\n");
+        }
     }
     text.clear();
     write_sections(&mut text, after);

@@ -741,6 +741,24 @@ pub fn push_server_options<'a>(
             syn("default"),
         ]);
     }
+    push_unreported_options(s, words);
+    if be.sticky_cookie.is_some() {
+        words.words([syn("cookie"), name(&s.name)]);
+    }
+    if s.backup {
+        words.word(syn("backup"));
+    }
+    if s.state == ServerState::Maint {
+        words.word(syn("disabled"));
+    }
+}
+
+/// The options of a server line that a running HAProxy does not report
+/// (`show servers state` and `show stat` show neither): `slowstart`, the
+/// PROXY protocol, and TLS with its verification, CA file and SNI. The
+/// reload fingerprint holds the set of them that a backend's servers use
+/// (`emit::haproxy_cfg::reload_fingerprint`).
+pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<'a>) {
     if let Some(ms) = s.slowstart {
         words.words([syn("slowstart"), val(duration(u64::from(ms)))]);
     }
@@ -760,15 +778,6 @@ pub fn push_server_options<'a>(
         if let Some(sni) = &tls.sni {
             words.words([syn("sni"), val(format!("str({sni})"))]);
         }
-    }
-    if be.sticky_cookie.is_some() {
-        words.words([syn("cookie"), name(&s.name)]);
-    }
-    if s.backup {
-        words.word(syn("backup"));
-    }
-    if s.state == ServerState::Maint {
-        words.word(syn("disabled"));
     }
 }
 

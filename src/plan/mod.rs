@@ -808,12 +808,18 @@ fn backend_change(
             Apply::Reload(why.into()),
         ));
     }
+    let kinds = ServerKinds {
+        old,
+        new,
+        before: Default::default(),
+        after: Default::default(),
+    };
     keyed(
         &old.servers,
         &new.servers,
         |s| s.name.to_string(),
         |action, o, n| {
-            if let Some(change) = server_change(action, new, o, n) {
+            if let Some(change) = server_change(action, new, &kinds, o, n) {
                 changes.push(change);
             }
         },
@@ -859,6 +865,7 @@ const RUNTIME_FIELDS: &[&str] = &["address", "weight", "state", "maxconn"];
 fn server_change(
     action: Action,
     backend: &model::Backend,
+    kinds: &ServerKinds,
     old: Option<&model::Server>,
     new: Option<&model::Server>,
 ) -> Option<Change> {
@@ -876,8 +883,14 @@ fn server_change(
         &new.map(server_fields).unwrap_or_default(),
     );
     let apply = match (old, new) {
-        (None, Some(new)) => add_server(backend, new, target),
-        (Some(old), None) => remove_server(old, target),
+        (None, Some(new)) => match kinds.first_or_last(new, Action::Add) {
+            Some(why) => Apply::Reload(why),
+            None => add_server(backend, new, target),
+        },
+        (Some(old), None) => match kinds.first_or_last(old, Action::Remove) {
+            Some(why) => Apply::Reload(why),
+            None => remove_server(old, target),
+        },
         (Some(old), Some(new)) => {
             if fields.is_empty() {
                 return None;
@@ -894,6 +907,51 @@ fn server_change(
         destructive: action == Action::Remove,
     })
 }
+
+/// The kinds of servers of a backend before and after, by the options a
+/// running HAProxy does not report (`slowstart`, PROXY protocol, TLS):
+/// the reload fingerprint holds the set of them, so adding the first
+/// server of a kind, or removing the last, needs a reload. Each set is
+/// made once, when a server is added or removed.
+struct ServerKinds<'a> {
+    old: &'a model::Backend,
+    new: &'a model::Backend,
+    before: std::cell::OnceCell<Vec<String>>,
+    after: std::cell::OnceCell<Vec<String>>,
+}
+
+impl ServerKinds<'_> {
+    /// Why adding (removing) `s` needs a reload: no server before (after)
+    /// has its unreported options.
+    fn first_or_last(&self, s: &model::Server, action: Action) -> Option<String> {
+        use crate::emit::haproxy_cfg::{unreported_option_sets, unreported_options};
+        let options = unreported_options(s);
+        if options.is_empty() {
+            return None;
+        }
+        let (which, kinds) = match action {
+            Action::Add => (
+                "first",
+                self.before.get_or_init(|| unreported_option_sets(self.old)),
+            ),
+            _ => (
+                "last",
+                self.after.get_or_init(|| unreported_option_sets(self.new)),
+            ),
+        };
+        if kinds.binary_search(&options).is_ok() {
+            return None;
+        }
+        Some(format!(
+            "the {which} server of its backend with `{options}`: {UNREPORTED_OPTIONS}"
+        ))
+    }
+}
+
+/// The end of the reason [`ServerKinds::first_or_last`] gives: a reload
+/// that HAProxy would not ask for, which the reload fingerprint needs.
+pub const UNREPORTED_OPTIONS: &str =
+    "HAProxy does not report these options, so they go live with a reload";
 
 pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: ServerRef) -> Apply {
     if !backend.balance.is_dynamic() {

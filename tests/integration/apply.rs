@@ -476,7 +476,8 @@ fn apply_converges_the_routes_map() {
 /// A running server's `tls`, `check` and `backup` change only with a
 /// reload, and HAProxy shows them (`show servers state`, `show stat`):
 /// `apply` names each such drift and says a reload is needed, though the
-/// configuration's fingerprint (which leaves server lines out) is the same.
+/// configuration's fingerprint is the same (it leaves server lines out,
+/// but for the kinds of TLS, here `d`'s, that a backend's servers use).
 #[test]
 fn a_server_option_only_a_reload_changes_is_a_reload() {
     let run = tempfile::tempdir().unwrap();
@@ -486,7 +487,8 @@ fn a_server_option_only_a_reload_changes_is_a_reload() {
         format!(
             "import std.checks\nenv test\ndefaults {{ socket = \"{}\" }}\n\
              backend web {{\n  check = checks.healthz\n\
-               server a = 127.0.0.1:9101{a}\n  server b = 127.0.0.1:9102{b}\n  server c = 127.0.0.1:9103{c}\n}}\n\
+               server a = 127.0.0.1:9101{a}\n  server b = 127.0.0.1:9102{b}\n  server c = 127.0.0.1:9103{c}\n\
+               server d = 127.0.0.1:9104 {{ tls = {{ verify = none }} }}\n}}\n\
              frontend f {{\n  bind 127.0.0.1:{front}\n  default -> web\n}}\n",
             socket.display()
         )
@@ -522,4 +524,14 @@ fn a_server_option_only_a_reload_changes_is_a_reload() {
     }
     assert!(!report.contains("runs another configuration"), "{report}");
     assert!(report.contains("no command sent"), "{report}");
+    // What HAProxy does not report (here `d`'s PROXY protocol) is in the
+    // fingerprint, as the set of such options the backend's servers use.
+    let declared = source("", "", "").replace(
+        "tls = { verify = none } }",
+        "tls = { verify = none }, send_proxy = true }",
+    );
+    std::fs::write(s.project.path().join("main.hap"), declared).unwrap();
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+    assert!(report.contains("runs another configuration"), "{report}");
 }
