@@ -23,26 +23,7 @@ use haptic::model::Host;
 use haptic::plan::{self, Action, Apply, Object};
 
 use crate::live::{free_port, Haproxy};
-use crate::support;
-
-/// A small deterministic generator (xorshift), so a failing case is
-/// reproduced by its number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+use crate::support::{self, Rng};
 
 #[derive(Clone, Debug)]
 struct Server {

@@ -925,3 +925,150 @@ fn backend_taking(haproxy: &Haproxy, port: u16, host: &str) -> String {
     assert_eq!(taken.len(), 1, "{host}: {before:?} -> {after:?}");
     taken[0].clone()
 }
+
+/// A routes map routes every request as the rules alone do: random route
+/// lists (hosts, a wildcard, path prefixes and exact paths, in any order,
+/// shadowing each other or not) are compiled with and without a routes
+/// map, and a real HAProxy started on each sends every request of a fixed
+/// set (hosts in any case, with a port or not, paths, `OPTIONS *`) to the
+/// same backend.
+#[test]
+fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
+    const HOSTS: &[&str] = &[
+        "a.example.com",
+        "A.Example.COM",
+        "b.example.com",
+        "b.example.com:8080",
+        "c.example.com",
+        "example.com",
+        "other.org",
+    ];
+    const PATHS: &[&str] = &[
+        "/",
+        "/api",
+        "/api/",
+        "/api/v2/x",
+        "/apix",
+        "/healthz",
+        "/x/y",
+        "*",
+    ];
+    const ROUTE_HOSTS: &[&str] = &[
+        "a.example.com",
+        "A.example.com",
+        "b.example.com",
+        "*.example.com",
+    ];
+    const PREFIXES: &[&str] = &["/", "/api", "/api/", "/api/v2/", "/x"];
+    const EXACTS: &[&str] = &["/api/", "/healthz", "/x/y"];
+    let run = tempfile::tempdir().unwrap();
+    let (front, dead) = (free_port(), free_port());
+    let map_path = run.path().join("routes.map");
+    let socket = run.path().join("admin.sock");
+    let mut rng = support::Rng(0x2545_F491_4F6C_DD1D);
+    let (mut cases, mut entries) = (0, 0);
+    for case in 0..40 {
+        let mut routes = String::new();
+        for _ in 0..1 + rng.below(7) {
+            let host = (!rng.chance(30))
+                .then(|| ROUTE_HOSTS[rng.below(ROUTE_HOSTS.len() as u64) as usize]);
+            let path = match rng.below(10) {
+                0..=3 if host.is_some() => String::new(),
+                0..=6 => format!(
+                    " path prefix \"{}\"",
+                    PREFIXES[rng.below(PREFIXES.len() as u64) as usize]
+                ),
+                _ => format!(
+                    " path exact \"{}\"",
+                    EXACTS[rng.below(EXACTS.len() as u64) as usize]
+                ),
+            };
+            let host = host.map(|h| format!(" host \"{h}\"")).unwrap_or_default();
+            let backend = rng.below(4);
+            routes.push_str(&format!("  route{host}{path} -> r{backend}\n"));
+        }
+        let source = |map: bool| {
+            let map = if map {
+                format!("  routes_map = \"{}\"\n", map_path.display())
+            } else {
+                String::new()
+            };
+            let backends: String = (0..4)
+                .chain([9])
+                .map(|b| {
+                    format!("backend r{b} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n")
+                })
+                .collect();
+            format!(
+                "env test\ndefaults {{\n  socket = \"{}\"\n{map}}}\n{backends}\
+                 frontend f {{\n  bind 127.0.0.1:{front}\n{routes}  default -> r9\n}}\n",
+                socket.display()
+            )
+        };
+        let (with, without) = (
+            TempProject::single(&source(true)).compile(),
+            TempProject::single(&source(false)).compile(),
+        );
+        assert_eq!(with.has_errors(), without.has_errors(), "{}", source(true));
+        if with.has_errors() {
+            continue;
+        }
+        cases += 1;
+        let (with, without) = (with.outputs().remove(0), without.outputs().remove(0));
+        let map = with.routes_map.as_deref().expect("a routes map");
+        entries += map.lines().filter(|l| !l.starts_with('#')).count();
+        std::fs::write(&map_path, map).unwrap();
+        let routed = |cfg: &str| -> Vec<String> {
+            let haproxy = Haproxy::start(cfg, &socket);
+            HOSTS
+                .iter()
+                .flat_map(|host| PATHS.iter().map(move |path| (host, path)))
+                .map(|(host, path)| backend_for(&haproxy, front, host, path))
+                .collect()
+        };
+        let (by_map, by_rules) = (routed(&with.haproxy_cfg), routed(&without.haproxy_cfg));
+        let requests = HOSTS
+            .iter()
+            .flat_map(|host| PATHS.iter().map(move |path| format!("{host} {path}")));
+        let differences: Vec<String> = requests
+            .zip(by_map.iter().zip(&by_rules))
+            .filter(|(_, (m, r))| m != r)
+            .map(|(request, (m, r))| format!("{request}: map {m}, rules {r}"))
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "case {case}\n{}\n{}\n{map}",
+            differences.join("\n"),
+            source(true)
+        );
+    }
+    assert!(cases >= 30, "only {cases} cases compiled");
+    assert!(
+        entries >= 10,
+        "only {entries} map entries over {cases} cases"
+    );
+    eprintln!("{cases} route lists, {entries} map entries, routed alike");
+}
+
+/// The backend that takes `method path` for `host` on the frontend at
+/// `port` (`*` is sent as `OPTIONS *`), as [`backend_taking`].
+fn backend_for(haproxy: &Haproxy, port: u16, host: &str, path: &str) -> String {
+    let sessions = || -> BTreeMap<String, u64> {
+        haproxy
+            .command("show stat")
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f.len() > 7 && f[1] == "BACKEND")
+            .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
+            .collect()
+    };
+    let before = sessions();
+    let method = if path == "*" { "OPTIONS" } else { "GET" };
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let reply = String::from_utf8_lossy(&send_raw(port, &request)).into_owned();
+    assert!(reply.starts_with("HTTP/1.1 503"), "{host} {path}: {reply}");
+    let after = sessions();
+    let taken: Vec<&String> = after.keys().filter(|b| after[*b] > before[*b]).collect();
+    assert_eq!(taken.len(), 1, "{host} {path}: {before:?} -> {after:?}");
+    taken[0].clone()
+}
