@@ -189,11 +189,20 @@ fn routes_map(
             format!("{s:?}")
         }
     };
-    let object = |key: &str| match key.rsplit_once('@') {
-        Some((host, frontend)) if is_word(key) => {
-            format!("frontend {frontend} / route host {host}")
+    // A key is `host@frontend/` or `host@frontend/prefix` (`map_key`): no
+    // host name has an `@`, no frontend's name a `/`.
+    let object = |key: &str| {
+        let route = key.split_once('@').and_then(|(host, rest)| {
+            let (frontend, path) = rest.split_at(rest.find('/')?);
+            Some(match path {
+                "/" => format!("frontend {frontend} / route host {host}"),
+                _ => format!("frontend {frontend} / route host {host} path prefix {path}"),
+            })
+        });
+        match route {
+            Some(route) if is_word(key) => route,
+            _ => format!("routes map / key {}", shown(key)),
         }
-        _ => format!("routes map / key {}", shown(key)),
     };
     let entry = |key: &str, backend: &str| MapEntry {
         map: map.path.into(),
@@ -480,20 +489,20 @@ mod tests {
             backends: vec!["a".into()],
             servers: Default::default(),
             routes_map: Some(Some(vec![
-                ("a.example.com@f".into(), "x'y".into()),
+                ("a.example.com@f/".into(), "x'y".into()),
                 ("bad;key\u{1b}".into(), "a".into()),
-                ("b.example.com@f".into(), "q\"".into()),
+                ("b.example.com@f/v1/".into(), "q\"".into()),
             ])),
             description: None,
         };
         let convergence = converge(&c.envs[0], &live);
         let lines: Vec<String> = convergence.commands.iter().map(Command::line).collect();
         assert!(
-            lines.contains(&"set map /m.map a.example.com@f a".to_string()),
+            lines.contains(&"set map /m.map a.example.com@f/ a".to_string()),
             "{lines:?}"
         );
         assert!(
-            lines.contains(&"del map /m.map b.example.com@f".to_string()),
+            lines.contains(&"del map /m.map b.example.com@f/v1/".to_string()),
             "{lines:?}"
         );
         assert!(lines.iter().all(|l| !l.contains("bad")), "{lines:?}");
@@ -516,6 +525,12 @@ mod tests {
         );
         assert!(
             shown.contains(&"frontend f / route host a.example.com: \"x'y\"".to_string()),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(
+                &"frontend f / route host b.example.com path prefix /v1/: \"q\\\"\"".to_string()
+            ),
             "{shown:?}"
         );
     }

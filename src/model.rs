@@ -196,58 +196,132 @@ pub enum NotEntry {
     NoHost,
     Wildcard,
     Ipv6,
-    /// It matches a path too.
-    Path,
+    /// It matches an exact path, which a prefix lookup cannot.
+    ExactPath,
+    /// Its path prefix is `/`, whose key is the host's own.
+    RootPrefix,
     Redirect,
     /// The route of this index, written before it, can match some of its
-    /// requests.
+    /// requests, and is not an entry for a longer prefix of its host.
     After(usize),
 }
 
 impl Frontend {
     /// For each route, whether it is an entry of the routes map (when the
     /// environment has one; see `lower::RouteMap`), or why it stays a
-    /// `use_backend` rule. The lookup comes before every rule, so a route
-    /// can be an entry only where moving it ahead of the routes written
-    /// before it changes nothing: it matches a host name alone, sends to a
-    /// backend, and no route before it can match a request for that host
-    /// (one without a host, one of the same host, a wildcard over it).
-    /// Linear in the routes: each host is looked up in the hosts and
-    /// wildcard domains seen before it.
+    /// `use_backend` rule. An entry is a host name, alone or with a path
+    /// prefix, that sends to a backend. The lookup comes before every rule
+    /// and takes the entry of the request's host with the longest prefix
+    /// of its path (the host alone being the shortest), so a route can be
+    /// an entry only where that changes nothing: every route written
+    /// before it that can match some of its requests is an entry of its
+    /// host with a longer prefix (which first-match routing would pick
+    /// first too). A route without a host, a wildcard over its host, an
+    /// exact path of its host, or a shorter prefix of its host before it
+    /// keeps it a rule.
+    ///
+    /// Near-linear in the routes: the routes seen are kept in tables by
+    /// scope (no host, a wildcard's domain, a host) and by what they match,
+    /// and a route looks up its own scopes (its host's domains by its own
+    /// suffixes) and the prefixes of its own path.
     pub fn map_fit(&self) -> Vec<Result<(), NotEntry>> {
-        let mut hostless: Option<usize> = None;
-        let mut hosts: crate::hash::Map<String, usize> = Default::default();
-        let mut domains: crate::hash::Map<String, usize> = Default::default();
+        /// The routes seen of one scope, by what they match: the first
+        /// index of each.
+        #[derive(Default)]
+        struct Seen<'a> {
+            /// With no path.
+            any: Option<usize>,
+            /// With a path prefix.
+            prefixes: std::collections::BTreeMap<&'a str, usize>,
+            /// With a path prefix, and not entries.
+            blocking: std::collections::BTreeMap<&'a str, usize>,
+            /// With an exact path.
+            exacts: std::collections::BTreeMap<&'a str, usize>,
+        }
+        impl<'a> Seen<'a> {
+            /// The first route seen here that keeps a route of prefix `p`
+            /// (`""` for none) out of the map: one with no path, a prefix
+            /// of `p` (itself included), a longer prefix that is not an
+            /// entry, or an exact path under `p`.
+            fn blocker(&self, p: &str) -> Option<usize> {
+                let under = |table: &std::collections::BTreeMap<&'a str, usize>| {
+                    table
+                        .range::<str, _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
+                        .next()
+                        .filter(|(q, _)| q.starts_with(p))
+                        .map(|(_, i)| *i)
+                };
+                let shorter = (1..=p.len())
+                    .filter(|&k| p.is_char_boundary(k))
+                    .find_map(|k| self.prefixes.get(&p[..k]).copied());
+                [
+                    self.any,
+                    shorter,
+                    under(&self.blocking),
+                    under(&self.exacts),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+            }
+            fn insert(&mut self, i: usize, path: Option<&'a PathMatch>, entry: bool) {
+                match path {
+                    None => {
+                        self.any.get_or_insert(i);
+                    }
+                    Some(PathMatch::Prefix(q)) => {
+                        self.prefixes.entry(q).or_insert(i);
+                        if !entry {
+                            self.blocking.entry(q).or_insert(i);
+                        }
+                    }
+                    Some(PathMatch::Exact(x)) => {
+                        self.exacts.entry(x).or_insert(i);
+                    }
+                }
+            }
+        }
+        let mut hostless = Seen::default();
+        // Wildcards under their domain with its leading dot
+        // (`.example.com`), hosts in lower case.
+        let mut domains: crate::hash::Map<String, Seen> = Default::default();
+        let mut hosts: crate::hash::Map<String, Seen> = Default::default();
         let mut fits = Vec::with_capacity(self.routes.len());
         for (i, route) in self.routes.iter().enumerate() {
-            let fit = match &route.host {
-                None => Err(NotEntry::NoHost),
-                Some(_) if route.host_suffix().is_some() => Err(NotEntry::Wildcard),
-                Some(host) if host.contains(':') => Err(NotEntry::Ipv6),
-                Some(_) if route.path.is_some() => Err(NotEntry::Path),
-                Some(_) if route.target.backend().is_none() => Err(NotEntry::Redirect),
-                Some(host) => {
-                    let host = host.to_ascii_lowercase();
-                    let domain = host
-                        .match_indices('.')
-                        .find_map(|(at, _)| domains.get(&host[at..]));
-                    match hostless.or(hosts.get(&host).copied()).or(domain.copied()) {
+            let prefix = match &route.path {
+                None => Ok(""),
+                Some(PathMatch::Prefix(p)) if p == "/" => Err(NotEntry::RootPrefix),
+                Some(PathMatch::Prefix(p)) => Ok(p.as_str()),
+                Some(PathMatch::Exact(_)) => Err(NotEntry::ExactPath),
+            };
+            let host = route.host.as_deref().map(str::to_ascii_lowercase);
+            let fit = match (&host, prefix) {
+                (None, _) => Err(NotEntry::NoHost),
+                (Some(_), _) if route.host_suffix().is_some() => Err(NotEntry::Wildcard),
+                (Some(host), _) if host.contains(':') => Err(NotEntry::Ipv6),
+                (Some(_), Err(why)) => Err(why),
+                (Some(_), _) if route.target.backend().is_none() => Err(NotEntry::Redirect),
+                (Some(host), Ok(p)) => {
+                    // Routes without a host first, then wildcards, then the
+                    // host's own: `W0011` tells of the first kind.
+                    let wildcard = || {
+                        host.match_indices('.')
+                            .filter_map(|(at, _)| domains.get(&host[at..])?.blocker(p))
+                            .min()
+                    };
+                    let own = || hosts.get(host.as_str())?.blocker(p);
+                    match hostless.blocker(p).or_else(wildcard).or_else(own) {
                         Some(earlier) => Err(NotEntry::After(earlier)),
                         None => Ok(()),
                     }
                 }
             };
-            match (&route.host, route.host_suffix()) {
-                (None, _) => {
-                    hostless.get_or_insert(i);
-                }
-                (Some(_), Some(suffix)) => {
-                    domains.entry(suffix.to_ascii_lowercase()).or_insert(i);
-                }
-                (Some(host), None) => {
-                    hosts.entry(host.to_ascii_lowercase()).or_insert(i);
-                }
-            }
+            let seen = match (host, route.host_suffix()) {
+                (None, _) => &mut hostless,
+                (Some(_), Some(suffix)) => domains.entry(suffix.to_ascii_lowercase()).or_default(),
+                (Some(host), None) => hosts.entry(host).or_default(),
+            };
+            seen.insert(i, route.path.as_ref(), fit.is_ok());
             fits.push(fit);
         }
         fits
@@ -260,7 +334,10 @@ impl Frontend {
             NotEntry::NoHost => "it matches a path alone".into(),
             NotEntry::Wildcard => "it matches a wildcard host".into(),
             NotEntry::Ipv6 => "it matches an IPv6 address".into(),
-            NotEntry::Path => "it matches a path too".into(),
+            NotEntry::ExactPath => "it matches an exact path".into(),
+            NotEntry::RootPrefix => {
+                "its path prefix is `/` (the host alone, without a path, can be an entry)".into()
+            }
             NotEntry::Redirect => "it redirects".into(),
             NotEntry::After(earlier) => format!(
                 "route `{}` before it can match the same requests",
@@ -620,7 +697,10 @@ mod tests {
             None,
             None,
             Some(PathMatch::Exact("/x".into())),
+            Some(PathMatch::Exact("/xy".into())),
             Some(PathMatch::Prefix("/x".into())),
+            Some(PathMatch::Prefix("/xy".into())),
+            Some(PathMatch::Prefix("/y".into())),
             Some(PathMatch::Prefix("/".into())),
         ]);
         let targets = prop::sample::select(vec![
@@ -640,34 +720,48 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// The routes map's one promise: looking the host up among the
-        /// entries first, then trying the other routes in order, sends
-        /// every request where trying every route in order does.
+        /// The routes map's one promise: looking the request up among the
+        /// entries first (the entry of its host whose path prefix is the
+        /// longest that starts its path, the host alone being the
+        /// shortest; the host alone only for a path without `/`, as
+        /// `OPTIONS *`), then trying the other routes in order, sends every
+        /// request where trying every route in order does.
         #[test]
         fn map_entries_first_route_as_the_rules_in_order(
             routes in prop::collection::vec(route_strategy(), 0..9),
         ) {
             let fe = frontend(routes);
             let fits = fe.map_fit();
-            let entries: std::collections::HashMap<String, &Target> = fe
+            let entries: Vec<(String, &str, &Target)> = fe
                 .routes
                 .iter()
                 .zip(&fits)
                 .filter(|(_, fit)| fit.is_ok())
-                .map(|(r, _)| (r.host.as_deref().unwrap().to_ascii_lowercase(), &r.target))
+                .map(|(r, _)| {
+                    let prefix = match &r.path {
+                        Some(PathMatch::Prefix(p)) => p.as_str(),
+                        _ => "",
+                    };
+                    (r.host.as_deref().unwrap().to_ascii_lowercase(), prefix, &r.target)
+                })
                 .collect();
+            let looked_up = |host: &str, path: &str| {
+                entries
+                    .iter()
+                    .filter(|(h, prefix, _)| *h == host.to_ascii_lowercase() && path.starts_with(prefix))
+                    .max_by_key(|(_, prefix, _)| prefix.len())
+                    .map(|(_, _, target)| *target)
+            };
             let default = Target::Backend("default".into());
             for host in ["a.example.com", "A.EXAMPLE.COM", "b.example.com", "x.b.example.com",
                          "y.b.example.com", "example.com", "other.org", "::1"] {
-                for path in ["/", "/x", "/xy", "/y"] {
+                for path in ["/", "/x", "/xy", "/xyz", "/y", "/y/", "*"] {
                     let in_order = fe
                         .routes
                         .iter()
                         .find(|r| takes(r, host, path))
                         .map_or(&default, |r| &r.target);
-                    let map_first = entries
-                        .get(&host.to_ascii_lowercase())
-                        .copied()
+                    let map_first = looked_up(host, path)
                         .or_else(|| {
                             fe.routes
                                 .iter()

@@ -145,9 +145,9 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
 /// Host routes that an earlier route without a host (`path exact
 /// "/healthz"`) keeps out of the routes map (see
 /// [`model::Frontend::map_fit`]), but for those it shadows entirely
-/// (`W0002` says so). One kept out by a route of its own host with a path,
-/// or of a wildcard over it with a path, is the general route after the
-/// specific ones: it cannot come first, and is not reported.
+/// (`W0002` says so). One kept out by a route of its own host, or of a
+/// wildcard over it, is the general route after the specific ones: it
+/// cannot come first, and is not reported.
 fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Diagnostics) {
     for ((route, fit), shadowed) in fe.routes.iter().zip(fe.map_fit()).zip(shadowed) {
         let Err(model::NotEntry::After(earlier)) = fit else {

@@ -492,15 +492,16 @@ Fix: give the constant another name (`leastconn_weight`).";
     /// A host route stays a rule in an environment with a routes map.
     NotAMapEntry = "W0011", Warning, "not-a-map-entry",
 "The environment has a routes map (`defaults { routes_map = ... }`), whose
-entries change without a reload, but a route that matches a host name alone
-is not one of its entries: a route without a host, written before it, can
-match some of the same requests. Each frontend looks the map up before its
-rules, so making the route an entry would move it ahead of that route, and
-change where those requests go. The route stays a `use_backend` rule, and
-every change of it needs a reload. (A host route after a route of the same
-host with a path, or of a wildcard over it with a path, is not an entry
-either, and is not reported: the general route comes after the specific
-ones on purpose.)
+entries change without a reload, but a route that matches a host name
+(alone or with a path prefix) is not one of its entries: a route without a
+host, written before it, can match some of the same requests. Each
+frontend looks the map up before its rules, so making the route an entry
+would move it ahead of that route, and change where those requests go.
+The route stays a `use_backend` rule, and every change of it needs a
+reload. (A host route after a route of the same host with an exact path
+or a shorter prefix, or of a wildcard over it, is not an entry either, and
+is not reported: the general route comes after the specific ones on
+purpose.)
 
 Example:
 

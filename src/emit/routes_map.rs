@@ -13,12 +13,13 @@ pub fn emit(map: &RouteMap, provenance: &Provenance) -> String {
         out.push('\n');
     }
     out.push_str(&format!(
-        "# the routes map at {}: host@frontend backend\n",
+        "# the routes map at {}: host@frontend/path-prefix backend\n",
         map.path
     ));
     for (key, backend) in &map.entries {
-        // A key is a host name the checker validated, `@` and an
-        // identifier; a value, an identifier: one word each.
+        // A key is a host name the checker validated, `@`, an identifier
+        // and a path of the characters it allowed; a value, an
+        // identifier: one word each.
         assert!(
             is_word(key) && is_word(backend),
             "map entry built from unchecked input: {key:?} {backend:?}"

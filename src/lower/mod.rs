@@ -194,19 +194,21 @@ impl<'a> Redirects<'a> {
 
 /// The environment's routes map, when `defaults` sets `routes_map` (its
 /// path on the HAProxy host): one map for every frontend, whose keys are
-/// a host name and the frontend's name (`api.example.com@edge`) and whose
-/// values are backend names. Each frontend looks the request's host up
-/// first, before its `use_backend` rules; a route is an entry of the map
+/// a host name, the frontend's name and a path prefix ([`map_key`]:
+/// `api.example.com@edge/` for the host alone, `api.example.com@edge/v1/`)
+/// and whose values are backend names. Each frontend looks the request up
+/// first, before its `use_backend` rules, taking the longest key that
+/// starts its host, frontend and path; a route is an entry of the map
 /// instead of a rule when that changes nothing (see
-/// [`model::Frontend::map_fit`]), and its
-/// changes then go live through the Runtime API (`add map`, `set map`,
-/// `del map`) without a reload.
+/// [`model::Frontend::map_fit`]), and its changes then go live through the
+/// Runtime API (`add map`, `set map`, `del map`) without a reload.
 pub struct RouteMap<'a> {
     /// The map file's path on the HAProxy host.
     pub path: &'a str,
     /// Key and backend of every entry, sorted by key: entries have no
-    /// order (a key matches exactly), so routes written in another order
-    /// make the same file, and a change of entries a diff of its own lines.
+    /// order (the longest matching key wins, in a tree), so routes written
+    /// in another order make the same file, and a change of entries a diff
+    /// of its own lines.
     pub entries: Vec<(String, &'a str)>,
 }
 
@@ -220,7 +222,10 @@ impl<'a> RouteMap<'a> {
                 if let (Ok(()), Some(host), model::Target::Backend(backend)) =
                     (fit, &route.host, &route.target)
                 {
-                    entries.push((map_key(host, &fe.name), backend.as_str()));
+                    entries.push((
+                        map_key(host, &fe.name, route.path.as_ref()),
+                        backend.as_str(),
+                    ));
                 }
             }
         }
@@ -229,18 +234,38 @@ impl<'a> RouteMap<'a> {
     }
 }
 
-/// The key of a host's entry in frontend `frontend`'s part of the routes
-/// map: what the lookup makes of a request's Host header there.
-pub fn map_key(host: &str, frontend: &str) -> String {
-    format!("{}@{frontend}", host.to_ascii_lowercase())
+/// The key of a route's entry in frontend `frontend`'s part of the routes
+/// map: the host in lower case, `@`, the frontend's name, then the route's
+/// path prefix, or `/` for a route of the host alone (`api.example.com@edge/`,
+/// `api.example.com@edge/v1/`). The lookup appends the request's path to
+/// the host and frontend, and takes the key that is its longest prefix;
+/// the `/` ends a frontend's name, so no key of one frontend is a prefix of
+/// another's.
+pub fn map_key(host: &str, frontend: &str, path: Option<&PathMatch>) -> String {
+    let prefix = match path {
+        Some(PathMatch::Prefix(p)) => p.as_str(),
+        _ => "/",
+    };
+    format!("{}@{frontend}{prefix}", host.to_ascii_lowercase())
 }
 
-/// The lookup of frontend `fe` in the routes map at `path`, as a sample
-/// expression: the request's host, without its port, in lower case, with
-/// `@` and the frontend's name appended. Made of a path the checker
-/// restricted to letters, digits and `._/@+-`, and an identifier.
-fn map_lookup(fe: &str, path: &str) -> String {
-    format!("req.hdr(host),host_only,lower,concat(@{fe}),map({path})")
+/// The variable that holds a request's path for the routes map's lookup
+/// (`concat` appends a variable, not a sample).
+const MAP_PATH_VAR: &str = "txn.haptic_path";
+
+/// The lookups of frontend `fe` in the routes map at `path`, as sample
+/// expressions: the request's host, without its port, in lower case, `@`
+/// and the frontend's name, then (1) the request's path, for the entry
+/// whose key is its longest prefix, and (2) `/`, for the entry of the
+/// host alone when the path does not start with `/` (`OPTIONS *`). Made
+/// of a path the checker restricted to letters, digits and `._/@+-`, and
+/// an identifier.
+fn map_lookups(fe: &str, path: &str) -> [String; 2] {
+    let host = "req.hdr(host),host_only,lower";
+    [
+        format!("{host},concat(@{fe},{MAP_PATH_VAR}),map_beg({path})"),
+        format!("{host},concat(@{fe}/),map({path})"),
+    ]
 }
 
 fn global(env: &model::Env) -> Section<'_> {
@@ -516,17 +541,23 @@ fn frontend<'a>(
     // the first one changes no line here.
     let in_map: Vec<bool> = match routes_map {
         Some(path) => {
-            let lookup = map_lookup(&fe.name, path);
             lines.push(vec![
-                syn("use_backend"),
-                val(format!("%[{lookup}]")),
-                syn("if"),
-                syn("{"),
-                val(lookup),
-                syn("-m"),
-                syn("found"),
-                syn("}"),
+                syn("http-request"),
+                val(format!("set-var({MAP_PATH_VAR})")),
+                syn("path"),
             ]);
+            for lookup in map_lookups(&fe.name, path) {
+                lines.push(vec![
+                    syn("use_backend"),
+                    val(format!("%[{lookup}]")),
+                    syn("if"),
+                    syn("{"),
+                    val(lookup),
+                    syn("-m"),
+                    syn("found"),
+                    syn("}"),
+                ]);
+            }
             fe.map_fit().iter().map(Result::is_ok).collect()
         }
         None => vec![false; fe.routes.len()],

@@ -669,7 +669,7 @@ fn map_apply(
         let backend = route.target.backend().expect("an entry sends to a backend");
         MapEntry {
             map: path.into(),
-            key: lower::map_key(host, frontend),
+            key: lower::map_key(host, frontend, route.path.as_ref()),
             backend: backend.to_string(),
         }
     };

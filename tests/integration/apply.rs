@@ -404,9 +404,9 @@ fn apply_converges_the_routes_map() {
     let haproxy = Haproxy::start(&base.haproxy_cfg, &socket);
     let path = map.display().to_string();
     for drift in [
-        format!("add map {path} four.example.com@f b"),
-        format!("add map {path} four.example.com@f a"),
-        format!("add map {path} hand.example.com@f a"),
+        format!("add map {path} four.example.com@f/ b"),
+        format!("add map {path} four.example.com@f/ a"),
+        format!("add map {path} hand.example.com@f/ a"),
     ] {
         assert_eq!(haproxy.command(&drift).trim(), "");
     }
@@ -425,12 +425,12 @@ fn apply_converges_the_routes_map() {
         "drift: frontend f / route host four.example.com: backend b, a -> b",
         "drift: frontend f / route host two.example.com: backend b -> absent",
         "drift: frontend f / route host hand.example.com: backend a -> absent",
-        &format!("applied: set map {path} one.example.com@f b"),
-        &format!("applied: add map {path} three.example.com@f a"),
-        &format!("applied: del map {path} four.example.com@f"),
-        &format!("applied: add map {path} four.example.com@f b"),
-        &format!("applied: del map {path} hand.example.com@f"),
-        &format!("applied: del map {path} two.example.com@f"),
+        &format!("applied: set map {path} one.example.com@f/ b"),
+        &format!("applied: add map {path} three.example.com@f/ a"),
+        &format!("applied: del map {path} four.example.com@f/"),
+        &format!("applied: add map {path} four.example.com@f/ b"),
+        &format!("applied: del map {path} hand.example.com@f/"),
+        &format!("applied: del map {path} two.example.com@f/"),
         "converged: 6 command(s) applied and verified",
     ] {
         assert!(
@@ -445,9 +445,9 @@ fn apply_converges_the_routes_map() {
     assert_eq!(
         live,
         [
-            "four.example.com@f b",
-            "one.example.com@f b",
-            "three.example.com@f a"
+            "four.example.com@f/ b",
+            "one.example.com@f/ b",
+            "three.example.com@f/ a"
         ]
     );
     let (code, _, second) = apply(&s, &[]);

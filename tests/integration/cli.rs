@@ -372,7 +372,7 @@ fn the_routes_map_is_an_output_while_the_sources_ask_for_it() {
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
     let map = project.path().join("out/production/routes.map");
     let text = std::fs::read_to_string(&map).unwrap();
-    assert!(text.ends_with("\na.example.com@www a\n"), "{text}");
+    assert!(text.ends_with("\na.example.com@www/ a\n"), "{text}");
     assert!(stderr(&out).contains("wrote ./out/production/routes.map"));
 
     std::fs::write(
@@ -382,7 +382,7 @@ fn the_routes_map_is_an_output_while_the_sources_ask_for_it() {
     .unwrap();
     let out = haptic(&["compile", "--check"], project.path());
     assert_eq!(code(&out), exit::STALE, "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("+b.example.com@www a"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("+b.example.com@www/ a"));
     let out = haptic(&["compile"], project.path());
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
 

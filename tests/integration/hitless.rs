@@ -168,7 +168,8 @@ fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
     new
 }
 
-/// The frontend's host routes (`h{N}.example.com` → a backend), and
+/// The frontend's host routes (`h{N}.example.com`, with a path prefix for
+/// N from 4, → a backend), and
 /// whether a path route comes before them (which makes them rules).
 #[derive(Clone, Debug)]
 struct Routes {
@@ -184,6 +185,9 @@ fn base_routes(rng: &mut Rng, backends: &[Backend]) -> Routes {
             hosts.push((host, pick(rng, backends)));
         }
     }
+    // The routes with a path before those of a host alone, as a team
+    // writes them (the other way round, they are shadowed).
+    hosts.sort_by_key(|(route, _)| *route < 4);
     Routes {
         hosts,
         guarded: false,
@@ -213,6 +217,7 @@ fn mutate_routes(rng: &mut Rng, base: &Routes, backends: &[Backend]) -> Routes {
             hosts.push((host, pick(rng, backends)));
         }
     }
+    hosts.sort_by_key(|(route, _)| *route < 4);
     if rng.chance(20) {
         hosts.reverse();
     }
@@ -273,9 +278,18 @@ fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16) -> Stri
     if routes.guarded {
         out.push_str("  route path exact \"/guard\" -> be0\n");
     }
-    for (host, backend) in &routes.hosts {
+    // Routes 0 to 3 match a host alone, 4 to 7 one of those hosts and a
+    // path prefix: map entries when they come before the host's route
+    // without a path, rules after it.
+    for (route, backend) in &routes.hosts {
+        let path = if *route >= 4 {
+            format!(" path prefix \"/v{route}/\"")
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "  route host \"h{host}.example.com\" -> {backend}\n"
+            "  route host \"h{}.example.com\"{path} -> {backend}\n",
+            route % 4
         ));
     }
     for b in backends.iter().skip(1) {

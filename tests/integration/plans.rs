@@ -161,7 +161,7 @@ fn routes_map_commands_come_after_the_servers() {
         .collect();
     assert_eq!(
         lines.last().map(String::as_str),
-        Some("set map /etc/haproxy/routes.map b.example.com@f b"),
+        Some("set map /etc/haproxy/routes.map b.example.com@f/ b"),
         "{lines:?}"
     );
     assert!(

@@ -158,12 +158,19 @@ pub fn haproxy_check_output(output: &Output) -> Result<(), String> {
     check_in(&cfg, &dir)
 }
 
-/// `cfg` with every lookup in a map (`map(PATH)`) reading `path` instead.
+/// `cfg` with every lookup in a map (`map(PATH)`, `map_beg(PATH)`) reading
+/// `path` instead.
 pub fn with_map_at(cfg: &str, path: &Path) -> String {
     let mut out = String::with_capacity(cfg.len());
     let mut rest = cfg;
-    while let Some(start) = rest.find(",map(") {
-        let (before, after) = rest.split_at(start + ",map(".len());
+    let next = |rest: &str| {
+        [",map(", ",map_beg("]
+            .into_iter()
+            .filter_map(|lookup| Some(rest.find(lookup)? + lookup.len()))
+            .min()
+    };
+    while let Some(end) = next(rest) {
+        let (before, after) = rest.split_at(end);
         out.push_str(before);
         out.push_str(&path.display().to_string());
         rest = &after[after.find(')').expect("a map lookup ends")..];
