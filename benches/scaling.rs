@@ -105,6 +105,20 @@ const KINDS: &[Kind] = &[
         source: |n| routes_to(n, |i| format!("route host \"h{i}.example.com\" -> b{i}")),
     },
     Kind {
+        name: "routes of one host by path prefix, in a routes map",
+        args: &["compile"],
+        source: |n| {
+            routes_to(n, |i| {
+                format!("route host \"api.example.com\" path prefix \"/v{i}/x/\" -> b{i}")
+            })
+            .replacen(
+                "env production\n",
+                "env production\ndefaults { routes_map = \"/etc/haproxy/routes.map\" }\n",
+                1,
+            )
+        },
+    },
+    Kind {
         name: "wildcard routes by host",
         args: &["check"],
         source: |n| routes_to(n, |i| format!("route host \"*.h{i}.example.com\" -> b{i}")),

@@ -35,9 +35,11 @@ pub struct Defaults {
     pub socket: String,
     pub log: String,
     /// Where the environment's routes map is on the HAProxy host: when
-    /// set, every route that matches a host name alone is an entry of
-    /// that map (`out/<env>/routes.map`), changed at runtime without a
-    /// reload, instead of a `use_backend` rule (see `lower::RouteMap`).
+    /// set, a route that matches a host name, alone or with a path
+    /// prefix, is an entry of that map (`out/<env>/routes.map`), changed at
+    /// runtime without a reload, instead of a `use_backend` rule, where
+    /// that changes no routing (see `lower::RouteMap`,
+    /// [`Frontend::map_fit`]).
     pub routes_map: Option<String>,
 }
 
