@@ -189,14 +189,20 @@ fn routes_map(
             format!("{s:?}")
         }
     };
-    // A key is `host@frontend/` or `host@frontend/prefix` (`map_key`): no
-    // host name has an `@`, no frontend's name a `/`.
+    // A key is `host@frontend/`, `host@frontend/prefix` or
+    // `host@frontend=/exact` (`map_key`): no host name has an `@`, no
+    // frontend's name a `/` or `=`.
     let object = |key: &str| {
         let route = key.split_once('@').and_then(|(host, rest)| {
-            let (frontend, path) = rest.split_at(rest.find('/')?);
+            let (frontend, path) = rest.split_at(rest.find(['/', '='])?);
             Some(match path {
                 "/" => format!("frontend {frontend} / route host {host}"),
-                _ => format!("frontend {frontend} / route host {host} path prefix {path}"),
+                _ => match path.strip_prefix('=') {
+                    Some(exact) => {
+                        format!("frontend {frontend} / route host {host} path exact {exact}")
+                    }
+                    None => format!("frontend {frontend} / route host {host} path prefix {path}"),
+                },
             })
         });
         match route {

@@ -35,8 +35,8 @@ pub struct Defaults {
     pub socket: String,
     pub log: String,
     /// Where the environment's routes map is on the HAProxy host: when
-    /// set, a route that matches a host name, alone or with a path
-    /// prefix, is an entry of that map (`out/<env>/routes.map`), changed at
+    /// set, a route that matches a host name, alone or with a path, is an
+    /// entry of that map (`out/<env>/routes.map`), changed at
     /// runtime without a reload, instead of a `use_backend` rule, where
     /// that changes no routing (see `lower::RouteMap`,
     /// [`Frontend::map_fit`]).
@@ -198,29 +198,30 @@ pub enum NotEntry {
     NoHost,
     Wildcard,
     Ipv6,
-    /// It matches an exact path, which a prefix lookup cannot.
-    ExactPath,
     /// Its path prefix is `/`, whose key is the host's own.
     RootPrefix,
     Redirect,
     /// The route of this index, written before it, can match some of its
-    /// requests, and is not an entry for a longer prefix of its host.
+    /// requests, and is not an entry that the lookup takes first (an exact
+    /// path, or a longer prefix, of its host).
     After(usize),
 }
 
 impl Frontend {
     /// For each route, whether it is an entry of the routes map (when the
     /// environment has one; see `lower::RouteMap`), or why it stays a
-    /// `use_backend` rule. An entry is a host name, alone or with a path
-    /// prefix, that sends to a backend. The lookup comes before every rule
-    /// and takes the entry of the request's host with the longest prefix
-    /// of its path (the host alone being the shortest), so a route can be
-    /// an entry only where that changes nothing: every route written
-    /// before it that can match some of its requests is an entry of its
-    /// host with a longer prefix (which first-match routing would pick
-    /// first too). A route without a host, a wildcard over its host, an
-    /// exact path of its host, or a shorter prefix of its host before it
-    /// keeps it a rule.
+    /// `use_backend` rule. An entry is a host name, alone, with an exact
+    /// path or with a path prefix, that sends to a backend. The lookups
+    /// come before every rule: the entry of the request's host and exact
+    /// path first, then the one of its host with the longest prefix of its
+    /// path (the host alone being the shortest). So a route can be an
+    /// entry only where that changes nothing: every route written before
+    /// it that can match some of its requests is an entry the lookups take
+    /// first (which first-match routing would pick first too): an exact
+    /// path of its host, or a longer prefix of its host. An exact path is
+    /// taken first of all, so nothing that can match its request may come
+    /// before it. A route without a host, a wildcard over its host, or a
+    /// shorter prefix of its host before it keeps it a rule.
     ///
     /// Near-linear in the routes: the routes seen are kept in tables by
     /// scope (no host, a wildcard's domain, a host) and by what they match,
@@ -239,13 +240,17 @@ impl Frontend {
             blocking: std::collections::BTreeMap<&'a str, usize>,
             /// With an exact path.
             exacts: std::collections::BTreeMap<&'a str, usize>,
+            /// With an exact path, and not entries.
+            blocking_exacts: std::collections::BTreeMap<&'a str, usize>,
         }
         impl<'a> Seen<'a> {
-            /// The first route seen here that keeps a route of prefix `p`
-            /// (`""` for none) out of the map: one with no path, a prefix
-            /// of `p` (itself included), a longer prefix that is not an
-            /// entry, or an exact path under `p`.
-            fn blocker(&self, p: &str) -> Option<usize> {
+            /// The first route seen here that keeps a route of path `path`
+            /// out of the map: one with no path, a prefix of its path
+            /// (itself included), and for a prefix (`""` for none) a
+            /// longer prefix or an exact path under it that is not an
+            /// entry, for an exact path the same exact path.
+            fn blocker(&self, path: Result<&str, &str>) -> Option<usize> {
+                let (Ok(p) | Err(p)) = path;
                 let under = |table: &std::collections::BTreeMap<&'a str, usize>| {
                     table
                         .range::<str, _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
@@ -256,15 +261,15 @@ impl Frontend {
                 let shorter = (1..=p.len())
                     .filter(|&k| p.is_char_boundary(k))
                     .find_map(|k| self.prefixes.get(&p[..k]).copied());
-                [
-                    self.any,
-                    shorter,
-                    under(&self.blocking),
-                    under(&self.exacts),
-                ]
-                .into_iter()
-                .flatten()
-                .min()
+                let longer = match path {
+                    Ok(_) => [under(&self.blocking), under(&self.blocking_exacts)],
+                    Err(x) => [self.exacts.get(x).copied(), None],
+                };
+                [self.any, shorter]
+                    .into_iter()
+                    .chain(longer)
+                    .flatten()
+                    .min()
             }
             fn insert(&mut self, i: usize, path: Option<&'a PathMatch>, entry: bool) {
                 match path {
@@ -279,6 +284,9 @@ impl Frontend {
                     }
                     Some(PathMatch::Exact(x)) => {
                         self.exacts.entry(x).or_insert(i);
+                        if !entry {
+                            self.blocking_exacts.entry(x).or_insert(i);
+                        }
                     }
                 }
             }
@@ -290,14 +298,15 @@ impl Frontend {
         let mut hosts: crate::hash::Map<String, Seen> = Default::default();
         let mut fits = Vec::with_capacity(self.routes.len());
         for (i, route) in self.routes.iter().enumerate() {
-            let prefix = match &route.path {
-                None => Ok(""),
+            // `Ok(prefix)`, `""` for none, or `Err(exact path)`.
+            let path = match &route.path {
+                None => Ok(Ok("")),
                 Some(PathMatch::Prefix(p)) if p == "/" => Err(NotEntry::RootPrefix),
-                Some(PathMatch::Prefix(p)) => Ok(p.as_str()),
-                Some(PathMatch::Exact(_)) => Err(NotEntry::ExactPath),
+                Some(PathMatch::Prefix(p)) => Ok(Ok(p.as_str())),
+                Some(PathMatch::Exact(x)) => Ok(Err(x.as_str())),
             };
             let host = route.host.as_deref().map(str::to_ascii_lowercase);
-            let fit = match (&host, prefix) {
+            let fit = match (&host, path) {
                 (None, _) => Err(NotEntry::NoHost),
                 (Some(_), _) if route.host_suffix().is_some() => Err(NotEntry::Wildcard),
                 (Some(host), _) if host.contains(':') => Err(NotEntry::Ipv6),
@@ -336,7 +345,6 @@ impl Frontend {
             NotEntry::NoHost => "it matches a path alone".into(),
             NotEntry::Wildcard => "it matches a wildcard host".into(),
             NotEntry::Ipv6 => "it matches an IPv6 address".into(),
-            NotEntry::ExactPath => "it matches an exact path".into(),
             NotEntry::RootPrefix => {
                 "its path prefix is `/` (the host alone, without a path, can be an entry)".into()
             }
@@ -734,25 +742,33 @@ mod tests {
         ) {
             let fe = frontend(routes);
             let fits = fe.map_fit();
-            let entries: Vec<(String, &str, &Target)> = fe
+            let entries: Vec<(String, Option<&PathMatch>, &Target)> = fe
                 .routes
                 .iter()
                 .zip(&fits)
                 .filter(|(_, fit)| fit.is_ok())
-                .map(|(r, _)| {
-                    let prefix = match &r.path {
-                        Some(PathMatch::Prefix(p)) => p.as_str(),
-                        _ => "",
-                    };
-                    (r.host.as_deref().unwrap().to_ascii_lowercase(), prefix, &r.target)
-                })
+                .map(|(r, _)| (r.host.as_deref().unwrap().to_ascii_lowercase(), r.path.as_ref(), &r.target))
                 .collect();
-            let looked_up = |host: &str, path: &str| {
-                entries
-                    .iter()
-                    .filter(|(h, prefix, _)| *h == host.to_ascii_lowercase() && path.starts_with(prefix))
-                    .max_by_key(|(_, prefix, _)| prefix.len())
-                    .map(|(_, _, target)| *target)
+            // The exact path's entry, else the longest prefix's.
+            let looked_up = |host: &str, path: &str| -> Option<&Target> {
+                let host = host.to_ascii_lowercase();
+                let of_host = entries.iter().filter(|(h, _, _)| *h == host);
+                let exact = of_host
+                    .clone()
+                    .find(|(_, p, _)| matches!(p, Some(PathMatch::Exact(x)) if x == path));
+                if let Some((_, _, target)) = exact {
+                    return Some(*target);
+                }
+                of_host
+                    .filter_map(|(_, p, target)| match p {
+                        None => Some((0, *target)),
+                        Some(PathMatch::Prefix(q)) if path.starts_with(q.as_str()) => {
+                            Some((q.len(), *target))
+                        }
+                        _ => None,
+                    })
+                    .max_by_key(|(len, _)| *len)
+                    .map(|(_, target)| target)
             };
             let default = Target::Backend("default".into());
             for host in ["a.example.com", "A.EXAMPLE.COM", "b.example.com", "x.b.example.com",

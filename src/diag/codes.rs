@@ -493,14 +493,15 @@ Fix: give the constant another name (`leastconn_weight`).";
     NotAMapEntry = "W0011", Warning, "not-a-map-entry",
 "The environment has a routes map (`defaults { routes_map = ... }`), whose
 entries change without a reload, but a route that matches a host name
-(alone or with a path prefix) is not one of its entries: a route without a
+(alone or with a path) is not one of its entries: a route without a
 host, written before it, can match some of the same requests. Each
 frontend looks the map up before its rules, so making the route an entry
 would move it ahead of that route, and change where those requests go.
 The route stays a `use_backend` rule, and every change of it needs a
-reload. (A host route after a route of the same host with an exact path
-or a shorter prefix, or of a wildcard over it, is not an entry either, and
-is not reported: the general route comes after the specific ones on
+reload. (A host route after a route of the same host that can match some
+of its requests and that the lookup would not take first (the host alone,
+a shorter prefix), or after a wildcard over it, is not an entry either,
+and is not reported: the general route comes after the specific ones on
 purpose.)
 
 Example:

@@ -13,7 +13,7 @@ pub fn emit(map: &RouteMap, provenance: &Provenance) -> String {
         out.push('\n');
     }
     out.push_str(&format!(
-        "# the routes map at {}: host@frontend/path-prefix backend\n",
+        "# the routes map at {}: host@frontend/path-prefix or host@frontend=exact-path backend\n",
         map.path
     ));
     for (key, backend) in &map.entries {

@@ -194,11 +194,12 @@ impl<'a> Redirects<'a> {
 
 /// The environment's routes map, when `defaults` sets `routes_map` (its
 /// path on the HAProxy host): one map for every frontend, whose keys are
-/// a host name, the frontend's name and a path prefix ([`map_key`]:
-/// `api.example.com@edge/` for the host alone, `api.example.com@edge/v1/`)
-/// and whose values are backend names. Each frontend looks the request up
-/// first, before its `use_backend` rules, taking the longest key that
-/// starts its host, frontend and path; a route is an entry of the map
+/// a host name, the frontend's name and a path ([`map_key`]:
+/// `api.example.com@edge/` for the host alone, `api.example.com@edge/v1/`
+/// for a prefix, `api.example.com@edge=/v1/me` for an exact path) and
+/// whose values are backend names. Each frontend looks the request up
+/// first, before its `use_backend` rules: its exact path, then the longest
+/// key that starts its host, frontend and path; a route is an entry of the map
 /// instead of a rule when that changes nothing (see
 /// [`model::Frontend::map_fit`]), and its changes then go live through the
 /// Runtime API (`add map`, `set map`, `del map`) without a reload.
@@ -236,33 +237,38 @@ impl<'a> RouteMap<'a> {
 
 /// The key of a route's entry in frontend `frontend`'s part of the routes
 /// map: the host in lower case, `@`, the frontend's name, then the route's
-/// path prefix, or `/` for a route of the host alone (`api.example.com@edge/`,
-/// `api.example.com@edge/v1/`). The lookup appends the request's path to
-/// the host and frontend, and takes the key that is its longest prefix;
-/// the `/` ends a frontend's name, so no key of one frontend is a prefix of
-/// another's.
+/// path prefix, `/` for a route of the host alone, or `=` and its exact
+/// path (`api.example.com@edge/`, `api.example.com@edge/v1/`,
+/// `api.example.com@edge=/v1/me`). The prefix lookup appends the request's
+/// path to the host and frontend, and takes the key that is its longest
+/// prefix; the `/` ends a frontend's name, so no key of one frontend is a
+/// prefix of another's, and no exact path's key (with its `=`) a prefix of
+/// any lookup.
 pub fn map_key(host: &str, frontend: &str, path: Option<&PathMatch>) -> String {
-    let prefix = match path {
-        Some(PathMatch::Prefix(p)) => p.as_str(),
-        _ => "/",
-    };
-    format!("{}@{frontend}{prefix}", host.to_ascii_lowercase())
+    let host = host.to_ascii_lowercase();
+    match path {
+        Some(PathMatch::Prefix(p)) => format!("{host}@{frontend}{p}"),
+        Some(PathMatch::Exact(x)) => format!("{host}@{frontend}={x}"),
+        None => format!("{host}@{frontend}/"),
+    }
 }
 
 /// The variable that holds a request's path for the routes map's lookup
 /// (`concat` appends a variable, not a sample).
 const MAP_PATH_VAR: &str = "txn.haptic_path";
 
-/// The lookups of frontend `fe` in the routes map at `path`, as sample
-/// expressions: the request's host, without its port, in lower case, `@`
-/// and the frontend's name, then (1) the request's path, for the entry
-/// whose key is its longest prefix, and (2) `/`, for the entry of the
-/// host alone when the path does not start with `/` (`OPTIONS *`). Made
-/// of a path the checker restricted to letters, digits and `._/@+-`, and
-/// an identifier.
-fn map_lookups(fe: &str, path: &str) -> [String; 2] {
+/// The lookups of frontend `fe` in the routes map at `path`, in order, as
+/// sample expressions: the request's host, without its port, in lower
+/// case, `@` and the frontend's name, then (1) `=` and the request's path,
+/// for the entry of that exact path, (2) the request's path, for the
+/// entry whose key is its longest prefix, and (3) `/`, for the entry of
+/// the host alone when the path does not start with `/` (`OPTIONS *`).
+/// Made of a path the checker restricted to letters, digits and `._/@+-`,
+/// and an identifier.
+fn map_lookups(fe: &str, path: &str) -> [String; 3] {
     let host = "req.hdr(host),host_only,lower";
     [
+        format!("{host},concat(@{fe}=,{MAP_PATH_VAR}),map({path})"),
         format!("{host},concat(@{fe},{MAP_PATH_VAR}),map_beg({path})"),
         format!("{host},concat(@{fe}/),map({path})"),
     ]
