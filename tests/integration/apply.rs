@@ -55,6 +55,24 @@ struct Setup {
     haproxy: Haproxy,
 }
 
+impl Setup {
+    /// HAProxy started on the configuration of the sources `running`, its
+    /// socket at `socket` in `run`; the project holds `declared`.
+    fn running(run: tempfile::TempDir, socket: &Path, running: &str, declared: &str) -> Setup {
+        let cfg = TempProject::single(running)
+            .compile()
+            .outputs()
+            .remove(0)
+            .haproxy_cfg;
+        Setup {
+            haproxy: Haproxy::start(&cfg, socket),
+            _run: run,
+            socket: socket.to_path_buf(),
+            project: TempProject::single(declared),
+        }
+    }
+}
+
 /// HAProxy started on the configuration of `running`; the project holds
 /// `declared`.
 fn setup(
@@ -246,17 +264,12 @@ fn a_configuration_change_the_runtime_api_cannot_make_is_a_reload() {
         "  default -> web\n",
         "  route path exact \"/x\" -> fixed\n  default -> web\n",
     );
-    let running = TempProject::single(&source(&socket, front, false, false))
-        .compile()
-        .outputs()
-        .remove(0)
-        .haproxy_cfg;
-    let s = Setup {
-        haproxy: Haproxy::start(&running, &socket),
-        _run: run,
-        socket,
-        project: TempProject::single(&with_route),
-    };
+    let s = Setup::running(
+        run,
+        &socket,
+        &source(&socket, front, false, false),
+        &with_route,
+    );
     let (code, _, report) = apply(&s, &[]);
     assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
     assert!(
@@ -493,17 +506,7 @@ fn a_server_option_only_a_reload_changes_is_a_reload() {
             socket.display()
         )
     };
-    let running = TempProject::single(&source("", "", ""))
-        .compile()
-        .outputs()
-        .remove(0)
-        .haproxy_cfg;
-    let s = Setup {
-        haproxy: Haproxy::start(&running, &socket),
-        _run: run,
-        socket: socket.clone(),
-        project: TempProject::single(&source("", "", "")),
-    };
+    let s = Setup::running(run, &socket, &source("", "", ""), &source("", "", ""));
     let (code, _, report) = apply(&s, &[]);
     assert_eq!(code, exit::OK, "{report}");
     let declared = source(

@@ -908,22 +908,7 @@ frontend f {{
 /// The backend that takes a request for `host` on the frontend at `port`:
 /// the one whose session count (`show stat`'s `stot`) it raises.
 fn backend_taking(haproxy: &Haproxy, port: u16, host: &str) -> String {
-    let sessions = || -> BTreeMap<String, u64> {
-        haproxy
-            .command("show stat")
-            .lines()
-            .map(|l| l.split(',').collect::<Vec<_>>())
-            .filter(|f| f.len() > 7 && f[1] == "BACKEND")
-            .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
-            .collect()
-    };
-    let before = sessions();
-    let reply = http_get(port, &format!("Host: {host}\r\n"));
-    assert!(reply.starts_with("HTTP/1.1 503"), "{host}: {reply}");
-    let after = sessions();
-    let taken: Vec<&String> = after.keys().filter(|b| after[*b] > before[*b]).collect();
-    assert_eq!(taken.len(), 1, "{host}: {before:?} -> {after:?}");
-    taken[0].clone()
+    backend_for(haproxy, port, host, "/")
 }
 
 /// A routes map routes every request as the rules alone do: 60 random route
@@ -1052,8 +1037,9 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
     eprintln!("{cases} route lists, {entries} map entries, routed alike");
 }
 
-/// The backend that takes `method path` for `host` on the frontend at
-/// `port` (`*` is sent as `OPTIONS *`), as [`backend_taking`].
+/// The backend that takes a request of `path` for `host` on the frontend
+/// at `port` (`*` is sent as `OPTIONS *`): the one whose session count
+/// (`show stat`'s `stot`) it raises.
 fn backend_for(haproxy: &Haproxy, port: u16, host: &str, path: &str) -> String {
     let sessions = || -> BTreeMap<String, u64> {
         haproxy
