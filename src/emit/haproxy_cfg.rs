@@ -85,8 +85,8 @@ pub fn unreported_option_sets(be: &model::Backend) -> Vec<String> {
     let mut sets: Vec<String> = be
         .servers
         .iter()
+        .filter(|s| lower::has_unreported_options(s))
         .map(unreported_options)
-        .filter(|o| !o.is_empty())
         .collect();
     sets.sort_unstable();
     sets.dedup();

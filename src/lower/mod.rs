@@ -796,6 +796,9 @@ pub fn push_server_options<'a>(
 /// reload fingerprint holds the set of them that a backend's servers use
 /// (`emit::haproxy_cfg::reload_fingerprint`).
 pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<'a>) {
+    if !has_unreported_options(s) {
+        return;
+    }
     if let Some(ms) = s.slowstart {
         words.words([syn("slowstart"), val(duration(u64::from(ms)))]);
     }
@@ -816,6 +819,12 @@ pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<
             words.words([syn("sni"), val(format!("str({sni})"))]);
         }
     }
+}
+
+/// Whether [`push_unreported_options`] gives `s` any word: most servers
+/// have none, and the fingerprint asks of every server.
+pub fn has_unreported_options(s: &model::Server) -> bool {
+    s.slowstart.is_some() || s.send_proxy || s.tls.is_some()
 }
 
 fn stats_section(stats: &model::Stats) -> Section<'_> {
