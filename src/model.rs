@@ -79,7 +79,8 @@ pub struct Frontend {
     pub name: String,
     pub binds: Vec<Bind>,
     pub routes: Vec<Route>,
-    pub default_backend: Option<String>,
+    /// Where the requests no route matches go: a backend, or a redirect.
+    pub default: Option<Target>,
     pub maxconn: Option<u32>,
     pub timeout_client: Option<u64>,
     /// Requests announcing a larger body (`Content-Length`, bytes) get 413.
@@ -658,7 +659,7 @@ mod tests {
             name: "f".into(),
             binds: Vec::new(),
             routes,
-            default_backend: Some("default".into()),
+            default: Some(Target::Backend("default".into())),
             maxconn: None,
             timeout_client: None,
             max_body: None,

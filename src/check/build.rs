@@ -774,7 +774,7 @@ fn frontend<'a>(
         name: decl.name.name.to_string(),
         binds: Vec::new(),
         routes: Vec::new(),
-        default_backend: None,
+        default: None,
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
         max_body: rec.size("max_body"),
@@ -826,12 +826,12 @@ fn frontend<'a>(
                     _ => complete = false,
                 }
             }
-            ast::BodyItem::Default(target) => {
-                if let Some(first) = default_span.replace(target.span) {
+            ast::BodyItem::Default(default) => {
+                if let Some(first) = default_span.replace(default.span) {
                     ctx.diags.push(
                         Diagnostic::new(
                             Code::Duplicate,
-                            target.span,
+                            default.span,
                             "frontend has two default routes",
                         )
                         .label(first, "first default here")
@@ -839,10 +839,16 @@ fn frontend<'a>(
                     );
                     continue;
                 }
-                if backend_ref(ctx, target, backends) {
-                    fe.default_backend = Some(target.name.to_string());
-                } else {
-                    complete = false;
+                let target = match &default.target {
+                    ast::RouteTarget::Backend(name) => backend_ref(ctx, name, backends)
+                        .then(|| model::Target::Backend(name.name.to_string())),
+                    ast::RouteTarget::Redirect(url) => {
+                        redirect_url(ctx, url).map(model::Target::Redirect)
+                    }
+                };
+                match target {
+                    Some(target) => fe.default = Some(target),
+                    None => complete = false,
                 }
             }
             ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {

@@ -48,7 +48,7 @@ fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
             f.routes
                 .iter()
                 .filter_map(|r| r.target.backend())
-                .chain(f.default_backend.as_deref())
+                .chain(f.default.as_ref().and_then(model::Target::backend))
         })
         .collect();
     for be in &env.backends {
@@ -355,7 +355,7 @@ fn redirect_agrees(fe: &model::Frontend, diags: &mut Diagnostics) {
 }
 
 fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
-    if fe.routes.is_empty() && fe.default_backend.is_none() && !fe.redirects_to_https() {
+    if fe.routes.is_empty() && fe.default.is_none() && !fe.redirects_to_https() {
         diags.push(
             Diagnostic::new(
                 Code::NoRoute,

@@ -156,8 +156,13 @@ impl<'a> Redirects<'a> {
     fn of(env: &'a model::Env) -> Redirects<'a> {
         let mut urls: Vec<&str> = Vec::new();
         let mut numbers = std::collections::HashMap::new();
-        for route in env.frontends.iter().flat_map(|fe| &fe.routes) {
-            if let model::Target::Redirect(url) = &route.target {
+        // Each frontend's routes, then its default.
+        let targets = env
+            .frontends
+            .iter()
+            .flat_map(|fe| fe.routes.iter().map(|r| &r.target).chain(&fe.default));
+        for target in targets {
+            if let model::Target::Redirect(url) = target {
                 numbers.entry(url.as_str()).or_insert_with(|| {
                     urls.push(url);
                     urls.len()
@@ -610,8 +615,14 @@ fn frontend<'a>(
         }
         lines.push(line);
     }
-    if let Some(default) = &fe.default_backend {
-        lines.push(vec![syn("default_backend"), val(default)]);
+    match &fe.default {
+        Some(model::Target::Backend(backend)) => {
+            lines.push(vec![syn("default_backend"), val(backend)]);
+        }
+        Some(model::Target::Redirect(url)) => {
+            lines.push(vec![syn("default_backend"), val(redirects.backend(url))]);
+        }
+        None => {}
     }
     Section {
         header: vec![syn("frontend"), name(&fe.name)],

@@ -446,8 +446,8 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
             for name in &symbols.backends {
                 out.add(name, Kind::Backend, Some("backend".into()));
             }
-            // `route ... -> redirect "https://..."`
-            if word(0) == Some("route") {
+            // `route ... -> redirect "https://..."`, `default -> redirect ...`
+            if matches!(word(0), Some("route" | "default")) {
                 out.keywords(&["redirect"]);
             }
         }
@@ -654,7 +654,10 @@ mod tests {
 
     #[test]
     fn names_by_kind() {
-        assert_eq!(labels("frontend f {\n  default -> "), ["api", "web"]);
+        assert_eq!(
+            labels("frontend f {\n  default -> "),
+            ["api", "web", "redirect"]
+        );
         assert_eq!(
             labels("frontend f {\n  route host \"a.example.com\" -> w"),
             ["api", "web", "redirect"]

@@ -615,7 +615,7 @@ fn namespace_in(items: &[Item], at: u32, word: &str) -> Option<Namespace> {
 /// policy or a constant or TLS policy in a value (not `tls.modern`, a
 /// standard module's), or an environment in a condition or a guard.
 fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
-    use crate::syntax::ast::{BodyItem, Expr};
+    use crate::syntax::ast::{BodyItem, DefaultRoute, Expr};
     fn value(expr: &Expr, name: &str, out: &mut Vec<(Namespace, Span)>) {
         let mut paths = Vec::new();
         crate::check::paths_in(expr, &mut paths);
@@ -651,7 +651,10 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
                 }) if target.name == name => {
                     out.push((Namespace::Backend, target.span));
                 }
-                BodyItem::Default(d) if d.name == name => out.push((Namespace::Backend, d.span)),
+                BodyItem::Default(DefaultRoute {
+                    target: RouteTarget::Backend(target),
+                    ..
+                }) if target.name == name => out.push((Namespace::Backend, target.span)),
                 BodyItem::Route(_) | BodyItem::Default(_) => {}
                 BodyItem::Header(h) => value(&h.value, name, out),
                 BodyItem::If(branch) => {

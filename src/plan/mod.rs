@@ -493,7 +493,11 @@ fn route_fits(f: &model::Frontend, has_map: bool) -> Fits {
 
 fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     let mut fields = Fields::new();
-    opt(&mut fields, "default", &f.default_backend);
+    let default = f.default.as_ref().map(|target| match target {
+        model::Target::Backend(name) => name.clone(),
+        model::Target::Redirect(url) => format!("redirect {url}"),
+    });
+    opt(&mut fields, "default", &default);
     opt(&mut fields, "maxconn", &f.maxconn);
     opt(
         &mut fields,

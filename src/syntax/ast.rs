@@ -217,7 +217,7 @@ pub enum BodyItem {
     Server(Server),
     Bind(Bind),
     Route(Route),
-    Default(Ident),
+    Default(DefaultRoute),
     Header(Header),
     If(Box<If<BodyItem>>),
 }
@@ -251,6 +251,14 @@ pub struct Route {
     pub host: Option<StrLit>,
     /// The match kind (`prefix`, `exact`...) and the path.
     pub path: Option<Box<(Ident, StrLit)>>,
+    pub target: RouteTarget,
+    pub span: Span,
+}
+
+/// `default -> api`, `default -> redirect "https://..."`: where a
+/// frontend sends what no route matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefaultRoute {
     pub target: RouteTarget,
     pub span: Span,
 }

@@ -201,7 +201,6 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
         keyword_read_as_a_name(text, previous_at, rest),
-        default_redirect(text, pos, rest),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -451,18 +450,6 @@ fn open_on_the_line(text: &str, pos: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// `default -> redirect "https://..."`: the default route names a backend;
-/// a route for every path redirects.
-fn default_redirect(text: &str, pos: usize, rest: &str) -> Option<String> {
-    let line = line_before(text, pos)?.trim();
-    let words: Vec<&str> = line.split_whitespace().collect();
-    (rest.starts_with('"') && words == ["default", "->", "redirect"]).then(|| {
-        "the default route names a backend; to redirect every request, route every path: \
-         `route path prefix \"/\" -> redirect \"https://...\"`"
-            .to_string()
-    })
 }
 
 /// The word alone on its line just before `pos`, where the error is at
@@ -991,7 +978,15 @@ impl Converter {
                 })
             }
             Rule::default_item => {
-                BodyItem::Default(self.ident(inner.next().expect("grammar: default target")))
+                let target = inner.next().expect("grammar: default target");
+                let target = match target.as_rule() {
+                    Rule::redirect_to => {
+                        let url = Self::inner(target).next().expect("grammar: redirect URL");
+                        RouteTarget::Redirect(self.string(url))
+                    }
+                    _ => RouteTarget::Backend(self.ident(target)),
+                };
+                BodyItem::Default(DefaultRoute { target, span })
             }
             Rule::header_item => {
                 let kind = match inner.next().expect("grammar: header kind").as_str() {

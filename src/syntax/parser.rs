@@ -906,12 +906,16 @@ impl<'t> Parser<'t> {
         } else if self.is_kw("route") {
             Self::route_item
         } else if self.is_kw("default") {
-            |p, _| {
+            |p, start| {
                 p.kw("default");
                 p.skip();
                 p.lit("->").then_some(())?;
                 p.skip();
-                p.ident().map(BodyItem::Default)
+                let target = p.route_target()?;
+                Some(BodyItem::Default(DefaultRoute {
+                    target,
+                    span: p.span(start),
+                }))
             }
         } else if self.is_kw("request_header") || self.is_kw("response_header") {
             Self::header_item
@@ -1131,6 +1135,20 @@ impl<'t> Parser<'t> {
         Some(BodyItem::Bind(bind))
     }
 
+    /// `(redirect_to | ident)`, after a route's or the default's arrow;
+    /// `redirect_to = { kw_redirect ~ string }`.
+    fn route_target(&mut self) -> Option<RouteTarget> {
+        let redirect = self.attempt(|p| {
+            p.kw("redirect").then_some(())?;
+            p.skip();
+            p.string()
+        });
+        Some(match redirect {
+            Some(url) => RouteTarget::Redirect(url),
+            None => RouteTarget::Backend(self.ident()?),
+        })
+    }
+
     /// `route_item = { kw_route ~ route_match+ ~ arrow ~ (redirect_to | ident) }`
     fn route_item(&mut self, start: usize) -> Option<BodyItem> {
         self.kw("route");
@@ -1185,16 +1203,7 @@ impl<'t> Parser<'t> {
         self.skip();
         self.lit("->").then_some(())?;
         self.skip();
-        // `redirect_to = { kw_redirect ~ string }`
-        let redirect = self.attempt(|p| {
-            p.kw("redirect").then_some(())?;
-            p.skip();
-            p.string()
-        });
-        let target = match redirect {
-            Some(url) => RouteTarget::Redirect(url),
-            None => RouteTarget::Backend(self.ident()?),
-        };
+        let target = self.route_target()?;
         Some(BodyItem::Route(Route {
             host,
             path: path.map(Box::new),

@@ -377,7 +377,8 @@ frontend chain {{
 
 /// Redirect routes on a real HAProxy: a 308 to the URL with the request's
 /// path and query after it, and routes keep their order (the drafts of
-/// the blog still reach the backend routed before the redirect).
+/// the blog still reach the backend routed before the redirect); the
+/// default route redirects what no route takes.
 #[test]
 fn redirect_routes_answer_in_their_order_on_a_real_haproxy() {
     let (front, dead) = (free_port(), free_port());
@@ -388,7 +389,7 @@ frontend f {{
   route host "blog.example.com" path prefix "/drafts/" -> drafts
   route host "blog.example.com" -> redirect "https://www.example.com/blog"
   route path prefix "/old/" -> redirect "http://127.0.0.1:8080/%ci%25"
-  default -> drafts
+  default -> redirect "https://new.example.com"
 }}
 "#,
     );
@@ -417,6 +418,11 @@ frontend f {{
         get("other.example.com", "/old/page"),
         "http/1.1 308 permanent redirect http://127.0.0.1:8080/%ci%25/old/page",
         "a `%` of the URL is written as it is, never read as a variable"
+    );
+    assert_eq!(
+        get("other.example.com", "/a/b?c=1"),
+        "http/1.1 308 permanent redirect https://new.example.com/a/b?c=1",
+        "the default route"
     );
 }
 
