@@ -21,6 +21,17 @@ const POSITIONS: &[(&str, &str)] = &[
     ),
     ("route path prefix \"@@\" -> b", "/api/"),
     ("route path exact \"@@\" -> b", "/status"),
+    // Map entries in the environment with a routes map: the path is in
+    // the key.
+    (
+        "route host \"a.example.com\" path prefix \"@@\" -> b",
+        "/api/",
+    ),
+    (
+        "route host \"a.example.com\" path exact \"@@\" -> b",
+        "/status",
+    ),
+    ("default -> redirect \"@@\"", "https://new.example.com"),
     ("request_header \"X-A\" = \"@@\"", "value"),
     ("response_header \"@@\" = \"v\"", "X-Name"),
 ];
@@ -133,9 +144,16 @@ fn literal(value: &str, escape_all: bool) -> String {
     out
 }
 
+/// A project with `top`, `backend` and `frontend` in their places; the
+/// frontend sends the rest to `b`, unless `frontend` is its default.
 fn project_source(top: &str, backend: &str, frontend: &str) -> String {
+    let default = if frontend.starts_with("default") {
+        ""
+    } else {
+        "default -> b"
+    };
     format!(
-        "env production\n{top}\nbackend b {{\n  server s = 10.0.0.1:80\n  {backend}\n}}\nfrontend f {{\n  bind :8080\n  {frontend}\n  default -> b\n}}\n"
+        "env production\n{top}\nbackend b {{\n  server s = 10.0.0.1:80\n  {backend}\n}}\nfrontend f {{\n  bind :8080\n  {frontend}\n  {default}\n}}\n"
     )
 }
 
