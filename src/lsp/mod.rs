@@ -153,10 +153,59 @@ struct Server {
     /// Per project root, as of its last check: the names it declares by
     /// kind, for completion.
     symbols: HashMap<PathBuf, completion::Symbols>,
+    /// Per project root, as of its last check: for the line of each route
+    /// of an environment with a routes map, whether it is an entry of the
+    /// map or a rule, and why (shown when `route` is hovered).
+    routes: HashMap<PathBuf, RouteNotes>,
     /// Per project root, its `.hap` files on disk (W0007), walked again
     /// when a document of the project is opened, saved or closed, not at
     /// every change: the walk looks at every file under the root.
     listed: Listed,
+}
+
+/// What the hover of a route says, by file and 0-based line: a note for
+/// each environment with a routes map.
+type RouteNotes = HashMap<(PathBuf, u32), Vec<String>>;
+
+/// Whether each route of every environment with a routes map is an entry
+/// of the map (its changes go live without a reload) or a rule, and why.
+fn route_notes(root: &Path, compilation: &driver::Compilation) -> RouteNotes {
+    let sources = &compilation.project.sources;
+    let mut notes = RouteNotes::new();
+    for env in &compilation.envs {
+        let Some(map) = &env.defaults.routes_map else {
+            continue;
+        };
+        for fe in &env.frontends {
+            for (route, fit) in fe.routes.iter().zip(fe.map_fit()) {
+                let (file, span) = sources.locate(route.origin);
+                if file.name.starts_with("std/") {
+                    continue;
+                }
+                let note = match (fit, &route.host) {
+                    (Ok(()), Some(host)) => format!(
+                        "`{}`: an entry of the routes map `{map}` (`{}`): its changes go live \
+                         without a reload",
+                        env.name,
+                        crate::lower::map_key(host, &fe.name, route.path.as_ref())
+                    ),
+                    (Ok(()), None) => continue,
+                    (Err(why), _) => format!(
+                        "`{}`: a `use_backend` rule, not an entry of the routes map: {}; its \
+                         changes need a reload",
+                        env.name,
+                        fe.why_not_entry(why)
+                    ),
+                };
+                let line = file.line_utf16(span.start).0 as u32;
+                notes
+                    .entry((root.join(&file.name), line))
+                    .or_default()
+                    .push(note);
+            }
+        }
+    }
+    notes
 }
 
 /// `.hap` files on disk by project root, with the outputs directory they
@@ -602,6 +651,7 @@ impl Server {
         let mut by_file: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         self.declared.remove(root);
         self.imports.remove(root);
+        self.routes.remove(root);
         match driver::compile_whole_from(root, &overlay) {
             Ok(compilation) => {
                 for d in &compilation.diagnostics {
@@ -622,6 +672,8 @@ impl Server {
                 if let Some(fix) = import_fix(root, &compilation) {
                     self.imports.insert(root.to_path_buf(), fix);
                 }
+                self.routes
+                    .insert(root.to_path_buf(), route_notes(root, &compilation));
             }
             Err(LoadError::Manifest(sources, d)) => collect(root, &d, &sources, &mut by_file),
             Err(LoadError::Io(_)) => {}

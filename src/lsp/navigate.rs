@@ -347,7 +347,16 @@ impl Server {
             let value = std_declaration(module, &file.text[range])?;
             return Some(markdown(format!("```haptic\n{value}\n```")));
         }
-        let (start, word) = (range.start, &file.text[range]);
+        let (start, word) = (range.start, &file.text[range.clone()]);
+        // `route`: whether the route is an entry of the routes map.
+        if word == "route" {
+            let line = file.line_utf16(range.start).0 as u32;
+            let notes = project_root(&path)
+                .and_then(|root| self.routes.get(&root)?.get(&(path.clone(), line)));
+            if let Some(notes) = notes {
+                return Some(markdown(notes.join("\n\n")));
+            }
+        }
         // `guard min_servers`: what the rule requires.
         let before = file.text[..start].trim_end_matches([' ', '\t']);
         if name_range(&file.text, before.len()).is_some_and(|r| &file.text[r] == "guard") {

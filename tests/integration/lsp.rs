@@ -751,6 +751,40 @@ fn hover_shows_declarations_and_field_types() {
     client.stop();
 }
 
+/// Hovering `route` in an environment with a routes map says whether the
+/// route is an entry of the map, with its key, or a rule, and why.
+#[test]
+fn hover_on_a_route_says_whether_it_is_a_map_entry() {
+    let text = "env production\ndefaults { routes_map = \"/etc/haproxy/routes.map\" }\n\
+                backend web { server a = 10.0.0.1:80 }\n\
+                frontend f {\n  bind :8080\n  route host \"a.example.com\" path prefix \"/v1/\" -> web\n\
+                route path exact \"/healthz\" -> web\n  route host \"b.example.com\" -> web\n  default -> web\n}\n";
+    let (_project, main, client) = open_single(text);
+    let hover = |id: i32, line: u32, character: u32| -> String {
+        let hover = client.at(id, "textDocument/hover", &main, line, character);
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        hover(2, 5, 4),
+        "`production`: an entry of the routes map `/etc/haproxy/routes.map` \
+         (`a.example.com@f/v1/`): its changes go live without a reload"
+    );
+    assert_eq!(
+        hover(3, 7, 3),
+        "`production`: a `use_backend` rule, not an entry of the routes map: route \
+         `path exact /healthz` before it can match the same requests; its changes need a reload"
+    );
+    assert_eq!(
+        hover(4, 6, 3),
+        "`production`: a `use_backend` rule, not an entry of the routes map: it matches a \
+         path alone; its changes need a reload"
+    );
+    client.stop();
+}
+
 /// References of a name: its uses in every file and branch, and its
 /// declarations when the client asks for them.
 #[test]
