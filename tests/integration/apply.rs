@@ -408,7 +408,8 @@ fn apply_converges_the_routes_map() {
     };
     let base_routes =
         "  route host \"one.example.com\" -> a\n  route host \"two.example.com\" -> b\n";
-    let new_routes = "  route host \"one.example.com\" -> b\n  route host \"three.example.com\" -> a\n  route host \"four.example.com\" -> b\n";
+    // With a host and a path too: keys `host@f/prefix` and `host@f=/exact`.
+    let new_routes = "  route host \"one.example.com\" -> b\n  route host \"three.example.com\" -> a\n  route host \"four.example.com\" -> b\n  route host \"five.example.com\" path prefix \"/v1/\" -> a\n  route host \"five.example.com\" path exact \"/me\" -> b\n";
     let base = TempProject::single(&source(base_routes, true))
         .compile()
         .outputs()
@@ -444,7 +445,11 @@ fn apply_converges_the_routes_map() {
         &format!("applied: add map {path} four.example.com@f/ b"),
         &format!("applied: del map {path} hand.example.com@f/"),
         &format!("applied: del map {path} two.example.com@f/"),
-        "converged: 6 command(s) applied and verified",
+        "drift: frontend f / route host five.example.com path prefix /v1/: backend absent -> a",
+        "drift: frontend f / route host five.example.com path exact /me: backend absent -> b",
+        &format!("applied: add map {path} five.example.com@f/v1/ a"),
+        &format!("applied: add map {path} five.example.com@f=/me b"),
+        "converged: 8 command(s) applied and verified",
     ] {
         assert!(
             report.contains(expected),
@@ -458,6 +463,8 @@ fn apply_converges_the_routes_map() {
     assert_eq!(
         live,
         [
+            "five.example.com@f/v1/ a",
+            "five.example.com@f=/me b",
             "four.example.com@f/ b",
             "one.example.com@f/ b",
             "three.example.com@f/ a"
