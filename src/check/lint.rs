@@ -149,28 +149,39 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
 /// wildcard over it, is the general route after the specific ones: it
 /// cannot come first, and is not reported.
 fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Diagnostics) {
+    const MESSAGE: &str = "route is not an entry of the routes map: its changes need a reload";
     for ((route, fit), shadowed) in fe.routes.iter().zip(fe.map_fit()).zip(shadowed) {
-        let Err(model::NotEntry::After(earlier)) = fit else {
-            continue;
+        let earlier = match fit {
+            Err(model::NotEntry::After(earlier)) => earlier,
+            // `host "a.example.com" path prefix "/"`: the host alone, but
+            // for `OPTIONS *`, whose key is the host's own.
+            Err(model::NotEntry::RootPrefix) if shadowed.is_none() => {
+                let host = route.host.as_deref().unwrap_or_default();
+                diags.push(
+                    Diagnostic::new(Code::NotAMapEntry, route.origin, MESSAGE).help(format!(
+                        "write it without its path, `route host \"{host}\" -> ...`: the prefix \
+                         `/` takes every request of the host but `OPTIONS *`, and a route of \
+                         the host alone can be an entry"
+                    )),
+                );
+                continue;
+            }
+            _ => continue,
         };
         let earlier = &fe.routes[earlier];
         if shadowed.is_some() || earlier.host.is_some() {
             continue;
         }
         diags.push(
-            Diagnostic::new(
-                Code::NotAMapEntry,
-                route.origin,
-                "route is not an entry of the routes map: its changes need a reload",
-            )
-            .label(
-                earlier.origin,
-                "this earlier route can match some of its requests",
-            )
-            .help(format!(
-                "write it before route `{}`, if its host's requests need not go there first",
-                earlier.key()
-            )),
+            Diagnostic::new(Code::NotAMapEntry, route.origin, MESSAGE)
+                .label(
+                    earlier.origin,
+                    "this earlier route can match some of its requests",
+                )
+                .help(format!(
+                    "write it before route `{}`, if its host's requests need not go there first",
+                    earlier.key()
+                )),
         );
     }
 }

@@ -511,6 +511,9 @@ Example:
 
 Fix: write the host route before the other route, when requests for that
 host need not go there first (`api.example.com/healthz` then goes to `api`).
+A route of a host with the path prefix `/` is reported too: its key would
+be the host's own; the host alone takes the same requests (and `OPTIONS *`)
+and can be an entry.
 A route that must stay after it can allow the lint in `haptic.toml`:
 `[lints] not-a-map-entry = \"allow\"`.";
 }
