@@ -163,6 +163,13 @@ impl Action<'_> {
     }
 }
 
+/// What a [`Command`] is about: a server and what it does to it, or the
+/// verb (`add`, `set`, `del`) and the entry of a routes map command.
+enum Parts<'a> {
+    Server(&'a ServerRef, Action<'a>),
+    Map(&'static str, &'a MapEntry),
+}
+
 /// Whether `part` cannot end a command or start another (`;`, a line break,
 /// NUL).
 fn is_one_argument(part: &str) -> bool {
@@ -178,33 +185,34 @@ impl Command {
         line
     }
 
-    /// The server the command is about, and what it does to it; `Err`
-    /// with the verb and the entry for a command about the routes map.
-    fn parts(&self) -> Result<(&ServerRef, Action<'_>), (&'static str, &MapEntry)> {
-        Ok(match self {
-            Command::SetAddr(s, ip, port) => (s, Action::SetAddr(*ip, *port)),
-            Command::SetFqdn(s, name) => (s, Action::SetFqdn(name)),
-            Command::SetWeight(s, weight) => (s, Action::SetWeight(*weight)),
-            Command::SetState(s, state) => (s, Action::SetState(*state)),
-            Command::SetMaxconn(s, maxconn) => (s, Action::SetMaxconn(*maxconn)),
-            Command::AddServer(s, options) => (s, Action::AddServer(options)),
-            Command::EnableHealth(s) => (s, Action::EnableHealth),
-            Command::ShutdownSessions(s) => (s, Action::ShutdownSessions),
-            Command::DelServer(s) => (s, Action::DelServer),
-            Command::AddMap(entry) => return Err(("add", entry)),
-            Command::SetMap(entry) => return Err(("set", entry)),
-            Command::DelMap(entry) => return Err(("del", entry)),
-        })
+    /// What the command is about, and what it does to it.
+    fn parts(&self) -> Parts<'_> {
+        let server = |s, action| Parts::Server(s, action);
+        match self {
+            Command::SetAddr(s, ip, port) => server(s, Action::SetAddr(*ip, *port)),
+            Command::SetFqdn(s, name) => server(s, Action::SetFqdn(name)),
+            Command::SetWeight(s, weight) => server(s, Action::SetWeight(*weight)),
+            Command::SetState(s, state) => server(s, Action::SetState(*state)),
+            Command::SetMaxconn(s, maxconn) => server(s, Action::SetMaxconn(*maxconn)),
+            Command::AddServer(s, options) => server(s, Action::AddServer(options)),
+            Command::EnableHealth(s) => server(s, Action::EnableHealth),
+            Command::ShutdownSessions(s) => server(s, Action::ShutdownSessions),
+            Command::DelServer(s) => server(s, Action::DelServer),
+            Command::AddMap(entry) => Parts::Map("add", entry),
+            Command::SetMap(entry) => Parts::Map("set", entry),
+            Command::DelMap(entry) => Parts::Map("del", entry),
+        }
     }
 
     /// Appends the command to `out`, without its newline.
     pub fn write_line(&self, out: &mut String) {
         match self.parts() {
-            Ok((target, action)) => action.write(out, &target.backend, &target.server),
-            Err((verb, entry)) => {
+            Parts::Server(target, action) => action.write(out, &target.backend, &target.server),
+            Parts::Map(verb, entry) => {
                 // The path is one the checker restricted to letters,
-                // digits and `._/@+-`; the key a host name, `@` and an
-                // identifier; the backend an identifier.
+                // digits and `._/@+-`; the key a host name, `@`, an
+                // identifier and a path of the characters it allowed
+                // (`map_key`); the backend an identifier.
                 let written: &[&str] = match verb {
                     "del" => &[&entry.map, &entry.key],
                     _ => &[&entry.map, &entry.key, &entry.backend],
