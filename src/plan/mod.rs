@@ -952,8 +952,10 @@ impl ServerKinds<'_> {
     }
 }
 
-/// The end of the reason [`ServerKinds::first_or_last`] gives: a reload
-/// that HAProxy would not ask for, which the reload fingerprint needs.
+/// The end of the reason a plan gives for adding the first server of a
+/// kind to a backend, or removing the last (`ServerKinds::first_or_last`):
+/// a reload that HAProxy would not ask for, which the reload fingerprint
+/// needs.
 pub const UNREPORTED_OPTIONS: &str =
     "HAProxy does not report these options, so they go live with a reload";
 
