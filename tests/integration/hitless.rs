@@ -168,8 +168,8 @@ fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
     new
 }
 
-/// The frontend's host routes (`h{N}.example.com`, with a path prefix for
-/// N from 4, → a backend), and
+/// The frontend's host routes (`h{N % 4}.example.com`, with a path prefix
+/// for N from 4 to 7, an exact path for 8 and 9, → a backend), and
 /// whether a path route comes before them (which makes them rules).
 #[derive(Clone, Debug)]
 struct Routes {
@@ -180,7 +180,7 @@ struct Routes {
 fn base_routes(rng: &mut Rng, backends: &[Backend]) -> Routes {
     let mut hosts: Vec<(u64, String)> = Vec::new();
     for _ in 0..rng.below(4) {
-        let host = rng.below(8);
+        let host = rng.below(10);
         if hosts.iter().all(|(h, _)| *h != host) {
             hosts.push((host, pick(rng, backends)));
         }
@@ -212,7 +212,7 @@ fn mutate_routes(rng: &mut Rng, base: &Routes, backends: &[Backend]) -> Routes {
         }
     }
     for _ in 0..rng.below(3) {
-        let host = rng.below(8);
+        let host = rng.below(10);
         if hosts.iter().all(|(h, _)| *h != host) {
             hosts.push((host, pick(rng, backends)));
         }
@@ -279,13 +279,13 @@ fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16) -> Stri
         out.push_str("  route path exact \"/guard\" -> be0\n");
     }
     // Routes 0 to 3 match a host alone, 4 to 7 one of those hosts and a
-    // path prefix: map entries when they come before the host's route
-    // without a path, rules after it.
+    // path prefix, 8 and 9 one of them and an exact path: map entries when
+    // they come before the host's route without a path, rules after it.
     for (route, backend) in &routes.hosts {
-        let path = if *route >= 4 {
-            format!(" path prefix \"/v{route}/\"")
-        } else {
-            String::new()
+        let path = match route {
+            0..=3 => String::new(),
+            4..=7 => format!(" path prefix \"/v{route}/\""),
+            _ => format!(" path exact \"/e{route}\""),
         };
         out.push_str(&format!(
             "  route host \"h{}.example.com\"{path} -> {backend}\n",
