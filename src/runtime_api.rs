@@ -216,7 +216,7 @@ fn parse_stat_servers(csv: &str) -> Result<BTreeMap<(String, String), StatServer
         header.column("slim")?,
         header.column("bck")?,
     );
-    let mut limits = BTreeMap::new();
+    let mut servers = BTreeMap::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(',').collect();
         let (Some(p), Some(s)) = (fields.get(px), fields.get(sv)) else {
@@ -229,9 +229,9 @@ fn parse_stat_servers(csv: &str) -> Result<BTreeMap<(String, String), StatServer
             maxconn: fields.get(slim).and_then(|v| v.parse().ok()).unwrap_or(0),
             backup: fields.get(bck) == Some(&"1"),
         };
-        limits.insert((p.to_string(), s.to_string()), server);
+        servers.insert((p.to_string(), s.to_string()), server);
     }
-    Ok(limits)
+    Ok(servers)
 }
 
 /// The part of a server's live state that haptic declares.

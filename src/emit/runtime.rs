@@ -66,7 +66,8 @@ pub enum Command {
 }
 
 /// An entry of the routes map, as the Runtime API names it: the map's path
-/// on the HAProxy host, the key (`host@frontend`) and the backend.
+/// on the HAProxy host, the key (`lower::map_key`: `host@frontend/`,
+/// `host@frontend/prefix`, `host@frontend=/exact`) and the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapEntry {
     pub map: Arc<str>,

@@ -230,7 +230,6 @@ pub const BODY_KEYWORDS: &[&str] = &[
     "response_header",
 ];
 
-/// The keywords that begin a top-level item.
 /// Whether `b`, after a top-level keyword (and trivia), makes the keyword
 /// the start of an item, as the grammar's `next_item` reads it: a name, a
 /// string or a `{` (`backend web`, `import "x"`, `defaults {`), not an `=`
@@ -240,6 +239,7 @@ pub(crate) fn follows_top_keyword(b: u8) -> bool {
     b.is_ascii_alphabetic() || matches!(b, b'_' | b'"' | b'{')
 }
 
+/// The keywords that begin a top-level item.
 pub const TOP_KEYWORDS: &[&str] = &[
     "backend", "frontend", "defaults", "stats", "tls", "let", "env", "import", "guard", "if",
 ];
