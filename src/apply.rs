@@ -24,9 +24,9 @@ pub struct Drift {
     pub declared: String,
 }
 
-/// The object a server's drift is about.
+/// The object a server's drift is about, as a plan names it.
 fn server_object(target: &ServerRef) -> String {
-    format!("backend {} / server {}", target.backend, target.server)
+    plan::Object::Server(target.backend.to_string(), target.server.to_string()).to_string()
 }
 
 /// Reads what `converge` compares for `env`: backends and servers, and the
@@ -189,26 +189,14 @@ fn routes_map(
             format!("{s:?}")
         }
     };
-    // A key is `host@frontend/`, `host@frontend/prefix` or
-    // `host@frontend=/exact` (`map_key`): no host name has an `@`, no
-    // frontend's name a `/` or `=`.
-    let object = |key: &str| {
-        let route = key.split_once('@').and_then(|(host, rest)| {
-            let (frontend, path) = rest.split_at(rest.find(['/', '='])?);
-            Some(match path {
-                "/" => format!("frontend {frontend} / route host {host}"),
-                _ => match path.strip_prefix('=') {
-                    Some(exact) => {
-                        format!("frontend {frontend} / route host {host} path exact {exact}")
-                    }
-                    None => format!("frontend {frontend} / route host {host} path prefix {path}"),
-                },
-            })
-        });
-        match route {
-            Some(route) if is_word(key) => route,
-            _ => format!("routes map / key {}", shown(key)),
-        }
+    // An entry's route, as a plan names it.
+    let object = |key: &str| match crate::lower::parse_map_key(key) {
+        Some((host, frontend, path)) if is_word(key) => plan::Object::Route(
+            frontend.to_string(),
+            model::route_key(Some(host), path.as_ref()),
+        )
+        .to_string(),
+        _ => format!("routes map / key {}", shown(key)),
     };
     let entry = |key: &str, backend: &str| MapEntry {
         map: map.path.into(),

@@ -358,20 +358,26 @@ impl Frontend {
     }
 }
 
+/// How a plan or a message names a route that matches `host` and `path`
+/// (see [`Route::key`]); `apply` names a routes map's key by it too.
+pub fn route_key(host: Option<&str>, path: Option<&PathMatch>) -> String {
+    let mut parts = Vec::new();
+    if let Some(host) = host {
+        parts.push(format!("host {host}"));
+    }
+    match path {
+        Some(PathMatch::Prefix(p)) => parts.push(format!("path prefix {p}")),
+        Some(PathMatch::Exact(p)) => parts.push(format!("path exact {p}")),
+        None => {}
+    }
+    parts.join(" ")
+}
+
 impl Route {
     /// How a plan or a message names the route by what it matches:
     /// `host api.example.com path prefix /v1/`.
     pub fn key(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(host) = &self.host {
-            parts.push(format!("host {host}"));
-        }
-        match &self.path {
-            Some(PathMatch::Prefix(p)) => parts.push(format!("path prefix {p}")),
-            Some(PathMatch::Exact(p)) => parts.push(format!("path exact {p}")),
-            None => {}
-        }
-        parts.join(" ")
+        route_key(self.host.as_deref(), self.path.as_ref())
     }
 
     /// The domain a wildcard host stands under, with its leading dot

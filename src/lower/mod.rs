@@ -258,6 +258,20 @@ pub fn map_key(host: &str, frontend: &str, path: Option<&PathMatch>) -> String {
     }
 }
 
+/// The host, frontend and path of a routes map key ([`map_key`] read
+/// back: no host name has an `@`, no frontend's name a `/` or `=`); `None`
+/// for a key of another shape, which haptic does not write.
+pub fn parse_map_key(key: &str) -> Option<(&str, &str, Option<PathMatch>)> {
+    let (host, rest) = key.split_once('@')?;
+    let (frontend, path) = rest.split_at(rest.find(['/', '='])?);
+    let path = match (path, path.strip_prefix('=')) {
+        ("/", _) => None,
+        (_, Some(exact)) => Some(PathMatch::Exact(exact.to_string())),
+        (prefix, None) => Some(PathMatch::Prefix(prefix.to_string())),
+    };
+    Some((host, frontend, path))
+}
+
 /// The variable that holds a request's path for the routes map's lookup
 /// (`concat` appends a variable, not a sample).
 const MAP_PATH_VAR: &str = "txn.haptic_path";
@@ -863,6 +877,27 @@ fn stats_section(stats: &model::Stats) -> Section<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A routes map key reads back as the host, frontend and path it was
+    /// made of; a key haptic does not write reads as none.
+    #[test]
+    fn map_keys_read_back() {
+        let paths = [
+            None,
+            Some(PathMatch::Prefix("/v1/a=b/".into())),
+            Some(PathMatch::Exact("/me@x".into())),
+        ];
+        for path in paths {
+            let key = map_key("API.example.com", "edge-2", path.as_ref());
+            assert_eq!(
+                parse_map_key(&key),
+                Some(("api.example.com", "edge-2", path.clone())),
+                "{key}"
+            );
+        }
+        assert_eq!(parse_map_key("api.example.com"), None);
+        assert_eq!(parse_map_key("api.example.com@edge"), None);
+    }
 
     #[test]
     fn durations_use_the_largest_exact_unit() {

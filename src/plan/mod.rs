@@ -436,11 +436,6 @@ fn bind_fields(b: &model::Bind) -> Fields {
     f
 }
 
-/// `host api.example.com path prefix /v1/`.
-fn route_key(r: &model::Route) -> String {
-    r.key()
-}
-
 fn headers(list: &[model::Header]) -> String {
     let parts: Vec<String> = list
         .iter()
@@ -485,7 +480,7 @@ fn route_fits(f: &model::Frontend, has_map: bool) -> Fits {
     }
     f.routes
         .iter()
-        .map(route_key)
+        .map(model::Route::key)
         .zip(f.map_fit())
         .map(|(key, fit)| (key, fit.map_err(|why| f.why_not_entry(why))))
         .collect()
@@ -533,7 +528,7 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     let order: Vec<String> = f
         .routes
         .iter()
-        .map(route_key)
+        .map(model::Route::key)
         .filter(|key| !fits.get(key).is_some_and(Result::is_ok))
         .collect();
     fields.push(("route order", order.join("; ")));
@@ -574,7 +569,7 @@ fn frontend_changes(
     // Route order is a change of its own only when the same routes are
     // there (added and removed routes are listed on their own).
     let keys = |f: &model::Frontend| {
-        let mut keys: Vec<String> = f.routes.iter().map(route_key).collect();
+        let mut keys: Vec<String> = f.routes.iter().map(model::Route::key).collect();
         keys.sort();
         keys
     };
@@ -615,30 +610,35 @@ fn route_changes(
         // Said when the map is the same on both sides (`fits` is empty
         // otherwise): a map that appears or goes is one change of
         // `defaults`, not one of every route.
-        if let Some(fit) = fits.get(&route_key(r)) {
+        if let Some(fit) = fits.get(&model::Route::key(r)) {
             let lowered = if fit.is_ok() { "map entry" } else { "rule" };
             fields.push(("lowered as", lowered.to_string()));
         }
         fields
     };
-    keyed(&old.routes, &new.routes, route_key, |action, o, n| {
-        let fields = diff_fields(
-            &o.map(|r| fields_of(r, old_fits)).unwrap_or_default(),
-            &n.map(|r| fields_of(r, new_fits)).unwrap_or_default(),
-        );
-        if action == Action::Update && fields.is_empty() {
-            return;
-        }
-        let key = route_key(n.or(o).expect("one side exists"));
-        let apply = map_apply(frontend, &key, o, n, (old_fits, new_fits), maps);
-        changes.push(Change {
-            object: Object::Route(frontend.to_string(), key),
-            action,
-            fields,
-            apply,
-            destructive: action == Action::Remove,
-        });
-    });
+    keyed(
+        &old.routes,
+        &new.routes,
+        model::Route::key,
+        |action, o, n| {
+            let fields = diff_fields(
+                &o.map(|r| fields_of(r, old_fits)).unwrap_or_default(),
+                &n.map(|r| fields_of(r, new_fits)).unwrap_or_default(),
+            );
+            if action == Action::Update && fields.is_empty() {
+                return;
+            }
+            let key = model::Route::key(n.or(o).expect("one side exists"));
+            let apply = map_apply(frontend, &key, o, n, (old_fits, new_fits), maps);
+            changes.push(Change {
+                object: Object::Route(frontend.to_string(), key),
+                action,
+                fields,
+                apply,
+                destructive: action == Action::Remove,
+            });
+        },
+    );
 }
 
 /// How a route's change goes live: as a change of its entry in the routes
