@@ -134,6 +134,16 @@ impl Client {
         self.at(id, "textDocument/definition", uri, line, character)
     }
 
+    /// The text of the hover at `line`:`character` (0-based) of `uri`;
+    /// empty when there is none.
+    fn hover(&self, id: i32, uri: &str, line: u32, character: u32) -> String {
+        let hover = self.at(id, "textDocument/hover", uri, line, character);
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
     /// The answer to `method` at `line`:`character` (0-based) of `uri`.
     fn at(&self, id: i32, method: &str, uri: &str, line: u32, character: u32) -> Value {
         self.request(
@@ -718,13 +728,7 @@ fn hover_shows_declarations_and_field_types() {
     let text = "env production\nlet app_port: port = 8080\nbackend web {\n  balance = leastconn\n  server a = 10.0.0.1:app_port { weight = 5 }\n}\nfrontend f { bind :8080  default -> web }\n";
     let (_project, main, client) = open_single(text);
     client.definition(2, &main, 6, 37);
-    let hover = |id: i32, line: u32, character: u32| -> String {
-        let hover = client.at(id, "textDocument/hover", &main, line, character);
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    };
+    let hover = |id, line, character| client.hover(id, &main, line, character);
     assert_eq!(hover(3, 4, 26), "```haptic\nlet app_port: port = 8080\n```");
     assert_eq!(
         hover(4, 6, 37),
@@ -742,8 +746,7 @@ fn hover_shows_declarations_and_field_types() {
     // A guard's name: what the rule requires.
     let text = "env production\nguard min_servers { count = 3 }\nbackend web { server a = 10.0.0.1:80 }\nfrontend f { bind :8080  default -> web }\n";
     let (_project, main, client) = open_single(text);
-    let hover = client.at(2, "textDocument/hover", &main, 1, 9);
-    let hover = hover["contents"]["value"].as_str().unwrap_or("");
+    let hover = client.hover(2, &main, 1, 9);
     assert!(
         hover.starts_with("`guard min_servers`: every backend has `count` servers in service"),
         "{hover}"
@@ -760,13 +763,7 @@ fn hover_on_a_route_says_whether_it_is_a_map_entry() {
                 frontend f {\n  bind :8080\n  route host \"a.example.com\" path prefix \"/v1/\" -> web\n\
                 route path exact \"/healthz\" -> web\n  route host \"b.example.com\" -> web\n  default -> web\n}\n";
     let (_project, main, client) = open_single(text);
-    let hover = |id: i32, line: u32, character: u32| -> String {
-        let hover = client.at(id, "textDocument/hover", &main, line, character);
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    };
+    let hover = |id, line, character| client.hover(id, &main, line, character);
     assert_eq!(
         hover(2, 5, 4),
         "`production`: an entry of the routes map `/etc/haproxy/routes.map` \
@@ -885,8 +882,7 @@ fn a_name_in_several_namespaces_is_told_apart_by_where_it_is_written() {
         [1, 2],
         "the constant and its use"
     );
-    let hover = client.at(7, "textDocument/hover", &main, 5, 14);
-    let hover = hover["contents"]["value"].as_str().unwrap_or("");
+    let hover = client.hover(7, &main, 5, 14);
     assert!(
         hover.contains("backend www {") && !hover.contains("frontend"),
         "{hover}"
@@ -1171,13 +1167,7 @@ fn every_request_anywhere_is_answered() {
 fn hover_shows_standard_definitions() {
     let text = "import std.tls\nimport std.checks\nenv production\ntls public = tls.modern { certs = \"/etc/haproxy/certs/\" }\nbackend web {\n  check = checks.healthz\n  server a = 10.0.0.1:80\n}\nfrontend f { bind :443 tls public  default -> web }\n";
     let (_project, main, client) = open_single(text);
-    let hover = |id: i32, line: u32, character: u32| -> String {
-        let hover = client.at(id, "textDocument/hover", &main, line, character);
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    };
+    let hover = |id, line, character| client.hover(id, &main, line, character);
     let modern = hover(2, 3, 19);
     assert!(
         modern.starts_with("```haptic\n// Modern: TLS 1.3 only"),
