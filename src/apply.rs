@@ -33,7 +33,7 @@ fn server_object(target: &ServerRef) -> String {
 /// entries of its routes map when it has one.
 pub fn read(endpoint: &Endpoint, env: &model::Env, timeout: Duration) -> std::io::Result<Live> {
     let mut live = runtime_api::read_live(endpoint, timeout)?;
-    live.description = runtime_api::read_description(endpoint, timeout)?;
+    runtime_api::read_info(endpoint, &mut live, timeout)?;
     if let Some(path) = &env.defaults.routes_map {
         live.routes_map = Some(runtime_api::read_map(endpoint, path, timeout)?);
     }
@@ -47,6 +47,18 @@ pub struct Convergence {
     pub commands: Vec<Command>,
     pub drift: Vec<Drift>,
     pub reload_reasons: Vec<String>,
+}
+
+/// The HAProxy version whose Runtime API `apply` counts on: the project's
+/// target, or the running HAProxy's when that one is older (or older than
+/// any haptic supports: then the oldest).
+fn runs_version(env: &model::Env, live: &Live) -> model::Haproxy {
+    match live.release.as_deref() {
+        Some(release) => model::Haproxy::of_release(release)
+            .unwrap_or(model::Haproxy::V2_6)
+            .min(env.haproxy),
+        None => env.haproxy,
+    }
 }
 
 /// Compares the live state with the declared environment.
@@ -73,6 +85,7 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
     }
     let running: std::collections::HashSet<&str> =
         live.backends.iter().map(String::as_str).collect();
+    let haproxy = runs_version(env, live);
     for be in &env.backends {
         if !running.contains(be.name.as_str()) {
             out.reload_reasons.push(format!(
@@ -91,7 +104,7 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
                         live: "absent".into(),
                         declared: "present".into(),
                     });
-                    match plan::add_server(be, s, target) {
+                    match plan::add_server(be, s, target, haproxy) {
                         Apply::Runtime(commands) => out.commands.extend(commands),
                         Apply::Reload(reason) => out
                             .reload_reasons
@@ -457,28 +470,76 @@ mod tests {
     use super::*;
     use std::io::{BufRead, BufReader, Write};
 
+    /// The project of one file, `main.hap`, targeting HAProxy `haproxy`.
+    fn compile(haproxy: &str, main: &str) -> crate::driver::Compilation {
+        let files: std::collections::BTreeMap<String, Vec<u8>> = [
+            (
+                "haptic.toml".to_string(),
+                format!("[project]\nname = \"t\"\nhaproxy = \"{haproxy}\"\n"),
+            ),
+            ("main.hap".to_string(), main.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.into_bytes()))
+        .collect();
+        crate::driver::compile_from(std::path::Path::new("."), &files).unwrap()
+    }
+
+    /// A server missing from a backend with sticky sessions is added by
+    /// `add server` with its cookie where the running HAProxy and the
+    /// target both take it (3.0), and left to a reload where either does
+    /// not.
+    #[test]
+    fn a_sticky_server_is_added_where_the_running_haproxy_takes_its_cookie() {
+        let source = "env production\n\
+             backend a {\n  sticky_cookie = \"SRV\"\n  server s1 = 10.0.0.1:80\n  server s2 = 10.0.0.2:80\n}\n\
+             frontend f {\n  bind :80\n  default -> a\n}\n";
+        for (target, release, added) in [
+            ("3.0", Some("3.0.11-1+deb13u4"), true),
+            ("3.0", Some("3.1.2"), true),
+            ("3.0", None, true),
+            ("3.0", Some("2.6.12-1+deb12u4"), false),
+            ("3.0", Some("2.8.5"), false),
+            ("3.0", Some("unknown"), false),
+            ("2.6", Some("3.0.11-1+deb13u4"), false),
+            ("2.8", Some("3.0.11-1+deb13u4"), false),
+        ] {
+            let c = compile(target, source);
+            assert!(!c.has_errors(), "{:?}", c.diagnostics);
+            let env = &c.envs[0];
+            let live = Live {
+                backends: vec!["a".into()],
+                servers: Default::default(),
+                description: None,
+                routes_map: None,
+                release: release.map(str::to_string),
+            };
+            let lines: Vec<String> = converge(env, &live)
+                .commands
+                .iter()
+                .map(Command::line)
+                .collect();
+            let add = "add server a/s1 10.0.0.1:80 weight 100 cookie s1".to_string();
+            let case = format!("target {target}, running {release:?}: {lines:?}");
+            assert_eq!(lines.contains(&add), added, "{case}");
+            let reasons = converge(env, &live).reload_reasons;
+            let refused = reasons.iter().any(|r| r.contains("`cookie`"));
+            assert_eq!(refused, !added, "{case}: {reasons:?}");
+        }
+    }
+
     /// A routes map entry added by hand with a key or value that no
     /// command may carry (HAProxy's CLI unescapes `\;`, and takes quotes
     /// and control characters) is shown quoted and left to a reload; the
     /// commands are still written.
     #[test]
     fn live_map_entries_no_command_can_name_are_left_to_a_reload() {
-        let files: std::collections::BTreeMap<String, Vec<u8>> = [
-            (
-                "haptic.toml",
-                "[project]\nname = \"t\"\nhaproxy = \"2.6\"\n",
-            ),
-            (
-                "main.hap",
-                "env production\ndefaults { routes_map = \"/m.map\" }\n\
-                 backend a { server s = 10.0.0.1:80 }\n\
-                 frontend f {\n  bind :80\n  route host \"a.example.com\" -> a\n}\n",
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
-        .collect();
-        let c = crate::driver::compile_from(std::path::Path::new("."), &files).unwrap();
+        let c = compile(
+            "2.6",
+            "env production\ndefaults { routes_map = \"/m.map\" }\n\
+             backend a { server s = 10.0.0.1:80 }\n\
+             frontend f {\n  bind :80\n  route host \"a.example.com\" -> a\n}\n",
+        );
         let live = Live {
             backends: vec!["a".into()],
             servers: Default::default(),
@@ -488,6 +549,7 @@ mod tests {
                 ("b.example.com@f/v1/".into(), "q\"".into()),
             ])),
             description: None,
+            release: None,
         };
         let convergence = converge(&c.envs[0], &live);
         let lines: Vec<String> = convergence.commands.iter().map(Command::line).collect();

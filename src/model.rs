@@ -9,11 +9,67 @@ use crate::source::Span;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Env {
     pub name: String,
+    /// The HAProxy version the project targets (`haproxy` in
+    /// `haptic.toml`): what goes live without a reload depends on it.
+    pub haproxy: Haproxy,
     pub production: bool,
     pub defaults: Defaults,
     pub stats: Option<Stats>,
     pub frontends: Vec<Frontend>,
     pub backends: Vec<Backend>,
+}
+
+/// A HAProxy version haptic writes for (`haproxy = "2.6"` in `haptic.toml`).
+/// Every directive haptic writes is valid from 2.6 on; the version decides
+/// only what the Runtime API takes, so what a plan can do without a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Haproxy {
+    V2_6,
+    V2_8,
+    V3_0,
+}
+
+impl Haproxy {
+    /// Every supported version, oldest first.
+    pub const ALL: [Haproxy; 3] = [Haproxy::V2_6, Haproxy::V2_8, Haproxy::V3_0];
+
+    /// As `haptic.toml` writes it: `2.6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Haproxy::V2_6 => "2.6",
+            Haproxy::V2_8 => "2.8",
+            Haproxy::V3_0 => "3.0",
+        }
+    }
+
+    /// The version `haptic.toml` names (`2.6`), if haptic supports it.
+    pub fn from_name(name: &str) -> Option<Haproxy> {
+        Haproxy::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The supported version a running HAProxy's own version
+    /// (`2.6.12-1+deb12u4`, as `show info` and `haproxy -v` give it) is
+    /// at least: its branch, or the newest supported one before it. `None`
+    /// for a HAProxy older than every supported version, or unreadable.
+    pub fn of_release(release: &str) -> Option<Haproxy> {
+        let mut parts = release.split(['.', '-', '+', ' ']);
+        let major: u32 = parts.next()?.parse().ok()?;
+        let minor: u32 = parts.next()?.parse().ok()?;
+        Haproxy::ALL.into_iter().rev().find(|v| {
+            let (m, n) = v.name().split_once('.').expect("written `M.N`");
+            (major, minor) >= (m.parse().expect("a number"), n.parse().expect("a number"))
+        })
+    }
+
+    /// Whether `add server` takes `cookie`, which a server of a backend
+    /// with sticky sessions has: HAProxy 2.6.12 refuses it ("'cookie' option
+    /// is not accepted for dynamic server"), 3.0.11 takes it and the added
+    /// server keeps its sessions (both tried by the tests). 2.8, not tried
+    /// here, is taken to refuse it: a plan then asks for a reload that might
+    /// not have been needed, never the reverse.
+    pub fn adds_sticky_servers(self) -> bool {
+        self >= Haproxy::V3_0
+    }
 }
 
 /// Durations are kept in milliseconds.
@@ -659,6 +715,24 @@ pub struct ServerTls {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_running_haproxy_counts_as_the_newest_supported_version_before_it() {
+        let of = |release| Haproxy::of_release(release).map(Haproxy::name);
+        assert_eq!(of("2.6.12-1+deb12u4"), Some("2.6"));
+        assert_eq!(of("2.7.1"), Some("2.6"));
+        assert_eq!(of("2.8.5-1ubuntu3"), Some("2.8"));
+        assert_eq!(of("2.10.0"), Some("2.8"));
+        assert_eq!(of("3.0.11-1+deb13u4"), Some("3.0"));
+        assert_eq!(of("3.2-dev4"), Some("3.0"));
+        assert_eq!(of("2.4.22"), None);
+        assert_eq!(of("dev"), None);
+        assert_eq!(of(""), None);
+        for v in Haproxy::ALL {
+            assert_eq!(Haproxy::from_name(v.name()), Some(v));
+            assert_eq!(Haproxy::of_release(v.name()), Some(v));
+        }
+    }
 
     fn frontend(routes: Vec<Route>) -> Frontend {
         Frontend {

@@ -36,9 +36,6 @@ const _: () = {
 /// base that a project's own `defaults` overrides field by field.
 pub const PRELUDE: &str = "defaults";
 
-/// HAProxy versions whose configuration haptic knows how to write.
-pub const SUPPORTED_HAPROXY: &[&str] = &["2.6", "2.8", "3.0"];
-
 /// `haptic.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +43,14 @@ pub struct Manifest {
     pub project: ProjectSection,
     #[serde(default)]
     pub lints: BTreeMap<String, LintLevel>,
+}
+
+impl Manifest {
+    /// The HAProxy version the project targets.
+    pub fn target(&self) -> crate::model::Haproxy {
+        crate::model::Haproxy::from_name(&self.project.haproxy)
+            .expect("the version is checked when the manifest is read")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -715,7 +720,7 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
     })?;
     let whole = Span::new(id, 0..text.len().min(1));
     let version = &manifest.project.haproxy;
-    if !SUPPORTED_HAPROXY.contains(&version.as_str()) {
+    if crate::model::Haproxy::from_name(version).is_none() {
         let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
         return Err(Diagnostic::new(
             Code::Manifest,
@@ -724,7 +729,7 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
         )
         .help(format!(
             "expected one of {}",
-            crate::check::types::list_values(SUPPORTED_HAPROXY)
+            crate::check::types::list_values(&crate::model::Haproxy::ALL.map(|v| v.name()))
         )));
     }
     for name in manifest.lints.keys() {

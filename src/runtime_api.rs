@@ -109,6 +109,9 @@ pub struct Live {
     /// carries haptic's reload fingerprint; `None` when it has none, or was
     /// not read.
     pub description: Option<String>,
+    /// The running HAProxy's version (`show info`: `2.6.12-1+deb12u4`);
+    /// `None` when not read.
+    pub release: Option<String>,
 }
 
 /// Reads the live state: `show backend`, `show servers state` and the
@@ -134,18 +137,24 @@ pub fn read_live(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Live
         servers,
         routes_map: None,
         description: None,
+        release: None,
     })
 }
 
-/// The running configuration's `description`, from `show info`.
-pub fn read_description(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Option<String>> {
-    Ok(parse_description(&send(endpoint, "show info", timeout)?))
+/// Reads `show info` into `live`: the running configuration's
+/// `description` and HAProxy's version.
+pub fn read_info(endpoint: &Endpoint, live: &mut Live, timeout: Duration) -> std::io::Result<()> {
+    let info = send(endpoint, "show info", timeout)?;
+    live.description = info_field(&info, "description");
+    live.release = info_field(&info, "Version");
+    Ok(())
 }
 
-/// The `description: ...` line of a `show info` reply.
-pub fn parse_description(info: &str) -> Option<String> {
+/// The value of the `NAME: ...` line of a `show info` reply; `None` when
+/// it is missing or empty.
+pub fn info_field(info: &str, name: &str) -> Option<String> {
     info.lines()
-        .find_map(|line| line.strip_prefix("description: "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
         .map(|d| d.trim().to_string())
         .filter(|d| !d.is_empty())
 }

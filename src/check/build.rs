@@ -199,6 +199,7 @@ pub(super) fn env<'a>(
     ctx.defs.note_usage(usage);
     let env = model::Env {
         name: env.to_string(),
+        haproxy: project.manifest.target(),
         production,
         defaults,
         stats,

@@ -195,12 +195,15 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
         |f| f.name.clone(),
         |action, old, new| frontend_changes(action, old, new, &maps, &mut changes),
     );
+    // What the Runtime API takes: a plan that also moves to another
+    // HAProxy version counts on the older one's.
+    let haproxy = base.haproxy.min(new.haproxy);
     let mut backend_changes = Vec::new();
     keyed(
         &base.backends,
         &new.backends,
         |b| b.name.clone(),
-        |action, old, new| backend_change(action, old, new, &mut backend_changes),
+        |action, old, new| backend_change(action, old, new, haproxy, &mut backend_changes),
     );
     mark_moves(&mut backend_changes);
     changes.extend(backend_changes);
@@ -777,6 +780,7 @@ fn backend_change(
     action: Action,
     old: Option<&model::Backend>,
     new: Option<&model::Backend>,
+    haproxy: model::Haproxy,
     changes: &mut Vec<Change>,
 ) {
     let (old, new) = match (old, new) {
@@ -823,7 +827,7 @@ fn backend_change(
         &new.servers,
         |s| s.name.to_string(),
         |action, o, n| {
-            if let Some(change) = server_change(action, new, &kinds, o, n) {
+            if let Some(change) = server_change(action, new, haproxy, &kinds, o, n) {
                 changes.push(change);
             }
         },
@@ -869,6 +873,7 @@ const RUNTIME_FIELDS: &[&str] = &["address", "weight", "state", "maxconn"];
 fn server_change(
     action: Action,
     backend: &model::Backend,
+    haproxy: model::Haproxy,
     kinds: &ServerKinds,
     old: Option<&model::Server>,
     new: Option<&model::Server>,
@@ -889,7 +894,7 @@ fn server_change(
     let apply = match (old, new) {
         (None, Some(new)) => match kinds.first_or_last(new, Action::Add) {
             Some(why) => Apply::Reload(why),
-            None => add_server(backend, new, target),
+            None => add_server(backend, new, target, haproxy),
         },
         (Some(old), None) => match kinds.first_or_last(old, Action::Remove) {
             Some(why) => Apply::Reload(why),
@@ -959,7 +964,14 @@ impl ServerKinds<'_> {
 pub const UNREPORTED_OPTIONS: &str =
     "HAProxy does not report these options, so they go live with a reload";
 
-pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: ServerRef) -> Apply {
+/// How the server `s` of `backend` is added to a running HAProxy of
+/// version `haproxy` (at least).
+pub(crate) fn add_server(
+    backend: &model::Backend,
+    s: &model::Server,
+    target: ServerRef,
+    haproxy: model::Haproxy,
+) -> Apply {
     if !backend.balance.is_dynamic() {
         return Apply::Reload(format!(
             "`add server` is refused on a backend balanced with `{}`",
@@ -969,10 +981,12 @@ pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: Se
     if let Host::Name(_) = s.host {
         return Apply::Reload("`add server` takes an IP address, not a DNS name".into());
     }
-    if backend.sticky_cookie.is_some() {
-        return Apply::Reload(
-            "`add server` refuses the `cookie` option that sticky sessions need".into(),
-        );
+    if backend.sticky_cookie.is_some() && !haproxy.adds_sticky_servers() {
+        return Apply::Reload(format!(
+            "`add server` refuses the `cookie` option that sticky sessions need on HAProxy {} \
+             (3.0 takes it)",
+            haproxy.name()
+        ));
     }
     if s.tls.as_ref().is_some_and(|t| t.ca.is_some()) {
         return Apply::Reload("a new server verifying TLS with a CA file needs a reload".into());
@@ -994,7 +1008,7 @@ pub(crate) fn add_server(backend: &model::Backend, s: &model::Server, target: Se
     Apply::Runtime(commands)
 }
 
-/// Why what the Runtime API of HAProxy 2.6 cannot do to a server named by
+/// Why what the Runtime API (of HAProxy 2.6 and 3.0 alike) cannot do to a server named by
 /// DNS needs a reload; `apply` gives the same reasons for live state.
 pub(crate) mod dns_reload {
     pub const PORT: &str =

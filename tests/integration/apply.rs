@@ -5,7 +5,7 @@ use std::path::Path;
 use haptic::cli::exit;
 
 use crate::live::{free_port, Haproxy};
-use crate::support::{haptic, TempProject};
+use crate::support::{self, haptic, TempProject};
 
 fn source(socket: &Path, front: u16, extra_server: bool, extra_backend: bool) -> String {
     let extra = if extra_server {
@@ -59,16 +59,23 @@ impl Setup {
     /// HAProxy started on the configuration of the sources `running`, its
     /// socket at `socket` in `run`; the project holds `declared`.
     fn running(run: tempfile::TempDir, socket: &Path, running: &str, declared: &str) -> Setup {
-        let cfg = TempProject::single(running)
-            .compile()
-            .outputs()
-            .remove(0)
-            .haproxy_cfg;
+        Self::running_as(TempProject::single, run, socket, running, declared)
+    }
+
+    /// [`Setup::running`] with projects made by `project`.
+    fn running_as(
+        project: fn(&str) -> TempProject,
+        run: tempfile::TempDir,
+        socket: &Path,
+        running: &str,
+        declared: &str,
+    ) -> Setup {
+        let cfg = project(running).compile().outputs().remove(0).haproxy_cfg;
         Setup {
             haproxy: Haproxy::start(&cfg, socket),
             _run: run,
             socket: socket.to_path_buf(),
-            project: TempProject::single(declared),
+            project: project(declared),
         }
     }
 }
@@ -544,4 +551,71 @@ fn a_server_option_only_a_reload_changes_is_a_reload() {
     let (code, _, report) = apply(&s, &[]);
     assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
     assert!(report.contains("runs another configuration"), "{report}");
+}
+
+/// A server added to a backend with sticky sessions: where the running
+/// HAProxy takes `cookie` in `add server` (3.0), `apply` adds it with its
+/// cookie and requests that carry that cookie reach it; where it does not
+/// (2.6), `apply` asks for a reload, and the command is indeed refused.
+/// The project targets the version of the HAProxy the tests run.
+#[test]
+fn a_server_of_a_sticky_backend_is_added_where_haproxy_takes_its_cookie() {
+    use std::io::Write;
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let added = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = added.local_addr().unwrap().port();
+    let source = |with_added: bool| {
+        let server = if with_added {
+            format!("  server added = 127.0.0.1:{port}\n")
+        } else {
+            String::new()
+        };
+        format!(
+            "env test\ndefaults {{ socket = \"{}\" }}\n\
+             backend web {{\n  sticky_cookie = \"SRV\"\n  server a = 127.0.0.1:9\n{server}}}\n\
+             frontend f {{\n  bind 127.0.0.1:{front}\n  default -> web\n}}\n",
+            socket.display()
+        )
+    };
+    let setup = Setup::running_as(
+        TempProject::for_running,
+        run,
+        &socket,
+        &source(false),
+        &source(true),
+    );
+    let (code, _, report) = apply(&setup, &[]);
+    let add = format!("add server web/added 127.0.0.1:{port} weight 100 cookie added");
+    if !support::running_target().adds_sticky_servers() {
+        assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
+        assert!(report.contains("the `cookie` option"), "{report}");
+        let reply = setup.haproxy.command(&add);
+        assert!(reply.contains("'cookie' option is not accepted"), "{reply}");
+        return;
+    }
+    assert_eq!(code, exit::OK, "{report}");
+    assert!(report.contains(&add), "{report}");
+    const REQUESTS: usize = 5;
+    let answer = std::thread::spawn(move || {
+        for _ in 0..REQUESTS {
+            let (mut stream, _) = added.accept().unwrap();
+            crate::live::read_request_head(&mut stream);
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nadded",
+                )
+                .unwrap();
+        }
+    });
+    // Server `a` listens nowhere: a request balanced to it would fail.
+    for _ in 0..REQUESTS {
+        let reply = crate::live::http_get(front, "Host: x\r\nCookie: SRV=added\r\n");
+        assert!(
+            reply.starts_with("HTTP/1.1 200") && reply.ends_with("added"),
+            "{reply}"
+        );
+    }
+    answer.join().unwrap();
 }

@@ -729,7 +729,7 @@ frontend f {{
 
 /// The whole reply of `GET /` with `headers` (each ending in `\r\n`) to a
 /// frontend on `port`, on a connection of its own.
-fn http_get(port: u16, headers: &str) -> String {
+pub fn http_get(port: u16, headers: &str) -> String {
     let reply = send_raw(
         port,
         &format!("GET / HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"),
@@ -751,7 +751,7 @@ fn send_raw(port: u16, request: &str) -> Vec<u8> {
 
 /// The head of the request a test's backend reads from `stream`, up to
 /// and with its empty line.
-fn read_request_head(stream: &mut std::net::TcpStream) -> Vec<u8> {
+pub fn read_request_head(stream: &mut std::net::TcpStream) -> Vec<u8> {
     use std::io::Read;
     let mut head = Vec::new();
     let mut byte = [0u8; 1];

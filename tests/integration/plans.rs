@@ -57,6 +57,54 @@ fn plan_fixtures() {
     }
 }
 
+/// Adding a server to a backend with sticky sessions goes live with `add
+/// server` (its cookie on the line) where the project targets HAProxy 3.0
+/// before and after the change, and needs a reload where either version
+/// is older (2.6 refuses `cookie` in `add server`; 2.8 is not counted on).
+#[test]
+fn a_sticky_server_is_added_at_runtime_where_the_target_takes_its_cookie() {
+    let base = "env e\nbackend web {\n  sticky_cookie = \"SRV\"\n  server a = 10.0.0.1:80\n}\n\
+                frontend f {\n  bind :80\n  default -> web\n}\n";
+    let new = base.replace("  server a", "  server b = 10.0.0.2:80\n  server a");
+    let compile = |version: &str, source: &str| {
+        let project = TempProject::new(&[
+            ("haptic.toml", &support::manifest(version)),
+            ("main.hap", source),
+        ]);
+        let c = project.compile();
+        assert!(!c.has_errors(), "{}", support::rendered(&c));
+        c
+    };
+    for (from, to, runtime) in [
+        ("2.6", "2.6", false),
+        ("2.8", "2.8", false),
+        ("3.0", "3.0", true),
+        ("2.6", "3.0", false),
+        ("3.0", "2.8", false),
+    ] {
+        let plan = haptic::plan::classify(&compile(from, base).envs[0], &compile(to, &new).envs[0]);
+        let [change] = &plan.changes[..] else {
+            panic!("{from} -> {to}: {plan:#?}")
+        };
+        match (&change.apply, runtime) {
+            (haptic::plan::Apply::Runtime(commands), true) => {
+                let add = commands[0].line();
+                assert_eq!(add, "add server web/b 10.0.0.2:80 weight 100 cookie b");
+            }
+            (haptic::plan::Apply::Reload(reason), false) => {
+                let older = from.min(to);
+                assert!(
+                    reason.contains(&format!(
+                        "`cookie` option that sticky sessions need on HAProxy {older}"
+                    )),
+                    "{from} -> {to}: {reason}"
+                );
+            }
+            (apply, _) => panic!("{from} -> {to}: {apply:?}"),
+        }
+    }
+}
+
 #[test]
 fn plan_kinds_and_classification() {
     let dir = support::repo_root().join("tests/plans");

@@ -219,6 +219,12 @@ impl TempProject {
         Self::new(&[("haptic.toml", MANIFEST), ("main.hap", source)])
     }
 
+    /// A one-file project that targets the HAProxy the tests run
+    /// ([`running_target`]).
+    pub fn for_running(source: &str) -> TempProject {
+        Self::new(&[("haptic.toml", &running_manifest()), ("main.hap", source)])
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -229,6 +235,35 @@ impl TempProject {
 }
 
 pub const MANIFEST: &str = "[project]\nname = \"test\"\nhaproxy = \"2.6\"\n";
+
+/// The version a project targets to be planned for the HAProxy the tests
+/// run ([`haproxy`]): its own branch, or the newest supported one before it
+/// (2.6 on the test machines, whose HAProxy is 2.6.12).
+pub fn running_target() -> haptic::model::Haproxy {
+    static TARGET: OnceLock<haptic::model::Haproxy> = OnceLock::new();
+    *TARGET.get_or_init(|| {
+        let out = Command::new(haproxy()).arg("-v").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let release = text
+            .split_whitespace()
+            .skip_while(|w| *w != "version")
+            .nth(1)
+            .unwrap_or_default();
+        haptic::model::Haproxy::of_release(release).unwrap_or_else(|| {
+            panic!("HAProxy {release:?} is older than any version haptic supports:\n{text}")
+        })
+    })
+}
+
+/// [`MANIFEST`] targeting HAProxy `version` (`"3.0"`).
+pub fn manifest(version: &str) -> String {
+    MANIFEST.replace("\"2.6\"", &format!("\"{version}\""))
+}
+
+/// [`MANIFEST`] targeting [`running_target`].
+pub fn running_manifest() -> String {
+    manifest(running_target().name())
+}
 
 pub fn write(path: &Path, content: &[u8]) {
     if let Some(parent) = path.parent() {
