@@ -94,13 +94,36 @@ impl Drop for Haproxy {
     }
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a HAProxy a test starts to
+/// bind. A port the kernel picks for port 0 comes from its ephemeral range,
+/// where the tests' own connections take their local ports too: one of
+/// them could hold it by the time HAProxy binds it ("Address already in
+/// use", seen once in a run). So ports are taken below that range, each
+/// once in a run, starting at a place that depends on the process.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const WINDOW: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    if ephemeral < WINDOW + 1_024 {
+        return std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+    }
+    let (first, start) = (ephemeral - WINDOW, std::process::id() % WINDOW);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < WINDOW, "no free port left below {ephemeral}");
+        let port = u16::try_from(first + (start + n) % WINDOW).expect("below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Sends every command of a `runtime.txt`, checking each reply.
