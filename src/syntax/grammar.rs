@@ -190,6 +190,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         (unit.is_none() && !record && lone.is_none())
             .then(|| {
                 route_of_several(text, pos, rest)
+                    .or_else(|| bind_with_braces(text, pos, rest))
                     .or_else(|| let_of_several(text, pos, rest, &names))
                     .or_else(|| punctuation(rest, previous, &names))
             })
@@ -517,6 +518,13 @@ fn route_of_several(text: &str, pos: usize, rest: &str) -> Option<&'static str> 
     let line = line_before(text, pos)?.trim();
     (rest.starts_with(',') && line.starts_with("route ") && line.ends_with('"'))
         .then_some("a route matches one host and one path: write a route for each, one per line")
+}
+
+/// `bind :443 { tls = public }`: a bind's options written as a record.
+fn bind_with_braces(text: &str, pos: usize, rest: &str) -> Option<&'static str> {
+    let line = line_before(text, pos)?.trim();
+    (rest.starts_with('{') && line.starts_with("bind "))
+        .then_some("a bind's options follow its address, without braces or `=`: `bind :443 tls public`, `bind :80 redirect https`")
 }
 
 /// `let ports = 80 81` or `let ports = 80, 81`: more than one value after
