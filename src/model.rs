@@ -604,6 +604,10 @@ pub struct Backend {
     /// The media types of responses compressed with gzip for clients
     /// that accept it (`text/html`); none when empty.
     pub compress: Vec<String>,
+    /// A path prefix taken off the requests the backend forwards, at a
+    /// segment boundary (`/api`: `/api/users` → `/users`, `/api` → `/`,
+    /// `/apix` as it is): it starts with `/` and does not end with one.
+    pub strip_prefix: Option<String>,
     pub request_headers: Vec<Header>,
     pub servers: Vec<Server>,
     pub origin: Span,

@@ -519,11 +519,39 @@ fn backend<'a>(
         sticky_cookie: rec.string("sticky_cookie"),
         retries: rec.int("retries").map(|n| n as u32),
         compress: rec.strings("compress"),
+        strip_prefix: strip_prefix(ctx, &rec),
         request_headers,
         servers,
         origin: decl.name.span,
     };
     (backend, complete)
+}
+
+/// A backend's `strip_prefix`, a path checked as any is, which must also
+/// name at least one segment and end where a segment does (without `/`):
+/// `/api` takes `/api/users` to `/users` and `/api` to `/`.
+fn strip_prefix(ctx: &mut Ctx, rec: &Rec) -> Option<String> {
+    let prefix = rec.string("strip_prefix")?;
+    let span = rec.span("strip_prefix")?;
+    let trimmed = prefix.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed.len() != prefix.len() {
+        let diag = Diagnostic::new(
+            Code::UnsafeString,
+            span,
+            format!("`{}` is not a prefix to strip", value::shorten(&prefix)),
+        );
+        ctx.diags.push(if trimmed.is_empty() {
+            diag.help("a prefix names at least one path segment: `/api`")
+        } else {
+            diag.help(format!(
+                "write it without the final `/`: `{trimmed}` takes `{trimmed}/users` to \
+                 `/users`, and `{trimmed}` to `/`"
+            ))
+            .replace_with(&format!("\"{trimmed}\""))
+        });
+        return None;
+    }
+    Some(prefix)
 }
 
 /// W0009 for each server of a backend at the address and port of an

@@ -230,6 +230,7 @@ pub static BACKEND: Schema = Schema {
         ("sticky_cookie", Ty::Str(StrKind::Token)),
         ("retries", Ty::Int { min: 0, max: 100 }),
         ("compress", Ty::List(&Ty::Str(StrKind::Token))),
+        ("strip_prefix", Ty::Str(StrKind::UrlPath)),
     ],
 };
 

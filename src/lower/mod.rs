@@ -710,6 +710,29 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         types.extend(be.compress.iter().map(|t| txt(t)));
         lines.push(types);
     }
+    if let Some(prefix) = &be.strip_prefix {
+        // The prefix alone first: once `/api/api` is `/api`, it stays.
+        lines.push(vec![
+            syn("http-request"),
+            syn("set-path"),
+            syn("/"),
+            syn("if"),
+            syn("{"),
+            syn("path"),
+            txt(prefix),
+            syn("}"),
+        ]);
+        lines.push(vec![
+            syn("http-request"),
+            syn("set-path"),
+            val(format_args!("%[path,bytes({})]", prefix.len())),
+            syn("if"),
+            syn("{"),
+            syn("path_beg"),
+            Word::Text(Cow::Owned(format!("{prefix}/"))),
+            syn("}"),
+        ]);
+    }
     set_headers("http-request", &be.request_headers, &mut lines);
     Section {
         header: vec![syn("backend"), name(&be.name)],

@@ -770,6 +770,7 @@ fn backend_fields(b: &model::Backend) -> Fields {
     if !b.compress.is_empty() {
         f.push(("compress", b.compress.join(" ")));
     }
+    opt(&mut f, "strip_prefix", &b.strip_prefix);
     if !b.request_headers.is_empty() {
         f.push(("request_headers", headers(&b.request_headers)));
     }

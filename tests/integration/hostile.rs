@@ -41,6 +41,7 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ("check = http { host = \"@@\" }", "app.example.com"),
     ("sticky_cookie = \"@@\"", "SRV"),
     ("compress = [\"@@\"]", "text/html"),
+    ("strip_prefix = \"@@\"", "/api"),
     ("check = http { expect = [200, \"@@\"] }", "3xx"),
     ("request_header \"X-B\" = \"@@\"", "value"),
     ("request_header \"X-S\" = secret(\"@@\")", "TOKEN"),

@@ -398,6 +398,54 @@ frontend chain {{
     echo.join().unwrap();
 }
 
+/// `strip_prefix` on a real HAProxy: the backend is sent the path without
+/// the prefix where a segment ends after it, the query string kept, and any
+/// other path as it is.
+#[test]
+fn a_backend_strips_its_path_prefix_on_a_real_haproxy() {
+    // (path asked, path the backend is sent)
+    const PATHS: &[(&str, &str)] = &[
+        ("/api/users?q=1", "/users?q=1"),
+        ("/api/v2/x", "/v2/x"),
+        ("/api", "/"),
+        ("/api?q=1", "/?q=1"),
+        ("/api/", "/"),
+        ("/api/api", "/api"),
+        ("/apix/y", "/apix/y"),
+        ("/other/api/z", "/other/api/z"),
+    ];
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    // One connection a request, answered with the target it was sent.
+    let echo = std::thread::spawn(move || {
+        use std::io::Write;
+        for _ in PATHS {
+            let (mut stream, _) = backend.accept().unwrap();
+            let head = String::from_utf8(read_request_head(&mut stream)).unwrap();
+            let target = head.split(' ').nth(1).unwrap_or_default().to_string();
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{target}",
+                target.len()
+            )
+            .unwrap();
+        }
+    });
+    let front = free_port();
+    let _haproxy = start_project(&format!(
+        "backend api {{\n  strip_prefix = \"/api\"\n  server s = 127.0.0.1:{port}\n}}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  default -> api\n}}\n"
+    ));
+    for (asked, sent) in PATHS {
+        let request = format!("GET {asked} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let reply = String::from_utf8_lossy(&send_raw(front, &request)).into_owned();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{asked}: {reply}");
+        let body = &reply[reply.find("\r\n\r\n").unwrap() + 4..];
+        assert_eq!(body, *sent, "{asked}");
+    }
+    echo.join().unwrap();
+}
+
 /// Redirect routes on a real HAProxy: a 308 to the URL with the request's
 /// path and query after it, and routes keep their order (the drafts of
 /// the blog still reach the backend routed before the redirect); the
