@@ -37,7 +37,74 @@ pub(super) fn env(
         frontend_shape(env, fe, diags);
     }
     duplicate_binds(env, diags);
+    if tainted.frontends.is_empty() {
+        prefixes_never_stripped(env, diags);
+    }
     guards(env, tainted, items, diags);
+}
+
+/// W0012 for each backend whose `strip_prefix` no route to it can match:
+/// every route to it has a path, and none of its paths can start with the
+/// prefix where a segment ends.
+fn prefixes_never_stripped(env: &model::Env, diags: &mut Diagnostics) {
+    if env.backends.iter().all(|b| b.strip_prefix.is_none()) {
+        return;
+    }
+    // Per backend: the routes with a path to it, and whether one without
+    // a path (or a default) sends it any path.
+    let mut routed: Map<&str, (Vec<&model::Route>, bool)> = Map::default();
+    for fe in &env.frontends {
+        for route in &fe.routes {
+            if let Some(backend) = route.target.backend() {
+                let entry = routed.entry(backend).or_default();
+                match route.path {
+                    Some(_) => entry.0.push(route),
+                    None => entry.1 = true,
+                }
+            }
+        }
+        if let Some(backend) = fe.default.as_ref().and_then(model::Target::backend) {
+            routed.entry(backend).or_default().1 = true;
+        }
+    }
+    for be in &env.backends {
+        let (Some(prefix), Some((routes, any_path))) =
+            (&be.strip_prefix, routed.get(be.name.as_str()))
+        else {
+            continue;
+        };
+        if *any_path || routes.iter().any(|r| strips(prefix, r.path.as_ref())) {
+            continue;
+        }
+        let mut diag = Diagnostic::new(
+            Code::PrefixNeverStripped,
+            be.origin,
+            format!(
+                "backend `{}` strips `{prefix}`, but no route to it matches a path that starts with it",
+                be.name
+            ),
+        );
+        for route in routes {
+            diag = diag.label(route.origin, "routes other paths here");
+        }
+        diags.push(diag.help(format!(
+            "make `{prefix}` the start of the routes' paths, or remove `strip_prefix`"
+        )));
+    }
+}
+
+/// Whether some path that `path` matches is `prefix` or starts with
+/// `prefix/`: what `strip_prefix = prefix` takes off.
+fn strips(prefix: &str, path: Option<&PathMatch>) -> bool {
+    let below = |p: &str| {
+        p.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    match path {
+        None => true,
+        Some(PathMatch::Prefix(p)) => prefix.starts_with(p.as_str()) || below(p),
+        Some(PathMatch::Exact(p)) => p == prefix || below(p),
+    }
 }
 
 fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
@@ -669,6 +736,31 @@ fn in_service(be: &model::Backend) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_route_path_lets_strip_prefix_take_off() {
+        let prefix = |p: &str| Some(PathMatch::Prefix(p.into()));
+        let exact = |p: &str| Some(PathMatch::Exact(p.into()));
+        for (path, strips_it) in [
+            (None, true),
+            (prefix("/"), true),
+            (prefix("/v1/"), true),
+            (prefix("/v1/se"), true),
+            (prefix("/v1/search"), true),
+            (prefix("/v1/search/"), true),
+            (prefix("/v1/search/q/"), true),
+            (prefix("/v1/searchx"), false),
+            (prefix("/v2/"), false),
+            (prefix("/v1/search2/"), false),
+            (exact("/v1/search"), true),
+            (exact("/v1/search/"), true),
+            (exact("/v1/search/_search"), true),
+            (exact("/v1/searches"), false),
+            (exact("/v1"), false),
+        ] {
+            assert_eq!(strips("/v1/search", path.as_ref()), strips_it, "{path:?}");
+        }
+    }
 
     /// Whether `earlier` matches every request `later` matches, by the
     /// definition (the way the check was first written).

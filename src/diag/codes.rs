@@ -516,6 +516,23 @@ be the host's own; the host alone takes the same requests (and `OPTIONS *`)
 and can be an entry.
 A route that must stay after it can allow the lint in `haptic.toml`:
 `[lints] not-a-map-entry = \"allow\"`.";
+
+    /// A backend's `strip_prefix` matches no request routed to it.
+    PrefixNeverStripped = "W0012", Warning, "prefix-never-stripped",
+"A backend takes `strip_prefix` off the paths it forwards, but every route
+to it matches paths that never start with that prefix (where a segment
+ends): the prefix is never taken off, which usually means the prefix or a
+route path is misspelt, or a version moved on in one and not the other.
+A route without a path (a host alone) and the default route can send
+any path, so a backend they reach is not reported.
+
+Example:
+
+    backend search { strip_prefix = \"/v1/search\" ... }
+    route path prefix \"/v2/search/\" -> search    // `/v2/...` is sent as it is
+
+Fix: make the prefix the start of the routes' paths (`/v2/search`), or
+remove `strip_prefix`.";
 }
 
 impl Code {
