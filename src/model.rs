@@ -97,7 +97,28 @@ pub struct Defaults {
     /// that changes no routing (see `lower::RouteMap`,
     /// [`Frontend::map_fit`]).
     pub routes_map: Option<String>,
+    /// How servers named by DNS are resolved (`dns = { ... }`); `None`:
+    /// by HAProxy's built-in `default` resolvers, from /etc/resolv.conf.
+    pub dns: Option<Dns>,
 }
+
+/// The environment's own DNS resolution, HAProxy's `resolvers haptic`
+/// section: the servers named by DNS use it instead of `default`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dns {
+    /// The name servers asked (`IP:port`); none: those of
+    /// /etc/resolv.conf.
+    pub nameservers: Vec<(IpAddr, u16)>,
+    /// How long a valid answer is kept (HAProxy's default: 10s).
+    pub hold_valid: Option<u64>,
+    /// How long a name that does not exist keeps its last address.
+    pub hold_nx: Option<u64>,
+    pub resolve_retries: Option<u32>,
+    pub timeout_retry: Option<u64>,
+}
+
+/// The name of the `resolvers` section of [`Dns`].
+pub const RESOLVERS: &str = "haptic";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
@@ -608,6 +629,10 @@ pub struct Backend {
     /// segment boundary (`/api`: `/api/users` → `/users`, `/api` → `/`,
     /// `/apix` as it is): it starts with `/` and does not end with one.
     pub strip_prefix: Option<String>,
+    /// The `resolvers` section its servers named by DNS use: `default`
+    /// (HAProxy's own, from /etc/resolv.conf), or [`RESOLVERS`] when the
+    /// environment sets `dns`.
+    pub resolvers: &'static str,
     pub request_headers: Vec<Header>,
     pub servers: Vec<Server>,
     pub origin: Span,

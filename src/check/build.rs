@@ -197,6 +197,11 @@ pub(super) fn env<'a>(
         }
     }
     ctx.defs.note_usage(usage);
+    if defaults.dns.is_some() {
+        for be in &mut backends {
+            be.resolvers = model::RESOLVERS;
+        }
+    }
     let env = model::Env {
         name: env.to_string(),
         haproxy: project.manifest.target(),
@@ -373,7 +378,41 @@ fn defaults<'a>(
             .unwrap_or_else(|| "/run/haproxy/admin.sock".into()),
         log: merged.string("log").unwrap_or_else(|| "stdout".into()),
         routes_map: merged.string("routes_map"),
+        dns: match merged.get("dns") {
+            Some(Value::Record(r)) => Some(dns(ctx, r)),
+            _ => None,
+        },
     })
+}
+
+/// `defaults { dns = { ... } }`; each name server an IP address and port.
+fn dns(ctx: &mut Ctx, r: &Rec) -> model::Dns {
+    let mut nameservers = Vec::new();
+    if let (Some(Value::List(items)), Some(span)) = (r.get("nameservers"), r.span("nameservers")) {
+        for item in items {
+            match item {
+                Value::Addr(Some(Host::Ip(ip)), port) => nameservers.push((*ip, *port)),
+                _ => {
+                    ctx.diags.push(
+                        Diagnostic::new(
+                            Code::InvalidAddress,
+                            span,
+                            "a name server is written as an IP address and port",
+                        )
+                        .help("write `10.0.0.2:53`, or `[2001:db8::53]:53`: HAProxy asks it before it can resolve a name"),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    model::Dns {
+        nameservers,
+        hold_valid: r.duration("hold_valid"),
+        hold_nx: r.duration("hold_nx"),
+        resolve_retries: r.int("resolve_retries").map(|n| n as u32),
+        timeout_retry: r.duration("timeout_retry"),
+    }
 }
 
 /// `defaults` and `stats` blocks hold fields only.
@@ -520,6 +559,7 @@ fn backend<'a>(
         retries: rec.int("retries").map(|n| n as u32),
         compress: rec.strings("compress"),
         strip_prefix: strip_prefix(ctx, &rec),
+        resolvers: "default",
         request_headers,
         servers,
         origin: decl.name.span,

@@ -283,6 +283,18 @@ pub static TLS: Schema = Schema {
     ],
 };
 
+pub static DNS: Schema = Schema {
+    kind: "DNS",
+    heads: &[],
+    fields: &[
+        ("nameservers", Ty::List(&Ty::Addr)),
+        ("hold_valid", Ty::Timeout),
+        ("hold_nx", Ty::Timeout),
+        ("resolve_retries", Ty::Int { min: 1, max: 100 }),
+        ("timeout_retry", Ty::Timeout),
+    ],
+};
+
 pub static DEFAULTS: Schema = Schema {
     kind: "defaults",
     heads: &[],
@@ -300,6 +312,7 @@ pub static DEFAULTS: Schema = Schema {
         ("socket", Ty::Str(StrKind::SocketPath)),
         ("log", Ty::Str(StrKind::LogTarget)),
         ("routes_map", Ty::Str(StrKind::MapPath)),
+        ("dns", Ty::Record(&DNS)),
     ],
 };
 

@@ -118,6 +118,7 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
 pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     let redirects = Redirects::of(env);
     let mut before = vec![global(env), defaults(&env.defaults)];
+    before.extend(env.defaults.dns.as_ref().map(resolvers));
     let routes_map = env.defaults.routes_map.as_deref();
     before.extend(
         env.frontends
@@ -347,6 +348,38 @@ fn defaults(d: &model::Defaults) -> Section<'_> {
     lines.push(vec![syn("retries"), val(d.retries)]);
     Section {
         header: vec![syn("defaults")],
+        lines,
+    }
+}
+
+/// The environment's `resolvers` section: its name servers (or those of
+/// /etc/resolv.conf) and how long answers are kept.
+fn resolvers(dns: &model::Dns) -> Section<'_> {
+    let mut lines = Vec::new();
+    if dns.nameservers.is_empty() {
+        lines.push(vec![syn("parse-resolv-conf")]);
+    }
+    for (i, (ip, port)) in dns.nameservers.iter().enumerate() {
+        let host = Host::Ip(*ip);
+        lines.push(vec![
+            syn("nameserver"),
+            val(format_args!("ns{}", i + 1)),
+            val(address(Some(&host), *port)),
+        ]);
+    }
+    if let Some(n) = dns.resolve_retries {
+        lines.push(vec![syn("resolve_retries"), val(n)]);
+    }
+    if let Some(ms) = dns.timeout_retry {
+        lines.push(vec![syn("timeout"), syn("retry"), val(duration(ms))]);
+    }
+    for (what, hold) in [("valid", dns.hold_valid), ("nx", dns.hold_nx)] {
+        if let Some(ms) = hold {
+            lines.push(vec![syn("hold"), syn(what), val(duration(ms))]);
+        }
+    }
+    Section {
+        header: vec![syn("resolvers"), syn(model::RESOLVERS)],
         lines,
     }
 }
@@ -823,7 +856,7 @@ pub fn push_server_options<'a>(
             syn("init-addr"),
             syn("last,none"),
             syn("resolvers"),
-            syn("default"),
+            syn(be.resolvers),
         ]);
     }
     push_unreported_options(s, words);

@@ -354,7 +354,32 @@ fn defaults_fields(d: &model::Defaults) -> Fields {
     );
     opt(&mut f, "maxconn", &d.maxconn);
     opt(&mut f, "routes_map", &d.routes_map);
+    opt(&mut f, "dns", &d.dns.as_ref().map(dns_text));
     f
+}
+
+/// `dns` as a plan shows it: `{ nameservers = [10.0.0.2:53], hold_valid = 10s }`.
+fn dns_text(dns: &model::Dns) -> String {
+    let servers: Vec<String> = dns
+        .nameservers
+        .iter()
+        .map(|(ip, port)| lower::address(Some(&Host::Ip(*ip)), *port))
+        .collect();
+    let mut fields = vec![format!("nameservers = [{}]", servers.join(", "))];
+    let durations = [
+        ("hold_valid", dns.hold_valid),
+        ("hold_nx", dns.hold_nx),
+        ("timeout_retry", dns.timeout_retry),
+    ];
+    for (name, ms) in durations {
+        if let Some(ms) = ms {
+            fields.push(format!("{name} = {}", lower::duration(ms)));
+        }
+    }
+    if let Some(n) = dns.resolve_retries {
+        fields.push(format!("resolve_retries = {n}"));
+    }
+    format!("{{ {} }}", fields.join(", "))
 }
 
 fn stats_fields(s: &model::Stats) -> Fields {

@@ -85,6 +85,10 @@ const TOP_POSITIONS: &[(&str, &str)] = &[
         "defaults { routes_map = \"@@\" }",
         "/etc/haproxy/routes.map",
     ),
+    (
+        "defaults { dns = { nameservers = [\"@@\":53] } }",
+        "10.0.0.2",
+    ),
     ("let s: string = \"@@\"", "text"),
     ("import \"@@\"", "main.hap"),
 ];

@@ -446,6 +446,107 @@ fn a_backend_strips_its_path_prefix_on_a_real_haproxy() {
     echo.join().unwrap();
 }
 
+/// `defaults { dns = ... }` on a real HAProxy: a server named by DNS is
+/// resolved by the name server the environment declares (one the test
+/// runs on UDP, which knows one name), and takes the address it answers.
+#[test]
+fn servers_named_by_dns_ask_the_declared_name_servers_on_a_real_haproxy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns_port = server.local_addr().unwrap().port();
+    server
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let answering = {
+        let (stop, asked) = (stop.clone(), asked.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((len, from)) = server.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some((name, reply)) = dns_answer(&buf[..len], [127, 0, 0, 42]) {
+                    asked.lock().unwrap().push(name);
+                    server.send_to(&reply, from).unwrap();
+                }
+            }
+        })
+    };
+    let run = tempfile::tempdir().unwrap();
+    let front = free_port();
+    let source = format!(
+        "env test\n\
+         defaults {{\n  socket = \"{}\"\n  dns = {{ nameservers = [127.0.0.1:{dns_port}], hold_valid = 1s }}\n}}\n\
+         backend api {{ server a = \"svc.haptic.test\":8080 }}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  default -> api\n}}\n",
+        run.path().join("admin.sock").display()
+    );
+    let cfg = TempProject::single(&source)
+        .compile()
+        .outputs()
+        .remove(0)
+        .haproxy_cfg;
+    assert!(
+        cfg.contains("\nresolvers haptic\n")
+            && cfg.contains("init-addr last,none resolvers haptic"),
+        "{cfg}"
+    );
+    let haproxy = start_cfg(run, &cfg);
+    let started = std::time::Instant::now();
+    let resolved = loop {
+        let a = haproxy.servers()[&("api".to_string(), "a".to_string())].clone();
+        if a.addr == "127.0.0.42" || started.elapsed() > Duration::from_secs(10) {
+            break a;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    stop.store(true, Ordering::Relaxed);
+    answering.join().unwrap();
+    assert_eq!(resolved.addr, "127.0.0.42", "{resolved:?}");
+    assert!(!resolved.unresolved, "{resolved:?}");
+    assert!(
+        asked.lock().unwrap().iter().all(|n| n == "svc.haptic.test"),
+        "{:?}",
+        asked.lock().unwrap()
+    );
+}
+
+/// The reply of a name server that knows every name as `ip` (IPv4 only)
+/// to the DNS query `query`, with the name asked; `None` for what is not
+/// a query of one question.
+fn dns_answer(query: &[u8], ip: [u8; 4]) -> Option<(String, Vec<u8>)> {
+    let header = query.get(..12)?;
+    if header[2] & 0x80 != 0 || header[4..6] != [0, 1] {
+        return None;
+    }
+    // The question: the name's labels, then its type and class.
+    let (mut at, mut labels) = (12, Vec::new());
+    loop {
+        let len = usize::from(*query.get(at)?);
+        at += 1;
+        if len == 0 {
+            break;
+        }
+        labels.push(String::from_utf8_lossy(query.get(at..at + len)?).into_owned());
+        at += len;
+    }
+    let question = query.get(12..at + 4)?;
+    let is_a = question[question.len() - 4..question.len() - 2] == [0, 1];
+    let mut reply = Vec::new();
+    reply.extend_from_slice(&header[..2]);
+    reply.extend_from_slice(&[0x81, 0x80, 0, 1, 0, u8::from(is_a), 0, 0, 0, 0]);
+    reply.extend_from_slice(question);
+    if is_a {
+        // The name by a pointer to the question's, type A, class IN, a TTL
+        // of 60 s, 4 bytes of address.
+        reply.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        reply.extend_from_slice(&ip);
+    }
+    Some((labels.join("."), reply))
+}
+
 /// Redirect routes on a real HAProxy: a 308 to the URL with the request's
 /// path and query after it, and routes keep their order (the drafts of
 /// the blog still reach the backend routed before the redirect); the
