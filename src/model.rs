@@ -117,6 +117,17 @@ pub struct Dns {
     pub timeout_retry: Option<u64>,
 }
 
+/// HTTP Basic authentication (`basic_auth = { ... }`): a request without
+/// the credentials of one of the users gets a 401 asking for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BasicAuth {
+    /// What the browser shows the user is logging in to.
+    pub realm: String,
+    /// Each user's name and the secret (an environment variable HAProxy
+    /// expands at start) holding their password's crypt(3) hash.
+    pub users: Vec<(String, String)>,
+}
+
 /// The name of the `resolvers` section of [`Dns`].
 pub const RESOLVERS: &str = "haptic";
 
@@ -633,6 +644,8 @@ pub struct Backend {
     /// (HAProxy's own, from /etc/resolv.conf), or [`RESOLVERS`] when the
     /// environment sets `dns`.
     pub resolvers: &'static str,
+    /// HTTP Basic authentication of every request the backend takes.
+    pub basic_auth: Option<BasicAuth>,
     pub request_headers: Vec<Header>,
     pub servers: Vec<Server>,
     pub origin: Span,

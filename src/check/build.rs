@@ -560,6 +560,10 @@ fn backend<'a>(
         compress: rec.strings("compress"),
         strip_prefix: strip_prefix(ctx, &rec),
         resolvers: "default",
+        basic_auth: match rec.get("basic_auth") {
+            Some(Value::Record(r)) => basic_auth(ctx, r, &decl.name, rec.span("basic_auth")),
+            _ => None,
+        },
         request_headers,
         servers,
         origin: decl.name.span,
@@ -592,6 +596,79 @@ fn strip_prefix(ctx: &mut Ctx, rec: &Rec) -> Option<String> {
         return None;
     }
     Some(prefix)
+}
+
+/// A backend's `basic_auth`: one user at least, each named once, without
+/// `:` (which ends the name in the credentials a client sends).
+fn basic_auth(
+    ctx: &mut Ctx,
+    r: &Rec,
+    backend: &ast::Ident,
+    span: Option<Span>,
+) -> Option<model::BasicAuth> {
+    let span = span.unwrap_or(backend.span);
+    let mut users: Vec<(String, String)> = Vec::new();
+    if let Some(Value::List(items)) = r.get("users") {
+        for item in items {
+            let Value::Record(user) = item else { continue };
+            let (Some(name), Some(Value::Secret(hash))) =
+                (user.string("name"), user.get("password_hash"))
+            else {
+                ctx.diags.push(
+                    Diagnostic::new(
+                        Code::MissingField,
+                        span,
+                        "a user needs `name` and `password_hash`",
+                    )
+                    .help("{ name = \"alice\", password_hash = secret(\"ALICE_PASSWORD_HASH\") }"),
+                );
+                return None;
+            };
+            let name_span = user.span("name").unwrap_or(span);
+            if name.contains(':') {
+                ctx.diags.push(
+                    Diagnostic::new(
+                        Code::UnsafeString,
+                        name_span,
+                        format!("user name `{}` holds `:`", value::shorten(&name)),
+                    )
+                    .help("a client sends `name:password`: a name cannot hold `:`"),
+                );
+                return None;
+            }
+            if users.iter().any(|(n, _)| *n == name) {
+                ctx.diags.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        name_span,
+                        format!("user `{name}` is listed twice"),
+                    )
+                    .help("list each user once"),
+                );
+                return None;
+            }
+            users.push((name, hash.clone()));
+        }
+    }
+    if users.is_empty() {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::MissingField,
+                span,
+                "basic authentication needs one user at least",
+            )
+            .help(
+                "users = [{ name = \"alice\", password_hash = secret(\"ALICE_PASSWORD_HASH\") }]",
+            ),
+        );
+        return None;
+    }
+    Some(model::BasicAuth {
+        realm: r
+            .string("realm")
+            .unwrap_or_else(|| backend.name.to_string()),
+        users,
+    })
 }
 
 /// W0009 for each server of a backend at the address and port of an

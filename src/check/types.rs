@@ -231,6 +231,25 @@ pub static BACKEND: Schema = Schema {
         ("retries", Ty::Int { min: 0, max: 100 }),
         ("compress", Ty::List(&Ty::Str(StrKind::Token))),
         ("strip_prefix", Ty::Str(StrKind::UrlPath)),
+        ("basic_auth", Ty::Record(&BASIC_AUTH)),
+    ],
+};
+
+pub static BASIC_AUTH: Schema = Schema {
+    kind: "basic auth",
+    heads: &[],
+    fields: &[
+        ("realm", Ty::Str(StrKind::Token)),
+        ("users", Ty::List(&Ty::Record(&AUTH_USER))),
+    ],
+};
+
+pub static AUTH_USER: Schema = Schema {
+    kind: "user",
+    heads: &[],
+    fields: &[
+        ("name", Ty::Str(StrKind::Token)),
+        ("password_hash", Ty::Secret),
     ],
 };
 

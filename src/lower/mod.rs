@@ -127,7 +127,36 @@ pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     );
     let mut after: Vec<Section> = redirects.sections();
     after.extend(env.stats.iter().map(stats_section));
+    after.extend(env.backends.iter().filter_map(userlist));
     (before, after)
+}
+
+/// The name of the `userlist` of a backend's `basic_auth`: `auth.` and
+/// the backend's name (a `.`, which no name of the sources has).
+fn userlist_name(backend: &str) -> String {
+    format!("auth.{backend}")
+}
+
+/// The users of `be`'s `basic_auth`, each with the hash of their password
+/// from HAProxy's environment; `None` for a backend without.
+fn userlist(be: &model::Backend) -> Option<Section<'_>> {
+    let auth = be.basic_auth.as_ref()?;
+    let lines = auth
+        .users
+        .iter()
+        .map(|(user, hash)| {
+            vec![
+                syn("user"),
+                txt(user),
+                syn("password"),
+                Word::Template(vec![Part::Var(hash.clone())]),
+            ]
+        })
+        .collect();
+    Some(Section {
+        header: vec![syn("userlist"), val(userlist_name(&be.name))],
+        lines,
+    })
 }
 
 /// The names of the backends that answer redirect routes (see
@@ -742,6 +771,18 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         let mut types = vec![syn("compression"), syn("type")];
         types.extend(be.compress.iter().map(|t| txt(t)));
         lines.push(types);
+    }
+    if let Some(auth) = &be.basic_auth {
+        lines.push(vec![
+            syn("http-request"),
+            syn("auth"),
+            syn("realm"),
+            txt(&auth.realm),
+            syn("unless"),
+            syn("{"),
+            val(format_args!("http_auth({})", userlist_name(&be.name))),
+            syn("}"),
+        ]);
     }
     if let Some(prefix) = &be.strip_prefix {
         // The prefix alone first: once `/api/api` is `/api`, it stays.

@@ -79,12 +79,17 @@ impl std::fmt::Display for HunkRange {
 }
 
 /// The line ranges of the sections of `lines`: each begins at a line that
-/// is not indented (a section header, or a blank line).
+/// is neither indented nor blank (a section header), and holds the blank
+/// lines after it. (Blank lines as sections of their own were units alike
+/// everywhere: where every section changed, the diff of the sections
+/// could pair a section with the blank line before another, and show a
+/// section removed and written again instead of its changed lines.)
 fn sections(lines: &[&str]) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
+        let header = !(line.starts_with([' ', '\t']) || line.trim().is_empty());
         match out.last_mut() {
-            Some(last) if line.starts_with([' ', '\t']) => last.end = i + 1,
+            Some(last) if !header => last.end = i + 1,
             _ => out.push(i..i + 1),
         }
     }
@@ -342,6 +347,18 @@ mod tests {
             base.replace("    balance roundrobin\n", ""),
             base.replace("backend a", "backend aa"),
             base.replace("global\n    log stdout\n\n", ""),
+            // Every section changed, and sections added between them.
+            base.replace("log stdout", "log stderr")
+                .replace(
+                    "mode http",
+                    "mode http\n    retries 3\n\nresolvers r\n    hold valid 1s",
+                )
+                .replace("balance roundrobin", "balance leastconn")
+                .replace(
+                    "10.0.1.1:80 weight 1",
+                    "10.0.1.1:80 weight 2\n\nuserlist u\n    user a password x",
+                ),
+            format!("\n\n{base}\n\n"),
             base.to_string(),
             String::new(),
         ];

@@ -796,6 +796,18 @@ fn backend_fields(b: &model::Backend) -> Fields {
         f.push(("compress", b.compress.join(" ")));
     }
     opt(&mut f, "strip_prefix", &b.strip_prefix);
+    opt(
+        &mut f,
+        "basic_auth",
+        &b.basic_auth.as_ref().map(|a| {
+            let users: Vec<String> = a
+                .users
+                .iter()
+                .map(|(name, hash)| format!("{name} (secret {hash})"))
+                .collect();
+            format!("realm {}, users {}", a.realm, users.join(", "))
+        }),
+    );
     if !b.request_headers.is_empty() {
         f.push(("request_headers", headers(&b.request_headers)));
     }

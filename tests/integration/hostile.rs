@@ -42,6 +42,18 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ("sticky_cookie = \"@@\"", "SRV"),
     ("compress = [\"@@\"]", "text/html"),
     ("strip_prefix = \"@@\"", "/api"),
+    (
+        "basic_auth = { realm = \"@@\", users = [{ name = \"u\", password_hash = secret(\"H\") }] }",
+        "operations",
+    ),
+    (
+        "basic_auth = { users = [{ name = \"@@\", password_hash = secret(\"H\") }] }",
+        "alice",
+    ),
+    (
+        "basic_auth = { users = [{ name = \"u\", password_hash = secret(\"@@\") }] }",
+        "ALICE_HASH",
+    ),
     ("check = http { expect = [200, \"@@\"] }", "3xx"),
     ("request_header \"X-B\" = \"@@\"", "value"),
     ("request_header \"X-S\" = secret(\"@@\")", "TOKEN"),

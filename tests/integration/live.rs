@@ -23,6 +23,12 @@ pub struct Haproxy {
 
 impl Haproxy {
     pub fn start(cfg: &str, socket: &Path) -> Haproxy {
+        Self::start_with(cfg, socket, &[])
+    }
+
+    /// [`Haproxy::start`] with the secrets named in `values` set to
+    /// their values (every other secret to a placeholder).
+    pub fn start_with(cfg: &str, socket: &Path, values: &[(&str, &str)]) -> Haproxy {
         let dir = tempfile::tempdir().unwrap();
         let (cfg, secrets) = support::for_test_machine(cfg);
         let path = dir.path().join("haproxy.cfg");
@@ -35,7 +41,8 @@ impl Haproxy {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for name in secrets {
-            command.env(name, "test-secret-value");
+            let value = values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+            command.env(&name, value.unwrap_or("test-secret-value"));
         }
         let child = command.spawn().expect("start haproxy");
         let mut haproxy = Haproxy {
@@ -545,6 +552,71 @@ fn dns_answer(query: &[u8], ip: [u8; 4]) -> Option<(String, Vec<u8>)> {
         reply.extend_from_slice(&ip);
     }
     Some((labels.join("."), reply))
+}
+
+/// `basic_auth` on a real HAProxy: a request without the credentials of
+/// a listed user gets a 401 that names the realm; with them, it reaches
+/// the backend's server. The password's hash is made as the README says,
+/// with `openssl passwd -6`, and given to HAProxy as the secret.
+#[test]
+fn a_backend_asks_for_basic_authentication_on_a_real_haproxy() {
+    let out = Command::new("openssl")
+        .args(["passwd", "-6", "-salt", "haptic", "s3cret"])
+        .output()
+        .expect("openssl is installed (see the README)");
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$6$"), "{hash}");
+    // The backend's server answers the one request let through.
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    let answer = std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut stream, _) = backend.accept().unwrap();
+        read_request_head(&mut stream);
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nin")
+            .unwrap();
+    });
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let source = format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n\
+         backend admin {{\n  basic_auth = {{ realm = \"ops\", users = [\n    {{ name = \"alice\", password_hash = secret(\"ALICE_HASH\") }},\n    {{ name = \"bob\", password_hash = secret(\"BOB_HASH\") }},\n  ] }}\n  server a = 127.0.0.1:{port}\n}}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  default -> admin\n}}\n",
+        socket.display()
+    );
+    let cfg = TempProject::single(&source)
+        .compile()
+        .outputs()
+        .remove(0)
+        .haproxy_cfg;
+    let _haproxy = Haproxy::start_with(&cfg, &socket, &[("ALICE_HASH", &hash)]);
+    // base64 of `alice:s3cret`, `alice:wrong`, `bob:s3cret`.
+    for (credentials, status) in [
+        (None, "401"),
+        (Some("YWxpY2U6d3Jvbmc="), "401"),
+        (Some("Ym9iOnMzY3JldA=="), "401"),
+        (Some("YWxpY2U6czNjcmV0"), "200"),
+    ] {
+        let authorization = credentials
+            .map(|c| format!("Authorization: Basic {c}\r\n"))
+            .unwrap_or_default();
+        let reply = http_get(front, &format!("Host: x\r\n{authorization}"));
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status}")),
+            "{credentials:?}: {reply}"
+        );
+        if status == "401" {
+            assert!(
+                reply
+                    .to_ascii_lowercase()
+                    .contains("www-authenticate: basic realm=\"ops\""),
+                "{reply}"
+            );
+        }
+    }
+    answer.join().unwrap();
 }
 
 /// Redirect routes on a real HAProxy: a 308 to the URL with the request's
