@@ -646,6 +646,9 @@ pub struct Backend {
     pub resolvers: &'static str,
     /// HTTP Basic authentication of every request the backend takes.
     pub basic_auth: Option<BasicAuth>,
+    /// Client networks whose requests the backend takes (CIDR); every
+    /// client when empty. Others get 403.
+    pub allow: Vec<String>,
     pub request_headers: Vec<Header>,
     pub servers: Vec<Server>,
     pub origin: Span,

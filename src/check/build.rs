@@ -560,6 +560,7 @@ fn backend<'a>(
         compress: rec.strings("compress"),
         strip_prefix: strip_prefix(ctx, &rec),
         resolvers: "default",
+        allow: rec.strings("allow"),
         basic_auth: match rec.get("basic_auth") {
             Some(Value::Record(r)) => basic_auth(ctx, r, &decl.name, rec.span("basic_auth")),
             _ => None,

@@ -232,6 +232,7 @@ pub static BACKEND: Schema = Schema {
         ("compress", Ty::List(&Ty::Str(StrKind::Token))),
         ("strip_prefix", Ty::Str(StrKind::UrlPath)),
         ("basic_auth", Ty::Record(&BASIC_AUTH)),
+        ("allow", Ty::List(&Ty::Cidr)),
     ],
 };
 

@@ -131,6 +131,28 @@ pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     (before, after)
 }
 
+/// The rule that answers 403 to a client outside the networks `allow`
+/// lists (a frontend's or a backend's); none when it lists none.
+fn allow_only(allow: &[String]) -> Option<Vec<Word<'_>>> {
+    if allow.is_empty() {
+        return None;
+    }
+    let mut line = [
+        "http-request",
+        "deny",
+        "deny_status",
+        "403",
+        "unless",
+        "{",
+        "src",
+    ]
+    .map(syn)
+    .to_vec();
+    line.extend(allow.iter().map(val));
+    line.push(syn("}"));
+    Some(line)
+}
+
 /// The name of the `userlist` of a backend's `basic_auth`: `auth.` and
 /// the backend's name (a `.`, which no name of the sources has).
 fn userlist_name(backend: &str) -> String {
@@ -515,22 +537,7 @@ fn frontend<'a>(
     }
     // `http-request` rules first: HAProxy evaluates them before
     // `use_backend` whatever the order, and warns when they come after.
-    if !fe.allow.is_empty() {
-        let mut line = [
-            "http-request",
-            "deny",
-            "deny_status",
-            "403",
-            "unless",
-            "{",
-            "src",
-        ]
-        .map(syn)
-        .to_vec();
-        line.extend(fe.allow.iter().map(val));
-        line.push(syn("}"));
-        lines.push(line);
-    }
+    lines.extend(allow_only(&fe.allow));
     if let Some(bytes) = fe.max_body {
         let mut line = [
             "http-request",
@@ -772,6 +779,7 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         types.extend(be.compress.iter().map(|t| txt(t)));
         lines.push(types);
     }
+    lines.extend(allow_only(&be.allow));
     if let Some(auth) = &be.basic_auth {
         lines.push(vec![
             syn("http-request"),

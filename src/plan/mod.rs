@@ -796,6 +796,9 @@ fn backend_fields(b: &model::Backend) -> Fields {
         f.push(("compress", b.compress.join(" ")));
     }
     opt(&mut f, "strip_prefix", &b.strip_prefix);
+    if !b.allow.is_empty() {
+        f.push(("allow", b.allow.join(", ")));
+    }
     opt(
         &mut f,
         "basic_auth",

@@ -619,6 +619,39 @@ fn a_backend_asks_for_basic_authentication_on_a_real_haproxy() {
     answer.join().unwrap();
 }
 
+/// `allow` on a real HAProxy: a client outside the networks a frontend or
+/// a backend lists gets 403; one inside them reaches the server.
+#[test]
+fn clients_outside_the_allowed_networks_get_403_on_a_real_haproxy() {
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    // The one request let through.
+    let answer = std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut stream, _) = backend.accept().unwrap();
+        read_request_head(&mut stream);
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nin")
+            .unwrap();
+    });
+    let (open, closed) = (free_port(), free_port());
+    let _haproxy = start_project(&format!(
+        "backend inside {{\n  allow = [127.0.0.0/8]\n  server s = 127.0.0.1:{port}\n}}\n\
+         backend outside {{\n  allow = [10.0.0.0/8, 192.168.0.0/16]\n  server s = 127.0.0.1:{port}\n}}\n\
+         frontend open {{\n  bind 127.0.0.1:{open}\n  route path prefix \"/out/\" -> outside\n  default -> inside\n}}\n\
+         frontend closed {{\n  bind 127.0.0.1:{closed}\n  allow = [10.0.0.0/8]\n  default -> inside\n}}\n"
+    ));
+    let status = |port: u16, path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let reply = String::from_utf8_lossy(&send_raw(port, &request)).into_owned();
+        reply.get(9..12).unwrap_or_default().to_string()
+    };
+    assert_eq!(status(open, "/out/x"), "403", "the backend's networks");
+    assert_eq!(status(closed, "/"), "403", "the frontend's networks");
+    assert_eq!(status(open, "/in"), "200", "inside both");
+    answer.join().unwrap();
+}
+
 /// Redirect routes on a real HAProxy: a 308 to the URL with the request's
 /// path and query after it, and routes keep their order (the drafts of
 /// the blog still reach the backend routed before the redirect); the
