@@ -654,6 +654,55 @@ pub struct Backend {
     pub origin: Span,
 }
 
+impl Backend {
+    /// Whether `self` and `other` declare the same backend, servers
+    /// included, wherever each is written ([`Server::same_as`]). Every
+    /// field is named, so a field added to `Backend` must be added here.
+    pub fn same_as(&self, other: &Backend) -> bool {
+        let Backend {
+            name,
+            balance,
+            check,
+            timeout_connect,
+            timeout_server,
+            timeout_queue,
+            timeout_tunnel,
+            http_reuse,
+            sticky_cookie,
+            retries,
+            compress,
+            strip_prefix,
+            resolvers,
+            basic_auth,
+            allow,
+            request_headers,
+            servers,
+            origin: _,
+        } = self;
+        *name == other.name
+            && *balance == other.balance
+            && *check == other.check
+            && *timeout_connect == other.timeout_connect
+            && *timeout_server == other.timeout_server
+            && *timeout_queue == other.timeout_queue
+            && *timeout_tunnel == other.timeout_tunnel
+            && *http_reuse == other.http_reuse
+            && *sticky_cookie == other.sticky_cookie
+            && *retries == other.retries
+            && *compress == other.compress
+            && *strip_prefix == other.strip_prefix
+            && *resolvers == other.resolvers
+            && *basic_auth == other.basic_auth
+            && *allow == other.allow
+            && *request_headers == other.request_headers
+            && servers.len() == other.servers.len()
+            && servers
+                .iter()
+                .zip(&other.servers)
+                .all(|(a, b)| a.same_as(b))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthCheck {
     pub method: String,
@@ -738,6 +787,37 @@ pub struct Server {
 }
 
 impl Server {
+    /// Whether `self` and `other` declare the same server, wherever each is
+    /// written: `==` with the origins left out (a line added above a server
+    /// moves it, and changes nothing of it). Every field is named, so a
+    /// field added to `Server` must be added here.
+    pub fn same_as(&self, other: &Server) -> bool {
+        let Server {
+            name,
+            host,
+            port,
+            weight,
+            state,
+            maxconn,
+            tls,
+            check,
+            backup,
+            send_proxy,
+            slowstart,
+            origin: _,
+        } = self;
+        *name == other.name
+            && *host == other.host
+            && *port == other.port
+            && *weight == other.weight
+            && *state == other.state
+            && *maxconn == other.maxconn
+            && *tls == other.tls
+            && *check == other.check
+            && *backup == other.backup
+            && *send_proxy == other.send_proxy
+            && *slowstart == other.slowstart
+    }
     /// The weight HAProxy should run the server with: a draining server
     /// takes no new traffic, which the configuration expresses as weight 0
     /// (HAProxy has no `drain` keyword) and the Runtime API as `state drain`.

@@ -192,7 +192,7 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
     keyed(
         &base.frontends,
         &new.frontends,
-        |f| f.name.clone(),
+        |f| f.name.as_str(),
         |action, old, new| frontend_changes(action, old, new, &maps, &mut changes),
     );
     // What the Runtime API takes: a plan that also moves to another
@@ -202,7 +202,7 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
     keyed(
         &base.backends,
         &new.backends,
-        |b| b.name.clone(),
+        |b| b.name.as_str(),
         |action, old, new| backend_change(action, old, new, haproxy, &mut backend_changes),
     );
     mark_moves(&mut backend_changes);
@@ -261,27 +261,31 @@ fn update(object: Object, fields: Vec<FieldChange>, apply: Apply) -> Change {
     }
 }
 
-/// Pairs the objects of two lists by key: updates (and additions) in the
-/// new list's order, then removals in the base's order. Linear: the base
-/// is indexed once.
-fn keyed<'a, T>(
+/// Pairs the objects of two lists by key (unique in each list): updates
+/// (and additions) in the new list's order, then removals in the base's
+/// order. Linear: the base is indexed once, by keys that borrow from the
+/// objects where they can (a plan of a large project pairs every server of
+/// each changed backend).
+fn keyed<'a, T, K: std::hash::Hash + Eq>(
     base: &'a [T],
     new: &'a [T],
-    key: impl Fn(&T) -> String,
+    key: impl Fn(&'a T) -> K,
     mut visit: impl FnMut(Action, Option<&'a T>, Option<&'a T>),
 ) {
-    let index: HashMap<String, &T> = base.iter().map(|t| (key(t), t)).collect();
-    let mut seen = std::collections::HashSet::new();
+    let mut index: crate::hash::Map<K, usize> = crate::hash::map_with_capacity(base.len());
+    index.extend(base.iter().enumerate().map(|(i, t)| (key(t), i)));
+    let mut paired = vec![false; base.len()];
     for item in new {
-        let k = key(item);
-        match index.get(&k) {
-            Some(old) => visit(Action::Update, Some(old), Some(item)),
+        match index.get(&key(item)) {
+            Some(&i) => {
+                paired[i] = true;
+                visit(Action::Update, Some(&base[i]), Some(item));
+            }
             None => visit(Action::Add, None, Some(item)),
         }
-        seen.insert(k);
     }
-    for item in base {
-        if !seen.contains(&key(item)) {
+    for (item, paired) in base.iter().zip(paired) {
+        if !paired {
             visit(Action::Remove, Some(item), None);
         }
     }
@@ -826,7 +830,7 @@ fn backend_change(
 ) {
     let (old, new) = match (old, new) {
         // Most backends of a merge request are untouched.
-        (Some(old), Some(new)) if old == new => return,
+        (Some(old), Some(new)) if old.same_as(new) => return,
         (Some(old), Some(new)) => (old, new),
         (old, new) => {
             let b = new.or(old).expect("one side exists");
@@ -866,7 +870,7 @@ fn backend_change(
     keyed(
         &old.servers,
         &new.servers,
-        |s| s.name.to_string(),
+        |s| s.name.as_str(),
         |action, o, n| {
             if let Some(change) = server_change(action, new, haproxy, &kinds, o, n) {
                 changes.push(change);
@@ -921,7 +925,7 @@ fn server_change(
 ) -> Option<Change> {
     if let (Some(old), Some(new)) = (old, new) {
         // Most servers of a changed backend are untouched.
-        if old == new {
+        if old.same_as(new) {
             return None;
         }
     }

@@ -105,6 +105,32 @@ fn a_sticky_server_is_added_at_runtime_where_the_target_takes_its_cookie() {
     }
 }
 
+/// Lines written above a backend move it and its servers in the file and
+/// change nothing of them: the plan takes them as they are (`same_as`, the
+/// origins left out), without a change and without comparing them field
+/// by field.
+#[test]
+fn objects_that_only_moved_in_their_file_are_unchanged() {
+    let base = "env e\nbackend a {\n  server s = 10.0.0.1:80\n  server t = 10.0.0.2:80\n}\n\
+                frontend f {\n  bind :80\n  default -> a\n}\n";
+    let moved = format!("// the team's backends\n\n{base}");
+    let (old, new) = (
+        TempProject::single(base).compile(),
+        TempProject::single(&moved).compile(),
+    );
+    let (old_a, new_a) = (&old.envs[0].backends[0], &new.envs[0].backends[0]);
+    assert_ne!(old_a, new_a, "the origins differ");
+    assert!(old_a.same_as(new_a) && old_a.servers[1].same_as(&new_a.servers[1]));
+    assert!(haptic::plan::classify(&old.envs[0], &new.envs[0])
+        .changes
+        .is_empty());
+    let reweighted = moved.replace("10.0.0.2:80", "10.0.0.2:80 { weight = 5 }");
+    let changed = TempProject::single(&reweighted).compile();
+    assert!(!old_a.same_as(&changed.envs[0].backends[0]));
+    let plan = haptic::plan::classify(&old.envs[0], &changed.envs[0]);
+    assert_eq!(plan.changes.len(), 1, "{plan:#?}");
+}
+
 #[test]
 fn plan_kinds_and_classification() {
     let dir = support::repo_root().join("tests/plans");
