@@ -380,6 +380,10 @@ fn opened(head: &[Tok], outer: Block) -> Block {
         (Some(field), _) if head.get(1) == Some(&Tok::Punct('=')) => {
             match outer.schema().and_then(|s| s.field(field)) {
                 Some((_, Ty::Record(schema))) => Block::Record(schema),
+                // A record of a list: `users = [{ name = ... }, {`.
+                Some((_, Ty::List(Ty::Record(schema)))) if head.contains(&Tok::Punct('[')) => {
+                    Block::Record(schema)
+                }
                 _ => Block::Unknown,
             }
         }

@@ -719,6 +719,14 @@ fn completion_offers_what_fits_the_place() {
     let diags = client.diagnostics(&main);
     assert_eq!(diags[0]["code"], "E0001", "{diags:?}");
     assert_eq!(labels(6, 4, 36), ["web"]);
+
+    // The fields of a record in a field, and of a record in a list.
+    let text = "env production\ndefaults { dns = {  } }\nbackend web {\n  basic_auth = { users = [{  }] }\n  server a = 10.0.0.1:8080\n}\nfrontend f { bind :8080  default -> web\n}\n";
+    client.change(&main, 4, text);
+    let dns = labels(7, 1, 19);
+    assert!(dns.contains(&"nameservers".to_string()), "{dns:?}");
+    let user = labels(8, 3, 28);
+    assert_eq!(user, ["name", "password_hash"]);
     client.stop();
 }
 
