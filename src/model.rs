@@ -650,6 +650,8 @@ pub struct Backend {
     /// client when empty. Others get 403.
     pub allow: Vec<String>,
     pub request_headers: Vec<Header>,
+    /// Headers set on the responses of the backend's servers.
+    pub response_headers: Vec<Header>,
     pub servers: Vec<Server>,
     pub origin: Span,
 }
@@ -676,6 +678,7 @@ impl Backend {
             basic_auth,
             allow,
             request_headers,
+            response_headers,
             servers,
             origin: _,
         } = self;
@@ -695,6 +698,7 @@ impl Backend {
             && *basic_auth == other.basic_auth
             && *allow == other.allow
             && *request_headers == other.request_headers
+            && *response_headers == other.response_headers
             && servers.len() == other.servers.len()
             && servers
                 .iter()

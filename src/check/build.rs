@@ -506,6 +506,7 @@ fn backend<'a>(
     let mut server_spans: Map<&str, Span> = crate::hash::map_with_capacity(body.len());
     let mut addr_spans: Vec<Span> = Vec::with_capacity(server_count);
     let mut request_headers = Vec::new();
+    let mut response_headers = Vec::new();
     for item in &body {
         match item {
             ast::BodyItem::Server(s) => {
@@ -535,12 +536,11 @@ fn backend<'a>(
                     None => complete = false,
                 }
             }
-            ast::BodyItem::Header(h) if h.kind == ast::HeaderKind::Request => {
-                match header(ctx, h) {
-                    Some(h) => request_headers.push(h),
-                    None => complete = false,
-                }
-            }
+            ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
+                (Some(value), ast::HeaderKind::Request) => request_headers.push(value),
+                (Some(value), ast::HeaderKind::Response) => response_headers.push(value),
+                (None, _) => complete = false,
+            },
             ast::BodyItem::Field(_) => {}
             other => misplaced(ctx, other, "backend"),
         }
@@ -566,6 +566,7 @@ fn backend<'a>(
             _ => None,
         },
         request_headers,
+        response_headers,
         servers,
         origin: decl.name.span,
     };
@@ -754,7 +755,7 @@ fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {
         ast::BodyItem::Field(_) | ast::BodyItem::If(_) => return,
     };
     let help = match kind {
-        "backend" => "a backend holds fields, servers and `request_header`s",
+        "backend" => "a backend holds fields, servers and headers",
         _ => "a frontend holds fields, binds, routes, a default and headers",
     };
     ctx.diags.push(

@@ -816,6 +816,7 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         ]);
     }
     set_headers("http-request", &be.request_headers, &mut lines);
+    set_headers("http-response", &be.response_headers, &mut lines);
     Section {
         header: vec![syn("backend"), name(&be.name)],
         lines,

@@ -393,7 +393,7 @@ fn opened(head: &[Tok], outer: Block) -> Block {
 
 /// The statements of the top level: the keywords that begin its items.
 const TOP: &[&str] = crate::syntax::TOP_KEYWORDS;
-const IN_BACKEND: &[&str] = &["server", "request_header", "if"];
+const IN_BACKEND: &[&str] = &["server", "request_header", "response_header", "if"];
 const IN_FRONTEND: &[&str] = &[
     "bind",
     "route",

@@ -818,6 +818,9 @@ fn backend_fields(b: &model::Backend) -> Fields {
     if !b.request_headers.is_empty() {
         f.push(("request_headers", headers(&b.request_headers)));
     }
+    if !b.response_headers.is_empty() {
+        f.push(("response_headers", headers(&b.response_headers)));
+    }
     f
 }
 

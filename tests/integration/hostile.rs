@@ -56,6 +56,8 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ),
     ("check = http { expect = [200, \"@@\"] }", "3xx"),
     ("request_header \"X-B\" = \"@@\"", "value"),
+    ("response_header \"X-R\" = \"@@\"", "value"),
+    ("response_header \"@@\" = \"v\"", "X-Name"),
     ("request_header \"X-S\" = secret(\"@@\")", "TOKEN"),
     ("server h = \"@@\":80", "localhost"),
     (
