@@ -35,12 +35,57 @@ pub(super) fn env(
             map_entries(fe, &shadowed, diags);
         }
         frontend_shape(env, fe, diags);
+        clear_text_credentials(env, fe, diags);
     }
     duplicate_binds(env, diags);
     if tainted.frontends.is_empty() {
         prefixes_never_stripped(env, diags);
     }
     guards(env, tainted, items, diags);
+}
+
+/// W0013 for each backend with `basic_auth` that `fe` routes to while one
+/// of its binds takes plain HTTP off the host (not on a loopback address)
+/// without redirecting to HTTPS; once per backend, at its first route.
+fn clear_text_credentials(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
+    let Some(clear) = fe.binds.iter().find(|b| {
+        b.tls.is_none() && !b.redirect_https && !b.listen.ip.is_some_and(|ip| ip.is_loopback())
+    }) else {
+        return;
+    };
+    let asks = |name: &str| {
+        env.backends
+            .iter()
+            .any(|b| b.name == name && b.basic_auth.is_some())
+    };
+    let routed = fe
+        .routes
+        .iter()
+        .filter_map(|r| Some((r.target.backend()?, r.origin)))
+        .chain(
+            fe.default
+                .as_ref()
+                .and_then(model::Target::backend)
+                .map(|b| (b, fe.origin)),
+        );
+    let mut reported: Set<&str> = Set::default();
+    for (backend, at) in routed {
+        if !asks(backend) || !reported.insert(backend) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::new(
+                Code::ClearTextCredentials,
+                at,
+                format!(
+                    "backend `{backend}` asks for passwords, and frontend `{}` takes plain HTTP: they cross the network in clear",
+                    fe.name
+                ),
+            )
+            .label(clear.origin, "plain HTTP, not redirected to HTTPS")
+            .help("serve the frontend over TLS and redirect this bind (`bind :80 redirect https`), or bind it to a loopback address"),
+        );
+    }
 }
 
 /// W0012 for each backend whose `strip_prefix` no route to it can match:

@@ -533,6 +533,26 @@ Example:
 
 Fix: make the prefix the start of the routes' paths (`/v2/search`), or
 remove `strip_prefix`.";
+
+    /// A backend with basic authentication is reached over plain HTTP.
+    ClearTextCredentials = "W0013", Warning, "clear-text-credentials",
+"A backend asks for passwords (`basic_auth`), and a frontend that routes to
+it takes plain HTTP on a bind that does not redirect to HTTPS: a client's
+password crosses the network readable by anyone on the path (Basic
+authentication only encodes it). A bind on a loopback address is not
+reported: its traffic does not leave the host.
+
+Example:
+
+    backend ops { basic_auth = { users = [...] } ... }
+    frontend f {
+      bind :80                    // passwords in clear
+      route path prefix \"/ops/\" -> ops
+    }
+
+Fix: serve the frontend over TLS (`bind :443 tls POLICY`) and redirect its
+plain-HTTP bind (`bind :80 redirect https`), or bind it to a loopback
+address when a proxy on the host terminates TLS.";
 }
 
 impl Code {
