@@ -178,6 +178,25 @@ const KINDS: &[Kind] = &[
         },
     },
     Kind {
+        name: "backends asking for passwords, routed over plain HTTP (warnings)",
+        args: &["check"],
+        source: |n| {
+            let mut src = String::from(HEAD);
+            for i in 0..n {
+                let _ = writeln!(
+                    src,
+                    "backend b{i} {{ basic_auth = {{ users = [{{ name = \"u\", password_hash = secret(\"H\") }}] }}\n server s = 10.0.0.1:80 }}"
+                );
+            }
+            src.push_str("frontend f {\n  bind :80\n");
+            for i in 0..n {
+                let _ = writeln!(src, "  route path prefix \"/p{i}/\" -> b{i}");
+            }
+            src.push_str("  default -> b0\n}\n");
+            src
+        },
+    },
+    Kind {
         name: "routes to misspelt backends (errors)",
         args: &["check", "--format", "sarif"],
         source: |n| routes_to(n, |i| format!("route path prefix \"/p{i}\" -> bb{i}")),

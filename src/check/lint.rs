@@ -20,6 +20,13 @@ pub(super) fn env(
     diags: &mut Diagnostics,
 ) {
     let routed_from_tainted = !tainted.frontends.is_empty();
+    // The backends that ask for passwords (W0013), looked up per route.
+    let asking: Set<&str> = env
+        .backends
+        .iter()
+        .filter(|b| b.basic_auth.is_some())
+        .map(|b| b.name.as_str())
+        .collect();
     if !routed_from_tainted {
         unused_backends(env, diags);
     }
@@ -35,7 +42,9 @@ pub(super) fn env(
             map_entries(fe, &shadowed, diags);
         }
         frontend_shape(env, fe, diags);
-        clear_text_credentials(env, fe, diags);
+        if !asking.is_empty() {
+            clear_text_credentials(&asking, fe, diags);
+        }
     }
     duplicate_binds(env, diags);
     if tainted.frontends.is_empty() {
@@ -44,20 +53,17 @@ pub(super) fn env(
     guards(env, tainted, items, diags);
 }
 
-/// W0013 for each backend with `basic_auth` that `fe` routes to while one
-/// of its binds takes plain HTTP off the host (not on a loopback address)
-/// without redirecting to HTTPS; once per backend, at its first route.
-fn clear_text_credentials(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostics) {
+/// W0013 for each backend of `asking` (those with `basic_auth`) that `fe`
+/// routes to while one of its binds takes plain HTTP off the host (not on
+/// a loopback address) without redirecting to HTTPS; once per backend, at
+/// its first route.
+fn clear_text_credentials(asking: &Set<&str>, fe: &model::Frontend, diags: &mut Diagnostics) {
     let Some(clear) = fe.binds.iter().find(|b| {
         b.tls.is_none() && !b.redirect_https && !b.listen.ip.is_some_and(|ip| ip.is_loopback())
     }) else {
         return;
     };
-    let asks = |name: &str| {
-        env.backends
-            .iter()
-            .any(|b| b.name == name && b.basic_auth.is_some())
-    };
+    let asks = |name: &str| asking.contains(name);
     let routed = fe
         .routes
         .iter()
