@@ -61,6 +61,21 @@ fn runs_version(env: &model::Env, live: &Live) -> model::Haproxy {
     }
 }
 
+/// What `apply` tells first when it counts on another HAProxy version than
+/// the project's target ([`runs_version`]): the running one is older, or
+/// says a version haptic cannot read.
+pub fn version_note(env: &model::Env, live: &Live) -> Option<String> {
+    let release = live.release.as_deref()?;
+    let counted = runs_version(env, live);
+    (counted != env.haproxy).then(|| {
+        format!(
+            "HAProxy {release} runs here and the project targets {}: apply counts on what {} takes",
+            env.haproxy.name(),
+            counted.name()
+        )
+    })
+}
+
 /// Compares the live state with the declared environment.
 pub fn converge(env: &model::Env, live: &Live) -> Convergence {
     let mut out = Convergence::default();
@@ -525,6 +540,9 @@ mod tests {
             let reasons = converge(env, &live).reload_reasons;
             let refused = reasons.iter().any(|r| r.contains("`cookie`"));
             assert_eq!(refused, !added, "{case}: {reasons:?}");
+            // Told first where the running HAProxy is older than the target.
+            let older = target == "3.0" && !added;
+            assert_eq!(version_note(env, &live).is_some(), older, "{case}");
         }
     }
 

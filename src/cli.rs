@@ -530,6 +530,9 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
             return exit::UNREACHABLE;
         }
     };
+    if let Some(note) = apply::version_note(env, &live) {
+        eprintln!("note: {note}");
+    }
     let plan = apply::converge(env, &live);
     for d in &plan.drift {
         eprintln!(
