@@ -567,16 +567,7 @@ fn a_backend_asks_for_basic_authentication_on_a_real_haproxy() {
     let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(hash.starts_with("$6$"), "{hash}");
     // The backend's server answers the one request let through.
-    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = backend.local_addr().unwrap().port();
-    let answer = std::thread::spawn(move || {
-        use std::io::Write;
-        let (mut stream, _) = backend.accept().unwrap();
-        read_request_head(&mut stream);
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nin")
-            .unwrap();
-    });
+    let (port, answer) = answer(1, "in");
     let run = tempfile::tempdir().unwrap();
     let socket = run.path().join("admin.sock");
     let front = free_port();
@@ -623,17 +614,8 @@ fn a_backend_asks_for_basic_authentication_on_a_real_haproxy() {
 /// a backend lists gets 403; one inside them reaches the server.
 #[test]
 fn clients_outside_the_allowed_networks_get_403_on_a_real_haproxy() {
-    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = backend.local_addr().unwrap().port();
     // The one request let through.
-    let answer = std::thread::spawn(move || {
-        use std::io::Write;
-        let (mut stream, _) = backend.accept().unwrap();
-        read_request_head(&mut stream);
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nin")
-            .unwrap();
-    });
+    let (port, answer) = answer(1, "in");
     let (open, closed) = (free_port(), free_port());
     let _haproxy = start_project(&format!(
         "backend inside {{\n  allow = [127.0.0.0/8]\n  server s = 127.0.0.1:{port}\n}}\n\
@@ -1024,6 +1006,28 @@ fn send_raw(port: u16, request: &str) -> Vec<u8> {
     let mut reply = Vec::new();
     let _ = stream.read_to_end(&mut reply);
     reply
+}
+
+/// A test's backend server: it answers `requests` requests, one a
+/// connection, with 200 and `body`, then ends. Its port, and its thread to
+/// join.
+pub fn answer(requests: usize, body: &'static str) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        use std::io::Write;
+        for _ in 0..requests {
+            let (mut stream, _) = listener.accept().unwrap();
+            read_request_head(&mut stream);
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        }
+    });
+    (port, thread)
 }
 
 /// The head of the request a test's backend reads from `stream`, up to
