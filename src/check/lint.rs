@@ -135,7 +135,8 @@ fn prefixes_never_stripped(env: &model::Env, diags: &mut Diagnostics) {
                 be.name
             ),
         );
-        for route in routes {
+        // A few are enough to show it; a backend may have thousands.
+        for route in routes.iter().take(3) {
             diag = diag.label(route.origin, "routes other paths here");
         }
         diags.push(diag.help(format!(
