@@ -230,6 +230,21 @@ impl Frontend {
     pub fn redirects_to_https(&self) -> bool {
         self.binds.iter().any(|b| b.redirect_https)
     }
+
+    /// The backends the frontend sends requests to, in order: each route's
+    /// that does not redirect (with the route), then the default's (with
+    /// `None`: it takes any request no route took).
+    pub fn routed(&self) -> impl Iterator<Item = (&str, Option<&Route>)> {
+        self.routes
+            .iter()
+            .filter_map(|r| Some((r.target.backend()?, Some(r))))
+            .chain(
+                self.default
+                    .as_ref()
+                    .and_then(Target::backend)
+                    .map(|b| (b, None)),
+            )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

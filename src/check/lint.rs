@@ -63,26 +63,15 @@ fn clear_text_credentials(asking: &Set<&str>, fe: &model::Frontend, diags: &mut 
     }) else {
         return;
     };
-    let asks = |name: &str| asking.contains(name);
-    let routed = fe
-        .routes
-        .iter()
-        .filter_map(|r| Some((r.target.backend()?, r.origin)))
-        .chain(
-            fe.default
-                .as_ref()
-                .and_then(model::Target::backend)
-                .map(|b| (b, fe.origin)),
-        );
     let mut reported: Set<&str> = Set::default();
-    for (backend, at) in routed {
-        if !asks(backend) || !reported.insert(backend) {
+    for (backend, route) in fe.routed() {
+        if !asking.contains(backend) || !reported.insert(backend) {
             continue;
         }
         diags.push(
             Diagnostic::new(
                 Code::ClearTextCredentials,
-                at,
+                route.map_or(fe.origin, |r| r.origin),
                 format!(
                     "backend `{backend}` asks for passwords, and frontend `{}` takes plain HTTP: they cross the network in clear",
                     fe.name
@@ -104,18 +93,11 @@ fn prefixes_never_stripped(env: &model::Env, diags: &mut Diagnostics) {
     // Per backend: the routes with a path to it, and whether one without
     // a path (or a default) sends it any path.
     let mut routed: Map<&str, (Vec<&model::Route>, bool)> = Map::default();
-    for fe in &env.frontends {
-        for route in &fe.routes {
-            if let Some(backend) = route.target.backend() {
-                let entry = routed.entry(backend).or_default();
-                match route.path {
-                    Some(_) => entry.0.push(route),
-                    None => entry.1 = true,
-                }
-            }
-        }
-        if let Some(backend) = fe.default.as_ref().and_then(model::Target::backend) {
-            routed.entry(backend).or_default().1 = true;
+    for (backend, route) in env.frontends.iter().flat_map(model::Frontend::routed) {
+        let entry = routed.entry(backend).or_default();
+        match route {
+            Some(route) if route.path.is_some() => entry.0.push(route),
+            _ => entry.1 = true,
         }
     }
     for be in &env.backends {
@@ -163,12 +145,8 @@ fn unused_backends(env: &model::Env, diags: &mut Diagnostics) {
     let used: Set<&str> = env
         .frontends
         .iter()
-        .flat_map(|f| {
-            f.routes
-                .iter()
-                .filter_map(|r| r.target.backend())
-                .chain(f.default.as_ref().and_then(model::Target::backend))
-        })
+        .flat_map(model::Frontend::routed)
+        .map(|(backend, _)| backend)
         .collect();
     for be in &env.backends {
         if !used.contains(be.name.as_str()) {
