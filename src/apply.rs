@@ -529,15 +529,12 @@ mod tests {
                 routes_map: None,
                 release: release.map(str::to_string),
             };
-            let lines: Vec<String> = converge(env, &live)
-                .commands
-                .iter()
-                .map(Command::line)
-                .collect();
+            let convergence = converge(env, &live);
+            let lines: Vec<String> = convergence.commands.iter().map(Command::line).collect();
             let add = "add server a/s1 10.0.0.1:80 weight 100 cookie s1".to_string();
             let case = format!("target {target}, running {release:?}: {lines:?}");
             assert_eq!(lines.contains(&add), added, "{case}");
-            let reasons = converge(env, &live).reload_reasons;
+            let reasons = &convergence.reload_reasons;
             let refused = reasons.iter().any(|r| r.contains("`cookie`"));
             assert_eq!(refused, !added, "{case}: {reasons:?}");
             // Told first where the running HAProxy is older than the target.
