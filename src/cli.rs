@@ -686,7 +686,7 @@ fn diff(
             return exit::USAGE;
         }
     }
-    let changed = reports.iter().any(|r| !r.plan.changes.is_empty());
+    let changed = reports.iter().any(|r| !r.plan.is_empty());
     leave_to_exit((new, base, new_cfgs, base_cfgs, reports));
     if detailed_exitcode && changed {
         exit::STALE

@@ -85,9 +85,31 @@ pub struct Change {
 pub struct EnvPlan {
     pub env: String,
     pub changes: Vec<Change>,
+    /// The target HAProxy versions of the base and the new sources, where
+    /// they differ. Not a change of its own: both write the same
+    /// configuration, and haptic does not upgrade HAProxy; it decides what
+    /// the plan counts on (see [`classify`]).
+    pub target: Option<(model::Haproxy, model::Haproxy)>,
 }
 
 impl EnvPlan {
+    /// Whether the plan has anything to show: a change, or a new target.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.target.is_none()
+    }
+
+    /// What a plan says of a new target version, where there is one.
+    pub fn target_note(&self) -> Option<String> {
+        let (old, new) = self.target?;
+        Some(format!(
+            "target HAProxy {} -> {}: the configuration is written alike for both; \
+             what goes live without a reload counts on what {} takes",
+            old.name(),
+            new.name(),
+            old.min(new).name()
+        ))
+    }
+
     pub fn needs_reload(&self) -> bool {
         self.changes
             .iter()
@@ -156,6 +178,7 @@ fn whole_env(name: &str, action: Action, why: &str) -> EnvPlan {
             apply: Apply::Reload(why.into()),
             destructive: action == Action::Remove,
         }],
+        target: None,
     }
 }
 
@@ -210,6 +233,7 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
     EnvPlan {
         env: new.name.clone(),
         changes,
+        target: (base.haproxy != new.haproxy).then_some((base.haproxy, new.haproxy)),
     }
 }
 

@@ -112,6 +112,16 @@ fn how(change: &Change) -> String {
     }
 }
 
+/// What a plan without changes says: "No changes.", or, below the note of
+/// a new target version, "No other changes.".
+fn no_changes(plan: &EnvPlan) -> &'static str {
+    if plan.target.is_some() {
+        "No other changes."
+    } else {
+        "No changes."
+    }
+}
+
 /// Destructive changes first, the rest in plan order.
 fn ordered(plan: &EnvPlan) -> Vec<&Change> {
     let (mut first, rest): (Vec<&Change>, Vec<&Change>) =
@@ -139,8 +149,11 @@ pub fn text(reports: &[EnvReport], color: bool) -> String {
         let summary = Summary::of(plan);
         out.push_str(&paint("1", &format!("environment {}", plan.env)));
         out.push('\n');
+        if let Some(note) = plan.target_note() {
+            out.push_str(&format!("  {note}\n"));
+        }
         if summary.total() == 0 {
-            out.push_str("  No changes.\n\n");
+            out.push_str(&format!("  {}\n\n", no_changes(plan)));
             continue;
         }
         out.push_str(&format!(
@@ -424,7 +437,7 @@ fn markdown_plan(
     warnings: &[String],
 ) -> (String, Vec<EnvSection>) {
     let mut head = format!("{MARKER}\n## haptic plan\n\nAgainst {}.\n\n", code(base));
-    if reports.iter().all(|r| Summary::of(&r.plan).total() == 0) {
+    if reports.iter().all(|r| r.plan.is_empty()) {
         let envs: Vec<String> = reports.iter().map(|r| code(&r.plan.env)).collect();
         head.push_str(&format!("No changes in {}.\n", envs.join(", ")));
         return (head, Vec::new());
@@ -445,8 +458,11 @@ fn markdown_plan(
             destructive: Vec::new(),
             rows: Vec::new(),
         };
+        if let Some(note) = plan.target_note() {
+            section.head.push_str(&format!("> {}\n\n", escape(&note)));
+        }
         if summary.total() == 0 {
-            section.head.push_str("No changes.\n\n");
+            section.head.push_str(&format!("{}\n\n", no_changes(plan)));
             sections.push(section);
             continue;
         }
@@ -556,10 +572,18 @@ struct JsonEnv<'a> {
     name: &'a str,
     summary: Summary,
     reload_needed: bool,
+    /// The target HAProxy versions, where the new sources change it.
+    target: Option<JsonTarget>,
     changes: Vec<JsonChange<'a>>,
     haproxy_cfg_diff: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     routes_map_diff: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonTarget {
+    old: &'static str,
+    new: &'static str,
 }
 
 #[derive(Serialize)]
@@ -605,6 +629,10 @@ pub fn json(reports: &[EnvReport], base: &str) -> String {
                 name: &r.plan.env,
                 summary: Summary::of(&r.plan),
                 reload_needed: r.plan.needs_reload(),
+                target: r.plan.target.map(|(old, new)| JsonTarget {
+                    old: old.name(),
+                    new: new.name(),
+                }),
                 haproxy_cfg_diff: &r.cfg_diff,
                 routes_map_diff: &r.map_diff,
                 changes: r

@@ -105,6 +105,72 @@ fn a_sticky_server_is_added_at_runtime_where_the_target_takes_its_cookie() {
     }
 }
 
+/// A new target version changes no line of the configuration, but what a
+/// plan counts on: every rendering says so, and `--detailed-exitcode`
+/// counts it as a change.
+#[test]
+fn a_new_target_version_is_said_in_every_rendering() {
+    let source = "env e\nbackend web { server a = 10.0.0.1:80 }\nfrontend f {\n  bind :80\n  default -> web\n}\n";
+    let project = |version: &str| {
+        TempProject::new(&[
+            ("haptic.toml", &support::manifest(version)),
+            ("main.hap", source),
+        ])
+    };
+    let (base, new) = (project("2.6"), project("3.0"));
+    let diff = |format: &str| {
+        let out = haptic(
+            &[
+                "diff",
+                "--base",
+                base.path().to_str().unwrap(),
+                "--format",
+                format,
+                "--detailed-exitcode",
+            ],
+            new.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let note = "target HAProxy 2.6 -> 3.0: the configuration is written alike for both; \
+                what goes live without a reload counts on what 2.6 takes";
+    let text = diff("text");
+    assert!(
+        text.contains(&format!("environment e\n  {note}\n  No other changes.\n")),
+        "{text}"
+    );
+    let markdown = diff("markdown");
+    assert!(
+        markdown.contains(&format!(
+            "### `e`\n\n> {}\n\nNo other changes.\n",
+            note.replace('>', "&gt;")
+        )),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&diff("json")).unwrap();
+    assert_eq!(
+        json["environments"][0]["target"],
+        serde_json::json!({ "old": "2.6", "new": "3.0" })
+    );
+    // The same target on both sides: nothing to say.
+    let out = haptic(
+        &[
+            "diff",
+            "--base",
+            new.path().to_str().unwrap(),
+            "--detailed-exitcode",
+        ],
+        new.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains("target HAProxy") && text.contains("No changes."),
+        "{text}"
+    );
+}
+
 /// Lines written above a backend move it and its servers in the file and
 /// change nothing of them: the plan takes them as they are (`same_as`, the
 /// origins left out), without a change and without comparing them field
