@@ -214,8 +214,11 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     for hint in hints.into_iter().flatten() {
         diag = diag.help(hint);
     }
-    diag.help("see the language section of the README for the syntax of each item")
+    diag.help(README_HELP)
 }
+
+/// The last help of every syntax error.
+pub const README_HELP: &str = "see the language section of the README for the syntax of each item";
 
 /// Where a field or a block item misses its `=`: a misspelt keyword of a
 /// block (`sever s1 = ...` reads as the field `sever`), or HAProxy's own

@@ -186,6 +186,23 @@ fn parse_regions(file: FileId, text: &str, scanned: &Scanned) -> (File, Vec<Diag
                         error = match left_open(text, open) {
                             Some(guess) if guess.open < at => {
                                 let line = line_of(text, guess.matched);
+                                // What the grammar guessed read the lines
+                                // after the bracket inside it: the one fix
+                                // to name is the bracket's.
+                                let bracket = &text[guess.open..][..1];
+                                error.help = vec![
+                                    format!(
+                                        "close the `{bracket}` of line {} with `{}`: what follows it is read inside it",
+                                        line_of(text, guess.open),
+                                        match bracket {
+                                            "{" => "}",
+                                            "[" => "]",
+                                            _ => ")",
+                                        }
+                                    ),
+                                    grammar::README_HELP.to_string(),
+                                ];
+                                error.fix = None;
                                 error
                                     .label(
                                         Span::new(file, guess.open..guess.open + 1),
