@@ -262,8 +262,8 @@ fn load(dir: &Path, format: Format) -> Result<Compilation, i32> {
             eprintln!("help: run haptic in a project directory (one holding haptic.toml), or pass its path");
             return Err(exit::USAGE);
         }
-        Err(LoadError::Manifest(sources, diag)) => {
-            print_diagnostics(&[*diag], &sources, format, dir);
+        Err(LoadError::Manifest(sources, diags)) => {
+            print_diagnostics(&diags, &sources, format, dir);
             return Err(exit::INVALID);
         }
     };
@@ -482,9 +482,9 @@ fn load_base(dir: &Path, spec: &str) -> Result<driver::Base, i32> {
             eprintln!("error: cannot read the base version `{spec}`: {message}");
             Err(exit::USAGE)
         }
-        Err(LoadError::Manifest(sources, diag)) => {
+        Err(LoadError::Manifest(sources, diags)) => {
             eprintln!("error: the base version `{spec}` has an invalid manifest:");
-            print_diagnostics(&[*diag], &sources, Format::Human, dir);
+            print_diagnostics(&diags, &sources, Format::Human, dir);
             Err(exit::INVALID)
         }
     }
@@ -702,8 +702,8 @@ fn fmt(dir: &Path, check_only: bool) -> i32 {
             eprintln!("error: {message}");
             return exit::USAGE;
         }
-        Err(LoadError::Manifest(sources, diag)) => {
-            print_diagnostics(&[*diag], &sources, Format::Human, dir);
+        Err(LoadError::Manifest(sources, diags)) => {
+            print_diagnostics(&diags, &sources, Format::Human, dir);
             return exit::INVALID;
         }
     };

@@ -173,8 +173,9 @@ pub struct Project {
 pub enum LoadError {
     /// No `haptic.toml` (or it cannot be read): a usage or I/O problem.
     Io(String),
-    /// The manifest is unusable; the diagnostic points into it.
-    Manifest(SourceMap, Box<Diagnostic>),
+    /// The manifest is unusable; the diagnostics (at least one, in
+    /// source order) point into it.
+    Manifest(SourceMap, Vec<Diagnostic>),
 }
 
 /// Where project files come from: a directory, or (for tests, and for an
@@ -425,7 +426,7 @@ pub fn load_from(
         )
         .ok_or_else(|| LoadError::Io("`haptic.toml` is larger than 4 GiB".into()))?;
     let manifest = parse_manifest(&manifest_text, manifest_id)
-        .map_err(|d| LoadError::Manifest(sources.clone(), Box::new(d)))?;
+        .map_err(|d| LoadError::Manifest(sources.clone(), d))?;
 
     let mut diags = Vec::new();
     let mut parsed = Vec::new();
@@ -689,71 +690,262 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Diagnostic> {
-    let manifest: Manifest = toml::from_str(text).map_err(|e| {
-        let span = e.span().map(|r| Span::new(id, r.clone()));
-        let message = e.message().trim_end_matches('.').to_string();
-        let mut diag = Diagnostic::new(Code::Manifest, span, message.clone());
-        // `haproxy = 2.6`: a version (or another string) written bare.
-        let bare = e
-            .span()
-            .and_then(|r| text.get(r))
-            .map(str::trim)
-            .filter(|v| {
-                !v.is_empty()
-                    && v.len() <= 20
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-            });
-        if let (Some(bare), true) = (bare, message.ends_with("expected a string")) {
-            diag = diag
-                .help(format!("write it in double quotes: `\"{bare}\"`"))
-                .replace_with(&format!("\"{bare}\""));
-        }
-        let written = e.span().and_then(|r| text.get(r)).unwrap_or("");
-        if let Some((help, fix)) = manifest_hint(&message, written) {
-            diag = diag.help(help);
-            if let Some(fix) = fix {
-                diag = diag.replace_with(&fix);
+/// Reads `haptic.toml`, with every mistake in it: a TOML syntax error
+/// stops the reading, but each key with a value of the wrong type, or
+/// unknown, is reported. serde stops at the first such key, so the text is
+/// read again with a value of the right type in place of the wrong one
+/// (or without the unknown key), until it reads or what is left is a
+/// consequence of those edits (a key taken out, now missing).
+fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
+    let table = match text.parse::<toml::Table>() {
+        Ok(table) => table,
+        Err(e) => return Err(vec![manifest_error(text, id, e.span(), e.message())]),
+    };
+    let mut diags = Vec::new();
+    let mut read = text.to_string();
+    let mut edits = Edits::default();
+    // The keys `[project]` must have, each reported where the table
+    // starts (serde reports the first alone), and read as if written.
+    let mut taken_out: Vec<String> = Vec::new();
+    let mut version_replaced = false;
+    if let (Some(toml::Value::Table(project)), Some(header)) =
+        (table.get("project"), table_header(text, "project"))
+    {
+        let mut stand_ins = String::new();
+        for (key, example) in [("name", "\"shop\""), ("haproxy", "\"2.6\"")] {
+            // A key written above the table is reported as misplaced.
+            if !project.contains_key(key) && !table.contains_key(key) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::Manifest,
+                        Span::new(id, header.clone()),
+                        format!("missing field `{key}`"),
+                    )
+                    .help(format!("add `{key} = {example}` to `[project]`"))
+                    .help("see the manifest section of the README"),
+                );
+                stand_ins.push_str(&format!("\n{key} = \"\""));
+                taken_out.push(key.to_string());
+                version_replaced |= key == "haproxy";
             }
         }
-        diag.help("see the manifest section of the README")
-    })?;
+        edits.add(header.end, stand_ins.len() as isize);
+        read.insert_str(header.end, &stand_ins);
+    }
+    let mut stood_in: Vec<String> = Vec::new();
+    let manifest = loop {
+        let e = match toml::from_str::<Manifest>(&read) {
+            Ok(manifest) => break Some(manifest),
+            Err(e) => e,
+        };
+        let message = e.message();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        if let Some(key) = missing.filter(|field| taken_out.iter().any(|key| key == field)) {
+            // A key reported already (misplaced, of the wrong type, or
+            // missing): read on as if it were written in `[project]`.
+            let Some(header) =
+                table_header(&read, "project").filter(|_| !stood_in.iter().any(|s| s == key))
+            else {
+                break None;
+            };
+            let stand_in = format!("\n{key} = \"\"");
+            edits.add(header.end, stand_in.len() as isize);
+            read.insert_str(header.end, &stand_in);
+            version_replaced |= key == "haproxy";
+            stood_in.push(key.to_string());
+            continue;
+        }
+        let span = e.span().map(|r| {
+            edits.original(r.start).min(text.len())..edits.original(r.end).min(text.len())
+        });
+        diags.push(manifest_error(text, id, span, message));
+        let Some(at) = e.span().filter(|_| diags.len() < 64) else {
+            break None;
+        };
+        let stand_in = if message.ends_with("expected a string") {
+            Some("\"\"")
+        } else if message.ends_with("expected a sequence") {
+            Some("[]")
+        } else if message.starts_with("unknown variant") || message == "wanted string or table" {
+            Some("\"allow\"")
+        } else {
+            None
+        };
+        match stand_in {
+            Some(value) => {
+                // The version that stands in is no mistake of the user's.
+                version_replaced |=
+                    key_lines(&read, at.clone()).is_some_and(|(_, k)| k == "haproxy");
+                edits.add(at.start, value.len() as isize - at.len() as isize);
+                read.replace_range(at, value);
+            }
+            None => {
+                let Some((lines, key)) = key_lines(&read, at) else {
+                    break None;
+                };
+                // Every byte of whole lines becomes a space (but line
+                // ends): the text stays UTF-8, and every place where it was.
+                let mut bytes = std::mem::take(&mut read).into_bytes();
+                for b in &mut bytes[lines.clone()] {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
+                }
+                read = String::from_utf8(bytes).expect("whole lines blanked");
+                taken_out.push(key);
+            }
+        }
+        if read.parse::<toml::Table>().is_err() {
+            break None;
+        }
+    };
     let whole = Span::new(id, 0..text.len().min(1));
-    let version = &manifest.project.haproxy;
-    if crate::model::Haproxy::from_name(version).is_none() {
-        let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
-        return Err(Diagnostic::new(
-            Code::Manifest,
-            span,
-            format!("unsupported HAProxy version `{version}`"),
-        )
-        .help(format!(
-            "expected one of {}",
-            crate::check::types::list_values(&crate::model::Haproxy::ALL.map(|v| v.name()))
-        )));
-    }
-    for name in manifest.lints.keys() {
-        let known = crate::diag::Code::ALL
+    if let Some(manifest) = &manifest {
+        let version = &manifest.project.haproxy;
+        if !version_replaced && crate::model::Haproxy::from_name(version).is_none() {
+            let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
+            diags.push(
+                Diagnostic::new(
+                    Code::Manifest,
+                    span,
+                    format!("unsupported HAProxy version `{version}`"),
+                )
+                .help(format!(
+                    "expected one of {}",
+                    crate::check::types::list_values(&crate::model::Haproxy::ALL.map(|v| v.name()))
+                )),
+            );
+        }
+        let warnings: Vec<&str> = Code::ALL
             .iter()
-            .any(|c| c.name() == name && c.default_severity() == Severity::Warning);
-        if !known {
-            let warnings: Vec<&str> = Code::ALL
-                .iter()
-                .filter(|c| c.default_severity() == Severity::Warning)
-                .map(|c| c.name())
-                .collect();
-            let span = find_value_span(text, id, name).unwrap_or(whole);
-            let mut d = Diagnostic::new(Code::Manifest, span, format!("unknown lint `{name}`"));
-            if let Some(near) = crate::diag::nearest(name, warnings.iter().copied()) {
-                d = d.help(format!("did you mean `{near}`?"));
+            .filter(|c| c.default_severity() == Severity::Warning)
+            .map(|c| c.name())
+            .collect();
+        for name in manifest.lints.keys() {
+            if !warnings.contains(&name.as_str()) {
+                let span = find_value_span(text, id, name).unwrap_or(whole);
+                let mut d = Diagnostic::new(Code::Manifest, span, format!("unknown lint `{name}`"));
+                if let Some(near) = crate::diag::nearest(name, warnings.iter().copied()) {
+                    d = d.help(format!("did you mean `{near}`?"));
+                }
+                diags.push(d.help(format!(
+                    "lints are {}",
+                    crate::check::types::list_values(&warnings)
+                )));
             }
-            return Err(d.help(format!(
-                "lints are {}",
-                crate::check::types::list_values(&warnings)
-            )));
         }
     }
-    Ok(manifest)
+    match manifest {
+        Some(manifest) if diags.is_empty() => Ok(manifest),
+        _ => {
+            diags.sort_by_key(|d| d.span.map(|s| s.start));
+            Err(diags)
+        }
+    }
+}
+
+/// The diagnostic of an error of the TOML reader (its place in `text`,
+/// and its message), with what to write.
+fn manifest_error(
+    text: &str,
+    id: FileId,
+    at: Option<std::ops::Range<usize>>,
+    message: &str,
+) -> Diagnostic {
+    let span = at.clone().map(|r| Span::new(id, r));
+    let written = at.clone().and_then(|r| text.get(r)).unwrap_or("");
+    let mut message = message.trim_end_matches('.').to_string();
+    if message == "wanted string or table" {
+        // The TOML reader's words for a lint level that is not a string.
+        message = format!(
+            "invalid type: `{}`, expected one of `allow`, `warn`, `deny`",
+            written.trim()
+        );
+    }
+    let mut diag = Diagnostic::new(Code::Manifest, span, message.clone());
+    // `haproxy = 2.6`: a version (or another string) written bare.
+    let bare = Some(written.trim()).filter(|v| {
+        !v.is_empty() && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+    });
+    if let (Some(bare), true) = (bare, message.ends_with("expected a string")) {
+        diag = diag
+            .help(format!("write it in double quotes: `\"{bare}\"`"))
+            .replace_with(&format!("\"{bare}\""));
+    }
+    if let Some((help, fix)) = manifest_hint(&message, written) {
+        diag = diag.help(help);
+        if let Some(fix) = fix {
+            diag = diag.replace_with(&fix);
+        }
+    }
+    diag.help("see the manifest section of the README")
+}
+
+/// The edits that [`parse_manifest`] made of the text it reads again, by
+/// their places in the text as the user wrote it: where, and how many
+/// bytes longer each made it.
+#[derive(Default)]
+struct Edits(Vec<(usize, isize)>);
+
+impl Edits {
+    /// The place in the written text of `at`, a place in the edited one.
+    fn original(&self, at: usize) -> usize {
+        let mut shift = 0;
+        for &(place, longer) in &self.0 {
+            if place.saturating_add_signed(shift) >= at {
+                break;
+            }
+            shift += longer;
+        }
+        at.saturating_add_signed(-shift)
+    }
+
+    /// Notes an edit at `at`, a place in the edited text.
+    fn add(&mut self, at: usize, longer: isize) {
+        let place = self.original(at);
+        let i = self.0.partition_point(|&(p, _)| p <= place);
+        self.0.insert(i, (place, longer));
+    }
+}
+
+/// Where `[name]`, the header of a table, is written.
+fn table_header(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix('[') {
+            if rest
+                .trim_start()
+                .strip_prefix(name)
+                .is_some_and(|r| r.trim_start().starts_with(']'))
+            {
+                let start = offset + line.len() - trimmed.len();
+                let end = start + trimmed.find(']').map_or(0, |n| n + 1);
+                return Some(start..end);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The lines of the `key = value` that `span` (an error's place) is in,
+/// from the start of the key's line to the end of the line where `span`
+/// ends, and the key: `None` where the first line is not a `key = ...`
+/// (a table header, a value's later line), which cannot be taken out alone.
+fn key_lines(text: &str, span: std::ops::Range<usize>) -> Option<(std::ops::Range<usize>, String)> {
+    let start = text.get(..span.start)?.rfind('\n').map_or(0, |n| n + 1);
+    let end = span.end.max(span.start + 1).min(text.len());
+    let end = text.get(end..)?.find('\n').map_or(text.len(), |n| end + n);
+    let line = text[start..].lines().next()?.trim_start();
+    let key: String = line
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect();
+    let after = line[key.len()..].trim_start();
+    (!key.is_empty() && after.starts_with('=')).then_some((start..end, key))
 }
 
 /// What to write instead, for the TOML reader's `message` about what was
@@ -860,6 +1052,69 @@ mod tests {
         );
         assert_eq!(field_names::<Manifest>(), ["project", "lints"]);
         assert!(field_names::<String>().is_empty());
+    }
+
+    /// Lines of manifests, right and wrong, in any order: reading them
+    /// ends, without a panic, with a manifest or with diagnostics at
+    /// places of the text, in source order, and a manifest only where
+    /// there is no diagnostic.
+    #[test]
+    fn any_manifest_is_read_or_its_mistakes_reported() {
+        use proptest::prelude::*;
+        const LINES: &[&str] = &[
+            "[project]",
+            "[lints]",
+            "[project]  # c",
+            "[projct]",
+            "name = \"x\"",
+            "name = 5",
+            "haproxy = \"2.6\"",
+            "haproxy = 2.6",
+            "haproxy = \"1.8\"",
+            "haproxy = [\"2.6\"]",
+            "out = \"build\"",
+            "outs = \"b\"",
+            "production = [\"production\"]",
+            "production = \"production\"",
+            "production = [",
+            "  \"é\",",
+            "  3,",
+            "]",
+            "unused-backend = \"deny\"",
+            "unused-backend = \"error\"",
+            "weak-tls = 1",
+            "foo = \"x\"",
+            "entry = { a = 1 }",
+            "project = { name = \"y\" }",
+            "",
+            "# ü",
+        ];
+        let config = ProptestConfig {
+            cases: 3000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        };
+        proptest!(config, |(picks in proptest::collection::vec(0..LINES.len(), 0..14))| {
+            let text: String = picks.iter().map(|&i| format!("{}\n", LINES[i])).collect();
+            match parse_manifest(&text, FileId(0)) {
+                Ok(manifest) => prop_assert!(
+                    crate::model::Haproxy::from_name(&manifest.project.haproxy).is_some()
+                ),
+                Err(diags) => {
+                    prop_assert!(!diags.is_empty());
+                    let starts: Vec<u32> = diags.iter().map(|d| d.span.map_or(0, |s| s.start)).collect();
+                    prop_assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{:?}", starts);
+                    for d in &diags {
+                        if let Some(s) = d.span {
+                            prop_assert!(
+                                text.get(s.start as usize..s.end as usize).is_some(),
+                                "{:?} outside or inside a character of:\n{}", d, text
+                            );
+                        }
+                    }
+                }
+            }
+        });
     }
 
     #[test]

@@ -675,7 +675,11 @@ impl Server {
                 self.routes
                     .insert(root.to_path_buf(), route_notes(root, &compilation));
             }
-            Err(LoadError::Manifest(sources, d)) => collect(root, &d, &sources, &mut by_file),
+            Err(LoadError::Manifest(sources, diags)) => {
+                for d in &diags {
+                    collect(root, d, &sources, &mut by_file);
+                }
+            }
             Err(LoadError::Io(_)) => {}
         }
         let previous = self

@@ -692,6 +692,48 @@ fn manifest_errors_are_diagnostics() {
         assert_eq!(code(&haptic(&["check"], project.path())), exit::OK);
     }
 
+    // Every mistake of one manifest in one run, in source order; the fixes
+    // of all of them make one that checks.
+    let manifest = format!(
+        "{head}haproxy = 2.6\noutput = \"build\"\nproduction = \"production\"\n\
+         [lints]\nunused-backend = \"error\"\nshadowed-routes = \"deny\"\n"
+    );
+    let project = TempProject::new(&[("haptic.toml", &manifest), ("main.hap", GOOD)]);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diags = json["diagnostics"].as_array().unwrap();
+    let lines: Vec<u64> = diags.iter().map(|d| d["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [3, 4, 5, 7, 8], "{json:#}");
+    assert!(
+        diags[4]["message"] == "unknown lint `shadowed-routes`"
+            && diags[4]["help"][0] == "did you mean `shadowed-route`?",
+        "{json:#}"
+    );
+    let mut written = manifest.clone();
+    for d in diags.iter().rev() {
+        if let Some(replacement) = d["replacement"].as_str() {
+            let (start, end) = (
+                d["byte_start"].as_u64().unwrap(),
+                d["byte_end"].as_u64().unwrap(),
+            );
+            written.replace_range(start as usize..end as usize, replacement);
+        }
+    }
+    let written = written.replace("shadowed-routes", "shadowed-route");
+    std::fs::write(project.path().join("haptic.toml"), written).unwrap();
+    let out = haptic(&["check"], project.path());
+    assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    // A value of the wrong type is one mistake, not that and its key
+    // missing as well.
+    let project = TempProject::new(&[
+        ("haptic.toml", "[project]\nname = 7\nhaproxy = \"2.6\"\n"),
+        ("main.hap", GOOD),
+    ]);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["diagnostics"].as_array().unwrap().len(), 1, "{json:#}");
+
     // A key of `[project]` above any table: the help says where it goes.
     let project = TempProject::new(&[
         ("haptic.toml", "name = \"x\"\nhaproxy = \"2.6\"\n"),
