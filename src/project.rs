@@ -68,6 +68,13 @@ pub struct ProjectSection {
     /// Environments that count as production for lints and guards.
     #[serde(default = "default_production")]
     pub production: Vec<String>,
+    /// Where each of `production` is written in the manifest (byte
+    /// ranges); empty where the list is left to its default.
+    #[serde(skip)]
+    pub production_at: Vec<std::ops::Range<usize>>,
+    /// Where `entry` is written, if it is.
+    #[serde(skip)]
+    pub entry_at: Option<std::ops::Range<usize>>,
 }
 
 /// The keys of a table that `T` is read from, as serde's derive lists them
@@ -435,7 +442,9 @@ pub fn load_from(
     hash_text(&mut hasher, &manifest_text);
 
     // Depth-first over imports, each file once.
-    let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), None)];
+    // The entry is reported where `haptic.toml` names it, if it does.
+    let entry_at = (manifest.project.entry_at.clone()).map(|r| Span::new(manifest_id, r));
+    let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), entry_at)];
     let mut seen = std::collections::HashSet::new();
     // Imports that could not be read: their diagnostic's index, and the path.
     let mut missing: Vec<(usize, String)> = Vec::new();
@@ -455,9 +464,11 @@ pub fn load_from(
                                 crate::check::value::shorten(&name)
                             ),
                         )
-                        .help(
-                            "import paths are relative to the directory of haptic.toml and stay inside it",
-                        ),
+                        .help(if from == entry_at {
+                            "the entry file is named relative to the directory of haptic.toml, inside it"
+                        } else {
+                            "import paths are relative to the directory of haptic.toml and stay inside it"
+                        }),
                     );
                     continue;
                 };
@@ -465,7 +476,9 @@ pub fn load_from(
                     continue;
                 }
                 let before = diags.len();
-                let Some(id) = read_source(files, &name, from, &mut sources, &mut diags) else {
+                let entry = from == entry_at;
+                let Some(id) = read_source(files, &name, (from, entry), &mut sources, &mut diags)
+                else {
                     if from.is_some() && diags.len() > before {
                         missing.push((before, name));
                     }
@@ -611,10 +624,12 @@ fn normalize(name: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Reads the file `name`, imported `from` there (or the entry, named
+/// there if the manifest does).
 fn read_source(
     files: &dyn Files,
     name: &str,
-    from: Option<Span>,
+    (from, entry): (Option<Span>, bool),
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<FileId> {
@@ -630,10 +645,10 @@ fn read_source(
                     io_reason(&e)
                 ),
             );
-            d = d.help(if from.is_some() {
-                "import paths are relative to the directory of haptic.toml".to_string()
-            } else {
+            d = d.help(if entry {
                 "set `entry` in the [project] section of haptic.toml".to_string()
+            } else {
+                "import paths are relative to the directory of haptic.toml".to_string()
             });
             diags.push(d);
             return None;
@@ -706,8 +721,10 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
     let mut edits = Edits::default();
     // The keys `[project]` must have, each reported where the table
     // starts (serde reports the first alone), and read as if written.
-    let mut taken_out: Vec<String> = Vec::new();
-    let mut version_replaced = false;
+    // Keys reported whose absence is no mistake of its own, and keys whose
+    // value in `read` is a stand-in (no value of the user's to check).
+    let mut reported: Vec<String> = Vec::new();
+    let mut replaced: Vec<String> = Vec::new();
     if let (Some(toml::Value::Table(project)), Some(header)) =
         (table.get("project"), table_header(text, "project"))
     {
@@ -725,15 +742,14 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
                     .help("see the manifest section of the README"),
                 );
                 stand_ins.push_str(&format!("\n{key} = \"\""));
-                taken_out.push(key.to_string());
-                version_replaced |= key == "haproxy";
+                reported.push(key.to_string());
+                replaced.push(key.to_string());
             }
         }
         edits.add(header.end, stand_ins.len() as isize);
         read.insert_str(header.end, &stand_ins);
     }
-    let mut stood_in: Vec<String> = Vec::new();
-    let manifest = loop {
+    let mut manifest = loop {
         let e = match toml::from_str::<Manifest>(&read) {
             Ok(manifest) => break Some(manifest),
             Err(e) => e,
@@ -742,19 +758,18 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next());
-        if let Some(key) = missing.filter(|field| taken_out.iter().any(|key| key == field)) {
+        if let Some(key) = missing.filter(|field| reported.iter().any(|key| key == field)) {
             // A key reported already (misplaced, of the wrong type, or
             // missing): read on as if it were written in `[project]`.
             let Some(header) =
-                table_header(&read, "project").filter(|_| !stood_in.iter().any(|s| s == key))
+                table_header(&read, "project").filter(|_| !replaced.iter().any(|s| s == key))
             else {
                 break None;
             };
             let stand_in = format!("\n{key} = \"\"");
             edits.add(header.end, stand_in.len() as isize);
             read.insert_str(header.end, &stand_in);
-            version_replaced |= key == "haproxy";
-            stood_in.push(key.to_string());
+            replaced.push(key.to_string());
             continue;
         }
         let span = e.span().map(|r| {
@@ -775,9 +790,9 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
         };
         match stand_in {
             Some(value) => {
-                // The version that stands in is no mistake of the user's.
-                version_replaced |=
-                    key_lines(&read, at.clone()).is_some_and(|(_, k)| k == "haproxy");
+                if let Some((_, key)) = key_lines(&read, at.clone()) {
+                    replaced.push(key);
+                }
                 edits.add(at.start, value.len() as isize - at.len() as isize);
                 read.replace_range(at, value);
             }
@@ -794,7 +809,7 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
                     }
                 }
                 read = String::from_utf8(bytes).expect("whole lines blanked");
-                taken_out.push(key);
+                reported.push(key);
             }
         }
         if read.parse::<toml::Table>().is_err() {
@@ -802,9 +817,10 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
         }
     };
     let whole = Span::new(id, 0..text.len().min(1));
+    let is_replaced = |key: &str| replaced.iter().any(|k| k == key);
     if let Some(manifest) = &manifest {
         let version = &manifest.project.haproxy;
-        if !version_replaced && crate::model::Haproxy::from_name(version).is_none() {
+        if !is_replaced("haproxy") && crate::model::Haproxy::from_name(version).is_none() {
             let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
             diags.push(
                 Diagnostic::new(
@@ -835,6 +851,43 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
                     crate::check::types::list_values(&warnings)
                 )));
             }
+        }
+    }
+    if let Some(manifest) = &mut manifest {
+        // The name is written into the header of every output: one word.
+        let name = &manifest.project.name;
+        if !is_replaced("name") && !is_project_name(name) {
+            let span = find_value_span(text, id, "name").unwrap_or(whole);
+            diags.push(
+                Diagnostic::new(
+                    Code::Manifest,
+                    span,
+                    format!("invalid project name `{}`", name.escape_debug()),
+                )
+                .help(format!(
+                    "a project name is 1 to {MAX_PROJECT_NAME} letters, digits, `_`, `-` and `.`, \
+                     as the outputs' headers name it"
+                )),
+            );
+        }
+        #[derive(Deserialize)]
+        struct Written {
+            project: WrittenProject,
+        }
+        #[derive(Deserialize)]
+        struct WrittenProject {
+            production: Option<Vec<toml::Spanned<String>>>,
+            entry: Option<toml::Spanned<String>>,
+        }
+        if let Ok(written) = toml::from_str::<Written>(text) {
+            manifest.project.entry_at = written.project.entry.map(|e| e.span());
+            manifest.project.production_at = written
+                .project
+                .production
+                .unwrap_or_default()
+                .iter()
+                .map(toml::Spanned::span)
+                .collect();
         }
     }
     match manifest {
@@ -881,6 +934,18 @@ fn manifest_error(
         }
     }
     diag.help("see the manifest section of the README")
+}
+
+/// The longest project name.
+const MAX_PROJECT_NAME: usize = 64;
+
+/// Whether `name` may name a project: a word the outputs' headers can
+/// carry (nothing that would end their comment line).
+fn is_project_name(name: &str) -> bool {
+    (1..=MAX_PROJECT_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// The edits that [`parse_manifest`] made of the text it reads again, by

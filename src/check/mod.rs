@@ -36,6 +36,7 @@ pub fn check(
     }
     let envs = declared_envs(project, &mut diags);
     let env_names = EnvNames::new(envs.iter().map(|e| e.name.to_string()).collect());
+    unknown_production_envs(project, &envs, &env_names, &mut diags);
     // A large file's items are walked in runs side by side (every body
     // item is looked at, tens of thousands), their findings kept in order.
     for file in &project.files {
@@ -336,6 +337,43 @@ fn body_conditions(items: &[ast::BodyItem], envs: &EnvNames, diags: &mut Diagnos
             check_condition(&branch.cond, envs, diags);
             body_conditions(&branch.then, envs, diags);
             body_conditions(&branch.otherwise, envs, diags);
+        }
+    }
+}
+
+/// The environments `haptic.toml` counts as production that the sources
+/// do not declare: a misspelt one would leave the production lints and
+/// guards off. (The default, `["production"]`, may name none.)
+fn unknown_production_envs(
+    project: &Project,
+    envs: &[ast::Ident],
+    names: &EnvNames,
+    diags: &mut Diagnostics,
+) {
+    let section = &project.manifest.project;
+    let Some(manifest) = project.sources.find("haptic.toml") else {
+        return;
+    };
+    if envs.is_empty() {
+        return; // reported as no environment at all
+    }
+    for (name, at) in section.production.iter().zip(&section.production_at) {
+        if !names.contains(name) {
+            let mut d = Diagnostic::new(
+                Code::UnknownEnv,
+                Span::new(manifest, at.clone()),
+                format!(
+                    "unknown environment `{}` in `production`",
+                    name.escape_debug()
+                ),
+            );
+            if let Some(near) = names.names.nearest_or_expansion(name) {
+                // The span is the TOML string, quotes included.
+                d = d
+                    .help(format!("did you mean `{near}`?"))
+                    .replace_with(&format!("\"{near}\""));
+            }
+            diags.push(d.help(names.listed()));
         }
     }
 }

@@ -429,24 +429,16 @@ fn production_edit(
     word: &str,
     new: &str,
 ) -> Option<(Url, TextEdit)> {
-    #[derive(serde::Deserialize)]
-    struct Manifest {
-        project: Table,
-    }
-    #[derive(serde::Deserialize)]
-    struct Table {
-        production: Option<Vec<toml::Spanned<String>>>,
-    }
     let id = project.sources.find("haptic.toml")?;
     let text = &project.sources.get(id).text;
-    let manifest: Manifest = toml::from_str(text).ok()?;
+    let section = &project.manifest.project;
     let quoted = format!("\"{new}\"");
-    let (span, new_text) = match manifest.project.production {
-        Some(entries) => {
-            let entry = entries.iter().find(|e| e.get_ref() == word)?;
-            (Span::new(id, entry.span()), quoted)
+    let (span, new_text) = match section.production_at.is_empty() {
+        false => {
+            let i = section.production.iter().position(|p| p == word)?;
+            (Span::new(id, section.production_at.get(i)?.clone()), quoted)
         }
-        None => {
+        true => {
             let header = text.find("[project]")?;
             let end = header + text[header..].find('\n')? + 1;
             (

@@ -294,6 +294,77 @@ fn hostile_strings_never_inject() {
     }
 }
 
+/// The strings of `haptic.toml`: the project's name is written into the
+/// header of every output, the production environments and the entry file
+/// name things of the sources. Each hostile value is a diagnostic or
+/// leaves the outputs' lines (comments included) as they were.
+#[test]
+fn hostile_manifest_strings_never_inject() {
+    const SOURCE: &str =
+        "env production\nbackend b { server s = 10.0.0.1:80 }\nfrontend f {\n  bind :8080\n  default -> b\n}\n";
+    let positions = [
+        ("name = @@", "shop"),
+        ("production = [@@]", "production"),
+        ("entry = @@", "main.hap"),
+    ];
+    let compile = |line: &str| {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let manifest = if line.starts_with("name") {
+            format!("[project]\n{line}\nhaproxy = \"2.6\"\n")
+        } else {
+            format!("[project]\nname = \"test\"\nhaproxy = \"2.6\"\n{line}\n")
+        };
+        files.insert("haptic.toml".into(), manifest.into_bytes());
+        files.insert("main.hap".into(), SOURCE.as_bytes().to_vec());
+        haptic::driver::compile_from(Path::new("."), &files)
+    };
+    let lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect()
+    };
+    let mut refused = 0;
+    for (template, benign) in positions {
+        let written = |value: &str| template.replace("@@", &toml::Value::from(value).to_string());
+        let baseline = compile(&written(benign)).expect("a valid manifest");
+        assert!(!baseline.has_errors(), "{}", support::rendered(&baseline));
+        let baseline = baseline.outputs();
+        for value in hostile_values() {
+            let result = std::panic::catch_unwind(|| compile(&written(&value)))
+                .unwrap_or_else(|_| panic!("panic on {value:?} in `{template}`"));
+            let diagnostics = match &result {
+                Err(haptic::project::LoadError::Manifest(_, diags)) => diags.clone(),
+                Err(haptic::project::LoadError::Io(e)) => panic!("{value:?}: {e}"),
+                Ok(c) if c.has_errors() => c.diagnostics.clone(),
+                Ok(c) => {
+                    for (output, base) in c.outputs().iter().zip(&baseline) {
+                        assert_eq!(
+                            lines(&output.haproxy_cfg),
+                            lines(&base.haproxy_cfg),
+                            "{value:?} in `{template}`:\n{}",
+                            output.haproxy_cfg
+                        );
+                        assert_eq!(lines(&output.runtime_txt), lines(&base.runtime_txt));
+                    }
+                    continue;
+                }
+            };
+            refused += 1;
+            assert!(!diagnostics.is_empty());
+            for d in &diagnostics {
+                assert!(d.span.is_some(), "{value:?}: {d:?}");
+                for text in std::iter::once(&d.message).chain(&d.help) {
+                    assert!(
+                        !text.chars().any(char::is_control),
+                        "{value:?} in `{template}`: {text:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(refused > 40, "{refused}");
+}
+
 #[test]
 fn raw_hostile_text_in_name_positions_is_a_syntax_error() {
     for name in ["api\nbind :1", "a;b", "a b", "a#b", "${X}", "\"x\""] {

@@ -1324,13 +1324,19 @@ fn renaming_a_production_environment_edits_the_manifest() {
         assert!(refusal.contains(reason), "{refusal}");
         client.stop();
         // Renamed, the project means what it did: the weak TLS policy still
-        // reaches production (W0003) and nothing else is said.
+        // reaches production (W0003), and `eu`, listed and never declared,
+        // is the error it was before (E0104); nothing else is said.
         std::fs::write(project.path().join("main.hap"), &new_main).unwrap();
         std::fs::write(project.path().join("haptic.toml"), &new_toml).unwrap();
         let checked = haptic::driver::compile(project.path()).unwrap();
+        let expected: &[&str] = if manifest == explicit {
+            &["E0104", "W0003"]
+        } else {
+            &["W0003"]
+        };
         assert_eq!(
             support::codes(&checked),
-            ["W0003"],
+            expected,
             "{}",
             support::rendered(&checked)
         );
