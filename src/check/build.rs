@@ -1,6 +1,7 @@
 //! Building the model of one environment from its elaborated declarations.
 
 use super::bodies::{Bodies, Found};
+use super::openssl;
 use super::types::{self, Ty};
 use super::value::{self, Raw, Rec, SRaw, Value};
 use super::{flatten, DefKind, Defs, Ns, Resolver, Usage};
@@ -1370,6 +1371,26 @@ fn tls_from_record(
         }
     };
     let alpn = rec.strings("alpn");
+    for (field, list) in [
+        ("ciphers", openssl::List::Ciphers),
+        ("ciphersuites", openssl::List::Suites),
+        ("curves", openssl::List::Curves),
+    ] {
+        let Some((message, near)) = rec.string(field).and_then(|s| openssl::refused(list, &s))
+        else {
+            continue;
+        };
+        let mut d = Diagnostic::new(
+            Code::InvalidEnum,
+            rec.span(field).unwrap_or(span),
+            format!("{message} in TLS policy `{name}`"),
+        );
+        if let Some(near) = near {
+            d = d.help(format!("did you mean `{near}`?"));
+        }
+        ctx.diags.push(d.help(openssl::expected(list)));
+        return None;
+    }
     Some(model::TlsPolicy {
         name: name.to_string(),
         min_version,

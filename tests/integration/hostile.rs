@@ -78,6 +78,12 @@ const TOP_POSITIONS: &[(&str, &str)] = &[
     ),
     ("tls t = { certs = \"/c.pem\", alpn = [\"@@\"] }", "h2"),
     (
+        "tls t = { certs = \"/c.pem\", ciphersuites = \"@@\" }",
+        "TLS_AES_128_GCM_SHA256",
+    ),
+    ("tls t = { certs = \"/c.pem\", curves = \"@@\" }", "X25519"),
+    ("tls t = { crt_list = \"@@\" }", "/etc/haproxy/crt-list.txt"),
+    (
         "tls t = { certs = \"/c.pem\", client_ca = \"@@\" }",
         "/etc/haproxy/ca/clients.pem",
     ),
@@ -210,6 +216,11 @@ fn hostile_strings_never_inject() {
             let mut parts = [map.to_string(), String::new(), String::new()];
             if slot == 0 {
                 parts[0].push_str(&item);
+                // A TLS policy's strings reach the output where a bind
+                // uses it.
+                if template.starts_with("tls t ") {
+                    parts[2] = "bind :8443 tls t".into();
+                }
             } else {
                 parts[slot] = item;
             }
