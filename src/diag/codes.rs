@@ -115,7 +115,9 @@ module name; `help:` lists the standard modules.";
     /// `haptic.toml` cannot be read or has invalid content.
     Manifest = "E0005", Error, "manifest",
 "The project manifest `haptic.toml` is missing a required key, has an
-unknown key, or a value of the wrong type.
+unknown key, or a value of the wrong type; or its project name is not
+one word (the outputs' headers carry it). Every such mistake is reported
+in one run, but a TOML syntax error, which stops the reading.
 
 Example:
 
@@ -176,10 +178,13 @@ Example:
 
 Fix: correct the name, or define it with `tls NAME = tls.intermediate { ... }`.";
 
-    /// A condition or guard names an environment that is not declared.
+    /// A condition, a guard or the manifest's `production` list names an
+    /// environment that is not declared.
     UnknownEnv = "E0104", Error, "unknown-env",
-"`if env == NAME` or `guard ... in NAME` names an environment that no
-`env NAME` declares. Such a branch would silently never apply.
+"`if env == NAME`, `guard ... in NAME` or `production = [...]` in
+`haptic.toml` names an environment that no `env NAME` declares. Such a
+branch would silently never apply, and such a production environment
+would silently go without the production lints and guards.
 
 Fix: declare the environment with `env NAME`, or correct the spelling.";
 
