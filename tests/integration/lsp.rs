@@ -657,6 +657,22 @@ fn files_changed_on_disk_are_checked_again() {
     assert_eq!(diags[0]["code"], "W0008");
     assert_eq!(diags[0]["severity"], 1, "denied: an error");
     assert_eq!(diags[0]["tags"], json!([1]), "unnecessary: faded");
+
+    // Every mistake of the manifest is shown in it at once.
+    let manifest = project.path().join("haptic.toml");
+    std::fs::write(
+        &manifest,
+        "[project]\nname = \"test\"\nhaproxy = 2.6\nouts = \"x\"\n",
+    )
+    .unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&manifest), "type": 2 }] }),
+    );
+    let diags = client.diagnostics(&uri(&manifest));
+    let lines: Vec<&Value> = diags.iter().map(|d| &d["range"]["start"]["line"]).collect();
+    assert_eq!(lines, [&json!(2), &json!(3)], "{diags:?}");
+    assert!(diags.iter().all(|d| d["code"] == "E0005"), "{diags:?}");
     client.stop();
 }
 
