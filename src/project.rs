@@ -719,12 +719,12 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut read = text.to_string();
     let mut edits = Edits::default();
-    // The keys `[project]` must have, each reported where the table
-    // starts (serde reports the first alone), and read as if written.
     // Keys reported whose absence is no mistake of its own, and keys whose
     // value in `read` is a stand-in (no value of the user's to check).
     let mut reported: Vec<String> = Vec::new();
     let mut replaced: Vec<String> = Vec::new();
+    // The keys `[project]` must have, each reported where the table
+    // starts (serde reports the first alone), and read as if written.
     if let (Some(toml::Value::Table(project)), Some(header)) =
         (table.get("project"), table_header(text, "project"))
     {
@@ -816,79 +816,10 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
             break None;
         }
     };
-    let whole = Span::new(id, 0..text.len().min(1));
-    let is_replaced = |key: &str| replaced.iter().any(|k| k == key);
-    if let Some(manifest) = &manifest {
-        let version = &manifest.project.haproxy;
-        if !is_replaced("haproxy") && crate::model::Haproxy::from_name(version).is_none() {
-            let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
-            diags.push(
-                Diagnostic::new(
-                    Code::Manifest,
-                    span,
-                    format!("unsupported HAProxy version `{version}`"),
-                )
-                .help(format!(
-                    "expected one of {}",
-                    crate::check::types::list_values(&crate::model::Haproxy::ALL.map(|v| v.name()))
-                )),
-            );
-        }
-        let warnings: Vec<&str> = Code::ALL
-            .iter()
-            .filter(|c| c.default_severity() == Severity::Warning)
-            .map(|c| c.name())
-            .collect();
-        for name in manifest.lints.keys() {
-            if !warnings.contains(&name.as_str()) {
-                let span = find_value_span(text, id, name).unwrap_or(whole);
-                let mut d = Diagnostic::new(Code::Manifest, span, format!("unknown lint `{name}`"));
-                if let Some(near) = crate::diag::nearest(name, warnings.iter().copied()) {
-                    d = d.help(format!("did you mean `{near}`?"));
-                }
-                diags.push(d.help(format!(
-                    "lints are {}",
-                    crate::check::types::list_values(&warnings)
-                )));
-            }
-        }
-    }
     if let Some(manifest) = &mut manifest {
-        // The name is written into the header of every output: one word.
-        let name = &manifest.project.name;
-        if !is_replaced("name") && !is_project_name(name) {
-            let span = find_value_span(text, id, "name").unwrap_or(whole);
-            diags.push(
-                Diagnostic::new(
-                    Code::Manifest,
-                    span,
-                    format!("invalid project name `{}`", name.escape_debug()),
-                )
-                .help(format!(
-                    "a project name is 1 to {MAX_PROJECT_NAME} letters, digits, `_`, `-` and `.`, \
-                     as the outputs' headers name it"
-                )),
-            );
-        }
-        #[derive(Deserialize)]
-        struct Written {
-            project: WrittenProject,
-        }
-        #[derive(Deserialize)]
-        struct WrittenProject {
-            production: Option<Vec<toml::Spanned<String>>>,
-            entry: Option<toml::Spanned<String>>,
-        }
-        if let Ok(written) = toml::from_str::<Written>(text) {
-            manifest.project.entry_at = written.project.entry.map(|e| e.span());
-            manifest.project.production_at = written
-                .project
-                .production
-                .unwrap_or_default()
-                .iter()
-                .map(toml::Spanned::span)
-                .collect();
-        }
+        let is_replaced = |key: &str| replaced.iter().any(|k| k == key);
+        check_values(manifest, text, id, is_replaced, &mut diags);
+        note_places(manifest, text);
     }
     match manifest {
         Some(manifest) if diags.is_empty() => Ok(manifest),
@@ -896,6 +827,92 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
             diags.sort_by_key(|d| d.span.map(|s| s.start));
             Err(diags)
         }
+    }
+}
+
+/// What serde does not check of a manifest it read: a supported version,
+/// known lints, a project name of one word. `is_replaced` says which keys
+/// hold a stand-in, no value of the user's.
+fn check_values(
+    manifest: &Manifest,
+    text: &str,
+    id: FileId,
+    is_replaced: impl Fn(&str) -> bool,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let whole = Span::new(id, 0..text.len().min(1));
+    let version = &manifest.project.haproxy;
+    if !is_replaced("haproxy") && crate::model::Haproxy::from_name(version).is_none() {
+        let span = find_value_span(text, id, "haproxy").unwrap_or(whole);
+        diags.push(
+            Diagnostic::new(
+                Code::Manifest,
+                span,
+                format!("unsupported HAProxy version `{version}`"),
+            )
+            .help(format!(
+                "expected one of {}",
+                crate::check::types::list_values(&crate::model::Haproxy::ALL.map(|v| v.name()))
+            )),
+        );
+    }
+    let warnings: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| c.default_severity() == Severity::Warning)
+        .map(|c| c.name())
+        .collect();
+    for name in manifest.lints.keys() {
+        if !warnings.contains(&name.as_str()) {
+            let span = find_value_span(text, id, name).unwrap_or(whole);
+            let mut d = Diagnostic::new(Code::Manifest, span, format!("unknown lint `{name}`"));
+            if let Some(near) = crate::diag::nearest(name, warnings.iter().copied()) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            diags.push(d.help(format!(
+                "lints are {}",
+                crate::check::types::list_values(&warnings)
+            )));
+        }
+    }
+    // The name is written into the header of every output: one word.
+    let name = &manifest.project.name;
+    if !is_replaced("name") && !is_project_name(name) {
+        let span = find_value_span(text, id, "name").unwrap_or(whole);
+        diags.push(
+            Diagnostic::new(
+                Code::Manifest,
+                span,
+                format!("invalid project name `{}`", name.escape_debug()),
+            )
+            .help(format!(
+                "a project name is 1 to {MAX_PROJECT_NAME} letters, digits, `_`, `-` and `.`, \
+                 as the outputs' headers name it"
+            )),
+        );
+    }
+}
+
+/// Notes where the manifest writes `entry` and each of `production`, for
+/// diagnostics about them and the language server's edits.
+fn note_places(manifest: &mut Manifest, text: &str) {
+    #[derive(Deserialize)]
+    struct Written {
+        project: WrittenProject,
+    }
+    #[derive(Deserialize)]
+    struct WrittenProject {
+        production: Option<Vec<toml::Spanned<String>>>,
+        entry: Option<toml::Spanned<String>>,
+    }
+    if let Ok(written) = toml::from_str::<Written>(text) {
+        manifest.project.entry_at = written.project.entry.map(|e| e.span());
+        manifest.project.production_at = written
+            .project
+            .production
+            .unwrap_or_default()
+            .iter()
+            .map(toml::Spanned::span)
+            .collect();
     }
 }
 
