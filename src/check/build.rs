@@ -1371,6 +1371,7 @@ fn tls_from_record(
         }
     };
     let alpn = rec.strings("alpn");
+    let mut refused = false;
     for (field, list) in [
         ("ciphers", openssl::List::Ciphers),
         ("ciphersuites", openssl::List::Suites),
@@ -1389,6 +1390,9 @@ fn tls_from_record(
             d = d.help(format!("did you mean `{near}`?"));
         }
         ctx.diags.push(d.help(openssl::expected(list)));
+        refused = true;
+    }
+    if refused {
         return None;
     }
     Some(model::TlsPolicy {

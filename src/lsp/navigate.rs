@@ -433,19 +433,16 @@ fn production_edit(
     let text = &project.sources.get(id).text;
     let section = &project.manifest.project;
     let quoted = format!("\"{new}\"");
-    let (span, new_text) = match section.production_at.is_empty() {
-        false => {
-            let i = section.production.iter().position(|p| p == word)?;
-            (Span::new(id, section.production_at.get(i)?.clone()), quoted)
-        }
-        true => {
-            let header = text.find("[project]")?;
-            let end = header + text[header..].find('\n')? + 1;
-            (
-                Span::new(id, end..end),
-                format!("production = [{quoted}]\n"),
-            )
-        }
+    let (span, new_text) = if !section.production_at.is_empty() {
+        let i = section.production.iter().position(|p| p == word)?;
+        (Span::new(id, section.production_at.get(i)?.clone()), quoted)
+    } else {
+        let header = text.find("[project]")?;
+        let end = header + text[header..].find('\n')? + 1;
+        (
+            Span::new(id, end..end),
+            format!("production = [{quoted}]\n"),
+        )
     };
     let at = location(&project.root, &project.sources, span)?;
     Some((
