@@ -432,10 +432,14 @@ pub fn load_from(
             PROJECT_POSITIONS,
         )
         .ok_or_else(|| LoadError::Io("`haptic.toml` is larger than 4 GiB".into()))?;
-    let manifest = parse_manifest(&manifest_text, manifest_id)
-        .map_err(|d| LoadError::Manifest(sources.clone(), d))?;
+    // A manifest whose mistakes leave what the sources are read with as
+    // the user wrote it is read on: the sources' errors come in the same
+    // run. (Nothing is written while there is an error.)
+    let (manifest, mut diags) = match parse_manifest(&manifest_text, manifest_id) {
+        (Some(manifest), diags) => (manifest, diags),
+        (None, diags) => return Err(LoadError::Manifest(sources.clone(), diags)),
+    };
 
-    let mut diags = Vec::new();
     let mut parsed = Vec::new();
     let mut imported_std = Vec::new();
     let mut hasher = Sha256::new();
@@ -710,11 +714,14 @@ fn io_reason(e: &std::io::Error) -> String {
 /// unknown, is reported. serde stops at the first such key, so the text is
 /// read again with a value of the right type in place of the wrong one
 /// (or without the unknown key), until it reads or what is left is a
-/// consequence of those edits (a key taken out, now missing).
-fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
+/// consequence of those edits (a key taken out, now missing). The
+/// manifest comes with the diagnostics where the sources can be read with
+/// it: without a mistake, or where `entry`, `out` and `haproxy` are the
+/// user's own and the version is one haptic knows.
+fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>) {
     let table = match text.parse::<toml::Table>() {
         Ok(table) => table,
-        Err(e) => return Err(vec![manifest_error(text, id, e.span(), e.message())]),
+        Err(e) => return (None, vec![manifest_error(text, id, e.span(), e.message())]),
     };
     let mut diags = Vec::new();
     let mut read = text.to_string();
@@ -816,18 +823,22 @@ fn parse_manifest(text: &str, id: FileId) -> Result<Manifest, Vec<Diagnostic>> {
             break None;
         }
     };
+    let is_replaced = |key: &str| replaced.iter().chain(&reported).any(|k| k == key);
     if let Some(manifest) = &mut manifest {
-        let is_replaced = |key: &str| replaced.iter().any(|k| k == key);
         check_values(manifest, text, id, is_replaced, &mut diags);
         note_places(manifest, text);
     }
-    match manifest {
-        Some(manifest) if diags.is_empty() => Ok(manifest),
-        _ => {
-            diags.sort_by_key(|d| d.span.map(|s| s.start));
-            Err(diags)
-        }
+    if diags.is_empty() {
+        return (manifest, diags);
     }
+    diags.sort_by_key(|d| d.span.map(|s| s.start));
+    let usable = manifest.filter(|m| {
+        ["entry", "out", "haproxy"]
+            .iter()
+            .all(|key| !is_replaced(key))
+            && crate::model::Haproxy::from_name(&m.project.haproxy).is_some()
+    });
+    (usable, diags)
 }
 
 /// What serde does not check of a manifest it read: a supported version,
@@ -1137,9 +1148,9 @@ mod tests {
     }
 
     /// Lines of manifests, right and wrong, in any order: reading them
-    /// ends, without a panic, with a manifest or with diagnostics at
-    /// places of the text, in source order, and a manifest only where
-    /// there is no diagnostic.
+    /// ends, without a panic, with a manifest or diagnostics or both: the
+    /// diagnostics at places of the text, in source order, the manifest's
+    /// version always one haptic knows.
     #[test]
     fn any_manifest_is_read_or_its_mistakes_reported() {
         use proptest::prelude::*;
@@ -1178,22 +1189,19 @@ mod tests {
         };
         proptest!(config, |(picks in proptest::collection::vec(0..LINES.len(), 0..14))| {
             let text: String = picks.iter().map(|&i| format!("{}\n", LINES[i])).collect();
-            match parse_manifest(&text, FileId(0)) {
-                Ok(manifest) => prop_assert!(
-                    crate::model::Haproxy::from_name(&manifest.project.haproxy).is_some()
-                ),
-                Err(diags) => {
-                    prop_assert!(!diags.is_empty());
-                    let starts: Vec<u32> = diags.iter().map(|d| d.span.map_or(0, |s| s.start)).collect();
-                    prop_assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{:?}", starts);
-                    for d in &diags {
-                        if let Some(s) = d.span {
-                            prop_assert!(
-                                text.get(s.start as usize..s.end as usize).is_some(),
-                                "{:?} outside or inside a character of:\n{}", d, text
-                            );
-                        }
-                    }
+            let (manifest, diags) = parse_manifest(&text, FileId(0));
+            if let Some(manifest) = &manifest {
+                prop_assert!(crate::model::Haproxy::from_name(&manifest.project.haproxy).is_some());
+            }
+            prop_assert!(manifest.is_some() || !diags.is_empty(), "neither a manifest nor a mistake");
+            let starts: Vec<u32> = diags.iter().map(|d| d.span.map_or(0, |s| s.start)).collect();
+            prop_assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{:?}", starts);
+            for d in &diags {
+                if let Some(s) = d.span {
+                    prop_assert!(
+                        text.get(s.start as usize..s.end as usize).is_some(),
+                        "{:?} outside or inside a character of:\n{}", d, text
+                    );
                 }
             }
         });

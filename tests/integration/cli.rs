@@ -724,6 +724,37 @@ fn manifest_errors_are_diagnostics() {
     std::fs::write(project.path().join("haptic.toml"), written).unwrap();
     let out = haptic(&["check"], project.path());
     assert_eq!(code(&out), exit::OK, "{}", stderr(&out));
+    // A mistake of the manifest that leaves the sources readable as the
+    // user wrote them (here the name) comes with the sources' errors, in
+    // one run; nothing is written.
+    let project = TempProject::new(&[
+        (
+            "haptic.toml",
+            "[project]\nname = \"my shop\"\nhaproxy = \"2.6\"\n",
+        ),
+        (
+            "main.hap",
+            &GOOD.replace("env production", "env production\nlet port: port = 99999"),
+        ),
+    ]);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(&str, &str)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap(), d["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [("E0005", "haptic.toml"), ("E0201", "main.hap")],
+        "{json:#}"
+    );
+    let out = haptic(&["compile"], project.path());
+    assert_eq!(code(&out), exit::INVALID);
+    assert!(!project.path().join("out").exists());
+
     // A value of the wrong type is one mistake, not that and its key
     // missing as well.
     let project = TempProject::new(&[
