@@ -786,12 +786,15 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         let Some(at) = e.span().filter(|_| diags.len() < 64) else {
             break None;
         };
+        // A list and a lint level stand in as their defaults, so that the
+        // sources, where they are checked in the same run, are checked as
+        // without the line.
         let stand_in = if message.ends_with("expected a string") {
             Some("\"\"")
         } else if message.ends_with("expected a sequence") {
-            Some("[]")
+            Some("[\"production\"]")
         } else if message.starts_with("unknown variant") || message == "wanted string or table" {
-            Some("\"allow\"")
+            Some("\"warn\"")
         } else {
             None
         };
