@@ -559,6 +559,9 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
         '%' if previous.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit())) => {
             "numbers are written without `%`; a weight is relative to the others' (0..=256, 100 by default)"
         }
+        '=' if chars.clone().next() == Some('>') && names.contains(&"`->`") => {
+            "a route sends to its backend with `->`, not `=>`"
+        }
         '*' if previous == Some("bind") => {
             "`:PORT` listens on every address (HAProxy's `*:PORT`): `bind :80`"
         }
