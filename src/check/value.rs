@@ -712,6 +712,11 @@ fn how_to_write(ty: Ty) -> Option<String> {
             "write a list in brackets, of {}: `[a, b]`",
             inner.describe_many()
         ),
+        // A health check is most often a path to ask, or a standard one.
+        Ty::Record(schema) if std::ptr::eq(schema, &super::types::CHECK) => {
+            "write `http { path = \"/healthz\" }`, or a check of `std.checks`: `checks.healthz`"
+                .into()
+        }
         Ty::Record(schema) => match schema.names().next() {
             Some(field) => format!("write it in braces: `{{ {field} = ... }}`"),
             None => return None,

@@ -202,6 +202,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         missing_arrow(rest, previous, &names),
         path_without_kind(rest, previous, &names),
         keyword_read_as_a_name(text, previous_at, rest),
+        scheme_in_address(text, pos, rest),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -344,6 +345,43 @@ fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<S
     } else {
         format!("a route names its backend after `->`: `... -> {backend}`")
     })
+}
+
+/// `server a = http://10.0.0.1:80`: a URL where an address goes (the
+/// scheme reads as a host name, `//` as a bad port).
+fn scheme_in_address(text: &str, pos: usize, rest: &str) -> Option<String> {
+    let after = rest.strip_prefix("//")?;
+    let before = text[..pos].strip_suffix(':')?;
+    let scheme = ["https", "http"]
+        .into_iter()
+        .find(|s| before.ends_with(s))?;
+    let address: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        .take(100)
+        .collect();
+    // A name is written in quotes, an IP address bare; the scheme's port
+    // where the URL has none.
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    let (host, port) = match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.ends_with(':') => (host, port),
+        _ => (address.as_str(), default_port),
+    };
+    let address = if host.is_empty() {
+        format!("10.0.0.1:{default_port}")
+    } else if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
+        format!("{host}:{port}")
+    } else {
+        format!("\"{host}\":{port}")
+    };
+    let tls = if scheme == "https" {
+        ", and TLS to the server in its options: `{ tls = { verify = required, ca = \"/etc/ssl/ca.pem\" } }`"
+    } else {
+        ""
+    };
+    Some(format!(
+        "an address is `host:port`, without a scheme: `{address}`{tls}"
+    ))
 }
 
 /// `route host "a.example.com" ->` or `bind :443 tls` at the end of what
