@@ -183,8 +183,9 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         _ => lone,
     }
     .map(|word| format!("`{word}` is read as a field without its value: write `{word} = ...`"));
+    let bind_option = haproxy_bind_option(text, pos);
     let hints = [
-        (names == ["`=`"] && unit.is_none())
+        (names == ["`=`"] && unit.is_none() && bind_option.is_none())
             .then(|| missing_equals(text, previous_at, rest))
             .flatten(),
         (unit.is_none() && !record && lone.is_none())
@@ -203,6 +204,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         path_without_kind(rest, previous, &names),
         keyword_read_as_a_name(text, previous_at, rest),
         scheme_in_address(text, pos, rest),
+        bind_option.clone(),
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -345,6 +347,25 @@ fn missing_arrow(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<S
     } else {
         format!("a route names its backend after `->`: `... -> {backend}`")
     })
+}
+
+/// `bind :443 ssl crt /etc/haproxy/site.pem`: HAProxy's bind options after
+/// the address, read as a field of the frontend (which then lacks its `=`).
+/// The word may end the line, the error being found on the next one.
+fn haproxy_bind_option(text: &str, pos: usize) -> Option<String> {
+    let (at, word) = previous_word_at(text, text.get(..pos)?.trim_end().len())?;
+    let line = line_before(text, at)?.trim_start();
+    if !line.starts_with("bind ") {
+        return None;
+    }
+    match word {
+        "ssl" | "crt" | "alpn" | "ciphers" | "ssl-min-ver" | "verify" | "ca-file" => Some(
+            "TLS on a bind is a policy: `bind :443 tls public`, with `tls public = \
+             tls.intermediate { certs = \"/etc/haproxy/certs/\" }` (HAProxy's `ssl crt ...`)"
+                .to_string(),
+        ),
+        _ => None,
+    }
 }
 
 /// `server a = http://10.0.0.1:80`: a URL where an address goes (the
