@@ -721,7 +721,20 @@ fn io_reason(e: &std::io::Error) -> String {
 fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>) {
     let table = match text.parse::<toml::Table>() {
         Ok(table) => table,
-        Err(e) => return (None, vec![manifest_error(text, id, e.span(), e.message())]),
+        Err(e) => {
+            // The reader's syntax errors come in lines: `invalid array`,
+            // `expected `]``.
+            let lines: Vec<&str> = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            return (
+                None,
+                vec![manifest_error(text, id, e.span(), &lines.join(": "))],
+            );
+        }
     };
     let mut diags = Vec::new();
     let mut read = text.to_string();
@@ -878,7 +891,11 @@ fn check_values(
     for name in manifest.lints.keys() {
         if !warnings.contains(&name.as_str()) {
             let span = find_value_span(text, id, name).unwrap_or(whole);
-            let mut d = Diagnostic::new(Code::Manifest, span, format!("unknown lint `{name}`"));
+            let mut d = Diagnostic::new(
+                Code::Manifest,
+                span,
+                format!("unknown lint `{}`", escape_controls(name)),
+            );
             if let Some(near) = crate::diag::nearest(name, warnings.iter().copied()) {
                 d = d.help(format!("did you mean `{near}`?"));
             }
@@ -948,7 +965,10 @@ fn manifest_error(
             written.trim()
         );
     }
-    let mut diag = Diagnostic::new(Code::Manifest, span, message.clone());
+    // The reader quotes what it found: a control character in it is shown
+    // escaped (it would reach the terminal or the editor as is).
+    let shown = escape_controls(&message);
+    let mut diag = Diagnostic::new(Code::Manifest, span, shown);
     // `haproxy = 2.6`: a version (or another string) written bare.
     let bare = Some(written.trim()).filter(|v| {
         !v.is_empty() && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
@@ -965,6 +985,19 @@ fn manifest_error(
         }
     }
     diag.help("see the manifest section of the README")
+}
+
+/// `s` with its control characters escaped (`\n`), the rest as it is.
+fn escape_controls(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_debug());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!c.is_control()).then_some(c))
+        })
+        .collect()
 }
 
 /// The longest project name.
@@ -1182,6 +1215,11 @@ mod tests {
             "foo = \"x\"",
             "entry = { a = 1 }",
             "project = { name = \"y\" }",
+            // Escapes of control characters, which diagnostics never
+            // repeat as they are.
+            "weak-tls = \"de\\ny\"",
+            "\"a\\tb\" = \"deny\"",
+            "name = \"a\\nb\"",
             "",
             "# ü",
         ];
@@ -1205,6 +1243,9 @@ mod tests {
                         text.get(s.start as usize..s.end as usize).is_some(),
                         "{:?} outside or inside a character of:\n{}", d, text
                     );
+                }
+                for said in std::iter::once(&d.message).chain(&d.help) {
+                    prop_assert!(!said.chars().any(char::is_control), "{:?}", said);
                 }
             }
         });
