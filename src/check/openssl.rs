@@ -23,12 +23,12 @@ pub enum List {
 /// Why HAProxy would refuse `list`, read as `kind`: the message, and the
 /// name nearest to the first unknown one. `None` when it takes the list.
 pub fn refused(kind: List, list: &str) -> Option<(String, Option<&'static str>)> {
-    let names = list.split(':').filter(|n| !n.is_empty());
+    let mut names = list.split(':').filter(|n| !n.is_empty());
     let near =
         |name: &str, known: &[&'static str]| crate::diag::nearest(name, known.iter().copied());
     match kind {
         List::Curves => {
-            let unknown = names.into_iter().find(|n| !CURVES.contains(n))?;
+            let unknown = names.find(|n| !CURVES.contains(n))?;
             Some((
                 format!("unknown curve `{}`", super::value::shorten(unknown)),
                 near(unknown, CURVES),
@@ -49,14 +49,14 @@ pub fn refused(kind: List, list: &str) -> Option<(String, Option<&'static str>)>
             ))
         }
         List::Ciphers => {
-            // An element adds ciphers unless it starts with `!` or `-`;
-            // `A+B` is the ciphers both name; `@STRENGTH` sorts.
+            // An element adds ciphers unless it starts with `!` or `-`
+            // (which take them out) or `+` (which moves them last); `A+B`
+            // is the ciphers both name; `@STRENGTH` sorts.
             let mut first_unknown = None;
             for element in names {
-                let (adds, rest) = match element.as_bytes()[0] {
-                    b'!' | b'-' => (false, &element[1..]),
-                    b'+' => (false, &element[1..]),
-                    _ => (true, element),
+                let (adds, rest) = match element.strip_prefix(['!', '-', '+']) {
+                    Some(rest) => (false, rest),
+                    None => (true, element),
                 };
                 if rest.starts_with('@') {
                     continue;
