@@ -240,10 +240,14 @@ Example:
 
 Fix: use a value inside the range that `help:` gives.";
 
-    /// A value is not one of the allowed names of an enumeration.
+    /// A value is not one of the allowed names of an enumeration, or a TLS
+    /// policy's list names none OpenSSL knows.
     InvalidEnum = "E0202", Error, "invalid-enum",
 "An enumeration (balance algorithm, server state, TLS version, HTTP method,
-...) has a fixed set of values.
+...) has a fixed set of values. So have the names a TLS policy lists in
+`ciphers`, `ciphersuites` and `curves`: OpenSSL's. HAProxy refuses a curve
+list with a name OpenSSL does not know, and a cipher or suite list of
+which it knows no name; so does haptic.
 
 Example:
 
