@@ -59,22 +59,46 @@ pub struct ProjectSection {
     pub name: String,
     /// Target HAProxy version, `"2.6"`.
     pub haproxy: String,
-    /// The file that is read first; others are reached by `import`.
-    #[serde(default = "default_entry")]
-    pub entry: String,
+    /// The file that is read first (others are reached by `import`), as
+    /// written: see [`ProjectSection::entry`].
+    #[serde(default)]
+    entry: Option<toml::Spanned<String>>,
     /// Where `compile` writes, relative to the project directory.
     #[serde(default = "default_out")]
     pub out: String,
-    /// Environments that count as production for lints and guards.
-    #[serde(default = "default_production")]
-    pub production: Vec<String>,
-    /// Where each of `production` is written in the manifest (byte
-    /// ranges); empty where the list is left to its default.
-    #[serde(skip)]
-    pub production_at: Vec<std::ops::Range<usize>>,
-    /// Where `entry` is written, if it is.
-    #[serde(skip)]
-    pub entry_at: Option<std::ops::Range<usize>>,
+    /// Environments that count as production for lints and guards, as
+    /// written: see [`ProjectSection::production`].
+    #[serde(default)]
+    production: Option<Vec<toml::Spanned<String>>>,
+}
+
+impl ProjectSection {
+    /// The file that is read first: `main.hap` unless the manifest says.
+    pub fn entry(&self) -> &str {
+        self.entry.as_ref().map_or("main.hap", |e| e.get_ref())
+    }
+
+    /// Where the manifest writes `entry` (a byte range), if it does.
+    pub fn entry_at(&self) -> Option<std::ops::Range<usize>> {
+        self.entry.as_ref().map(toml::Spanned::span)
+    }
+
+    /// The environments that count as production: `production` unless the
+    /// manifest says otherwise.
+    pub fn production(&self) -> impl Iterator<Item = &str> {
+        let written = self
+            .production
+            .as_deref()
+            .map(|p| p.iter().map(|e| e.get_ref().as_str()));
+        let default = self.production.is_none().then_some("production");
+        written.into_iter().flatten().chain(default)
+    }
+
+    /// The environments of `production` with where each is written;
+    /// `None` where the manifest leaves the list to its default.
+    pub fn production_written(&self) -> Option<&[toml::Spanned<String>]> {
+        self.production.as_deref()
+    }
 }
 
 /// The keys of a table that `T` is read from, as serde's derive lists them
@@ -124,14 +148,8 @@ fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     fields.0.unwrap_or(&[])
 }
 
-fn default_entry() -> String {
-    "main.hap".into()
-}
 fn default_out() -> String {
     "out".into()
-}
-fn default_production() -> Vec<String> {
-    vec!["production".into()]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -447,8 +465,9 @@ pub fn load_from(
 
     // Depth-first over imports, each file once.
     // The entry is reported where `haptic.toml` names it, if it does.
-    let entry_at = (manifest.project.entry_at.clone()).map(|r| Span::new(manifest_id, r));
-    let mut stack: Vec<(String, Option<Span>)> = vec![(manifest.project.entry.clone(), entry_at)];
+    let entry_at = (manifest.project.entry_at()).map(|r| Span::new(manifest_id, r));
+    let mut stack: Vec<(String, Option<Span>)> =
+        vec![(manifest.project.entry().to_string(), entry_at)];
     let mut seen = std::collections::HashSet::new();
     // Imports that could not be read: their diagnostic's index, and the path.
     let mut missing: Vec<(usize, String)> = Vec::new();
@@ -563,7 +582,7 @@ pub fn load_from(
             )
             .help(format!(
                 "import it (`import \"{shown}\"`) from `{}` or from a file imported there; or delete it",
-                manifest.project.entry.escape_debug()
+                manifest.project.entry().escape_debug()
             )),
         );
     }
@@ -769,7 +788,7 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         edits.add(header.end, stand_ins.len() as isize);
         read.insert_str(header.end, &stand_ins);
     }
-    let mut manifest = loop {
+    let manifest = loop {
         let e = match toml::from_str::<Manifest>(&read) {
             Ok(manifest) => break Some(manifest),
             Err(e) => e,
@@ -840,9 +859,8 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         }
     };
     let is_replaced = |key: &str| replaced.iter().chain(&reported).any(|k| k == key);
-    if let Some(manifest) = &mut manifest {
+    if let Some(manifest) = &manifest {
         check_values(manifest, text, id, is_replaced, &mut diags);
-        note_places(manifest, text);
     }
     if diags.is_empty() {
         return (manifest, diags);
@@ -920,30 +938,6 @@ fn check_values(
                  as the outputs' headers name it"
             )),
         );
-    }
-}
-
-/// Notes where the manifest writes `entry` and each of `production`, for
-/// diagnostics about them and the language server's edits.
-fn note_places(manifest: &mut Manifest, text: &str) {
-    #[derive(Deserialize)]
-    struct Written {
-        project: WrittenProject,
-    }
-    #[derive(Deserialize)]
-    struct WrittenProject {
-        production: Option<Vec<toml::Spanned<String>>>,
-        entry: Option<toml::Spanned<String>>,
-    }
-    if let Ok(written) = toml::from_str::<Written>(text) {
-        manifest.project.entry_at = written.project.entry.map(|e| e.span());
-        manifest.project.production_at = written
-            .project
-            .production
-            .unwrap_or_default()
-            .iter()
-            .map(toml::Spanned::span)
-            .collect();
     }
 }
 

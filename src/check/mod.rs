@@ -64,9 +64,8 @@ pub fn check(
         let production = project
             .manifest
             .project
-            .production
-            .iter()
-            .any(|p| *p == env.name);
+            .production()
+            .any(|p| p == env.name.as_str());
         let mut items = Vec::new();
         flatten_top(&top, &env.name, &mut items);
         let built = build::env(
@@ -358,7 +357,8 @@ fn unknown_production_envs(
     if envs.is_empty() {
         return; // reported as no environment at all
     }
-    for (name, at) in section.production.iter().zip(&section.production_at) {
+    for written in section.production_written().unwrap_or_default() {
+        let (name, at) = (written.get_ref(), written.span());
         if !names.contains(name) {
             let mut d = Diagnostic::new(
                 Code::UnknownEnv,

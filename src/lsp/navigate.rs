@@ -121,16 +121,16 @@ impl Server {
         }
         // An environment that counts as production stays one, and one that
         // does not is not made one by its new name.
-        let production = &project.manifest.project.production;
+        let section = &project.manifest.project;
         if target.namespace == Namespace::Env
-            && production.iter().any(|e| e == new)
-            && !production.iter().any(|e| e == word)
+            && section.production().any(|e| e == new)
+            && !section.production().any(|e| e == word)
         {
             return Err(format!(
                 "`{new}` counts as production in `haptic.toml`: `{word}` would become a production environment"
             ));
         }
-        if target.namespace == Namespace::Env && production.iter().any(|e| e == word) {
+        if target.namespace == Namespace::Env && section.production().any(|e| e == word) {
             let (at, edit) = production_edit(project, word, new).ok_or(
                 "`haptic.toml` cannot be edited here: rename the environment there by hand",
             )?;
@@ -433,9 +433,9 @@ fn production_edit(
     let text = &project.sources.get(id).text;
     let section = &project.manifest.project;
     let quoted = format!("\"{new}\"");
-    let (span, new_text) = if !section.production_at.is_empty() {
-        let i = section.production.iter().position(|p| p == word)?;
-        (Span::new(id, section.production_at.get(i)?.clone()), quoted)
+    let (span, new_text) = if let Some(written) = section.production_written() {
+        let entry = written.iter().find(|e| e.get_ref() == word)?;
+        (Span::new(id, entry.span()), quoted)
     } else {
         let header = text.find("[project]")?;
         let end = header + text[header..].find('\n')? + 1;
