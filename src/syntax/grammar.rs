@@ -204,7 +204,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         path_without_kind(rest, previous, &names),
         keyword_read_as_a_name(text, previous_at, rest),
         scheme_in_address(text, pos, rest),
-        bind_option.clone(),
+        bind_option,
         // `backend café`: a name in another script reads as a name that
         // ends early, then a character nothing expects.
         rest.starts_with(|c: char| c.is_alphanumeric() && !c.is_ascii())
@@ -618,7 +618,7 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
         '%' if previous.is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit())) => {
             "numbers are written without `%`; a weight is relative to the others' (0..=256, 100 by default)"
         }
-        '=' if chars.clone().next() == Some('>') && names.contains(&"`->`") => {
+        '=' if rest.starts_with("=>") && names.contains(&"`->`") => {
             "a route sends to its backend with `->`, not `=>`"
         }
         '*' if previous == Some("bind") => {
