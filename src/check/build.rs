@@ -63,6 +63,52 @@ impl<'a> Ctx<'a, '_> {
         };
         value::eval_record(schema, fields, &mut scope, self.diags).0
     }
+
+    /// The fields of a backend or frontend (`kind`): those its body sets,
+    /// then those of its template (`backend api with service { ... }`)
+    /// that the body does not. `false` where the template is an error
+    /// (reported): none of its fields are used.
+    fn fields_with(
+        &mut self,
+        kind: &str,
+        schema: &'static types::Schema,
+        decl: &ast::Decl,
+        items: &[&ast::BodyItem],
+    ) -> (Rec, bool) {
+        let mut rec = self.fields(schema, items);
+        let Some(path) = &decl.template else {
+            return (rec, true);
+        };
+        let mut scope = Resolver {
+            defs: &mut self.defs,
+            ns: Ns::Project,
+        };
+        let Some(found) = value::Scope::lookup(&mut scope, path, self.diags) else {
+            let name = path.dotted();
+            let mut d = Diagnostic::new(
+                Code::Undefined,
+                path.span,
+                format!("undefined constant `{name}`"),
+            );
+            if let Some(near) = self.defs.project_names.nearest(&name) {
+                d = d.did_you_mean(near);
+            }
+            self.diags.push(d.help(format!(
+                "a {kind}'s template is a record constant of {kind} fields: `let {name} = {{ ... }}`"
+            )));
+            return (rec, false);
+        };
+        let found = SRaw::new(found.raw, path.span);
+        let Some(Value::Record(template)) = self.coerce(&found, Ty::Record(schema)) else {
+            return (rec, false);
+        };
+        for (name, value, span) in template.fields {
+            if rec.get(name).is_none() {
+                rec.fields.push((name, value, span));
+            }
+        }
+        (rec, true)
+    }
 }
 
 /// Whether `item`'s value is a bare keyword that begins a block's item
@@ -466,7 +512,8 @@ fn backend<'a>(
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
     flatten(items, ctx.env, &mut body);
-    let rec = ctx.fields(&types::BACKEND, &body);
+    let (rec, template_ok) = ctx.fields_with("backend", &types::BACKEND, decl, &body);
+    complete &= template_ok;
     let balance = rec
         .enumeration("balance")
         .and_then(model::Balance::from_name)
@@ -491,9 +538,10 @@ fn backend<'a>(
     };
     let backend_check = match &check {
         Some(_) => BackendCheck::Declared,
-        None if body
-            .iter()
-            .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == "check")) =>
+        None if !template_ok
+            || body
+                .iter()
+                .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == "check")) =>
         {
             BackendCheck::Invalid
         }
@@ -918,7 +966,8 @@ fn frontend<'a>(
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
     flatten(&decl.body, ctx.env, &mut body);
-    let rec = ctx.fields(&types::FRONTEND, &body);
+    let (rec, template_ok) = ctx.fields_with("frontend", &types::FRONTEND, decl, &body);
+    complete &= template_ok;
     let mut fe = model::Frontend {
         name: decl.name.name.to_string(),
         binds: Vec::new(),

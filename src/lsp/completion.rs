@@ -458,6 +458,9 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
         (Some("bind"), Some(Tok::Word("tls", _))) => tls_policies(symbols, out),
         (Some("tls"), Some(Tok::Punct('='))) if n == 3 => tls_policies(symbols, out),
         (Some("server"), Some(Tok::Word("with", _))) => out.constants(symbols),
+        (Some("backend" | "frontend"), Some(Tok::Word("with", _))) if n == 3 => {
+            out.constants(symbols)
+        }
         (Some("bind"), Some(Tok::Word("redirect", _))) => out.keywords(types::REDIRECTS),
         (Some("bind"), _) if n >= 2 => out.keywords(&["tls", "redirect"]),
         (Some("route"), Some(Tok::Word("path", _))) => out.keywords(types::PATH_KINDS),
@@ -680,6 +683,16 @@ mod tests {
             labels("backend api {\n  server a = 10.0.0.1:80 with small { "),
             SERVER_FIELDS
         );
+        assert_eq!(
+            labels("backend api with "),
+            ["app_port", "checks.healthz", "tls.curves"]
+        );
+        assert_eq!(
+            labels("frontend www with ed"),
+            ["app_port", "checks.healthz", "tls.curves"],
+            "a name being typed"
+        );
+        assert!(labels("backend api with service {\n  ").contains(&"balance".to_string()));
         assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);
         assert_eq!(
             labels("frontend f {\n  route host \"x.example.com\" path "),

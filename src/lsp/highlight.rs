@@ -556,6 +556,18 @@ frontend www {
     }
 
     #[test]
+    fn a_block_and_its_template() {
+        expect(
+            "backend api with service {\n  server a = 10.0.0.1:80\n}\n",
+            &[
+                ("api", 0, Kind::Type, true),
+                ("with", 0, Kind::Keyword, false),
+                ("service", 0, Kind::Variable, false),
+            ],
+        );
+    }
+
+    #[test]
     fn columns_count_utf16_after_wide_characters() {
         // `é` is one unit, `𝄞` two: the string after them starts where an
         // editor counts.

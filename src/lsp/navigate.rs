@@ -610,8 +610,9 @@ fn namespace_in(items: &[Item], at: u32, word: &str) -> Option<Namespace> {
 
 /// Where `name` is used among `items`, `if` branches included, and in
 /// which namespace: as a route's or default's backend, a bind's TLS
-/// policy or a constant or TLS policy in a value (not `tls.modern`, a
-/// standard module's), or an environment in a condition or a guard.
+/// policy, a block's template or a constant or TLS policy in a value (not
+/// `tls.modern`, a standard module's), or an environment in a condition
+/// or a guard.
 fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
     use crate::syntax::ast::{BodyItem, DefaultRoute, Expr};
     fn value(expr: &Expr, name: &str, out: &mut Vec<(Namespace, Span)>) {
@@ -675,6 +676,11 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
             Item::Let(l) => value(&l.value, name, out),
             Item::Tls(t) => value(&t.value, name, out),
             Item::Backend(d) | Item::Frontend(d) | Item::Defaults(d) | Item::Stats(d) => {
+                if let Some([only]) = d.template.as_ref().map(|p| p.segments.as_slice()) {
+                    if only.name == name {
+                        out.push((Namespace::Value, only.span));
+                    }
+                }
                 body(&d.body, name, out);
             }
             Item::Guard(g) => {

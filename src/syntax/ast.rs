@@ -92,6 +92,9 @@ pub struct TlsDecl {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decl {
     pub name: Ident,
+    /// `backend api with service { ... }`: the constant whose record
+    /// gives the fields the body does not set. Backends and frontends only.
+    pub template: Option<Path>,
     pub body: Vec<BodyItem>,
     pub span: Span,
     /// The body was not parsed yet (`body` is empty): it is parsed where

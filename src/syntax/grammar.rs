@@ -193,6 +193,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
                 route_of_several(text, pos, rest)
                     .or_else(|| bind_with_braces(text, pos, rest))
                     .or_else(|| let_of_several(text, pos, rest, &names))
+                    .or_else(|| template_head(text, pos, rest, &names))
                     .or_else(|| punctuation(rest, previous, &names))
             })
             .flatten()
@@ -603,6 +604,28 @@ fn let_of_several(text: &str, pos: usize, rest: &str, names: &[&str]) -> Option<
         .then_some("a constant holds one value: a list is written in brackets, `[a, b]`")
 }
 
+/// `backend api = service {` (a `tls` policy's spelling) or `backend api
+/// with a, b {`: how a block names its template.
+fn template_head(text: &str, pos: usize, rest: &str, names: &[&str]) -> Option<&'static str> {
+    let line = line_before(text, pos)?;
+    let mut words = line.split_whitespace();
+    let kind = words
+        .next()
+        .filter(|k| matches!(*k, "backend" | "frontend"))?;
+    let backend = kind == "backend";
+    match (words.next(), words.next(), words.next()) {
+        (Some(_), None, None) if rest.starts_with('=') && names.contains(&"`with`") => Some(if backend {
+            "a backend takes the fields of a record constant with `with`: `backend api with service { ... }`"
+        } else {
+            "a frontend takes the fields of a record constant with `with`: `frontend www with edge { ... }`"
+        }),
+        (Some(_), Some("with"), Some(_)) if rest.starts_with(',') && names == ["`{`"] => {
+            Some("a block takes one template: extend one with the fields of the other, `let both = base { retries = 3 }`, and take that")
+        }
+        _ => None,
+    }
+}
+
 /// Punctuation from other configuration languages.
 fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'static str> {
     let mut chars = rest.chars();
@@ -836,9 +859,17 @@ impl Converter {
             }
             Rule::backend_decl | Rule::frontend_decl => {
                 let name = self.ident(inner.next().expect("grammar: name"));
-                let body = self.body(inner.next().expect("grammar: body"));
+                let mut next = inner.next().expect("grammar: body");
+                let mut template = None;
+                if next.as_rule() == Rule::template {
+                    let path = next.into_inner().nth(1).expect("grammar: template");
+                    template = Some(self.path(path));
+                    next = inner.next().expect("grammar: body");
+                }
+                let body = self.body(next);
                 let decl = Decl {
                     name,
+                    template,
                     body,
                     span,
                     deferred: false,
@@ -862,6 +893,7 @@ impl Converter {
                 let body = self.body(inner.next().expect("grammar: body"));
                 let decl = Decl {
                     name,
+                    template: None,
                     body,
                     span,
                     deferred: false,

@@ -751,8 +751,10 @@ mod tests {
     fn deferred_bodies_parse_as_the_whole_file_does() {
         let mut text = String::from("env production\n");
         for b in 0..3000 {
+            // Every third with a template, whose name the body follows.
+            let template = ["", " with base", " with std_like.base // {\n"][b % 3];
             text.push_str(&format!(
-                "backend b{b} {{\n  // }} a bracket in a comment {{\n  request_header \"X\" = \"}}{{\"\n  server s = 10.0.0.1:80 {{ weight = 2 }}\n}}\n"
+                "backend b{b}{template} {{\n  // }} a bracket in a comment {{\n  request_header \"X\" = \"}}{{\"\n  server s = 10.0.0.1:80 {{ weight = 2 }}\n}}\n"
             ));
         }
         text.push_str("if env == production {\n  backend late { server s = 10.0.0.2:80 }\n}\n");
@@ -767,7 +769,10 @@ mod tests {
             match (w, d) {
                 (Item::Backend(w), Item::Backend(d)) => {
                     assert!(d.deferred && d.body.is_empty(), "{}", d.name.name);
-                    assert_eq!((&w.name, w.span), (&d.name, d.span));
+                    assert_eq!(
+                        (&w.name, &w.template, w.span),
+                        (&d.name, &d.template, d.span)
+                    );
                     let (body, diags) = parse_body(file, &text, d).unwrap();
                     assert_eq!(body, w.body);
                     assert!(diags.is_empty());

@@ -40,10 +40,8 @@ pub fn parse_body(
     decl: &Decl,
 ) -> Option<(Vec<BodyItem>, Vec<Diagnostic>)> {
     let base = file.0;
-    let (from, end) = (
-        (decl.name.span.end - base) as usize,
-        (decl.span.end - base) as usize,
-    );
+    let head = decl.template.as_ref().map_or(decl.name.span, |t| t.span);
+    let (from, end) = ((head.end - base) as usize, (decl.span.end - base) as usize);
     let mut p = Parser::new(file, &text[..end], from, &[]);
     p.skip();
     let body = p.body()?;
@@ -699,6 +697,15 @@ impl<'t> Parser<'t> {
             "backend" | "frontend" => {
                 let name = self.ident()?;
                 self.skip();
+                // `template = { kw_with ~ path_ref }`
+                let template = if self.kw("with") {
+                    self.skip();
+                    let path = self.path_ref()?;
+                    self.skip();
+                    Some(path)
+                } else {
+                    None
+                };
                 let deferred = !self.closes.is_empty() && self.in_if == 0 && word == "backend";
                 let body = if deferred {
                     self.skip_block().then(Vec::new)?
@@ -707,6 +714,7 @@ impl<'t> Parser<'t> {
                 };
                 let decl = Decl {
                     name,
+                    template,
                     body,
                     span: self.span(start),
                     deferred,
@@ -725,6 +733,7 @@ impl<'t> Parser<'t> {
                 let body = self.body()?;
                 let decl = Decl {
                     name,
+                    template: None,
                     body,
                     span: self.span(start),
                     deferred: false,

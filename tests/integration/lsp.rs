@@ -1491,3 +1491,48 @@ fn workspace_symbols_find_names_in_every_file() {
     assert_eq!(symbols(4, "nothing"), []);
     client.stop();
 }
+
+/// A block's template (`backend api with service`) is a use of the
+/// constant: definition, references and rename find it there.
+#[test]
+fn a_block_template_is_a_use_of_its_constant() {
+    let text = "env production\nlet service = { retries = 2 }\nbackend api with service { server a = 10.0.0.1:80 }\nfrontend www { bind :80\n  default -> api }\n";
+    let (project, main, client) = open_single(text);
+    let definition = client.definition(1, &main, 2, 20);
+    assert_eq!(
+        definition[0]["range"]["start"],
+        json!({ "line": 1, "character": 4 })
+    );
+    let found = client.request(
+        2,
+        "textDocument/references",
+        json!({
+            "textDocument": { "uri": main },
+            "position": { "line": 1, "character": 6 },
+            "context": { "includeDeclaration": false },
+        }),
+    );
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(
+        found[0]["range"]["start"],
+        json!({ "line": 2, "character": 17 })
+    );
+    let renamed = client.request(
+        3,
+        "textDocument/rename",
+        json!({
+            "textDocument": { "uri": main },
+            "position": { "line": 2, "character": 18 },
+            "newName": "base",
+        }),
+    );
+    let new_text = apply_edits(text, renamed["changes"][main.as_str()].as_array().unwrap());
+    assert!(
+        new_text.contains("let base = {") && new_text.contains("backend api with base {"),
+        "{new_text}"
+    );
+    std::fs::write(project.path().join("main.hap"), &new_text).unwrap();
+    let checked = haptic::driver::compile(project.path()).unwrap();
+    assert!(!checked.has_errors(), "{}", support::rendered(&checked));
+    client.stop();
+}

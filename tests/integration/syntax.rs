@@ -149,6 +149,10 @@ fn parsers_agree_on_the_corners_of_the_grammar() {
         "backend b { a = :x.y }",
         "backend b { a = \"h\":80x }",
         "backend b { route host \"a\" -> }",
+        "backend b with t { a = 1 } frontend f with t.u // c\n { bind :80 }",
+        "backend b with { } backend c with t, u { } backend d with t { } { }",
+        "backend with with with { } frontend with { } backend b with1 { }",
+        "if env == x { backend b with t { server s = 1.2.3.4:80 } }",
     ];
     for text in corners {
         if let Err(e) = assert_agree(text) {
@@ -162,6 +166,7 @@ fn token() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "backend",
         "frontend",
+        "with",
         "server",
         "bind",
         "route",
