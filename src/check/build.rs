@@ -79,12 +79,8 @@ impl<'a> Ctx<'a, '_> {
         let Some(path) = &decl.template else {
             return (rec, true);
         };
-        let mut scope = Resolver {
-            defs: &mut self.defs,
-            ns: Ns::Project,
-        };
-        let Some(found) = value::Scope::lookup(&mut scope, path, self.diags) else {
-            let name = path.dotted();
+        let name = path.dotted();
+        let Some(slot) = self.defs.refer(Ns::Project, path) else {
             let mut d = Diagnostic::new(
                 Code::Undefined,
                 path.span,
@@ -98,6 +94,48 @@ impl<'a> Ctx<'a, '_> {
             )));
             return (rec, false);
         };
+        // What is not the project's own record of fields is refused at
+        // the use: its fields are not the block's (and may not even be
+        // in the project's files).
+        let not_fields = match (self.defs.slots[slot].ns, self.defs.slots[slot].kind) {
+            (Ns::Std(_), _) => Some(format!(
+                "`{name}` is of the standard library; a {kind}'s template is a record \
+                 constant of the project: `let service = {{ ... }}`"
+            )),
+            (_, DefKind::TlsPolicy) => Some(format!(
+                "`{name}` is a TLS policy: a bind names it, `bind :443 tls {name}`; \
+                 a {kind}'s template is a record constant: `let service = {{ ... }}`"
+            )),
+            _ => None,
+        };
+        let found = self.defs.value(slot, self.diags);
+        let not_fields = not_fields.or_else(|| match &found.raw {
+            value::Raw::Record {
+                head: Some(head), ..
+            } if head.name == "http" => Some(format!(
+                "`{name}` is a health check: a backend sets it as `check = {name}`; \
+                 a {kind}'s template is a record of {kind} fields: `let service = {{ ... }}`"
+            )),
+            value::Raw::Record {
+                head: Some(head), ..
+            } => Some(format!(
+                "`{name}` is a `{} {{ ... }}` record; a {kind}'s template is a record of \
+                 {kind} fields: `let service = {{ ... }}`",
+                head.name
+            )),
+            _ => None,
+        });
+        if let Some(help) = not_fields {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    path.span,
+                    format!("expected a record of {kind} fields, found `{name}`"),
+                )
+                .help(help),
+            );
+            return (rec, false);
+        }
         let found = SRaw::new(found.raw, path.span);
         let Some(Value::Record(template)) = self.coerce(&found, Ty::Record(schema)) else {
             return (rec, false);
