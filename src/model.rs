@@ -138,6 +138,11 @@ pub struct Stats {
     pub user: String,
     pub password: Text,
     pub refresh: u64,
+    /// Where HAProxy's Prometheus exporter answers on the stats bind
+    /// (`/metrics`), without the page's password.
+    pub metrics: Option<String>,
+    /// Client networks that reach the bind; all when empty.
+    pub allow: Vec<String>,
 }
 
 /// A string that is either literal or a reference to an environment variable

@@ -1536,11 +1536,29 @@ fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats>
         Value::Secret(name) => Text::Secret(name.clone()),
         _ => return None,
     };
+    let uri = rec.string("uri").unwrap_or_else(|| "/stats".into());
+    let metrics = rec.string("metrics");
+    if metrics.as_ref() == Some(&uri) {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                rec.span("metrics")?,
+                format!("the metrics and the stats page are both at `{uri}`"),
+            )
+            .help(
+                "the exporter would answer the page's requests: give each a path of its own, \
+                 `uri = \"/stats\"` and `metrics = \"/metrics\"`",
+            ),
+        );
+        return None;
+    }
     Some(model::Stats {
         bind,
-        uri: rec.string("uri").unwrap_or_else(|| "/stats".into()),
+        uri,
         user: rec.string("user")?,
         password,
         refresh: rec.duration("refresh").unwrap_or(10_000),
+        metrics,
+        allow: rec.strings("allow"),
     })
 }

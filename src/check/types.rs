@@ -345,6 +345,8 @@ pub static STATS: Schema = Schema {
         ("user", Ty::Str(StrKind::Token)),
         ("password", Ty::Secret),
         ("refresh", Ty::Duration),
+        ("metrics", Ty::Str(StrKind::UrlPath)),
+        ("allow", Ty::List(&Ty::Cidr)),
     ],
 };
 

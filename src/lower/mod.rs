@@ -967,13 +967,30 @@ fn stats_section(stats: &model::Stats) -> Section<'_> {
         ]),
         Text::Literal(p) => Word::Text(Cow::Owned(format!("{}:{p}", stats.user))),
     };
-    let lines = vec![
-        vec![syn("bind"), val(address(host.as_ref(), stats.bind.port))],
+    let mut lines = vec![vec![
+        syn("bind"),
+        val(address(host.as_ref(), stats.bind.port)),
+    ]];
+    lines.extend(allow_only(&stats.allow));
+    if let Some(path) = &stats.metrics {
+        // Before the page: HAProxy's exporter answers this path itself.
+        lines.push(vec![
+            syn("http-request"),
+            syn("use-service"),
+            syn("prometheus-exporter"),
+            syn("if"),
+            syn("{"),
+            syn("path"),
+            txt(path),
+            syn("}"),
+        ]);
+    }
+    lines.extend([
         vec![syn("stats"), syn("enable")],
         vec![syn("stats"), syn("uri"), txt(&stats.uri)],
         vec![syn("stats"), syn("refresh"), val(duration(stats.refresh))],
         vec![syn("stats"), syn("auth"), auth],
-    ];
+    ]);
     Section {
         header: vec![syn("listen"), syn("stats")],
         lines,

@@ -412,13 +412,18 @@ fn dns_text(dns: &model::Dns) -> String {
 
 fn stats_fields(s: &model::Stats) -> Fields {
     let host = s.bind.ip.map(Host::Ip);
-    vec![
+    let mut f: Fields = vec![
         ("bind", lower::address(host.as_ref(), s.bind.port)),
         ("uri", s.uri.clone()),
         ("user", s.user.clone()),
         ("password", text(&s.password)),
         ("refresh", lower::duration(s.refresh)),
-    ]
+    ];
+    opt(&mut f, "metrics", &s.metrics);
+    if !s.allow.is_empty() {
+        f.push(("allow", s.allow.join(", ")));
+    }
+    f
 }
 
 fn tls_fields(t: &model::TlsPolicy) -> Fields {

@@ -99,6 +99,14 @@ const TOP_POSITIONS: &[(&str, &str)] = &[
         "stats { bind = 127.0.0.1:8404, user = \"u\", uri = \"@@\", password = secret(\"P\") }",
         "/stats",
     ),
+    (
+        "stats { bind = 127.0.0.1:8404, user = \"u\", metrics = \"@@\", password = secret(\"P\") }",
+        "/metrics",
+    ),
+    (
+        "stats { bind = 127.0.0.1:8404, user = \"u\", password = secret(\"P\"), allow = [\"@@\"] }",
+        "10.0.0.0/8",
+    ),
     ("defaults { socket = \"@@\" }", "/run/haproxy/admin.sock"),
     ("defaults { log = \"@@\" }", "/dev/log"),
     (

@@ -1347,3 +1347,44 @@ fn backend_for(haproxy: &Haproxy, port: u16, host: &str, path: &str) -> String {
     assert_eq!(taken.len(), 1, "{host} {path}: {before:?} -> {after:?}");
     taken[0].clone()
 }
+
+/// `stats { metrics = ..., allow = [...] }` on a real HAProxy: the
+/// Prometheus exporter answers its path without the page's password, the
+/// page still asks for it, and a client outside the networks gets 403.
+#[test]
+fn the_stats_bind_serves_metrics_to_the_allowed_networks_on_a_real_haproxy() {
+    let (open, closed) = (free_port(), free_port());
+    let (front, dead) = (free_port(), free_port());
+    let request = |port: u16, path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        String::from_utf8_lossy(&send_raw(port, &request)).into_owned()
+    };
+    for (port, allow) in [(open, "127.0.0.0/8"), (closed, "10.0.0.0/8")] {
+        let run = tempfile::tempdir().unwrap();
+        let socket = run.path().join("admin.sock");
+        let source = format!(
+            "env test\ndefaults {{ socket = \"{}\" }}\n\
+             backend b {{ server s = 127.0.0.1:{dead} }}\n\
+             frontend f {{ bind 127.0.0.1:{front}\n  default -> b }}\n\
+             stats {{ bind = 127.0.0.1:{port}, user = \"admin\", password = secret(\"STATS_PASSWORD\"),\n  \
+             metrics = \"/metrics\", allow = [{allow}] }}\n",
+            socket.display()
+        );
+        let cfg = TempProject::single(&source)
+            .compile()
+            .outputs()
+            .remove(0)
+            .haproxy_cfg;
+        let _haproxy = Haproxy::start(&cfg, &socket);
+        let metrics = request(port, "/metrics");
+        let page = request(port, "/stats");
+        if port == open {
+            assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+            assert!(metrics.contains("haproxy_process_"), "{metrics}");
+            assert!(page.starts_with("HTTP/1.1 401"), "{page}");
+        } else {
+            assert!(metrics.starts_with("HTTP/1.1 403"), "{metrics}");
+            assert!(page.starts_with("HTTP/1.1 403"), "{page}");
+        }
+    }
+}
