@@ -1360,22 +1360,12 @@ fn the_stats_bind_serves_metrics_to_the_allowed_networks_on_a_real_haproxy() {
         String::from_utf8_lossy(&send_raw(port, &request)).into_owned()
     };
     for (port, allow) in [(open, "127.0.0.0/8"), (closed, "10.0.0.0/8")] {
-        let run = tempfile::tempdir().unwrap();
-        let socket = run.path().join("admin.sock");
-        let source = format!(
-            "env test\ndefaults {{ socket = \"{}\" }}\n\
-             backend b {{ server s = 127.0.0.1:{dead} }}\n\
+        let _haproxy = start_project(&format!(
+            "backend b {{ server s = 127.0.0.1:{dead} }}\n\
              frontend f {{ bind 127.0.0.1:{front}\n  default -> b }}\n\
              stats {{ bind = 127.0.0.1:{port}, user = \"admin\", password = secret(\"STATS_PASSWORD\"),\n  \
-             metrics = \"/metrics\", allow = [{allow}] }}\n",
-            socket.display()
-        );
-        let cfg = TempProject::single(&source)
-            .compile()
-            .outputs()
-            .remove(0)
-            .haproxy_cfg;
-        let _haproxy = Haproxy::start(&cfg, &socket);
+             metrics = \"/metrics\", allow = [{allow}] }}\n"
+        ));
         let metrics = request(port, "/metrics");
         let page = request(port, "/stats");
         if port == open {
