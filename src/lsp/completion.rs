@@ -25,6 +25,10 @@ pub struct Symbols {
     /// The standard modules the project imports, with their definitions,
     /// each a [`Kind::Constant`] or a [`Kind::Tls`] policy.
     pub modules: BTreeMap<String, Vec<(String, Kind)>>,
+    /// Constants that a block takes as its template (`backend api with
+    /// service`), with the schema of that block: their records hold its
+    /// fields.
+    pub templates: BTreeMap<String, &'static Schema>,
 }
 
 impl Symbols {
@@ -35,7 +39,9 @@ impl Symbols {
                 match item {
                     Item::Backend(d) => {
                         out.backends.insert(d.name.name.to_string());
+                        out.template(d, &types::BACKEND);
                     }
+                    Item::Frontend(d) => out.template(d, &types::FRONTEND),
                     Item::Let(l) => {
                         out.constants.insert(l.name.name.to_string());
                     }
@@ -49,11 +55,7 @@ impl Symbols {
                         walk(&branch.then, out);
                         walk(&branch.otherwise, out);
                     }
-                    Item::Frontend(_)
-                    | Item::Import(_)
-                    | Item::Defaults(_)
-                    | Item::Stats(_)
-                    | Item::Guard(_) => {}
+                    Item::Import(_) | Item::Defaults(_) | Item::Stats(_) | Item::Guard(_) => {}
                 }
             }
         }
@@ -80,10 +82,20 @@ impl Symbols {
         out
     }
 
+    /// Notes the template of `decl`, a block of `schema`.
+    fn template(&mut self, decl: &crate::syntax::ast::Decl, schema: &'static Schema) {
+        if let Some([name]) = decl.template.as_ref().map(|p| p.segments.as_slice()) {
+            self.templates.insert(name.name.to_string(), schema);
+        }
+    }
+
     /// Adds the names of `other`: a check of sources being typed loses the
     /// items that do not parse, and completion is asked for just then.
     pub fn keep(&mut self, other: Symbols) {
         self.backends.extend(other.backends);
+        for (name, schema) in other.templates {
+            self.templates.entry(name).or_insert(schema);
+        }
         self.tls.extend(other.tls);
         self.constants.extend(other.constants);
         self.envs.extend(other.envs);
@@ -126,7 +138,7 @@ pub fn complete(before: &str, symbols: &Symbols) -> Vec<Candidate> {
     if let Some(Tok::Word(_, true)) = tokens.last() {
         tokens = &tokens[..tokens.len() - 1];
     }
-    let (block, statement) = place(tokens);
+    let (block, statement) = place(tokens, symbols);
     let mut out = Out::default();
     slot(block, statement, symbols, &mut out);
     out.list
@@ -143,9 +155,9 @@ pub fn describe(ty: Ty) -> String {
 
 /// The field `word` of the block that the end of `before` is in, with
 /// its type, if it is one (`balance` in a backend).
-pub fn field(before: &str, word: &str) -> Option<(&'static str, Ty)> {
+pub fn field(before: &str, word: &str, symbols: &Symbols) -> Option<(&'static str, Ty)> {
     let tokens = lex(before);
-    let (block, _) = place(&tokens);
+    let (block, _) = place(&tokens, symbols);
     block.schema()?.field(word)
 }
 
@@ -313,7 +325,7 @@ impl Block {
 /// The innermost open block at the end of `tokens`, and the tokens of the
 /// statement being written there: those since the last line break, `{`,
 /// `}`, or `,` outside brackets.
-fn place<'t, 'a>(tokens: &'t [Tok<'a>]) -> (Block, &'t [Tok<'a>]) {
+fn place<'t, 'a>(tokens: &'t [Tok<'a>], symbols: &Symbols) -> (Block, &'t [Tok<'a>]) {
     let mut stack = vec![Block::Top];
     let mut start = 0;
     // The statement a line break ended last: the head of a `{` written on
@@ -328,7 +340,7 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>]) -> (Block, &'t [Tok<'a>]) {
                     [] => &tokens[before.clone()],
                     head => head,
                 };
-                stack.push(opened(head, top));
+                stack.push(opened(head, top, symbols));
                 start = i + 1;
                 before = 0..0;
                 square = 0;
@@ -361,7 +373,7 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>]) -> (Block, &'t [Tok<'a>]) {
 }
 
 /// The block that `{` opens after `head`, inside `outer`.
-fn opened(head: &[Tok], outer: Block) -> Block {
+fn opened(head: &[Tok], outer: Block, symbols: &Symbols) -> Block {
     let word = |i: usize| match head.get(i) {
         Some(Tok::Word(w, _)) => Some(*w),
         _ => None,
@@ -377,6 +389,18 @@ fn opened(head: &[Tok], outer: Block) -> Block {
             .and_then(types::guard_rule)
             .map_or(Block::Unknown, |rule| Block::Record(rule.options)),
         (Some("server"), Block::Backend) => Block::Record(&types::SERVER),
+        // `let service = {` or `let slow = service {`, of a template.
+        (Some("let"), Block::Top) => [
+            word(1),
+            head.last().and_then(|t| match t {
+                Tok::Word(w, _) => Some(*w),
+                _ => None,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|name| symbols.templates.get(name))
+        .map_or(Block::Unknown, |schema| Block::Record(schema)),
         (Some(field), _) if head.get(1) == Some(&Tok::Punct('=')) => {
             match outer.schema().and_then(|s| s.field(field)) {
                 Some((_, Ty::Record(schema))) => Block::Record(schema),
@@ -575,6 +599,12 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            templates: [
+                ("service".to_string(), &types::BACKEND),
+                ("edge".to_string(), &types::FRONTEND),
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 
@@ -708,9 +738,33 @@ mod tests {
         assert_eq!(labels("guard ").len(), types::GUARDS.len());
     }
 
+    /// A constant that a block takes as its template holds that block's
+    /// fields; a record of no block's is of no known kind.
+    #[test]
+    fn fields_of_a_template() {
+        let backend: Vec<String> = types::BACKEND
+            .fields
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert_eq!(labels("let service = {\n  "), backend);
+        assert_eq!(labels("let service = { retries = 2, "), backend);
+        assert_eq!(labels("let slow = service {\n  "), backend, "an extension");
+        assert!(labels("let edge = { ").contains(&"rate_limit".to_string()));
+        assert!(labels("let other = { ").is_empty());
+        assert_eq!(
+            labels("let service = {\n  balance = "),
+            crate::model::Balance::NAMES
+        );
+        let field = |before: &str, word: &str| field(before, word, &symbols()).map(|(n, _)| n);
+        assert_eq!(field("let service = {\n  ", "balance"), Some("balance"));
+        assert_eq!(field("let other = {\n  ", "balance"), None);
+    }
+
     #[test]
     fn fields_by_block() {
-        let field = |before: &str, word: &str| field(before, word).map(|(name, _)| name);
+        let field =
+            |before: &str, word: &str| field(before, word, &symbols()).map(|(name, _)| name);
         assert_eq!(field("backend api {\n  ", "balance"), Some("balance"));
         assert_eq!(field("frontend f {\n  ", "balance"), None);
         assert_eq!(

@@ -370,7 +370,8 @@ impl Server {
             .filter(|root| self.ambiguous(root, word))
             .and_then(|_| namespace_at(&file.text, offset, word));
         let declared = root
-            .and_then(|root| self.declared.get(&root))
+            .as_ref()
+            .and_then(|root| self.declared.get(root))
             .and_then(|declared| declared.get(word))
             .map(|found| in_namespace(found.clone(), namespace))
             .filter(|locations| !locations.is_empty());
@@ -386,7 +387,12 @@ impl Server {
                 format!("```haptic\n{}\n```", lines.join("\n"))
             }
             None => {
-                let (name, ty) = super::completion::field(&file.text[..start], word)?;
+                let empty = super::completion::Symbols::default();
+                let symbols = root
+                    .as_ref()
+                    .and_then(|root| self.symbols.get(root))
+                    .unwrap_or(&empty);
+                let (name, ty) = super::completion::field(&file.text[..start], word, symbols)?;
                 format!("`{name}`: {}", super::completion::describe(ty))
             }
         };
