@@ -1552,6 +1552,20 @@ fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats>
         );
         return None;
     }
+    let allow = rec.strings("allow");
+    if metrics.is_some() && allow.is_empty() && bind.ip.is_none_or(|ip| ip.is_unspecified()) {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::OpenMetrics,
+                rec.span("metrics")?,
+                "the metrics answer every client, on every address, without a password",
+            )
+            .help(
+                "list the networks of the scrapers, `allow = [10.0.0.0/8]`, or bind the stats \
+                 to an internal address",
+            ),
+        );
+    }
     Some(model::Stats {
         bind,
         uri,
@@ -1559,6 +1573,6 @@ fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats>
         password,
         refresh: rec.duration("refresh").unwrap_or(10_000),
         metrics,
-        allow: rec.strings("allow"),
+        allow,
     })
 }

@@ -562,6 +562,25 @@ Example:
 Fix: serve the frontend over TLS (`bind :443 tls POLICY`) and redirect its
 plain-HTTP bind (`bind :80 redirect https`), or bind it to a loopback
 address when a proxy on the host terminates TLS.";
+
+    /// The metrics of the stats bind answer every client.
+    OpenMetrics = "W0014", Warning, "open-metrics",
+"The stats block serves HAProxy's Prometheus exporter (`metrics`), which
+asks for no password, on every address of the host and to every client:
+anyone who reaches the port reads the names of the backends and servers,
+their states and their traffic.
+
+Example:
+
+    stats {
+      bind = :8404
+      metrics = \"/metrics\"      // open to the world
+      ...
+    }
+
+Fix: list the networks of the scrapers (`allow = [10.0.0.0/8]`: others get
+403, the stats page too), or bind the stats to an internal or loopback
+address (`bind = 10.0.0.5:8404`).";
 }
 
 impl Code {
