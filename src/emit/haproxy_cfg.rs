@@ -59,7 +59,9 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
 /// What only a reload changes of `env`'s configuration, as 16 hex digits:
 /// a hash of every section as written, but for the server lines (`apply`
 /// converges servers through the Runtime API; routes map entries are not
-/// in the file at all) and for the line that carries it. The
+/// in the file at all) and for the line that carries it; with each
+/// backend's health-check interval, rise and fall, which its server lines
+/// carry and no command reports. The
 /// configuration writes it in `global` as `description haptic:FP`, which
 /// `show info` reports: `apply` compares the running one with the
 /// declared one. Two versions whose plan needs no reload have the same
@@ -120,6 +122,13 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
         for options in unreported_option_sets(be) {
             hasher.update(b"server options ");
             hasher.update(options.as_bytes());
+            hasher.update(b"\n");
+        }
+        // The check's interval, rise and fall: written on each server's
+        // line, and reported by no command.
+        if let Some(check) = &be.check {
+            hasher.update(b"server check ");
+            hasher.update(render_words(&lower::check_words(check)).as_bytes());
             hasher.update(b"\n");
         }
     }

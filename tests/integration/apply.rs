@@ -301,6 +301,37 @@ fn a_configuration_change_the_runtime_api_cannot_make_is_a_reload() {
     assert!(report.contains("applied: add server web/added"), "{report}");
 }
 
+/// A health check's interval, rise and fall are written on each server's
+/// line (`check inter 2s rise 2 fall 3`), and HAProxy reports none of
+/// them: a change of them alone is a reload, which the fingerprint says.
+#[test]
+fn a_health_check_timing_change_is_a_reload() {
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let front = free_port();
+    let with_check = |check: &str| {
+        source(&socket, front, false, false).replace(
+            "  balance = static-rr\n",
+            &format!("  balance = static-rr\n  check = http {{ path = \"/\"{check} }}\n"),
+        )
+    };
+    let running = with_check("");
+    for changed in [", every = 5s", ", rise = 3", ", fall = 5"] {
+        let s = Setup::running(
+            tempfile::tempdir().unwrap(),
+            &socket,
+            &running,
+            &with_check(changed),
+        );
+        let (code, _, report) = apply(&s, &[]);
+        assert_eq!(code, exit::RELOAD_NEEDED, "{changed}: {report}");
+        drop(s);
+    }
+    let s = Setup::running(run, &socket, &running, &running);
+    let (code, _, report) = apply(&s, &[]);
+    assert_eq!(code, exit::OK, "{report}");
+}
+
 #[test]
 fn dry_run_prints_and_sends_nothing() {
     let s = setup((false, false), (false, false), |c| c);

@@ -52,6 +52,9 @@ struct Backend {
     kind: Kind,
     balance: &'static str,
     check: bool,
+    /// The check's interval, one of two: a change of it alone is a
+    /// reload that no command reports (the fingerprint carries it).
+    check_every: &'static str,
     sticky: bool,
     servers: Vec<Server>,
 }
@@ -108,6 +111,7 @@ fn base_project(rng: &mut Rng) -> Vec<Backend> {
                 kind,
                 balance: ALGORITHMS[rng.below(ALGORITHMS.len() as u64) as usize],
                 check: rng.chance(30),
+                check_every: "1m",
                 sticky: rng.chance(15),
                 servers: (0..1 + rng.below(5))
                     .map(|s| server(rng, kind, format!("s{b}_{s}"), 20))
@@ -154,6 +158,9 @@ fn mutate(rng: &mut Rng, base: &[Backend], case: usize) -> Vec<Backend> {
             kept.push(s);
         }
         backend.servers = kept;
+        if backend.check && rng.chance(5) {
+            backend.check_every = "50s";
+        }
         for i in 0..rng.below(3) {
             backend.servers.push(server(
                 rng,
@@ -242,7 +249,10 @@ fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16) -> Stri
         if b.check {
             // Checks against closed ports: servers go DOWN, which changes
             // neither their administrative state nor their weight.
-            out.push_str("  check = http { path = \"/\", every = 1m }\n");
+            out.push_str(&format!(
+                "  check = http {{ path = \"/\", every = {} }}\n",
+                b.check_every
+            ));
         }
         if b.sticky {
             out.push_str("  sticky_cookie = \"SRV\"\n");
@@ -421,6 +431,20 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
         if plan.needs_reload() {
             // Every reload-classified server change is refused when tried.
             let haproxy = start(&base_output, run.path());
+            // And `apply`, given the new version, never calls the running
+            // base converged.
+            let live = haptic::apply::read(
+                &haproxy.socket,
+                &new_c.envs[0],
+                std::time::Duration::from_secs(5),
+            )
+            .unwrap();
+            let convergence = haptic::apply::converge(&new_c.envs[0], &live);
+            assert!(
+                !convergence.reload_reasons.is_empty(),
+                "apply sees no reload\n{}",
+                context()
+            );
             for change in &plan.changes {
                 let Apply::Reload(reason) = &change.apply else {
                     continue;
