@@ -738,6 +738,8 @@ pub struct HealthCheck {
     pub rise: u32,
     pub fall: u32,
     pub host: Option<String>,
+    /// The port checked, where it is not the server's (a management port).
+    pub port: Option<u16>,
 }
 
 /// HTTP status codes `first..=last` (one code when they are equal).

@@ -571,6 +571,10 @@ fn backend<'a>(
             rise: c.int("rise").unwrap_or(2) as u32,
             fall: c.int("fall").unwrap_or(3) as u32,
             host: c.string("host"),
+            port: match c.get("port") {
+                Some(Value::Port(p)) => Some(*p),
+                _ => None,
+            },
         }),
         _ => None,
     };

@@ -188,6 +188,7 @@ pub static CHECK: Schema = Schema {
         ("rise", COUNT),
         ("fall", COUNT),
         ("host", Ty::Host),
+        ("port", Ty::Port),
     ],
 };
 

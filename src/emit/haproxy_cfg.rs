@@ -33,11 +33,13 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
         // Their health-check words are the backend's, spelled once.
         check.clear();
         if let Some(c) = &be.check {
-            Line {
+            let mut line = Line {
                 text: &mut check,
                 check: None,
+            };
+            for word in lower::check_words(c) {
+                line.word(word);
             }
-            .words(lower::check_words(c));
         }
         for s in &be.servers {
             text.push_str("    server");
@@ -195,7 +197,11 @@ impl<'a> lower::Words<'a> for Line<'_> {
     fn check_words(&mut self, check: &'a model::HealthCheck) {
         match self.check {
             Some((spelled, words)) if std::ptr::eq(spelled, check) => self.text.push_str(words),
-            _ => self.words(lower::check_words(check)),
+            _ => {
+                for word in lower::check_words(check) {
+                    self.word(word);
+                }
+            }
         }
     }
 

@@ -837,7 +837,9 @@ pub trait Words<'a> {
     /// The health-check words of a server of a backend with `check`: the
     /// same for all its servers, so a sink may spell them once.
     fn check_words(&mut self, check: &'a model::HealthCheck) {
-        self.words(check_words(check));
+        for word in check_words(check) {
+            self.word(word);
+        }
     }
 
     /// A keyword and a number (`weight 10`), which a sink may write
@@ -852,17 +854,22 @@ pub trait Words<'a> {
     }
 }
 
-/// `check inter 2s rise 2 fall 3`: how a server is health-checked.
-pub fn check_words(check: &model::HealthCheck) -> [Word<'static>; 7] {
-    [
-        syn("check"),
+/// `check inter 2s rise 2 fall 3` (`check port 8081 inter ...` where the
+/// check has a port of its own): how a server is health-checked.
+pub fn check_words(check: &model::HealthCheck) -> Vec<Word<'static>> {
+    let mut words = vec![syn("check")];
+    if let Some(port) = check.port {
+        words.extend([syn("port"), Word::Int(u64::from(port))]);
+    }
+    words.extend([
         syn("inter"),
         Word::Duration(check.every),
         syn("rise"),
         Word::Int(u64::from(check.rise)),
         syn("fall"),
         Word::Int(u64::from(check.fall)),
-    ]
+    ]);
+    words
 }
 
 impl<'a> Words<'a> for Vec<Word<'a>> {

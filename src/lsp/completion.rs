@@ -641,7 +641,7 @@ mod tests {
         );
         assert_eq!(
             labels("backend api {\n  if env == production {\n    check = http {\n      "),
-            ["method", "path", "expect", "every", "rise", "fall", "host"]
+            ["method", "path", "expect", "every", "rise", "fall", "host", "port"]
         );
         assert_eq!(
             labels("guard tls_min_version { "),

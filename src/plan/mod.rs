@@ -784,11 +784,14 @@ fn members<T>(
 fn backend_fields(b: &model::Backend) -> Fields {
     let mut f: Fields = vec![("balance", b.balance.name().to_string())];
     if let Some(c) = &b.check {
-        let host = c
+        let mut host = c
             .host
             .as_ref()
             .map(|h| format!(" host {h}"))
             .unwrap_or_default();
+        if let Some(port) = c.port {
+            host.push_str(&format!(" port {port}"));
+        }
         f.push((
             "check",
             format!(

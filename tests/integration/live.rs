@@ -885,7 +885,8 @@ frontend f {{
 
 /// `expect` with a list of codes and a class, as a real HAProxy checks it:
 /// servers answering 204 and 302 are up, one answering 500 is down (and
-/// one answering 204 is down where only 200 is expected).
+/// one answering 204 is down where only 200 is expected). A check with a
+/// `port` of its own asks that port, not the server's (closed here).
 #[test]
 fn health_checks_accept_the_declared_statuses_on_a_real_haproxy() {
     use std::io::{Read, Write};
@@ -930,13 +931,19 @@ backend only_200 {{
   check = http {{ path = "/", expect = 200, every = 100ms, rise = 1, fall = 1 }}
   server no_content = 127.0.0.1:{p204}
 }}
+backend management {{
+  check = http {{ path = "/", expect = 204, every = 100ms, rise = 1, fall = 1, port = {p204} }}
+  server app = 127.0.0.1:{closed}
+}}
 frontend f {{
   bind 127.0.0.1:{front}
   route path prefix "/only/" -> only_200
+  route path prefix "/management/" -> management
   default -> many
 }}
 "#,
         front = free_port(),
+        closed = free_port(),
     );
     let run = tempfile::tempdir().unwrap();
     let cfg = test_cfg(&run, &source);
@@ -953,6 +960,7 @@ frontend f {{
         ("many", "found", "UP L7OK 302"),
         ("many", "failing", "DOWN L7STS 500"),
         ("only_200", "no_content", "DOWN L7STS 204"),
+        ("management", "app", "UP L7OK 204"),
     ];
     let deadline = Instant::now() + Duration::from_secs(10);
     let statuses = loop {
