@@ -380,8 +380,8 @@ fn server(
         commands.push(Command::SetState(target.clone(), s.state));
     }
     // What only a reload changes on a running server, where HAProxy shows
-    // it (`show servers state`, `show stat`). Its `send_proxy`, `slowstart`
-    // and TLS details it does not show: the reload fingerprint holds the
+    // it (`show servers state`, `show stat`). Its `send_proxy`, `slowstart`,
+    // `http2` and TLS details it does not show: the reload fingerprint holds the
     // set of them each backend's servers use (`unreported_option_sets`).
     let has_check = s.check && be.check.is_some();
     for (field, live, declared) in [

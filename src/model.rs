@@ -809,6 +809,9 @@ pub struct Server {
     /// Milliseconds over which a server back up (or new) ramps from no
     /// traffic to its weight.
     pub slowstart: Option<u32>,
+    /// Whether requests go to the server over HTTP/2 (gRPC services),
+    /// whatever TLS negotiates.
+    pub http2: bool,
     pub origin: Span,
 }
 
@@ -830,6 +833,7 @@ impl Server {
             backup,
             send_proxy,
             slowstart,
+            http2,
             origin: _,
         } = self;
         *name == other.name
@@ -843,6 +847,7 @@ impl Server {
             && *backup == other.backup
             && *send_proxy == other.send_proxy
             && *slowstart == other.slowstart
+            && *http2 == other.http2
     }
     /// The weight HAProxy should run the server with: a draining server
     /// takes no new traffic, which the configuration expresses as weight 0

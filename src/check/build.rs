@@ -940,6 +940,7 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
         check,
         backup: options.bool("backup").unwrap_or(false),
         send_proxy: options.bool("send_proxy").unwrap_or(false),
+        http2: options.bool("http2").unwrap_or(false),
         // A timeout is below 2^31 ms.
         slowstart: options.duration("slowstart").map(|ms| ms as u32),
         origin: s.name.span,

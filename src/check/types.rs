@@ -214,6 +214,7 @@ pub static SERVER: Schema = Schema {
         ("backup", Ty::Bool),
         ("send_proxy", Ty::Bool),
         ("slowstart", Ty::Timeout),
+        ("http2", Ty::Bool),
     ],
 };
 

@@ -930,7 +930,7 @@ pub fn push_server_options<'a>(
 
 /// The options of a server line that a running HAProxy does not report
 /// (`show servers state` and `show stat` show neither): `slowstart`, the
-/// PROXY protocol, and TLS with its verification, CA file and SNI. The
+/// PROXY protocol, HTTP/2, and TLS with its verification, CA file and SNI. The
 /// reload fingerprint holds the set of them that a backend's servers use
 /// (`emit::haproxy_cfg::reload_fingerprint`).
 pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<'a>) {
@@ -942,6 +942,9 @@ pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<
     }
     if s.send_proxy {
         words.word(syn("send-proxy-v2"));
+    }
+    if s.http2 {
+        words.words([syn("proto"), syn("h2")]);
     }
     if let Some(tls) = &s.tls {
         words.word(syn("ssl"));
@@ -962,7 +965,7 @@ pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<
 /// Whether [`push_unreported_options`] gives `s` any word: most servers
 /// have none, and the fingerprint asks of every server.
 pub fn has_unreported_options(s: &model::Server) -> bool {
-    s.slowstart.is_some() || s.send_proxy || s.tls.is_some()
+    s.slowstart.is_some() || s.send_proxy || s.http2 || s.tls.is_some()
 }
 
 fn stats_section(stats: &model::Stats) -> Section<'_> {

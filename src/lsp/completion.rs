@@ -565,7 +565,7 @@ fn value(field: &str, ty: Ty, symbols: &Symbols, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     /// A server's options, as completion offers them, in their order.
-    const SERVER_FIELDS: [&str; 8] = [
+    const SERVER_FIELDS: [&str; 9] = [
         "weight",
         "state",
         "maxconn",
@@ -574,6 +574,7 @@ mod tests {
         "backup",
         "send_proxy",
         "slowstart",
+        "http2",
     ];
     use super::*;
 

@@ -939,6 +939,9 @@ fn server_fields(s: &model::Server) -> Fields {
     if s.send_proxy {
         f.push(("send_proxy", "true".to_string()));
     }
+    if s.http2 {
+        f.push(("http2", "true".to_string()));
+    }
     opt(
         &mut f,
         "slowstart",

@@ -1386,3 +1386,43 @@ fn the_stats_bind_serves_metrics_to_the_allowed_networks_on_a_real_haproxy() {
         }
     }
 }
+
+/// `http2 = true` on a real HAProxy: the server's connection begins with
+/// HTTP/2's preface (gRPC services speak nothing else); a server without it
+/// is spoken to in HTTP/1.1.
+#[test]
+fn a_server_with_http2_is_spoken_to_in_http2_on_a_real_haproxy() {
+    use std::io::Read;
+    // A server that reads the first bytes of its one connection.
+    let first_bytes = || {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let thread = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut bytes = [0u8; 24];
+            stream.read_exact(&mut bytes).unwrap();
+            bytes.to_vec()
+        });
+        (port, thread)
+    };
+    let (grpc, grpc_thread) = first_bytes();
+    let (web, web_thread) = first_bytes();
+    let front = free_port();
+    let _haproxy = start_project(&format!(
+        "backend grpc {{ server g = 127.0.0.1:{grpc} {{ http2 = true }} }}\n\
+         backend web {{ server w = 127.0.0.1:{web} }}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  route path prefix \"/grpc/\" -> grpc\n  default -> web\n}}\n"
+    ));
+    for path in ["/grpc/x", "/"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        // The servers never answer: the reply is HAProxy's error, after
+        // the server thread has read what it was sent.
+        let _ = send_raw(front, &request);
+    }
+    assert_eq!(
+        grpc_thread.join().unwrap(),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    );
+    assert_eq!(&web_thread.join().unwrap()[..16], b"GET / HTTP/1.1\r\n");
+}
