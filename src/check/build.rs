@@ -896,15 +896,48 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
         }
         _ => return None,
     };
-    let tls = match options.get("tls") {
-        Some(Value::Record(t)) => Some(Box::new(model::ServerTls {
-            verify: t.enumeration("verify") != Some("none"),
-            ca: t.string("ca"),
-            sni: t.string("sni"),
-        })),
-        _ => None,
+    // The options in one pass over those written (most servers of a large
+    // project have two or three), not a search of them for each option.
+    let mut server = model::Server {
+        name: s.name.name.clone(),
+        host,
+        port,
+        weight: 100,
+        state: model::ServerState::Ready,
+        maxconn: None,
+        tls: None,
+        check: backend_has_check,
+        backup: false,
+        send_proxy: false,
+        slowstart: None,
+        http2: false,
+        origin: s.name.span,
     };
-    if let Some(tls) = &tls {
+    for (name, value, _) in &options.fields {
+        match (*name, value) {
+            ("weight", Value::Int(n)) => server.weight = *n as u32,
+            ("maxconn", Value::Int(n)) => server.maxconn = Some(*n as u32),
+            ("state", Value::Enum(state)) => {
+                server.state =
+                    model::ServerState::from_name(state).unwrap_or(model::ServerState::Ready);
+            }
+            ("tls", Value::Record(t)) => {
+                server.tls = Some(Box::new(model::ServerTls {
+                    verify: t.enumeration("verify") != Some("none"),
+                    ca: t.string("ca"),
+                    sni: t.string("sni"),
+                }));
+            }
+            ("check", Value::Bool(b)) => server.check = *b,
+            ("backup", Value::Bool(b)) => server.backup = *b,
+            ("send_proxy", Value::Bool(b)) => server.send_proxy = *b,
+            // A timeout is below 2^31 ms.
+            ("slowstart", Value::Duration(ms)) => server.slowstart = Some(*ms as u32),
+            ("http2", Value::Bool(b)) => server.http2 = *b,
+            _ => {}
+        }
+    }
+    if let Some(tls) = &server.tls {
         if tls.verify && tls.ca.is_none() {
             let span = options.span("tls").unwrap_or(s.span);
             ctx.diags.push(
@@ -913,9 +946,8 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
             );
         }
     }
-    let check = options.bool("check").unwrap_or(backend_has_check);
     // Not where the backend's check is an error: the error explains it.
-    if check && backend_check == BackendCheck::Absent {
+    if server.check && backend_check == BackendCheck::Absent {
         let span = options.span("check").unwrap_or(s.span);
         ctx.diags.push(
             Diagnostic::new(
@@ -926,25 +958,7 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
             .help("add `check = checks.healthz` (with `import std.checks`) to the backend"),
         );
     }
-    Some(model::Server {
-        name: s.name.name.clone(),
-        host,
-        port,
-        weight: options.int("weight").unwrap_or(100) as u32,
-        state: options
-            .enumeration("state")
-            .and_then(model::ServerState::from_name)
-            .unwrap_or(model::ServerState::Ready),
-        maxconn: options.int("maxconn").map(|n| n as u32),
-        tls,
-        check,
-        backup: options.bool("backup").unwrap_or(false),
-        send_proxy: options.bool("send_proxy").unwrap_or(false),
-        http2: options.bool("http2").unwrap_or(false),
-        // A timeout is below 2^31 ms.
-        slowstart: options.duration("slowstart").map(|ms| ms as u32),
-        origin: s.name.span,
-    })
+    Some(server)
 }
 
 fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {

@@ -119,18 +119,17 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
     hasher.update(text.as_bytes());
     for be in &env.backends {
         text.clear();
-        write_sections(&mut text, &[lower::backend(be)]);
+        let mut section = lower::backend(be);
+        // The check's port, interval, rise and fall: written on each
+        // server's line, and reported by no command.
+        if let Some(check) = &be.check {
+            section.lines.push(lower::check_words(check));
+        }
+        write_sections(&mut text, &[section]);
         hasher.update(text.as_bytes());
         for options in unreported_option_sets(be) {
             hasher.update(b"server options ");
             hasher.update(options.as_bytes());
-            hasher.update(b"\n");
-        }
-        // The check's interval, rise and fall: written on each server's
-        // line, and reported by no command.
-        if let Some(check) = &be.check {
-            hasher.update(b"server check ");
-            hasher.update(render_words(&lower::check_words(check)).as_bytes());
             hasher.update(b"\n");
         }
     }
