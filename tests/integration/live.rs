@@ -1388,8 +1388,9 @@ fn the_stats_bind_serves_metrics_to_the_allowed_networks_on_a_real_haproxy() {
 }
 
 /// `http2 = true` on a real HAProxy: the server's connection begins with
-/// HTTP/2's preface (gRPC services speak nothing else); a server without it
-/// is spoken to in HTTP/1.1.
+/// HTTP/2's preface (gRPC services speak nothing else), and so does its
+/// health check's (HAProxy checks a server in its protocol: no
+/// `check-proto` is written); a server without it is spoken to in HTTP/1.1.
 #[test]
 fn a_server_with_http2_is_spoken_to_in_http2_on_a_real_haproxy() {
     use std::io::Read;
@@ -1408,10 +1409,14 @@ fn a_server_with_http2_is_spoken_to_in_http2_on_a_real_haproxy() {
     };
     let (grpc, grpc_thread) = first_bytes();
     let (web, web_thread) = first_bytes();
+    // Reached by no route: its one connection is its check's.
+    let (checked, checked_thread) = first_bytes();
     let front = free_port();
     let _haproxy = start_project(&format!(
         "backend grpc {{ server g = 127.0.0.1:{grpc} {{ http2 = true }} }}\n\
          backend web {{ server w = 127.0.0.1:{web} }}\n\
+         backend grpc_checked {{\n  check = http {{ path = \"/\", every = 100ms }}\n  \
+         server g = 127.0.0.1:{checked} {{ http2 = true }}\n}}\n\
          frontend f {{\n  bind 127.0.0.1:{front}\n  route path prefix \"/grpc/\" -> grpc\n  default -> web\n}}\n"
     ));
     for path in ["/grpc/x", "/"] {
@@ -1425,4 +1430,9 @@ fn a_server_with_http2_is_spoken_to_in_http2_on_a_real_haproxy() {
         b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
     );
     assert_eq!(&web_thread.join().unwrap()[..16], b"GET / HTTP/1.1\r\n");
+    assert_eq!(
+        checked_thread.join().unwrap(),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        "the health check's connection"
+    );
 }
