@@ -33,13 +33,11 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
         // Their health-check words are the backend's, spelled once.
         check.clear();
         if let Some(c) = &be.check {
-            let mut line = Line {
+            Line {
                 text: &mut check,
                 check: None,
-            };
-            for word in lower::check_words(c) {
-                line.word(word);
             }
+            .words(lower::check_words(c));
         }
         for s in &be.servers {
             text.push_str("    server");
@@ -196,11 +194,7 @@ impl<'a> lower::Words<'a> for Line<'_> {
     fn check_words(&mut self, check: &'a model::HealthCheck) {
         match self.check {
             Some((spelled, words)) if std::ptr::eq(spelled, check) => self.text.push_str(words),
-            _ => {
-                for word in lower::check_words(check) {
-                    self.word(word);
-                }
-            }
+            _ => self.words(lower::check_words(check)),
         }
     }
 

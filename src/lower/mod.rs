@@ -828,7 +828,7 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
 pub trait Words<'a> {
     fn word(&mut self, word: Word<'a>);
 
-    fn words<const N: usize>(&mut self, words: [Word<'a>; N]) {
+    fn words(&mut self, words: impl IntoIterator<Item = Word<'a>>) {
         for word in words {
             self.word(word);
         }
@@ -837,9 +837,7 @@ pub trait Words<'a> {
     /// The health-check words of a server of a backend with `check`: the
     /// same for all its servers, so a sink may spell them once.
     fn check_words(&mut self, check: &'a model::HealthCheck) {
-        for word in check_words(check) {
-            self.word(word);
-        }
+        self.words(check_words(check));
     }
 
     /// A keyword and a number (`weight 10`), which a sink may write
