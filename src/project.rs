@@ -830,9 +830,17 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         } else {
             None
         };
-        match stand_in {
+        // `haproxy = 2.6`: a supported version written as a number is read
+        // as the user's own (the help says to quote it), so that the
+        // sources are checked in the same run.
+        let written = read.get(at.clone()).unwrap_or_default();
+        let version = (stand_in == Some("\"\"")
+            && crate::model::Haproxy::from_name(written).is_some()
+            && key_lines(&read, at.clone()).is_some_and(|(_, key)| key == "haproxy"))
+        .then(|| format!("\"{written}\""));
+        match version.as_deref().or(stand_in) {
             Some(value) => {
-                if let Some((_, key)) = key_lines(&read, at.clone()) {
+                if let Some((_, key)) = key_lines(&read, at.clone()).filter(|_| version.is_none()) {
                     replaced.push(key);
                 }
                 edits.add(at.start, value.len() as isize - at.len() as isize);
@@ -967,10 +975,23 @@ fn manifest_error(
     let bare = Some(written.trim()).filter(|v| {
         !v.is_empty() && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
     });
-    if let (Some(bare), true) = (bare, message.ends_with("expected a string")) {
-        diag = diag
-            .help(format!("write it in double quotes: `\"{bare}\"`"))
-            .replace_with(&format!("\"{bare}\""));
+    let version_key = at
+        .and_then(|at| key_lines(text, at))
+        .is_some_and(|(_, key)| key == "haproxy");
+    match (bare, message.ends_with("expected a string")) {
+        // `haproxy = 2.4`: quoted, still not a version haptic supports.
+        (Some(bare), true) if version_key && crate::model::Haproxy::from_name(bare).is_none() => {
+            diag = diag.help(format!(
+                "haptic supports {}, written in double quotes: `haproxy = \"2.6\"`",
+                crate::check::types::list_values(&crate::model::Haproxy::ALL.map(|v| v.name()))
+            ));
+        }
+        (Some(bare), true) => {
+            diag = diag
+                .help(format!("write it in double quotes: `\"{bare}\"`"))
+                .replace_with(&format!("\"{bare}\""));
+        }
+        _ => {}
     }
     if let Some((help, fix)) = manifest_hint(&message, written) {
         diag = diag.help(help);

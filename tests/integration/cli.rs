@@ -754,6 +754,29 @@ fn manifest_errors_are_diagnostics() {
     let out = haptic(&["compile"], project.path());
     assert_eq!(code(&out), exit::INVALID);
     assert!(!project.path().join("out").exists());
+    // So does a supported version written as a number, which is read as
+    // the version it names; a number that names none says which do, and
+    // the sources wait for a version to be checked against.
+    for (version, sources_checked) in [("2.6", true), ("2.4", false)] {
+        std::fs::write(
+            project.path().join("haptic.toml"),
+            format!("[project]\nname = \"shop\"\nhaproxy = {version}\n"),
+        )
+        .unwrap();
+        let out = haptic(&["check", "--format", "json"], project.path());
+        assert_eq!(code(&out), exit::INVALID);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let diags = json["diagnostics"].as_array().unwrap();
+        assert_eq!(diags.len(), 1 + usize::from(sources_checked), "{json:#}");
+        let help = diags[0]["help"][0].as_str().unwrap();
+        if sources_checked {
+            assert_eq!(help, "write it in double quotes: `\"2.6\"`");
+            assert_eq!(diags[1]["code"], "E0201");
+        } else {
+            assert!(help.starts_with("haptic supports `2.6`"), "{help}");
+            assert!(diags[0]["replacement"].is_null(), "{json:#}");
+        }
+    }
 
     // A value of the wrong type is one mistake, not that and its key
     // missing as well.
