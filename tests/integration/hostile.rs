@@ -390,6 +390,12 @@ fn raw_hostile_text_in_name_positions_is_a_syntax_error() {
         let source = format!("env production\nbackend {name} {{ server s = 10.0.0.1:80 }}\n");
         let c = compile(&source);
         assert!(c.has_errors(), "{name:?} was accepted as a name");
+        // The name of a block's template.
+        let source = format!(
+            "env production\nlet t = {{ retries = 1 }}\nbackend b with {name} {{ server s = 10.0.0.1:80 }}\n"
+        );
+        let c = compile(&source);
+        assert!(c.has_errors(), "{name:?} was accepted as a template");
     }
 }
 
