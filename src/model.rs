@@ -191,6 +191,9 @@ pub struct Frontend {
     /// a load balancer in front sends, and takes the client's address
     /// from it; a connection without one is refused.
     pub accept_proxy: bool,
+    /// A path HAProxy answers itself with 200 while it runs (`monitor-uri`),
+    /// before any rule: for the health checks of a load balancer in front.
+    pub monitor_uri: Option<String>,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
@@ -904,6 +907,7 @@ mod tests {
             forwarded_for: None,
             forwarded_proto: false,
             accept_proxy: false,
+            monitor_uri: None,
             request_headers: Vec::new(),
             response_headers: Vec::new(),
             origin: Span { start: 0, end: 0 },

@@ -1038,6 +1038,7 @@ fn frontend<'a>(
             .and_then(model::ForwardedFor::from_name),
         forwarded_proto: rec.bool("forwarded_proto").unwrap_or(false),
         accept_proxy: rec.bool("accept_proxy").unwrap_or(false),
+        monitor_uri: rec.string("monitor_uri"),
         allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {
@@ -1118,7 +1119,28 @@ fn frontend<'a>(
             other => misplaced(ctx, other, "frontend"),
         }
     }
+    monitored_routes(ctx, &fe, &rec);
     (fe, complete)
+}
+
+/// W0002 for a route of `fe` whose exact path is its `monitor_uri`, which
+/// HAProxy answers itself before any route.
+fn monitored_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
+    let (Some(uri), Some(at)) = (&fe.monitor_uri, rec.span("monitor_uri")) else {
+        return;
+    };
+    for route in &fe.routes {
+        if matches!(&route.path, Some(model::PathMatch::Exact(path)) if path == uri) {
+            ctx.diags.push(
+                Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
+                    .label(at, "the frontend answers this path itself")
+                    .help(format!(
+                        "HAProxy answers `{uri}` with 200 before any route (`monitor_uri`): \
+                         route another path, or give `monitor_uri` a path of its own"
+                    )),
+            );
+        }
+    }
 }
 
 /// E0300 for a request header that `forwarded_for` or `forwarded_proto`

@@ -283,6 +283,7 @@ pub static FRONTEND: Schema = Schema {
         ("forwarded_for", Ty::Enum(ForwardedFor::NAMES)),
         ("forwarded_proto", Ty::Bool),
         ("accept_proxy", Ty::Bool),
+        ("monitor_uri", Ty::Str(StrKind::UrlPath)),
     ],
 };
 

@@ -535,6 +535,9 @@ fn frontend<'a>(
             val(format!("http_req_rate({period})")),
         ]);
     }
+    if let Some(path) = &fe.monitor_uri {
+        lines.push(vec![syn("monitor-uri"), txt(path)]);
+    }
     // `http-request` rules first: HAProxy evaluates them before
     // `use_backend` whatever the order, and warns when they come after.
     lines.extend(allow_only(&fe.allow));

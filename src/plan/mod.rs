@@ -555,6 +555,7 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     });
     opt(&mut fields, "default", &default);
     opt(&mut fields, "maxconn", &f.maxconn);
+    opt(&mut fields, "monitor_uri", &f.monitor_uri);
     opt(
         &mut fields,
         "timeout_client",

@@ -32,6 +32,7 @@ const POSITIONS: &[(&str, &str)] = &[
         "/status",
     ),
     ("default -> redirect \"@@\"", "https://new.example.com"),
+    ("monitor_uri = \"@@\"", "/-/haproxy"),
     ("request_header \"X-A\" = \"@@\"", "value"),
     ("response_header \"@@\" = \"v\"", "X-Name"),
 ];

@@ -1436,3 +1436,23 @@ fn a_server_with_http2_is_spoken_to_in_http2_on_a_real_haproxy() {
         "the health check's connection"
     );
 }
+
+/// `monitor_uri` on a real HAProxy: the path is answered with 200 by
+/// HAProxy itself, whatever the backends' state, and before the
+/// frontend's rules (a load balancer's health checks come from networks
+/// that `allow` may not list); any other path is routed as before.
+#[test]
+fn the_monitor_uri_is_answered_by_haproxy_on_a_real_haproxy() {
+    let (front, dead) = (free_port(), free_port());
+    let _haproxy = start_project(&format!(
+        "backend web {{ server w = 127.0.0.1:{dead} }}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  monitor_uri = \"/-/haproxy\"\n  allow = [10.0.0.0/8]\n  default -> web\n}}\n"
+    ));
+    let status = |path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let reply = String::from_utf8_lossy(&send_raw(front, &request)).into_owned();
+        reply.get(9..12).unwrap_or_default().to_string()
+    };
+    assert_eq!(status("/-/haproxy"), "200");
+    assert_eq!(status("/"), "403", "outside `allow`");
+}
