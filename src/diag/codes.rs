@@ -391,14 +391,16 @@ Fix: route to it, or remove it.";
     /// A route can never match because an earlier route matches first.
     ShadowedRoute = "W0002", Warning, "shadowed-route",
 "Routes are tried in order. A route whose host and path are already covered
-by an earlier route never matches.
+by an earlier route never matches; nor does a route to the exact path the
+frontend answers itself (`monitor_uri`), which comes before any route.
 
 Example:
 
     route path prefix \"/api/\" -> api
     route path prefix \"/api/v2/\" -> api_v2     // never reached
 
-Fix: put the more specific route first.";
+Fix: put the more specific route first (or give `monitor_uri` a path of
+its own).";
 
     /// A weak TLS policy reaches a production environment.
     WeakTls = "W0003", Warning, "weak-tls",
