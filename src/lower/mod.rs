@@ -960,6 +960,10 @@ pub fn push_unreported_options<'a>(s: &'a model::Server, words: &mut impl Words<
         if let Some(sni) = &tls.sni {
             words.words([syn("sni"), val(format!("str({sni})"))]);
         }
+        // gRPC servers refuse a TLS handshake that does not offer h2.
+        if s.http2 {
+            words.words([syn("alpn"), syn("h2")]);
+        }
     }
 }
 

@@ -1456,3 +1456,62 @@ fn the_monitor_uri_is_answered_by_haproxy_on_a_real_haproxy() {
     assert_eq!(status("/-/haproxy"), "200");
     assert_eq!(status("/"), "403", "outside `allow`");
 }
+
+/// `http2 = true` with `tls` on a real HAProxy and a real TLS server
+/// (`openssl s_server`): HAProxy offers h2 by ALPN (gRPC servers refuse
+/// a handshake that does not) and speaks HTTP/2 over it.
+#[test]
+fn a_server_with_http2_over_tls_is_offered_h2_on_a_real_haproxy() {
+    use std::io::Read;
+    let certs = support::certs();
+    let port = free_port();
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &port.to_string(),
+            "-alpn",
+            "h2",
+            "-cert",
+        ])
+        .arg(&certs.cert)
+        .stdin(Stdio::piped()) // s_server ends at the end of its input
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl is installed (see the README)");
+    let ready = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(ready.elapsed() < TIMEOUT, "openssl s_server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let front = free_port();
+    let haproxy = start_project(&format!(
+        "backend grpc {{ server g = 127.0.0.1:{port} {{ http2 = true, tls = {{ verify = none }} }} }}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  default -> grpc\n}}\n"
+    ));
+    // s_server answers nothing: a second is time enough for HAProxy to
+    // make the handshake and send the request, which is all there is to see.
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
+    std::io::Write::write_all(&mut client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let _ = client.read(&mut [0u8; 64]);
+    drop(haproxy);
+    server.kill().unwrap();
+    let mut output = Vec::new();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut output)
+        .unwrap();
+    server.wait().unwrap();
+    let output = String::from_utf8_lossy(&output);
+    assert!(
+        output.contains("ALPN protocols advertised by the client: h2"),
+        "{output}"
+    );
+    assert!(output.contains("PRI * HTTP/2.0"), "{output}");
+}
