@@ -194,6 +194,7 @@ pub struct Frontend {
     /// A path HAProxy answers itself with 200 while it runs (`monitor-uri`),
     /// before any rule: for the health checks of a load balancer in front.
     pub monitor_uri: Option<String>,
+    pub request_id: Option<RequestId>,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
@@ -225,6 +226,37 @@ impl ForwardedFor {
         Self::NAMES[self as usize]
     }
 }
+
+/// What a frontend does with `X-Request-ID`, the request's identifier
+/// that the backends log and pass on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestId {
+    /// Every request gets a new one (a UUID), whatever the client sent:
+    /// for HAProxy at the edge.
+    Replace,
+    /// A request that has one keeps it (a proxy in front set it); one
+    /// without gets a new one.
+    Keep,
+}
+
+impl RequestId {
+    pub const NAMES: &'static [&'static str] = &["replace", "keep"];
+
+    pub fn from_name(name: &str) -> Option<RequestId> {
+        Some(match name {
+            "replace" => RequestId::Replace,
+            "keep" => RequestId::Keep,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// The header [`RequestId`] sets.
+pub const REQUEST_ID_HEADER: &str = "X-Request-ID";
 
 /// At most `requests` HTTP requests per client address in any `per`
 /// milliseconds; more are answered 429.
@@ -908,6 +940,7 @@ mod tests {
             forwarded_proto: false,
             accept_proxy: false,
             monitor_uri: None,
+            request_id: None,
             request_headers: Vec::new(),
             response_headers: Vec::new(),
             origin: Span { start: 0, end: 0 },

@@ -1039,6 +1039,9 @@ fn frontend<'a>(
         forwarded_proto: rec.bool("forwarded_proto").unwrap_or(false),
         accept_proxy: rec.bool("accept_proxy").unwrap_or(false),
         monitor_uri: rec.string("monitor_uri"),
+        request_id: rec
+            .enumeration("request_id")
+            .and_then(model::RequestId::from_name),
         allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {
@@ -1151,6 +1154,8 @@ fn forwarded_header_twice(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &as
         "forwarded_for"
     } else if name.eq_ignore_ascii_case("X-Forwarded-Proto") && fe.forwarded_proto {
         "forwarded_proto"
+    } else if name.eq_ignore_ascii_case(model::REQUEST_ID_HEADER) && fe.request_id.is_some() {
+        "request_id"
     } else {
         return;
     };

@@ -1,7 +1,7 @@
 //! The value types of the language and the schemas of every record-like
 //! construct (backend, server, health check, TLS policy, ...).
 
-use crate::model::{Balance, ForwardedFor, ServerState, TlsVersion};
+use crate::model::{Balance, ForwardedFor, RequestId, ServerState, TlsVersion};
 
 /// What a position in the source expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +284,7 @@ pub static FRONTEND: Schema = Schema {
         ("forwarded_proto", Ty::Bool),
         ("accept_proxy", Ty::Bool),
         ("monitor_uri", Ty::Str(StrKind::UrlPath)),
+        ("request_id", Ty::Enum(RequestId::NAMES)),
     ],
 };
 

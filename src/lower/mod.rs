@@ -620,6 +620,19 @@ fn frontend<'a>(
             );
         }
     }
+    if let Some(request_id) = fe.request_id {
+        lines.push(vec![syn("unique-id-format"), syn("%[uuid()]")]);
+        let mut line = vec![
+            syn("http-request"),
+            syn("set-header"),
+            syn(model::REQUEST_ID_HEADER),
+            syn("%[unique-id]"),
+        ];
+        if request_id == model::RequestId::Keep {
+            line.extend(["unless", "{", "req.hdr(X-Request-ID)", "-m", "found", "}"].map(syn));
+        }
+        lines.push(line);
+    }
     set_headers("http-request", &fe.request_headers, &mut lines);
     if let Some(max_age) = fe.binds.iter().filter_map(|b| b.tls.as_ref()?.hsts).max() {
         lines.push(vec![

@@ -558,6 +558,11 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     opt(&mut fields, "monitor_uri", &f.monitor_uri);
     opt(
         &mut fields,
+        "request_id",
+        &f.request_id.map(model::RequestId::name),
+    );
+    opt(
+        &mut fields,
         "timeout_client",
         &f.timeout_client.map(lower::duration),
     );

@@ -1515,3 +1515,70 @@ fn a_server_with_http2_over_tls_is_offered_h2_on_a_real_haproxy() {
     );
     assert!(output.contains("PRI * HTTP/2.0"), "{output}");
 }
+
+/// `request_id` on a real HAProxy: at the edge (`replace`) every request
+/// reaches its backend with a new `X-Request-ID` (a UUID), whatever the
+/// client sent; behind a proxy (`keep`) one the request has is kept, and
+/// one without gets a new one.
+#[test]
+fn request_ids_reach_the_backend_on_a_real_haproxy() {
+    use std::io::{BufRead, BufReader, Write};
+    let (edge, chain) = (free_port(), free_port());
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    // Answers each request with the `X-Request-ID` lines it was sent.
+    let echo = std::thread::spawn(move || {
+        for _ in 0..3 {
+            let (stream, _) = backend.accept().unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut reader = BufReader::new(&stream);
+            let mut seen = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if line.to_ascii_lowercase().starts_with("x-request-id:") {
+                    seen.push_str(line["x-request-id:".len()..].trim());
+                    seen.push('\n');
+                }
+            }
+            write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{seen}",
+                seen.len()
+            )
+            .unwrap();
+        }
+    });
+    let _haproxy = start_project(&format!(
+        r#"backend echo {{ server s = 127.0.0.1:{port} }}
+frontend edge {{
+  bind 127.0.0.1:{edge}
+  request_id = replace
+  default -> echo
+}}
+frontend chain {{
+  bind 127.0.0.1:{chain}
+  request_id = keep
+  default -> echo
+}}
+"#
+    ));
+    let ask = |port: u16, headers: &str| -> String {
+        let reply = http_get(port, &format!("Host: x\r\n{headers}"));
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        reply[reply.find("\r\n\r\n").unwrap() + 4..].to_string()
+    };
+    let is_uuid =
+        |id: &str| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let replaced = ask(edge, "X-Request-ID: from-the-client\r\n");
+    assert!(is_uuid(replaced.trim_end()), "one new ID: {replaced:?}");
+    assert_eq!(
+        ask(chain, "X-Request-ID: from-the-proxy\r\n"),
+        "from-the-proxy\n"
+    );
+    let new = ask(chain, "");
+    assert!(is_uuid(new.trim_end()), "one new ID: {new:?}");
+    echo.join().unwrap();
+}
