@@ -335,8 +335,9 @@ Fix: shorten the value.";
   (a frontend sends one `Strict-Transport-Security` header for all);
 - a plain bind without `redirect https` in a frontend whose other plain
   bind has it (the frontend redirects every plain-HTTP request);
-- a `request_header` that the frontend's `forwarded_for` or
-  `forwarded_proto` sets already;
+- a `request_header` that the frontend's `forwarded_for`,
+  `forwarded_proto` or `request_id` sets already;
+- a stats block whose `metrics` path is its page's own `uri`;
 - a TLS policy's `client_verify` without the `client_ca` that client
   certificates are checked with.
 
