@@ -342,34 +342,8 @@ frontend f {{
 /// in the chain where the frontend appends.
 #[test]
 fn forwarded_headers_reach_the_backend_on_a_real_haproxy() {
-    use std::io::{BufRead, BufReader, Write};
     let (edge, chain) = (free_port(), free_port());
-    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = backend.local_addr().unwrap().port();
-    // One connection a request: the reply closes it.
-    let echo = std::thread::spawn(move || {
-        for _ in 0..2 {
-            let (stream, _) = backend.accept().unwrap();
-            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-            let mut reader = BufReader::new(&stream);
-            let mut seen = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if line.to_ascii_lowercase().starts_with("x-forwarded") {
-                    seen.push_str(&line.to_ascii_lowercase());
-                }
-            }
-            write!(
-                &stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{seen}",
-                seen.len()
-            )
-            .unwrap();
-        }
-    });
+    let (port, echo) = header_echo("x-forwarded", 2);
     let source = format!(
         r#"backend echo {{ server s = 127.0.0.1:{port} }}
 frontend edge {{
@@ -1038,6 +1012,40 @@ pub fn answer(requests: usize, body: &'static str) -> (u16, std::thread::JoinHan
     (port, thread)
 }
 
+/// A backend that answers each of `requests` requests (a connection
+/// each: the reply closes it) with the lines of its head that start with
+/// `prefix` (lowercase), lowercased.
+fn header_echo(prefix: &'static str, requests: usize) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    let echo = std::thread::spawn(move || {
+        for _ in 0..requests {
+            let (stream, _) = backend.accept().unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut reader = BufReader::new(&stream);
+            let mut seen = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let line = line.to_ascii_lowercase();
+                if line.starts_with(prefix) {
+                    seen.push_str(&line);
+                }
+            }
+            write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{seen}",
+                seen.len()
+            )
+            .unwrap();
+        }
+    });
+    (port, echo)
+}
+
 /// The head of the request a test's backend reads from `stream`, up to
 /// and with its empty line.
 pub fn read_request_head(stream: &mut std::net::TcpStream) -> Vec<u8> {
@@ -1522,35 +1530,8 @@ fn a_server_with_http2_over_tls_is_offered_h2_on_a_real_haproxy() {
 /// one without gets a new one.
 #[test]
 fn request_ids_reach_the_backend_on_a_real_haproxy() {
-    use std::io::{BufRead, BufReader, Write};
     let (edge, chain) = (free_port(), free_port());
-    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = backend.local_addr().unwrap().port();
-    // Answers each request with the `X-Request-ID` lines it was sent.
-    let echo = std::thread::spawn(move || {
-        for _ in 0..3 {
-            let (stream, _) = backend.accept().unwrap();
-            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-            let mut reader = BufReader::new(&stream);
-            let mut seen = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if line.to_ascii_lowercase().starts_with("x-request-id:") {
-                    seen.push_str(line["x-request-id:".len()..].trim());
-                    seen.push('\n');
-                }
-            }
-            write!(
-                &stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{seen}",
-                seen.len()
-            )
-            .unwrap();
-        }
-    });
+    let (port, echo) = header_echo("x-request-id:", 3);
     let _haproxy = start_project(&format!(
         r#"backend echo {{ server s = 127.0.0.1:{port} }}
 frontend edge {{
@@ -1565,10 +1546,14 @@ frontend chain {{
 }}
 "#
     ));
+    // The IDs the backend was sent, one a line.
     let ask = |port: u16, headers: &str| -> String {
         let reply = http_get(port, &format!("Host: x\r\n{headers}"));
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-        reply[reply.find("\r\n\r\n").unwrap() + 4..].to_string()
+        reply[reply.find("\r\n\r\n").unwrap() + 4..]
+            .lines()
+            .map(|line| format!("{}\n", line["x-request-id:".len()..].trim()))
+            .collect()
     };
     let is_uuid =
         |id: &str| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
