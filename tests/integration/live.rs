@@ -597,14 +597,9 @@ fn clients_outside_the_allowed_networks_get_403_on_a_real_haproxy() {
          frontend open {{\n  bind 127.0.0.1:{open}\n  route path prefix \"/out/\" -> outside\n  default -> inside\n}}\n\
          frontend closed {{\n  bind 127.0.0.1:{closed}\n  allow = [10.0.0.0/8]\n  default -> inside\n}}\n"
     ));
-    let status = |port: u16, path: &str| {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let reply = String::from_utf8_lossy(&send_raw(port, &request)).into_owned();
-        reply.get(9..12).unwrap_or_default().to_string()
-    };
-    assert_eq!(status(open, "/out/x"), "403", "the backend's networks");
-    assert_eq!(status(closed, "/"), "403", "the frontend's networks");
-    assert_eq!(status(open, "/in"), "200", "inside both");
+    assert_eq!(status_of(open, "/out/x"), "403", "the backend's networks");
+    assert_eq!(status_of(closed, "/"), "403", "the frontend's networks");
+    assert_eq!(status_of(open, "/in"), "200", "inside both");
     answer.join().unwrap();
 }
 
@@ -988,6 +983,13 @@ fn send_raw(port: u16, request: &str) -> Vec<u8> {
     let mut reply = Vec::new();
     let _ = stream.read_to_end(&mut reply);
     reply
+}
+
+/// The status code a frontend on `port` answers `GET path` with.
+fn status_of(port: u16, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let reply = String::from_utf8_lossy(&send_raw(port, &request)).into_owned();
+    reply.get(9..12).unwrap_or_default().to_string()
 }
 
 /// A test's backend server: it answers `requests` requests, one a
@@ -1456,13 +1458,8 @@ fn the_monitor_uri_is_answered_by_haproxy_on_a_real_haproxy() {
         "backend web {{ server w = 127.0.0.1:{dead} }}\n\
          frontend f {{\n  bind 127.0.0.1:{front}\n  monitor_uri = \"/-/haproxy\"\n  allow = [10.0.0.0/8]\n  default -> web\n}}\n"
     ));
-    let status = |path: &str| {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let reply = String::from_utf8_lossy(&send_raw(front, &request)).into_owned();
-        reply.get(9..12).unwrap_or_default().to_string()
-    };
-    assert_eq!(status("/-/haproxy"), "200");
-    assert_eq!(status("/"), "403", "outside `allow`");
+    assert_eq!(status_of(front, "/-/haproxy"), "200");
+    assert_eq!(status_of(front, "/"), "403", "outside `allow`");
 }
 
 /// `http2 = true` with `tls` on a real HAProxy and a real TLS server
