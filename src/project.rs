@@ -874,12 +874,18 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         return (manifest, diags);
     }
     diags.sort_by_key(|d| d.span.map(|s| s.start));
-    let usable = manifest.filter(|m| {
-        ["entry", "out", "haproxy"]
-            .iter()
-            .all(|key| !is_replaced(key))
-            && crate::model::Haproxy::from_name(&m.project.haproxy).is_some()
-    });
+    // The sources are checked with the manifest where it finds them as the
+    // user wrote it (`entry`, `out`). Where the target version is a
+    // mistake, the oldest supported stands in: no check depends on it, and
+    // nothing is written while the manifest has an error.
+    let usable = manifest
+        .filter(|_| ["entry", "out"].iter().all(|key| !is_replaced(key)))
+        .map(|mut m| {
+            if crate::model::Haproxy::from_name(&m.project.haproxy).is_none() {
+                m.project.haproxy = crate::model::Haproxy::ALL[0].name().to_string();
+            }
+            m
+        });
     (usable, diags)
 }
 

@@ -754,28 +754,39 @@ fn manifest_errors_are_diagnostics() {
     let out = haptic(&["compile"], project.path());
     assert_eq!(code(&out), exit::INVALID);
     assert!(!project.path().join("out").exists());
-    // So does a supported version written as a number, which is read as
-    // the version it names; a number that names none says which do, and
-    // the sources wait for a version to be checked against.
-    for (version, sources_checked) in [("2.6", true), ("2.4", false)] {
+    // So does a mistake of the target version, whatever it is (the
+    // checks do not depend on it): a supported version written as a
+    // number, which is read as the version it names; a number that names
+    // none, which says which do; an unsupported version; none at all.
+    for (version, help) in [
+        ("haproxy = 2.6", "write it in double quotes: `\"2.6\"`"),
+        ("haproxy = 2.4", "haptic supports `2.6`, `2.8`, `3.0`"),
+        ("haproxy = \"2.4\"", "expected one of `2.6`, `2.8`, `3.0`"),
+        ("", "add `haproxy = \"2.6\"` to `[project]`"),
+    ] {
         std::fs::write(
             project.path().join("haptic.toml"),
-            format!("[project]\nname = \"shop\"\nhaproxy = {version}\n"),
+            format!("[project]\nname = \"shop\"\n{version}\n"),
         )
         .unwrap();
         let out = haptic(&["check", "--format", "json"], project.path());
         assert_eq!(code(&out), exit::INVALID);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let diags = json["diagnostics"].as_array().unwrap();
-        assert_eq!(diags.len(), 1 + usize::from(sources_checked), "{json:#}");
-        let help = diags[0]["help"][0].as_str().unwrap();
-        if sources_checked {
-            assert_eq!(help, "write it in double quotes: `\"2.6\"`");
-            assert_eq!(diags[1]["code"], "E0201");
-        } else {
-            assert!(help.starts_with("haptic supports `2.6`"), "{help}");
-            assert!(diags[0]["replacement"].is_null(), "{json:#}");
-        }
+        let found: Vec<&str> = json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(found, ["E0005", "E0201"], "{version}: {json:#}");
+        let first = &json["diagnostics"][0];
+        assert!(
+            first["help"][0].as_str().unwrap().starts_with(help),
+            "{version}: {first:#}"
+        );
+        let out = haptic(&["compile"], project.path());
+        assert_eq!(code(&out), exit::INVALID);
+        assert!(!project.path().join("out").exists());
     }
 
     // A value of the wrong type is one mistake, not that and its key
