@@ -1115,7 +1115,10 @@ fn frontend<'a>(
                     forwarded_header_twice(ctx, &fe, &rec, h);
                     fe.request_headers.push(value)
                 }
-                (Some(value), ast::HeaderKind::Response) => fe.response_headers.push(value),
+                (Some(value), ast::HeaderKind::Response) => {
+                    forwarded_header_twice(ctx, &fe, &rec, h);
+                    fe.response_headers.push(value)
+                }
                 (None, _) => complete = false,
             },
             ast::BodyItem::Field(_) => {}
@@ -1146,19 +1149,22 @@ fn monitored_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
     }
 }
 
-/// E0300 for a request header that `forwarded_for` or `forwarded_proto`
-/// of the same frontend sets too: one of the two would be lost.
+/// E0300 for a header that `forwarded_for`, `forwarded_proto` (requests)
+/// or `request_id` (requests and responses) of the same frontend sets too:
+/// one of the two would be lost.
 fn forwarded_header_twice(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &ast::Header) {
     let name = h.name.value.as_str();
-    let field = if name.eq_ignore_ascii_case("X-Forwarded-For") && fe.forwarded_for.is_some() {
-        "forwarded_for"
-    } else if name.eq_ignore_ascii_case("X-Forwarded-Proto") && fe.forwarded_proto {
-        "forwarded_proto"
-    } else if name.eq_ignore_ascii_case(model::REQUEST_ID_HEADER) && fe.request_id.is_some() {
-        "request_id"
-    } else {
-        return;
-    };
+    let request = h.kind == ast::HeaderKind::Request;
+    let field =
+        if request && name.eq_ignore_ascii_case("X-Forwarded-For") && fe.forwarded_for.is_some() {
+            "forwarded_for"
+        } else if request && name.eq_ignore_ascii_case("X-Forwarded-Proto") && fe.forwarded_proto {
+            "forwarded_proto"
+        } else if name.eq_ignore_ascii_case(model::REQUEST_ID_HEADER) && fe.request_id.is_some() {
+            "request_id"
+        } else {
+            return;
+        };
     let mut diag = Diagnostic::new(
         Code::Contradiction,
         h.name.span,

@@ -620,18 +620,36 @@ fn frontend<'a>(
             );
         }
     }
+    // The request's ID in a variable, which the response can read (the
+    // request's headers are gone by then): the one it came with, where it
+    // is kept, else a new UUID. It is HAProxy's unique ID (`%ID` in a log
+    // format) too.
     if let Some(request_id) = fe.request_id {
-        lines.push(vec![syn("unique-id-format"), syn("%[uuid()]")]);
-        let mut line = vec![
+        if request_id == model::RequestId::Keep {
+            lines.push(
+                [
+                    "http-request",
+                    "set-var(txn.request_id)",
+                    "req.hdr(X-Request-ID)",
+                ]
+                .map(syn)
+                .to_vec(),
+            );
+        }
+        let mut line = ["http-request", "set-var(txn.request_id)", "uuid()"]
+            .map(syn)
+            .to_vec();
+        if request_id == model::RequestId::Keep {
+            line.extend(["unless", "{", "var(txn.request_id)", "-m", "found", "}"].map(syn));
+        }
+        lines.push(line);
+        lines.push(vec![syn("unique-id-format"), syn("%[var(txn.request_id)]")]);
+        lines.push(vec![
             syn("http-request"),
             syn("set-header"),
             syn(model::REQUEST_ID_HEADER),
-            syn("%[unique-id]"),
-        ];
-        if request_id == model::RequestId::Keep {
-            line.extend(["unless", "{", "req.hdr(X-Request-ID)", "-m", "found", "}"].map(syn));
-        }
-        lines.push(line);
+            syn("%[var(txn.request_id)]"),
+        ]);
     }
     set_headers("http-request", &fe.request_headers, &mut lines);
     if let Some(max_age) = fe.binds.iter().filter_map(|b| b.tls.as_ref()?.hsts).max() {
@@ -644,6 +662,15 @@ fn frontend<'a>(
             syn("{"),
             syn("ssl_fc"),
             syn("}"),
+        ]);
+    }
+    if fe.request_id.is_some() {
+        // The client is told the ID its request was logged and passed on by.
+        lines.push(vec![
+            syn("http-response"),
+            syn("set-header"),
+            syn(model::REQUEST_ID_HEADER),
+            syn("%[var(txn.request_id)]"),
         ]);
     }
     set_headers("http-response", &fe.response_headers, &mut lines);

@@ -1543,14 +1543,26 @@ frontend chain {{
 }}
 "#
     ));
-    // The IDs the backend was sent, one a line.
+    // The IDs the backend was sent, one a line; the client is told the
+    // same one.
     let ask = |port: u16, headers: &str| -> String {
         let reply = http_get(port, &format!("Host: x\r\n{headers}"));
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-        reply[reply.find("\r\n\r\n").unwrap() + 4..]
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+        let ids: String = body
             .lines()
             .map(|line| format!("{}\n", line["x-request-id:".len()..].trim()))
-            .collect()
+            .collect();
+        let told = head
+            .lines()
+            .filter_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("x-request-id: ")
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(told, [ids.trim_end().to_string()], "{reply}");
+        ids
     };
     let is_uuid =
         |id: &str| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
