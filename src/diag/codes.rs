@@ -336,7 +336,8 @@ Fix: shorten the value.";
 - a plain bind without `redirect https` in a frontend whose other plain
   bind has it (the frontend redirects every plain-HTTP request);
 - a `request_header` that the frontend's `forwarded_for`,
-  `forwarded_proto` or `request_id` sets already;
+  `forwarded_proto` or `request_id` sets already (or a `response_header`
+  that `request_id` sets);
 - a stats block whose `metrics` path is its page's own `uri`;
 - a TLS policy's `client_verify` without the `client_ca` that client
   certificates are checked with.
