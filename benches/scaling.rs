@@ -146,6 +146,20 @@ const KINDS: &[Kind] = &[
         },
     },
     Kind {
+        name: "backends with one template, a field of it misspelt (errors)",
+        args: &["check"],
+        source: |n| {
+            let mut src = String::from(HEAD);
+            src.push_str("let service = { balance = leastconn, retrys = 2 }\n");
+            src.push_str(
+                &items_then_a_frontend(n, |i| {
+                    format!("backend b{i} with service {{ server s = 10.0.0.1:80 }}")
+                })[HEAD.len()..],
+            );
+            src
+        },
+    },
+    Kind {
         name: "environments, one condition listing them",
         args: &["check"],
         source: |n| envs_and_condition(n, 'e'),
