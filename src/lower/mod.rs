@@ -625,24 +625,23 @@ fn frontend<'a>(
     // is kept, else a new UUID. It is HAProxy's unique ID (`%ID` in a log
     // format) too.
     if let Some(request_id) = fe.request_id {
-        if request_id == model::RequestId::Keep {
-            lines.push(
-                [
-                    "http-request",
-                    "set-var(txn.request_id)",
-                    "req.hdr(X-Request-ID)",
-                ]
-                .map(syn)
-                .to_vec(),
-            );
+        let new = ["http-request", "set-var(txn.request_id)", "uuid()"].map(syn);
+        match request_id {
+            model::RequestId::Replace => lines.push(new.to_vec()),
+            model::RequestId::Keep => {
+                lines.push(
+                    [
+                        "http-request",
+                        "set-var(txn.request_id)",
+                        "req.hdr(X-Request-ID)",
+                    ]
+                    .map(syn)
+                    .to_vec(),
+                );
+                let unless = ["unless", "{", "var(txn.request_id)", "-m", "found", "}"];
+                lines.push(new.into_iter().chain(unless.map(syn)).collect());
+            }
         }
-        let mut line = ["http-request", "set-var(txn.request_id)", "uuid()"]
-            .map(syn)
-            .to_vec();
-        if request_id == model::RequestId::Keep {
-            line.extend(["unless", "{", "var(txn.request_id)", "-m", "found", "}"].map(syn));
-        }
-        lines.push(line);
         lines.push(vec![syn("unique-id-format"), syn("%[var(txn.request_id)]")]);
         lines.push(vec![
             syn("http-request"),
