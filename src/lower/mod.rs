@@ -345,6 +345,11 @@ fn map_lookups(fe: &str, path: &str) -> [String; 3] {
     ]
 }
 
+/// The format of `option httplog` (HAProxy's configuration manual), and
+/// the request's unique ID after it.
+const HTTPLOG_WITH_ID: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc \
+     %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r %ID";
+
 fn global(env: &model::Env) -> Section<'_> {
     let d = &env.defaults;
     let mut lines = Vec::new();
@@ -643,6 +648,8 @@ fn frontend<'a>(
             }
         }
         lines.push(vec![syn("unique-id-format"), syn("%[var(txn.request_id)]")]);
+        // `option httplog`'s line, with the ID at its end.
+        lines.push(vec![syn("log-format"), val(HTTPLOG_WITH_ID)]);
         lines.push(vec![
             syn("http-request"),
             syn("set-header"),

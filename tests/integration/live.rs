@@ -1524,13 +1524,22 @@ fn a_server_with_http2_over_tls_is_offered_h2_on_a_real_haproxy() {
 /// `request_id` on a real HAProxy: at the edge (`replace`) every request
 /// reaches its backend with a new `X-Request-ID` (a UUID), whatever the
 /// client sent; behind a proxy (`keep`) one the request has is kept, and
-/// one without gets a new one.
+/// one without gets a new one. The client is told the same ID, and
+/// HAProxy's log line (here sent to a syslog socket of the test's) ends
+/// with it.
 #[test]
 fn request_ids_reach_the_backend_on_a_real_haproxy() {
     let (edge, chain) = (free_port(), free_port());
     let (port, echo) = header_echo("x-request-id:", 3);
-    let _haproxy = start_project(&format!(
-        r#"backend echo {{ server s = 127.0.0.1:{port} }}
+    let syslog = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+    syslog.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let log = syslog.local_addr().unwrap().port();
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let source = format!(
+        r#"env test
+defaults {{ socket = "{socket}", log = "127.0.0.1:{log}" }}
+backend echo {{ server s = 127.0.0.1:{port} }}
 frontend edge {{
   bind 127.0.0.1:{edge}
   request_id = replace
@@ -1541,8 +1550,15 @@ frontend chain {{
   request_id = keep
   default -> echo
 }}
-"#
-    ));
+"#,
+        socket = socket.display()
+    );
+    let cfg = TempProject::single(&source)
+        .compile()
+        .outputs()
+        .remove(0)
+        .haproxy_cfg;
+    let _haproxy = start_cfg(run, &cfg);
     // The IDs the backend was sent, one a line; the client is told the
     // same one.
     let ask = |port: u16, headers: &str| -> String {
@@ -1575,4 +1591,11 @@ frontend chain {{
     let new = ask(chain, "");
     assert!(is_uuid(new.trim_end()), "one new ID: {new:?}");
     echo.join().unwrap();
+    // One log line a request, in their order, each ending with its ID.
+    for id in [replaced.trim_end(), "from-the-proxy", new.trim_end()] {
+        let mut datagram = [0u8; 2048];
+        let n = syslog.recv(&mut datagram).expect("a log line");
+        let line = String::from_utf8_lossy(&datagram[..n]).to_ascii_lowercase();
+        assert!(line.trim_end().ends_with(id), "{id}: {line}");
+    }
 }
