@@ -833,21 +833,22 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         // `haproxy = 2.6`: a supported version written as a number is read
         // as the user's own (the help says to quote it), so that the
         // sources are checked in the same run.
+        let keyed = key_lines(&read, at.clone());
         let written = read.get(at.clone()).unwrap_or_default();
         let version = (stand_in == Some("\"\"")
             && crate::model::Haproxy::from_name(written).is_some()
-            && key_lines(&read, at.clone()).is_some_and(|(_, key)| key == "haproxy"))
+            && keyed.as_ref().is_some_and(|(_, key)| key == "haproxy"))
         .then(|| format!("\"{written}\""));
         match version.as_deref().or(stand_in) {
             Some(value) => {
-                if let Some((_, key)) = key_lines(&read, at.clone()).filter(|_| version.is_none()) {
+                if let Some((_, key)) = keyed.filter(|_| version.is_none()) {
                     replaced.push(key);
                 }
                 edits.add(at.start, value.len() as isize - at.len() as isize);
                 read.replace_range(at, value);
             }
             None => {
-                let Some((lines, key)) = key_lines(&read, at) else {
+                let Some((lines, key)) = keyed else {
                     break None;
                 };
                 // Every byte of whole lines becomes a space (but line

@@ -1112,11 +1112,11 @@ fn frontend<'a>(
             }
             ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
                 (Some(value), ast::HeaderKind::Request) => {
-                    forwarded_header_twice(ctx, &fe, &rec, h);
+                    header_set_by_a_field(ctx, &fe, &rec, h);
                     fe.request_headers.push(value)
                 }
                 (Some(value), ast::HeaderKind::Response) => {
-                    forwarded_header_twice(ctx, &fe, &rec, h);
+                    header_set_by_a_field(ctx, &fe, &rec, h);
                     fe.response_headers.push(value)
                 }
                 (None, _) => complete = false,
@@ -1152,7 +1152,7 @@ fn monitored_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
 /// E0300 for a header that `forwarded_for`, `forwarded_proto` (requests)
 /// or `request_id` (requests and responses) of the same frontend sets too:
 /// one of the two would be lost.
-fn forwarded_header_twice(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &ast::Header) {
+fn header_set_by_a_field(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &ast::Header) {
     let name = h.name.value.as_str();
     let request = h.kind == ast::HeaderKind::Request;
     let field =
