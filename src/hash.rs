@@ -10,6 +10,7 @@
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 pub type IndexSet<K> = indexmap::IndexSet<K, foldhash::fast::RandomState>;
+pub type IndexMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
 
 /// An empty map with room for `capacity` entries.
 pub fn map_with_capacity<K, V>(capacity: usize) -> Map<K, V> {

@@ -170,6 +170,7 @@ pub struct Listen {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frontend {
     pub name: String,
+    pub mode: Mode,
     pub binds: Vec<Bind>,
     pub routes: Vec<Route>,
     /// Where the requests no route matches go: a backend, or a redirect.
@@ -198,6 +199,33 @@ pub struct Frontend {
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
+}
+
+/// What a frontend or a backend carries: HTTP requests, which it reads
+/// (routes by path, headers, redirects, ...), or the bytes of TCP
+/// connections, which it passes on as they come (a database, a message
+/// broker, TLS passed through to the servers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Http,
+    Tcp,
+}
+
+impl Mode {
+    pub const NAMES: &'static [&'static str] = &["http", "tcp"];
+
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Some(match name {
+            "http" => Mode::Http,
+            "tcp" => Mode::Tcp,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 /// What a frontend does with `X-Forwarded-For`.
@@ -345,6 +373,8 @@ pub enum NotEntry {
     /// Its path prefix is `/`, whose key is the host's own.
     RootPrefix,
     Redirect,
+    /// It is a route of a `mode = tcp` frontend, by the TLS server name.
+    Tcp,
     /// The route of this index, written before it, can match some of its
     /// requests, and is not an entry that the lookup takes first (an exact
     /// path, or a longer prefix, of its host).
@@ -435,6 +465,9 @@ impl Frontend {
                 }
             }
         }
+        if self.mode == Mode::Tcp {
+            return vec![Err(NotEntry::Tcp); self.routes.len()];
+        }
         let mut hostless = Seen::default();
         // Wildcards under their domain with its leading dot
         // (`.example.com`), hosts in lower case.
@@ -493,6 +526,7 @@ impl Frontend {
                 "its path prefix is `/` (the host alone, without a path, can be an entry)".into()
             }
             NotEntry::Redirect => "it redirects".into(),
+            NotEntry::Tcp => "it is a route of a `mode = tcp` frontend".into(),
             NotEntry::After(earlier) => format!(
                 "route `{}` before it can match the same requests",
                 self.routes[earlier].key()
@@ -679,6 +713,7 @@ impl Balance {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
     pub name: String,
+    pub mode: Mode,
     pub balance: Balance,
     pub check: Option<HealthCheck>,
     pub timeout_connect: Option<u64>,
@@ -718,6 +753,7 @@ impl Backend {
     pub fn same_as(&self, other: &Backend) -> bool {
         let Backend {
             name,
+            mode,
             balance,
             check,
             timeout_connect,
@@ -738,6 +774,7 @@ impl Backend {
             origin: _,
         } = self;
         *name == other.name
+            && *mode == other.mode
             && *balance == other.balance
             && *check == other.check
             && *timeout_connect == other.timeout_connect
@@ -928,6 +965,7 @@ mod tests {
     fn frontend(routes: Vec<Route>) -> Frontend {
         Frontend {
             name: "f".into(),
+            mode: Mode::Http,
             binds: Vec::new(),
             routes,
             default: Some(Target::Backend("default".into())),

@@ -256,7 +256,10 @@ pub(super) fn env<'a>(
         backends.push(be);
     }
     let backend_names = KnownBackends {
-        set: backends.iter().map(|b| b.name.as_str()).collect(),
+        set: backends
+            .iter()
+            .map(|b| (b.name.as_str(), (b.mode, b.origin)))
+            .collect(),
         names: std::cell::OnceCell::new(),
     };
     for decl in frontend_decls {
@@ -556,6 +559,14 @@ fn backend<'a>(
         .enumeration("balance")
         .and_then(model::Balance::from_name)
         .unwrap_or(model::Balance::RoundRobin);
+    let mode = rec
+        .enumeration("mode")
+        .and_then(model::Mode::from_name)
+        .unwrap_or_default();
+    let tcp = Tcp::of(&rec, mode, "backend", &decl.name.name);
+    if let Some(tcp) = &tcp {
+        tcp.refuse_fields(ctx, &rec, HTTP_BACKEND_FIELDS);
+    }
     let check = match rec.get("check") {
         Some(Value::Record(c)) => Some(model::HealthCheck {
             method: c.enumeration("method").unwrap_or("GET").to_string(),
@@ -619,13 +630,19 @@ fn backend<'a>(
                     );
                     continue;
                 }
-                match server(ctx, s, backend_check) {
+                match server(ctx, s, backend_check, tcp.as_ref()) {
                     Some(server) => {
                         servers.push(server);
                         addr_spans.push(s.addr.span);
                     }
                     None => complete = false,
                 }
+            }
+            ast::BodyItem::Header(h) if tcp.is_some() => {
+                if let Some(tcp) = &tcp {
+                    tcp.refuse_header(ctx, h);
+                }
+                complete = false;
             }
             ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
                 (Some(value), ast::HeaderKind::Request) => request_headers.push(value),
@@ -639,6 +656,7 @@ fn backend<'a>(
     duplicate_addresses(ctx, &decl.name.name, &servers, &addr_spans);
     let backend = model::Backend {
         name: decl.name.name.to_string(),
+        mode,
         balance,
         check,
         timeout_connect: rec.duration("timeout_connect"),
@@ -833,6 +851,95 @@ fn compare_other(a: &model::Server, b: &model::Server) -> std::cmp::Ordering {
     host.then(a.port.cmp(&b.port))
 }
 
+/// A block's `mode = tcp`: its bytes are passed on as they come, and
+/// what needs HTTP is refused (E0304).
+struct Tcp<'n> {
+    /// `frontend` or `backend`.
+    kind: &'static str,
+    name: &'n str,
+    /// Where `mode = tcp` is written.
+    at: Option<Span>,
+}
+
+/// The settings of a frontend that read or write HTTP.
+const HTTP_FRONTEND_FIELDS: &[&str] = &[
+    "rate_limit",
+    "max_body",
+    "forwarded_for",
+    "forwarded_proto",
+    "monitor_uri",
+    "request_id",
+];
+
+/// The settings of a backend that read or write HTTP.
+const HTTP_BACKEND_FIELDS: &[&str] = &[
+    "http_reuse",
+    "sticky_cookie",
+    "compress",
+    "strip_prefix",
+    "basic_auth",
+];
+
+impl<'n> Tcp<'n> {
+    /// The block's `mode = tcp`; `None` for an HTTP block.
+    fn of(rec: &Rec, mode: model::Mode, kind: &'static str, name: &'n str) -> Option<Tcp<'n>> {
+        (mode == model::Mode::Tcp).then(|| Tcp {
+            kind,
+            name,
+            at: rec.span("mode"),
+        })
+    }
+
+    /// E0304 for `what`, written at `span`, which needs HTTP.
+    fn refuse(&self, ctx: &mut Ctx, span: Span, what: &str, help: &str) {
+        let mut diag = Diagnostic::new(
+            Code::WrongMode,
+            span,
+            format!(
+                "{what} needs HTTP, and {} `{}` is `mode = tcp`",
+                self.kind, self.name
+            ),
+        )
+        .help(format!(
+            "{help}; or make the {} `mode = http`, the default",
+            self.kind
+        ));
+        if let Some(at) = self.at {
+            diag = diag.label(at, "`mode = tcp` here");
+        }
+        ctx.diags.push(diag);
+    }
+
+    /// E0304 for a header item.
+    fn refuse_header(&self, ctx: &mut Ctx, h: &ast::Header) {
+        let item = match h.kind {
+            ast::HeaderKind::Request => "`request_header`",
+            ast::HeaderKind::Response => "`response_header`",
+        };
+        self.refuse(
+            ctx,
+            h.span,
+            item,
+            &format!("remove it: a tcp {} sees no headers", self.kind),
+        );
+    }
+
+    /// E0304 for each field of `rec` among `http` (those of the block's
+    /// kind that need HTTP).
+    fn refuse_fields(&self, ctx: &mut Ctx, rec: &Rec, http: &[&str]) {
+        for (name, _, span) in &rec.fields {
+            if http.contains(name) {
+                self.refuse(
+                    ctx,
+                    *span,
+                    &format!("`{name}`"),
+                    &format!("remove `{name}`: a tcp {} reads no HTTP", self.kind),
+                );
+            }
+        }
+    }
+}
+
 fn misplaced(ctx: &mut Ctx, item: &ast::BodyItem, kind: &str) {
     let (span, what) = match item {
         ast::BodyItem::Server(s) => (s.span, "a server"),
@@ -868,7 +975,12 @@ enum BackendCheck {
     Invalid,
 }
 
-fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option<model::Server> {
+fn server(
+    ctx: &mut Ctx,
+    s: &ast::Server,
+    backend_check: BackendCheck,
+    tcp: Option<&Tcp>,
+) -> Option<model::Server> {
     let backend_has_check = backend_check == BackendCheck::Declared;
     name_length(ctx, &s.name);
     let addr = ctx.eval_coerce(&s.addr, Ty::Addr);
@@ -945,6 +1057,15 @@ fn server(ctx: &mut Ctx, s: &ast::Server, backend_check: BackendCheck) -> Option
                     .help("add `ca = \"/etc/ssl/certs/ca-certificates.crt\"`, or `verify = none` to encrypt without verifying"),
             );
         }
+    }
+    if let (Some(tcp), true) = (tcp, server.http2) {
+        tcp.refuse(
+            ctx,
+            options.span("http2").unwrap_or(s.span),
+            "`http2`",
+            "remove `http2`: HTTP/2 is a protocol of HTTP requests, which a tcp backend does not read",
+        );
+        return None;
     }
     // Not where the backend's check is an error: the error explains it.
     if server.check && backend_check == BackendCheck::Absent {
@@ -1025,8 +1146,17 @@ fn frontend<'a>(
     flatten(&decl.body, ctx.env, &mut body);
     let (rec, template_ok) = ctx.fields_with("frontend", &types::FRONTEND, decl, &body);
     complete &= template_ok;
+    let mode = rec
+        .enumeration("mode")
+        .and_then(model::Mode::from_name)
+        .unwrap_or_default();
+    let tcp = Tcp::of(&rec, mode, "frontend", &decl.name.name);
+    if let Some(tcp) = &tcp {
+        tcp.refuse_fields(ctx, &rec, HTTP_FRONTEND_FIELDS);
+    }
     let mut fe = model::Frontend {
         name: decl.name.name.to_string(),
+        mode,
         binds: Vec::new(),
         routes: Vec::new(),
         default: None,
@@ -1070,6 +1200,12 @@ fn frontend<'a>(
     };
     let mut default_span: Option<Span> = None;
     for item in &body {
+        if let Some(tcp) = &tcp {
+            if !tcp_item(ctx, tcp, item) {
+                complete = false;
+                continue;
+            }
+        }
         match item {
             ast::BodyItem::Bind(b) => match bind(ctx, b) {
                 Some(bind) => fe.binds.push(bind),
@@ -1077,7 +1213,7 @@ fn frontend<'a>(
             },
             ast::BodyItem::Route(r) => {
                 let known = match &r.target {
-                    ast::RouteTarget::Backend(name) => backend_ref(ctx, name, backends),
+                    ast::RouteTarget::Backend(name) => backend_ref(ctx, &fe, name, backends),
                     ast::RouteTarget::Redirect(_) => true,
                 };
                 match (route(ctx, r), known) {
@@ -1099,7 +1235,7 @@ fn frontend<'a>(
                     continue;
                 }
                 let target = match &default.target {
-                    ast::RouteTarget::Backend(name) => backend_ref(ctx, name, backends)
+                    ast::RouteTarget::Backend(name) => backend_ref(ctx, &fe, name, backends)
                         .then(|| model::Target::Backend(name.name.to_string())),
                     ast::RouteTarget::Redirect(url) => {
                         redirect_url(ctx, url).map(model::Target::Redirect)
@@ -1126,7 +1262,108 @@ fn frontend<'a>(
         }
     }
     monitored_routes(ctx, &fe, &rec);
+    if tcp.is_some() {
+        server_names(ctx, &fe);
+    }
     (fe, complete)
+}
+
+/// Whether `item` of a tcp frontend can be: E0304 for a header, a route
+/// by path, a redirect, or a bind that redirects to HTTPS.
+fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
+    let redirect = |target: &ast::RouteTarget| match target {
+        ast::RouteTarget::Redirect(url) => Some(url.span),
+        ast::RouteTarget::Backend(_) => None,
+    };
+    let redirect_help = "route to a backend: a tcp frontend cannot answer with a redirect";
+    match item {
+        ast::BodyItem::Header(h) => tcp.refuse_header(ctx, h),
+        ast::BodyItem::Bind(b) if b.redirect.is_some() => {
+            let at = b.redirect.as_ref().map_or(b.span, |r| r.span);
+            tcp.refuse(
+                ctx,
+                at,
+                "`redirect https`",
+                "remove it: a tcp frontend cannot redirect",
+            );
+        }
+        ast::BodyItem::Route(r) if r.path.is_some() || redirect(&r.target).is_some() => {
+            if let Some(path) = &r.path {
+                tcp.refuse(
+                    ctx,
+                    path.0.span.to(path.1.span),
+                    "a route by path",
+                    "route by `host` alone: a tcp frontend matches the TLS server name a \
+                     client asks for, not a request's path",
+                );
+            }
+            if let Some(url) = redirect(&r.target) {
+                tcp.refuse(ctx, url, "a redirect", redirect_help);
+            }
+        }
+        ast::BodyItem::Default(d) if redirect(&d.target).is_some() => {
+            let url = redirect(&d.target).unwrap_or(d.span);
+            tcp.refuse(ctx, url, "a redirect", redirect_help);
+        }
+        _ => return true,
+    }
+    false
+}
+
+/// The routes of a tcp frontend match the TLS server name a client asks
+/// for: E0203 for a route by IP address (no client sends one as a
+/// server name), and E0300 for host routes in a frontend whose binds both
+/// pass TLS through and end it (a route reads the name from the client's
+/// TLS hello, passed through, or from HAProxy's own TLS session, and one
+/// frontend cannot do both).
+fn server_names(ctx: &mut Ctx, fe: &model::Frontend) {
+    for route in &fe.routes {
+        let Some(host) = &route.host else { continue };
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::InvalidAddress,
+                    route.origin,
+                    format!("`{host}` is not a TLS server name"),
+                )
+                .help(
+                    "a route of a tcp frontend matches the server name a client asks for \
+                     (SNI), which is never an IP address: route by host name, or send \
+                     the connections to addresses with `default`",
+                ),
+            );
+        }
+    }
+    let Some(route) = fe.routes.iter().find(|r| r.host.is_some()) else {
+        return;
+    };
+    let ending = fe.binds.iter().find(|b| b.tls.is_some());
+    let passing = fe.binds.iter().find(|b| b.tls.is_none());
+    let (Some(ending), Some(passing)) = (ending, passing) else {
+        return;
+    };
+    ctx.diags.push(
+        Diagnostic::new(
+            Code::Contradiction,
+            route.origin,
+            format!(
+                "tcp frontend `{}` both ends TLS and passes it through, and routes by \
+                 server name",
+                fe.name
+            ),
+        )
+        .label(
+            ending.origin,
+            "HAProxy ends TLS here: the name is its session's",
+        )
+        .label(
+            passing.origin,
+            "TLS passes through here: the name is read from the client's hello",
+        )
+        .help(
+            "put the binds that end TLS and those that pass it through in frontends of their own",
+        ),
+    );
 }
 
 /// W0002 for a route of `fe` whose exact path is its `monitor_uri`, which
@@ -1182,14 +1419,42 @@ fn header_set_by_a_field(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &ast
 /// in the number of backends); the names for "did you mean" are prepared
 /// on the first unknown target.
 struct KnownBackends<'b> {
-    set: crate::hash::IndexSet<&'b str>,
+    /// Each backend's mode, and where it is declared.
+    set: crate::hash::IndexMap<&'b str, (model::Mode, Span)>,
     names: std::cell::OnceCell<Names>,
 }
 
-/// Checks that a route target names a backend of this environment.
-fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &KnownBackends) -> bool {
-    if backends.set.contains(target.name.as_str()) {
-        return true;
+/// Checks that a route target of frontend `fe` names a backend of this
+/// environment, of the frontend's mode.
+fn backend_ref(
+    ctx: &mut Ctx,
+    fe: &model::Frontend,
+    target: &ast::Ident,
+    backends: &KnownBackends,
+) -> bool {
+    if let Some(&(mode, origin)) = backends.set.get(target.name.as_str()) {
+        if mode == fe.mode {
+            return true;
+        }
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::WrongMode,
+                target.span,
+                format!(
+                    "{} frontend `{}` cannot send to {} backend `{}`",
+                    fe.mode.name(),
+                    fe.name,
+                    mode.name(),
+                    target.name
+                ),
+            )
+            .label(origin, format!("`mode = {}` backend", mode.name()))
+            .help(
+                "HAProxy refuses to start when a frontend names a backend of the other mode: \
+                 route to a backend of the frontend's mode, or give the two the same `mode`",
+            ),
+        );
+        return false;
     }
     let mut d = Diagnostic::new(
         Code::UnknownBackend,
@@ -1200,7 +1465,7 @@ fn backend_ref(ctx: &mut Ctx, target: &ast::Ident, backends: &KnownBackends) -> 
         Names::from(
             backends
                 .set
-                .iter()
+                .keys()
                 .map(|n| n.to_string())
                 .collect::<Vec<_>>(),
         )

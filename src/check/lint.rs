@@ -38,7 +38,8 @@ pub(super) fn env(
     {
         let shadowed = shadowing(&fe.routes);
         shadowed_routes(fe, &shadowed, diags);
-        if env.defaults.routes_map.is_some() {
+        // A tcp frontend's routes are never entries, and need not be.
+        if env.defaults.routes_map.is_some() && fe.mode == model::Mode::Http {
             map_entries(fe, &shadowed, diags);
         }
         frontend_shape(env, fe, diags);
@@ -502,7 +503,10 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
             .help("add `bind :443 tls POLICY` to the frontend"),
         );
     }
-    hsts_agrees(fe, diags);
+    // A tcp frontend sends no header, HSTS or other.
+    if fe.mode == model::Mode::Http {
+        hsts_agrees(fe, diags);
+    }
     redirect_agrees(fe, diags);
     if env.production {
         for b in &fe.binds {
@@ -660,7 +664,8 @@ fn enforce(
             }
         }
         "hsts" => {
-            for fe in &env.frontends {
+            // HSTS is a header: a tcp frontend sends none.
+            for fe in env.frontends.iter().filter(|f| f.mode == model::Mode::Http) {
                 for b in &fe.binds {
                     if let Some(tls) = b.tls.as_ref().filter(|t| t.hsts.is_none()) {
                         violation(
@@ -702,7 +707,8 @@ fn enforce(
             }
         }
         "https_only" => {
-            for fe in &env.frontends {
+            // A tcp frontend's plain binds do not serve HTTP.
+            for fe in env.frontends.iter().filter(|f| f.mode == model::Mode::Http) {
                 for b in fe
                     .binds
                     .iter()

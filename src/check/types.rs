@@ -1,7 +1,7 @@
 //! The value types of the language and the schemas of every record-like
 //! construct (backend, server, health check, TLS policy, ...).
 
-use crate::model::{Balance, ForwardedFor, RequestId, ServerState, TlsVersion};
+use crate::model::{Balance, ForwardedFor, Mode, RequestId, ServerState, TlsVersion};
 
 /// What a position in the source expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +235,7 @@ pub static BACKEND: Schema = Schema {
         ("strip_prefix", Ty::Str(StrKind::UrlPath)),
         ("basic_auth", Ty::Record(&BASIC_AUTH)),
         ("allow", Ty::List(&Ty::Cidr)),
+        ("mode", Ty::Enum(Mode::NAMES)),
     ],
 };
 
@@ -285,6 +286,7 @@ pub static FRONTEND: Schema = Schema {
         ("accept_proxy", Ty::Bool),
         ("monitor_uri", Ty::Str(StrKind::UrlPath)),
         ("request_id", Ty::Enum(RequestId::NAMES)),
+        ("mode", Ty::Enum(Mode::NAMES)),
     ],
 };
 

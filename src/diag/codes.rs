@@ -365,6 +365,35 @@ address and port. HAProxy would refuse to start.
 
 Fix: give each bind its own port.";
 
+    /// A setting that needs HTTP in a `mode = tcp` block, or traffic sent to a backend of the other mode.
+    WrongMode = "E0304", Error, "wrong-mode",
+"A frontend or backend with `mode = tcp` passes the bytes of each
+connection on as they come: it reads no HTTP request, so it cannot route
+by path, redirect, set headers, count requests, compress, authenticate
+users or set cookies. And a frontend sends its traffic only to backends
+of its own mode: HAProxy refuses to start when an HTTP frontend names a
+TCP backend, or the other way round.
+
+    backend orders_db {
+      mode = tcp
+      server pg1 = 10.0.3.10:5432
+    }
+
+    frontend postgres {
+      mode = tcp
+      bind 10.0.0.2:5432
+      route host \"db.example.com\" -> orders_db   // by the TLS server name
+      default -> orders_db
+    }
+
+A `route host` of a tcp frontend matches the server name a client asks
+for in its TLS hello (SNI): the connection is passed through, still
+encrypted, to a backend whose servers hold the certificate, or, on a
+bind with `tls`, HAProxy ends TLS and passes the decrypted bytes on.
+
+Fix: remove the setting, or make the block `mode = http` (the default);
+route a tcp frontend to tcp backends only.";
+
     /// A guardrail of the project is violated.
     Guardrail = "E0400", Error, "guardrail",
 "A `guard` declared by the team does not hold in some environment. The

@@ -134,20 +134,18 @@ pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
 /// The rule that answers 403 to a client outside the networks `allow`
 /// lists (a frontend's or a backend's); none when it lists none.
 fn allow_only(allow: &[String]) -> Option<Vec<Word<'_>>> {
+    allow_with(allow, &["http-request", "deny", "deny_status", "403"])
+}
+
+/// `rule` unless the client's address is in `allow` (403 for HTTP; for
+/// TCP, the connection closed: in a frontend before anything is read,
+/// `tcp-request connection`, in a backend `tcp-request content`).
+fn allow_with<'a>(allow: &'a [String], rule: &[&'static str]) -> Option<Vec<Word<'a>>> {
     if allow.is_empty() {
         return None;
     }
-    let mut line = [
-        "http-request",
-        "deny",
-        "deny_status",
-        "403",
-        "unless",
-        "{",
-        "src",
-    ]
-    .map(syn)
-    .to_vec();
+    let mut line: Vec<Word> = rule.iter().copied().map(syn).collect();
+    line.extend(["unless", "{", "src"].map(syn));
     line.extend(allow.iter().map(val));
     line.push(syn("}"));
     Some(line)
@@ -345,6 +343,80 @@ fn map_lookups(fe: &str, path: &str) -> [String; 3] {
     ]
 }
 
+/// A `mode = tcp` frontend: its binds, limits and allowed networks, and
+/// its routes by the TLS server name a client asks for. Where its binds
+/// pass TLS through, the name is read from the client's hello, which the
+/// frontend waits for (up to five seconds: a client that sends no TLS
+/// goes to the default); where they end TLS, from HAProxy's own session
+/// (the checker keeps a frontend to one of the two).
+fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
+    let mut lines = vec![
+        vec![syn("mode"), syn("tcp")],
+        vec![syn("option"), syn("tcplog")],
+    ];
+    lines.extend(fe.binds.iter().map(|b| bind_line(fe, b)));
+    if let Some(n) = fe.maxconn {
+        lines.push(vec![syn("maxconn"), val(n)]);
+    }
+    if let Some(ms) = fe.timeout_client {
+        lines.push(vec![syn("timeout"), syn("client"), val(duration(ms))]);
+    }
+    lines.extend(allow_with(
+        &fe.allow,
+        &["tcp-request", "connection", "reject"],
+    ));
+    let ends_tls = fe.binds.iter().any(|b| b.tls.is_some());
+    let server_name = if ends_tls {
+        "ssl_fc_sni"
+    } else {
+        "req.ssl_sni"
+    };
+    if !ends_tls && fe.routes.iter().any(|r| r.host.is_some()) {
+        lines.push(["tcp-request", "inspect-delay", "5s"].map(syn).to_vec());
+        lines.push(
+            [
+                "tcp-request",
+                "content",
+                "accept",
+                "if",
+                "{",
+                "req.ssl_hello_type",
+                "1",
+                "}",
+            ]
+            .map(syn)
+            .to_vec(),
+        );
+    }
+    for route in &fe.routes {
+        let Some(backend) = route.target.backend() else {
+            continue;
+        };
+        let mut line = vec![syn("use_backend"), name(backend), syn("if"), syn("{")];
+        match (route.host_suffix(), &route.host) {
+            (Some(suffix), _) => line.extend([
+                syn(server_name),
+                syn("-m"),
+                syn("end"),
+                syn("-i"),
+                txt(suffix),
+            ]),
+            (None, Some(host)) => line.extend([syn(server_name), syn("-i"), txt(host)]),
+            // The checker allows no other route in a tcp frontend.
+            (None, None) => continue,
+        }
+        line.push(syn("}"));
+        lines.push(line);
+    }
+    if let Some(backend) = fe.default.as_ref().and_then(model::Target::backend) {
+        lines.push(vec![syn("default_backend"), val(backend)]);
+    }
+    Section {
+        header: vec![syn("frontend"), name(&fe.name)],
+        lines,
+    }
+}
+
 /// The format of `option httplog` (HAProxy's configuration manual), and
 /// the request's unique ID after it.
 const HTTPLOG_WITH_ID: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc \
@@ -518,6 +590,9 @@ fn frontend<'a>(
     redirects: &Redirects,
     routes_map: Option<&str>,
 ) -> Section<'a> {
+    if fe.mode == model::Mode::Tcp {
+        return tcp_frontend(fe);
+    }
     let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
     if let Some(n) = fe.maxconn {
         lines.push(vec![syn("maxconn"), val(n)]);
@@ -765,7 +840,11 @@ fn frontend<'a>(
 /// One backend's section, but for its server lines, which come after the
 /// section's other lines: `server` and [`server_options`] each.
 pub fn backend(be: &model::Backend) -> Section<'_> {
-    let mut lines = vec![vec![syn("balance"), syn(be.balance.name())]];
+    let mut lines = Vec::new();
+    if be.mode == model::Mode::Tcp {
+        lines.push(vec![syn("mode"), syn("tcp")]);
+    }
+    lines.push(vec![syn("balance"), syn(be.balance.name())]);
     if be.balance.is_hash() {
         lines.push(vec![syn("hash-type"), syn("consistent")]);
     }
@@ -828,7 +907,10 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         types.extend(be.compress.iter().map(|t| txt(t)));
         lines.push(types);
     }
-    lines.extend(allow_only(&be.allow));
+    lines.extend(match be.mode {
+        model::Mode::Http => allow_only(&be.allow),
+        model::Mode::Tcp => allow_with(&be.allow, &["tcp-request", "content", "reject"]),
+    });
     if let Some(auth) = &be.basic_auth {
         lines.push(vec![
             syn("http-request"),

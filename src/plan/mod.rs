@@ -548,7 +548,7 @@ fn route_fits(f: &model::Frontend, has_map: bool) -> Fits {
 }
 
 fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
-    let mut fields = Fields::new();
+    let mut fields: Fields = vec![("mode", f.mode.name().to_string())];
     let default = f.default.as_ref().map(|target| match target {
         model::Target::Backend(name) => name.clone(),
         model::Target::Redirect(url) => format!("redirect {url}"),
@@ -788,7 +788,10 @@ fn members<T>(
 }
 
 fn backend_fields(b: &model::Backend) -> Fields {
-    let mut f: Fields = vec![("balance", b.balance.name().to_string())];
+    let mut f: Fields = vec![
+        ("mode", b.mode.name().to_string()),
+        ("balance", b.balance.name().to_string()),
+    ];
     if let Some(c) = &b.check {
         let mut host = c
             .host

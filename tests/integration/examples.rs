@@ -124,6 +124,20 @@ fn readme_sample_compiles() {
     let c = project.compile();
     assert!(!c.has_errors(), "{}", support::rendered(&c));
     assert_eq!(c.env_names(), ["staging", "production"]);
+    // The samples after it, each a project of its own with an environment,
+    // compile without a diagnostic.
+    let mut rest = &readme[start..];
+    while let Some(at) = rest.find("```hap\n") {
+        rest = &rest[at + "```hap\n".len()..];
+        let sample = &rest[..rest.find("```").unwrap()];
+        let project = support::TempProject::single(&format!("env production\n{sample}"));
+        let c = project.compile();
+        assert!(
+            c.diagnostics.is_empty(),
+            "{sample}\n{}",
+            support::rendered(&c)
+        );
+    }
 }
 
 /// The README's language section names every guard rule and every field,
