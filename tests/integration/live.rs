@@ -1599,3 +1599,167 @@ frontend chain {{
         assert!(line.trim_end().ends_with(id), "{id}: {line}");
     }
 }
+
+/// A test's TCP server that takes `connections` connections, one after
+/// another, and sends each one's first bytes (up to `len`, or until the
+/// client's end) on `seen`, labelled `name`; for each line it reads, it
+/// writes `name: LINE` back. Its port.
+fn tcp_server(
+    name: &'static str,
+    connections: usize,
+    seen: std::sync::mpsc::Sender<(&'static str, Vec<u8>)>,
+) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut bytes = Vec::new();
+            let mut byte = [0u8; 1];
+            // A line, or a TLS record's first five bytes.
+            let tls_record = |b: &[u8]| b.first() == Some(&0x16) && b.len() == 5;
+            while !bytes.ends_with(b"\n") && !tls_record(&bytes) {
+                if stream.read(&mut byte).unwrap_or(0) == 0 {
+                    break;
+                }
+                bytes.push(byte[0]);
+            }
+            if bytes.ends_with(b"\n") {
+                let _ = stream.write_all(format!("{name}: ").as_bytes());
+                let _ = stream.write_all(&bytes);
+            }
+            let _ = seen.send((name, bytes));
+        }
+    });
+    port
+}
+
+/// `mode = tcp` on a real HAProxy: bytes that are no HTTP pass through a
+/// tcp frontend and backend both ways; a client outside `allow` is cut
+/// off before anything is read; and the servers of a tcp backend are
+/// set by the Runtime API script as any are.
+#[test]
+fn tcp_frontends_pass_connections_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    let (seen, seen_rx) = std::sync::mpsc::channel();
+    let db = tcp_server("db", 1, seen.clone());
+    let (open, closed) = (free_port(), free_port());
+    let run = tempfile::tempdir().unwrap();
+    let source = format!(
+        "backend db {{\n  mode = tcp\n  balance = leastconn\n  \
+         server pg1 = 127.0.0.1:{db} {{ weight = 30 }}\n  \
+         server pg2 = 127.0.0.2:{db} {{ state = maint }}\n}}\n\
+         frontend open {{\n  mode = tcp\n  bind 127.0.0.1:{open}\n  default -> db\n}}\n\
+         frontend closed {{\n  mode = tcp\n  bind 127.0.0.1:{closed}\n  \
+         allow = [10.0.0.0/8]\n  default -> db\n}}\n"
+    );
+    let socket = run.path().join("admin.sock");
+    let project = TempProject::single(&format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n{source}",
+        socket.display()
+    ));
+    let output = project.compile().outputs().remove(0);
+    let haproxy = start_cfg(run, &output.haproxy_cfg);
+
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", open)).unwrap();
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    client.write_all(b"\x00\x01 not http\n").unwrap();
+    let mut echoed = vec![0u8; b"db: \x00\x01 not http\n".len()];
+    client.read_exact(&mut echoed).unwrap();
+    assert_eq!(echoed, b"db: \x00\x01 not http\n");
+    let (name, bytes) = seen_rx.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(
+        (name, bytes.as_slice()),
+        ("db", &b"\x00\x01 not http\n"[..])
+    );
+
+    // Outside `allow`: closed (reset) before a byte reaches a server.
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", closed)).unwrap();
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let _ = client.write_all(b"hello\n");
+    let mut reply = Vec::new();
+    let _ = client.read_to_end(&mut reply);
+    assert!(reply.is_empty(), "{reply:?}");
+    assert!(seen_rx.recv_timeout(Duration::from_millis(300)).is_err());
+
+    // The servers' declared state, from the script, on servers started
+    // otherwise by hand.
+    haproxy.command("set server db/pg1 weight 1");
+    haproxy.command("set server db/pg2 state ready");
+    apply_script(&haproxy, &output.runtime_txt);
+    let live = haproxy.servers();
+    let pg1 = &live[&("db".to_string(), "pg1".to_string())];
+    let pg2 = &live[&("db".to_string(), "pg2".to_string())];
+    assert_eq!(pg1.weight, 30);
+    assert!(pg2.maint, "{pg2:?}");
+}
+
+/// Routes of a tcp frontend by the TLS server name on a real HAProxy: where
+/// the bind passes TLS through, each client's hello (from `openssl
+/// s_client`) reaches the backend its server name routes to, still
+/// encrypted (a TLS record), a wildcard taking the names under its
+/// domain and the default the others; where the bind ends TLS, the
+/// decrypted bytes reach the backend of the session's server name.
+#[test]
+fn tcp_routes_follow_the_tls_server_name_on_a_real_haproxy() {
+    use std::io::Write;
+    let (seen, seen_rx) = std::sync::mpsc::channel();
+    let api = tcp_server("api", 1, seen.clone());
+    let partners = tcp_server("partners", 1, seen.clone());
+    let other = tcp_server("other", 1, seen.clone());
+    let iot = tcp_server("iot", 1, seen.clone());
+    let (passing, ending) = (free_port(), free_port());
+    let _haproxy = start_project(&format!(
+        "tls edge {{ certs = \"/etc/haproxy/site.pem\" }}\n\
+         backend api {{ mode = tcp\n  server a = 127.0.0.1:{api} }}\n\
+         backend partners {{ mode = tcp\n  server p = 127.0.0.1:{partners} }}\n\
+         backend other {{ mode = tcp\n  server o = 127.0.0.1:{other} }}\n\
+         backend iot {{ mode = tcp\n  server i = 127.0.0.1:{iot} }}\n\
+         frontend passthrough {{\n  mode = tcp\n  bind 127.0.0.1:{passing}\n  \
+         route host \"api.example.com\" -> api\n  \
+         route host \"*.partners.example.com\" -> partners\n  default -> other\n}}\n\
+         frontend ending {{\n  mode = tcp\n  bind 127.0.0.1:{ending} tls edge\n  \
+         route host \"iot.example.com\" -> iot\n  default -> other\n}}\n"
+    ));
+    // What a client that asks for `name` on `port` sends, once connected.
+    let connect = |port: u16, name: &str, send: &[u8]| {
+        let mut child = Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-servername", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl is installed (see the README)");
+        child.stdin.take().unwrap().write_all(send).unwrap();
+        child
+    };
+    for (name, backend) in [
+        ("api.example.com", "api"),
+        ("eu.partners.example.com", "partners"),
+    ] {
+        let mut client = connect(passing, name, b"");
+        let (reached, bytes) = seen_rx.recv_timeout(TIMEOUT).unwrap();
+        let _ = client.kill();
+        let _ = client.wait();
+        assert_eq!(reached, backend, "{name}");
+        assert_eq!(bytes[0], 0x16, "a TLS handshake record reached {backend}");
+    }
+    // Ended by HAProxy: the server gets the line the client sent in TLS.
+    let mut client = connect(ending, "iot.example.com", b"reading 21.5\n");
+    let (reached, bytes) = seen_rx.recv_timeout(TIMEOUT).unwrap();
+    let _ = client.kill();
+    let _ = client.wait();
+    assert_eq!((reached, bytes.as_slice()), ("iot", &b"reading 21.5\n"[..]));
+    // Any other name goes to the default.
+    let mut client = connect(passing, "www.example.com", b"");
+    let (reached, _) = seen_rx.recv_timeout(TIMEOUT).unwrap();
+    let _ = client.kill();
+    let _ = client.wait();
+    assert_eq!(reached, "other");
+}
