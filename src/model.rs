@@ -801,17 +801,25 @@ impl Backend {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthCheck {
+    /// The request a server is asked once connected (`http { ... }`);
+    /// `None` for a check that only connects (`tcp { ... }`).
+    pub http: Option<HttpProbe>,
+    pub every: u64,
+    pub rise: u32,
+    pub fall: u32,
+    /// The port checked, where it is not the server's (a management port).
+    pub port: Option<u16>,
+}
+
+/// The HTTP request of a health check, and what a healthy server answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpProbe {
     pub method: String,
     pub path: String,
     /// The statuses a healthy server answers with: codes and ranges of
     /// codes, as written (`200`, `"3xx"` is 300..=399), never empty.
     pub expect: Vec<StatusRange>,
-    pub every: u64,
-    pub rise: u32,
-    pub fall: u32,
     pub host: Option<String>,
-    /// The port checked, where it is not the server's (a management port).
-    pub port: Option<u16>,
 }
 
 /// HTTP status codes `first..=last` (one code when they are equal).

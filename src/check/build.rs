@@ -112,7 +112,7 @@ impl<'a> Ctx<'a, '_> {
         let not_fields = not_fields.or_else(|| match &found.raw {
             value::Raw::Record {
                 head: Some(head), ..
-            } if head.name == "http" => Some(format!(
+            } if head.name == "http" || head.name == "tcp" => Some(format!(
                 "`{name}` is a health check: a backend sets it as `check = {name}`; \
                  a {kind}'s template is a record of {kind} fields: `let service = {{ ... }}`"
             )),
@@ -569,19 +569,21 @@ fn backend<'a>(
     }
     let check = match rec.get("check") {
         Some(Value::Record(c)) => Some(model::HealthCheck {
-            method: c.enumeration("method").unwrap_or("GET").to_string(),
-            path: c.string("path").unwrap_or_else(|| "/".into()),
-            expect: match c.get("expect") {
-                Some(Value::Statuses(list)) => list.clone(),
-                _ => vec![model::StatusRange {
-                    first: 200,
-                    last: 200,
-                }],
-            },
+            http: (c.head != Some("tcp")).then(|| model::HttpProbe {
+                method: c.enumeration("method").unwrap_or("GET").to_string(),
+                path: c.string("path").unwrap_or_else(|| "/".into()),
+                expect: match c.get("expect") {
+                    Some(Value::Statuses(list)) => list.clone(),
+                    _ => vec![model::StatusRange {
+                        first: 200,
+                        last: 200,
+                    }],
+                },
+                host: c.string("host"),
+            }),
             every: c.duration("every").unwrap_or(2000),
             rise: c.int("rise").unwrap_or(2) as u32,
             fall: c.int("fall").unwrap_or(3) as u32,
-            host: c.string("host"),
             port: match c.get("port") {
                 Some(Value::Port(p)) => Some(*p),
                 _ => None,

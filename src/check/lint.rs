@@ -691,7 +691,10 @@ fn enforce(
                         be.name,
                         be.servers.len()
                     ),
-                    "add `check = checks.healthz` (with `import std.checks`)",
+                    match be.mode {
+                        model::Mode::Http => "add `check = checks.healthz` (with `import std.checks`)",
+                        model::Mode::Tcp => "add `check = checks.connect` (with `import std.checks`): it connects, and asks nothing more",
+                    },
                 );
             }
         }

@@ -154,6 +154,15 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// The schema of a record of this kind headed `head`: this one, or
+    /// the variant the head names (`tcp { ... }` for a health check).
+    pub fn headed(&'static self, head: &str) -> &'static Schema {
+        HEADED
+            .iter()
+            .find(|(schema, name, _)| std::ptr::eq(*schema, self) && *name == head)
+            .map_or(self, |(_, _, variant)| variant)
+    }
+
     /// The field `name` as the schema spells it, and its type.
     pub fn field(&self, name: &str) -> Option<(&'static str, Ty)> {
         self.fields.iter().find(|(n, _)| *n == name).copied()
@@ -179,7 +188,7 @@ pub const REDIRECTS: &[&str] = &["https"];
 
 pub static CHECK: Schema = Schema {
     kind: "health check",
-    heads: &["http"],
+    heads: &["http", "tcp"],
     fields: &[
         ("method", Ty::Enum(HTTP_METHODS)),
         ("path", Ty::Str(StrKind::UrlPath)),
@@ -191,6 +200,22 @@ pub static CHECK: Schema = Schema {
         ("port", Ty::Port),
     ],
 };
+
+/// `tcp { ... }`: a health check that connects, and asks nothing more.
+pub static TCP_CHECK: Schema = Schema {
+    kind: "TCP health check",
+    heads: &["tcp"],
+    fields: &[
+        ("every", Ty::Timeout),
+        ("rise", COUNT),
+        ("fall", COUNT),
+        ("port", Ty::Port),
+    ],
+};
+
+/// The schemas a head picks instead of the one a position expects: a
+/// health check headed `tcp` has the fields of [`TCP_CHECK`].
+static HEADED: &[(&Schema, &str, &Schema)] = &[(&CHECK, "tcp", &TCP_CHECK)];
 
 pub static SERVER_TLS: Schema = Schema {
     kind: "server TLS",

@@ -324,6 +324,7 @@ pub fn eval_record<'f>(
     let mut seen = Seen::new();
     let mut rec = Rec {
         fields: Vec::with_capacity(fields.size_hint().0),
+        head: None,
     };
     let mut ok = true;
     for field in fields {
@@ -463,6 +464,8 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rec {
     pub fields: Vec<(&'static str, Value, Span)>,
+    /// The head it was written with (`http`, `tcp`), among its schema's.
+    pub head: Option<&'static str>,
 }
 
 impl Rec {
@@ -967,13 +970,17 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
 /// against a schema. Problems in one field do not hide the others: the
 /// record holds every field that checked, and the flag says whether all did.
 fn record(
-    schema: &Schema,
+    schema: &'static Schema,
     head: Option<&Ident>,
     fields: &[(Ident, SRaw)],
     names: &Names,
     diags: &mut Diagnostics,
 ) -> (Rec, bool) {
     let mut ok = true;
+    let schema = match head {
+        Some(head) => schema.headed(&head.name),
+        None => schema,
+    };
     if let Some(head) = head {
         if !schema.heads.contains(&head.name.as_str()) {
             ok = false;
@@ -1001,6 +1008,7 @@ fn record(
     }
     let mut rec = Rec {
         fields: Vec::with_capacity(fields.len()),
+        head: head.and_then(|h| schema.heads.iter().copied().find(|n| *n == h.name)),
     };
     for (name, raw) in fields {
         ok &= record_field(schema, &mut rec, name, raw, names, diags);

@@ -848,7 +848,8 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
     if be.balance.is_hash() {
         lines.push(vec![syn("hash-type"), syn("consistent")]);
     }
-    if let Some(check) = &be.check {
+    // A check without a request only connects: HAProxy's default.
+    if let Some(check) = be.check.as_ref().and_then(|c| c.http.as_ref()) {
         lines.push(vec![syn("option"), syn("httpchk")]);
         let mut send = vec![
             syn("http-check"),

@@ -403,7 +403,11 @@ fn opened(head: &[Tok], outer: Block, symbols: &Symbols) -> Block {
         .map_or(Block::Unknown, |schema| Block::Record(schema)),
         (Some(field), _) if head.get(1) == Some(&Tok::Punct('=')) => {
             match outer.schema().and_then(|s| s.field(field)) {
-                Some((_, Ty::Record(schema))) => Block::Record(schema),
+                // `check = tcp {`: the head picks the schema's variant.
+                Some((_, Ty::Record(schema))) => match head.last() {
+                    Some(Tok::Word(w, _)) => Block::Record(schema.headed(w)),
+                    _ => Block::Record(schema),
+                },
                 // A record of a list: `users = [{ name = ... }, {`.
                 Some((_, Ty::List(Ty::Record(schema)))) if head.contains(&Tok::Punct('[')) => {
                     Block::Record(schema)
@@ -645,6 +649,11 @@ mod tests {
             ["method", "path", "expect", "every", "rise", "fall", "host", "port"]
         );
         assert_eq!(
+            labels("backend api {\n  check = tcp { "),
+            ["every", "rise", "fall", "port"],
+            "a TCP check's own fields"
+        );
+        assert_eq!(
             labels("guard tls_min_version { "),
             ["min"],
             "a guard's options"
@@ -681,7 +690,7 @@ mod tests {
         );
         assert_eq!(
             labels("backend api {\n  check = "),
-            ["http", "app_port", "checks.healthz", "tls.curves"]
+            ["http", "tcp", "app_port", "checks.healthz", "tls.curves"]
         );
         assert_eq!(
             labels("let x = "),
@@ -806,7 +815,10 @@ mod tests {
         symbols.constants.insert("http".into());
         let found = complete("backend api {\n  check = ", &symbols);
         let labels: Vec<&str> = found.iter().map(|c| c.label.as_str()).collect();
-        assert_eq!(labels, ["http", "app_port", "checks.healthz", "tls.curves"]);
+        assert_eq!(
+            labels,
+            ["http", "tcp", "app_port", "checks.healthz", "tls.curves"]
+        );
     }
 
     #[test]

@@ -793,21 +793,26 @@ fn backend_fields(b: &model::Backend) -> Fields {
         ("balance", b.balance.name().to_string()),
     ];
     if let Some(c) = &b.check {
-        let mut host = c
-            .host
-            .as_ref()
-            .map(|h| format!(" host {h}"))
-            .unwrap_or_default();
+        let (probe, host) = match &c.http {
+            Some(http) => (
+                format!(
+                    "{} {} expect {}",
+                    http.method,
+                    http.path,
+                    model::statuses(&http.expect)
+                ),
+                http.host.as_ref().map(|h| format!(" host {h}")),
+            ),
+            None => ("tcp".to_string(), None),
+        };
+        let mut rest = host.unwrap_or_default();
         if let Some(port) = c.port {
-            host.push_str(&format!(" port {port}"));
+            rest.push_str(&format!(" port {port}"));
         }
         f.push((
             "check",
             format!(
-                "{} {} expect {} every {} rise {} fall {}{host}",
-                c.method,
-                c.path,
-                model::statuses(&c.expect),
+                "{probe} every {} rise {} fall {}{rest}",
                 lower::duration(c.every),
                 c.rise,
                 c.fall

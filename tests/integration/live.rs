@@ -1763,3 +1763,75 @@ fn tcp_routes_follow_the_tls_server_name_on_a_real_haproxy() {
     let _ = client.wait();
     assert_eq!(reached, "other");
 }
+
+/// `check = tcp { ... }` on a real HAProxy: a server that accepts the
+/// connection is up (`L4OK`), whatever it speaks; one that refuses it is
+/// down (`L4CON`); one whose own port is closed is up by the check's
+/// `port`. No request is sent: the listener reads nothing.
+#[test]
+fn tcp_health_checks_connect_on_a_real_haproxy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let accepting = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if listener.accept().is_err() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        })
+    };
+    let closed = free_port();
+    let haproxy = start_project(&format!(
+        "backend cache {{\n  mode = tcp\n  \
+         check = tcp {{ every = 100ms, rise = 1, fall = 1 }}\n  \
+         server open = 127.0.0.1:{open}\n  server closed = 127.0.0.1:{closed}\n}}\n\
+         backend managed {{\n  mode = tcp\n  \
+         check = tcp {{ every = 100ms, rise = 1, fall = 1, port = {open} }}\n  \
+         server app = 127.0.0.1:{closed}\n}}\n\
+         frontend redis {{\n  mode = tcp\n  bind 127.0.0.1:{front}\n  default -> cache\n}}\n\
+         frontend other {{\n  mode = tcp\n  bind 127.0.0.1:{other}\n  default -> managed\n}}\n",
+        front = free_port(),
+        other = free_port(),
+    ));
+    let expected = [
+        ("cache", "open", "UP L4OK"),
+        ("cache", "closed", "DOWN L4CON"),
+        ("managed", "app", "UP L4OK"),
+    ];
+    // `show stat`: each server's status and its last check's result (the
+    // 18th and 37th fields), once every check has run.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let statuses = loop {
+        let stat = haproxy.command("show stat");
+        let now: Vec<String> = expected
+            .iter()
+            .map(|&(backend, server, _)| {
+                stat.lines()
+                    .map(|l| l.split(',').collect::<Vec<_>>())
+                    .find(|f| f.len() > 37 && f[0] == backend && f[1] == server)
+                    .map(|f| format!("{} {}", f[17], f[36]))
+                    .unwrap_or_default()
+            })
+            .collect();
+        if now
+            .iter()
+            .zip(&expected)
+            .all(|(got, (.., want))| got == want)
+            || Instant::now() > deadline
+        {
+            break now;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    stop.store(true, Ordering::Relaxed);
+    accepting.join().unwrap();
+    for (got, (backend, server, want)) in statuses.iter().zip(&expected) {
+        assert_eq!(got, want, "{backend}/{server}");
+    }
+}
