@@ -559,14 +559,7 @@ fn backend<'a>(
         .enumeration("balance")
         .and_then(model::Balance::from_name)
         .unwrap_or(model::Balance::RoundRobin);
-    let mode = rec
-        .enumeration("mode")
-        .and_then(model::Mode::from_name)
-        .unwrap_or_default();
-    let tcp = Tcp::of(&rec, mode, "backend", &decl.name.name);
-    if let Some(tcp) = &tcp {
-        tcp.refuse_fields(ctx, &rec, HTTP_BACKEND_FIELDS);
-    }
+    let (mode, tcp) = Tcp::of(ctx, &rec, "backend", &decl.name.name);
     let check = match rec.get("check") {
         Some(Value::Record(c)) => Some(model::HealthCheck {
             http: (c.head != Some("tcp")).then(|| model::HttpProbe {
@@ -640,17 +633,18 @@ fn backend<'a>(
                     None => complete = false,
                 }
             }
-            ast::BodyItem::Header(h) if tcp.is_some() => {
+            ast::BodyItem::Header(h) => {
                 if let Some(tcp) = &tcp {
                     tcp.refuse_header(ctx, h);
+                    complete = false;
+                    continue;
                 }
-                complete = false;
+                match (header(ctx, h), h.kind) {
+                    (Some(value), ast::HeaderKind::Request) => request_headers.push(value),
+                    (Some(value), ast::HeaderKind::Response) => response_headers.push(value),
+                    (None, _) => complete = false,
+                }
             }
-            ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
-                (Some(value), ast::HeaderKind::Request) => request_headers.push(value),
-                (Some(value), ast::HeaderKind::Response) => response_headers.push(value),
-                (None, _) => complete = false,
-            },
             ast::BodyItem::Field(_) => {}
             other => misplaced(ctx, other, "backend"),
         }
@@ -883,13 +877,42 @@ const HTTP_BACKEND_FIELDS: &[&str] = &[
 ];
 
 impl<'n> Tcp<'n> {
-    /// The block's `mode = tcp`; `None` for an HTTP block.
-    fn of(rec: &Rec, mode: model::Mode, kind: &'static str, name: &'n str) -> Option<Tcp<'n>> {
-        (mode == model::Mode::Tcp).then(|| Tcp {
+    /// The mode of the block of `kind` whose fields are `rec`, and for
+    /// `mode = tcp` what refuses HTTP in it, after it refused its fields
+    /// that need HTTP.
+    fn of(
+        ctx: &mut Ctx,
+        rec: &Rec,
+        kind: &'static str,
+        name: &'n str,
+    ) -> (model::Mode, Option<Tcp<'n>>) {
+        let mode = rec
+            .enumeration("mode")
+            .and_then(model::Mode::from_name)
+            .unwrap_or_default();
+        if mode == model::Mode::Http {
+            return (mode, None);
+        }
+        let tcp = Tcp {
             kind,
             name,
             at: rec.span("mode"),
-        })
+        };
+        let http = match kind {
+            "frontend" => HTTP_FRONTEND_FIELDS,
+            _ => HTTP_BACKEND_FIELDS,
+        };
+        for (field, _, span) in &rec.fields {
+            if http.contains(field) {
+                tcp.refuse(
+                    ctx,
+                    *span,
+                    &format!("`{field}`"),
+                    &format!("remove `{field}`: a tcp {kind} reads no HTTP"),
+                );
+            }
+        }
+        (mode, Some(tcp))
     }
 
     /// E0304 for `what`, written at `span`, which needs HTTP.
@@ -924,21 +947,6 @@ impl<'n> Tcp<'n> {
             item,
             &format!("remove it: a tcp {} sees no headers", self.kind),
         );
-    }
-
-    /// E0304 for each field of `rec` among `http` (those of the block's
-    /// kind that need HTTP).
-    fn refuse_fields(&self, ctx: &mut Ctx, rec: &Rec, http: &[&str]) {
-        for (name, _, span) in &rec.fields {
-            if http.contains(name) {
-                self.refuse(
-                    ctx,
-                    *span,
-                    &format!("`{name}`"),
-                    &format!("remove `{name}`: a tcp {} reads no HTTP", self.kind),
-                );
-            }
-        }
     }
 }
 
@@ -1148,14 +1156,7 @@ fn frontend<'a>(
     flatten(&decl.body, ctx.env, &mut body);
     let (rec, template_ok) = ctx.fields_with("frontend", &types::FRONTEND, decl, &body);
     complete &= template_ok;
-    let mode = rec
-        .enumeration("mode")
-        .and_then(model::Mode::from_name)
-        .unwrap_or_default();
-    let tcp = Tcp::of(&rec, mode, "frontend", &decl.name.name);
-    if let Some(tcp) = &tcp {
-        tcp.refuse_fields(ctx, &rec, HTTP_FRONTEND_FIELDS);
-    }
+    let (mode, tcp) = Tcp::of(ctx, &rec, "frontend", &decl.name.name);
     let mut fe = model::Frontend {
         name: decl.name.name.to_string(),
         mode,
@@ -1303,10 +1304,10 @@ fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
                 tcp.refuse(ctx, url, "a redirect", redirect_help);
             }
         }
-        ast::BodyItem::Default(d) if redirect(&d.target).is_some() => {
-            let url = redirect(&d.target).unwrap_or(d.span);
-            tcp.refuse(ctx, url, "a redirect", redirect_help);
-        }
+        ast::BodyItem::Default(d) => match redirect(&d.target) {
+            Some(url) => tcp.refuse(ctx, url, "a redirect", redirect_help),
+            None => return true,
+        },
         _ => return true,
     }
     false

@@ -343,6 +343,18 @@ fn map_lookups(fe: &str, path: &str) -> [String; 3] {
     ]
 }
 
+/// A frontend's binds, then its `maxconn` and client timeout.
+fn binds_and_limits(fe: &model::Frontend) -> Vec<Vec<Word<'_>>> {
+    let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
+    if let Some(n) = fe.maxconn {
+        lines.push(vec![syn("maxconn"), val(n)]);
+    }
+    if let Some(ms) = fe.timeout_client {
+        lines.push(vec![syn("timeout"), syn("client"), val(duration(ms))]);
+    }
+    lines
+}
+
 /// A `mode = tcp` frontend: its binds, limits and allowed networks, and
 /// its routes by the TLS server name a client asks for. Where its binds
 /// pass TLS through, the name is read from the client's hello, which the
@@ -354,13 +366,7 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
         vec![syn("mode"), syn("tcp")],
         vec![syn("option"), syn("tcplog")],
     ];
-    lines.extend(fe.binds.iter().map(|b| bind_line(fe, b)));
-    if let Some(n) = fe.maxconn {
-        lines.push(vec![syn("maxconn"), val(n)]);
-    }
-    if let Some(ms) = fe.timeout_client {
-        lines.push(vec![syn("timeout"), syn("client"), val(duration(ms))]);
-    }
+    lines.extend(binds_and_limits(fe));
     lines.extend(allow_with(
         &fe.allow,
         &["tcp-request", "connection", "reject"],
@@ -402,7 +408,7 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
                 txt(suffix),
             ]),
             (None, Some(host)) => line.extend([syn(server_name), syn("-i"), txt(host)]),
-            // The checker allows no other route in a tcp frontend.
+            // A route has a host or a path, and a tcp frontend's no path.
             (None, None) => continue,
         }
         line.push(syn("}"));
@@ -593,13 +599,7 @@ fn frontend<'a>(
     if fe.mode == model::Mode::Tcp {
         return tcp_frontend(fe);
     }
-    let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
-    if let Some(n) = fe.maxconn {
-        lines.push(vec![syn("maxconn"), val(n)]);
-    }
-    if let Some(ms) = fe.timeout_client {
-        lines.push(vec![syn("timeout"), syn("client"), val(duration(ms))]);
-    }
+    let mut lines = binds_and_limits(fe);
     if let Some(limit) = fe.rate_limit {
         let period = duration(limit.per);
         lines.push(vec![

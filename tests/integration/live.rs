@@ -921,9 +921,8 @@ frontend f {{
         "{cfg}"
     );
     let haproxy = start_cfg(run, &cfg);
-    // `show stat`: each server's status, the result of its last check and
-    // the status code it got (the 18th, 37th and 38th fields), once every
-    // check has run.
+    // Each server's status, the result of its last check and the status
+    // code it got.
     let expected = [
         ("many", "no_content", "UP L7OK 204"),
         ("many", "found", "UP L7OK 302"),
@@ -931,35 +930,42 @@ frontend f {{
         ("only_200", "no_content", "DOWN L7STS 204"),
         ("management", "app", "UP L7OK 204"),
     ];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let statuses = loop {
-        let stat = haproxy.command("show stat");
-        let status = |backend: &str, server: &str| -> String {
-            stat.lines()
-                .map(|l| l.split(',').collect::<Vec<_>>())
-                .find(|f| f.len() > 37 && f[0] == backend && f[1] == server)
-                .map(|f| format!("{} {} {}", f[17], f[36], f[37]))
-                .unwrap_or_default()
-        };
-        let now: Vec<(&str, &str, String)> = expected
-            .iter()
-            .map(|&(b, s, _)| (b, s, status(b, s)))
-            .collect();
-        let settled = now
-            .iter()
-            .zip(&expected)
-            .all(|((_, _, got), (_, _, want))| got == want);
-        if settled || Instant::now() > deadline {
-            break now;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let statuses = checked(&haproxy, &expected, &[17, 36, 37]);
     stop.store(true, Ordering::Relaxed);
     for thread in [t204, t302, t500] {
         thread.join().unwrap();
     }
-    for ((b, s, got), (_, _, want)) in statuses.iter().zip(&expected) {
+    for (got, (b, s, want)) in statuses.iter().zip(&expected) {
         assert_eq!(got, want, "{b}/{s}");
+    }
+}
+
+/// The `fields` (0-based) of `show stat` of each server of `expected`
+/// (backend, server, fields joined by a space), once they are those
+/// `expected` says or ten seconds passed: the results of health checks.
+fn checked(haproxy: &Haproxy, expected: &[(&str, &str, &str)], fields: &[usize]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = haproxy.command("show stat");
+        let now: Vec<String> = expected
+            .iter()
+            .map(|&(backend, server, _)| {
+                stat.lines()
+                    .map(|l| l.split(',').collect::<Vec<_>>())
+                    .find(|f| f.len() > 37 && f[0] == backend && f[1] == server)
+                    .map(|f| fields.iter().map(|&i| f[i]).collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default()
+            })
+            .collect();
+        if now
+            .iter()
+            .zip(expected)
+            .all(|(got, (.., want))| got == want)
+            || Instant::now() > deadline
+        {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -1804,31 +1810,8 @@ fn tcp_health_checks_connect_on_a_real_haproxy() {
         ("cache", "closed", "DOWN L4CON"),
         ("managed", "app", "UP L4OK"),
     ];
-    // `show stat`: each server's status and its last check's result (the
-    // 18th and 37th fields), once every check has run.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let statuses = loop {
-        let stat = haproxy.command("show stat");
-        let now: Vec<String> = expected
-            .iter()
-            .map(|&(backend, server, _)| {
-                stat.lines()
-                    .map(|l| l.split(',').collect::<Vec<_>>())
-                    .find(|f| f.len() > 37 && f[0] == backend && f[1] == server)
-                    .map(|f| format!("{} {}", f[17], f[36]))
-                    .unwrap_or_default()
-            })
-            .collect();
-        if now
-            .iter()
-            .zip(&expected)
-            .all(|(got, (.., want))| got == want)
-            || Instant::now() > deadline
-        {
-            break now;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    // Each server's status and its last check's result.
+    let statuses = checked(&haproxy, &expected, &[17, 36]);
     stop.store(true, Ordering::Relaxed);
     accepting.join().unwrap();
     for (got, (backend, server, want)) in statuses.iter().zip(&expected) {
