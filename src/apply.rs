@@ -34,7 +34,7 @@ fn server_object(target: &ServerRef) -> String {
 pub fn read(endpoint: &Endpoint, env: &model::Env, timeout: Duration) -> std::io::Result<Live> {
     let mut live = runtime_api::read_live(endpoint, timeout)?;
     runtime_api::read_info(endpoint, &mut live, timeout)?;
-    if let Some(path) = &env.defaults.routes_map {
+    if let Some(path) = env.routes_map() {
         live.routes_map = Some(runtime_api::read_map(endpoint, path, timeout)?);
     }
     Ok(live)

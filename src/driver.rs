@@ -167,7 +167,7 @@ impl Compilation {
             || write(OutputFile::HaproxyCfg),
         );
         let mut written = vec![haproxy_cfg, runtime_txt];
-        if env.defaults.routes_map.is_some() {
+        if env.routes_map().is_some() {
             written.push(write(OutputFile::RoutesMap));
         }
         for path in self.unmade_outputs(env, dir) {
@@ -183,7 +183,7 @@ impl Compilation {
     pub fn unmade_outputs(&self, env: &model::Env, dir: &Path) -> Vec<PathBuf> {
         let map = dir.join(OutputFile::RoutesMap.name());
         let project = &self.project.manifest.project.name;
-        if env.defaults.routes_map.is_none()
+        if env.routes_map().is_none()
             && written_for(&map, OutputFile::RoutesMap, project, &env.name)
         {
             vec![map]

@@ -19,6 +19,19 @@ pub struct Env {
     pub backends: Vec<Backend>,
 }
 
+impl Env {
+    /// The path of the environment's routes map: `defaults { routes_map }`,
+    /// where an HTTP frontend looks routes up in it. With tcp frontends
+    /// alone, HAProxy would not load the map (no rule names it), so there
+    /// is none to write, to converge or to plan.
+    pub fn routes_map(&self) -> Option<&str> {
+        self.defaults
+            .routes_map
+            .as_deref()
+            .filter(|_| self.frontends.iter().any(|f| f.mode == Mode::Http))
+    }
+}
+
 /// A HAProxy version haptic writes for (`haproxy = "2.6"` in `haptic.toml`).
 /// Every directive haptic writes is valid from 2.6 on; the version decides
 /// only what the Runtime API takes, so what a plan can do without a reload.

@@ -39,7 +39,7 @@ pub(super) fn env(
         let shadowed = shadowing(&fe.routes);
         shadowed_routes(fe, &shadowed, diags);
         // A tcp frontend's routes are never entries, and need not be.
-        if env.defaults.routes_map.is_some() && fe.mode == model::Mode::Http {
+        if env.routes_map().is_some() && fe.mode == model::Mode::Http {
             map_entries(fe, &shadowed, diags);
         }
         frontend_shape(env, fe, diags);

@@ -304,7 +304,7 @@ fn commands(out: &mut String, commands: &[Command]) {
 /// `runtime.txt` without a base version.
 pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
     out.text().push_str(&preamble(provenance));
-    if env.defaults.routes_map.is_some() {
+    if env.routes_map().is_some() {
         // `add map` twice adds a key twice, and `set map` refuses a key
         // that is missing: the map's entries are not set idempotently here.
         out.text().push_str(

@@ -119,7 +119,7 @@ pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
     let redirects = Redirects::of(env);
     let mut before = vec![global(env), defaults(&env.defaults)];
     before.extend(env.defaults.dns.as_ref().map(resolvers));
-    let routes_map = env.defaults.routes_map.as_deref();
+    let routes_map = env.routes_map();
     before.extend(
         env.frontends
             .iter()
@@ -271,7 +271,7 @@ pub struct RouteMap<'a> {
 impl<'a> RouteMap<'a> {
     /// The environment's map; `None` without `routes_map`.
     pub fn of(env: &'a model::Env) -> Option<RouteMap<'a>> {
-        let path = env.defaults.routes_map.as_deref()?;
+        let path = env.routes_map()?;
         let mut entries = Vec::new();
         for fe in &env.frontends {
             for (route, fit) in fe.routes.iter().zip(fe.map_fit()) {

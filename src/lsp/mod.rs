@@ -173,7 +173,7 @@ fn route_notes(root: &Path, compilation: &driver::Compilation) -> RouteNotes {
     let sources = &compilation.project.sources;
     let mut notes = RouteNotes::new();
     for env in &compilation.envs {
-        let Some(map) = &env.defaults.routes_map else {
+        let Some(map) = env.routes_map() else {
             continue;
         };
         for fe in &env.frontends {

@@ -519,10 +519,7 @@ struct Maps<'a> {
 
 impl<'a> Maps<'a> {
     fn of(base: &'a model::Env, new: &'a model::Env) -> Maps<'a> {
-        let (old_path, new_path) = (
-            base.defaults.routes_map.as_deref(),
-            new.defaults.routes_map.as_deref(),
-        );
+        let (old_path, new_path) = (base.routes_map(), new.routes_map());
         Maps {
             path: new_path.filter(|_| old_path == new_path),
             base_backends: base.backends.iter().map(|b| b.name.as_str()).collect(),

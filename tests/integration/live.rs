@@ -1647,7 +1647,9 @@ fn tcp_server(
 /// `mode = tcp` on a real HAProxy: bytes that are no HTTP pass through a
 /// tcp frontend and backend both ways; a client outside `allow` is cut
 /// off before anything is read; and the servers of a tcp backend are
-/// set by the Runtime API script as any are.
+/// set by the Runtime API script as any are. A `routes_map` that no HTTP
+/// frontend looks up is no map (HAProxy loads none): none is written,
+/// and `apply` finds the running HAProxy converged.
 #[test]
 fn tcp_frontends_pass_connections_on_a_real_haproxy() {
     use std::io::{Read, Write};
@@ -1665,10 +1667,13 @@ fn tcp_frontends_pass_connections_on_a_real_haproxy() {
     );
     let socket = run.path().join("admin.sock");
     let project = TempProject::single(&format!(
-        "env test\ndefaults {{ socket = \"{}\" }}\n{source}",
-        socket.display()
+        "env test\ndefaults {{ socket = \"{}\", routes_map = \"{}\" }}\n{source}",
+        socket.display(),
+        run.path().join("routes.map").display()
     ));
-    let output = project.compile().outputs().remove(0);
+    let compilation = project.compile();
+    let output = compilation.outputs().remove(0);
+    assert_eq!(output.routes_map, None);
     let haproxy = start_cfg(run, &output.haproxy_cfg);
 
     let mut client = std::net::TcpStream::connect(("127.0.0.1", open)).unwrap();
@@ -1702,6 +1707,13 @@ fn tcp_frontends_pass_connections_on_a_real_haproxy() {
     let pg2 = &live[&("db".to_string(), "pg2".to_string())];
     assert_eq!(pg1.weight, 30);
     assert!(pg2.maint, "{pg2:?}");
+    let env = &compilation.envs[0];
+    let live = haptic::apply::read(&haproxy.socket, env, TIMEOUT).unwrap();
+    let convergence = haptic::apply::converge(env, &live);
+    assert!(
+        convergence.reload_reasons.is_empty() && convergence.commands.is_empty(),
+        "{convergence:?}"
+    );
 }
 
 /// Routes of a tcp frontend by the TLS server name on a real HAProxy: where
