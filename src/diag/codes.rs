@@ -382,14 +382,24 @@ TCP backend, or the other way round.
     frontend postgres {
       mode = tcp
       bind 10.0.0.2:5432
-      route host \"db.example.com\" -> orders_db   // by the TLS server name
       default -> orders_db
+    }
+
+    frontend passthrough {
+      mode = tcp
+      bind :443
+      route host \"api.example.com\" -> api_tls   // by the TLS server name
+      default -> web_tls
     }
 
 A `route host` of a tcp frontend matches the server name a client asks
 for in its TLS hello (SNI): the connection is passed through, still
 encrypted, to a backend whose servers hold the certificate, or, on a
-bind with `tls`, HAProxy ends TLS and passes the decrypted bytes on.
+bind with `tls`, HAProxy ends TLS and passes the decrypted bytes on. A
+protocol that starts TLS inside its own (Postgres's SSLRequest) sends
+no hello first, and its connections go to the default; one whose server
+speaks first (SMTP, MySQL) waits five seconds for a hello before it
+does: give it a frontend without host routes.
 
 Fix: remove the setting, or make the block `mode = http` (the default);
 route a tcp frontend to tcp backends only.";
