@@ -299,11 +299,13 @@ impl RequestId {
 /// The header [`RequestId`] sets.
 pub const REQUEST_ID_HEADER: &str = "X-Request-ID";
 
-/// At most `requests` HTTP requests per client address in any `per`
-/// milliseconds; more are answered 429.
+/// At most `requests` HTTP requests, and at most `connections` new
+/// connections, per client address in any `per` milliseconds (one or
+/// both); more requests are answered 429, more connections refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
-    pub requests: u32,
+    pub requests: Option<u32>,
+    pub connections: Option<u32>,
     pub per: u64,
 }
 

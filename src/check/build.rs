@@ -859,7 +859,6 @@ struct Tcp<'n> {
 
 /// The settings of a frontend that read or write HTTP.
 const HTTP_FRONTEND_FIELDS: &[&str] = &[
-    "rate_limit",
     "max_body",
     "forwarded_for",
     "forwarded_proto",
@@ -1177,30 +1176,49 @@ fn frontend<'a>(
             .and_then(model::RequestId::from_name),
         allow: rec.strings("allow"),
         rate_limit: match rec.get("rate_limit") {
-            Some(Value::Record(r)) => match (r.int("requests"), r.duration("per")) {
-                (Some(requests), Some(per)) => Some(model::RateLimit {
-                    requests: requests as u32,
-                    per,
-                }),
-                _ => {
-                    ctx.diags.push(
-                        Diagnostic::new(
-                            Code::MissingField,
-                            rec.span("rate_limit").unwrap_or(decl.name.span),
-                            "a rate limit needs `requests` and `per`",
-                        )
-                        .help("rate_limit = { requests = 100, per = 10s }"),
-                    );
-                    complete = false;
-                    None
+            Some(Value::Record(r)) => {
+                let (requests, connections) = (r.int("requests"), r.int("connections"));
+                match (requests.or(connections), r.duration("per")) {
+                    (Some(_), Some(per)) => Some(model::RateLimit {
+                        requests: requests.map(|n| n as u32),
+                        connections: connections.map(|n| n as u32),
+                        per,
+                    }),
+                    _ => {
+                        ctx.diags.push(
+                            Diagnostic::new(
+                                Code::MissingField,
+                                rec.span("rate_limit").unwrap_or(decl.name.span),
+                                "a rate limit needs `per`, and `requests` or `connections`",
+                            )
+                            .help(
+                                "rate_limit = { requests = 100, per = 10s } counts HTTP \
+                                 requests; rate_limit = { connections = 20, per = 10s } new \
+                                 connections",
+                            ),
+                        );
+                        complete = false;
+                        None
+                    }
                 }
-            },
+            }
             _ => None,
         },
         request_headers: Vec::new(),
         response_headers: Vec::new(),
         origin: decl.name.span,
     };
+    if let (Some(tcp), Some(Value::Record(r))) = (&tcp, rec.get("rate_limit")) {
+        if let Some(span) = r.span("requests") {
+            tcp.refuse(
+                ctx,
+                span,
+                "a rate of `requests`",
+                "count `connections` instead: a tcp frontend sees no requests",
+            );
+            complete = false;
+        }
+    }
     let mut default_span: Option<Span> = None;
     for item in &body {
         if let Some(tcp) = &tcp {

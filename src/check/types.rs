@@ -293,6 +293,13 @@ pub static RATE_LIMIT: Schema = Schema {
                 max: 1_000_000,
             },
         ),
+        (
+            "connections",
+            Ty::Int {
+                min: 1,
+                max: 1_000_000,
+            },
+        ),
         ("per", Ty::Timeout),
     ],
 };

@@ -343,6 +343,57 @@ fn map_lookups(fe: &str, path: &str) -> [String; 3] {
     ]
 }
 
+/// The table of a frontend's `rate_limit`: each client address's rates of
+/// requests and of new connections over the period.
+fn stick_table<'w>(limit: model::RateLimit) -> Vec<Word<'w>> {
+    let period = duration(limit.per);
+    let mut rates = Vec::new();
+    if limit.requests.is_some() {
+        rates.push(format!("http_req_rate({period})"));
+    }
+    if limit.connections.is_some() {
+        rates.push(format!("conn_rate({period})"));
+    }
+    vec![
+        syn("stick-table"),
+        syn("type"),
+        // IPv4 clients are stored as IPv4-mapped addresses.
+        syn("ipv6"),
+        syn("size"),
+        syn("100k"),
+        syn("expire"),
+        Word::Duration(limit.per),
+        syn("store"),
+        val(rates.join(",")),
+    ]
+}
+
+/// A rate limit of new connections: each is counted for its client's
+/// address, and refused past the limit, before anything is read.
+fn connection_limit<'w>(limit: model::RateLimit) -> Vec<Vec<Word<'w>>> {
+    let Some(connections) = limit.connections else {
+        return Vec::new();
+    };
+    let mut reject = [
+        "tcp-request",
+        "connection",
+        "reject",
+        "if",
+        "{",
+        "sc_conn_rate(0)",
+        "gt",
+    ]
+    .map(syn)
+    .to_vec();
+    reject.extend([val(connections), syn("}")]);
+    vec![
+        ["tcp-request", "connection", "track-sc0", "src"]
+            .map(syn)
+            .to_vec(),
+        reject,
+    ]
+}
+
 /// A frontend's binds, then its `maxconn` and client timeout.
 fn binds_and_limits(fe: &model::Frontend) -> Vec<Vec<Word<'_>>> {
     let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
@@ -367,10 +418,12 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
         vec![syn("option"), syn("tcplog")],
     ];
     lines.extend(binds_and_limits(fe));
+    lines.extend(fe.rate_limit.map(stick_table));
     lines.extend(allow_with(
         &fe.allow,
         &["tcp-request", "connection", "reject"],
     ));
+    lines.extend(fe.rate_limit.map(connection_limit).unwrap_or_default());
     let ends_tls = fe.binds.iter().any(|b| b.tls.is_some());
     let server_name = if ends_tls {
         "ssl_fc_sni"
@@ -600,24 +653,14 @@ fn frontend<'a>(
         return tcp_frontend(fe);
     }
     let mut lines = binds_and_limits(fe);
-    if let Some(limit) = fe.rate_limit {
-        let period = duration(limit.per);
-        lines.push(vec![
-            syn("stick-table"),
-            syn("type"),
-            // IPv4 clients are stored as IPv4-mapped addresses.
-            syn("ipv6"),
-            syn("size"),
-            syn("100k"),
-            syn("expire"),
-            Word::Duration(limit.per),
-            syn("store"),
-            val(format!("http_req_rate({period})")),
-        ]);
-    }
+    lines.extend(fe.rate_limit.map(stick_table));
     if let Some(path) = &fe.monitor_uri {
         lines.push(vec![syn("monitor-uri"), txt(path)]);
     }
+    // `tcp-request connection` rules before `http-request` ones: HAProxy
+    // evaluates them first whatever the order, and warns when they come
+    // after.
+    lines.extend(fe.rate_limit.map(connection_limit).unwrap_or_default());
     // `http-request` rules first: HAProxy evaluates them before
     // `use_backend` whatever the order, and warns when they come after.
     lines.extend(allow_only(&fe.allow));
@@ -637,8 +680,11 @@ fn frontend<'a>(
         line.extend([val(bytes), syn("}")]);
         lines.push(line);
     }
-    if let Some(limit) = fe.rate_limit {
-        lines.push(["http-request", "track-sc0", "src"].map(syn).to_vec());
+    if let Some((limit, requests)) = fe.rate_limit.and_then(|l| Some((l, l.requests?))) {
+        // A client whose connections are counted is tracked already.
+        if limit.connections.is_none() {
+            lines.push(["http-request", "track-sc0", "src"].map(syn).to_vec());
+        }
         let mut deny = [
             "http-request",
             "deny",
@@ -651,7 +697,7 @@ fn frontend<'a>(
         ]
         .map(syn)
         .to_vec();
-        deny.extend([val(limit.requests), syn("}")]);
+        deny.extend([val(requests), syn("}")]);
         lines.push(deny);
     }
     if fe.redirects_to_https() {

@@ -578,9 +578,13 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     if f.accept_proxy {
         fields.push(("accept_proxy", "true".to_string()));
     }
-    let rate = f
-        .rate_limit
-        .map(|r| format!("{} per {}", r.requests, lower::duration(r.per)));
+    let rate = f.rate_limit.map(|r| {
+        let counts: Vec<String> = [("requests", r.requests), ("connections", r.connections)]
+            .into_iter()
+            .filter_map(|(what, n)| Some(format!("{} {what}", n?)))
+            .collect();
+        format!("{} per {}", counts.join(", "), lower::duration(r.per))
+    });
     opt(&mut fields, "rate_limit", &rate);
     if !f.request_headers.is_empty() {
         fields.push(("request_headers", headers(&f.request_headers)));

@@ -1830,3 +1830,55 @@ fn tcp_health_checks_connect_on_a_real_haproxy() {
         assert_eq!(got, want, "{backend}/{server}");
     }
 }
+
+/// `rate_limit = { connections = N }` on a real HAProxy: a tcp frontend
+/// passes a client's first N connections of the period on and resets the
+/// next before a byte reaches a server; beside a rate of requests, an HTTP
+/// frontend still answers the requests past theirs with 429 (the client is
+/// tracked from its connection on).
+#[test]
+fn connection_rate_limits_hold_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    let (seen, seen_rx) = std::sync::mpsc::channel();
+    // Ready for a third connection, which must never come.
+    let db = tcp_server("db", 3, seen);
+    let (web, web_thread) = answer(2, "ok");
+    let (tcp_front, http_front) = (free_port(), free_port());
+    let _haproxy = start_project(&format!(
+        "backend db {{\n  mode = tcp\n  server pg1 = 127.0.0.1:{db}\n}}\n\
+         backend web {{ server w = 127.0.0.1:{web} }}\n\
+         frontend postgres {{\n  mode = tcp\n  bind 127.0.0.1:{tcp_front}\n  \
+         rate_limit = {{ connections = 2, per = 1m }}\n  default -> db\n}}\n\
+         frontend www {{\n  bind 127.0.0.1:{http_front}\n  \
+         rate_limit = {{ requests = 2, connections = 100, per = 1m }}\n  default -> web\n}}\n"
+    ));
+    // The reply to a line on a connection of its own: empty when refused.
+    let exchange = |line: &[u8]| -> Vec<u8> {
+        let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp_front)).unwrap();
+        client.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let _ = client.write_all(line);
+        let mut reply = vec![0u8; line.len() + 4];
+        match client.read_exact(&mut reply) {
+            Ok(()) => reply,
+            Err(_) => Vec::new(),
+        }
+    };
+    assert_eq!(exchange(b"one\n"), b"db: one\n");
+    assert_eq!(exchange(b"two\n"), b"db: two\n");
+    assert_eq!(
+        exchange(b"three\n"),
+        b"",
+        "the third connection of the minute"
+    );
+    assert_eq!(seen_rx.iter().take(2).count(), 2);
+    assert!(seen_rx.recv_timeout(Duration::from_millis(300)).is_err());
+
+    let statuses: Vec<String> = (0..3)
+        .map(|_| {
+            let reply = http_get(http_front, "Host: x\r\n");
+            reply.get(9..12).unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(statuses, ["200", "200", "429"]);
+    web_thread.join().unwrap();
+}
