@@ -113,6 +113,18 @@ pub struct Defaults {
     /// How servers named by DNS are resolved (`dns = { ... }`); `None`:
     /// by HAProxy's built-in `default` resolvers, from /etc/resolv.conf.
     pub dns: Option<Dns>,
+    /// The error pages of every frontend and backend that sets none of
+    /// its own for their status.
+    pub error_pages: Vec<ErrorPage>,
+}
+
+/// The response HAProxy sends where it answers with `status` itself (503
+/// when no server is up, 403 to a client outside `allow`, ...): the HTTP
+/// response, headers and all, in `file` on its host (`errorfile`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPage {
+    pub status: u16,
+    pub file: String,
 }
 
 /// The environment's own DNS resolution, HAProxy's `resolvers haptic`
@@ -209,6 +221,7 @@ pub struct Frontend {
     /// before any rule: for the health checks of a load balancer in front.
     pub monitor_uri: Option<String>,
     pub request_id: Option<RequestId>,
+    pub error_pages: Vec<ErrorPage>,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
@@ -754,6 +767,7 @@ pub struct Backend {
     /// Client networks whose requests the backend takes (CIDR); every
     /// client when empty. Others get 403.
     pub allow: Vec<String>,
+    pub error_pages: Vec<ErrorPage>,
     pub request_headers: Vec<Header>,
     /// Headers set on the responses of the backend's servers.
     pub response_headers: Vec<Header>,
@@ -783,6 +797,7 @@ impl Backend {
             resolvers,
             basic_auth,
             allow,
+            error_pages,
             request_headers,
             response_headers,
             servers,
@@ -804,6 +819,7 @@ impl Backend {
             && *resolvers == other.resolvers
             && *basic_auth == other.basic_auth
             && *allow == other.allow
+            && *error_pages == other.error_pages
             && *request_headers == other.request_headers
             && *response_headers == other.response_headers
             && servers.len() == other.servers.len()
@@ -1002,6 +1018,7 @@ mod tests {
             accept_proxy: false,
             monitor_uri: None,
             request_id: None,
+            error_pages: Vec::new(),
             request_headers: Vec::new(),
             response_headers: Vec::new(),
             origin: Span { start: 0, end: 0 },

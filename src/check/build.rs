@@ -470,7 +470,70 @@ fn defaults<'a>(
             Some(Value::Record(r)) => Some(dns(ctx, r)),
             _ => None,
         },
+        error_pages: error_pages(ctx, &merged),
     })
+}
+
+/// The `error_pages` of a block: each of a status HAProxy answers with
+/// itself (E0201 for another), once (E0101), with its file (E0106).
+fn error_pages(ctx: &mut Ctx, rec: &Rec) -> Vec<model::ErrorPage> {
+    let (Some(Value::List(pages)), Some(at)) = (rec.get("error_pages"), rec.span("error_pages"))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<model::ErrorPage> = Vec::with_capacity(pages.len());
+    let mut seen: Map<u16, Span> = Map::default();
+    for page in pages {
+        let Value::Record(r) = page else { continue };
+        let (Some(status), Some(file)) = (r.int("status"), r.string("file")) else {
+            // At the field it has, if any.
+            let place = r.span("status").or(r.span("file")).unwrap_or(at);
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::MissingField,
+                    place,
+                    "an error page needs `status` and `file`",
+                )
+                .help("error_pages = [{ status = 503, file = \"/etc/haproxy/errors/503.http\" }]"),
+            );
+            continue;
+        };
+        let status = status as u16;
+        let span = r.span("status").unwrap_or(at);
+        if !types::ERROR_STATUSES.contains(&status) {
+            let statuses: Vec<String> = types::ERROR_STATUSES
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    span,
+                    format!("HAProxy never answers `{status}` itself"),
+                )
+                .help(format!(
+                    "an error page replaces a response HAProxy makes, of status {}; \
+                     a server's own responses are passed on as they are",
+                    statuses.join(", ")
+                )),
+            );
+            continue;
+        }
+        if let Some(first) = seen.insert(status, span) {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    span,
+                    format!("two error pages for status {status}"),
+                )
+                .label(first, "first here")
+                .help("keep one: HAProxy sends one page for a status"),
+            );
+            continue;
+        }
+        out.push(model::ErrorPage { status, file });
+    }
+    out
 }
 
 /// `defaults { dns = { ... } }`; each name server an IP address and port.
@@ -666,6 +729,7 @@ fn backend<'a>(
         strip_prefix: strip_prefix(ctx, &rec),
         resolvers: "default",
         allow: rec.strings("allow"),
+        error_pages: error_pages(ctx, &rec),
         basic_auth: match rec.get("basic_auth") {
             Some(Value::Record(r)) => basic_auth(ctx, r, &decl.name, rec.span("basic_auth")),
             _ => None,
@@ -859,6 +923,7 @@ struct Tcp<'n> {
 
 /// The settings of a frontend that read or write HTTP.
 const HTTP_FRONTEND_FIELDS: &[&str] = &[
+    "error_pages",
     "max_body",
     "forwarded_for",
     "forwarded_proto",
@@ -868,6 +933,7 @@ const HTTP_FRONTEND_FIELDS: &[&str] = &[
 
 /// The settings of a backend that read or write HTTP.
 const HTTP_BACKEND_FIELDS: &[&str] = &[
+    "error_pages",
     "http_reuse",
     "sticky_cookie",
     "compress",
@@ -1175,6 +1241,7 @@ fn frontend<'a>(
             .enumeration("request_id")
             .and_then(model::RequestId::from_name),
         allow: rec.strings("allow"),
+        error_pages: error_pages(ctx, &rec),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => {
                 let (requests, connections) = (r.int("requests"), r.int("connections"));

@@ -261,8 +261,27 @@ pub static BACKEND: Schema = Schema {
         ("basic_auth", Ty::Record(&BASIC_AUTH)),
         ("allow", Ty::List(&Ty::Cidr)),
         ("mode", Ty::Enum(Mode::NAMES)),
+        ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
     ],
 };
+
+/// `{ status = 503, file = "/etc/haproxy/errors/503.http" }`: the
+/// response HAProxy sends, from a file on its host, where it answers with
+/// that status itself.
+pub static ERROR_PAGE: Schema = Schema {
+    kind: "error page",
+    heads: &[],
+    fields: &[
+        ("status", Ty::Int { min: 100, max: 599 }),
+        ("file", Ty::Str(StrKind::FilePath)),
+    ],
+};
+
+/// The statuses HAProxy 2.6 answers with itself, and takes an error page
+/// for (`errorfile`); it refuses any other.
+pub const ERROR_STATUSES: &[u16] = &[
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 425, 429, 500, 501, 502, 503, 504,
+];
 
 pub static BASIC_AUTH: Schema = Schema {
     kind: "basic auth",
@@ -319,6 +338,7 @@ pub static FRONTEND: Schema = Schema {
         ("monitor_uri", Ty::Str(StrKind::UrlPath)),
         ("request_id", Ty::Enum(RequestId::NAMES)),
         ("mode", Ty::Enum(Mode::NAMES)),
+        ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
     ],
 };
 
@@ -371,6 +391,7 @@ pub static DEFAULTS: Schema = Schema {
         ("log", Ty::Str(StrKind::LogTarget)),
         ("routes_map", Ty::Str(StrKind::MapPath)),
         ("dns", Ty::Record(&DNS)),
+        ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
     ],
 };
 
@@ -415,6 +436,10 @@ pub static FIELD_HOMES: &[(&Schema, &str)] = &[
         "in a server's TLS: `server NAME = ADDRESS { tls = { {} = ... } }`",
     ),
     (&DEFAULTS, "in `defaults { {} = ... }`"),
+    (
+        &ERROR_PAGE,
+        "in an error page: `error_pages = [{ {} = ... }]`",
+    ),
     (&STATS, "in `stats { {} = ... }`"),
 ];
 

@@ -394,6 +394,13 @@ fn connection_limit<'w>(limit: model::RateLimit) -> Vec<Vec<Word<'w>>> {
     ]
 }
 
+/// `errorfile STATUS FILE` for each error page.
+fn error_files(pages: &[model::ErrorPage]) -> impl Iterator<Item = Vec<Word<'_>>> {
+    pages
+        .iter()
+        .map(|p| vec![syn("errorfile"), val(p.status), txt(&p.file)])
+}
+
 /// A frontend's binds, then its `maxconn` and client timeout.
 fn binds_and_limits(fe: &model::Frontend) -> Vec<Vec<Word<'_>>> {
     let mut lines: Vec<Vec<Word>> = fe.binds.iter().map(|b| bind_line(fe, b)).collect();
@@ -533,6 +540,7 @@ fn defaults(d: &model::Defaults) -> Section<'_> {
         lines.push(timeout("tunnel", ms));
     }
     lines.push(vec![syn("retries"), val(d.retries)]);
+    lines.extend(error_files(&d.error_pages));
     Section {
         header: vec![syn("defaults")],
         lines,
@@ -653,6 +661,7 @@ fn frontend<'a>(
         return tcp_frontend(fe);
     }
     let mut lines = binds_and_limits(fe);
+    lines.extend(error_files(&fe.error_pages));
     lines.extend(fe.rate_limit.map(stick_table));
     if let Some(path) = &fe.monitor_uri {
         lines.push(vec![syn("monitor-uri"), txt(path)]);
@@ -936,6 +945,7 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
     if let Some(n) = be.retries {
         lines.push(vec![syn("retries"), val(n)]);
     }
+    lines.extend(error_files(&be.error_pages));
     if let Some(mode) = &be.http_reuse {
         lines.push(vec![syn("http-reuse"), val(mode)]);
     }

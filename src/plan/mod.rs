@@ -383,7 +383,19 @@ fn defaults_fields(d: &model::Defaults) -> Fields {
     opt(&mut f, "maxconn", &d.maxconn);
     opt(&mut f, "routes_map", &d.routes_map);
     opt(&mut f, "dns", &d.dns.as_ref().map(dns_text));
+    error_pages(&mut f, &d.error_pages);
     f
+}
+
+/// `error_pages` as a plan shows it: `503 /etc/haproxy/errors/503.http, ...`.
+fn error_pages(fields: &mut Fields, pages: &[model::ErrorPage]) {
+    if !pages.is_empty() {
+        let pages: Vec<String> = pages
+            .iter()
+            .map(|p| format!("{} {}", p.status, p.file))
+            .collect();
+        fields.push(("error_pages", pages.join(", ")));
+    }
 }
 
 /// `dns` as a plan shows it: `{ nameservers = [10.0.0.2:53], hold_valid = 10s }`.
@@ -586,6 +598,7 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
         format!("{} per {}", counts.join(", "), lower::duration(r.per))
     });
     opt(&mut fields, "rate_limit", &rate);
+    error_pages(&mut fields, &f.error_pages);
     if !f.request_headers.is_empty() {
         fields.push(("request_headers", headers(&f.request_headers)));
     }
@@ -850,6 +863,7 @@ fn backend_fields(b: &model::Backend) -> Fields {
     if !b.allow.is_empty() {
         f.push(("allow", b.allow.join(", ")));
     }
+    error_pages(&mut f, &b.error_pages);
     opt(
         &mut f,
         "basic_auth",

@@ -33,6 +33,10 @@ const POSITIONS: &[(&str, &str)] = &[
     ),
     ("default -> redirect \"@@\"", "https://new.example.com"),
     ("monitor_uri = \"@@\"", "/-/haproxy"),
+    (
+        "error_pages = [{ status = 403, file = \"@@\" }]",
+        "/etc/haproxy/errors/403.http",
+    ),
     ("request_header \"X-A\" = \"@@\"", "value"),
     ("response_header \"@@\" = \"v\"", "X-Name"),
 ];
@@ -43,6 +47,10 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ("sticky_cookie = \"@@\"", "SRV"),
     ("compress = [\"@@\"]", "text/html"),
     ("strip_prefix = \"@@\"", "/api"),
+    (
+        "error_pages = [{ status = 503, file = \"@@\" }]",
+        "/etc/haproxy/errors/503.http",
+    ),
     (
         "basic_auth = { realm = \"@@\", users = [{ name = \"u\", password_hash = secret(\"H\") }] }",
         "operations",
@@ -110,6 +118,10 @@ const TOP_POSITIONS: &[(&str, &str)] = &[
     ),
     ("defaults { socket = \"@@\" }", "/run/haproxy/admin.sock"),
     ("defaults { log = \"@@\" }", "/dev/log"),
+    (
+        "defaults { error_pages = [{ status = 504, file = \"@@\" }] }",
+        "/etc/haproxy/errors/504.http",
+    ),
     (
         "defaults { routes_map = \"@@\" }",
         "/etc/haproxy/routes.map",

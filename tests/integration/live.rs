@@ -1882,3 +1882,38 @@ fn connection_rate_limits_hold_on_a_real_haproxy() {
     assert_eq!(statuses, ["200", "200", "429"]);
     web_thread.join().unwrap();
 }
+
+/// `error_pages` on a real HAProxy: where HAProxy answers itself, the
+/// page's file is its response (here 503, its backend's one server in
+/// maintenance, and 403 to a client outside `allow`, both from the test's
+/// page, a 503); a backend's own page comes before the defaults'.
+#[test]
+fn error_pages_are_sent_on_a_real_haproxy() {
+    let (front, closed) = (free_port(), free_port());
+    let dead = free_port();
+    let _haproxy = start_project(&format!(
+        "backend web {{\n  \
+         error_pages = [{{ status = 503, file = \"/etc/haproxy/errors/web-503.http\" }}]\n  \
+         server w = 127.0.0.1:{dead} {{ state = maint }}\n}}\n\
+         backend plain {{ server p = 127.0.0.1:{dead} {{ state = maint }} }}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  route path prefix \"/plain/\" -> plain\n  \
+         default -> web\n}}\n\
+         frontend g {{\n  bind 127.0.0.1:{closed}\n  allow = [10.0.0.0/8]\n  \
+         error_pages = [{{ status = 403, file = \"/etc/haproxy/errors/403.http\" }}]\n  \
+         default -> web\n}}\n"
+    ));
+    let page = |port: u16, path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        String::from_utf8_lossy(&send_raw(port, &request)).into_owned()
+    };
+    let web = page(front, "/");
+    assert!(web.ends_with(support::ERROR_PAGE_BODY), "{web}");
+    let plain = page(front, "/plain/");
+    assert!(plain.starts_with("HTTP/1.1 503"), "{plain}");
+    assert!(
+        !plain.contains(support::ERROR_PAGE_BODY),
+        "HAProxy's own 503: {plain}"
+    );
+    let refused = page(closed, "/");
+    assert!(refused.ends_with(support::ERROR_PAGE_BODY), "{refused}");
+}

@@ -44,7 +44,13 @@ pub struct Certs {
     pub ca: PathBuf,
     /// A crt-list naming the certificate for two SNI names.
     pub crt_list: PathBuf,
+    /// An error page: a whole HTTP response, `503`, its body
+    /// [`ERROR_PAGE_BODY`].
+    pub error_page: PathBuf,
 }
+
+/// The body of [`Certs::error_page`].
+pub const ERROR_PAGE_BODY: &str = "<h1>back soon</h1>";
 
 pub fn certs() -> &'static Certs {
     static CERTS: OnceLock<Certs> = OnceLock::new();
@@ -86,18 +92,29 @@ pub fn certs() -> &'static Certs {
             cert.display()
         );
         std::fs::write(&crt_list, line).unwrap();
+        let error_page = dir.path().join("503.http");
+        std::fs::write(
+            &error_page,
+            format!(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{ERROR_PAGE_BODY}",
+                ERROR_PAGE_BODY.len()
+            ),
+        )
+        .unwrap();
         Certs {
             _dir: dir,
             cert_dir,
             cert,
             ca,
             crt_list,
+            error_page,
         }
     })
 }
 
-/// Points the certificate and CA paths of a configuration at the test
-/// certificates: the deployment's paths do not exist on a test machine.
+/// Points the certificate, CA and error page paths of a configuration at
+/// the test's: the deployment's paths do not exist on a test machine.
 /// Returns the configuration and the secret names it references.
 pub fn for_test_machine(cfg: &str) -> (String, Vec<String>) {
     let certs = certs();
@@ -106,9 +123,16 @@ pub fn for_test_machine(cfg: &str) -> (String, Vec<String>) {
     for line in cfg.lines() {
         let words: Vec<&str> = line.split(' ').collect();
         let mut rewritten = Vec::with_capacity(words.len());
+        // `errorfile STATUS FILE`, after the line's indentation.
+        let error_file = words
+            .iter()
+            .position(|w| !w.is_empty())
+            .filter(|&first| words[first] == "errorfile")
+            .map(|first| first + 2);
         let mut previous = "";
-        for word in words {
+        for (i, word) in words.into_iter().enumerate() {
             let replaced = match previous {
+                _ if error_file == Some(i) => certs.error_page.display().to_string(),
                 "crt" if word.ends_with('/') => format!("{}/", certs.cert_dir.display()),
                 "crt" => certs.cert.display().to_string(),
                 "crt-list" => certs.crt_list.display().to_string(),
