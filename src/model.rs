@@ -222,6 +222,12 @@ pub struct Frontend {
     pub monitor_uri: Option<String>,
     pub request_id: Option<RequestId>,
     pub error_pages: Vec<ErrorPage>,
+    /// Headers taken off requests as they come in, before the frontend
+    /// sets its own.
+    pub remove_request_headers: Vec<String>,
+    /// Headers taken off responses as they come back, before the
+    /// frontend sets its own.
+    pub remove_response_headers: Vec<String>,
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
@@ -768,6 +774,11 @@ pub struct Backend {
     /// client when empty. Others get 403.
     pub allow: Vec<String>,
     pub error_pages: Vec<ErrorPage>,
+    /// Headers taken off the requests the backend forwards, before it
+    /// sets its own.
+    pub remove_request_headers: Vec<String>,
+    /// Headers taken off its servers' responses, before it sets its own.
+    pub remove_response_headers: Vec<String>,
     pub request_headers: Vec<Header>,
     /// Headers set on the responses of the backend's servers.
     pub response_headers: Vec<Header>,
@@ -798,6 +809,8 @@ impl Backend {
             basic_auth,
             allow,
             error_pages,
+            remove_request_headers,
+            remove_response_headers,
             request_headers,
             response_headers,
             servers,
@@ -820,6 +833,8 @@ impl Backend {
             && *basic_auth == other.basic_auth
             && *allow == other.allow
             && *error_pages == other.error_pages
+            && *remove_request_headers == other.remove_request_headers
+            && *remove_response_headers == other.remove_response_headers
             && *request_headers == other.request_headers
             && *response_headers == other.response_headers
             && servers.len() == other.servers.len()
@@ -1019,6 +1034,8 @@ mod tests {
             monitor_uri: None,
             request_id: None,
             error_pages: Vec::new(),
+            remove_request_headers: Vec::new(),
+            remove_response_headers: Vec::new(),
             request_headers: Vec::new(),
             response_headers: Vec::new(),
             origin: Span { start: 0, end: 0 },

@@ -730,6 +730,8 @@ fn backend<'a>(
         resolvers: "default",
         allow: rec.strings("allow"),
         error_pages: error_pages(ctx, &rec),
+        remove_request_headers: rec.strings("remove_request_headers"),
+        remove_response_headers: rec.strings("remove_response_headers"),
         basic_auth: match rec.get("basic_auth") {
             Some(Value::Record(r)) => basic_auth(ctx, r, &decl.name, rec.span("basic_auth")),
             _ => None,
@@ -924,6 +926,8 @@ struct Tcp<'n> {
 /// The settings of a frontend that read or write HTTP.
 const HTTP_FRONTEND_FIELDS: &[&str] = &[
     "error_pages",
+    "remove_request_headers",
+    "remove_response_headers",
     "max_body",
     "forwarded_for",
     "forwarded_proto",
@@ -934,6 +938,8 @@ const HTTP_FRONTEND_FIELDS: &[&str] = &[
 /// The settings of a backend that read or write HTTP.
 const HTTP_BACKEND_FIELDS: &[&str] = &[
     "error_pages",
+    "remove_request_headers",
+    "remove_response_headers",
     "http_reuse",
     "sticky_cookie",
     "compress",
@@ -1242,6 +1248,8 @@ fn frontend<'a>(
             .and_then(model::RequestId::from_name),
         allow: rec.strings("allow"),
         error_pages: error_pages(ctx, &rec),
+        remove_request_headers: rec.strings("remove_request_headers"),
+        remove_response_headers: rec.strings("remove_response_headers"),
         rate_limit: match rec.get("rate_limit") {
             Some(Value::Record(r)) => {
                 let (requests, connections) = (r.int("requests"), r.int("connections"));

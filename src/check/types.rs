@@ -262,6 +262,14 @@ pub static BACKEND: Schema = Schema {
         ("allow", Ty::List(&Ty::Cidr)),
         ("mode", Ty::Enum(Mode::NAMES)),
         ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
+        (
+            "remove_request_headers",
+            Ty::List(&Ty::Str(StrKind::HeaderName)),
+        ),
+        (
+            "remove_response_headers",
+            Ty::List(&Ty::Str(StrKind::HeaderName)),
+        ),
     ],
 };
 
@@ -339,6 +347,14 @@ pub static FRONTEND: Schema = Schema {
         ("request_id", Ty::Enum(RequestId::NAMES)),
         ("mode", Ty::Enum(Mode::NAMES)),
         ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
+        (
+            "remove_request_headers",
+            Ty::List(&Ty::Str(StrKind::HeaderName)),
+        ),
+        (
+            "remove_response_headers",
+            Ty::List(&Ty::Str(StrKind::HeaderName)),
+        ),
     ],
 };
 

@@ -594,6 +594,18 @@ fn log_format(t: &Text) -> Word<'_> {
     }
 }
 
+/// `DIRECTIVE del-header NAME` for each name: headers taken off what
+/// comes in, before the block sets its own.
+fn remove_headers<'a>(
+    directive: &'static str,
+    names: &'a [String],
+    lines: &mut Vec<Vec<Word<'a>>>,
+) {
+    for name in names {
+        lines.push(vec![syn(directive), syn("del-header"), txt(name)]);
+    }
+}
+
 fn set_headers<'a>(
     directive: &'static str,
     headers: &'a [model::Header],
@@ -727,6 +739,7 @@ fn frontend<'a>(
             .to_vec(),
         );
     }
+    remove_headers("http-request", &fe.remove_request_headers, &mut lines);
     if fe.forwarded_for == Some(model::ForwardedFor::Replace) {
         lines.push(
             ["http-request", "del-header", "X-Forwarded-For"]
@@ -788,6 +801,7 @@ fn frontend<'a>(
         ]);
     }
     set_headers("http-request", &fe.request_headers, &mut lines);
+    remove_headers("http-response", &fe.remove_response_headers, &mut lines);
     if let Some(max_age) = fe.binds.iter().filter_map(|b| b.tls.as_ref()?.hsts).max() {
         lines.push(vec![
             syn("http-response"),
@@ -1003,7 +1017,9 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
             syn("}"),
         ]);
     }
+    remove_headers("http-request", &be.remove_request_headers, &mut lines);
     set_headers("http-request", &be.request_headers, &mut lines);
+    remove_headers("http-response", &be.remove_response_headers, &mut lines);
     set_headers("http-response", &be.response_headers, &mut lines);
     Section {
         header: vec![syn("backend"), name(&be.name)],

@@ -387,6 +387,18 @@ fn defaults_fields(d: &model::Defaults) -> Fields {
     f
 }
 
+/// `remove_request_headers` and `remove_response_headers`, where set.
+fn removed_headers(fields: &mut Fields, request: &[String], response: &[String]) {
+    for (name, list) in [
+        ("remove_request_headers", request),
+        ("remove_response_headers", response),
+    ] {
+        if !list.is_empty() {
+            fields.push((name, list.join(", ")));
+        }
+    }
+}
+
 /// `error_pages` as a plan shows it: `503 /etc/haproxy/errors/503.http, ...`.
 fn error_pages(fields: &mut Fields, pages: &[model::ErrorPage]) {
     if !pages.is_empty() {
@@ -599,6 +611,11 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     });
     opt(&mut fields, "rate_limit", &rate);
     error_pages(&mut fields, &f.error_pages);
+    removed_headers(
+        &mut fields,
+        &f.remove_request_headers,
+        &f.remove_response_headers,
+    );
     if !f.request_headers.is_empty() {
         fields.push(("request_headers", headers(&f.request_headers)));
     }
@@ -875,6 +892,11 @@ fn backend_fields(b: &model::Backend) -> Fields {
                 .collect();
             format!("realm {}, users {}", a.realm, users.join(", "))
         }),
+    );
+    removed_headers(
+        &mut f,
+        &b.remove_request_headers,
+        &b.remove_response_headers,
     );
     if !b.request_headers.is_empty() {
         f.push(("request_headers", headers(&b.request_headers)));

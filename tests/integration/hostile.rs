@@ -37,6 +37,8 @@ const POSITIONS: &[(&str, &str)] = &[
         "error_pages = [{ status = 403, file = \"@@\" }]",
         "/etc/haproxy/errors/403.http",
     ),
+    ("remove_request_headers = [\"@@\"]", "X-Internal-User"),
+    ("remove_response_headers = [\"@@\"]", "Server"),
     ("request_header \"X-A\" = \"@@\"", "value"),
     ("response_header \"@@\" = \"v\"", "X-Name"),
 ];
@@ -51,6 +53,8 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
         "error_pages = [{ status = 503, file = \"@@\" }]",
         "/etc/haproxy/errors/503.http",
     ),
+    ("remove_request_headers = [\"@@\"]", "Cookie"),
+    ("remove_response_headers = [\"@@\"]", "X-Powered-By"),
     (
         "basic_auth = { realm = \"@@\", users = [{ name = \"u\", password_hash = secret(\"H\") }] }",
         "operations",

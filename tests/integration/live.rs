@@ -1917,3 +1917,49 @@ fn error_pages_are_sent_on_a_real_haproxy() {
     let refused = page(closed, "/");
     assert!(refused.ends_with(support::ERROR_PAGE_BODY), "{refused}");
 }
+
+/// `remove_request_headers` and `remove_response_headers` on a real
+/// HAProxy: what the client sent of the frontend's list does not reach
+/// the server, what the server sent of the lists does not reach the
+/// client, and the rest passes.
+#[test]
+fn listed_headers_are_removed_on_a_real_haproxy() {
+    use std::io::Write;
+    let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = backend.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = backend.accept().unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let head = String::from_utf8_lossy(&read_request_head(&mut stream)).to_ascii_lowercase();
+        let seen: String = head
+            .lines()
+            .filter(|l| l.starts_with("x-"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nServer: nginx/1.25\r\nX-Powered-By: PHP/8\r\n\
+             X-Debug-Token: abc\r\nX-Kept: yes\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{seen}",
+            seen.len()
+        )
+        .unwrap();
+    });
+    let front = free_port();
+    let _haproxy = start_project(&format!(
+        "backend app {{\n  remove_response_headers = [\"X-Debug-Token\"]\n  \
+         server a = 127.0.0.1:{port}\n}}\n\
+         frontend www {{\n  bind 127.0.0.1:{front}\n  \
+         remove_request_headers = [\"X-Internal-User\"]\n  \
+         remove_response_headers = [\"Server\", \"X-Powered-By\"]\n  default -> app\n}}\n"
+    ));
+    let reply = http_get(front, "Host: x\r\nX-Internal-User: admin\r\nX-Other: 1\r\n");
+    server.join().unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert_eq!(body, "x-other: 1\n", "what reached the server");
+    assert!(head.contains("x-kept: yes"), "{head}");
+    for removed in ["server:", "x-powered-by:", "x-debug-token:"] {
+        assert!(!head.contains(removed), "{removed} {head}");
+    }
+}
