@@ -99,6 +99,9 @@ pub struct Defaults {
     /// HAProxy's own default is the client and server timeouts.
     pub timeout_tunnel: Option<u64>,
     pub retries: u32,
+    /// Whether a request's last retry may go to another server than the
+    /// one it was bound to (`option redispatch`).
+    pub redispatch: bool,
     pub maxconn: Option<u32>,
     /// The Runtime API socket written into `global`.
     pub socket: String,
@@ -757,6 +760,9 @@ pub struct Backend {
     pub http_reuse: Option<String>,
     pub sticky_cookie: Option<String>,
     pub retries: Option<u32>,
+    /// `option redispatch` (`Some(true)`) or `no option redispatch`
+    /// (`Some(false)`), where the backend says, against the defaults.
+    pub redispatch: Option<bool>,
     /// The media types of responses compressed with gzip for clients
     /// that accept it (`text/html`); none when empty.
     pub compress: Vec<String>,
@@ -803,6 +809,7 @@ impl Backend {
             http_reuse,
             sticky_cookie,
             retries,
+            redispatch,
             compress,
             strip_prefix,
             resolvers,
@@ -827,6 +834,7 @@ impl Backend {
             && *http_reuse == other.http_reuse
             && *sticky_cookie == other.sticky_cookie
             && *retries == other.retries
+            && *redispatch == other.redispatch
             && *compress == other.compress
             && *strip_prefix == other.strip_prefix
             && *resolvers == other.resolvers

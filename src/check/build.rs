@@ -460,6 +460,7 @@ fn defaults<'a>(
         timeout_check: ms("timeout_check"),
         timeout_tunnel: merged.duration("timeout_tunnel"),
         retries: merged.int("retries").unwrap_or(3) as u32,
+        redispatch: merged.bool("redispatch").unwrap_or(false),
         maxconn: merged.int("maxconn").map(|n| n as u32),
         socket: merged
             .string("socket")
@@ -725,6 +726,7 @@ fn backend<'a>(
         http_reuse: rec.enumeration("http_reuse").map(str::to_string),
         sticky_cookie: rec.string("sticky_cookie"),
         retries: rec.int("retries").map(|n| n as u32),
+        redispatch: rec.bool("redispatch"),
         compress: rec.strings("compress"),
         strip_prefix: strip_prefix(ctx, &rec),
         resolvers: "default",

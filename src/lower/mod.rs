@@ -540,6 +540,9 @@ fn defaults(d: &model::Defaults) -> Section<'_> {
         lines.push(timeout("tunnel", ms));
     }
     lines.push(vec![syn("retries"), val(d.retries)]);
+    if d.redispatch {
+        lines.push(vec![syn("option"), syn("redispatch")]);
+    }
     lines.extend(error_files(&d.error_pages));
     Section {
         header: vec![syn("defaults")],
@@ -958,6 +961,11 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
     }
     if let Some(n) = be.retries {
         lines.push(vec![syn("retries"), val(n)]);
+    }
+    match be.redispatch {
+        Some(true) => lines.push(vec![syn("option"), syn("redispatch")]),
+        Some(false) => lines.push(vec![syn("no"), syn("option"), syn("redispatch")]),
+        None => {}
     }
     lines.extend(error_files(&be.error_pages));
     if let Some(mode) = &be.http_reuse {

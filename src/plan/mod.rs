@@ -372,6 +372,7 @@ fn defaults_fields(d: &model::Defaults) -> Fields {
         ("timeout_queue", lower::duration(d.timeout_queue)),
         ("timeout_check", lower::duration(d.timeout_check)),
         ("retries", d.retries.to_string()),
+        ("redispatch", d.redispatch.to_string()),
         ("socket", d.socket.clone()),
         ("log", d.log.clone()),
     ];
@@ -873,6 +874,7 @@ fn backend_fields(b: &model::Backend) -> Fields {
     opt(&mut f, "http_reuse", &b.http_reuse);
     opt(&mut f, "sticky_cookie", &b.sticky_cookie);
     opt(&mut f, "retries", &b.retries);
+    opt(&mut f, "redispatch", &b.redispatch);
     if !b.compress.is_empty() {
         f.push(("compress", b.compress.join(" ")));
     }

@@ -1963,3 +1963,29 @@ fn listed_headers_are_removed_on_a_real_haproxy() {
         assert!(!head.contains(removed), "{removed} {head}");
     }
 }
+
+/// `redispatch` on a real HAProxy: with a backend's first server down and
+/// no health check to say so, each request sent to it is retried there,
+/// and with `redispatch = true` its last retry goes to the other server (a
+/// 200); without, it fails (a 503).
+#[test]
+fn redispatch_sends_the_last_retry_elsewhere_on_a_real_haproxy() {
+    let dead = free_port();
+    let (with, with_thread) = answer(2, "ok");
+    let (without, without_thread) = answer(1, "ok");
+    let front = free_port();
+    let _haproxy = start_project(&format!(
+        "backend with {{\n  retries = 1\n  redispatch = true\n  \
+         server dead = 127.0.0.1:{dead}\n  server alive = 127.0.0.1:{with}\n}}\n\
+         backend without {{\n  retries = 1\n  redispatch = false\n  \
+         server dead = 127.0.0.1:{dead}\n  server alive = 127.0.0.1:{without}\n}}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  \
+         route path prefix \"/without/\" -> without\n  default -> with\n}}\n"
+    ));
+    // Round robin: the first request of each backend goes to `dead`.
+    let statuses = |path: &str| -> Vec<String> { (0..2).map(|_| status_of(front, path)).collect() };
+    assert_eq!(statuses("/"), ["200", "200"], "redispatched");
+    assert_eq!(statuses("/without/"), ["503", "200"]);
+    with_thread.join().unwrap();
+    without_thread.join().unwrap();
+}
