@@ -184,6 +184,10 @@ pub const HTTP_REUSE: &[&str] = &["never", "safe", "aggressive", "always"];
 pub const VERIFY: &[&str] = &["required", "none"];
 pub const CLIENT_VERIFY: &[&str] = &["required", "optional"];
 pub const PATH_KINDS: &[&str] = &["prefix", "exact"];
+/// Header names, as a block's `remove_request_headers` lists them.
+const HEADER_NAMES: Ty = Ty::List(&Ty::Str(StrKind::HeaderName));
+/// `error_pages = [{ status = 503, file = "..." }]`.
+const ERROR_PAGES: Ty = Ty::List(&Ty::Record(&ERROR_PAGE));
 pub const REDIRECTS: &[&str] = &["https"];
 
 pub static CHECK: Schema = Schema {
@@ -262,15 +266,9 @@ pub static BACKEND: Schema = Schema {
         ("basic_auth", Ty::Record(&BASIC_AUTH)),
         ("allow", Ty::List(&Ty::Cidr)),
         ("mode", Ty::Enum(Mode::NAMES)),
-        ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
-        (
-            "remove_request_headers",
-            Ty::List(&Ty::Str(StrKind::HeaderName)),
-        ),
-        (
-            "remove_response_headers",
-            Ty::List(&Ty::Str(StrKind::HeaderName)),
-        ),
+        ("error_pages", ERROR_PAGES),
+        ("remove_request_headers", HEADER_NAMES),
+        ("remove_response_headers", HEADER_NAMES),
     ],
 };
 
@@ -347,15 +345,9 @@ pub static FRONTEND: Schema = Schema {
         ("monitor_uri", Ty::Str(StrKind::UrlPath)),
         ("request_id", Ty::Enum(RequestId::NAMES)),
         ("mode", Ty::Enum(Mode::NAMES)),
-        ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
-        (
-            "remove_request_headers",
-            Ty::List(&Ty::Str(StrKind::HeaderName)),
-        ),
-        (
-            "remove_response_headers",
-            Ty::List(&Ty::Str(StrKind::HeaderName)),
-        ),
+        ("error_pages", ERROR_PAGES),
+        ("remove_request_headers", HEADER_NAMES),
+        ("remove_response_headers", HEADER_NAMES),
     ],
 };
 
@@ -409,7 +401,7 @@ pub static DEFAULTS: Schema = Schema {
         ("log", Ty::Str(StrKind::LogTarget)),
         ("routes_map", Ty::Str(StrKind::MapPath)),
         ("dns", Ty::Record(&DNS)),
-        ("error_pages", Ty::List(&Ty::Record(&ERROR_PAGE))),
+        ("error_pages", ERROR_PAGES),
     ],
 };
 
