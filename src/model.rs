@@ -198,6 +198,9 @@ pub struct Listen {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frontend {
     pub name: String,
+    /// The template it takes fields from, if any: the plan says which
+    /// changes came through it.
+    pub template: Option<Box<Template>>,
     pub mode: Mode,
     pub binds: Vec<Bind>,
     pub routes: Vec<Route>,
@@ -234,6 +237,14 @@ pub struct Frontend {
     pub request_headers: Vec<Header>,
     pub response_headers: Vec<Header>,
     pub origin: Span,
+}
+
+/// The template a block takes fields from (`backend api with service`),
+/// and the fields it took: those its body does not set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub name: String,
+    pub fields: Vec<&'static str>,
 }
 
 /// What a frontend or a backend carries: HTTP requests, which it reads
@@ -750,6 +761,8 @@ impl Balance {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
     pub name: String,
+    /// The template it takes fields from, if any (see [`Template`]).
+    pub template: Option<Box<Template>>,
     pub mode: Mode,
     pub balance: Balance,
     pub check: Option<HealthCheck>,
@@ -799,6 +812,7 @@ impl Backend {
     pub fn same_as(&self, other: &Backend) -> bool {
         let Backend {
             name,
+            template: _,
             mode,
             balance,
             check,
@@ -1027,6 +1041,7 @@ mod tests {
     fn frontend(routes: Vec<Route>) -> Frontend {
         Frontend {
             name: "f".into(),
+            template: None,
             mode: Mode::Http,
             binds: Vec::new(),
             routes,

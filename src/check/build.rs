@@ -66,18 +66,19 @@ impl<'a> Ctx<'a, '_> {
 
     /// The fields of a backend or frontend (`kind`): those its body sets,
     /// then those of its template (`backend api with service { ... }`)
-    /// that the body does not. `false` where the template is an error
-    /// (reported): none of its fields are used.
+    /// that the body does not, with the template's name and those fields.
+    /// `false` where the template is an error (reported): none of its
+    /// fields are used.
     fn fields_with(
         &mut self,
         kind: &str,
         schema: &'static types::Schema,
         decl: &ast::Decl,
         items: &[&ast::BodyItem],
-    ) -> (Rec, bool) {
+    ) -> (Rec, bool, Option<Box<model::Template>>) {
         let mut rec = self.fields(schema, items);
         let Some(path) = &decl.template else {
-            return (rec, true);
+            return (rec, true, None);
         };
         let name = path.dotted();
         let Some(slot) = self.defs.refer(Ns::Project, path) else {
@@ -92,7 +93,7 @@ impl<'a> Ctx<'a, '_> {
             self.diags.push(d.help(format!(
                 "a {kind}'s template is a record constant of {kind} fields: `let {name} = {{ ... }}`"
             )));
-            return (rec, false);
+            return (rec, false, None);
         };
         // What is not the project's own record of fields is refused at
         // the use: its fields are not the block's (and may not even be
@@ -134,18 +135,24 @@ impl<'a> Ctx<'a, '_> {
                 )
                 .help(help),
             );
-            return (rec, false);
+            return (rec, false, None);
         }
         let found = SRaw::new(found.raw, path.span);
         let Some(Value::Record(template)) = self.coerce(&found, Ty::Record(schema)) else {
-            return (rec, false);
+            return (rec, false, None);
         };
-        for (name, value, span) in template.fields {
-            if rec.get(name).is_none() {
-                rec.fields.push((name, value, span));
+        let mut taken = Vec::new();
+        for (field, value, span) in template.fields {
+            if rec.get(field).is_none() {
+                taken.push(field);
+                rec.fields.push((field, value, span));
             }
         }
-        (rec, true)
+        let template = model::Template {
+            name,
+            fields: taken,
+        };
+        (rec, true, Some(Box::new(template)))
     }
 }
 
@@ -617,7 +624,7 @@ fn backend<'a>(
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
     flatten(items, ctx.env, &mut body);
-    let (rec, template_ok) = ctx.fields_with("backend", &types::BACKEND, decl, &body);
+    let (rec, template_ok, template) = ctx.fields_with("backend", &types::BACKEND, decl, &body);
     complete &= template_ok;
     let balance = rec
         .enumeration("balance")
@@ -716,6 +723,7 @@ fn backend<'a>(
     duplicate_addresses(ctx, &decl.name.name, &servers, &addr_spans);
     let backend = model::Backend {
         name: decl.name.name.to_string(),
+        template,
         mode,
         balance,
         check,
@@ -1227,11 +1235,12 @@ fn frontend<'a>(
     name_length(ctx, &decl.name);
     let mut body = Vec::new();
     flatten(&decl.body, ctx.env, &mut body);
-    let (rec, template_ok) = ctx.fields_with("frontend", &types::FRONTEND, decl, &body);
+    let (rec, template_ok, template) = ctx.fields_with("frontend", &types::FRONTEND, decl, &body);
     complete &= template_ok;
     let (mode, tcp) = Tcp::of(ctx, &rec, "frontend", &decl.name.name);
     let mut fe = model::Frontend {
         name: decl.name.name.to_string(),
+        template,
         mode,
         binds: Vec::new(),
         routes: Vec::new(),

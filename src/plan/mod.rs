@@ -58,6 +58,10 @@ pub struct FieldChange {
     /// `None` when the field is not set on that side.
     pub old: Option<String>,
     pub new: Option<String>,
+    /// The template the new value comes from (or the old one came from,
+    /// where the field is no longer set), when the block takes this field
+    /// from one: a change of the template shows in every block that uses it.
+    pub template: Option<String>,
 }
 
 /// How a change goes live.
@@ -262,6 +266,7 @@ fn mark_moves(changes: &mut [Change]) {
                 field: "moved from",
                 old: None,
                 new: Some(format!("backend {old_backend}")),
+                template: None,
             },
         );
         changes[from].fields.insert(
@@ -270,6 +275,7 @@ fn mark_moves(changes: &mut [Change]) {
                 field: "moved to",
                 old: None,
                 new: Some(format!("backend {new_backend}")),
+                template: None,
             },
         );
     }
@@ -338,9 +344,25 @@ fn diff_fields(old: &Fields, new: &Fields) -> Vec<FieldChange> {
                 field: name,
                 old: o,
                 new: n,
+                template: None,
             })
         })
         .collect()
+}
+
+/// Marks each change of a field that the block takes from its template,
+/// in the new version or, for a field no longer set, in the old one.
+fn through_templates(
+    fields: &mut [FieldChange],
+    old: Option<&model::Template>,
+    new: Option<&model::Template>,
+) {
+    for f in fields {
+        let from = if f.new.is_some() { new } else { old };
+        f.template = from
+            .filter(|t| t.fields.contains(&f.field))
+            .map(|t| t.name.clone());
+    }
 }
 
 fn text(t: &Text) -> String {
@@ -665,6 +687,11 @@ fn frontend_changes(
         &frontend_fields(old, &old_fits),
         &frontend_fields(new, &new_fits),
     );
+    through_templates(
+        &mut fields,
+        old.template.as_deref(),
+        new.template.as_deref(),
+    );
     // Route order is a change of its own only when the same routes are
     // there (added and removed routes are listed on their own).
     let keys = |f: &model::Frontend| {
@@ -936,7 +963,12 @@ fn backend_change(
             return;
         }
     };
-    let fields = diff_fields(&backend_fields(old), &backend_fields(new));
+    let mut fields = diff_fields(&backend_fields(old), &backend_fields(new));
+    through_templates(
+        &mut fields,
+        old.template.as_deref(),
+        new.template.as_deref(),
+    );
     if !fields.is_empty() {
         let why = if old.balance != new.balance {
             "a change of balance algorithm needs a reload"

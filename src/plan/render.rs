@@ -187,10 +187,14 @@ pub fn text(reports: &[EnvReport], color: bool) -> String {
                 match c.action {
                     Action::Add => out.push_str(&format!("      {}: {}\n", f.field, value(&f.new))),
                     Action::Update => out.push_str(&format!(
-                        "      {}: {} -> {}\n",
+                        "      {}: {} -> {}{}\n",
                         f.field,
                         value(&f.old),
-                        value(&f.new)
+                        value(&f.new),
+                        f.template
+                            .as_ref()
+                            .map(|t| format!("  (from template {t})"))
+                            .unwrap_or_default()
                     )),
                     // Of a removal, only notes (`moved to`) are worth showing.
                     Action::Remove if f.old.is_none() => {
@@ -512,10 +516,14 @@ fn table_row(c: &Change) -> String {
                 .iter()
                 .map(|f| {
                     format!(
-                        "{}: {} → {}",
+                        "{}: {} → {}{}",
                         escape(f.field),
                         code(value(&f.old)),
-                        code(value(&f.new))
+                        code(value(&f.new)),
+                        f.template
+                            .as_ref()
+                            .map(|t| format!(" (from template {})", code(t)))
+                            .unwrap_or_default()
                     )
                 })
                 .collect();
@@ -602,6 +610,9 @@ struct JsonField<'a> {
     field: &'a str,
     old: Option<&'a str>,
     new: Option<&'a str>,
+    /// The template the change came through, where it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<&'a str>,
 }
 
 fn totals(reports: &[EnvReport]) -> Summary {
@@ -666,6 +677,7 @@ pub fn json(reports: &[EnvReport], base: &str) -> String {
                                 field: f.field,
                                 old: f.old.as_deref(),
                                 new: f.new.as_deref(),
+                                template: f.template.as_deref(),
                             })
                             .collect(),
                     })
