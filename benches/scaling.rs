@@ -119,6 +119,15 @@ const KINDS: &[Kind] = &[
         },
     },
     Kind {
+        name: "tcp routes by server name, to tcp backends",
+        args: &["compile"],
+        source: |n| {
+            routes_to(n, |i| format!("route host \"h{i}.example.com\" -> b{i}"))
+                .replace("{ server s", "{ mode = tcp server s")
+                .replace("frontend f {\n", "frontend f {\n  mode = tcp\n")
+        },
+    },
+    Kind {
         name: "wildcard routes by host",
         args: &["check"],
         source: |n| routes_to(n, |i| format!("route host \"*.h{i}.example.com\" -> b{i}")),
