@@ -517,17 +517,17 @@ fn error_pages(ctx: &mut Ctx, rec: &Rec) -> Vec<model::ErrorPage> {
                 Diagnostic::new(
                     Code::OutOfRange,
                     span,
-                    format!("HAProxy never answers `{status}` itself"),
+                    format!("HAProxy takes no error page for status {status}"),
                 )
                 .help(format!(
-                    "an error page replaces a response HAProxy makes, of status {}; \
+                    "an error page replaces a response HAProxy makes itself, of status {}; \
                      a server's own responses are passed on as they are",
                     statuses.join(", ")
                 )),
             );
             continue;
         }
-        if let Some(first) = seen.insert(status, span) {
+        if let Some(&first) = seen.get(&status) {
             ctx.diags.push(
                 Diagnostic::new(
                     Code::Duplicate,
@@ -539,6 +539,7 @@ fn error_pages(ctx: &mut Ctx, rec: &Rec) -> Vec<model::ErrorPage> {
             );
             continue;
         }
+        seen.insert(status, span);
         out.push(model::ErrorPage { status, file });
     }
     out

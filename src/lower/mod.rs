@@ -416,9 +416,10 @@ fn binds_and_limits(fe: &model::Frontend) -> Vec<Vec<Word<'_>>> {
 /// A `mode = tcp` frontend: its binds, limits and allowed networks, and
 /// its routes by the TLS server name a client asks for. Where its binds
 /// pass TLS through, the name is read from the client's hello, which the
-/// frontend waits for (up to five seconds: a client that sends no TLS
-/// goes to the default); where they end TLS, from HAProxy's own session
-/// (the checker keeps a frontend to one of the two).
+/// frontend waits for: a client that sends other bytes goes to the
+/// default at once, one that sends nothing (its server speaks first)
+/// after five seconds. Where they end TLS, the name is HAProxy's own
+/// session's (the checker keeps a frontend to one of the two).
 fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
     let mut lines = vec![
         vec![syn("mode"), syn("tcp")],
