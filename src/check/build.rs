@@ -262,10 +262,16 @@ pub(super) fn env<'a>(
         }
         backends.push(be);
     }
+    // A backend whose building failed (its mode may be the one it was
+    // given for a misspelt one) is not held to its mode: one mistake, one
+    // diagnostic.
     let backend_names = KnownBackends {
         set: backends
             .iter()
-            .map(|b| (b.name.as_str(), (b.mode, b.origin)))
+            .map(|b| {
+                let mode = (!tainted.backends.contains(&b.name)).then_some(b.mode);
+                (b.name.as_str(), (mode, b.origin))
+            })
             .collect(),
         names: std::cell::OnceCell::new(),
     };
@@ -1239,6 +1245,12 @@ fn frontend<'a>(
     let (rec, template_ok, template) = ctx.fields_with("frontend", &types::FRONTEND, decl, &body);
     complete &= template_ok;
     let (mode, tcp) = Tcp::of(ctx, &rec, "frontend", &decl.name.name);
+    // A misspelt mode (reported) holds the routes to no mode.
+    let mode_known = template_ok
+        && (rec.get("mode").is_some()
+            || !body
+                .iter()
+                .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == "mode")));
     let mut fe = model::Frontend {
         name: decl.name.name.to_string(),
         template,
@@ -1321,7 +1333,9 @@ fn frontend<'a>(
             },
             ast::BodyItem::Route(r) => {
                 let known = match &r.target {
-                    ast::RouteTarget::Backend(name) => backend_ref(ctx, &fe, name, backends),
+                    ast::RouteTarget::Backend(name) => {
+                        backend_ref(ctx, (&fe, mode_known), name, backends)
+                    }
                     ast::RouteTarget::Redirect(_) => true,
                 };
                 match (route(ctx, r), known) {
@@ -1343,8 +1357,10 @@ fn frontend<'a>(
                     continue;
                 }
                 let target = match &default.target {
-                    ast::RouteTarget::Backend(name) => backend_ref(ctx, &fe, name, backends)
-                        .then(|| model::Target::Backend(name.name.to_string())),
+                    ast::RouteTarget::Backend(name) => {
+                        backend_ref(ctx, (&fe, mode_known), name, backends)
+                            .then(|| model::Target::Backend(name.name.to_string()))
+                    }
                     ast::RouteTarget::Redirect(url) => {
                         redirect_url(ctx, url).map(model::Target::Redirect)
                     }
@@ -1527,20 +1543,25 @@ fn header_set_by_a_field(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, h: &ast
 /// in the number of backends); the names for "did you mean" are prepared
 /// on the first unknown target.
 struct KnownBackends<'b> {
-    /// Each backend's mode, and where it is declared.
-    set: crate::hash::IndexMap<&'b str, (model::Mode, Span)>,
+    /// Each backend's mode (`None` for one whose building failed), and
+    /// where it is declared.
+    set: crate::hash::IndexMap<&'b str, (Option<model::Mode>, Span)>,
     names: std::cell::OnceCell<Names>,
 }
 
 /// Checks that a route target of frontend `fe` names a backend of this
-/// environment, of the frontend's mode.
+/// environment, of the frontend's mode where both modes are known
+/// (`mode_known`: the frontend's is not a misspelt value).
 fn backend_ref(
     ctx: &mut Ctx,
-    fe: &model::Frontend,
+    (fe, mode_known): (&model::Frontend, bool),
     target: &ast::Ident,
     backends: &KnownBackends,
 ) -> bool {
     if let Some(&(mode, origin)) = backends.set.get(target.name.as_str()) {
+        let Some(mode) = mode.filter(|_| mode_known) else {
+            return true;
+        };
         if mode == fe.mode {
             return true;
         }
