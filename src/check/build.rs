@@ -662,6 +662,27 @@ fn backend<'a>(
         }),
         _ => None,
     };
+    if let (Some(tcp), Some(c)) = (&tcp, &check) {
+        if c.http.is_some() && c.port.is_none() {
+            let mut diag = Diagnostic::new(
+                Code::HttpCheckOfTcp,
+                rec.span("check").unwrap_or(decl.name.span),
+                format!(
+                    "HTTP health check of tcp backend `{}` on its servers' own port",
+                    decl.name.name
+                ),
+            )
+            .help(
+                "a server that speaks no HTTP there fails it and is taken out of service: \
+                 check that a connection is accepted, `check = checks.connect`, or send \
+                 the request to the servers' HTTP endpoint, `port = 8008`",
+            );
+            if let Some(at) = tcp.at {
+                diag = diag.label(at, "`mode = tcp` here");
+            }
+            ctx.diags.push(diag);
+        }
+    }
     let backend_check = match &check {
         Some(_) => BackendCheck::Declared,
         None if !template_ok

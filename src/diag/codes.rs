@@ -624,6 +624,29 @@ Example:
 Fix: list the networks of the scrapers (`allow = [10.0.0.0/8]`: others get
 403, the stats page too), or bind the stats to an internal or loopback
 address (`bind = 10.0.0.5:8404`).";
+
+    /// A tcp backend's HTTP health check asks its servers on the port they serve.
+    HttpCheckOfTcp = "W0015", Warning, "http-check-of-tcp",
+"A backend with `mode = tcp` passes connections to servers that most
+often speak no HTTP (a database, a message broker), and its HTTP health
+check sends them an HTTP request on the port they serve: a server that
+does not answer it with an HTTP status fails the check, and HAProxy takes
+every server out of service.
+
+Example:
+
+    backend orders_db {
+      mode = tcp
+      check = checks.healthz          // GET /healthz on port 5432
+      server pg1 = 10.0.3.10:5432
+    }
+
+Fix: check that a connection is accepted (`check = checks.connect`, or
+`tcp { every = 2s }`), or send the HTTP request to the port of the
+servers' HTTP endpoint (`check = http { path = \"/primary\", port =
+8008 }`, as Patroni answers for Postgres). Where the servers do speak HTTP
+on that port (a tcp backend of plain HTTP servers), silence the warning
+with `[lints] http-check-of-tcp = \"allow\"`.";
 }
 
 impl Code {
