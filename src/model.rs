@@ -783,6 +783,10 @@ pub struct Backend {
     /// segment boundary (`/api`: `/api/users` → `/users`, `/api` → `/`,
     /// `/apix` as it is): it starts with `/` and does not end with one.
     pub strip_prefix: Option<String>,
+    /// A path prefix put before the path of the requests the backend
+    /// forwards, after `strip_prefix` took its own off (`/v2`: `/users` →
+    /// `/v2/users`): it starts with `/` and does not end with one.
+    pub add_prefix: Option<String>,
     /// The `resolvers` section its servers named by DNS use: `default`
     /// (HAProxy's own, from /etc/resolv.conf), or [`RESOLVERS`] when the
     /// environment sets `dns`.
@@ -826,6 +830,7 @@ impl Backend {
             redispatch,
             compress,
             strip_prefix,
+            add_prefix,
             resolvers,
             basic_auth,
             allow,
@@ -851,6 +856,7 @@ impl Backend {
             && *redispatch == other.redispatch
             && *compress == other.compress
             && *strip_prefix == other.strip_prefix
+            && *add_prefix == other.add_prefix
             && *resolvers == other.resolvers
             && *basic_auth == other.basic_auth
             && *allow == other.allow

@@ -764,7 +764,8 @@ fn backend<'a>(
         retries: rec.int("retries").map(|n| n as u32),
         redispatch: rec.bool("redispatch"),
         compress: rec.strings("compress"),
-        strip_prefix: strip_prefix(ctx, &rec),
+        strip_prefix: path_prefix(ctx, &rec, "strip_prefix"),
+        add_prefix: path_prefix(ctx, &rec, "add_prefix"),
         resolvers: "default",
         allow: rec.strings("allow"),
         error_pages: error_pages(ctx, &rec),
@@ -782,27 +783,35 @@ fn backend<'a>(
     (backend, complete)
 }
 
-/// A backend's `strip_prefix`, a path checked as any is, which must also
-/// name at least one segment and end where a segment does (without `/`):
-/// `/api` takes `/api/users` to `/users` and `/api` to `/`.
-fn strip_prefix(ctx: &mut Ctx, rec: &Rec) -> Option<String> {
-    let prefix = rec.string("strip_prefix")?;
-    let span = rec.span("strip_prefix")?;
+/// A backend's `strip_prefix` or `add_prefix` (`field`), a path checked
+/// as any is, which must also name at least one segment and end where a
+/// segment does (without `/`): stripped, `/api` takes `/api/users` to
+/// `/users` and `/api` to `/`; added, `/v2` takes `/users` to `/v2/users`.
+fn path_prefix(ctx: &mut Ctx, rec: &Rec, field: &str) -> Option<String> {
+    let prefix = rec.string(field)?;
+    let span = rec.span(field)?;
     let trimmed = prefix.trim_end_matches('/');
     if trimmed.is_empty() || trimmed.len() != prefix.len() {
+        let (what, example) = match field {
+            "add_prefix" => (
+                "to add",
+                format!("`{trimmed}` takes `/users` to `{trimmed}/users`"),
+            ),
+            _ => (
+                "to strip",
+                format!("`{trimmed}` takes `{trimmed}/users` to `/users`, and `{trimmed}` to `/`"),
+            ),
+        };
         let diag = Diagnostic::new(
             Code::UnsafeString,
             span,
-            format!("`{}` is not a prefix to strip", value::shorten(&prefix)),
+            format!("`{}` is not a prefix {what}", value::shorten(&prefix)),
         );
         ctx.diags.push(if trimmed.is_empty() {
             diag.help("a prefix names at least one path segment: `/api`")
         } else {
-            diag.help(format!(
-                "write it without the final `/`: `{trimmed}` takes `{trimmed}/users` to \
-                 `/users`, and `{trimmed}` to `/`"
-            ))
-            .replace_with(&format!("\"{trimmed}\""))
+            diag.help(format!("write it without the final `/`: {example}"))
+                .replace_with(&format!("\"{trimmed}\""))
         });
         return None;
     }
@@ -982,6 +991,7 @@ const HTTP_BACKEND_FIELDS: &[&str] = &[
     "sticky_cookie",
     "compress",
     "strip_prefix",
+    "add_prefix",
     "basic_auth",
 ];
 

@@ -263,6 +263,7 @@ pub static BACKEND: Schema = Schema {
         ("redispatch", Ty::Bool),
         ("compress", Ty::List(&Ty::Str(StrKind::Token))),
         ("strip_prefix", Ty::Str(StrKind::UrlPath)),
+        ("add_prefix", Ty::Str(StrKind::UrlPath)),
         ("basic_auth", Ty::Record(&BASIC_AUTH)),
         ("allow", Ty::List(&Ty::Cidr)),
         ("mode", Ty::Enum(Mode::NAMES)),

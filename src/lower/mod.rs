@@ -1027,6 +1027,14 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
         ]);
     }
     remove_headers("http-request", &be.remove_request_headers, &mut lines);
+    if let Some(prefix) = &be.add_prefix {
+        // After the prefix stripped, if any; a path's `%` is a log-format's.
+        lines.push(vec![
+            syn("http-request"),
+            syn("set-path"),
+            val(format_args!("{}%[path]", prefix.replace('%', "%%"))),
+        ]);
+    }
     set_headers("http-request", &be.request_headers, &mut lines);
     remove_headers("http-response", &be.remove_response_headers, &mut lines);
     set_headers("http-response", &be.response_headers, &mut lines);

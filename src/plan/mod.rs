@@ -906,6 +906,7 @@ fn backend_fields(b: &model::Backend) -> Fields {
         f.push(("compress", b.compress.join(" ")));
     }
     opt(&mut f, "strip_prefix", &b.strip_prefix);
+    opt(&mut f, "add_prefix", &b.add_prefix);
     if !b.allow.is_empty() {
         f.push(("allow", b.allow.join(", ")));
     }

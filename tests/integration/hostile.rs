@@ -49,6 +49,7 @@ const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ("sticky_cookie = \"@@\"", "SRV"),
     ("compress = [\"@@\"]", "text/html"),
     ("strip_prefix = \"@@\"", "/api"),
+    ("add_prefix = \"@@\"", "/v2"),
     (
         "error_pages = [{ status = 503, file = \"@@\" }]",
         "/etc/haproxy/errors/503.http",

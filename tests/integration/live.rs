@@ -379,21 +379,29 @@ frontend chain {{
     echo.join().unwrap();
 }
 
-/// `strip_prefix` on a real HAProxy: the backend is sent the path without
-/// the prefix where a segment ends after it, the query string kept, and any
-/// other path as it is.
+/// `strip_prefix` and `add_prefix` on a real HAProxy: the backend is sent
+/// the path without the prefix where a segment ends after it, the query
+/// string kept, and any other path as it is; then with the added prefix
+/// before it, as written (`%` and all).
 #[test]
 fn a_backend_strips_its_path_prefix_on_a_real_haproxy() {
-    // (path asked, path the backend is sent)
-    const PATHS: &[(&str, &str)] = &[
-        ("/api/users?q=1", "/users?q=1"),
-        ("/api/v2/x", "/v2/x"),
-        ("/api", "/"),
-        ("/api?q=1", "/?q=1"),
-        ("/api/", "/"),
-        ("/api/api", "/api"),
-        ("/apix/y", "/apix/y"),
-        ("/other/api/z", "/other/api/z"),
+    // (host, path asked, path the backend is sent): `x` strips `/api`,
+    // `moved.example.com` strips it and adds `/v2%41` (a `%` of the path
+    // as it is written), `legacy.example.com` adds `/legacy`.
+    const PATHS: &[(&str, &str, &str)] = &[
+        ("x", "/api/users?q=1", "/users?q=1"),
+        ("x", "/api/v2/x", "/v2/x"),
+        ("x", "/api", "/"),
+        ("x", "/api?q=1", "/?q=1"),
+        ("x", "/api/", "/"),
+        ("x", "/api/api", "/api"),
+        ("x", "/apix/y", "/apix/y"),
+        ("x", "/other/api/z", "/other/api/z"),
+        ("moved.example.com", "/api/users?q=1", "/v2%41/users?q=1"),
+        ("moved.example.com", "/api", "/v2%41/"),
+        ("moved.example.com", "/apix", "/v2%41/apix"),
+        ("legacy.example.com", "/", "/legacy/"),
+        ("legacy.example.com", "/a/b?c", "/legacy/a/b?c"),
     ];
     let backend = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = backend.local_addr().unwrap().port();
@@ -415,14 +423,18 @@ fn a_backend_strips_its_path_prefix_on_a_real_haproxy() {
     let front = free_port();
     let _haproxy = start_project(&format!(
         "backend api {{\n  strip_prefix = \"/api\"\n  server s = 127.0.0.1:{port}\n}}\n\
-         frontend f {{\n  bind 127.0.0.1:{front}\n  default -> api\n}}\n"
+         backend moved {{\n  strip_prefix = \"/api\"\n  add_prefix = \"/v2%41\"\n  \
+         server s = 127.0.0.1:{port}\n}}\n\
+         backend legacy {{\n  add_prefix = \"/legacy\"\n  server s = 127.0.0.1:{port}\n}}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  route host \"moved.example.com\" -> moved\n  \
+         route host \"legacy.example.com\" -> legacy\n  default -> api\n}}\n"
     ));
-    for (asked, sent) in PATHS {
-        let request = format!("GET {asked} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    for (host, asked, sent) in PATHS {
+        let request = format!("GET {asked} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         let reply = String::from_utf8_lossy(&send_raw(front, &request)).into_owned();
-        assert!(reply.starts_with("HTTP/1.1 200"), "{asked}: {reply}");
+        assert!(reply.starts_with("HTTP/1.1 200"), "{host}{asked}: {reply}");
         let body = &reply[reply.find("\r\n\r\n").unwrap() + 4..];
-        assert_eq!(body, *sent, "{asked}");
+        assert_eq!(body, *sent, "{host}{asked}");
     }
     echo.join().unwrap();
 }
