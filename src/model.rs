@@ -893,6 +893,9 @@ pub struct HttpProbe {
     /// The statuses a healthy server answers with: codes and ranges of
     /// codes, as written (`200`, `"3xx"` is 300..=399), never empty.
     pub expect: Vec<StatusRange>,
+    /// A text the response's body must hold too (`http-check expect
+    /// string`): for an endpoint that answers 200 whatever its state.
+    pub expect_body: Option<String>,
     pub host: Option<String>,
 }
 

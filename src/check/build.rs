@@ -650,6 +650,7 @@ fn backend<'a>(
                         last: 200,
                     }],
                 },
+                expect_body: c.string("expect_body"),
                 host: c.string("host"),
             }),
             every: c.duration("every").unwrap_or(2000),

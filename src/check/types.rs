@@ -59,6 +59,9 @@ pub enum StrKind {
     HeaderName,
     /// Any printable text (used by `let x: string`).
     Printable,
+    /// Printable text that may hold `"` (a health check's `expect_body`,
+    /// often a piece of JSON): the emitter escapes it in its quotes.
+    Quoted,
 }
 
 impl Ty {
@@ -197,6 +200,7 @@ pub static CHECK: Schema = Schema {
         ("method", Ty::Enum(HTTP_METHODS)),
         ("path", Ty::Str(StrKind::UrlPath)),
         ("expect", Ty::Status),
+        ("expect_body", Ty::Str(StrKind::Quoted)),
         ("every", Ty::Timeout),
         ("rise", COUNT),
         ("fall", COUNT),

@@ -1474,6 +1474,10 @@ pub fn check_string(s: &str, kind: StrKind, span: Span, diags: &mut Diagnostics)
             |c| c.is_ascii_graphic() && !"\"\\$".contains(c) || c == ' ',
             "printable ASCII except `\"`, `\\` and `$`",
         ),
+        StrKind::Quoted => (
+            |c| c.is_ascii_graphic() && !"\\$".contains(c) || c == ' ',
+            "printable ASCII except `\\` and `$`",
+        ),
     };
     if let Some(c) = s.chars().find(|c| !allowed(*c)) {
         let shown = if c == ' ' {

@@ -948,6 +948,14 @@ pub fn backend(be: &model::Backend) -> Section<'_> {
             syn("status"),
             val(model::statuses(&check.expect)),
         ]);
+        if let Some(body) = &check.expect_body {
+            lines.push(vec![
+                syn("http-check"),
+                syn("expect"),
+                syn("string"),
+                txt(body),
+            ]);
+        }
     }
     let timeouts = [
         ("connect", be.timeout_connect),

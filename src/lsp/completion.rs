@@ -646,7 +646,17 @@ mod tests {
         );
         assert_eq!(
             labels("backend api {\n  if env == production {\n    check = http {\n      "),
-            ["method", "path", "expect", "every", "rise", "fall", "host", "port"]
+            [
+                "method",
+                "path",
+                "expect",
+                "expect_body",
+                "every",
+                "rise",
+                "fall",
+                "host",
+                "port"
+            ]
         );
         assert_eq!(
             labels("backend api {\n  check = tcp { "),

@@ -855,10 +855,14 @@ fn backend_fields(b: &model::Backend) -> Fields {
         let (probe, host) = match &c.http {
             Some(http) => (
                 format!(
-                    "{} {} expect {}",
+                    "{} {} expect {}{}",
                     http.method,
                     http.path,
-                    model::statuses(&http.expect)
+                    model::statuses(&http.expect),
+                    http.expect_body
+                        .as_ref()
+                        .map(|b| format!(" body {b}"))
+                        .unwrap_or_default()
                 ),
                 http.host.as_ref().map(|h| format!(" host {h}")),
             ),

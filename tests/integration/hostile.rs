@@ -46,6 +46,7 @@ const POSITIONS: &[(&str, &str)] = &[
 const BACKEND_POSITIONS: &[(&str, &str)] = &[
     ("check = http { path = \"@@\" }", "/healthz"),
     ("check = http { host = \"@@\" }", "app.example.com"),
+    ("check = http { expect_body = \"@@\" }", "status: UP"),
     ("sticky_cookie = \"@@\"", "SRV"),
     ("compress = [\"@@\"]", "text/html"),
     ("strip_prefix = \"@@\"", "/api"),

@@ -870,37 +870,13 @@ frontend f {{
 /// `port` of its own asks that port, not the server's (closed here).
 #[test]
 fn health_checks_accept_the_declared_statuses_on_a_real_haproxy() {
-    use std::io::{Read, Write};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let stop = Arc::new(AtomicBool::new(false));
     // A server that answers every request with `status`.
-    let answering = |status: u16| -> (u16, std::thread::JoinHandle<()>) {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut stream, _)) => {
-                        stream.set_nonblocking(false).unwrap();
-                        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-                        let _ = stream.read(&mut [0u8; 4096]);
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        (port, thread)
-    };
-    let (p204, t204) = answering(204);
-    let (p302, t302) = answering(302);
-    let (p500, t500) = answering(500);
+    let (p204, t204) = answering(&stop, 204, "");
+    let (p302, t302) = answering(&stop, 302, "");
+    let (p500, t500) = answering(&stop, 500, "");
     let source = format!(
         r#"backend many {{
   check = http {{ path = "/", expect = [200, 204, "3xx"], every = 100ms, rise = 1, fall = 1 }}
@@ -950,6 +926,39 @@ frontend f {{
     for (got, (b, s, want)) in statuses.iter().zip(&expected) {
         assert_eq!(got, want, "{b}/{s}");
     }
+}
+
+/// A server for health checks: it answers every request with `status`
+/// and `body`, until `stop`. Its port, and its thread to join.
+fn answering(
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    status: u16,
+    body: &'static str,
+) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = std::sync::Arc::clone(stop);
+    let thread = std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+                    let _ = stream.read(&mut [0u8; 4096]);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    (port, thread)
 }
 
 /// The `fields` (0-based) of `show stat` of each server of `expected`
@@ -2005,4 +2014,31 @@ fn redispatch_sends_the_last_retry_elsewhere_on_a_real_haproxy() {
     assert_eq!(statuses("/without/"), ["200", "503"]);
     with_thread.join().unwrap();
     without_thread.join().unwrap();
+}
+
+/// `expect_body` on a real HAProxy: of two servers that both answer 200,
+/// the one whose body holds the text (quotes and all) is up, the other
+/// down (`L7RSP`).
+#[test]
+fn health_checks_read_the_body_on_a_real_haproxy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (up, up_thread) = answering(&stop, 200, r#"{"status":"UP"}"#);
+    let (down, down_thread) = answering(&stop, 200, r#"{"status":"DOWN"}"#);
+    let haproxy = start_project(&format!(
+        "backend api {{\n  \
+         check = http {{ path = \"/health\", expect_body = \"\\\"status\\\":\\\"UP\\\"\", every = 100ms, rise = 1, fall = 1 }}\n  \
+         server up = 127.0.0.1:{up}\n  server down = 127.0.0.1:{down}\n}}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  default -> api\n}}\n",
+        front = free_port(),
+    ));
+    let expected = [("api", "up", "UP L7OK"), ("api", "down", "DOWN L7RSP")];
+    let statuses = checked(&haproxy, &expected, &[17, 36]);
+    stop.store(true, Ordering::Relaxed);
+    up_thread.join().unwrap();
+    down_thread.join().unwrap();
+    for (got, (b, s, want)) in statuses.iter().zip(&expected) {
+        assert_eq!(got, want, "{b}/{s}");
+    }
 }
