@@ -686,13 +686,7 @@ fn backend<'a>(
     }
     let backend_check = match &check {
         Some(_) => BackendCheck::Declared,
-        None if !template_ok
-            || body
-                .iter()
-                .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == "check")) =>
-        {
-            BackendCheck::Invalid
-        }
+        None if failed(&rec, "check", &body, template_ok) => BackendCheck::Invalid,
         None => BackendCheck::Absent,
     };
     let server_count = body
@@ -959,6 +953,17 @@ fn compare_other(a: &model::Server, b: &model::Server) -> std::cmp::Ordering {
         (Host::Name(x), Host::Name(y)) => x.cmp(y),
     };
     host.then(a.port.cmp(&b.port))
+}
+
+/// Whether `field` of a block was written, in its body or through its
+/// template, and did not check (reported): `rec` lacks it, and the body
+/// writes it or the template failed.
+fn failed(rec: &Rec, field: &str, body: &[&ast::BodyItem], template_ok: bool) -> bool {
+    rec.get(field).is_none()
+        && (!template_ok
+            || body
+                .iter()
+                .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == field)))
 }
 
 /// A block's `mode = tcp`: its bytes are passed on as they come, and
@@ -1278,11 +1283,7 @@ fn frontend<'a>(
     complete &= template_ok;
     let (mode, tcp) = Tcp::of(ctx, &rec, "frontend", &decl.name.name);
     // A misspelt mode (reported) holds the routes to no mode.
-    let mode_known = template_ok
-        && (rec.get("mode").is_some()
-            || !body
-                .iter()
-                .any(|item| matches!(item, ast::BodyItem::Field(f) if f.name.name == "mode")));
+    let mode_known = !failed(&rec, "mode", &body, template_ok);
     let mut fe = model::Frontend {
         name: decl.name.name.to_string(),
         template,

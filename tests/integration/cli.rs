@@ -772,13 +772,11 @@ fn manifest_errors_are_diagnostics() {
         let out = haptic(&["check", "--format", "json"], project.path());
         assert_eq!(code(&out), exit::INVALID);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let found: Vec<&str> = json["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["code"].as_str().unwrap())
-            .collect();
-        assert_eq!(found, ["E0005", "E0201"], "{version}: {json:#}");
+        assert_eq!(
+            support::json_codes(&json),
+            ["E0005", "E0201"],
+            "{version}: {json:#}"
+        );
         let first = &json["diagnostics"][0];
         assert!(
             first["help"][0].as_str().unwrap().starts_with(help),
