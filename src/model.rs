@@ -175,7 +175,7 @@ pub struct Stats {
 
 /// A string that is either literal or a reference to an environment variable
 /// that HAProxy expands at start (a secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Text {
     Literal(String),
     Secret(String),
@@ -378,8 +378,28 @@ pub struct Route {
     /// `api.example.com` and `a.b.example.com`, not `example.com`).
     pub host: Option<String>,
     pub path: Option<PathMatch>,
+    /// A request header it needs, of one value or of any.
+    pub header: Option<HeaderMatch>,
     pub target: Target,
     pub origin: Span,
+}
+
+/// A route's match of a request header (`header "X-Canary" "always"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderMatch {
+    /// As written; HTTP compares header names without case.
+    pub name: String,
+    /// The value it must have, all of it, case and all; `None` for any.
+    pub value: Option<Text>,
+}
+
+impl HeaderMatch {
+    /// Whether a request that has `other` always has this one: the same
+    /// header (without case), and this one of any value or of the same.
+    pub fn covers(&self, other: &HeaderMatch) -> bool {
+        self.name.eq_ignore_ascii_case(&other.name)
+            && (self.value.is_none() || self.value == other.value)
+    }
 }
 
 /// Where a route sends the requests it matches.
@@ -420,6 +440,8 @@ pub enum NotEntry {
     Ipv6,
     /// Its path prefix is `/`, whose key is the host's own.
     RootPrefix,
+    /// It matches a request header too.
+    Header,
     Redirect,
     /// It is a route of a `mode = tcp` frontend, by the TLS server name.
     Tcp,
@@ -536,6 +558,7 @@ impl Frontend {
                 (Some(_), _) if route.host_suffix().is_some() => Err(NotEntry::Wildcard),
                 (Some(host), _) if host.contains(':') => Err(NotEntry::Ipv6),
                 (Some(_), Err(why)) => Err(why),
+                (Some(_), _) if route.header.is_some() => Err(NotEntry::Header),
                 (Some(_), _) if route.target.backend().is_none() => Err(NotEntry::Redirect),
                 (Some(host), Ok(p)) => {
                     // Routes without a host first, then wildcards, then the
@@ -573,6 +596,7 @@ impl Frontend {
             NotEntry::RootPrefix => {
                 "its path prefix is `/` (the host alone, without a path, can be an entry)".into()
             }
+            NotEntry::Header => "it matches a request header".into(),
             NotEntry::Redirect => "it redirects".into(),
             NotEntry::Tcp => "it is a route of a `mode = tcp` frontend".into(),
             NotEntry::After(earlier) => format!(
@@ -602,7 +626,21 @@ impl Route {
     /// How a plan or a message names the route by what it matches:
     /// `host api.example.com path prefix /v1/`.
     pub fn key(&self) -> String {
-        route_key(self.host.as_deref(), self.path.as_ref())
+        let key = route_key(self.host.as_deref(), self.path.as_ref());
+        let Some(header) = &self.header else {
+            return key;
+        };
+        // A literal holds no `"`, so `secret("NAME")` is no literal's key.
+        let header = match &header.value {
+            None => format!("header {}", header.name),
+            Some(Text::Literal(value)) => format!("header {} {value}", header.name),
+            Some(Text::Secret(name)) => format!("header {} secret(\"{name}\")", header.name),
+        };
+        if key.is_empty() {
+            header
+        } else {
+            format!("{key} {header}")
+        }
     }
 
     /// The domain a wildcard host stands under, with its leading dot
@@ -1074,10 +1112,11 @@ mod tests {
         }
     }
 
-    /// Whether `route` takes a request for `host` and `path`, as its
-    /// `use_backend` rule does (`host_only -i`, `-m end -i`, `path`,
-    /// `path_beg`).
-    fn takes(route: &Route, host: &str, path: &str) -> bool {
+    /// Whether `route` takes a request for `host` and `path`, with header
+    /// `X-A` of value `header` (`None`: without it), as its `use_backend`
+    /// rule does (`host_only -i`, `-m end -i`, `path`, `path_beg`,
+    /// `req.fhdr(...)`).
+    fn takes(route: &Route, host: &str, path: &str, header: Option<&str>) -> bool {
         let host_ok = match (&route.host, route.host_suffix()) {
             (None, _) => true,
             (Some(_), Some(suffix)) => host
@@ -1090,7 +1129,16 @@ mod tests {
             Some(PathMatch::Exact(p)) => path == p,
             Some(PathMatch::Prefix(p)) => path.starts_with(p.as_str()),
         };
-        host_ok && path_ok
+        let header_ok = match (&route.header, header) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(h), Some(value)) => match &h.value {
+                None => true,
+                Some(Text::Literal(v)) => v == value,
+                Some(Text::Secret(_)) => false,
+            },
+        };
+        host_ok && path_ok && header_ok
     }
 
     fn route_strategy() -> impl Strategy<Value = Route> {
@@ -1120,9 +1168,22 @@ mod tests {
             Target::Backend("c".into()),
             Target::Redirect("https://r.example.com".into()),
         ]);
-        (hosts, paths, targets).prop_map(|(host, path, target)| Route {
+        let headers = prop::sample::select(vec![
+            None,
+            None,
+            Some(HeaderMatch {
+                name: "X-A".into(),
+                value: None,
+            }),
+            Some(HeaderMatch {
+                name: "x-a".into(),
+                value: Some(Text::Literal("1".into())),
+            }),
+        ]);
+        (hosts, paths, headers, targets).prop_map(|(host, path, header, target)| Route {
             host: host.map(str::to_string),
             path,
+            header,
             target,
             origin: Span { start: 0, end: 0 },
         })
@@ -1174,11 +1235,14 @@ mod tests {
             let default = Target::Backend("default".into());
             for host in ["a.example.com", "A.EXAMPLE.COM", "b.example.com", "x.b.example.com",
                          "y.b.example.com", "example.com", "other.org", "::1"] {
-                for path in ["/", "/x", "/xy", "/xyz", "/y", "/y/", "*"] {
+                for (path, header) in ["/", "/x", "/xy", "/xyz", "/y", "/y/", "*"]
+                    .into_iter()
+                    .flat_map(|p| [(p, None), (p, Some("1")), (p, Some("2"))])
+                {
                     let in_order = fe
                         .routes
                         .iter()
-                        .find(|r| takes(r, host, path))
+                        .find(|r| takes(r, host, path, header))
                         .map_or(&default, |r| &r.target);
                     let map_first = looked_up(host, path)
                         .or_else(|| {
@@ -1186,11 +1250,13 @@ mod tests {
                                 .iter()
                                 .zip(&fits)
                                 .filter(|(_, fit)| fit.is_err())
-                                .find(|(r, _)| takes(r, host, path))
+                                .find(|(r, _)| takes(r, host, path, header))
                                 .map(|(r, _)| &r.target)
                         })
                         .unwrap_or(&default);
-                    prop_assert_eq!(in_order, map_first, "{} {}: {:?}", host, path, fe.routes);
+                    prop_assert_eq!(
+                        in_order, map_first, "{} {} {:?}: {:?}", host, path, header, fe.routes
+                    );
                 }
             }
         }

@@ -1224,17 +1224,26 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
         h.name.span,
         ctx.diags,
     )?;
-    let raw = ctx.eval(&h.value);
+    Some(model::Header {
+        name: h.name.value.to_string(),
+        value: header_value(ctx, &h.name, &h.value)?,
+    })
+}
+
+/// The value of header `name`, a string or a secret: E0206 for a literal
+/// of a header that carries a credential.
+fn header_value(ctx: &mut Ctx, name: &ast::StrLit, value: &ast::Expr) -> Option<model::Text> {
+    let raw = ctx.eval(value);
     match ctx.coerce(&raw, Ty::Text)? {
         Value::Text(model::Text::Literal(value))
-            if !value.is_empty() && carries_credential(&h.name.value) =>
+            if !value.is_empty() && carries_credential(&name.value) =>
         {
             let mut diag = Diagnostic::new(
                 Code::LiteralSecret,
                 raw.span,
                 format!(
                     "header `{}` carries a credential, written as a literal",
-                    h.name.value
+                    name.value
                 ),
             )
             .help(
@@ -1247,10 +1256,7 @@ fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
             ctx.diags.push(diag);
             None
         }
-        Value::Text(value) => Some(model::Header {
-            name: h.name.value.to_string(),
-            value,
-        }),
+        Value::Text(value) => Some(value),
         _ => None,
     }
 }
@@ -1426,7 +1432,8 @@ fn frontend<'a>(
 }
 
 /// Whether `item` of a tcp frontend can be: E0304 for a header, a route
-/// by path, a redirect, or a bind that redirects to HTTPS.
+/// by path or by request header, a redirect, or a bind that redirects to
+/// HTTPS.
 fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
     let redirect = |target: &ast::RouteTarget| match target {
         ast::RouteTarget::Redirect(url) => Some(url.span),
@@ -1444,7 +1451,9 @@ fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
                 "remove it: a tcp frontend cannot redirect",
             );
         }
-        ast::BodyItem::Route(r) if r.path.is_some() || redirect(&r.target).is_some() => {
+        ast::BodyItem::Route(r)
+            if r.path.is_some() || r.header.is_some() || redirect(&r.target).is_some() =>
+        {
             if let Some(path) = &r.path {
                 tcp.refuse(
                     ctx,
@@ -1452,6 +1461,16 @@ fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
                     "a route by path",
                     "route by `host` alone: a tcp frontend matches the TLS server name a \
                      client asks for, not a request's path",
+                );
+            }
+            if let Some(header) = &r.header {
+                let end = header.value.as_ref().map_or(header.name.span, |v| v.span);
+                tcp.refuse(
+                    ctx,
+                    header.name.span.to(end),
+                    "a route by request header",
+                    "route by `host` alone: a tcp frontend matches the TLS server name a \
+                     client asks for, and reads no request",
                 );
             }
             if let Some(url) = redirect(&r.target) {
@@ -1694,6 +1713,40 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
             }
         }
     };
+    let header = match r.header.as_deref() {
+        None => None,
+        Some(h) => {
+            value::check_string(
+                &h.name.value,
+                types::StrKind::HeaderName,
+                h.name.span,
+                ctx.diags,
+            )?;
+            let value = match &h.value {
+                Some(value) => Some(header_value(ctx, &h.name, value)?),
+                None => None,
+            };
+            // The condition is `{ req.fhdr(NAME) -m str -- VALUE }`, and
+            // HAProxy ends it at a word `}`, quoted or not.
+            if let (Some(model::Text::Literal(v)), Some(at)) = (&value, &h.value) {
+                if v == "}" {
+                    ctx.diags.push(
+                        Diagnostic::new(
+                            Code::UnsafeString,
+                            at.span,
+                            "a header's value cannot be `}` alone",
+                        )
+                        .help("HAProxy reads a lone `}` as the end of the route's condition"),
+                    );
+                    return None;
+                }
+            }
+            Some(model::HeaderMatch {
+                name: h.name.value.to_string(),
+                value,
+            })
+        }
+    };
     let target = match &r.target {
         ast::RouteTarget::Backend(name) => model::Target::Backend(name.name.to_string()),
         ast::RouteTarget::Redirect(url) => model::Target::Redirect(redirect_url(ctx, url)?),
@@ -1701,6 +1754,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
     Some(model::Route {
         host,
         path,
+        header,
         target,
         origin: r.span,
     })

@@ -211,7 +211,13 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
         if let Some(earlier) = earlier {
             let earlier = &fe.routes[earlier];
             // The same host and path again: nothing to reorder.
-            let (label, help) = if earlier.host == route.host && earlier.path == route.path {
+            let same = earlier.host == route.host
+                && earlier.path == route.path
+                && match (&earlier.header, &route.header) {
+                    (Some(e), Some(r)) => e.covers(r) && r.covers(e),
+                    (e, r) => e.is_none() && r.is_none(),
+                };
+            let (label, help) = if same {
                 let help = if earlier.target == route.target {
                     "remove it: it repeats the earlier route".to_string()
                 } else {
@@ -224,7 +230,12 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
                         earlier.target.describe()
                     )
                 };
-                ("the same host and path, routed earlier", help)
+                let label = if route.header.is_some() {
+                    "the same host, path and header, routed earlier"
+                } else {
+                    "the same host and path, routed earlier"
+                };
+                (label, help)
             } else {
                 (
                     "an earlier route already matches every request it matches",
@@ -285,30 +296,35 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 }
 
 /// For each route, the first earlier route that covers it: of its own
-/// host, of a wildcard over its host, or of no host. A wildcard route is
+/// host, of a wildcard over its host, or of no host, and of no header, or
+/// of its header with any value or with its own. A wildcard route is
 /// kept under its domain with the leading dot (`.example.com` for
 /// `*.example.com`), which no host name starts with, so a host looks up
 /// the wildcards over it by its own suffixes (`api.eu.example.com`:
 /// `.eu.example.com`, `.example.com`, `.com`), a few lookups, not a pass
-/// over the wildcards. Earlier routes are kept by
+/// over the wildcards; a route with a header looks up at most three
+/// headers (none, its name, its name and value). Earlier routes are kept by
 /// what they match (no path, an exact path, a prefix in a tree of bytes),
 /// so a route looks up its own path, walking it once, instead of comparing
-/// itself with every route before it. Every host's tables are shared, so
+/// itself with every route before it. Every scope's tables are shared, so
 /// a frontend with thousands of hosts allocates a few tables, not a few
 /// for each host.
 fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
-    type Host<'a> = Option<&'a str>;
-    /// The first earlier route of each host by what it matches.
+    /// A header's name in lower case, and its value (`None` for any).
+    type Header<'a> = Option<(&'a str, Option<&'a model::Text>)>;
+    /// A host (`None` for every host) and a header.
+    type Scope<'a> = (Option<&'a str>, Header<'a>);
+    /// The first earlier route of each scope by what it matches.
     #[derive(Default)]
     struct Earlier<'a> {
         /// With no path.
-        any: Map<Host<'a>, usize>,
+        any: Map<Scope<'a>, usize>,
         /// With an exact path.
-        exact: Map<(Host<'a>, &'a str), usize>,
-        /// With a prefix: each host's prefixes make a tree of bytes, from
-        /// the host's root node; a node is reached from its parent by one
+        exact: Map<(Scope<'a>, &'a str), usize>,
+        /// With a prefix: each scope's prefixes make a tree of bytes, from
+        /// the scope's root node; a node is reached from its parent by one
         /// byte, and `ends` holds the first route whose prefix ends there.
-        roots: Map<Host<'a>, usize>,
+        roots: Map<Scope<'a>, usize>,
         edges: Map<(usize, u8), usize>,
         ends: Vec<Option<usize>>,
     }
@@ -318,20 +334,20 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
             self.ends.len() - 1
         }
 
-        fn add(&mut self, host: Host<'a>, path: &'a Option<PathMatch>, route: usize) {
+        fn add(&mut self, scope: Scope<'a>, path: &'a Option<PathMatch>, route: usize) {
             match path {
                 None => {
-                    self.any.entry(host).or_insert(route);
+                    self.any.entry(scope).or_insert(route);
                 }
                 Some(PathMatch::Exact(p)) => {
-                    self.exact.entry((host, p.as_str())).or_insert(route);
+                    self.exact.entry((scope, p.as_str())).or_insert(route);
                 }
                 Some(PathMatch::Prefix(p)) => {
-                    let mut at = match self.roots.get(&host) {
+                    let mut at = match self.roots.get(&scope) {
                         Some(&root) => root,
                         None => {
                             let root = self.node();
-                            self.roots.insert(host, root);
+                            self.roots.insert(scope, root);
                             root
                         }
                     };
@@ -350,9 +366,9 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
             }
         }
 
-        /// The first route of `host` with a prefix of `path`.
-        fn prefix_of(&self, host: Host, path: &str) -> Option<usize> {
-            let mut at = *self.roots.get(&host)?;
+        /// The first route of `scope` with a prefix of `path`.
+        fn prefix_of(&self, scope: Scope, path: &str) -> Option<usize> {
+            let mut at = *self.roots.get(&scope)?;
             let mut first = self.ends[at];
             for &b in path.as_bytes() {
                 match self.edges.get(&(at, b)) {
@@ -364,44 +380,58 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
             first
         }
 
-        fn covering(&self, host: Host, path: &Option<PathMatch>) -> Option<usize> {
-            let any = self.any.get(&host).copied();
+        fn covering(&self, scope: Scope, path: &Option<PathMatch>) -> Option<usize> {
+            let any = self.any.get(&scope).copied();
             let (q, exact) = match path {
                 None => return any,
                 Some(PathMatch::Exact(q)) => {
-                    (q.as_str(), self.exact.get(&(host, q.as_str())).copied())
+                    (q.as_str(), self.exact.get(&(scope, q.as_str())).copied())
                 }
                 Some(PathMatch::Prefix(q)) => (q.as_str(), None),
             };
             any.into_iter()
                 .chain(exact)
-                .chain(self.prefix_of(host, q))
+                .chain(self.prefix_of(scope, q))
                 .min()
         }
     }
+    // Header names compare without case.
+    let names: Vec<Option<String>> = routes
+        .iter()
+        .map(|r| Some(r.header.as_ref()?.name.to_ascii_lowercase()))
+        .collect();
     let mut earlier = Earlier::default();
     let mut out = Vec::with_capacity(routes.len());
-    for (i, route) in routes.iter().enumerate() {
+    for ((i, route), name) in routes.iter().enumerate().zip(&names) {
         // A wildcard by its domain, `.example.com`.
         let host = route
             .host
             .as_deref()
             .map(|h| h.strip_prefix('*').unwrap_or(h));
-        let mut first = earlier.covering(host, &route.path);
-        if let Some(h) = host {
-            // The wildcards over it: its strict suffixes at a dot.
-            let over = h
-                .char_indices()
+        let header: Header = name
+            .as_deref()
+            .zip(route.header.as_ref())
+            .map(|(name, h)| (name, h.value.as_ref()));
+        // The headers whose routes match every request of this one's.
+        let headers = [
+            Some(None),
+            header.map(|(name, _)| Some((name, None))),
+            header.filter(|(_, value)| value.is_some()).map(Some),
+        ];
+        // Its own host, the wildcards over it (its strict suffixes at a
+        // dot), and no host.
+        let over = host.into_iter().flat_map(|h| {
+            h.char_indices()
                 .filter(|&(at, c)| c == '.' && at > 0)
-                .map(|(at, _)| &h[at..]);
-            for suffix in over.map(Some).chain([None]) {
-                if let Some(e) = earlier.covering(suffix, &route.path) {
-                    first = Some(first.map_or(e, |f| f.min(e)));
-                }
-            }
-        }
+                .map(|(at, _)| &h[at..])
+        });
+        let hosts = host.into_iter().chain(over).map(Some).chain([None]);
+        let first = hosts
+            .flat_map(|h| headers.iter().flatten().map(move |&c| (h, c)))
+            .filter_map(|scope| earlier.covering(scope, &route.path))
+            .min();
         out.push(first);
-        earlier.add(host, &route.path, i);
+        earlier.add((host, header), &route.path, i);
     }
     out
 }
@@ -811,15 +841,23 @@ mod tests {
                 .host_suffix()
                 .zip(later_domain)
                 .is_some_and(|(over, h)| h.len() > over.len() && h.ends_with(over));
-        host && match (&earlier.path, &later.path) {
+        let header = match (&earlier.header, &later.header) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(PathMatch::Prefix(p)), Some(PathMatch::Prefix(q) | PathMatch::Exact(q))) => {
-                q.starts_with(p.as_str())
+            (Some(e), Some(l)) => {
+                e.name.eq_ignore_ascii_case(&l.name) && (e.value.is_none() || e.value == l.value)
             }
-            (Some(PathMatch::Exact(p)), Some(PathMatch::Exact(q))) => p == q,
-            (Some(PathMatch::Exact(_)), Some(PathMatch::Prefix(_))) => false,
-        }
+        };
+        host && header
+            && match (&earlier.path, &later.path) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(PathMatch::Prefix(p)), Some(PathMatch::Prefix(q) | PathMatch::Exact(q))) => {
+                    q.starts_with(p.as_str())
+                }
+                (Some(PathMatch::Exact(p)), Some(PathMatch::Exact(q))) => p == q,
+                (Some(PathMatch::Exact(_)), Some(PathMatch::Prefix(_))) => false,
+            }
     }
 
     /// The first covering route, found by comparing with every earlier
@@ -835,12 +873,31 @@ mod tests {
 
         #[test]
         fn shadowing_finds_what_comparing_every_pair_finds(
-            routes in proptest::collection::vec((0u8..8, 0u8..3, 0usize..8), 0..30),
+            routes in proptest::collection::vec((0u8..8, 0u8..3, 0usize..8, 0usize..7), 0..30),
         ) {
             const PATHS: [&str; 8] = ["/", "/a", "/ab", "/a/", "/b", "/é", "/éa", ""];
+            // No header, a header of any value, of a value, in other cases.
+            let header = |name: &str, value: Option<&str>| {
+                Some(model::HeaderMatch {
+                    name: name.into(),
+                    value: value.map(|v| model::Text::Literal(v.into())),
+                })
+            };
+            let headers = [
+                None,
+                header("X-A", None),
+                header("x-a", Some("1")),
+                header("X-A", Some("2")),
+                header("X-B", Some("1")),
+                None,
+                Some(model::HeaderMatch {
+                    name: "X-A".into(),
+                    value: Some(model::Text::Secret("ONE".into())),
+                }),
+            ];
             let routes: Vec<model::Route> = routes
                 .iter()
-                .map(|&(host, kind, path)| model::Route {
+                .map(|&(host, kind, path, h)| model::Route {
                     host: ["a", "b", "x.a", "*.a", "*.x.a", "y.x.a", "*.b"]
                         .get(usize::from(host))
                         .map(|h| h.to_string()),
@@ -849,6 +906,7 @@ mod tests {
                         1 => Some(PathMatch::Exact(PATHS[path].into())),
                         _ => Some(PathMatch::Prefix(PATHS[path].into())),
                     },
+                    header: headers[h].clone(),
                     target: model::Target::Backend("b".into()),
                     origin: Span { start: 0, end: 0 },
                 })

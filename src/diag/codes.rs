@@ -369,7 +369,7 @@ Fix: give each bind its own port.";
     WrongMode = "E0304", Error, "wrong-mode",
 "A frontend or backend with `mode = tcp` passes the bytes of each
 connection on as they come: it reads no HTTP request, so it cannot route
-by path, redirect, set headers, count requests, compress, authenticate
+by path or by header, redirect, set headers, count requests, compress, authenticate
 users or set cookies. And a frontend sends its traffic only to backends
 of its own mode: HAProxy refuses to start when an HTTP frontend names a
 TCP backend, or the other way round.
@@ -431,9 +431,11 @@ Fix: route to it, or remove it.";
 
     /// A route can never match because an earlier route matches first.
     ShadowedRoute = "W0002", Warning, "shadowed-route",
-"Routes are tried in order. A route whose host and path are already covered
-by an earlier route never matches; nor does a route to the exact path the
-frontend answers itself (`monitor_uri`), which comes before any route.
+"Routes are tried in order. A route whose host, path and header are
+already covered by an earlier route never matches (a route without a
+header covers those with one: a canary's route by header comes before
+its host's own); nor does a route to the exact path the frontend answers
+itself (`monitor_uri`), which comes before any route.
 
 Example:
 

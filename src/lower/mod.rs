@@ -893,6 +893,17 @@ fn frontend<'a>(
             Some(PathMatch::Exact(p)) => line.extend([syn("{"), syn("path"), txt(p), syn("}")]),
             None => {}
         }
+        if let Some(header) = &route.header {
+            // A header name is letters, digits, `-` and `_` (checked), and
+            // `req.fhdr` takes each of its lines whole, commas and all.
+            line.extend([syn("{"), val(format!("req.fhdr({})", header.name))]);
+            match &header.value {
+                // `--` ends the flags: a value may start with `-`.
+                Some(value) => line.extend([syn("-m"), syn("str"), syn("--"), text(value)]),
+                None => line.extend([syn("-m"), syn("found")]),
+            }
+            line.push(syn("}"));
+        }
         lines.push(line);
     }
     match &fe.default {

@@ -431,6 +431,9 @@ const IN_FRONTEND: &[&str] = &[
     "if",
 ];
 
+/// What a route matches, in the order a route writes them.
+const ROUTE_MATCHES: &[&str] = &["host", "path", "header"];
+
 fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
     let word = |i: usize| match statement.get(i) {
         Some(Tok::Word(w, _)) => Some(*w),
@@ -492,9 +495,16 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
         (Some("bind"), Some(Tok::Word("redirect", _))) => out.keywords(types::REDIRECTS),
         (Some("bind"), _) if n >= 2 => out.keywords(&["tls", "redirect"]),
         (Some("route"), Some(Tok::Word("path", _))) => out.keywords(types::PATH_KINDS),
-        (Some("route"), _) if n == 1 => out.keywords(&["host", "path"]),
-        (Some("route"), Some(Tok::Str)) if word(1) == Some("host") && n == 3 => {
-            out.keywords(&["path"]);
+        (Some("route"), _) if n == 1 => out.keywords(ROUTE_MATCHES),
+        // After a match's string, the matches the route has not written.
+        (Some("route"), Some(Tok::Str)) => {
+            let written: Vec<&str> = (1..n).filter_map(word).collect();
+            let left: Vec<&str> = ROUTE_MATCHES
+                .iter()
+                .copied()
+                .filter(|m| !written.contains(m))
+                .collect();
+            out.keywords(&left);
         }
         (Some("guard"), _) if n == 1 => {
             for rule in types::GUARDS {
@@ -743,7 +753,19 @@ mod tests {
             "a name being typed"
         );
         assert!(labels("backend api with service {\n  ").contains(&"balance".to_string()));
-        assert_eq!(labels("frontend f {\n  route "), ["host", "path"]);
+        assert_eq!(labels("frontend f {\n  route "), ["host", "path", "header"]);
+        assert_eq!(
+            labels("frontend f {\n  route host \"x.example.com\" "),
+            ["path", "header"]
+        );
+        assert_eq!(
+            labels("frontend f {\n  route host \"x.example.com\" path prefix \"/v1/\" "),
+            ["header"]
+        );
+        assert_eq!(
+            labels("frontend f {\n  route header \"X-Canary\" "),
+            ["host", "path"]
+        );
         assert_eq!(
             labels("frontend f {\n  route host \"x.example.com\" path "),
             ["prefix", "exact"]

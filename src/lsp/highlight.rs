@@ -69,6 +69,7 @@ fn is_keyword(word: &str) -> bool {
                 | "in"
                 | "host"
                 | "path"
+                | "header"
                 | "prefix"
                 | "exact"
                 | "redirect"
@@ -469,6 +470,7 @@ frontend www {
   bind :443 tls public
   bind :80 redirect https
   route host "api.example.com" path prefix "/v1/" -> api
+  route header "X-Canary" "always" -> api
   default -> api
 }
 "#;
@@ -529,6 +531,9 @@ frontend www {
                 ("https", 0, Kind::Keyword, false),
                 ("host", 1, Kind::Keyword, false),
                 ("prefix", 0, Kind::Keyword, false),
+                ("header", 0, Kind::Keyword, false),
+                ("\"X-Canary\"", 0, Kind::String, false),
+                ("\"always\"", 0, Kind::String, false),
                 ("->", 0, Kind::Operator, false),
                 ("api", 1, Kind::Type, false),
                 ("default", 0, Kind::Keyword, false),

@@ -254,8 +254,18 @@ pub struct Route {
     pub host: Option<StrLit>,
     /// The match kind (`prefix`, `exact`...) and the path.
     pub path: Option<Box<(Ident, StrLit)>>,
+    pub header: Option<Box<HeaderMatch>>,
     pub target: RouteTarget,
     pub span: Span,
+}
+
+/// `header "X-Canary" "always"`, `header "X-Canary"`: a route's match of a
+/// request header, of one value or of any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderMatch {
+    pub name: StrLit,
+    /// A string or `secret("NAME")`; `None` for any value.
+    pub value: Option<Expr>,
 }
 
 /// `default -> api`, `default -> redirect "https://..."`: where a

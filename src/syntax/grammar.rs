@@ -59,17 +59,26 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             names = positives.iter().filter_map(|r| rule_name(*r)).collect();
             names.sort_unstable();
             names.dedup();
+            // A name of several (`` `host`, `path` or `header` ``) is said
+            // as one list with the others.
+            let mut words: Vec<&str> = names
+                .iter()
+                .flat_map(|n| n.split(" or "))
+                .flat_map(|n| n.split(", "))
+                .collect();
+            words.sort_unstable();
+            words.dedup();
             // Keywords are the names written `like-this` with no space.
-            keywords = names
+            keywords = words
                 .iter()
                 .filter_map(|n| n.strip_prefix('`')?.strip_suffix('`'))
                 .filter(|k| k.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
                 .collect();
-            match names.len() {
+            match words.len() {
                 0 => "valid syntax".to_string(),
-                1 => names[0].to_string(),
+                1 => words[0].to_string(),
                 _ => {
-                    let (last, rest) = names.split_last().expect("len >= 2");
+                    let (last, rest) = words.split_last().expect("len >= 2");
                     format!("{} or {last}", rest.join(", "))
                 }
             }
@@ -78,7 +87,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     };
     let previous_at = previous_word_at(text, pos);
     let previous = previous_at.map(|(_, word)| word);
-    let route_match = names.contains(&"`host` or `path`");
+    let route_match = names.contains(&"`host`, `path` or `header`");
     // `if env = production`: one `=` where a comparison goes (pest, having
     // read the first `=` of `==`, expects only `in` there).
     let after = text.get(pos..).unwrap_or("");
@@ -103,7 +112,10 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
         format!("expected `==`, `!=` or `in`, found {}", found.0)
     } else if previous == Some("route") && route_match {
         // Not "`=` or ...": a frontend has no field called `route`.
-        format!("expected `host` or `path` after `route`, found {}", found.0)
+        format!(
+            "expected `host`, `path` or `header` after `route`, found {}",
+            found.0
+        )
     } else {
         format!("expected {expected}, found {}", found.0)
     };
@@ -125,8 +137,10 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     }
     if previous == Some("route") && route_match {
         diag = diag.help(
-            "a route matches a host, a path, or both: `route host \"api.example.com\" -> api`, \
-             `route path prefix \"/api/\" -> api`, `route host \"example.com\" path exact \"/\" -> web`",
+            "a route matches a host, a path, a request header, or several: \
+             `route host \"api.example.com\" -> api`, `route path prefix \"/api/\" -> api`, \
+             `route host \"example.com\" path exact \"/\" -> web`, \
+             `route header \"X-Canary\" \"always\" -> canary`",
         );
     }
     // A misspelt keyword: `backnd` for `backend`.
@@ -730,7 +744,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::field => "a field",
         Rule::condition => "`env`",
         Rule::cond_op => "`==`, `!=` or `in`",
-        Rule::route_match | Rule::host_match | Rule::path_match => "`host` or `path`",
+        Rule::route_match | Rule::host_match | Rule::path_match | Rule::header_match => {
+            "`host`, `path` or `header`"
+        }
         Rule::bind_opt | Rule::bind_tls | Rule::bind_redirect => "`tls` or `redirect`",
         Rule::eq => "`=`",
         Rule::arrow => "`->`",
@@ -1042,27 +1058,39 @@ impl Converter {
             Rule::route_item => {
                 let mut host = None;
                 let mut path = None;
+                let mut header = None;
                 let mut target = None;
                 for p in inner {
                     let p_span = self.span(&p);
                     match p.as_rule() {
                         Rule::route_match => {
                             let m = p.into_inner().next().expect("grammar: route match");
-                            let duplicate = if m.as_rule() == Rule::host_match {
-                                let s = Self::inner(m).next().expect("grammar: host");
-                                host.replace(self.string(s)).is_some()
-                            } else {
-                                let mut parts = Self::inner(m);
-                                let kind = self.ident(parts.next().expect("grammar: path kind"));
-                                let value = self.string(parts.next().expect("grammar: path"));
-                                path.replace((kind, value)).is_some()
+                            let duplicate = match m.as_rule() {
+                                Rule::host_match => {
+                                    let s = Self::inner(m).next().expect("grammar: host");
+                                    host.replace(self.string(s)).is_some()
+                                }
+                                Rule::path_match => {
+                                    let mut parts = Self::inner(m);
+                                    let kind =
+                                        self.ident(parts.next().expect("grammar: path kind"));
+                                    let value = self.string(parts.next().expect("grammar: path"));
+                                    path.replace((kind, value)).is_some()
+                                }
+                                _ => {
+                                    let mut parts = Self::inner(m);
+                                    let name =
+                                        self.string(parts.next().expect("grammar: header name"));
+                                    let value = parts.next().map(|v| self.expr(v));
+                                    header.replace(HeaderMatch { name, value }).is_some()
+                                }
                             };
                             if duplicate {
                                 self.diags.push(
                                     Diagnostic::new(
                                         Code::Duplicate,
                                         p_span,
-                                        "a route matches at most one host and one path",
+                                        super::ROUTE_MATCH_TWICE,
                                     )
                                     .help("write a second route for the other value"),
                                 );
@@ -1078,6 +1106,7 @@ impl Converter {
                 BodyItem::Route(Route {
                     host,
                     path: path.map(Box::new),
+                    header: header.map(Box::new),
                     target: target.expect("grammar: route target"),
                     span,
                 })
@@ -1233,6 +1262,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_route
             | Rule::kw_host
             | Rule::kw_path
+            | Rule::kw_header
             | Rule::kw_default
             | Rule::kw_secret
             | Rule::kw_with

@@ -265,6 +265,10 @@ pub const TOP_KEYWORDS: &[&str] = &[
 const BIND_OPTION_TWICE: &str =
     "a bind takes one `tls POLICY` and one `redirect https`: remove the second";
 
+/// The message of a route's host, path or header given twice, from
+/// either parser.
+const ROUTE_MATCH_TWICE: &str = "a route matches at most one host, one path and one header";
+
 /// An inner bracket that [`left_open`] takes for the one not closed.
 struct LeftOpen {
     /// The bracket left open.

@@ -1162,24 +1162,46 @@ impl<'t> Parser<'t> {
     fn route_item(&mut self, start: usize) -> Option<BodyItem> {
         self.kw("route");
         self.skip();
-        // `route_match = { host_match | path_match }`
+        enum Match {
+            Host(StrLit),
+            Path(Ident, StrLit),
+            Header(HeaderMatch),
+        }
+        // `route_match = { host_match | path_match | header_match }`
         let route_match = |p: &mut Self| {
             let m_start = p.pos;
-            let (host, path) = if p.kw("host") {
+            let found = if p.kw("host") {
                 p.skip();
-                (Some(p.string()?), None)
+                Match::Host(p.string()?)
             } else if p.kw("path") {
                 p.skip();
                 let kind = p.ident()?;
                 p.skip();
-                (None, Some((kind, p.string()?)))
+                Match::Path(kind, p.string()?)
+            } else if p.kw("header") {
+                // `header_match = { kw_header ~ string ~ (secret_call | string)? }`
+                p.skip();
+                let name = p.string()?;
+                let value = p.attempt(|p| {
+                    p.skip();
+                    if let Some(secret) = p.attempt(Self::secret_call) {
+                        return Some(secret);
+                    }
+                    let s = p.string()?;
+                    Some(Expr {
+                        kind: ExprKind::Str(s.value),
+                        span: s.span,
+                    })
+                });
+                Match::Header(HeaderMatch { name, value })
             } else {
                 return None;
             };
-            Some((p.span(m_start), host, path))
+            Some((p.span(m_start), found))
         };
         let mut host = None;
         let mut path = None;
+        let mut header = None;
         let mut first = true;
         loop {
             let found = if first {
@@ -1190,22 +1212,18 @@ impl<'t> Parser<'t> {
                     route_match(p)
                 })
             };
-            let Some((span, h, p)) = found else { break };
+            let Some((span, found)) = found else { break };
             first = false;
             // As pest's tree is converted: each match in turn.
-            let duplicate = match (h, p) {
-                (Some(h), _) => host.replace(h).is_some(),
-                (_, Some(p)) => path.replace(p).is_some(),
-                _ => false,
+            let duplicate = match found {
+                Match::Host(h) => host.replace(h).is_some(),
+                Match::Path(kind, p) => path.replace((kind, p)).is_some(),
+                Match::Header(h) => header.replace(h).is_some(),
             };
             if duplicate {
                 self.diags.push(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        span,
-                        "a route matches at most one host and one path",
-                    )
-                    .help("write a second route for the other value"),
+                    Diagnostic::new(Code::Duplicate, span, super::ROUTE_MATCH_TWICE)
+                        .help("write a second route for the other value"),
                 );
             }
         }
@@ -1216,6 +1234,7 @@ impl<'t> Parser<'t> {
         Some(BodyItem::Route(Route {
             host,
             path: path.map(Box::new),
+            header: header.map(Box::new),
             target,
             span: self.span(start),
         }))

@@ -31,6 +31,13 @@ const POSITIONS: &[(&str, &str)] = &[
         "route host \"a.example.com\" path exact \"@@\" -> b",
         "/status",
     ),
+    ("route header \"@@\" -> b", "X-Canary"),
+    ("route header \"X-Canary\" \"@@\" -> b", "always"),
+    ("route header \"X-Key\" secret(\"@@\") -> b", "INTERNAL_KEY"),
+    (
+        "route host \"a.example.com\" header \"X-Canary\" \"@@\" -> b",
+        "always",
+    ),
     ("default -> redirect \"@@\"", "https://new.example.com"),
     ("monitor_uri = \"@@\"", "/-/haproxy"),
     (

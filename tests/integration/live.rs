@@ -1244,11 +1244,11 @@ fn backend_taking(haproxy: &Haproxy, port: u16, host: &str) -> String {
 }
 
 /// A routes map routes every request as the rules alone do: 60 random route
-/// lists (hosts, a wildcard, path prefixes and exact paths, in any order,
-/// shadowing each other or not) are compiled with and without a routes
-/// map, and a real HAProxy started on each sends every request of a fixed
-/// set (hosts in any case, with a port or not, paths, `OPTIONS *`) to the
-/// same backend.
+/// lists (hosts, a wildcard, path prefixes and exact paths, some with a
+/// header, in any order, shadowing each other or not) are compiled with
+/// and without a routes map, and a real HAProxy started on each sends
+/// every request of a fixed set (hosts in any case, with a port or not,
+/// paths, `OPTIONS *`, with the header or without) to the same backend.
 #[test]
 fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
     const HOSTS: &[&str] = &[
@@ -1303,8 +1303,15 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
                 ),
             };
             let host = host.map(|h| format!(" host \"{h}\"")).unwrap_or_default();
+            // A route by header is never an entry, and keeps the routes of
+            // its host after it out of the map.
+            let header = if rng.chance(6) {
+                " header \"X-Canary\" \"1\""
+            } else {
+                ""
+            };
             let backend = rng.below(4);
-            routes.push_str(&format!("  route{host}{path} -> r{backend}\n"));
+            routes.push_str(&format!("  route{host}{path}{header} -> r{backend}\n"));
         }
         let source = |map: bool| {
             let map = if map {
@@ -1337,18 +1344,21 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
         let map = with.routes_map.as_deref().expect("a routes map");
         entries += map.lines().filter(|l| !l.starts_with('#')).count();
         std::fs::write(&map_path, map).unwrap();
+        let requests = || {
+            HOSTS.iter().flat_map(|host| {
+                PATHS
+                    .iter()
+                    .flat_map(move |path| ["", "X-Canary: 1\r\n"].map(|h| (host, path, h)))
+            })
+        };
         let routed = |cfg: &str| -> Vec<String> {
             let haproxy = Haproxy::start(cfg, &socket);
-            HOSTS
-                .iter()
-                .flat_map(|host| PATHS.iter().map(move |path| (host, path)))
-                .map(|(host, path)| backend_for(&haproxy, front, host, path))
+            requests()
+                .map(|(host, path, header)| backend_with(&haproxy, front, host, path, header))
                 .collect()
         };
         let (by_map, by_rules) = (routed(&with.haproxy_cfg), routed(&without.haproxy_cfg));
-        let requests = HOSTS
-            .iter()
-            .flat_map(|host| PATHS.iter().map(move |path| format!("{host} {path}")));
+        let requests = requests().map(|(host, path, header)| format!("{host} {path} {header:?}"));
         let differences: Vec<String> = requests
             .zip(by_map.iter().zip(&by_rules))
             .filter(|(_, (m, r))| m != r)
@@ -1373,6 +1383,12 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
 /// at `port` (`*` is sent as `OPTIONS *`): the one whose session count
 /// (`show stat`'s `stot`) it raises.
 fn backend_for(haproxy: &Haproxy, port: u16, host: &str, path: &str) -> String {
+    backend_with(haproxy, port, host, path, "")
+}
+
+/// [`backend_for`] a request that also has the header lines `headers`
+/// (each ending in `\r\n`).
+fn backend_with(haproxy: &Haproxy, port: u16, host: &str, path: &str, headers: &str) -> String {
     let sessions = || -> BTreeMap<String, u64> {
         haproxy
             .command("show stat")
@@ -1384,13 +1400,101 @@ fn backend_for(haproxy: &Haproxy, port: u16, host: &str, path: &str) -> String {
     };
     let before = sessions();
     let method = if path == "*" { "OPTIONS" } else { "GET" };
-    let request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n");
     let reply = String::from_utf8_lossy(&send_raw(port, &request)).into_owned();
-    assert!(reply.starts_with("HTTP/1.1 503"), "{host} {path}: {reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 503"),
+        "{host} {path} {headers:?}: {reply}"
+    );
     let after = sessions();
     let taken: Vec<&String> = after.keys().filter(|b| after[*b] > before[*b]).collect();
-    assert_eq!(taken.len(), 1, "{host} {path}: {before:?} -> {after:?}");
+    assert_eq!(
+        taken.len(),
+        1,
+        "{host} {path} {headers:?}: {before:?} -> {after:?}"
+    );
     taken[0].clone()
+}
+
+/// Routes by request header on a real HAProxy: a header's name in any
+/// case, its value whole and as written (one of several lines of it is
+/// enough; a line that lists it among others is not), any value for a
+/// route of the header alone (an empty one too), a value from a secret in
+/// HAProxy's environment, and a value that starts with `-` and holds
+/// spaces, a comma and `%`; each only with the host and path of its route.
+#[test]
+fn header_routes_match_on_a_real_haproxy() {
+    let front = free_port();
+    let dead = free_port();
+    let mut source = String::new();
+    for backend in ["api", "canary", "debug", "internal", "legacy", "other"] {
+        source.push_str(&format!(
+            "backend {backend} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"
+        ));
+    }
+    source.push_str(&format!(
+        r#"frontend f {{
+  bind 127.0.0.1:{front}
+  route host "api.example.com" header "X-Canary" "always" -> canary
+  route header "x-debug" -> debug
+  route header "X-Key" secret("ROUTE_KEY") -> internal
+  route path prefix "/old/" header "X-Client" "-v1 beta, 100%" -> legacy
+  route host "api.example.com" -> api
+  default -> other
+}}
+"#
+    ));
+    let run = tempfile::tempdir().unwrap();
+    let cfg = test_cfg(&run, &source);
+    let haproxy = Haproxy::start_with(
+        &cfg,
+        &run.path().join("admin.sock"),
+        &[("ROUTE_KEY", "k3y")],
+    );
+    for (host, path, headers, backend) in [
+        ("api.example.com", "/", "X-Canary: always\r\n", "canary"),
+        ("API.example.com", "/", "x-CANARY: always\r\n", "canary"),
+        ("api.example.com", "/", "X-Canary: Always\r\n", "api"),
+        (
+            "api.example.com",
+            "/",
+            "X-Canary: never\r\nX-Canary: always\r\n",
+            "canary",
+        ),
+        ("api.example.com", "/", "X-Canary: always, never\r\n", "api"),
+        ("api.example.com", "/", "", "api"),
+        ("www.example.com", "/", "X-Canary: always\r\n", "other"),
+        ("www.example.com", "/", "X-Debug: 1\r\n", "debug"),
+        ("www.example.com", "/", "X-Debug:\r\n", "debug"),
+        ("api.example.com", "/", "X-Debug: 1\r\n", "debug"),
+        ("www.example.com", "/", "X-Key: k3y\r\n", "internal"),
+        ("www.example.com", "/", "X-Key: ${ROUTE_KEY}\r\n", "other"),
+        (
+            "www.example.com",
+            "/old/a",
+            "X-Client: -v1 beta, 100%\r\n",
+            "legacy",
+        ),
+        (
+            "www.example.com",
+            "/old/a",
+            "X-Client: -v1 beta\r\n",
+            "other",
+        ),
+        (
+            "www.example.com",
+            "/new/a",
+            "X-Client: -v1 beta, 100%\r\n",
+            "other",
+        ),
+    ] {
+        assert_eq!(
+            backend_with(&haproxy, front, host, path, headers),
+            backend,
+            "{host} {path} {headers:?}"
+        );
+    }
 }
 
 /// `stats { metrics = ..., allow = [...] }` on a real HAProxy: the
