@@ -128,6 +128,23 @@ const KINDS: &[Kind] = &[
         },
     },
     Kind {
+        name: "canary routes by header before their host's, in a routes map",
+        args: &["compile"],
+        source: |n| {
+            routes_to(n, |i| {
+                format!(
+                    "route host \"h{i}.example.com\" header \"X-Canary\" \"c{i}\" -> b{i}\n  \
+                     route host \"h{i}.example.com\" -> b{i}"
+                )
+            })
+            .replacen(
+                "env production\n",
+                "env production\ndefaults { routes_map = \"/etc/haproxy/routes.map\" }\n",
+                1,
+            )
+        },
+    },
+    Kind {
         name: "wildcard routes by host",
         args: &["check"],
         source: |n| routes_to(n, |i| format!("route host \"*.h{i}.example.com\" -> b{i}")),
