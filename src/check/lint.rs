@@ -436,6 +436,34 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     out
 }
 
+/// W0016 for each TLS bind of tcp frontend `fe` whose policy offers `h2`
+/// by ALPN: a client would send HTTP/2 on through a frontend that passes
+/// bytes as they come.
+fn h2_on_tcp(fe: &model::Frontend, diags: &mut Diagnostics) {
+    for b in &fe.binds {
+        let Some(tls) = b.tls.as_ref().filter(|t| t.alpn.iter().any(|p| p == "h2")) else {
+            continue;
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::H2OnTcp,
+                b.origin,
+                format!(
+                    "tcp frontend `{}` ends TLS offering `h2` by ALPN (TLS policy `{}`)",
+                    fe.name, tls.name
+                ),
+            )
+            .help(format!(
+                "a client that takes it sends HTTP/2, which the frontend passes on to its \
+                 servers as it is: give the bind a policy whose `alpn` names the service's \
+                 protocols, `tls {}_tcp = {} {{ alpn = [] }}` (`[\"http/1.1\"]` for HTTP/1.1 \
+                 servers)",
+                fe.name, tls.name
+            )),
+        );
+    }
+}
+
 /// A frontend sends one `Strict-Transport-Security` header on every TLS
 /// connection (see `lower`), so the TLS policies of its binds must agree
 /// on `hsts`: E0300 at the first bind whose policy asks for another.
@@ -536,6 +564,8 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
     // A tcp frontend sends no header, HSTS or other.
     if fe.mode == model::Mode::Http {
         hsts_agrees(fe, diags);
+    } else {
+        h2_on_tcp(fe, diags);
     }
     redirect_agrees(fe, diags);
     if env.production {

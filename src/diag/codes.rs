@@ -649,6 +649,29 @@ servers' HTTP endpoint (`check = http { path = \"/primary\", port =
 8008 }`, as Patroni answers for Postgres). Where the servers do speak HTTP
 on that port (a tcp backend of plain HTTP servers), silence the warning
 with `[lints] http-check-of-tcp = \"allow\"`.";
+
+    /// A tcp frontend ends TLS with a policy that offers HTTP/2 by ALPN.
+    H2OnTcp = "W0016", Warning, "h2-on-tcp",
+"A frontend with `mode = tcp` that ends TLS passes the decrypted bytes
+on as they come. Its TLS policy offers `h2` by ALPN (the standard
+profiles do, for HTTP frontends): a client that speaks HTTP takes it and
+sends HTTP/2, which the frontend passes to servers that may speak only
+HTTP/1.1, or another protocol altogether.
+
+Example:
+
+    tls public = tls.intermediate { certs = \"/etc/haproxy/certs/\" }
+    frontend mqtt {
+      mode = tcp
+      bind :8883 tls public          // offers h2 and http/1.1
+      default -> brokers
+    }
+
+Fix: give the bind a policy whose `alpn` names the service's own
+protocols, or none: `tls brokers_tls = tls.intermediate { certs =
+\"/etc/haproxy/certs/\", alpn = [] }` (`[\"http/1.1\"]` for HTTP/1.1
+servers). Where the servers do speak HTTP/2, silence the warning with
+`[lints] h2-on-tcp = \"allow\"`.";
 }
 
 impl Code {
