@@ -52,7 +52,7 @@ pub enum Action {
     Remove,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldChange {
     pub field: &'static str,
     /// `None` when the field is not set on that side.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Action, Apply, Change, EnvPlan};
+use super::{Action, Apply, Change, EnvPlan, Object};
 
 /// GitLab refuses notes longer than this many characters.
 pub const GITLAB_NOTE_LIMIT: usize = 1_000_000;
@@ -130,6 +130,73 @@ fn ordered(plan: &EnvPlan) -> Vec<&Change> {
     first
 }
 
+/// The changes of [`ordered`] as the text and Markdown list them: the
+/// blocks of one kind that change only through their templates, alike
+/// (the same fields, old and new values, templates and way live), are one
+/// entry at the place of the first, so that a template's change used by
+/// fifty backends reads as one. JSON keeps every block's own.
+fn grouped(plan: &EnvPlan) -> Vec<Vec<&Change>> {
+    let mut groups: Vec<Vec<&Change>> = Vec::new();
+    let mut by_key: crate::hash::Map<(bool, &[super::FieldChange], &str), usize> =
+        Default::default();
+    for c in ordered(plan) {
+        let backend = match &c.object {
+            Object::Backend(_) => true,
+            Object::Frontend(_) => false,
+            _ => {
+                groups.push(vec![c]);
+                continue;
+            }
+        };
+        // A block's fields go live with a reload.
+        let (Action::Update, Apply::Reload(reason)) = (c.action, &c.apply) else {
+            groups.push(vec![c]);
+            continue;
+        };
+        let through_templates =
+            !c.destructive && !c.fields.is_empty() && c.fields.iter().all(|f| f.template.is_some());
+        if !through_templates {
+            groups.push(vec![c]);
+            continue;
+        }
+        match by_key.entry((backend, &c.fields, reason)) {
+            std::collections::hash_map::Entry::Occupied(at) => groups[*at.get()].push(c),
+            std::collections::hash_map::Entry::Vacant(at) => {
+                at.insert(groups.len());
+                groups.push(vec![c]);
+            }
+        }
+    }
+    groups
+}
+
+/// What a group of [`grouped`] names: the one object, or the kind and the
+/// blocks' names (`backends api, web, reports`), each through `name`.
+fn group_object(group: &[&Change], name: impl Fn(&str) -> String) -> String {
+    if let [one] = group {
+        return name(&one.object.to_string());
+    }
+    let (kind, names): (&str, Vec<String>) = match &group[0].object {
+        Object::Backend(_) => (
+            "backends",
+            group.iter().map(|c| block_name(c)).map(&name).collect(),
+        ),
+        _ => (
+            "frontends",
+            group.iter().map(|c| block_name(c)).map(&name).collect(),
+        ),
+    };
+    format!("{kind} {}", names.join(", "))
+}
+
+/// The name of a backend's or a frontend's change.
+fn block_name(c: &Change) -> &str {
+    match &c.object {
+        Object::Backend(name) | Object::Frontend(name) => name,
+        _ => unreachable!("only blocks are grouped"),
+    }
+}
+
 fn value(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("(unset)")
 }
@@ -171,7 +238,8 @@ pub fn text(reports: &[EnvReport], color: bool) -> String {
             }
         }
         out.push('\n');
-        for c in ordered(plan) {
+        for group in grouped(plan) {
+            let c = group[0];
             let code = match c.action {
                 Action::Add => "32",
                 Action::Update => "33",
@@ -180,7 +248,7 @@ pub fn text(reports: &[EnvReport], color: bool) -> String {
             out.push_str(&format!(
                 "  {} {}  [{}]\n",
                 paint(code, &sign(c.action).to_string()),
-                c.object,
+                group_object(&group, str::to_string),
                 how(c)
             ));
             for f in &c.fields {
@@ -482,16 +550,18 @@ fn markdown_plan(
                 code(&c.object.to_string())
             ));
         }
-        for c in ordered(plan) {
-            section.rows.push(table_row(c));
+        for group in grouped(plan) {
+            section.rows.push(table_row(&group));
         }
         sections.push(section);
     }
     (head, sections)
 }
 
-/// A change as a row of the plan's table.
-fn table_row(c: &Change) -> String {
+/// A change, or a group of alike ones (see [`grouped`]), as a row of the
+/// plan's table.
+fn table_row(group: &[&Change]) -> String {
+    let c = group[0];
     let detail = match c.action {
         Action::Remove => {
             let notes = c.fields.iter().filter(|f| f.old.is_none());
@@ -537,7 +607,7 @@ fn table_row(c: &Change) -> String {
     format!(
         "| {} | {} | {} | {} |\n",
         sign(c.action),
-        code(&c.object.to_string()),
+        group_object(group, code),
         detail,
         live
     )
