@@ -908,7 +908,10 @@ fn check_values(
             Diagnostic::new(
                 Code::Manifest,
                 span,
-                format!("unsupported HAProxy version `{version}`"),
+                format!(
+                    "unsupported HAProxy version `{}`",
+                    escape_controls(version)
+                ),
             )
             .help(format!(
                 "expected one of {}",
@@ -1242,6 +1245,7 @@ mod tests {
             "weak-tls = \"de\\ny\"",
             "\"a\\tb\" = \"deny\"",
             "name = \"a\\nb\"",
+            "haproxy = \"\\t.6\"",
             "",
             "# ü",
         ];
