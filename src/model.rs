@@ -380,6 +380,8 @@ pub struct Route {
     pub path: Option<PathMatch>,
     /// A request header it needs, of one value or of any.
     pub header: Option<HeaderMatch>,
+    /// The networks of the clients it takes (CIDR blocks as written).
+    pub from: Option<Vec<String>>,
     pub target: Target,
     pub origin: Span,
 }
@@ -442,6 +444,8 @@ pub enum NotEntry {
     RootPrefix,
     /// It matches a request header too.
     Header,
+    /// It matches the client's network too.
+    From,
     Redirect,
     /// It is a route of a `mode = tcp` frontend, by the TLS server name.
     Tcp,
@@ -559,6 +563,7 @@ impl Frontend {
                 (Some(host), _) if host.contains(':') => Err(NotEntry::Ipv6),
                 (Some(_), Err(why)) => Err(why),
                 (Some(_), _) if route.header.is_some() => Err(NotEntry::Header),
+                (Some(_), _) if route.from.is_some() => Err(NotEntry::From),
                 (Some(_), _) if route.target.backend().is_none() => Err(NotEntry::Redirect),
                 (Some(host), Ok(p)) => {
                     // Routes without a host first, then wildcards, then the
@@ -597,6 +602,7 @@ impl Frontend {
                 "its path prefix is `/` (the host alone, without a path, can be an entry)".into()
             }
             NotEntry::Header => "it matches a request header".into(),
+            NotEntry::From => "it matches the client's network".into(),
             NotEntry::Redirect => "it redirects".into(),
             NotEntry::Tcp => "it is a route of a `mode = tcp` frontend".into(),
             NotEntry::After(earlier) => format!(
@@ -626,21 +632,25 @@ impl Route {
     /// How a plan or a message names the route by what it matches:
     /// `host api.example.com path prefix /v1/`.
     pub fn key(&self) -> String {
-        let key = route_key(self.host.as_deref(), self.path.as_ref());
-        let Some(header) = &self.header else {
-            return key;
+        let mut key = route_key(self.host.as_deref(), self.path.as_ref());
+        let mut part = |part: String| {
+            if !key.is_empty() {
+                key.push(' ');
+            }
+            key.push_str(&part);
         };
-        // A literal holds no `"`, so `secret("NAME")` is no literal's key.
-        let header = match &header.value {
-            None => format!("header {}", header.name),
-            Some(Text::Literal(value)) => format!("header {} {value}", header.name),
-            Some(Text::Secret(name)) => format!("header {} secret(\"{name}\")", header.name),
-        };
-        if key.is_empty() {
-            header
-        } else {
-            format!("{key} {header}")
+        if let Some(header) = &self.header {
+            // A literal holds no `"`, so `secret("NAME")` is no literal's key.
+            part(match &header.value {
+                None => format!("header {}", header.name),
+                Some(Text::Literal(value)) => format!("header {} {value}", header.name),
+                Some(Text::Secret(name)) => format!("header {} secret(\"{name}\")", header.name),
+            });
         }
+        if let Some(from) = &self.from {
+            part(format!("from {}", from.join(",")));
+        }
+        key
     }
 
     /// The domain a wildcard host stands under, with its leading dot
@@ -1113,10 +1123,11 @@ mod tests {
     }
 
     /// Whether `route` takes a request for `host` and `path`, with header
-    /// `X-A` of value `header` (`None`: without it), as its `use_backend`
-    /// rule does (`host_only -i`, `-m end -i`, `path`, `path_beg`,
-    /// `req.fhdr(...)`).
-    fn takes(route: &Route, host: &str, path: &str, header: Option<&str>) -> bool {
+    /// `X-A` of value `header` (`None`: without it), from a client in
+    /// `10.0.0.0/8` or not (`inside`), as its `use_backend` rule does
+    /// (`host_only -i`, `-m end -i`, `path`, `path_beg`, `req.fhdr(...)`,
+    /// `src`).
+    fn takes(route: &Route, host: &str, path: &str, header: Option<&str>, inside: bool) -> bool {
         let host_ok = match (&route.host, route.host_suffix()) {
             (None, _) => true,
             (Some(_), Some(suffix)) => host
@@ -1138,7 +1149,8 @@ mod tests {
                 Some(Text::Secret(_)) => false,
             },
         };
-        host_ok && path_ok && header_ok
+        let from_ok = route.from.is_none() || inside;
+        host_ok && path_ok && header_ok && from_ok
     }
 
     fn route_strategy() -> impl Strategy<Value = Route> {
@@ -1180,12 +1192,16 @@ mod tests {
                 value: Some(Text::Literal("1".into())),
             }),
         ]);
-        (hosts, paths, headers, targets).prop_map(|(host, path, header, target)| Route {
-            host: host.map(str::to_string),
-            path,
-            header,
-            target,
-            origin: Span { start: 0, end: 0 },
+        let froms = prop::sample::select(vec![None, None, Some(vec!["10.0.0.0/8".to_string()])]);
+        (hosts, paths, headers, froms, targets).prop_map(|(host, path, header, from, target)| {
+            Route {
+                host: host.map(str::to_string),
+                path,
+                header,
+                from,
+                target,
+                origin: Span { start: 0, end: 0 },
+            }
         })
     }
 
@@ -1235,14 +1251,15 @@ mod tests {
             let default = Target::Backend("default".into());
             for host in ["a.example.com", "A.EXAMPLE.COM", "b.example.com", "x.b.example.com",
                          "y.b.example.com", "example.com", "other.org", "::1"] {
-                for (path, header) in ["/", "/x", "/xy", "/xyz", "/y", "/y/", "*"]
+                for (path, header, inside) in ["/", "/x", "/xy", "/xyz", "/y", "/y/", "*"]
                     .into_iter()
                     .flat_map(|p| [(p, None), (p, Some("1")), (p, Some("2"))])
+                    .flat_map(|(p, h)| [(p, h, false), (p, h, true)])
                 {
                     let in_order = fe
                         .routes
                         .iter()
-                        .find(|r| takes(r, host, path, header))
+                        .find(|r| takes(r, host, path, header, inside))
                         .map_or(&default, |r| &r.target);
                     let map_first = looked_up(host, path)
                         .or_else(|| {
@@ -1250,12 +1267,19 @@ mod tests {
                                 .iter()
                                 .zip(&fits)
                                 .filter(|(_, fit)| fit.is_err())
-                                .find(|(r, _)| takes(r, host, path, header))
+                                .find(|(r, _)| takes(r, host, path, header, inside))
                                 .map(|(r, _)| &r.target)
                         })
                         .unwrap_or(&default);
                     prop_assert_eq!(
-                        in_order, map_first, "{} {} {:?}: {:?}", host, path, header, fe.routes
+                        in_order,
+                        map_first,
+                        "{} {} {:?} {}: {:?}",
+                        host,
+                        path,
+                        header,
+                        inside,
+                        fe.routes
                     );
                 }
             }

@@ -908,10 +908,7 @@ fn check_values(
             Diagnostic::new(
                 Code::Manifest,
                 span,
-                format!(
-                    "unsupported HAProxy version `{}`",
-                    escape_controls(version)
-                ),
+                format!("unsupported HAProxy version `{}`", escape_controls(version)),
             )
             .help(format!(
                 "expected one of {}",

@@ -1747,6 +1747,35 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
             })
         }
     };
+    let from = match r.from.as_deref() {
+        None => None,
+        Some(networks) => {
+            let raw = ctx.eval(networks);
+            let Value::List(items) = ctx.coerce(&raw, Ty::List(&Ty::Cidr))? else {
+                return None;
+            };
+            if items.is_empty() {
+                ctx.diags.push(
+                    Diagnostic::new(
+                        Code::Contradiction,
+                        raw.span,
+                        "route from no network can never match",
+                    )
+                    .help("list the clients' networks, `from [10.0.0.0/8]`, or remove the route"),
+                );
+                return None;
+            }
+            Some(
+                items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Cidr(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        }
+    };
     let target = match &r.target {
         ast::RouteTarget::Backend(name) => model::Target::Backend(name.name.to_string()),
         ast::RouteTarget::Redirect(url) => model::Target::Redirect(redirect_url(ctx, url)?),
@@ -1755,6 +1784,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
         host,
         path,
         header,
+        from,
         target,
         origin: r.span,
     })

@@ -211,12 +211,21 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
         if let Some(earlier) = earlier {
             let earlier = &fe.routes[earlier];
             // The same host and path again: nothing to reorder.
+            let networks = |r: &model::Route| {
+                r.from.as_ref().map(|from| {
+                    let mut from = from.clone();
+                    from.sort_unstable();
+                    from.dedup();
+                    from
+                })
+            };
             let same = earlier.host == route.host
                 && earlier.path == route.path
                 && match (&earlier.header, &route.header) {
                     (Some(e), Some(r)) => e.covers(r) && r.covers(e),
                     (e, r) => e.is_none() && r.is_none(),
-                };
+                }
+                && networks(earlier) == networks(route);
             let (label, help) = if same {
                 let help = if earlier.target == route.target {
                     "remove it: it repeats the earlier route".to_string()
@@ -230,8 +239,8 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
                         earlier.target.describe()
                     )
                 };
-                let label = if route.header.is_some() {
-                    "the same host, path and header, routed earlier"
+                let label = if route.header.is_some() || route.from.is_some() {
+                    "the same matches, routed earlier"
                 } else {
                     "the same host and path, routed earlier"
                 };
@@ -297,7 +306,9 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 
 /// For each route, the first earlier route that covers it: of its own
 /// host, of a wildcard over its host, or of no host, and of no header, or
-/// of its header with any value or with its own. A wildcard route is
+/// of its header with any value or with its own, and of no networks or
+/// of the same networks (in any order: a network inside another is not
+/// looked for, so a route is shadowed, never wrongly). A wildcard route is
 /// kept under its domain with the leading dot (`.example.com` for
 /// `*.example.com`), which no host name starts with, so a host looks up
 /// the wildcards over it by its own suffixes (`api.eu.example.com`:
@@ -312,8 +323,9 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     /// A header's name in lower case, and its value (`None` for any).
     type Header<'a> = Option<(&'a str, Option<&'a model::Text>)>;
-    /// A host (`None` for every host) and a header.
-    type Scope<'a> = (Option<&'a str>, Header<'a>);
+    /// A host (`None` for every host), a header, and client networks
+    /// (sorted, one string).
+    type Scope<'a> = (Option<&'a str>, Header<'a>, Option<&'a str>);
     /// The first earlier route of each scope by what it matches.
     #[derive(Default)]
     struct Earlier<'a> {
@@ -395,14 +407,24 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
                 .min()
         }
     }
-    // Header names compare without case.
+    // Header names compare without case; networks in any order.
     let names: Vec<Option<String>> = routes
         .iter()
         .map(|r| Some(r.header.as_ref()?.name.to_ascii_lowercase()))
         .collect();
+    let networks: Vec<Option<String>> = routes
+        .iter()
+        .map(|r| {
+            let mut from = r.from.clone()?;
+            from.sort_unstable();
+            from.dedup();
+            Some(from.join(","))
+        })
+        .collect();
     let mut earlier = Earlier::default();
     let mut out = Vec::with_capacity(routes.len());
-    for ((i, route), name) in routes.iter().enumerate().zip(&names) {
+    for (((i, route), name), from) in routes.iter().enumerate().zip(&names).zip(&networks) {
+        let from = from.as_deref();
         // A wildcard by its domain, `.example.com`.
         let host = route
             .host
@@ -426,12 +448,14 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
                 .map(|(at, _)| &h[at..])
         });
         let hosts = host.into_iter().chain(over).map(Some).chain([None]);
+        let froms = [None].into_iter().chain(from.map(Some));
         let first = hosts
             .flat_map(|h| headers.iter().flatten().map(move |&c| (h, c)))
+            .flat_map(|(h, c)| froms.clone().map(move |f| (h, c, f)))
             .filter_map(|scope| earlier.covering(scope, &route.path))
             .min();
         out.push(first);
-        earlier.add((host, header), &route.path, i);
+        earlier.add((host, header, from), &route.path, i);
     }
     out
 }
@@ -878,7 +902,16 @@ mod tests {
                 e.name.eq_ignore_ascii_case(&l.name) && (e.value.is_none() || e.value == l.value)
             }
         };
+        fn set(from: &[String]) -> std::collections::BTreeSet<&str> {
+            from.iter().map(String::as_str).collect()
+        }
+        let from = match (&earlier.from, &later.from) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(e), Some(l)) => set(e) == set(l),
+        };
         host && header
+            && from
             && match (&earlier.path, &later.path) {
                 (None, _) => true,
                 (Some(_), None) => false,
@@ -903,7 +936,10 @@ mod tests {
 
         #[test]
         fn shadowing_finds_what_comparing_every_pair_finds(
-            routes in proptest::collection::vec((0u8..8, 0u8..3, 0usize..8, 0usize..7), 0..30),
+            routes in proptest::collection::vec(
+                ((0u8..8, 0u8..3, 0usize..8), (0usize..7, 0usize..5)),
+                0..30,
+            ),
         ) {
             const PATHS: [&str; 8] = ["/", "/a", "/ab", "/a/", "/b", "/é", "/éa", ""];
             // No header, a header of any value, of a value, in other cases.
@@ -925,9 +961,17 @@ mod tests {
                     value: Some(model::Text::Secret("ONE".into())),
                 }),
             ];
+            // No networks, or lists of them, some the same in another order.
+            let froms = [
+                None,
+                Some(vec!["10.0.0.0/8".to_string()]),
+                Some(vec!["10.0.0.0/8".to_string(), "192.168.0.0/16".to_string()]),
+                Some(vec!["192.168.0.0/16".to_string(), "10.0.0.0/8".to_string()]),
+                None,
+            ];
             let routes: Vec<model::Route> = routes
                 .iter()
-                .map(|&(host, kind, path, h)| model::Route {
+                .map(|&((host, kind, path), (h, f))| model::Route {
                     host: ["a", "b", "x.a", "*.a", "*.x.a", "y.x.a", "*.b"]
                         .get(usize::from(host))
                         .map(|h| h.to_string()),
@@ -937,6 +981,7 @@ mod tests {
                         _ => Some(PathMatch::Prefix(PATHS[path].into())),
                     },
                     header: headers[h].clone(),
+                    from: froms[f].clone(),
                     target: model::Target::Backend("b".into()),
                     origin: Span { start: 0, end: 0 },
                 })

@@ -902,7 +902,18 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
             if ok {
                 Some(Value::Cidr(s.to_string()))
             } else {
-                invalid_address(span, "not a valid CIDR block", diags)
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidAddress,
+                        span,
+                        format!("`{}` is not a valid CIDR block", shorten(s)),
+                    )
+                    .help(
+                        "a network is an address and a prefix length: `\"2001:db8::/32\"` \
+                         (IPv6, up to /128, in quotes), `10.0.0.0/8` (IPv4, up to /32)",
+                    ),
+                );
+                None
             }
         }
         (Raw::Str(s), Ty::Ip) => match s.parse::<IpAddr>() {

@@ -431,11 +431,11 @@ Fix: route to it, or remove it.";
 
     /// A route can never match because an earlier route matches first.
     ShadowedRoute = "W0002", Warning, "shadowed-route",
-"Routes are tried in order. A route whose host, path and header are
-already covered by an earlier route never matches (a route without a
-header covers those with one: a canary's route by header comes before
-its host's own); nor does a route to the exact path the frontend answers
-itself (`monitor_uri`), which comes before any route.
+"Routes are tried in order. A route whose host, path, header and client
+networks are already covered by an earlier route never matches (a route
+without a header or networks covers those with them: a canary's route by
+header comes before its host's own); nor does a route to the exact path
+the frontend answers itself (`monitor_uri`), which comes before any route.
 
 Example:
 

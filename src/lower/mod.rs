@@ -459,20 +459,23 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
         let Some(backend) = route.target.backend() else {
             continue;
         };
-        let mut line = vec![syn("use_backend"), name(backend), syn("if"), syn("{")];
+        let mut line = vec![syn("use_backend"), name(backend), syn("if")];
         match (route.host_suffix(), &route.host) {
             (Some(suffix), _) => line.extend([
+                syn("{"),
                 syn(server_name),
                 syn("-m"),
                 syn("end"),
                 syn("-i"),
                 txt(suffix),
+                syn("}"),
             ]),
-            (None, Some(host)) => line.extend([syn(server_name), syn("-i"), txt(host)]),
-            // A route has a host or a path, and a tcp frontend's no path.
-            (None, None) => continue,
+            (None, Some(host)) => {
+                line.extend([syn("{"), syn(server_name), syn("-i"), txt(host), syn("}")])
+            }
+            (None, None) => {}
         }
-        line.push(syn("}"));
+        line.extend(from_networks(route));
         lines.push(line);
     }
     if let Some(backend) = fe.default.as_ref().and_then(model::Target::backend) {
@@ -482,6 +485,18 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
         header: vec![syn("frontend"), name(&fe.name)],
         lines,
     }
+}
+
+/// A route's condition on the client's address, `{ src NETWORKS }`, where
+/// it has one (the networks are CIDR blocks, checked).
+fn from_networks(route: &model::Route) -> Vec<Word<'_>> {
+    let Some(from) = &route.from else {
+        return Vec::new();
+    };
+    let mut words = vec![syn("{"), syn("src")];
+    words.extend(from.iter().map(|c| name(c)));
+    words.push(syn("}"));
+    words
 }
 
 /// The format of `option httplog` (HAProxy's configuration manual), and
@@ -904,6 +919,7 @@ fn frontend<'a>(
             }
             line.push(syn("}"));
         }
+        line.extend(from_networks(route));
         lines.push(line);
     }
     match &fe.default {

@@ -432,7 +432,7 @@ const IN_FRONTEND: &[&str] = &[
 ];
 
 /// What a route matches, in the order a route writes them.
-const ROUTE_MATCHES: &[&str] = &["host", "path", "header"];
+const ROUTE_MATCHES: &[&str] = &["host", "path", "header", "from"];
 
 fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
     let word = |i: usize| match statement.get(i) {
@@ -496,6 +496,8 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
         (Some("bind"), _) if n >= 2 => out.keywords(&["tls", "redirect"]),
         (Some("route"), Some(Tok::Word("path", _))) => out.keywords(types::PATH_KINDS),
         (Some("route"), _) if n == 1 => out.keywords(ROUTE_MATCHES),
+        // `from office`: a constant's list of networks.
+        (Some("route"), Some(Tok::Word("from", _))) => out.constants(symbols),
         // After a match's string, the matches the route has not written.
         (Some("route"), Some(Tok::Str)) => {
             let written: Vec<&str> = (1..n).filter_map(word).collect();
@@ -753,18 +755,25 @@ mod tests {
             "a name being typed"
         );
         assert!(labels("backend api with service {\n  ").contains(&"balance".to_string()));
-        assert_eq!(labels("frontend f {\n  route "), ["host", "path", "header"]);
+        assert_eq!(
+            labels("frontend f {\n  route "),
+            ["host", "path", "header", "from"]
+        );
         assert_eq!(
             labels("frontend f {\n  route host \"x.example.com\" "),
-            ["path", "header"]
+            ["path", "header", "from"]
         );
         assert_eq!(
             labels("frontend f {\n  route host \"x.example.com\" path prefix \"/v1/\" "),
-            ["header"]
+            ["header", "from"]
         );
         assert_eq!(
             labels("frontend f {\n  route header \"X-Canary\" "),
-            ["host", "path"]
+            ["host", "path", "from"]
+        );
+        assert!(
+            labels("frontend f {\n  route from ").contains(&"app_port".to_string()),
+            "constants after `from`"
         );
         assert_eq!(
             labels("frontend f {\n  route host \"x.example.com\" path "),

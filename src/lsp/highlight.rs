@@ -70,6 +70,7 @@ fn is_keyword(word: &str) -> bool {
                 | "host"
                 | "path"
                 | "header"
+                | "from"
                 | "prefix"
                 | "exact"
                 | "redirect"
@@ -471,6 +472,7 @@ frontend www {
   bind :80 redirect https
   route host "api.example.com" path prefix "/v1/" -> api
   route header "X-Canary" "always" -> api
+  route from [10.0.0.0/8] -> api
   default -> api
 }
 "#;
@@ -534,6 +536,8 @@ frontend www {
                 ("header", 0, Kind::Keyword, false),
                 ("\"X-Canary\"", 0, Kind::String, false),
                 ("\"always\"", 0, Kind::String, false),
+                ("from", 0, Kind::Keyword, false),
+                ("10.0.0.0/8", 0, Kind::Number, false),
                 ("->", 0, Kind::Operator, false),
                 ("api", 1, Kind::Type, false),
                 ("default", 0, Kind::Keyword, false),

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::diag::Code;
 use crate::source::{SourceMap, Span};
-use crate::syntax::ast::{Item, Route, RouteTarget};
+use crate::syntax::ast::{Item, RouteTarget};
 
 impl Server {
     /// The root of the project holding the document, the name under the
@@ -650,17 +650,22 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
                         }
                     }
                 }
-                BodyItem::Route(Route {
-                    target: RouteTarget::Backend(target),
-                    ..
-                }) if target.name == name => {
-                    out.push((Namespace::Backend, target.span));
+                BodyItem::Route(r) => {
+                    if let RouteTarget::Backend(target) = &r.target {
+                        if target.name == name {
+                            out.push((Namespace::Backend, target.span));
+                        }
+                    }
+                    // `from office`: a constant's list of networks.
+                    if let Some(from) = &r.from {
+                        value(from, name, out);
+                    }
                 }
                 BodyItem::Default(DefaultRoute {
                     target: RouteTarget::Backend(target),
                     ..
                 }) if target.name == name => out.push((Namespace::Backend, target.span)),
-                BodyItem::Route(_) | BodyItem::Default(_) => {}
+                BodyItem::Default(_) => {}
                 BodyItem::Header(h) => value(&h.value, name, out),
                 BodyItem::If(branch) => {
                     envs(&branch.cond.envs, name, out);

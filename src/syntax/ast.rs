@@ -219,7 +219,8 @@ pub enum BodyItem {
     Field(Field),
     Server(Server),
     Bind(Bind),
-    Route(Route),
+    /// Boxed: routes are few beside servers, and the largest item.
+    Route(Box<Route>),
     Default(DefaultRoute),
     Header(Header),
     If(Box<If<BodyItem>>),
@@ -255,6 +256,8 @@ pub struct Route {
     /// The match kind (`prefix`, `exact`...) and the path.
     pub path: Option<Box<(Ident, StrLit)>>,
     pub header: Option<Box<HeaderMatch>>,
+    /// `from NETWORKS`: the networks of the clients it takes.
+    pub from: Option<Box<Expr>>,
     pub target: RouteTarget,
     pub span: Span,
 }

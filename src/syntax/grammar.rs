@@ -87,7 +87,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     };
     let previous_at = previous_word_at(text, pos);
     let previous = previous_at.map(|(_, word)| word);
-    let route_match = names.contains(&"`host`, `path` or `header`");
+    let route_match = names.contains(&"`host`, `path`, `header` or `from`");
     // `if env = production`: one `=` where a comparison goes (pest, having
     // read the first `=` of `==`, expects only `in` there).
     let after = text.get(pos..).unwrap_or("");
@@ -113,7 +113,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     } else if previous == Some("route") && route_match {
         // Not "`=` or ...": a frontend has no field called `route`.
         format!(
-            "expected `host`, `path` or `header` after `route`, found {}",
+            "expected `host`, `path`, `header` or `from` after `route`, found {}",
             found.0
         )
     } else {
@@ -137,10 +137,10 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
     }
     if previous == Some("route") && route_match {
         diag = diag.help(
-            "a route matches a host, a path, a request header, or several: \
-             `route host \"api.example.com\" -> api`, `route path prefix \"/api/\" -> api`, \
+            "a route matches a host, a path, a request header, the client's network, or \
+             several: `route host \"api.example.com\" -> api`, `route path prefix \"/api/\" -> api`, \
              `route host \"example.com\" path exact \"/\" -> web`, \
-             `route header \"X-Canary\" \"always\" -> canary`",
+             `route header \"X-Canary\" \"always\" -> canary`, `route from [10.0.0.0/8] -> internal`",
         );
     }
     // A misspelt keyword: `backnd` for `backend`.
@@ -744,9 +744,11 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::field => "a field",
         Rule::condition => "`env`",
         Rule::cond_op => "`==`, `!=` or `in`",
-        Rule::route_match | Rule::host_match | Rule::path_match | Rule::header_match => {
-            "`host`, `path` or `header`"
-        }
+        Rule::route_match
+        | Rule::host_match
+        | Rule::path_match
+        | Rule::header_match
+        | Rule::from_match => "`host`, `path`, `header` or `from`",
         Rule::bind_opt | Rule::bind_tls | Rule::bind_redirect => "`tls` or `redirect`",
         Rule::eq => "`=`",
         Rule::arrow => "`->`",
@@ -1059,6 +1061,7 @@ impl Converter {
                 let mut host = None;
                 let mut path = None;
                 let mut header = None;
+                let mut from = None;
                 let mut target = None;
                 for p in inner {
                     let p_span = self.span(&p);
@@ -1076,6 +1079,11 @@ impl Converter {
                                         self.ident(parts.next().expect("grammar: path kind"));
                                     let value = self.string(parts.next().expect("grammar: path"));
                                     path.replace((kind, value)).is_some()
+                                }
+                                Rule::from_match => {
+                                    let networks =
+                                        Self::inner(m).next().expect("grammar: networks");
+                                    from.replace(self.expr(networks)).is_some()
                                 }
                                 _ => {
                                     let mut parts = Self::inner(m);
@@ -1103,13 +1111,14 @@ impl Converter {
                         _ => target = Some(RouteTarget::Backend(self.ident(p))),
                     }
                 }
-                BodyItem::Route(Route {
+                BodyItem::Route(Box::new(Route {
                     host,
                     path: path.map(Box::new),
                     header: header.map(Box::new),
+                    from: from.map(Box::new),
                     target: target.expect("grammar: route target"),
                     span,
-                })
+                }))
             }
             Rule::default_item => {
                 let target = inner.next().expect("grammar: default target");
@@ -1263,6 +1272,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_host
             | Rule::kw_path
             | Rule::kw_header
+            | Rule::kw_from
             | Rule::kw_default
             | Rule::kw_secret
             | Rule::kw_with

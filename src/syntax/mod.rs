@@ -267,7 +267,8 @@ const BIND_OPTION_TWICE: &str =
 
 /// The message of a route's host, path or header given twice, from
 /// either parser.
-const ROUTE_MATCH_TWICE: &str = "a route matches at most one host, one path and one header";
+const ROUTE_MATCH_TWICE: &str =
+    "a route matches at most one host, one path, one header and one list of networks";
 
 /// An inner bracket that [`left_open`] takes for the one not closed.
 struct LeftOpen {

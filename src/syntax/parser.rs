@@ -1166,8 +1166,9 @@ impl<'t> Parser<'t> {
             Host(StrLit),
             Path(Ident, StrLit),
             Header(HeaderMatch),
+            From(Expr),
         }
-        // `route_match = { host_match | path_match | header_match }`
+        // `route_match = { host_match | path_match | header_match | from_match }`
         let route_match = |p: &mut Self| {
             let m_start = p.pos;
             let found = if p.kw("host") {
@@ -1194,6 +1195,10 @@ impl<'t> Parser<'t> {
                     })
                 });
                 Match::Header(HeaderMatch { name, value })
+            } else if p.kw("from") {
+                // `from_match = { kw_from ~ expr }`
+                p.skip();
+                Match::From(p.expr()?)
             } else {
                 return None;
             };
@@ -1202,6 +1207,7 @@ impl<'t> Parser<'t> {
         let mut host = None;
         let mut path = None;
         let mut header = None;
+        let mut from = None;
         let mut first = true;
         loop {
             let found = if first {
@@ -1219,6 +1225,7 @@ impl<'t> Parser<'t> {
                 Match::Host(h) => host.replace(h).is_some(),
                 Match::Path(kind, p) => path.replace((kind, p)).is_some(),
                 Match::Header(h) => header.replace(h).is_some(),
+                Match::From(networks) => from.replace(networks).is_some(),
             };
             if duplicate {
                 self.diags.push(
@@ -1231,13 +1238,14 @@ impl<'t> Parser<'t> {
         self.lit("->").then_some(())?;
         self.skip();
         let target = self.route_target()?;
-        Some(BodyItem::Route(Route {
+        Some(BodyItem::Route(Box::new(Route {
             host,
             path: path.map(Box::new),
             header: header.map(Box::new),
+            from: from.map(Box::new),
             target,
             span: self.span(start),
-        }))
+        })))
     }
 
     /// `header_item = { header_kind ~ string ~ eq ~ expr }`

@@ -31,6 +31,7 @@ const POSITIONS: &[(&str, &str)] = &[
         "route host \"a.example.com\" path exact \"@@\" -> b",
         "/status",
     ),
+    ("route from [\"@@\"] -> b", "2001:db8::/32"),
     ("route header \"@@\" -> b", "X-Canary"),
     ("route header \"X-Canary\" \"@@\" -> b", "always"),
     ("route header \"X-Key\" secret(\"@@\") -> b", "INTERNAL_KEY"),

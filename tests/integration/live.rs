@@ -1389,6 +1389,18 @@ fn backend_for(haproxy: &Haproxy, port: u16, host: &str, path: &str) -> String {
 /// [`backend_for`] a request that also has the header lines `headers`
 /// (each ending in `\r\n`).
 fn backend_with(haproxy: &Haproxy, port: u16, host: &str, path: &str, headers: &str) -> String {
+    let method = if path == "*" { "OPTIONS" } else { "GET" };
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n");
+    let taken = backend_of_raw(haproxy, port, &request);
+    assert_eq!(taken.len(), 1, "{host} {path} {headers:?}: {taken:?}");
+    taken[0].clone()
+}
+
+/// The backends whose session count (`show stat`'s `stot`) `request`,
+/// sent as it is to the frontend at `port`, raises; for HTTP, after
+/// checking that the answer is the 503 of a backend without a server up.
+fn backend_of_raw(haproxy: &Haproxy, port: u16, request: &str) -> Vec<String> {
     let sessions = || -> BTreeMap<String, u64> {
         haproxy
             .command("show stat")
@@ -1399,22 +1411,16 @@ fn backend_with(haproxy: &Haproxy, port: u16, host: &str, path: &str, headers: &
             .collect()
     };
     let before = sessions();
-    let method = if path == "*" { "OPTIONS" } else { "GET" };
-    let request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n");
-    let reply = String::from_utf8_lossy(&send_raw(port, &request)).into_owned();
-    assert!(
-        reply.starts_with("HTTP/1.1 503"),
-        "{host} {path} {headers:?}: {reply}"
-    );
+    let reply = String::from_utf8_lossy(&send_raw(port, request)).into_owned();
+    if request.contains(" HTTP/1.1\r\n") {
+        assert!(reply.starts_with("HTTP/1.1 503"), "{request:?}: {reply}");
+    }
     let after = sessions();
-    let taken: Vec<&String> = after.keys().filter(|b| after[*b] > before[*b]).collect();
-    assert_eq!(
-        taken.len(),
-        1,
-        "{host} {path} {headers:?}: {before:?} -> {after:?}"
-    );
-    taken[0].clone()
+    after
+        .keys()
+        .filter(|b| after[*b] > before[*b])
+        .cloned()
+        .collect()
 }
 
 /// Routes by request header on a real HAProxy: a header's name in any
@@ -1493,6 +1499,84 @@ fn header_routes_match_on_a_real_haproxy() {
             backend_with(&haproxy, front, host, path, headers),
             backend,
             "{host} {path} {headers:?}"
+        );
+    }
+}
+
+/// Routes by the client's network on a real HAProxy, the client's address
+/// given by a load balancer's PROXY header (`accept_proxy`): IPv4 and IPv6
+/// networks of a constant, with a host or a path, in an HTTP frontend and
+/// in a tcp one; a client outside them goes on to the next route.
+#[test]
+fn network_routes_match_on_a_real_haproxy() {
+    let (front, tcp) = (free_port(), free_port());
+    let dead = free_port();
+    let mut source = String::from("let office = [10.1.0.0/16, \"2001:db8:1::/48\"]\n");
+    for backend in ["api", "internal", "admin", "other"] {
+        source.push_str(&format!(
+            "backend {backend} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"
+        ));
+    }
+    for backend in ["db", "db_ro"] {
+        source.push_str(&format!(
+            "backend {backend} {{\n  mode = tcp\n  server s = 127.0.0.1:{dead} {{ state = maint }}\n}}\n"
+        ));
+    }
+    source.push_str(&format!(
+        r#"frontend f {{
+  bind 127.0.0.1:{front}
+  accept_proxy = true
+  route host "api.example.com" from office -> internal
+  route path prefix "/admin/" from [10.8.0.0/16] -> admin
+  route host "api.example.com" -> api
+  default -> other
+}}
+frontend pg {{
+  mode = tcp
+  bind 127.0.0.1:{tcp}
+  accept_proxy = true
+  route from [10.20.0.0/16, 10.21.0.0/16] -> db_ro
+  default -> db
+}}
+"#
+    ));
+    let haproxy = start_project(&source);
+    let proxy = |client: &str| {
+        if client.contains(':') {
+            format!("PROXY TCP6 {client} ::1 40000 80\r\n")
+        } else {
+            format!("PROXY TCP4 {client} 127.0.0.1 40000 80\r\n")
+        }
+    };
+    for (client, host, path, backend) in [
+        ("10.1.2.3", "api.example.com", "/", "internal"),
+        ("10.1.2.3", "API.example.com", "/x", "internal"),
+        ("10.2.0.1", "api.example.com", "/", "api"),
+        ("2001:db8:1::5", "api.example.com", "/", "internal"),
+        ("2001:db8:2::5", "api.example.com", "/", "api"),
+        ("10.8.1.1", "www.example.com", "/admin/users", "admin"),
+        ("10.1.2.3", "www.example.com", "/admin/users", "other"),
+        ("10.8.1.1", "www.example.com", "/", "other"),
+    ] {
+        let request = format!(
+            "{}GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+            proxy(client)
+        );
+        assert_eq!(
+            backend_of_raw(&haproxy, front, &request),
+            [backend],
+            "{client} {host} {path}"
+        );
+    }
+    for (client, backend) in [
+        ("10.20.0.9", "db_ro"),
+        ("10.21.255.1", "db_ro"),
+        ("10.22.0.1", "db"),
+    ] {
+        assert_eq!(
+            backend_of_raw(&haproxy, tcp, &proxy(client)),
+            [backend],
+            "{client}"
         );
     }
 }
