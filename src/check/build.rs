@@ -1218,16 +1218,21 @@ fn server(
 }
 
 fn header(ctx: &mut Ctx, h: &ast::Header) -> Option<model::Header> {
-    value::check_string(
-        &h.name.value,
-        types::StrKind::HeaderName,
-        h.name.span,
-        ctx.diags,
-    )?;
     Some(model::Header {
-        name: h.name.value.to_string(),
+        name: header_name(ctx, &h.name)?,
         value: header_value(ctx, &h.name, &h.value)?,
     })
+}
+
+/// A header's name, letters, digits, `-` and `_`.
+fn header_name(ctx: &mut Ctx, name: &ast::StrLit) -> Option<String> {
+    value::check_string(
+        &name.value,
+        types::StrKind::HeaderName,
+        name.span,
+        ctx.diags,
+    )?;
+    Some(name.value.to_string())
 }
 
 /// The value of header `name`, a string or a secret: E0206 for a literal
@@ -1716,12 +1721,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
     let header = match r.header.as_deref() {
         None => None,
         Some(h) => {
-            value::check_string(
-                &h.name.value,
-                types::StrKind::HeaderName,
-                h.name.span,
-                ctx.diags,
-            )?;
+            let name = header_name(ctx, &h.name)?;
             let value = match &h.value {
                 Some(value) => Some(header_value(ctx, &h.name, value)?),
                 None => None,
@@ -1741,10 +1741,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
                     return None;
                 }
             }
-            Some(model::HeaderMatch {
-                name: h.name.value.to_string(),
-                value,
-            })
+            Some(model::HeaderMatch { name, value })
         }
     };
     let from = match r.from.as_deref() {

@@ -211,14 +211,6 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
         if let Some(earlier) = earlier {
             let earlier = &fe.routes[earlier];
             // The same host and path again: nothing to reorder.
-            let networks = |r: &model::Route| {
-                r.from.as_ref().map(|from| {
-                    let mut from = from.clone();
-                    from.sort_unstable();
-                    from.dedup();
-                    from
-                })
-            };
             let same = earlier.host == route.host
                 && earlier.path == route.path
                 && match (&earlier.header, &route.header) {
@@ -307,8 +299,8 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 /// For each route, the first earlier route that covers it: of its own
 /// host, of a wildcard over its host, or of no host, and of no header, or
 /// of its header with any value or with its own, and of no networks or
-/// of the same networks (in any order: a network inside another is not
-/// looked for, so a route is shadowed, never wrongly). A wildcard route is
+/// of the same networks in any order (a network inside another's is not
+/// looked for: a route said to be shadowed always is). A wildcard route is
 /// kept under its domain with the leading dot (`.example.com` for
 /// `*.example.com`), which no host name starts with, so a host looks up
 /// the wildcards over it by its own suffixes (`api.eu.example.com`:
@@ -412,15 +404,7 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
         .iter()
         .map(|r| Some(r.header.as_ref()?.name.to_ascii_lowercase()))
         .collect();
-    let networks: Vec<Option<String>> = routes
-        .iter()
-        .map(|r| {
-            let mut from = r.from.clone()?;
-            from.sort_unstable();
-            from.dedup();
-            Some(from.join(","))
-        })
-        .collect();
+    let networks: Vec<Option<String>> = routes.iter().map(networks).collect();
     let mut earlier = Earlier::default();
     let mut out = Vec::with_capacity(routes.len());
     for (((i, route), name), from) in routes.iter().enumerate().zip(&names).zip(&networks) {
@@ -458,6 +442,15 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
         earlier.add((host, header, from), &route.path, i);
     }
     out
+}
+
+/// A route's client networks as one text, the same for a list in any
+/// order; `None` for a route of every client.
+fn networks(route: &model::Route) -> Option<String> {
+    let mut from = route.from.clone()?;
+    from.sort_unstable();
+    from.dedup();
+    Some(from.join(","))
 }
 
 /// W0016 for each TLS bind of tcp frontend `fe` whose policy offers `h2`

@@ -176,16 +176,11 @@ fn group_object(group: &[&Change], name: impl Fn(&str) -> String) -> String {
     if let [one] = group {
         return name(&one.object.to_string());
     }
-    let (kind, names): (&str, Vec<String>) = match &group[0].object {
-        Object::Backend(_) => (
-            "backends",
-            group.iter().map(|c| block_name(c)).map(&name).collect(),
-        ),
-        _ => (
-            "frontends",
-            group.iter().map(|c| block_name(c)).map(&name).collect(),
-        ),
+    let kind = match &group[0].object {
+        Object::Backend(_) => "backends",
+        _ => "frontends",
     };
+    let names: Vec<String> = group.iter().map(|c| name(block_name(c))).collect();
     format!("{kind} {}", names.join(", "))
 }
 

@@ -59,7 +59,7 @@ fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diag
             names = positives.iter().filter_map(|r| rule_name(*r)).collect();
             names.sort_unstable();
             names.dedup();
-            // A name of several (`` `host`, `path` or `header` ``) is said
+            // A name of several (`` `tls` or `redirect` ``) is said
             // as one list with the others.
             let mut words: Vec<&str> = names
                 .iter()
