@@ -161,9 +161,9 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
         }
     }
     // `show backend` lists the stats page too (a `listen` section), and the
-    // backends that answer redirect routes.
+    // backends that answer redirect and deny routes.
     let stats = env.stats.as_ref().map(|_| "stats");
-    let redirects = crate::lower::redirect_backends(env);
+    let redirects = crate::lower::answer_backends(env);
     let declared: std::collections::HashSet<&str> = env
         .backends
         .iter()

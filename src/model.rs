@@ -412,6 +412,9 @@ pub enum Target {
     /// A permanent redirect (308) to this URL, the request's path and
     /// query appended: `https://new.example.com`.
     Redirect(String),
+    /// An answer of HAProxy's own with this status (`-> deny 404`), one
+    /// of those it answers with itself (and takes an error page for).
+    Deny(u16),
 }
 
 impl Target {
@@ -419,7 +422,7 @@ impl Target {
     pub fn backend(&self) -> Option<&str> {
         match self {
             Target::Backend(name) => Some(name),
-            Target::Redirect(_) => None,
+            Target::Redirect(_) | Target::Deny(_) => None,
         }
     }
 
@@ -428,6 +431,7 @@ impl Target {
         match self {
             Target::Backend(name) => format!("`{name}`"),
             Target::Redirect(url) => format!("a redirect to `{url}`"),
+            Target::Deny(status) => format!("a refusal with {status}"),
         }
     }
 }
@@ -447,6 +451,8 @@ pub enum NotEntry {
     /// It matches the client's network too.
     From,
     Redirect,
+    /// It refuses the requests (`-> deny 403`).
+    Deny,
     /// It is a route of a `mode = tcp` frontend, by the TLS server name.
     Tcp,
     /// The route of this index, written before it, can match some of its
@@ -564,7 +570,10 @@ impl Frontend {
                 (Some(_), Err(why)) => Err(why),
                 (Some(_), _) if route.header.is_some() => Err(NotEntry::Header),
                 (Some(_), _) if route.from.is_some() => Err(NotEntry::From),
-                (Some(_), _) if route.target.backend().is_none() => Err(NotEntry::Redirect),
+                (Some(_), _) if matches!(route.target, Target::Redirect(_)) => {
+                    Err(NotEntry::Redirect)
+                }
+                (Some(_), _) if matches!(route.target, Target::Deny(_)) => Err(NotEntry::Deny),
                 (Some(host), Ok(p)) => {
                     // Routes without a host first, then wildcards, then the
                     // host's own: `W0011` tells of the first kind.
@@ -604,6 +613,7 @@ impl Frontend {
             NotEntry::Header => "it matches a request header".into(),
             NotEntry::From => "it matches the client's network".into(),
             NotEntry::Redirect => "it redirects".into(),
+            NotEntry::Deny => "it refuses the requests".into(),
             NotEntry::Tcp => "it is a route of a `mode = tcp` frontend".into(),
             NotEntry::After(earlier) => format!(
                 "route `{}` before it can match the same requests",

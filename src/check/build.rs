@@ -1380,7 +1380,7 @@ fn frontend<'a>(
                     ast::RouteTarget::Backend(name) => {
                         backend_ref(ctx, (&fe, mode_known), name, backends)
                     }
-                    ast::RouteTarget::Redirect(_) => true,
+                    ast::RouteTarget::Redirect(_) | ast::RouteTarget::Deny(_) => true,
                 };
                 match (route(ctx, r), known) {
                     (Some(route), true) => fe.routes.push(route),
@@ -1407,6 +1407,9 @@ fn frontend<'a>(
                     }
                     ast::RouteTarget::Redirect(url) => {
                         redirect_url(ctx, url).map(model::Target::Redirect)
+                    }
+                    ast::RouteTarget::Deny(status) => {
+                        deny_status(ctx, status).map(model::Target::Deny)
                     }
                 };
                 match target {
@@ -1437,14 +1440,16 @@ fn frontend<'a>(
 }
 
 /// Whether `item` of a tcp frontend can be: E0304 for a header, a route
-/// by path or by request header, a redirect, or a bind that redirects to
-/// HTTPS.
+/// by path or by request header, a redirect or a refusal by status, or a
+/// bind that redirects to HTTPS.
 fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
     let redirect = |target: &ast::RouteTarget| match target {
-        ast::RouteTarget::Redirect(url) => Some(url.span),
+        ast::RouteTarget::Redirect(url) => Some((url.span, "a redirect")),
+        ast::RouteTarget::Deny(status) => Some((status.span, "a refusal with an HTTP status")),
         ast::RouteTarget::Backend(_) => None,
     };
-    let redirect_help = "route to a backend: a tcp frontend cannot answer with a redirect";
+    let redirect_help = "route to a backend: a tcp frontend answers nothing itself (`allow` \
+                         closes the connections of other networks)";
     match item {
         ast::BodyItem::Header(h) => tcp.refuse_header(ctx, h),
         ast::BodyItem::Bind(b) if b.redirect.is_some() => {
@@ -1478,12 +1483,12 @@ fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
                      client asks for, and reads no request",
                 );
             }
-            if let Some(url) = redirect(&r.target) {
-                tcp.refuse(ctx, url, "a redirect", redirect_help);
+            if let Some((at, what)) = redirect(&r.target) {
+                tcp.refuse(ctx, at, what, redirect_help);
             }
         }
         ast::BodyItem::Default(d) => match redirect(&d.target) {
-            Some(url) => tcp.refuse(ctx, url, "a redirect", redirect_help),
+            Some((at, what)) => tcp.refuse(ctx, at, what, redirect_help),
             None => return true,
         },
         _ => return true,
@@ -1656,7 +1661,11 @@ fn backend_ref(
                 .collect::<Vec<_>>(),
         )
     });
-    if let Some(near) = names.nearest(&target.name) {
+    if target.name == "deny" {
+        // `-> deny` without its status: the word is a backend's name.
+        d = d
+            .help("to answer the requests with a status of HAProxy's own, write it: `-> deny 403`");
+    } else if let Some(near) = names.nearest(&target.name) {
         d = d.did_you_mean(near);
     } else {
         d = d.help(format!(
@@ -1776,6 +1785,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
     let target = match &r.target {
         ast::RouteTarget::Backend(name) => model::Target::Backend(name.name.to_string()),
         ast::RouteTarget::Redirect(url) => model::Target::Redirect(redirect_url(ctx, url)?),
+        ast::RouteTarget::Deny(status) => model::Target::Deny(deny_status(ctx, status)?),
     };
     Some(model::Route {
         host,
@@ -1785,6 +1795,30 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
         target,
         origin: r.span,
     })
+}
+
+/// The status of `-> deny STATUS`: one HAProxy answers with itself.
+fn deny_status(ctx: &mut Ctx, status: &ast::StrLit) -> Option<u16> {
+    let known = status
+        .value
+        .parse::<u16>()
+        .ok()
+        .filter(|s| types::ERROR_STATUSES.contains(s));
+    if known.is_none() {
+        let statuses: Vec<String> = types::ERROR_STATUSES.iter().map(u16::to_string).collect();
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::OutOfRange,
+                status.span,
+                format!(
+                    "HAProxy cannot answer a request with status {}",
+                    status.value
+                ),
+            )
+            .help(format!("expected one of {}", statuses.join(", "))),
+        );
+    }
+    known
 }
 
 /// A redirect's URL: `http://` or `https://`, a host name or IP address,

@@ -222,14 +222,21 @@ fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut
                 let help = if earlier.target == route.target {
                     "remove it: it repeats the earlier route".to_string()
                 } else {
-                    let what = match earlier.target {
-                        model::Target::Backend(_) => "backend",
-                        model::Target::Redirect(_) => "redirect",
-                    };
-                    format!(
-                        "these requests go to {}, the earlier route's {what}: remove the route that is wrong",
-                        earlier.target.describe()
-                    )
+                    match &earlier.target {
+                        model::Target::Deny(status) => format!(
+                            "the earlier route refuses these requests with {status}: remove the route that is wrong"
+                        ),
+                        target => {
+                            let what = match target {
+                                model::Target::Backend(_) => "backend",
+                                _ => "redirect",
+                            };
+                            format!(
+                                "these requests go to {}, the earlier route's {what}: remove the route that is wrong",
+                                target.describe()
+                            )
+                        }
+                    }
                 };
                 let label = if route.header.is_some() || route.from.is_some() {
                     "the same matches, routed earlier"

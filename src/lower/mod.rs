@@ -116,16 +116,16 @@ pub fn push_address(out: &mut String, host: Option<&Host>, port: u16) {
 /// frontends) and after them (the stats page). With the [`backend`]
 /// sections between, they make the whole configuration.
 pub fn frame(env: &model::Env) -> (Vec<Section<'_>>, Vec<Section<'_>>) {
-    let redirects = Redirects::of(env);
+    let answers = Answers::of(env);
     let mut before = vec![global(env), defaults(&env.defaults)];
     before.extend(env.defaults.dns.as_ref().map(resolvers));
     let routes_map = env.routes_map();
     before.extend(
         env.frontends
             .iter()
-            .map(|fe| frontend(fe, &redirects, routes_map)),
+            .map(|fe| frontend(fe, &answers, routes_map)),
     );
-    let mut after: Vec<Section> = redirects.sections();
+    let mut after: Vec<Section> = answers.sections();
     after.extend(env.stats.iter().map(stats_section));
     after.extend(env.backends.iter().filter_map(userlist));
     (before, after)
@@ -179,71 +179,107 @@ fn userlist(be: &model::Backend) -> Option<Section<'_>> {
     })
 }
 
-/// The names of the backends that answer redirect routes (see
-/// `Redirects`): they run beside the declared ones.
-pub fn redirect_backends(env: &model::Env) -> Vec<String> {
-    let redirects = Redirects::of(env);
-    redirects
+/// The names of the backends that answer redirect and deny routes (see
+/// `Answers`): they run beside the declared ones.
+pub fn answer_backends(env: &model::Env) -> Vec<String> {
+    let answers = Answers::of(env);
+    answers
         .urls
         .iter()
-        .map(|url| redirects.backend(url))
+        .map(|url| answers.redirect(url))
+        .chain(answers.statuses.iter().map(|&s| Answers::deny(s)))
         .collect()
 }
 
-/// The redirects routes ask for, each answered by a backend of its own
-/// (`redirect.1`, `redirect.2`, ... in the order they are first written:
-/// a name with a `.`, which no backend of the sources can have). A route
-/// that redirects is a `use_backend` like the others, so routes keep their
-/// order: an `http-request redirect` in the frontend would come before
+/// What routes ask HAProxy to answer itself, each answered by a backend of
+/// its own: a redirect (`redirect.1`, `redirect.2`, ... in the order they
+/// are first written) and a refusal by status (`deny.403`): names with a
+/// `.`, which no backend of the sources can have. Such a route is a
+/// `use_backend` like the others, so routes keep their order: an
+/// `http-request redirect` or `deny` in the frontend would come before
 /// every `use_backend`.
-struct Redirects<'a> {
+struct Answers<'a> {
     urls: Vec<&'a str>,
     /// Each URL's number.
     numbers: std::collections::HashMap<&'a str, usize>,
+    /// The statuses of refusals, in the order they are first written.
+    statuses: Vec<u16>,
 }
 
-impl<'a> Redirects<'a> {
-    fn of(env: &'a model::Env) -> Redirects<'a> {
+impl<'a> Answers<'a> {
+    fn of(env: &'a model::Env) -> Answers<'a> {
         let mut urls: Vec<&str> = Vec::new();
         let mut numbers = std::collections::HashMap::new();
+        let mut statuses = Vec::new();
         // Each frontend's routes, then its default.
         let targets = env
             .frontends
             .iter()
             .flat_map(|fe| fe.routes.iter().map(|r| &r.target).chain(&fe.default));
         for target in targets {
-            if let model::Target::Redirect(url) = target {
-                numbers.entry(url.as_str()).or_insert_with(|| {
-                    urls.push(url);
-                    urls.len()
-                });
+            match target {
+                model::Target::Redirect(url) => {
+                    numbers.entry(url.as_str()).or_insert_with(|| {
+                        urls.push(url);
+                        urls.len()
+                    });
+                }
+                model::Target::Deny(status) if !statuses.contains(status) => statuses.push(*status),
+                _ => {}
             }
         }
-        Redirects { urls, numbers }
+        Answers {
+            urls,
+            numbers,
+            statuses,
+        }
     }
 
     /// The backend that answers with a redirect to `url`.
-    fn backend(&self, url: &str) -> String {
+    fn redirect(&self, url: &str) -> String {
         format!("redirect.{}", self.numbers[url])
     }
 
+    /// The backend that answers with `status`.
+    fn deny(status: u16) -> String {
+        format!("deny.{status}")
+    }
+
+    /// The backend `target` names: its own, or the one that answers.
+    fn backend<'t>(&self, target: &'t model::Target) -> Word<'t> {
+        match target {
+            model::Target::Backend(backend) => name(backend),
+            model::Target::Redirect(url) => val(self.redirect(url)),
+            model::Target::Deny(status) => val(Self::deny(*status)),
+        }
+    }
+
     fn sections(&self) -> Vec<Section<'a>> {
-        self.urls
-            .iter()
-            .map(|url| Section {
-                header: vec![syn("backend"), val(self.backend(url))],
-                // The prefix is a log-format string: a `%` of the URL
-                // (`%20`) is written `%%`, never read as a variable.
-                lines: vec![vec![
-                    syn("http-request"),
-                    syn("redirect"),
-                    syn("prefix"),
-                    Word::Text(Cow::Owned(url.replace('%', "%%"))),
-                    syn("code"),
-                    syn("308"),
-                ]],
-            })
-            .collect()
+        let redirects = self.urls.iter().map(|url| Section {
+            header: vec![syn("backend"), val(self.redirect(url))],
+            // The prefix is a log-format string: a `%` of the URL
+            // (`%20`) is written `%%`, never read as a variable.
+            lines: vec![vec![
+                syn("http-request"),
+                syn("redirect"),
+                syn("prefix"),
+                Word::Text(Cow::Owned(url.replace('%', "%%"))),
+                syn("code"),
+                syn("308"),
+            ]],
+        });
+        // The answer is HAProxy's own, or the environment's error page
+        // for the status (`errorfile` of the defaults).
+        let denials = self.statuses.iter().map(|&status| Section {
+            header: vec![syn("backend"), val(Self::deny(status))],
+            lines: vec![vec![
+                syn("http-request"),
+                syn("deny"),
+                syn("deny_status"),
+                Word::Int(u64::from(status)),
+            ]],
+        });
+        redirects.chain(denials).collect()
     }
 }
 
@@ -685,7 +721,7 @@ fn bind_line<'a>(fe: &model::Frontend, b: &'a model::Bind) -> Vec<Word<'a>> {
 
 fn frontend<'a>(
     fe: &'a model::Frontend,
-    redirects: &Redirects,
+    answers: &Answers,
     routes_map: Option<&str>,
 ) -> Section<'a> {
     if fe.mode == model::Mode::Tcp {
@@ -869,11 +905,11 @@ fn frontend<'a>(
         None => vec![false; fe.routes.len()],
     };
     for (route, _) in fe.routes.iter().zip(in_map).filter(|(_, entry)| !entry) {
-        let target = match &route.target {
-            model::Target::Backend(backend) => name(backend),
-            model::Target::Redirect(url) => val(redirects.backend(url)),
-        };
-        let mut line = vec![syn("use_backend"), target, syn("if")];
+        let mut line = vec![
+            syn("use_backend"),
+            answers.backend(&route.target),
+            syn("if"),
+        ];
         if let Some(suffix) = route.host_suffix() {
             // `*.example.com`: the names that end with `.example.com`.
             line.extend([
@@ -922,14 +958,8 @@ fn frontend<'a>(
         line.extend(from_networks(route));
         lines.push(line);
     }
-    match &fe.default {
-        Some(model::Target::Backend(backend)) => {
-            lines.push(vec![syn("default_backend"), val(backend)]);
-        }
-        Some(model::Target::Redirect(url)) => {
-            lines.push(vec![syn("default_backend"), val(redirects.backend(url))]);
-        }
-        None => {}
+    if let Some(target) = &fe.default {
+        lines.push(vec![syn("default_backend"), answers.backend(target)]);
     }
     Section {
         header: vec![syn("frontend"), name(&fe.name)],

@@ -483,7 +483,7 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
             }
             // `route ... -> redirect "https://..."`, `default -> redirect ...`
             if matches!(word(0), Some("route" | "default")) {
-                out.keywords(&["redirect"]);
+                out.keywords(&["redirect", "deny"]);
             }
         }
         (Some("bind"), Some(Tok::Word("tls", _))) => tls_policies(symbols, out),
@@ -725,11 +725,11 @@ mod tests {
     fn names_by_kind() {
         assert_eq!(
             labels("frontend f {\n  default -> "),
-            ["api", "web", "redirect"]
+            ["api", "web", "redirect", "deny"]
         );
         assert_eq!(
             labels("frontend f {\n  route host \"a.example.com\" -> w"),
-            ["api", "web", "redirect"]
+            ["api", "web", "redirect", "deny"]
         );
         assert_eq!(
             labels("frontend f {\n  bind :443 tls "),

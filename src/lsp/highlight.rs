@@ -74,6 +74,7 @@ fn is_keyword(word: &str) -> bool {
                 | "prefix"
                 | "exact"
                 | "redirect"
+                | "deny"
                 | "https"
                 | "with"
                 | "true"

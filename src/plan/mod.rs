@@ -596,6 +596,7 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
     let default = f.default.as_ref().map(|target| match target {
         model::Target::Backend(name) => name.clone(),
         model::Target::Redirect(url) => format!("redirect {url}"),
+        model::Target::Deny(status) => format!("deny {status}"),
     });
     opt(&mut fields, "default", &default);
     opt(&mut fields, "maxconn", &f.maxconn);
@@ -732,6 +733,7 @@ fn route_changes(
         let mut fields = match &r.target {
             model::Target::Backend(name) => vec![("backend", name.clone())],
             model::Target::Redirect(url) => vec![("redirect", url.clone())],
+            model::Target::Deny(status) => vec![("deny", status.to_string())],
         };
         // Said when the map is the same on both sides (`fits` is empty
         // otherwise): a map that appears or goes is one change of

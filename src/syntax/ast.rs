@@ -287,6 +287,8 @@ pub enum RouteTarget {
     /// `-> redirect "https://new.example.com"`: a redirect to this URL,
     /// the request's path and query after it.
     Redirect(StrLit),
+    /// `-> deny 403`: HAProxy answers with this status (its digits).
+    Deny(StrLit),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

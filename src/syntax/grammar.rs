@@ -1104,10 +1104,7 @@ impl Converter {
                                 );
                             }
                         }
-                        Rule::redirect_to => {
-                            let url = Self::inner(p).next().expect("grammar: redirect URL");
-                            target = Some(RouteTarget::Redirect(self.string(url)));
-                        }
+                        Rule::redirect_to | Rule::deny_to => target = Some(self.route_target(p)),
                         _ => target = Some(RouteTarget::Backend(self.ident(p))),
                     }
                 }
@@ -1121,14 +1118,7 @@ impl Converter {
                 }))
             }
             Rule::default_item => {
-                let target = inner.next().expect("grammar: default target");
-                let target = match target.as_rule() {
-                    Rule::redirect_to => {
-                        let url = Self::inner(target).next().expect("grammar: redirect URL");
-                        RouteTarget::Redirect(self.string(url))
-                    }
-                    _ => RouteTarget::Backend(self.ident(target)),
-                };
+                let target = self.route_target(inner.next().expect("grammar: default target"));
                 BodyItem::Default(DefaultRoute { target, span })
             }
             Rule::header_item => {
@@ -1187,6 +1177,25 @@ impl Converter {
         let span = self.span(&pair);
         let raw = pair.into_inner().next().map_or("", |p| p.as_str());
         literal::string(raw, span, &mut self.diags)
+    }
+
+    /// `(redirect_to | deny_to | ident)`, after a route's or the
+    /// default's arrow.
+    fn route_target(&mut self, pair: Pair<Rule>) -> RouteTarget {
+        match pair.as_rule() {
+            Rule::redirect_to => {
+                let url = Self::inner(pair).next().expect("grammar: redirect URL");
+                RouteTarget::Redirect(self.string(url))
+            }
+            Rule::deny_to => {
+                let status = Self::inner(pair).next().expect("grammar: deny status");
+                RouteTarget::Deny(StrLit {
+                    value: Name::from(status.as_str()),
+                    span: self.span(&status),
+                })
+            }
+            _ => RouteTarget::Backend(self.ident(pair)),
+        }
     }
 
     fn expr(&mut self, pair: Pair<Rule>) -> Expr {
@@ -1268,6 +1277,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_server
             | Rule::kw_bind
             | Rule::kw_redirect
+            | Rule::kw_deny
             | Rule::kw_route
             | Rule::kw_host
             | Rule::kw_path

@@ -1144,16 +1144,32 @@ impl<'t> Parser<'t> {
         Some(BodyItem::Bind(bind))
     }
 
-    /// `(redirect_to | ident)`, after a route's or the default's arrow;
-    /// `redirect_to = { kw_redirect ~ string }`.
+    /// `(redirect_to | deny_to | ident)`, after a route's or the default's
+    /// arrow; `redirect_to = { kw_redirect ~ string }`, `deny_to = {
+    /// kw_deny ~ number }`.
     fn route_target(&mut self) -> Option<RouteTarget> {
         let redirect = self.attempt(|p| {
             p.kw("redirect").then_some(())?;
             p.skip();
             p.string()
         });
-        Some(match redirect {
-            Some(url) => RouteTarget::Redirect(url),
+        if let Some(url) = redirect {
+            return Some(RouteTarget::Redirect(url));
+        }
+        let deny = self.attempt(|p| {
+            p.kw("deny").then_some(())?;
+            p.skip();
+            // `number = @{ ASCII_DIGIT+ ~ !(ident_char | ".") }`
+            let start = p.pos;
+            (p.digits() && !p.peek().is_some_and(|b| b == b'.' || is_ident_char(b)))
+                .then_some(())?;
+            Some(StrLit {
+                value: Name::from(&p.text[start..p.pos]),
+                span: p.span(start),
+            })
+        });
+        Some(match deny {
+            Some(status) => RouteTarget::Deny(status),
             None => RouteTarget::Backend(self.ident()?),
         })
     }

@@ -2127,6 +2127,54 @@ fn error_pages_are_sent_on_a_real_haproxy() {
     assert!(refused.ends_with(support::ERROR_PAGE_BODY), "{refused}");
 }
 
+/// Routes that HAProxy answers itself, on a real HAProxy: admin paths for
+/// one network (the client's address from a PROXY header), refused with
+/// 403 for the others; 429 for an endpoint; 404 by default, answered with
+/// the frontend's error page; the routes in their order among the others.
+#[test]
+fn deny_routes_answer_in_their_order_on_a_real_haproxy() {
+    let front = free_port();
+    let dead = free_port();
+    let (admin, server) = answer(1, "admin");
+    let _haproxy = start_project(&format!(
+        "backend admin {{ server a = 127.0.0.1:{admin} }}\n\
+         backend api {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n\
+         frontend f {{\n  bind 127.0.0.1:{front}\n  accept_proxy = true\n  \
+         error_pages = [{{ status = 404, file = \"/etc/haproxy/errors/404.http\" }}]\n  \
+         route path prefix \"/admin/\" from [10.1.0.0/16] -> admin\n  \
+         route path prefix \"/admin/\" -> deny 403\n  \
+         route path prefix \"/actuator/\" -> deny 429\n  \
+         route host \"api.example.com\" -> api\n  \
+         default -> deny 404\n}}\n"
+    ));
+    let ask = |client: &str, host: &str, path: &str| {
+        let request = format!(
+            "PROXY TCP4 {client} 127.0.0.1 40000 80\r\n\
+             GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        );
+        String::from_utf8_lossy(&send_raw(front, &request)).into_owned()
+    };
+    let allowed = ask("10.1.2.3", "www.example.com", "/admin/users");
+    assert!(
+        allowed.starts_with("HTTP/1.1 200") && allowed.ends_with("admin"),
+        "{allowed}"
+    );
+    for (client, host, path, status) in [
+        ("10.2.0.1", "www.example.com", "/admin/users", "403"),
+        ("10.1.2.3", "api.example.com", "/actuator/health", "429"),
+        ("10.1.2.3", "api.example.com", "/v1/users", "503"),
+    ] {
+        let reply = ask(client, host, path);
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status}")),
+            "{client} {host} {path}: {reply}"
+        );
+    }
+    let unknown = ask("10.1.2.3", "other.example.com", "/");
+    assert!(unknown.ends_with(support::ERROR_PAGE_BODY), "{unknown}");
+    server.join().unwrap();
+}
+
 /// `remove_request_headers` and `remove_response_headers` on a real
 /// HAProxy: what the client sent of the frontend's list does not reach
 /// the server, what the server sent of the lists does not reach the
