@@ -41,6 +41,7 @@ backend fixed {{
   bind 127.0.0.1:{front}
   route path prefix "/fixed/" -> fixed
   route host "old.example.com" -> redirect "https://www.example.com"
+  route path prefix "/internal/" -> deny 403
 {route}  default -> web
 }}
 "#,
