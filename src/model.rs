@@ -378,10 +378,12 @@ pub struct Route {
     /// `api.example.com` and `a.b.example.com`, not `example.com`).
     pub host: Option<String>,
     pub path: Option<PathMatch>,
-    /// A request header it needs, of one value or of any.
-    pub header: Option<HeaderMatch>,
+    /// A request header it needs, of one value or of any (boxed, as the
+    /// networks: most routes have neither, and a frontend may have
+    /// thousands of routes).
+    pub header: Option<Box<HeaderMatch>>,
     /// The networks of the clients it takes (CIDR blocks as written).
-    pub from: Option<Vec<String>>,
+    pub from: Option<Box<[String]>>,
     pub target: Target,
     pub origin: Span,
 }
@@ -1193,16 +1195,20 @@ mod tests {
         let headers = prop::sample::select(vec![
             None,
             None,
-            Some(HeaderMatch {
+            Some(Box::new(HeaderMatch {
                 name: "X-A".into(),
                 value: None,
-            }),
-            Some(HeaderMatch {
+            })),
+            Some(Box::new(HeaderMatch {
                 name: "x-a".into(),
                 value: Some(Text::Literal("1".into())),
-            }),
+            })),
         ]);
-        let froms = prop::sample::select(vec![None, None, Some(vec!["10.0.0.0/8".to_string()])]);
+        let froms = prop::sample::select(vec![
+            None,
+            None,
+            Some(vec!["10.0.0.0/8".to_string()].into_boxed_slice()),
+        ]);
         (hosts, paths, headers, froms, targets).prop_map(|(host, path, header, from, target)| {
             Route {
                 host: host.map(str::to_string),

@@ -1462,7 +1462,7 @@ fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
             );
         }
         ast::BodyItem::Route(r)
-            if r.path.is_some() || r.header.is_some() || redirect(&r.target).is_some() =>
+            if r.path.is_some() || r.header().is_some() || redirect(&r.target).is_some() =>
         {
             if let Some(path) = &r.path {
                 tcp.refuse(
@@ -1473,7 +1473,7 @@ fn tcp_item(ctx: &mut Ctx, tcp: &Tcp, item: &ast::BodyItem) -> bool {
                      client asks for, not a request's path",
                 );
             }
-            if let Some(header) = &r.header {
+            if let Some(header) = r.header() {
                 let end = header.value.as_ref().map_or(header.name.span, |v| v.span);
                 tcp.refuse(
                     ctx,
@@ -1727,7 +1727,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
             }
         }
     };
-    let header = match r.header.as_deref() {
+    let header = match r.header() {
         None => None,
         Some(h) => {
             let name = header_name(ctx, &h.name)?;
@@ -1750,10 +1750,10 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
                     return None;
                 }
             }
-            Some(model::HeaderMatch { name, value })
+            Some(Box::new(model::HeaderMatch { name, value }))
         }
     };
-    let from = match r.from.as_deref() {
+    let from = match r.from() {
         None => None,
         Some(networks) => {
             let raw = ctx.eval(networks);
@@ -1778,7 +1778,7 @@ fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
                         Value::Cidr(c) => Some(c.clone()),
                         _ => None,
                     })
-                    .collect(),
+                    .collect::<Box<[String]>>(),
             )
         }
     };

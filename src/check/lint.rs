@@ -321,10 +321,24 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 /// for each host.
 fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     /// A header's name in lower case, and its value (`None` for any).
-    type Header<'a> = Option<(&'a str, Option<&'a model::Text>)>;
-    /// A host (`None` for every host), a header, and client networks
-    /// (sorted, one string).
-    type Scope<'a> = (Option<&'a str>, Header<'a>, Option<&'a str>);
+    type Header<'a> = (&'a str, Option<&'a model::Text>);
+    /// A host (`None` for every host), and the numbers of a header and of
+    /// client networks (0 for none; see `Ids`): a small key, as the
+    /// tables hold one for each host of thousands.
+    type Scope<'a> = (Option<&'a str>, u32, u32);
+    /// Numbers for the few headers and lists of networks the routes
+    /// match, from 1, in the order first seen.
+    struct Ids<K>(Map<K, u32>);
+    impl<K: std::hash::Hash + Eq> Ids<K> {
+        fn of(&mut self, key: K) -> u32 {
+            let next = self.0.len() as u32 + 1;
+            *self.0.entry(key).or_insert(next)
+        }
+        /// The number of `key` if a route has had it.
+        fn seen(&self, key: K) -> Option<u32> {
+            self.0.get(&key).copied()
+        }
+    }
     /// The first earlier route of each scope by what it matches.
     #[derive(Default)]
     struct Earlier<'a> {
@@ -406,31 +420,47 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
                 .min()
         }
     }
-    // Header names compare without case; networks in any order.
-    let names: Vec<Option<String>> = routes
-        .iter()
-        .map(|r| Some(r.header.as_ref()?.name.to_ascii_lowercase()))
-        .collect();
-    let networks: Vec<Option<String>> = routes.iter().map(networks).collect();
+    // Header names compare without case; networks in any order. Most
+    // frontends have neither: then no route has an entry.
+    let names: Vec<Option<String>> = if routes.iter().any(|r| r.header.is_some()) {
+        routes
+            .iter()
+            .map(|r| Some(r.header.as_ref()?.name.to_ascii_lowercase()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let networks: Vec<Option<String>> = if routes.iter().any(|r| r.from.is_some()) {
+        routes.iter().map(networks).collect()
+    } else {
+        Vec::new()
+    };
     let mut earlier = Earlier::default();
+    let mut header_ids: Ids<Header> = Ids(Map::default());
+    let mut network_ids: Ids<&str> = Ids(Map::default());
     let mut out = Vec::with_capacity(routes.len());
-    for (((i, route), name), from) in routes.iter().enumerate().zip(&names).zip(&networks) {
-        let from = from.as_deref();
+    for (i, route) in routes.iter().enumerate() {
+        let name = names.get(i).and_then(Option::as_deref);
+        let from = networks.get(i).and_then(Option::as_deref);
         // A wildcard by its domain, `.example.com`.
         let host = route
             .host
             .as_deref()
             .map(|h| h.strip_prefix('*').unwrap_or(h));
-        let header: Header = name
-            .as_deref()
+        let header: Option<Header> = name
             .zip(route.header.as_ref())
             .map(|(name, h)| (name, h.value.as_ref()));
-        // The headers whose routes match every request of this one's.
+        // The headers whose routes match every request of this one's (none,
+        // its own of any value, its own), and the networks (none, its
+        // own), of those an earlier route has had.
         let headers = [
-            Some(None),
-            header.map(|(name, _)| Some((name, None))),
-            header.filter(|(_, value)| value.is_some()).map(Some),
+            Some(0),
+            header.and_then(|(name, _)| header_ids.seen((name, None))),
+            header
+                .filter(|(_, value)| value.is_some())
+                .and_then(|h| header_ids.seen(h)),
         ];
+        let froms = [Some(0), from.and_then(|f| network_ids.seen(f))];
         // Its own host, the wildcards over it (its strict suffixes at a
         // dot), and no host.
         let over = host.into_iter().flat_map(|h| {
@@ -439,14 +469,18 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
                 .map(|(at, _)| &h[at..])
         });
         let hosts = host.into_iter().chain(over).map(Some).chain([None]);
-        let froms = [None].into_iter().chain(from.map(Some));
         let first = hosts
             .flat_map(|h| headers.iter().flatten().map(move |&c| (h, c)))
-            .flat_map(|(h, c)| froms.clone().map(move |f| (h, c, f)))
+            .flat_map(|(h, c)| froms.iter().flatten().map(move |&f| (h, c, f)))
             .filter_map(|scope| earlier.covering(scope, &route.path))
             .min();
         out.push(first);
-        earlier.add((host, header, from), &route.path, i);
+        let scope = (
+            host,
+            header.map_or(0, |h| header_ids.of(h)),
+            from.map_or(0, |f| network_ids.of(f)),
+        );
+        earlier.add(scope, &route.path, i);
     }
     out
 }
@@ -454,7 +488,7 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
 /// A route's client networks as one text, the same for a list in any
 /// order; `None` for a route of every client.
 fn networks(route: &model::Route) -> Option<String> {
-    let mut from = route.from.clone()?;
+    let mut from = route.from.as_deref()?.to_vec();
     from.sort_unstable();
     from.dedup();
     Some(from.join(","))
@@ -944,10 +978,10 @@ mod tests {
             const PATHS: [&str; 8] = ["/", "/a", "/ab", "/a/", "/b", "/é", "/éa", ""];
             // No header, a header of any value, of a value, in other cases.
             let header = |name: &str, value: Option<&str>| {
-                Some(model::HeaderMatch {
+                Some(Box::new(model::HeaderMatch {
                     name: name.into(),
                     value: value.map(|v| model::Text::Literal(v.into())),
-                })
+                }))
             };
             let headers = [
                 None,
@@ -956,17 +990,20 @@ mod tests {
                 header("X-A", Some("2")),
                 header("X-B", Some("1")),
                 None,
-                Some(model::HeaderMatch {
+                Some(Box::new(model::HeaderMatch {
                     name: "X-A".into(),
                     value: Some(model::Text::Secret("ONE".into())),
-                }),
+                })),
             ];
             // No networks, or lists of them, some the same in another order.
+            let networks = |list: &[&str]| {
+                Some(list.iter().map(|n| n.to_string()).collect::<Box<[String]>>())
+            };
             let froms = [
                 None,
-                Some(vec!["10.0.0.0/8".to_string()]),
-                Some(vec!["10.0.0.0/8".to_string(), "192.168.0.0/16".to_string()]),
-                Some(vec!["192.168.0.0/16".to_string(), "10.0.0.0/8".to_string()]),
+                networks(&["10.0.0.0/8"]),
+                networks(&["10.0.0.0/8", "192.168.0.0/16"]),
+                networks(&["192.168.0.0/16", "10.0.0.0/8"]),
                 None,
             ];
             let routes: Vec<model::Route> = routes

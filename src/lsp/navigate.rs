@@ -657,7 +657,7 @@ fn uses(items: &[Item], name: &str, out: &mut Vec<(Namespace, Span)>) {
                         }
                     }
                     // `from office`: a constant's list of networks.
-                    if let Some(from) = &r.from {
+                    if let Some(from) = r.from() {
                         value(from, name, out);
                     }
                 }

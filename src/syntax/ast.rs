@@ -219,8 +219,7 @@ pub enum BodyItem {
     Field(Field),
     Server(Server),
     Bind(Bind),
-    /// Boxed: routes are few beside servers, and the largest item.
-    Route(Box<Route>),
+    Route(Route),
     Default(DefaultRoute),
     Header(Header),
     If(Box<If<BodyItem>>),
@@ -255,11 +254,39 @@ pub struct Route {
     pub host: Option<StrLit>,
     /// The match kind (`prefix`, `exact`...) and the path.
     pub path: Option<Box<(Ident, StrLit)>>,
-    pub header: Option<Box<HeaderMatch>>,
-    /// `from NETWORKS`: the networks of the clients it takes.
-    pub from: Option<Box<Expr>>,
+    /// A request header and client networks, where it matches either:
+    /// boxed together, so that a route is no larger than a server, and a
+    /// frontend of thousands of routes holds no more than it did.
+    pub conditions: Option<Box<Conditions>>,
     pub target: RouteTarget,
     pub span: Span,
+}
+
+/// The rarer matches of a route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditions {
+    pub header: Option<HeaderMatch>,
+    /// `from NETWORKS`: the networks of the clients it takes.
+    pub from: Option<Expr>,
+}
+
+impl Conditions {
+    /// Boxed where there is one, `None` for a route of neither.
+    pub fn of(header: Option<HeaderMatch>, from: Option<Expr>) -> Option<Box<Conditions>> {
+        (header.is_some() || from.is_some()).then(|| Box::new(Conditions { header, from }))
+    }
+}
+
+impl Route {
+    /// Its `header "NAME" ["VALUE"]`, if any.
+    pub fn header(&self) -> Option<&HeaderMatch> {
+        self.conditions.as_ref()?.header.as_ref()
+    }
+
+    /// Its `from NETWORKS`, if any.
+    pub fn from(&self) -> Option<&Expr> {
+        self.conditions.as_ref()?.from.as_ref()
+    }
 }
 
 /// `header "X-Canary" "always"`, `header "X-Canary"`: a route's match of a

@@ -1108,14 +1108,13 @@ impl Converter {
                         _ => target = Some(RouteTarget::Backend(self.ident(p))),
                     }
                 }
-                BodyItem::Route(Box::new(Route {
+                BodyItem::Route(Route {
                     host,
                     path: path.map(Box::new),
-                    header: header.map(Box::new),
-                    from: from.map(Box::new),
+                    conditions: Conditions::of(header, from),
                     target: target.expect("grammar: route target"),
                     span,
-                }))
+                })
             }
             Rule::default_item => {
                 let target = self.route_target(inner.next().expect("grammar: default target"));

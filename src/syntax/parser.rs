@@ -1254,14 +1254,13 @@ impl<'t> Parser<'t> {
         self.lit("->").then_some(())?;
         self.skip();
         let target = self.route_target()?;
-        Some(BodyItem::Route(Box::new(Route {
+        Some(BodyItem::Route(Route {
             host,
             path: path.map(Box::new),
-            header: header.map(Box::new),
-            from: from.map(Box::new),
+            conditions: Conditions::of(header, from),
             target,
             span: self.span(start),
-        })))
+        }))
     }
 
     /// `header_item = { header_kind ~ string ~ eq ~ expr }`
