@@ -1191,6 +1191,7 @@ mod tests {
             Target::Backend("b".into()),
             Target::Backend("c".into()),
             Target::Redirect("https://r.example.com".into()),
+            Target::Deny(404),
         ]);
         let headers = prop::sample::select(vec![
             None,
