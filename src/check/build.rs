@@ -1677,124 +1677,127 @@ fn backend_ref(
     false
 }
 
+/// A route of the model, or `None` after reporting what is wrong with it:
+/// each of its matches and its target is checked, so that a route with
+/// several mistakes has each reported in one run.
 fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
-    let host = match &r.host {
-        None => None,
-        // `*.example.com`: every name under `example.com`, at any depth,
-        // not `example.com` itself (see `model::Route::host`).
-        Some(h) if h.value.starts_with("*.") => {
-            let name = &h.value[2..];
-            if name.is_empty() {
-                ctx.diags.push(
-                    Diagnostic::new(Code::InvalidAddress, h.span, "`*.` names no domain")
-                        .help("a wildcard host is `*.` and a domain: `*.example.com`; a route for every host has no `host`"),
-                );
-                return None;
-            }
-            match ctx.coerce(&SRaw::new(Raw::Str(name.into()), h.span), Ty::Host)? {
-                Value::Host(Host::Name(name)) => Some(format!("*.{name}")),
-                Value::Host(Host::Ip(_)) => {
-                    ctx.diags.push(
-                        Diagnostic::new(
-                            Code::InvalidAddress,
-                            h.span,
-                            format!("`{}` is not a valid host name", h.value),
-                        )
-                        .help("a wildcard stands for the names under a domain, not for the addresses of a network: `*.example.com`"),
-                    );
-                    return None;
-                }
-                _ => return None,
-            }
-        }
-        Some(h) => match ctx.coerce(&SRaw::new(Raw::Str(h.value.clone()), h.span), Ty::Host)? {
-            Value::Host(Host::Name(name)) => Some(name),
-            Value::Host(Host::Ip(ip)) => Some(ip.to_string()),
-            _ => return None,
-        },
-    };
-    let path = match r.path.as_deref() {
-        None => None,
-        Some((kind, p)) => {
-            let kind = ctx.coerce(
-                &SRaw::new(Raw::Name(kind.clone()), kind.span),
-                Ty::Enum(types::PATH_KINDS),
-            );
-            value::check_string(&p.value, types::StrKind::UrlPath, p.span, ctx.diags)?;
-            match kind? {
-                Value::Enum("exact") => Some(model::PathMatch::Exact(p.value.to_string())),
-                _ => Some(model::PathMatch::Prefix(p.value.to_string())),
-            }
-        }
-    };
-    let header = match r.header() {
-        None => None,
-        Some(h) => {
-            let name = header_name(ctx, &h.name)?;
-            let value = match &h.value {
-                Some(value) => Some(header_value(ctx, &h.name, value)?),
-                None => None,
-            };
-            // The condition is `{ req.fhdr(NAME) -m str -- VALUE }`, and
-            // HAProxy ends it at a word `}`, quoted or not.
-            if let (Some(model::Text::Literal(v)), Some(at)) = (&value, &h.value) {
-                if v == "}" {
-                    ctx.diags.push(
-                        Diagnostic::new(
-                            Code::UnsafeString,
-                            at.span,
-                            "a header's value cannot be `}` alone",
-                        )
-                        .help("HAProxy reads a lone `}` as the end of the route's condition"),
-                    );
-                    return None;
-                }
-            }
-            Some(Box::new(model::HeaderMatch { name, value }))
-        }
-    };
-    let from = match r.from() {
-        None => None,
-        Some(networks) => {
-            let raw = ctx.eval(networks);
-            let Value::List(items) = ctx.coerce(&raw, Ty::List(&Ty::Cidr))? else {
-                return None;
-            };
-            if items.is_empty() {
-                ctx.diags.push(
-                    Diagnostic::new(
-                        Code::Contradiction,
-                        raw.span,
-                        "route from no network can never match",
-                    )
-                    .help("list the clients' networks, `from [10.0.0.0/8]`, or remove the route"),
-                );
-                return None;
-            }
-            Some(
-                items
-                    .iter()
-                    .filter_map(|v| match v {
-                        Value::Cidr(c) => Some(c.clone()),
-                        _ => None,
-                    })
-                    .collect::<Box<[String]>>(),
-            )
-        }
-    };
+    // `Some(None)`: the match is not written; `None`: it is wrong.
+    let host = r.host.as_ref().map(|h| route_host(ctx, h));
+    let path = r.path.as_deref().map(|(kind, p)| route_path(ctx, kind, p));
+    let header = r.header().map(|h| route_header(ctx, h));
+    let from = r.from().map(|networks| route_from(ctx, networks));
     let target = match &r.target {
-        ast::RouteTarget::Backend(name) => model::Target::Backend(name.name.to_string()),
-        ast::RouteTarget::Redirect(url) => model::Target::Redirect(redirect_url(ctx, url)?),
-        ast::RouteTarget::Deny(status) => model::Target::Deny(deny_status(ctx, status)?),
+        ast::RouteTarget::Backend(name) => Some(model::Target::Backend(name.name.to_string())),
+        ast::RouteTarget::Redirect(url) => redirect_url(ctx, url).map(model::Target::Redirect),
+        ast::RouteTarget::Deny(status) => deny_status(ctx, status).map(model::Target::Deny),
     };
     Some(model::Route {
-        host,
-        path,
-        header,
-        from,
-        target,
+        host: host.map_or(Some(None), |h| h.map(Some))?,
+        path: path.map_or(Some(None), |p| p.map(Some))?,
+        header: header.map_or(Some(None), |h| h.map(Some))?,
+        from: from.map_or(Some(None), |f| f.map(Some))?,
+        target: target?,
         origin: r.span,
     })
+}
+
+/// A route's host: a name or an address, or `*.` and a domain: every name
+/// under it, at any depth, not the domain itself (see
+/// `model::Route::host`).
+fn route_host(ctx: &mut Ctx, h: &ast::StrLit) -> Option<String> {
+    if let Some(name) = h.value.strip_prefix("*.") {
+        if name.is_empty() {
+            ctx.diags.push(
+                Diagnostic::new(Code::InvalidAddress, h.span, "`*.` names no domain")
+                    .help("a wildcard host is `*.` and a domain: `*.example.com`; a route for every host has no `host`"),
+            );
+            return None;
+        }
+        return match ctx.coerce(&SRaw::new(Raw::Str(name.into()), h.span), Ty::Host)? {
+            Value::Host(Host::Name(name)) => Some(format!("*.{name}")),
+            Value::Host(Host::Ip(_)) => {
+                ctx.diags.push(
+                    Diagnostic::new(
+                        Code::InvalidAddress,
+                        h.span,
+                        format!("`{}` is not a valid host name", h.value),
+                    )
+                    .help("a wildcard stands for the names under a domain, not for the addresses of a network: `*.example.com`"),
+                );
+                None
+            }
+            _ => None,
+        };
+    }
+    match ctx.coerce(&SRaw::new(Raw::Str(h.value.clone()), h.span), Ty::Host)? {
+        Value::Host(Host::Name(name)) => Some(name),
+        Value::Host(Host::Ip(ip)) => Some(ip.to_string()),
+        _ => None,
+    }
+}
+
+/// A route's path: `prefix` or `exact`, and a URL path.
+fn route_path(ctx: &mut Ctx, kind: &ast::Ident, p: &ast::StrLit) -> Option<model::PathMatch> {
+    let kind = ctx.coerce(
+        &SRaw::new(Raw::Name(kind.clone()), kind.span),
+        Ty::Enum(types::PATH_KINDS),
+    );
+    value::check_string(&p.value, types::StrKind::UrlPath, p.span, ctx.diags)?;
+    match kind? {
+        Value::Enum("exact") => Some(model::PathMatch::Exact(p.value.to_string())),
+        _ => Some(model::PathMatch::Prefix(p.value.to_string())),
+    }
+}
+
+/// A route's request header: its name, and its value, if any.
+fn route_header(ctx: &mut Ctx, h: &ast::HeaderMatch) -> Option<Box<model::HeaderMatch>> {
+    let name = header_name(ctx, &h.name);
+    let value = h.value.as_ref().map(|v| header_value(ctx, &h.name, v));
+    let (name, value) = (name?, value.map_or(Some(None), |v| v.map(Some))?);
+    // The condition is `{ req.fhdr(NAME) -m str -- VALUE }`, and
+    // HAProxy ends it at a word `}`, quoted or not.
+    if let (Some(model::Text::Literal(v)), Some(at)) = (&value, &h.value) {
+        if v == "}" {
+            ctx.diags.push(
+                Diagnostic::new(
+                    Code::UnsafeString,
+                    at.span,
+                    "a header's value cannot be `}` alone",
+                )
+                .help("HAProxy reads a lone `}` as the end of the route's condition"),
+            );
+            return None;
+        }
+    }
+    Some(Box::new(model::HeaderMatch { name, value }))
+}
+
+/// A route's client networks: a list of CIDR blocks, not empty.
+fn route_from(ctx: &mut Ctx, networks: &ast::Expr) -> Option<Box<[String]>> {
+    let raw = ctx.eval(networks);
+    let Value::List(items) = ctx.coerce(&raw, Ty::List(&Ty::Cidr))? else {
+        return None;
+    };
+    if items.is_empty() {
+        ctx.diags.push(
+            Diagnostic::new(
+                Code::Contradiction,
+                raw.span,
+                "route from no network can never match",
+            )
+            .help("list the clients' networks, `from [10.0.0.0/8]`, or remove the route"),
+        );
+        return None;
+    }
+    Some(
+        items
+            .iter()
+            .filter_map(|v| match v {
+                Value::Cidr(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect::<Box<[String]>>(),
+    )
 }
 
 /// The status of `-> deny STATUS`: one HAProxy answers with itself.
