@@ -1245,7 +1245,7 @@ fn backend_taking(haproxy: &Haproxy, port: u16, host: &str) -> String {
 
 /// A routes map routes every request as the rules alone do: 60 random route
 /// lists (hosts, a wildcard, path prefixes and exact paths, some with a
-/// header, in any order, shadowing each other or not) are compiled with
+/// header, some refusing, in any order, shadowing each other or not) are compiled with
 /// and without a routes map, and a real HAProxy started on each sends
 /// every request of a fixed set (hosts in any case, with a port or not,
 /// paths, `OPTIONS *`, with the header or without) to the same backend.
@@ -1310,8 +1310,13 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
             } else {
                 ""
             };
-            let backend = rng.below(4);
-            routes.push_str(&format!("  route{host}{path}{header} -> r{backend}\n"));
+            // A refusal is never an entry either, nor is a route after it
+            // that it can take requests of.
+            let target = match rng.below(9) {
+                8 => "deny 404".to_string(),
+                b => format!("r{}", b % 4),
+            };
+            routes.push_str(&format!("  route{host}{path}{header} -> {target}\n"));
         }
         let source = |map: bool| {
             let map = if map {
@@ -1399,7 +1404,8 @@ fn backend_with(haproxy: &Haproxy, port: u16, host: &str, path: &str, headers: &
 
 /// The backends whose session count (`show stat`'s `stot`) `request`,
 /// sent as it is to the frontend at `port`, raises; for HTTP, after
-/// checking that the answer is the 503 of a backend without a server up.
+/// checking that the answer is the 503 of a backend without a server up,
+/// or the 404 of a refusal.
 fn backend_of_raw(haproxy: &Haproxy, port: u16, request: &str) -> Vec<String> {
     let sessions = || -> BTreeMap<String, u64> {
         haproxy
@@ -1413,7 +1419,11 @@ fn backend_of_raw(haproxy: &Haproxy, port: u16, request: &str) -> Vec<String> {
     let before = sessions();
     let reply = String::from_utf8_lossy(&send_raw(port, request)).into_owned();
     if request.contains(" HTTP/1.1\r\n") {
-        assert!(reply.starts_with("HTTP/1.1 503"), "{request:?}: {reply}");
+        // 503 from a backend without a server up, 404 from a refusal.
+        assert!(
+            reply.starts_with("HTTP/1.1 503") || reply.starts_with("HTTP/1.1 404"),
+            "{request:?}: {reply}"
+        );
     }
     let after = sessions();
     after
