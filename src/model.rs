@@ -644,23 +644,30 @@ impl Route {
     /// How a plan or a message names the route by what it matches:
     /// `host api.example.com path prefix /v1/`.
     pub fn key(&self) -> String {
-        let mut key = route_key(self.host.as_deref(), self.path.as_ref());
-        let mut part = |part: String| {
+        let mut key = self.identity();
+        if let Some(from) = &self.from {
             if !key.is_empty() {
                 key.push(' ');
             }
-            key.push_str(&part);
-        };
+            key.push_str(&format!("from {}", from.join(",")));
+        }
+        key
+    }
+
+    /// What makes a route the same route in two versions (see
+    /// `plan`): its key without its client networks, which may change.
+    pub fn identity(&self) -> String {
+        let mut key = route_key(self.host.as_deref(), self.path.as_ref());
         if let Some(header) = &self.header {
+            if !key.is_empty() {
+                key.push(' ');
+            }
             // A literal holds no `"`, so `secret("NAME")` is no literal's key.
-            part(match &header.value {
+            key.push_str(&match &header.value {
                 None => format!("header {}", header.name),
                 Some(Text::Literal(value)) => format!("header {} {value}", header.name),
                 Some(Text::Secret(name)) => format!("header {} secret(\"{name}\")", header.name),
             });
-        }
-        if let Some(from) = &self.from {
-            part(format!("from {}", from.join(",")));
         }
         key
     }

@@ -735,6 +735,9 @@ fn route_changes(
             model::Target::Redirect(url) => vec![("redirect", url.clone())],
             model::Target::Deny(status) => vec![("deny", status.to_string())],
         };
+        if let Some(from) = &r.from {
+            fields.push(("from", from.join(", ")));
+        }
         // Said when the map is the same on both sides (`fits` is empty
         // otherwise): a map that appears or goes is one change of
         // `defaults`, not one of every route.
@@ -744,11 +747,29 @@ fn route_changes(
         }
         fields
     };
+    // A route is the same route with other client networks: changing the
+    // networks is a change of its `from`, not a route removed and another
+    // added. Routes alike but for their networks are told apart by their
+    // order.
+    fn identified(routes: &[model::Route]) -> Vec<(&model::Route, (String, usize))> {
+        let mut seen: crate::hash::Map<String, usize> = Default::default();
+        routes
+            .iter()
+            .map(|r| {
+                let identity = r.identity();
+                let n = seen.entry(identity.clone()).or_default();
+                *n += 1;
+                (r, (identity, *n))
+            })
+            .collect()
+    }
+    let (old_routes, new_routes) = (identified(&old.routes), identified(&new.routes));
     keyed(
-        &old.routes,
-        &new.routes,
-        model::Route::key,
+        &old_routes,
+        &new_routes,
+        |(_, identity)| identity,
         |action, o, n| {
+            let (o, n) = (o.map(|(r, _)| *r), n.map(|(r, _)| *r));
             let fields = diff_fields(
                 &o.map(|r| fields_of(r, old_fits)).unwrap_or_default(),
                 &n.map(|r| fields_of(r, new_fits)).unwrap_or_default(),
