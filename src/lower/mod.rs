@@ -495,23 +495,9 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
         let Some(backend) = route.target.backend() else {
             continue;
         };
+        // A tcp route has no path nor header (the checker refuses them).
         let mut line = vec![syn("use_backend"), name(backend), syn("if")];
-        match (route.host_suffix(), &route.host) {
-            (Some(suffix), _) => line.extend([
-                syn("{"),
-                syn(server_name),
-                syn("-m"),
-                syn("end"),
-                syn("-i"),
-                txt(suffix),
-                syn("}"),
-            ]),
-            (None, Some(host)) => {
-                line.extend([syn("{"), syn(server_name), syn("-i"), txt(host), syn("}")])
-            }
-            (None, None) => {}
-        }
-        line.extend(from_networks(route));
+        line.extend(conditions(route, server_name));
         lines.push(line);
     }
     if let Some(backend) = fe.default.as_ref().and_then(model::Target::backend) {
@@ -523,16 +509,62 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
     }
 }
 
-/// A route's condition on the client's address, `{ src NETWORKS }`, where
-/// it has one (the networks are CIDR blocks, checked).
-fn from_networks(route: &model::Route) -> Vec<Word<'_>> {
-    let Some(from) = &route.from else {
-        return Vec::new();
-    };
-    let mut words = vec![syn("{"), syn("src")];
-    words.extend(from.iter().map(|c| name(c)));
-    words.push(syn("}"));
-    words
+/// A route's conditions, in order: its host (read by `host_fetch`: the
+/// request's Host header, or in a tcp frontend the TLS server name), its
+/// path, its request header and its client networks.
+fn conditions<'a>(route: &'a model::Route, host_fetch: &'static str) -> Vec<Word<'a>> {
+    let mut line = Vec::new();
+    if let Some(suffix) = route.host_suffix() {
+        // `*.example.com`: the names that end with `.example.com`.
+        line.extend([
+            syn("{"),
+            syn(host_fetch),
+            syn("-m"),
+            syn("end"),
+            syn("-i"),
+            txt(suffix),
+            syn("}"),
+        ]);
+    } else if let Some(host) = &route.host {
+        // `host_only` drops the port and keeps an IPv6 literal in its
+        // brackets (`[::1]:8080` → `[::1]`), as the Host header writes
+        // it; cutting at the first `:` would leave `[`. (A tcp route's
+        // host is a name: the checker refuses an address as a server name.)
+        let host = match host.parse::<std::net::Ipv6Addr>() {
+            Ok(v6) => Cow::Owned(format!("[{v6}]")),
+            Err(_) => Cow::Borrowed(host.as_str()),
+        };
+        line.extend([
+            syn("{"),
+            syn(host_fetch),
+            syn("-i"),
+            Word::Text(host),
+            syn("}"),
+        ]);
+    }
+    match &route.path {
+        Some(PathMatch::Prefix(p)) => line.extend([syn("{"), syn("path_beg"), txt(p), syn("}")]),
+        Some(PathMatch::Exact(p)) => line.extend([syn("{"), syn("path"), txt(p), syn("}")]),
+        None => {}
+    }
+    if let Some(header) = &route.header {
+        // A header name is letters, digits, `-` and `_` (checked), and
+        // `req.fhdr` takes each of its lines whole, commas and all.
+        line.extend([syn("{"), val(format!("req.fhdr({})", header.name))]);
+        match &header.value {
+            // `--` ends the flags: a value may start with `-`.
+            Some(value) => line.extend([syn("-m"), syn("str"), syn("--"), text(value)]),
+            None => line.extend([syn("-m"), syn("found")]),
+        }
+        line.push(syn("}"));
+    }
+    if let Some(from) = &route.from {
+        // CIDR blocks, checked.
+        line.extend([syn("{"), syn("src")]);
+        line.extend(from.iter().map(|c| name(c)));
+        line.push(syn("}"));
+    }
+    line
 }
 
 /// The format of `option httplog` (HAProxy's configuration manual), and
@@ -910,52 +942,7 @@ fn frontend<'a>(
             answers.backend(&route.target),
             syn("if"),
         ];
-        if let Some(suffix) = route.host_suffix() {
-            // `*.example.com`: the names that end with `.example.com`.
-            line.extend([
-                syn("{"),
-                syn("req.hdr(host),host_only"),
-                syn("-m"),
-                syn("end"),
-                syn("-i"),
-                txt(suffix),
-                syn("}"),
-            ]);
-        } else if let Some(host) = &route.host {
-            // `host_only` drops the port and keeps an IPv6 literal in its
-            // brackets (`[::1]:8080` → `[::1]`), as the Host header writes
-            // it; cutting at the first `:` would leave `[`.
-            let host = match host.parse::<std::net::Ipv6Addr>() {
-                Ok(v6) => Cow::Owned(format!("[{v6}]")),
-                Err(_) => Cow::Borrowed(host.as_str()),
-            };
-            line.extend([
-                syn("{"),
-                syn("req.hdr(host),host_only"),
-                syn("-i"),
-                Word::Text(host),
-                syn("}"),
-            ]);
-        }
-        match &route.path {
-            Some(PathMatch::Prefix(p)) => {
-                line.extend([syn("{"), syn("path_beg"), txt(p), syn("}")])
-            }
-            Some(PathMatch::Exact(p)) => line.extend([syn("{"), syn("path"), txt(p), syn("}")]),
-            None => {}
-        }
-        if let Some(header) = &route.header {
-            // A header name is letters, digits, `-` and `_` (checked), and
-            // `req.fhdr` takes each of its lines whole, commas and all.
-            line.extend([syn("{"), val(format!("req.fhdr({})", header.name))]);
-            match &header.value {
-                // `--` ends the flags: a value may start with `-`.
-                Some(value) => line.extend([syn("-m"), syn("str"), syn("--"), text(value)]),
-                None => line.extend([syn("-m"), syn("found")]),
-            }
-            line.push(syn("}"));
-        }
-        line.extend(from_networks(route));
+        line.extend(conditions(route, "req.hdr(host),host_only"));
         lines.push(line);
     }
     if let Some(target) = &fe.default {
