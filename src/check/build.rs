@@ -515,10 +515,6 @@ fn error_pages(ctx: &mut Ctx, rec: &Rec) -> Vec<model::ErrorPage> {
         let status = status as u16;
         let span = r.span("status").unwrap_or(at);
         if !types::ERROR_STATUSES.contains(&status) {
-            let statuses: Vec<String> = types::ERROR_STATUSES
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
             ctx.diags.push(
                 Diagnostic::new(
                     Code::OutOfRange,
@@ -528,7 +524,7 @@ fn error_pages(ctx: &mut Ctx, rec: &Rec) -> Vec<model::ErrorPage> {
                 .help(format!(
                     "an error page replaces a response HAProxy makes itself, of status {}; \
                      a server's own responses are passed on as they are",
-                    statuses.join(", ")
+                    types::error_statuses()
                 )),
             );
             continue;
@@ -1376,15 +1372,10 @@ fn frontend<'a>(
                 None => complete = false,
             },
             ast::BodyItem::Route(r) => {
-                let known = match &r.target {
-                    ast::RouteTarget::Backend(name) => {
-                        backend_ref(ctx, (&fe, mode_known), name, backends)
-                    }
-                    ast::RouteTarget::Redirect(_) | ast::RouteTarget::Deny(_) => true,
-                };
-                match (route(ctx, r), known) {
-                    (Some(route), true) => fe.routes.push(route),
-                    _ => complete = false,
+                let target = route_target(ctx, (&fe, mode_known), &r.target, backends);
+                match route(ctx, r, target) {
+                    Some(route) => fe.routes.push(route),
+                    None => complete = false,
                 }
             }
             ast::BodyItem::Default(default) => {
@@ -1400,19 +1391,7 @@ fn frontend<'a>(
                     );
                     continue;
                 }
-                let target = match &default.target {
-                    ast::RouteTarget::Backend(name) => {
-                        backend_ref(ctx, (&fe, mode_known), name, backends)
-                            .then(|| model::Target::Backend(name.name.to_string()))
-                    }
-                    ast::RouteTarget::Redirect(url) => {
-                        redirect_url(ctx, url).map(model::Target::Redirect)
-                    }
-                    ast::RouteTarget::Deny(status) => {
-                        deny_status(ctx, status).map(model::Target::Deny)
-                    }
-                };
-                match target {
+                match route_target(ctx, (&fe, mode_known), &default.target, backends) {
                     Some(target) => fe.default = Some(target),
                     None => complete = false,
                 }
@@ -1677,20 +1656,32 @@ fn backend_ref(
     false
 }
 
+/// Where a route or the default of frontend `fe` sends its requests: a
+/// backend of this environment and of the frontend's mode (see
+/// [`backend_ref`]), a redirect's URL, or a status HAProxy answers with.
+fn route_target(
+    ctx: &mut Ctx,
+    fe: (&model::Frontend, bool),
+    target: &ast::RouteTarget,
+    backends: &KnownBackends,
+) -> Option<model::Target> {
+    match target {
+        ast::RouteTarget::Backend(name) => backend_ref(ctx, fe, name, backends)
+            .then(|| model::Target::Backend(name.name.to_string())),
+        ast::RouteTarget::Redirect(url) => redirect_url(ctx, url).map(model::Target::Redirect),
+        ast::RouteTarget::Deny(status) => deny_status(ctx, status).map(model::Target::Deny),
+    }
+}
+
 /// A route of the model, or `None` after reporting what is wrong with it:
-/// each of its matches and its target is checked, so that a route with
-/// several mistakes has each reported in one run.
-fn route(ctx: &mut Ctx, r: &ast::Route) -> Option<model::Route> {
+/// each of its matches (and, before, its `target`) is checked, so that a
+/// route with several mistakes has each reported in one run.
+fn route(ctx: &mut Ctx, r: &ast::Route, target: Option<model::Target>) -> Option<model::Route> {
     // `Some(None)`: the match is not written; `None`: it is wrong.
     let host = r.host.as_ref().map(|h| route_host(ctx, h));
     let path = r.path.as_deref().map(|(kind, p)| route_path(ctx, kind, p));
     let header = r.header().map(|h| route_header(ctx, h));
     let from = r.from().map(|networks| route_from(ctx, networks));
-    let target = match &r.target {
-        ast::RouteTarget::Backend(name) => Some(model::Target::Backend(name.name.to_string())),
-        ast::RouteTarget::Redirect(url) => redirect_url(ctx, url).map(model::Target::Redirect),
-        ast::RouteTarget::Deny(status) => deny_status(ctx, status).map(model::Target::Deny),
-    };
     Some(model::Route {
         host: host.map_or(Some(None), |h| h.map(Some))?,
         path: path.map_or(Some(None), |p| p.map(Some))?,
@@ -1808,7 +1799,6 @@ fn deny_status(ctx: &mut Ctx, status: &ast::StrLit) -> Option<u16> {
         .ok()
         .filter(|s| types::ERROR_STATUSES.contains(s));
     if known.is_none() {
-        let statuses: Vec<String> = types::ERROR_STATUSES.iter().map(u16::to_string).collect();
         ctx.diags.push(
             Diagnostic::new(
                 Code::OutOfRange,
@@ -1818,7 +1808,7 @@ fn deny_status(ctx: &mut Ctx, status: &ast::StrLit) -> Option<u16> {
                     status.value
                 ),
             )
-            .help(format!("expected one of {}", statuses.join(", "))),
+            .help(format!("expected one of {}", types::error_statuses())),
         );
     }
     known

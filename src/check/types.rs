@@ -295,6 +295,12 @@ pub const ERROR_STATUSES: &[u16] = &[
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 425, 429, 500, 501, 502, 503, 504,
 ];
 
+/// [`ERROR_STATUSES`] as a help lists them: `200, 400, ..., 504`.
+pub fn error_statuses() -> String {
+    let statuses: Vec<String> = ERROR_STATUSES.iter().map(u16::to_string).collect();
+    statuses.join(", ")
+}
+
 pub static BASIC_AUTH: Schema = Schema {
     kind: "basic auth",
     heads: &[],
