@@ -625,6 +625,15 @@ impl Frontend {
     }
 }
 
+/// How a route's key names the value its header must have: the literal as
+/// written (a literal holds no `"`, so `secret("NAME")` is no literal's).
+pub fn header_value(value: &Text) -> String {
+    match value {
+        Text::Literal(value) => value.clone(),
+        Text::Secret(name) => format!("secret(\"{name}\")"),
+    }
+}
+
 /// How a plan or a message names a route that matches `host` and `path`
 /// (see [`Route::key`]); `apply` names a routes map's key by it too.
 pub fn route_key(host: Option<&str>, path: Option<&PathMatch>) -> String {
@@ -645,6 +654,10 @@ impl Route {
     /// `host api.example.com path prefix /v1/`.
     pub fn key(&self) -> String {
         let mut key = self.identity();
+        if let Some(value) = self.header.as_ref().and_then(|h| h.value.as_ref()) {
+            key.push(' ');
+            key.push_str(&header_value(value));
+        }
         if let Some(from) = &self.from {
             if !key.is_empty() {
                 key.push(' ');
@@ -654,20 +667,16 @@ impl Route {
         key
     }
 
-    /// What makes a route the same route in two versions (see
-    /// `plan`): its key without its client networks, which may change.
+    /// What makes a route the same route in two versions (see `plan`):
+    /// its key without the header's value and the client networks, which
+    /// may change (a canary's value, an office's networks).
     pub fn identity(&self) -> String {
         let mut key = route_key(self.host.as_deref(), self.path.as_ref());
         if let Some(header) = &self.header {
             if !key.is_empty() {
                 key.push(' ');
             }
-            // A literal holds no `"`, so `secret("NAME")` is no literal's key.
-            key.push_str(&match &header.value {
-                None => format!("header {}", header.name),
-                Some(Text::Literal(value)) => format!("header {} {value}", header.name),
-                Some(Text::Secret(name)) => format!("header {} secret(\"{name}\")", header.name),
-            });
+            key.push_str(&format!("header {}", header.name));
         }
         key
     }

@@ -735,6 +735,14 @@ fn route_changes(
             model::Target::Redirect(url) => vec![("redirect", url.clone())],
             model::Target::Deny(status) => vec![("deny", status.to_string())],
         };
+        if let Some(header) = &r.header {
+            let value = match &header.value {
+                None => "any".to_string(),
+                Some(model::Text::Literal(value)) => format!("\"{value}\""),
+                Some(secret) => model::header_value(secret),
+            };
+            fields.push(("header value", value));
+        }
         if let Some(from) = &r.from {
             fields.push(("from", from.join(", ")));
         }
@@ -747,10 +755,10 @@ fn route_changes(
         }
         fields
     };
-    // A route is the same route with other client networks: changing the
-    // networks is a change of its `from`, not a route removed and another
-    // added. Routes alike but for their networks are told apart by their
-    // order.
+    // A route is the same route with other client networks or another
+    // value of its header: changing them is a change of its `from` or its
+    // `header value`, not a route removed and another added. Routes alike
+    // but for those are told apart by their order.
     fn identified(routes: &[model::Route]) -> Vec<(&model::Route, (String, usize))> {
         let mut seen: crate::hash::Map<String, usize> = Default::default();
         routes
