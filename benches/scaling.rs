@@ -145,6 +145,21 @@ const KINDS: &[Kind] = &[
         },
     },
     Kind {
+        // Each route's networks are held by every earlier route's: the
+        // shadowing lint looks at a bounded number of those lists.
+        name: "routes by client networks, each list holding every later one's",
+        args: &["check"],
+        source: |n| {
+            routes_to(n, |i| {
+                format!(
+                    "route path prefix \"/p{i}/\" from [10.0.0.0/8, 10.{}.{}.0/24] -> b{i}",
+                    (i >> 8) & 255,
+                    i & 255
+                )
+            })
+        },
+    },
+    Kind {
         name: "wildcard routes by host",
         args: &["check"],
         source: |n| routes_to(n, |i| format!("route host \"*.h{i}.example.com\" -> b{i}")),

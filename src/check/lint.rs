@@ -306,14 +306,17 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 /// For each route, the first earlier route that covers it: of its own
 /// host, of a wildcard over its host, or of no host, and of no header, or
 /// of its header with any value or with its own, and of no networks or
-/// of the same networks in any order (a network inside another's is not
-/// looked for: a route said to be shadowed always is). A wildcard route is
+/// of networks that hold all of its own (each of them inside one: an
+/// office's `10.1.0.0/16` inside `10.0.0.0/8`). A wildcard route is
 /// kept under its domain with the leading dot (`.example.com` for
 /// `*.example.com`), which no host name starts with, so a host looks up
 /// the wildcards over it by its own suffixes (`api.eu.example.com`:
 /// `.eu.example.com`, `.example.com`, `.com`), a few lookups, not a pass
 /// over the wildcards; a route with a header looks up at most three
-/// headers (none, its name, its name and value). Earlier routes are kept by
+/// headers (none, its name, its name and value), and a route with networks
+/// the earlier lists that hold them, found by the lists that hold a network
+/// over one of its own (at most 33 lookups for an IPv4 network, 129 for an
+/// IPv6 one), not by a pass over every list. Earlier routes are kept by
 /// what they match (no path, an exact path, a prefix in a tree of bytes),
 /// so a route looks up its own path, walking it once, instead of comparing
 /// itself with every route before it. Every scope's tables are shared, so
@@ -438,10 +441,12 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     let mut earlier = Earlier::default();
     let mut header_ids: Ids<Header> = Ids(Map::default());
     let mut network_ids: Ids<&str> = Ids(Map::default());
+    let mut lists = Lists::default();
     let mut out = Vec::with_capacity(routes.len());
     for (i, route) in routes.iter().enumerate() {
         let name = names.get(i).and_then(Option::as_deref);
         let from = networks.get(i).and_then(Option::as_deref);
+        let nets = route.from.as_deref().map(Lists::parse);
         // A wildcard by its domain, `.example.com`.
         let host = route
             .host
@@ -460,7 +465,16 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
                 .filter(|(_, value)| value.is_some())
                 .and_then(|h| header_ids.seen(h)),
         ];
-        let froms = [Some(0), from.and_then(|f| network_ids.seen(f))];
+        // The lists of networks whose routes take every client of this
+        // one's (none, and those that hold its networks).
+        let mut froms = vec![0];
+        match (&nets, from) {
+            (Some(Some(nets)), _) => froms.extend(lists.holding(nets)),
+            // A network that does not parse (never so once checked): its
+            // own list alone.
+            (_, Some(from)) => froms.extend(network_ids.seen(from)),
+            _ => {}
+        }
         // Its own host, the wildcards over it (its strict suffixes at a
         // dot), and no host.
         let over = host.into_iter().flat_map(|h| {
@@ -471,18 +485,125 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
         let hosts = host.into_iter().chain(over).map(Some).chain([None]);
         let first = hosts
             .flat_map(|h| headers.iter().flatten().map(move |&c| (h, c)))
-            .flat_map(|(h, c)| froms.iter().flatten().map(move |&f| (h, c, f)))
+            .flat_map(|(h, c)| froms.iter().map(move |&f| (h, c, f)))
             .filter_map(|scope| earlier.covering(scope, &route.path))
             .min();
         out.push(first);
-        let scope = (
-            host,
-            header.map_or(0, |h| header_ids.of(h)),
-            from.map_or(0, |f| network_ids.of(f)),
-        );
+        let from = from.map_or(0, |f| {
+            let known = network_ids.0.len();
+            let id = network_ids.of(f);
+            if network_ids.0.len() > known {
+                lists.add(id, nets.flatten());
+            }
+            id
+        });
+        let scope = (host, header.map_or(0, |h| header_ids.of(h)), from);
         earlier.add(scope, &route.path, i);
     }
     out
+}
+
+/// A network: whether it is IPv6, its address with the bits past its
+/// prefix cleared (an IPv4 one in the low 32 bits), and its prefix length.
+type Net = (bool, u128, u8);
+
+/// The address `bits` of a network of `width` bits cut to its first `len`.
+fn masked(bits: u128, len: u8, width: u8) -> u128 {
+    match len {
+        0 => 0,
+        len => bits & (u128::MAX >> (128 - u32::from(width))) & (u128::MAX << (width - len)),
+    }
+}
+
+/// The lists of networks earlier routes take clients from, by number (see
+/// `Ids`), and which of them hold each network.
+#[derive(Default)]
+struct Lists {
+    /// Each list's networks by its number (`None` for one that did not
+    /// parse: it holds nothing but itself).
+    nets: Vec<Option<Vec<Net>>>,
+    /// The lists that hold a network, by the network.
+    holding: Map<Net, Vec<u32>>,
+}
+
+impl Lists {
+    /// `from`'s networks, `None` if one does not parse.
+    fn parse(from: &[String]) -> Option<Vec<Net>> {
+        from.iter()
+            .map(|text| {
+                let (ip, len) = text.split_once('/')?;
+                let len: u8 = len.parse().ok()?;
+                match ip.parse::<std::net::IpAddr>().ok()? {
+                    std::net::IpAddr::V4(ip) if len <= 32 => {
+                        Some((false, masked(u32::from(ip).into(), len, 32), len))
+                    }
+                    std::net::IpAddr::V6(ip) if len <= 128 => {
+                        Some((true, masked(ip.into(), len, 128), len))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The networks that hold `net`: itself and each shorter prefix of
+    /// it, the longest first.
+    fn over(net: Net) -> impl Iterator<Item = Net> {
+        let (v6, bits, len) = net;
+        let width = if v6 { 128 } else { 32 };
+        (0..=len)
+            .rev()
+            .map(move |l| (v6, masked(bits, l, width), l))
+    }
+
+    /// Records list `id`, new, with its networks.
+    fn add(&mut self, id: u32, nets: Option<Vec<Net>>) {
+        debug_assert_eq!(self.nets.len() + 1, id as usize);
+        for &net in nets.iter().flatten() {
+            let ids = self.holding.entry(net).or_default();
+            if ids.last() != Some(&id) {
+                ids.push(id);
+            }
+        }
+        self.nets.push(nets);
+    }
+
+    /// The lists that hold every one of `nets`, in the order they were
+    /// first seen: looked for among the lists that hold its network that
+    /// fewest lists hold, the closest first. At most [`Self::LOOKED_AT`]
+    /// of those are looked at, so that thousands of lists that all hold
+    /// one network (`[10.0.0.0/8, 10.N.0.0/16]`) cost no pass over them
+    /// for each route: a route so covered may then go unreported, never
+    /// the other way.
+    fn holding(&self, nets: &[Net]) -> Vec<u32> {
+        let lists = |net: Net| Self::over(net).filter_map(|n| self.holding.get(&n));
+        let count = |net: Net| lists(net).map(Vec::len).sum::<usize>();
+        let Some(&rarest) = nets.iter().min_by_key(|&&net| count(net)) else {
+            return Vec::new();
+        };
+        let mut found: Vec<u32> = lists(rarest)
+            .flatten()
+            .copied()
+            .take(Self::LOOKED_AT)
+            .filter(|&id| match self.nets.get(id as usize - 1) {
+                Some(Some(list)) => nets
+                    .iter()
+                    .all(|&net| list.iter().any(|&outer| holds(outer, net))),
+                _ => false,
+            })
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    const LOOKED_AT: usize = 64;
+}
+
+/// Whether network `outer` holds every address of `inner`.
+fn holds(outer: Net, inner: Net) -> bool {
+    let width = if outer.0 { 128 } else { 32 };
+    outer.0 == inner.0 && outer.2 <= inner.2 && masked(inner.1, outer.2, width) == outer.1
 }
 
 /// A route's client networks as one text, the same for a list in any
@@ -936,13 +1057,28 @@ mod tests {
                 e.name.eq_ignore_ascii_case(&l.name) && (e.value.is_none() || e.value == l.value)
             }
         };
-        fn set(from: &[String]) -> std::collections::BTreeSet<&str> {
-            from.iter().map(String::as_str).collect()
+        // Whether network `outer` holds network `inner`, by their bits.
+        fn inside(inner: &str, outer: &str) -> bool {
+            let bits = |text: &str| {
+                let (ip, len) = text.split_once('/').unwrap();
+                let len: usize = len.parse().unwrap();
+                let bits: String = match ip.parse::<std::net::IpAddr>().unwrap() {
+                    std::net::IpAddr::V4(ip) => {
+                        ip.octets().iter().map(|o| format!("{o:08b}")).collect()
+                    }
+                    std::net::IpAddr::V6(ip) => {
+                        ip.octets().iter().map(|o| format!("{o:08b}")).collect()
+                    }
+                };
+                (bits.len(), bits[..len].to_string())
+            };
+            let ((inner_width, inner), (outer_width, outer)) = (bits(inner), bits(outer));
+            inner_width == outer_width && inner.starts_with(&outer)
         }
         let from = match (&earlier.from, &later.from) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(e), Some(l)) => set(e) == set(l),
+            (Some(e), Some(l)) => l.iter().all(|l| e.iter().any(|e| inside(l, e))),
         };
         host && header
             && from
@@ -971,7 +1107,7 @@ mod tests {
         #[test]
         fn shadowing_finds_what_comparing_every_pair_finds(
             routes in proptest::collection::vec(
-                ((0u8..8, 0u8..3, 0usize..8), (0usize..7, 0usize..5)),
+                ((0u8..8, 0u8..3, 0usize..8), (0usize..7, 0usize..13)),
                 0..30,
             ),
         ) {
@@ -995,7 +1131,8 @@ mod tests {
                     value: Some(model::Text::Secret("ONE".into())),
                 })),
             ];
-            // No networks, or lists of them, some the same in another order.
+            // No networks, or lists of them, some the same in another
+            // order, some inside others, of both families.
             let networks = |list: &[&str]| {
                 Some(list.iter().map(|n| n.to_string()).collect::<Box<[String]>>())
             };
@@ -1005,6 +1142,14 @@ mod tests {
                 networks(&["10.0.0.0/8", "192.168.0.0/16"]),
                 networks(&["192.168.0.0/16", "10.0.0.0/8"]),
                 None,
+                networks(&["10.1.0.0/16"]),
+                networks(&["10.1.2.0/24", "192.168.7.0/24"]),
+                networks(&["10.1.2.3/8"]),
+                networks(&["0.0.0.0/0"]),
+                networks(&["2001:db8::/32"]),
+                networks(&["2001:db8:1::/48", "10.1.0.0/16"]),
+                networks(&["::/0"]),
+                networks(&["10.0.0.0/9", "10.128.0.0/9"]),
             ];
             let routes: Vec<model::Route> = routes
                 .iter()

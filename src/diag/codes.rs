@@ -434,7 +434,8 @@ Fix: route to it, or remove it.";
 "Routes are tried in order. A route whose host, path, header and client
 networks are already covered by an earlier route never matches (a route
 without a header or networks covers those with them: a canary's route by
-header comes before its host's own); nor does a route to the exact path
+header comes before its host's own; a route from `10.0.0.0/8` covers one
+from `10.1.0.0/16`, the office before the company); nor does a route to the exact path
 the frontend answers itself (`monitor_uri`), which comes before any route.
 
 Example:
