@@ -1245,7 +1245,8 @@ fn backend_taking(haproxy: &Haproxy, port: u16, host: &str) -> String {
 
 /// A routes map routes every request as the rules alone do: 60 random route
 /// lists (hosts, a wildcard, path prefixes and exact paths, some with a
-/// header, some refusing, in any order, shadowing each other or not) are compiled with
+/// header, some of the client's network or of another, some refusing, in
+/// any order, shadowing each other or not) are compiled with
 /// and without a routes map, and a real HAProxy started on each sends
 /// every request of a fixed set (hosts in any case, with a port or not,
 /// paths, `OPTIONS *`, with the header or without) to the same backend.
@@ -1285,7 +1286,7 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
     let map_path = run.path().join("routes.map");
     let socket = run.path().join("admin.sock");
     let mut rng = support::Rng(0x2545_F491_4F6C_DD1D);
-    let (mut cases, mut entries) = (0, 0);
+    let (mut cases, mut entries, mut by_network) = (0, 0, 0);
     for case in 0..60 {
         let mut routes = String::new();
         for _ in 0..1 + rng.below(7) {
@@ -1310,13 +1311,20 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
             } else {
                 ""
             };
+            // Nor is a route by the client's network (the client here is
+            // 127.0.0.1: of the first network, not of the second).
+            let from = match rng.below(20) {
+                0 => " from [127.0.0.0/8]",
+                1 => " from [10.0.0.0/8, \"::1/128\"]",
+                _ => "",
+            };
             // A refusal is never an entry either, nor is a route after it
             // that it can take requests of.
             let target = match rng.below(9) {
                 8 => "deny 404".to_string(),
                 b => format!("r{}", b % 4),
             };
-            routes.push_str(&format!("  route{host}{path}{header} -> {target}\n"));
+            routes.push_str(&format!("  route{host}{path}{header}{from} -> {target}\n"));
         }
         let source = |map: bool| {
             let map = if map {
@@ -1345,6 +1353,7 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
             continue;
         }
         cases += 1;
+        by_network += routes.matches(" from [").count();
         let (with, without) = (with.outputs().remove(0), without.outputs().remove(0));
         let map = with.routes_map.as_deref().expect("a routes map");
         entries += map.lines().filter(|l| !l.starts_with('#')).count();
@@ -1381,7 +1390,10 @@ fn the_routes_map_routes_as_the_rules_do_on_a_real_haproxy() {
         entries >= 50,
         "only {entries} map entries over {cases} cases"
     );
-    eprintln!("{cases} route lists, {entries} map entries, routed alike");
+    assert!(by_network >= 10, "only {by_network} routes by network");
+    eprintln!(
+        "{cases} route lists, {entries} map entries, {by_network} routes by network, routed alike"
+    );
 }
 
 /// The backend that takes a request of `path` for `host` on the frontend
