@@ -51,7 +51,9 @@ pub struct Convergence {
 
 /// The HAProxy version whose Runtime API `apply` counts on: the project's
 /// target, or the running HAProxy's when that one is older (or older than
-/// any haptic supports: then the oldest).
+/// any haptic supports: then the oldest). Where the running release is of
+/// that version's branch, it decides what a backport added
+/// ([`model::Runtime`]).
 fn runs_version(env: &model::Env, live: &Live) -> model::Haproxy {
     match live.release.as_deref() {
         Some(release) => model::Haproxy::of_release(release)
@@ -100,7 +102,10 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
     }
     let running: std::collections::HashSet<&str> =
         live.backends.iter().map(String::as_str).collect();
-    let haproxy = runs_version(env, live);
+    let runtime = model::Runtime {
+        version: runs_version(env, live),
+        release: live.release.as_deref(),
+    };
     for be in &env.backends {
         if !running.contains(be.name.as_str()) {
             out.reload_reasons.push(format!(
@@ -119,7 +124,7 @@ pub fn converge(env: &model::Env, live: &Live) -> Convergence {
                         live: "absent".into(),
                         declared: "present".into(),
                     });
-                    match plan::add_server(be, s, target, haproxy) {
+                    match plan::add_server(be, s, target, runtime) {
                         Apply::Runtime(commands) => out.commands.extend(commands),
                         Apply::Reload(reason) => out
                             .reload_reasons
@@ -509,15 +514,28 @@ mod tests {
         let source = "env production\n\
              backend a {\n  sticky_cookie = \"SRV\"\n  server s1 = 10.0.0.1:80\n  server s2 = 10.0.0.2:80\n}\n\
              frontend f {\n  bind :80\n  default -> a\n}\n";
-        for (target, release, added) in [
-            ("3.0", Some("3.0.11-1+deb13u4"), true),
-            ("3.0", Some("3.1.2"), true),
-            ("3.0", None, true),
-            ("3.0", Some("2.6.12-1+deb12u4"), false),
-            ("3.0", Some("2.8.5"), false),
-            ("3.0", Some("unknown"), false),
-            ("2.6", Some("3.0.11-1+deb13u4"), false),
-            ("2.8", Some("3.0.11-1+deb13u4"), false),
+        // The target, the running release, whether the server is added,
+        // whether apply says first that it counts on an older version.
+        for (target, release, added, older) in [
+            ("3.0", Some("3.0.11-1+deb13u4"), true, false),
+            ("3.0", Some("3.1.2"), true, false),
+            ("3.0", None, true, false),
+            ("3.0", Some("2.6.12-1+deb12u4"), false, true),
+            ("3.0", Some("2.8.5"), false, true),
+            ("3.0", Some("unknown"), false, true),
+            // Taken by a backport: the running release decides.
+            ("3.0", Some("2.8.30-0ubuntu0.24.04.2"), true, true),
+            ("3.0", Some("2.6.18"), true, true),
+            ("2.8", Some("2.8.8"), true, false),
+            ("2.8", Some("2.8.7"), false, false),
+            ("2.6", Some("2.6.22-1"), true, false),
+            ("2.6", Some("2.6.17"), false, false),
+            ("2.6", Some("2.6"), false, false),
+            // The target caps it: a release of another branch than the
+            // version counted on does not decide.
+            ("2.6", Some("3.0.11-1+deb13u4"), false, false),
+            ("2.6", Some("2.8.30"), false, false),
+            ("2.8", Some("3.0.11-1+deb13u4"), false, false),
         ] {
             let c = compile(target, source);
             assert!(!c.has_errors(), "{:?}", c.diagnostics);
@@ -538,8 +556,20 @@ mod tests {
             let refused = reasons.iter().any(|r| r.contains("`cookie`"));
             assert_eq!(refused, !added, "{case}: {reasons:?}");
             // Told first where the running HAProxy is older than the target.
-            let older = target == "3.0" && !added;
             assert_eq!(version_note(env, &live).is_some(), older, "{case}");
+            if !added {
+                let counted = runs_version(env, &live).name();
+                let release =
+                    release.filter(|r| *r == counted || r.starts_with(&format!("{counted}.")));
+                let said = reasons.iter().any(|r| match release {
+                    Some(release) => r.contains(&format!("on HAProxy {release} (")),
+                    None => {
+                        r.contains(&format!("on HAProxy {counted} before {counted}."))
+                            && r.contains("which haptic counts on here")
+                    }
+                });
+                assert!(said, "{case}: {reasons:?}");
+            }
         }
     }
 

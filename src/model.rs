@@ -75,13 +75,97 @@ impl Haproxy {
     }
 
     /// Whether `add server` takes `cookie`, which a server of a backend
-    /// with sticky sessions has: HAProxy 2.6.12 refuses it ("'cookie' option
-    /// is not accepted for dynamic server"), 3.0.11 takes it and the added
-    /// server keeps its sessions (both tried by the tests). 2.8, not tried
-    /// here, is taken to refuse it: a plan then asks for a reload that might
-    /// not have been needed, never the reverse.
+    /// with sticky sessions has, in every release of this branch: from
+    /// 3.0 on. HAProxy 2.9 took it first; 2.6.18 and 2.8.8 took it by a
+    /// backport (HAProxy's changelogs), so 2.6.12 and 2.8.5 refuse it
+    /// ("'cookie' option is not accepted for dynamic server") and 2.8.30
+    /// and 3.0.11 take it, the added server keeping its sessions (all four
+    /// tried by the tests). A plan, which knows the target's branch alone,
+    /// asks 2.6 and 2.8 for a reload that a later release would not need,
+    /// never the reverse; `apply` asks the running release (see
+    /// [`Runtime`]).
     pub fn adds_sticky_servers(self) -> bool {
         self >= Haproxy::V3_0
+    }
+
+    /// The first release of this branch whose `add server` takes
+    /// `cookie`: major, minor and patch.
+    fn first_sticky_release(self) -> (u32, u32, u32) {
+        match self {
+            Haproxy::V2_6 => (2, 6, 18),
+            Haproxy::V2_8 => (2, 8, 8),
+            Haproxy::V3_0 => (3, 0, 0),
+        }
+    }
+
+    /// A release's major, minor and patch numbers (`2.8.30-0ubuntu0.24.04.2`:
+    /// 2, 8 and 30), the patch `None` where it is not a number (`2.9-dev1`).
+    fn release_numbers(release: &str) -> Option<(u32, u32, Option<u32>)> {
+        let mut parts = release.split(['.', '-', '+', ' ']);
+        let mut number = || parts.next()?.parse::<u32>().ok();
+        Some((number()?, number()?, number()))
+    }
+
+    /// Whether `release` is of this branch and its `add server` takes
+    /// `cookie`.
+    fn release_adds_sticky_servers(self, release: &str) -> bool {
+        let (major, minor, first) = self.first_sticky_release();
+        Haproxy::release_numbers(release).is_some_and(|(m, n, patch)| {
+            (m, n) == (major, minor) && patch.is_some_and(|p| p >= first)
+        })
+    }
+}
+
+/// What the Runtime API that a plan or `apply` counts on takes: a
+/// version's (a plan's: the older target), and for `apply` the running
+/// release's, where it is of that version's branch: a backport makes a
+/// later release take more than its branch's first ones.
+#[derive(Debug, Clone, Copy)]
+pub struct Runtime<'a> {
+    pub version: Haproxy,
+    /// As `show info` gives it (`2.8.30-0ubuntu0.24.04.2`).
+    pub release: Option<&'a str>,
+}
+
+impl Runtime<'_> {
+    /// The Runtime API of `version`, whatever its release.
+    pub fn of(version: Haproxy) -> Runtime<'static> {
+        Runtime {
+            version,
+            release: None,
+        }
+    }
+
+    /// Whether `add server` takes `cookie` (see
+    /// [`Haproxy::adds_sticky_servers`]).
+    pub fn adds_sticky_servers(&self) -> bool {
+        self.version.adds_sticky_servers()
+            || self
+                .release
+                .is_some_and(|r| self.version.release_adds_sticky_servers(r))
+    }
+
+    /// Why a server of a backend with sticky sessions is not added at
+    /// runtime, where [`Self::adds_sticky_servers`] says no.
+    pub fn sticky_refusal(&self) -> String {
+        let (major, minor, patch) = self.version.first_sticky_release();
+        let first = format!("{major}.{minor}.{patch}");
+        let of_branch = self.release.filter(|r| {
+            Haproxy::release_numbers(r).is_some_and(|(m, n, _)| (m, n) == (major, minor))
+        });
+        match of_branch {
+            Some(release) => format!(
+                "`add server` refuses the `cookie` option that sticky sessions need on HAProxy \
+                 {release} ({first} and 3.0 take it)"
+            ),
+            // A plan's target, or a running release of another branch
+            // (the target older) or unreadable.
+            None => format!(
+                "`add server` refuses the `cookie` option that sticky sessions need on HAProxy \
+                 {} before {first}, which haptic counts on here (3.0 takes it)",
+                self.version.name()
+            ),
+        }
     }
 }
 

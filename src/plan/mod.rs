@@ -1098,7 +1098,7 @@ fn server_change(
     let apply = match (old, new) {
         (None, Some(new)) => match kinds.first_or_last(new, Action::Add) {
             Some(why) => Apply::Reload(why),
-            None => add_server(backend, new, target, haproxy),
+            None => add_server(backend, new, target, model::Runtime::of(haproxy)),
         },
         (Some(old), None) => match kinds.first_or_last(old, Action::Remove) {
             Some(why) => Apply::Reload(why),
@@ -1168,13 +1168,13 @@ impl ServerKinds<'_> {
 pub const UNREPORTED_OPTIONS: &str =
     "HAProxy does not report these options, so they go live with a reload";
 
-/// How the server `s` of `backend` is added to a running HAProxy of
-/// version `haproxy` (at least).
+/// How the server `s` of `backend` is added to a running HAProxy whose
+/// Runtime API is `haproxy`.
 pub(crate) fn add_server(
     backend: &model::Backend,
     s: &model::Server,
     target: ServerRef,
-    haproxy: model::Haproxy,
+    haproxy: model::Runtime,
 ) -> Apply {
     if !backend.balance.is_dynamic() {
         return Apply::Reload(format!(
@@ -1186,11 +1186,7 @@ pub(crate) fn add_server(
         return Apply::Reload("`add server` takes an IP address, not a DNS name".into());
     }
     if backend.sticky_cookie.is_some() && !haproxy.adds_sticky_servers() {
-        return Apply::Reload(format!(
-            "`add server` refuses the `cookie` option that sticky sessions need on HAProxy {} \
-             (3.0 takes it)",
-            haproxy.name()
-        ));
+        return Apply::Reload(haproxy.sticky_refusal());
     }
     if s.tls.as_ref().is_some_and(|t| t.ca.is_some()) {
         return Apply::Reload("a new server verifying TLS with a CA file needs a reload".into());

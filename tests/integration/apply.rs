@@ -586,9 +586,10 @@ fn a_server_option_only_a_reload_changes_is_a_reload() {
 }
 
 /// A server added to a backend with sticky sessions: where the running
-/// HAProxy takes `cookie` in `add server` (3.0), `apply` adds it with its
-/// cookie and requests that carry that cookie reach it; where it does not
-/// (2.6), `apply` asks for a reload, and the command is indeed refused.
+/// HAProxy takes `cookie` in `add server` (3.0, 2.8 from 2.8.8), `apply`
+/// adds it with its cookie and requests that carry that cookie reach it;
+/// where it does not (2.6.12), `apply` asks for a reload, and the command
+/// is indeed refused.
 /// The project targets the version of the HAProxy the tests run.
 #[test]
 fn a_server_of_a_sticky_backend_is_added_where_haproxy_takes_its_cookie() {
@@ -620,7 +621,7 @@ fn a_server_of_a_sticky_backend_is_added_where_haproxy_takes_its_cookie() {
     );
     let (code, _, report) = apply(&setup, &[]);
     let add = format!("add server web/added 127.0.0.1:{port} weight 100 cookie added");
-    if !support::running_target().adds_sticky_servers() {
+    if !support::running_runtime().adds_sticky_servers() {
         assert_eq!(code, exit::RELOAD_NEEDED, "{report}");
         assert!(report.contains("the `cookie` option"), "{report}");
         let reply = setup.haproxy.command(&add);

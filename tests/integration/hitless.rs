@@ -468,9 +468,21 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
                 std::time::Duration::from_secs(5),
             )
             .unwrap();
+            // The plan knows the target's branch alone, and asks for a
+            // reload to add a server of a sticky backend that this release
+            // (2.8.30) may not need: `apply`, which reads the release, adds
+            // it.
+            let conservative = |reason: &str| {
+                reason.contains("the `cookie` option that sticky sessions need")
+                    && support::running_runtime().adds_sticky_servers()
+            };
             let convergence = haptic::apply::converge(&new_c.envs[0], &live);
+            let only_conservative = plan.changes.iter().all(|c| match &c.apply {
+                Apply::Reload(reason) => conservative(reason),
+                Apply::Runtime(_) => true,
+            });
             assert!(
-                !convergence.reload_reasons.is_empty(),
+                only_conservative || !convergence.reload_reasons.is_empty(),
                 "apply sees no reload\n{}",
                 context()
             );
@@ -488,6 +500,9 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
                         context()
                     );
                     unreported += 1;
+                    continue;
+                }
+                if conservative(reason) {
                     continue;
                 }
                 let naive = naive_commands(change, &base_c.envs[0], &new_c.envs[0]);

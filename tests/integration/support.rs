@@ -266,17 +266,35 @@ pub const MANIFEST: &str = "[project]\nname = \"test\"\nhaproxy = \"2.6\"\n";
 pub fn running_target() -> haptic::model::Haproxy {
     static TARGET: OnceLock<haptic::model::Haproxy> = OnceLock::new();
     *TARGET.get_or_init(|| {
-        let out = Command::new(haproxy()).arg("-v").output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let release = text
-            .split_whitespace()
-            .skip_while(|w| *w != "version")
-            .nth(1)
-            .unwrap_or_default();
+        let release = running_release();
         haptic::model::Haproxy::of_release(release).unwrap_or_else(|| {
-            panic!("HAProxy {release:?} is older than any version haptic supports:\n{text}")
+            panic!("HAProxy {release:?} is older than any version haptic supports")
         })
     })
+}
+
+/// The release of the HAProxy the tests run, as `haproxy -v` gives it
+/// (`2.6.12-1+deb12u4`).
+pub fn running_release() -> &'static str {
+    static RELEASE: OnceLock<String> = OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let out = Command::new(haproxy()).arg("-v").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .skip_while(|w| *w != "version")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no version in `haproxy -v`:\n{text}"))
+            .to_string()
+    })
+}
+
+/// What the Runtime API of the HAProxy the tests run takes, as `apply`
+/// sees it for a project that targets it ([`running_target`]).
+pub fn running_runtime() -> haptic::model::Runtime<'static> {
+    haptic::model::Runtime {
+        version: running_target(),
+        release: Some(running_release()),
+    }
 }
 
 /// [`MANIFEST`] targeting HAProxy `version` (`"3.0"`).
