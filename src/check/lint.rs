@@ -467,14 +467,15 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
         ];
         // The lists of networks whose routes take every client of this
         // one's (none, and those that hold its networks).
-        let mut froms = vec![0];
-        match (&nets, from) {
-            (Some(Some(nets)), _) => froms.extend(lists.holding(nets)),
+        // (Most routes have no networks: then no list is made.)
+        let holding = match (&nets, from) {
+            (Some(Some(nets)), _) => lists.holding(nets),
             // A network that does not parse (never so once checked): its
             // own list alone.
-            (_, Some(from)) => froms.extend(network_ids.seen(from)),
-            _ => {}
-        }
+            (_, Some(from)) => network_ids.seen(from).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let froms = || std::iter::once(0).chain(holding.iter().copied());
         // Its own host, the wildcards over it (its strict suffixes at a
         // dot), and no host.
         let over = host.into_iter().flat_map(|h| {
@@ -485,7 +486,7 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
         let hosts = host.into_iter().chain(over).map(Some).chain([None]);
         let first = hosts
             .flat_map(|h| headers.iter().flatten().map(move |&c| (h, c)))
-            .flat_map(|(h, c)| froms.iter().map(move |&f| (h, c, f)))
+            .flat_map(|(h, c)| froms().map(move |f| (h, c, f)))
             .filter_map(|scope| earlier.covering(scope, &route.path))
             .min();
         out.push(first);
