@@ -1412,6 +1412,7 @@ fn frontend<'a>(
         }
     }
     monitored_routes(ctx, &fe, &rec);
+    refused_routes(ctx, &fe, &rec);
     if tcp.is_some() {
         server_names(ctx, &fe);
     }
@@ -1546,6 +1547,41 @@ fn monitored_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
                         "HAProxy answers `{uri}` with 200 before any route (`monitor_uri`): \
                          route another path, or give `monitor_uri` a path of its own"
                     )),
+            );
+        }
+    }
+}
+
+/// W0002 for each route of `fe` whose client networks its `allow` refuses,
+/// every one of them: HAProxy answers those clients with 403 (a tcp
+/// frontend closes their connections) before any route. Not said where
+/// either list has an IPv6 network that may hold IPv4-mapped addresses,
+/// which HAProxy compares with IPv4 ones.
+fn refused_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
+    let Some(at) = rec.span("allow") else {
+        return;
+    };
+    let Some(allowed) = super::net::parse_all(&fe.allow) else {
+        return;
+    };
+    if allowed.is_empty() || allowed.iter().any(|&a| super::net::mapped(a)) {
+        return;
+    }
+    for route in &fe.routes {
+        let Some(nets) = route.from.as_deref().and_then(super::net::parse_all) else {
+            continue;
+        };
+        let refused = nets.iter().all(|&n| {
+            !super::net::mapped(n) && !allowed.iter().any(|&a| super::net::overlap(a, n))
+        });
+        if refused {
+            ctx.diags.push(
+                Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
+                    .label(at, "clients of other networks are refused before any route")
+                    .help(
+                        "none of its networks is in the frontend's `allow`: add them to \
+                         `allow`, or route other networks",
+                    ),
             );
         }
     }

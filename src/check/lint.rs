@@ -3,6 +3,7 @@
 //! guardrails.
 
 use super::build::Tainted;
+use super::net::{self, Net};
 use super::types::{self, Ty};
 use super::value::{self, Value};
 use crate::diag::{nearest, Code, Diagnostic, Diagnostics};
@@ -446,7 +447,7 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     for (i, route) in routes.iter().enumerate() {
         let name = names.get(i).and_then(Option::as_deref);
         let from = networks.get(i).and_then(Option::as_deref);
-        let nets = route.from.as_deref().map(Lists::parse);
+        let nets = route.from.as_deref().map(net::parse_all);
         // A wildcard by its domain, `.example.com`.
         let host = route
             .host
@@ -504,18 +505,6 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     out
 }
 
-/// A network: whether it is IPv6, its address with the bits past its
-/// prefix cleared (an IPv4 one in the low 32 bits), and its prefix length.
-type Net = (bool, u128, u8);
-
-/// The address `bits` of a network of `width` bits cut to its first `len`.
-fn masked(bits: u128, len: u8, width: u8) -> u128 {
-    match len {
-        0 => 0,
-        len => bits & (u128::MAX >> (128 - u32::from(width))) & (u128::MAX << (width - len)),
-    }
-}
-
 /// The lists of networks earlier routes take clients from, by number (see
 /// `Ids`), and which of them hold each network.
 #[derive(Default)]
@@ -528,35 +517,6 @@ struct Lists {
 }
 
 impl Lists {
-    /// `from`'s networks, `None` if one does not parse.
-    fn parse(from: &[String]) -> Option<Vec<Net>> {
-        from.iter()
-            .map(|text| {
-                let (ip, len) = text.split_once('/')?;
-                let len: u8 = len.parse().ok()?;
-                match ip.parse::<std::net::IpAddr>().ok()? {
-                    std::net::IpAddr::V4(ip) if len <= 32 => {
-                        Some((false, masked(u32::from(ip).into(), len, 32), len))
-                    }
-                    std::net::IpAddr::V6(ip) if len <= 128 => {
-                        Some((true, masked(ip.into(), len, 128), len))
-                    }
-                    _ => None,
-                }
-            })
-            .collect()
-    }
-
-    /// The networks that hold `net`: itself and each shorter prefix of
-    /// it, the longest first.
-    fn over(net: Net) -> impl Iterator<Item = Net> {
-        let (v6, bits, len) = net;
-        let width = if v6 { 128 } else { 32 };
-        (0..=len)
-            .rev()
-            .map(move |l| (v6, masked(bits, l, width), l))
-    }
-
     /// Records list `id`, new, with its networks.
     fn add(&mut self, id: u32, nets: Option<Vec<Net>>) {
         debug_assert_eq!(self.nets.len() + 1, id as usize);
@@ -577,7 +537,7 @@ impl Lists {
     /// for each route: a route so covered may then go unreported, never
     /// the other way.
     fn holding(&self, nets: &[Net]) -> Vec<u32> {
-        let lists = |net: Net| Self::over(net).filter_map(|n| self.holding.get(&n));
+        let lists = |net: Net| net::over(net).filter_map(|n| self.holding.get(&n));
         let count = |net: Net| lists(net).map(Vec::len).sum::<usize>();
         let Some(&rarest) = nets.iter().min_by_key(|&&net| count(net)) else {
             return Vec::new();
@@ -589,7 +549,7 @@ impl Lists {
             .filter(|&id| match self.nets.get(id as usize - 1) {
                 Some(Some(list)) => nets
                     .iter()
-                    .all(|&net| list.iter().any(|&outer| holds(outer, net))),
+                    .all(|&net| list.iter().any(|&outer| net::holds(outer, net))),
                 _ => false,
             })
             .collect();
@@ -599,12 +559,6 @@ impl Lists {
     }
 
     const LOOKED_AT: usize = 64;
-}
-
-/// Whether network `outer` holds every address of `inner`.
-fn holds(outer: Net, inner: Net) -> bool {
-    let width = if outer.0 { 128 } else { 32 };
-    outer.0 == inner.0 && outer.2 <= inner.2 && masked(inner.1, outer.2, width) == outer.1
 }
 
 /// A route's client networks as one text, the same for a list in any
