@@ -1359,6 +1359,8 @@ fn frontend<'a>(
         }
     }
     let mut default_span: Option<Span> = None;
+    // Where each of `fe.request_headers` is written.
+    let mut request_headers_at = Vec::new();
     for item in &body {
         if let Some(tcp) = &tcp {
             if !tcp_item(ctx, tcp, item) {
@@ -1399,7 +1401,8 @@ fn frontend<'a>(
             ast::BodyItem::Header(h) => match (header(ctx, h), h.kind) {
                 (Some(value), ast::HeaderKind::Request) => {
                     header_set_by_a_field(ctx, &fe, &rec, h);
-                    fe.request_headers.push(value)
+                    fe.request_headers.push(value);
+                    request_headers_at.push(h.span);
                 }
                 (Some(value), ast::HeaderKind::Response) => {
                     header_set_by_a_field(ctx, &fe, &rec, h);
@@ -1413,6 +1416,7 @@ fn frontend<'a>(
     }
     monitored_routes(ctx, &fe, &rec);
     refused_routes(ctx, &fe, &rec);
+    header_routes(ctx, &fe, &rec, &request_headers_at);
     if tcp.is_some() {
         server_names(ctx, &fe);
     }
@@ -1584,6 +1588,63 @@ fn refused_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
                     ),
             );
         }
+    }
+}
+
+/// W0002 for each route of `fe` by a request header that the frontend
+/// removes from every request (`remove_request_headers`), or sets to
+/// another value (`request_header`, written at `set_at`): HAProxy does both
+/// as a request comes in, before any route (the one it sets last wins,
+/// after the removals).
+fn header_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, set_at: &[Span]) {
+    for route in &fe.routes {
+        let Some(wanted) = &route.header else {
+            continue;
+        };
+        let named = |name: &str| name.eq_ignore_ascii_case(&wanted.name);
+        let set = fe
+            .request_headers
+            .iter()
+            .zip(set_at)
+            .rev()
+            .find(|(h, _)| named(&h.name));
+        let diag = match set {
+            Some((set, &at)) => match (&wanted.value, &set.value) {
+                (Some(model::Text::Literal(want)), model::Text::Literal(value))
+                    if want != value =>
+                {
+                    Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
+                        .label(
+                            at,
+                            format!(
+                                "the frontend sets `{}` to `{value}` before any route",
+                                set.name
+                            ),
+                        )
+                        .help(format!(
+                            "every request has `{}: {value}` by the time it is routed: route by \
+                             another header, or set it in the backend",
+                            set.name
+                        ))
+                }
+                _ => continue,
+            },
+            None if fe.remove_request_headers.iter().any(|n| named(n)) => {
+                let mut diag =
+                    Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
+                        .help(format!(
+                            "the frontend removes `{}` from every request before any route: \
+                             route by another header, or keep this one",
+                            wanted.name
+                        ));
+                if let Some(at) = rec.span("remove_request_headers") {
+                    diag = diag.label(at, "removed as requests come in");
+                }
+                diag
+            }
+            None => continue,
+        };
+        ctx.diags.push(diag);
     }
 }
 

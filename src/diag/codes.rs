@@ -437,7 +437,9 @@ without a header or networks covers those with them: a canary's route by
 header comes before its host's own; a route from `10.0.0.0/8` covers one
 from `10.1.0.0/16`, the office before the company); nor does a route to the exact path
 the frontend answers itself (`monitor_uri`), which comes before any route,
-nor one from networks that the frontend's `allow` refuses.
+nor one from networks that the frontend's `allow` refuses, nor one by a
+request header that the frontend removes (`remove_request_headers`) or
+sets to another value (`request_header`) as requests come in.
 
 Example:
 

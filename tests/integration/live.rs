@@ -1525,6 +1525,67 @@ fn header_routes_match_on_a_real_haproxy() {
     }
 }
 
+/// What `W0002` says of routes by a header the frontend changes, on a real
+/// HAProxy: a header it removes never reaches a route, whatever the client
+/// sent, and one it sets has the frontend's value by the time requests
+/// are routed (the last one set, removed first).
+#[test]
+fn header_routes_see_the_frontends_own_header_changes_on_a_real_haproxy() {
+    let front = free_port();
+    let dead = free_port();
+    let mut source = String::new();
+    for backend in ["web", "debug"] {
+        source.push_str(&format!(
+            "backend {backend} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"
+        ));
+    }
+    source.push_str(&format!(
+        r#"frontend f {{
+  bind 127.0.0.1:{front}
+  remove_request_headers = ["X-Debug", "X-Internal"]
+  request_header "X-Env" = "production"
+  request_header "X-Internal" = "no"
+  request_header "x-env" = "prod"
+  route header "x-debug" -> debug
+  route path prefix "/a/" header "X-Env" "production" -> debug
+  route path prefix "/b/" header "X-Env" "prod" -> debug
+  route path prefix "/d/" header "X-Internal" "yes" -> debug
+  route path prefix "/e/" header "X-Internal" "no" -> debug
+  default -> web
+}}
+"#
+    ));
+    let run = tempfile::tempdir().unwrap();
+    let project = TempProject::single(&format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n{source}",
+        run.path().join("admin.sock").display()
+    ));
+    let compiled = project.compile();
+    // The three routes that can never match, and no other.
+    let never = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == haptic::diag::Code::ShadowedRoute)
+        .count();
+    assert_eq!(never, 3, "{}", support::rendered(&compiled));
+    let cfg = compiled.outputs().remove(0).haproxy_cfg;
+    let haproxy = Haproxy::start(&cfg, &run.path().join("admin.sock"));
+    for (path, headers, backend) in [
+        ("/", "X-Debug: 1\r\n", "web"),
+        ("/a/", "X-Env: production\r\n", "web"),
+        ("/b/", "", "debug"),
+        ("/b/", "X-Env: staging\r\n", "debug"),
+        ("/d/", "X-Internal: yes\r\n", "web"),
+        ("/e/", "X-Internal: yes\r\n", "debug"),
+    ] {
+        assert_eq!(
+            backend_with(&haproxy, front, "x", path, headers),
+            backend,
+            "{path} {headers:?}"
+        );
+    }
+}
+
 /// Routes by the client's network on a real HAProxy, the client's address
 /// given by a load balancer's PROXY header (`accept_proxy`): IPv4 and IPv6
 /// networks of a constant, with a host or a path, in an HTTP frontend and
