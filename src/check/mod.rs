@@ -7,7 +7,7 @@
 mod bodies;
 mod build;
 mod lint;
-mod net;
+pub(crate) mod net;
 mod openssl;
 pub mod types;
 pub mod value;

@@ -5,7 +5,7 @@
 
 /// A network: whether it is IPv6, its address with the bits past its
 /// prefix cleared (an IPv4 one in the low 32 bits), and its prefix length.
-pub(super) type Net = (bool, u128, u8);
+pub(crate) type Net = (bool, u128, u8);
 
 /// The address `bits` of a network of `width` bits cut to its first `len`.
 fn masked(bits: u128, len: u8, width: u8) -> u128 {
@@ -17,7 +17,7 @@ fn masked(bits: u128, len: u8, width: u8) -> u128 {
 
 /// The network written `text` (`10.0.0.0/8`, `2001:db8::/32`); `None` if
 /// it is not one.
-pub(super) fn parse(text: &str) -> Option<Net> {
+pub(crate) fn parse(text: &str) -> Option<Net> {
     let (ip, len) = text.split_once('/')?;
     let len: u8 = len.parse().ok()?;
     match ip.parse::<std::net::IpAddr>().ok()? {
@@ -30,13 +30,13 @@ pub(super) fn parse(text: &str) -> Option<Net> {
 }
 
 /// The networks of `list`; `None` if one is not a network.
-pub(super) fn parse_all(list: &[String]) -> Option<Vec<Net>> {
+pub(crate) fn parse_all(list: &[String]) -> Option<Vec<Net>> {
     list.iter().map(|text| parse(text)).collect()
 }
 
 /// The networks that hold `net`: itself and each shorter prefix of it, the
 /// longest first.
-pub(super) fn over(net: Net) -> impl Iterator<Item = Net> {
+pub(crate) fn over(net: Net) -> impl Iterator<Item = Net> {
     let (v6, bits, len) = net;
     let width = if v6 { 128 } else { 32 };
     (0..=len)
@@ -47,20 +47,20 @@ pub(super) fn over(net: Net) -> impl Iterator<Item = Net> {
 /// Whether network `outer` holds every address of `inner` (of the same
 /// family: an IPv4 network holds no IPv6 one, `::ffff:10.0.0.0/104`
 /// included; see [`mapped`]).
-pub(super) fn holds(outer: Net, inner: Net) -> bool {
+pub(crate) fn holds(outer: Net, inner: Net) -> bool {
     let width = if outer.0 { 128 } else { 32 };
     outer.0 == inner.0 && outer.2 <= inner.2 && masked(inner.1, outer.2, width) == outer.1
 }
 
 /// Whether two networks have an address in common: one holds the other.
-pub(super) fn overlap(a: Net, b: Net) -> bool {
+pub(crate) fn overlap(a: Net, b: Net) -> bool {
     holds(a, b) || holds(b, a)
 }
 
 /// Whether `net` is an IPv6 network that may hold IPv4-mapped addresses
 /// (`::ffff:0:0/96` or a part of it, or a network over it): HAProxy
 /// compares IPv4 clients and patterns with those too.
-pub(super) fn mapped(net: Net) -> bool {
+pub(crate) fn mapped(net: Net) -> bool {
     const MAPPED: Net = (true, 0xffff_0000_0000, 96);
     overlap(net, MAPPED)
 }

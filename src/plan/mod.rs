@@ -80,7 +80,8 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
     pub apply: Apply,
     /// Removes or weakens something: a server, backend or route removed, a
-    /// TLS policy weakened.
+    /// TLS policy weakened, access opened (an `allow` that takes more
+    /// clients, a backend's `basic_auth` removed).
     pub destructive: bool,
 }
 
@@ -208,11 +209,17 @@ pub fn classify(base: &model::Env, new: &model::Env) -> EnvPlan {
     );
     let fields = diff_fields(&old_stats, &new_stats);
     if !fields.is_empty() {
-        changes.push(update(
+        let mut change = update(
             Object::Stats,
             fields,
             reload("the stats page needs a reload"),
-        ));
+        );
+        change.destructive = base
+            .stats
+            .as_ref()
+            .zip(new.stats.as_ref())
+            .is_some_and(|(old, new)| opened(&old.allow, &new.allow));
+        changes.push(change);
     }
     tls_changes(base, new, &mut changes);
     let maps = Maps::of(base, new);
@@ -278,6 +285,24 @@ fn mark_moves(changes: &mut [Change]) {
                 template: None,
             },
         );
+    }
+}
+
+/// Whether client networks `new` take clients that `old` refused: `old`
+/// listed networks (none is every client) and `new` lists none, or one
+/// that no network of `old` holds. A plan calls it weakening, as a TLS
+/// policy that takes older clients.
+fn opened(old: &[String], new: &[String]) -> bool {
+    use crate::check::net;
+    if old.is_empty() {
+        return false;
+    }
+    if new.is_empty() {
+        return true;
+    }
+    match (net::parse_all(old), net::parse_all(new)) {
+        (Some(old), Some(new)) => new.iter().any(|&n| !old.iter().any(|&o| net::holds(o, n))),
+        _ => new.iter().any(|n| !old.contains(n)),
     }
 }
 
@@ -704,7 +729,9 @@ fn frontend_changes(
         fields.retain(|f| f.field != "route order");
     }
     if !fields.is_empty() {
-        changes.push(update(Object::Frontend(name.clone()), fields, reload()));
+        let mut change = update(Object::Frontend(name.clone()), fields, reload());
+        change.destructive = opened(&old.allow, &new.allow);
+        changes.push(change);
     }
     members(
         &old.binds,
@@ -1011,11 +1038,15 @@ fn backend_change(
         } else {
             "backend settings and health checks need a reload"
         };
-        changes.push(update(
+        let mut change = update(
             Object::Backend(new.name.clone()),
             fields,
             Apply::Reload(why.into()),
-        ));
+        );
+        // Open to more clients, or to anyone without a password.
+        change.destructive = opened(&old.allow, &new.allow)
+            || (old.basic_auth.is_some() && new.basic_auth.is_none());
+        changes.push(change);
     }
     let kinds = ServerKinds {
         old,

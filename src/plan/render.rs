@@ -97,11 +97,13 @@ fn sign(action: Action) -> char {
     }
 }
 
-/// What a destructive change does, in a word.
+/// What a destructive change does, in a word: removes, weakens a TLS
+/// policy, or opens a block to more clients (`allow`, `basic_auth`).
 fn destruction(change: &Change) -> &'static str {
-    match change.action {
-        Action::Remove => "removed",
-        _ => "weakened",
+    match (change.action, &change.object) {
+        (Action::Remove, _) => "removed",
+        (_, Object::Tls(_)) => "weakened",
+        _ => "opened",
     }
 }
 
