@@ -934,6 +934,51 @@ fn enforce(
                 }
             }
         }
+        "server_tls" => {
+            // A tcp backend passes bytes that may be TLS already (a
+            // frontend that passes it through).
+            let http = |be: &&model::Backend| be.mode == model::Mode::Http;
+            for be in env.backends.iter().filter(http) {
+                for s in &be.servers {
+                    let (message, help) = match s.tls.as_deref() {
+                        None => (
+                            "is reached without TLS",
+                            "add `tls = { ca = \"/etc/ssl/certs/ca-certificates.crt\" }` to the \
+                             server, with the CA that signs its certificate",
+                        ),
+                        Some(tls) if !tls.verify => (
+                            "does not verify its certificate (`verify = none`)",
+                            "verify it: `tls = { ca = \"PATH\" }`, with the CA that signs the \
+                             server's certificate",
+                        ),
+                        Some(_) => continue,
+                    };
+                    violation(
+                        s.origin,
+                        format!("server `{}/{}` {message}", be.name, s.name),
+                        help,
+                    );
+                }
+            }
+        }
+        "rate_limit" => {
+            for fe in env.frontends.iter().filter(|f| f.rate_limit.is_none()) {
+                violation(
+                    fe.origin,
+                    format!("frontend `{}` has no rate limit", fe.name),
+                    match fe.mode {
+                        model::Mode::Http => {
+                            "add `rate_limit = { requests = 100, per = 10s }` (each client's \
+                             requests), or `connections = 20`"
+                        }
+                        model::Mode::Tcp => {
+                            "add `rate_limit = { connections = 20, per = 10s }` (each client's \
+                             new connections)"
+                        }
+                    },
+                );
+            }
+        }
         "min_servers" => {
             let min = options.int("count").unwrap_or(2) as usize;
             for be in env.backends.iter().filter(whole) {

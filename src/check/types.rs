@@ -553,6 +553,17 @@ pub static GUARDS: &[GuardRule] = &[
         summary: "every plain-HTTP bind redirects to HTTPS, and no route redirects to plain HTTP",
     },
     GuardRule {
+        name: "server_tls",
+        options: &GUARD_NONE,
+        summary: "every server of an HTTP backend is reached over TLS and verifies its \
+                  certificate (a tcp backend's bytes may be TLS already)",
+    },
+    GuardRule {
+        name: "rate_limit",
+        options: &GUARD_NONE,
+        summary: "every frontend limits each client's rate (`rate_limit`)",
+    },
+    GuardRule {
         name: "min_servers",
         options: &GUARD_MIN_SERVERS,
         summary: "every backend has `count` servers in service (2 when not given): \

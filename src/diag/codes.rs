@@ -413,6 +413,8 @@ every environment, or in those named after `in`:
     guard tls_min_version { min = tls12 } in production
     guard health_check
     guard min_servers { count = 3 } in staging, production
+    guard server_tls in production
+    guard rate_limit in production
 
 Fix: change the object, or (after discussion) the guard.";
 
