@@ -76,8 +76,9 @@ impl Haproxy {
 
     /// Whether `add server` takes `cookie`, which a server of a backend
     /// with sticky sessions has, in every release of this branch: from
-    /// 3.0 on. HAProxy 2.9 took it first; 2.6.18 and 2.8.8 took it by a
-    /// backport (HAProxy's changelogs), so 2.6.12 and 2.8.5 refuse it
+    /// 3.0 on. 2.6.18 and 2.8.8 took it by a backport (their changelogs:
+    /// "MINOR: server: allow cookie for dynamic servers"), so 2.6.12 and
+    /// 2.8.5 refuse it
     /// ("'cookie' option is not accepted for dynamic server") and 2.8.30
     /// and 3.0.11 take it, the added server keeping its sessions (all four
     /// tried by the tests). A plan, which knows the target's branch alone,

@@ -290,8 +290,8 @@ fn mark_moves(changes: &mut [Change]) {
 
 /// Whether client networks `new` take clients that `old` refused: `old`
 /// listed networks (none is every client) and `new` lists none, or one
-/// that no network of `old` holds. A plan calls it weakening, as a TLS
-/// policy that takes older clients.
+/// that no network of `old` holds. A plan calls out the block as opened,
+/// as it does a TLS policy that takes older clients as weakened.
 fn opened(old: &[String], new: &[String]) -> bool {
     use crate::check::net;
     if old.is_empty() {
