@@ -990,6 +990,16 @@ fn checked(haproxy: &Haproxy, expected: &[(&str, &str, &str)], fields: &[usize])
     }
 }
 
+/// HTTP backends `names`, each with one server in maintenance at port
+/// `dead`: a request routed to one is answered 503, and counted in its
+/// `show stat` (see [`backend_for`]).
+fn dead_backends(names: &[&str], dead: u16) -> String {
+    names
+        .iter()
+        .map(|b| format!("backend {b} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"))
+        .collect()
+}
+
 /// The whole reply of `GET /` with `headers` (each ending in `\r\n`) to a
 /// frontend on `port`, on a connection of its own.
 pub fn http_get(port: u16, headers: &str) -> String {
@@ -1455,12 +1465,10 @@ fn backend_of_raw(haproxy: &Haproxy, port: u16, request: &str) -> Vec<String> {
 fn header_routes_match_on_a_real_haproxy() {
     let front = free_port();
     let dead = free_port();
-    let mut source = String::new();
-    for backend in ["api", "canary", "debug", "internal", "legacy", "other"] {
-        source.push_str(&format!(
-            "backend {backend} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"
-        ));
-    }
+    let mut source = dead_backends(
+        &["api", "canary", "debug", "internal", "legacy", "other"],
+        dead,
+    );
     source.push_str(&format!(
         r#"frontend f {{
   bind 127.0.0.1:{front}
@@ -1533,12 +1541,7 @@ fn header_routes_match_on_a_real_haproxy() {
 fn header_routes_see_the_frontends_own_header_changes_on_a_real_haproxy() {
     let front = free_port();
     let dead = free_port();
-    let mut source = String::new();
-    for backend in ["web", "debug"] {
-        source.push_str(&format!(
-            "backend {backend} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"
-        ));
-    }
+    let mut source = dead_backends(&["web", "debug"], dead);
     source.push_str(&format!(
         r#"frontend f {{
   bind 127.0.0.1:{front}
@@ -1595,11 +1598,7 @@ fn network_routes_match_on_a_real_haproxy() {
     let (front, tcp) = (free_port(), free_port());
     let dead = free_port();
     let mut source = String::from("let office = [10.1.0.0/16, \"2001:db8:1::/48\"]\n");
-    for backend in ["api", "internal", "admin", "other"] {
-        source.push_str(&format!(
-            "backend {backend} {{ server s = 127.0.0.1:{dead} {{ state = maint }} }}\n"
-        ));
-    }
+    source.push_str(&dead_backends(&["api", "internal", "admin", "other"], dead));
     for backend in ["db", "db_ro"] {
         source.push_str(&format!(
             "backend {backend} {{\n  mode = tcp\n  server s = 127.0.0.1:{dead} {{ state = maint }}\n}}\n"
