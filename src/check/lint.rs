@@ -28,6 +28,14 @@ pub(super) fn env(
         .filter(|b| b.basic_auth.is_some())
         .map(|b| b.name.as_str())
         .collect();
+    // The networks of the backends that allow only some (W0017), where
+    // they read as networks, none IPv4-mapped.
+    let allowing: Map<&str, (Vec<Net>, &model::Backend)> = env
+        .backends
+        .iter()
+        .filter(|b| !b.allow.is_empty())
+        .filter_map(|b| Some((b.name.as_str(), (plain_networks(&b.allow)?, b))))
+        .collect();
     if !routed_from_tainted {
         unused_backends(env, diags);
     }
@@ -44,6 +52,9 @@ pub(super) fn env(
             map_entries(fe, &shadowed, diags);
         }
         frontend_shape(env, fe, diags);
+        if !allowing.is_empty() {
+            refused_clients(&allowing, fe, diags);
+        }
         if !asking.is_empty() {
             clear_text_credentials(&asking, fe, diags);
         }
@@ -53,6 +64,77 @@ pub(super) fn env(
         prefixes_never_stripped(env, diags);
     }
     guards(env, tainted, items, diags);
+}
+
+/// The networks of `list`, if each reads as one and none may hold
+/// IPv4-mapped IPv6 addresses (which HAProxy compares with IPv4 ones, so
+/// that what holds what is not told by the numbers alone).
+fn plain_networks(list: &[String]) -> Option<Vec<Net>> {
+    net::parse_all(list).filter(|nets| !nets.iter().any(|&n| net::mapped(n)))
+}
+
+/// W0017 for each route of `fe` (and its default) to a backend of
+/// `allowing` that refuses every client the route takes: its networks
+/// (`from`), within the frontend's `allow`, have none in common with the
+/// backend's `allow`. A list not written is every client.
+fn refused_clients(
+    allowing: &Map<&str, (Vec<Net>, &model::Backend)>,
+    fe: &model::Frontend,
+    diags: &mut Diagnostics,
+) {
+    let frontend = match fe.allow.is_empty() {
+        true => None,
+        false => match plain_networks(&fe.allow) {
+            Some(nets) => Some(nets),
+            None => return,
+        },
+    };
+    for (backend, route) in fe.routed() {
+        let Some((allowed, be)) = allowing.get(backend) else {
+            continue;
+        };
+        let from = match route.and_then(|r| r.from.as_deref()) {
+            None => None,
+            Some(from) => match plain_networks(from) {
+                Some(nets) => Some(nets),
+                None => continue,
+            },
+        };
+        // CIDR blocks are nested or apart: an address is in a block of each
+        // list where one block of each overlaps the others.
+        let meets = |b: Net| {
+            let overlapping = |list: &Option<Vec<Net>>, other: Option<Net>| match list {
+                None => vec![other],
+                Some(nets) => nets
+                    .iter()
+                    .filter(|&&n| net::overlap(n, b) && other.is_none_or(|o| net::overlap(n, o)))
+                    .map(|&n| Some(n))
+                    .collect(),
+            };
+            overlapping(&frontend, None)
+                .into_iter()
+                .any(|f| !overlapping(&from, f).is_empty())
+        };
+        if allowed.iter().any(|&b| meets(b)) {
+            continue;
+        }
+        let whom = match route {
+            Some(_) => "this route takes",
+            None => "the default route takes",
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::RefusedClients,
+                route.map_or(fe.origin, |r| r.origin),
+                format!("backend `{backend}` refuses every client {whom}"),
+            )
+            .label(be.origin, format!("allows {} only", be.allow.join(", ")))
+            .help(format!(
+                "add these clients' networks to the `allow` of backend `{backend}`, or send \
+                 them to another backend"
+            )),
+        );
+    }
 }
 
 /// W0013 for each backend of `asking` (those with `basic_auth`) that `fe`

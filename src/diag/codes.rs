@@ -678,6 +678,28 @@ protocols, or none: `tls brokers_tls = tls.intermediate { certs =
 \"/etc/haproxy/certs/\", alpn = [] }` (`[\"http/1.1\"]` for HTTP/1.1
 servers). Where the servers do speak HTTP/2, silence the warning with
 `[lints] h2-on-tcp = \"allow\"`.";
+
+    /// Every client a route takes is refused by its backend's `allow`.
+    RefusedClients = "W0017", Warning, "refused-clients",
+"A backend with `allow` answers 403 to clients outside its networks (a
+tcp backend closes their connections). A route whose clients all lie
+outside them, its own networks (`from`) within the frontend's `allow`, or
+every client where neither is written, sends the backend only requests
+it refuses.
+
+Example:
+
+    backend admin {
+      allow = [10.8.0.0/16]                 // the VPN
+      server a1 = 10.0.5.10:8080
+    }
+    frontend www {
+      bind :443 tls public
+      route path prefix \"/admin/\" from [10.1.0.0/16] -> admin   // the office
+    }
+
+Fix: add the route's networks to the backend's `allow`, or send those
+clients to another backend.";
 }
 
 impl Code {
