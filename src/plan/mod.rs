@@ -80,8 +80,9 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
     pub apply: Apply,
     /// Removes or weakens something: a server, backend or route removed, a
-    /// TLS policy weakened, access opened (an `allow` that takes more
-    /// clients, a backend's `basic_auth` removed).
+    /// TLS policy weakened, access opened (an `allow` or a route's `from`
+    /// that takes more clients, a backend's `basic_auth` removed, a route
+    /// that refused requests and now serves them).
     pub destructive: bool,
 }
 
@@ -814,12 +815,20 @@ fn route_changes(
             }
             let key = model::Route::key(n.or(o).expect("one side exists"));
             let apply = map_apply(frontend, &key, o, n, (old_fits, new_fits), maps);
+            // A route that now takes clients of more networks, or that
+            // refused requests and now serves them, opens access too.
+            let opens = |(o, n): (&model::Route, &model::Route)| {
+                let networks = |r: &model::Route| r.from.as_deref().unwrap_or_default().to_vec();
+                (o.from.is_some() && opened(&networks(o), &networks(n)))
+                    || (matches!(o.target, model::Target::Deny(_))
+                        && !matches!(n.target, model::Target::Deny(_)))
+            };
             changes.push(Change {
                 object: Object::Route(frontend.to_string(), key),
                 action,
                 fields,
                 apply,
-                destructive: action == Action::Remove,
+                destructive: action == Action::Remove || o.zip(n).is_some_and(opens),
             });
         },
     );
