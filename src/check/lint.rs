@@ -100,6 +100,16 @@ fn refused_clients(
                 None => continue,
             },
         };
+        // A route whose networks the frontend refuses, every one, has no
+        // clients: W0002 says so.
+        if let (Some(frontend), Some(from)) = (&frontend, &from) {
+            if !from
+                .iter()
+                .any(|&r| frontend.iter().any(|&f| net::overlap(r, f)))
+            {
+                continue;
+            }
+        }
         // CIDR blocks are nested or apart: an address is in a block of each
         // list where one block of each overlaps the others.
         let meets = |b: Net| {

@@ -1663,6 +1663,87 @@ frontend pg {{
     }
 }
 
+/// What `W0002` and `W0017` say of routes by network, on a real HAProxy
+/// (clients given by PROXY headers): a frontend's `allow` refuses its
+/// other clients before any route (403, no backend reached), and a
+/// backend's `allow` refuses the clients a route sends it (403 from the
+/// backend).
+#[test]
+fn allow_refuses_clients_before_routes_and_in_backends_on_a_real_haproxy() {
+    let front = free_port();
+    let dead = free_port();
+    let mut source = dead_backends(&["web"], dead);
+    source.push_str(&format!(
+        r#"backend admin {{
+  allow = [10.8.0.0/16]
+  server s = 127.0.0.1:{dead} {{ state = maint }}
+}}
+frontend f {{
+  bind 127.0.0.1:{front}
+  accept_proxy = true
+  allow = [10.0.0.0/8]
+  route path prefix "/x/" from [192.168.0.0/16] -> admin
+  route path prefix "/admin/" from [10.1.0.0/16] -> admin
+  default -> web
+}}
+"#
+    ));
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("admin.sock");
+    let project = TempProject::single(&format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n{source}",
+        socket.display()
+    ));
+    let compiled = project.compile();
+    // (And W0006 for each backend, whose servers are in maintenance.)
+    let codes: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .filter(|c| *c != "W0006")
+        .collect();
+    assert_eq!(
+        codes,
+        ["W0002", "W0017"],
+        "{}",
+        support::rendered(&compiled)
+    );
+    let haproxy = Haproxy::start(&compiled.outputs().remove(0).haproxy_cfg, &socket);
+    let sessions = || -> BTreeMap<String, u64> {
+        haproxy
+            .command("show stat")
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f.len() > 7 && f[1] == "BACKEND")
+            .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
+            .collect()
+    };
+    for (client, path, status, backend) in [
+        ("192.168.1.1", "/x/", "403", None),
+        ("10.1.1.1", "/admin/", "403", Some("admin")),
+        ("10.8.1.1", "/admin/", "503", Some("web")),
+        ("10.8.1.1", "/x/", "503", Some("web")),
+    ] {
+        let before = sessions();
+        let request = format!(
+            "PROXY TCP4 {client} 127.0.0.1 40000 80\r\nGET {path} HTTP/1.1\r\nHost: x\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let reply = String::from_utf8_lossy(&send_raw(front, &request)).into_owned();
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status}")),
+            "{client} {path}: {reply}"
+        );
+        let after = sessions();
+        let reached: Vec<&str> = after
+            .keys()
+            .filter(|b| after[*b] > before[*b])
+            .map(String::as_str)
+            .collect();
+        assert_eq!(reached, Vec::from_iter(backend), "{client} {path}");
+    }
+}
+
 /// `stats { metrics = ..., allow = [...] }` on a real HAProxy: the
 /// Prometheus exporter answers its path without the page's password, the
 /// page still asks for it, and a client outside the networks gets 403.
