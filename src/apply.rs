@@ -69,11 +69,17 @@ fn runs_version(env: &model::Env, live: &Live) -> model::Haproxy {
 pub fn version_note(env: &model::Env, live: &Live) -> Option<String> {
     let release = live.release.as_deref()?;
     let counted = runs_version(env, live);
+    // Of the branch counted on, the release itself decides (a backport).
+    let of_branch = model::Haproxy::of_release(release) == Some(counted)
+        && (release == counted.name() || release.starts_with(&format!("{}.", counted.name())));
+    let what = match of_branch {
+        true => "that release".to_string(),
+        false => counted.name().to_string(),
+    };
     (counted != env.haproxy).then(|| {
         format!(
-            "HAProxy {release} runs here and the project targets {}: apply counts on what {} takes",
+            "HAProxy {release} runs here and the project targets {}: apply counts on what {what} takes",
             env.haproxy.name(),
-            counted.name()
         )
     })
 }
@@ -570,6 +576,35 @@ mod tests {
                 });
                 assert!(said, "{case}: {reasons:?}");
             }
+        }
+    }
+
+    /// `apply`'s note names the running release where it decides (one of
+    /// the branch it counts on), and the branch where it does not.
+    #[test]
+    fn the_version_note_names_what_apply_counts_on() {
+        let c = compile(
+            "3.0",
+            "env production\nbackend a { server s = 10.0.0.1:80 }\n",
+        );
+        for (release, what) in [
+            ("2.8.30-0ubuntu0.24.04.2", "that release"),
+            ("2.6.12-1+deb12u4", "that release"),
+            ("2.7.1", "2.6"),
+            ("unknown", "2.6"),
+        ] {
+            let live = Live {
+                backends: vec!["a".into()],
+                servers: Default::default(),
+                description: None,
+                routes_map: None,
+                release: Some(release.into()),
+            };
+            let note = version_note(&c.envs[0], &live).expect("older than the target");
+            assert!(
+                note.ends_with(&format!("apply counts on what {what} takes")),
+                "{release}: {note}"
+            );
         }
     }
 
