@@ -244,6 +244,7 @@ fn routes_map(
     };
     let mut declared = std::collections::HashSet::new();
     for (key, backend) in &map.entries {
+        let backend = backend.as_ref();
         declared.insert(key.as_str());
         if !running.contains(backend) {
             // Said already: the backend needs a reload, which loads the map.
@@ -252,7 +253,7 @@ fn routes_map(
         let values = live_entries
             .get(key.as_str())
             .map_or(&[][..], Vec::as_slice);
-        if values == [*backend] {
+        if values == [backend] {
             continue;
         }
         out.drift.push(Drift {

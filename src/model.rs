@@ -513,6 +513,18 @@ impl Target {
         }
     }
 
+    /// The backend a routes map entry of a route to it holds: the route's
+    /// own, or the one that answers with the refusal's status (a backend
+    /// by the status alone, so that an entry does not change when other
+    /// refusals come or go); `None` for a redirect.
+    pub fn map_backend(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Target::Backend(name) => Some(name.as_str().into()),
+            Target::Deny(status) => Some(deny_backend(*status).into()),
+            Target::Redirect(_) => None,
+        }
+    }
+
     /// How a message names it: `` `api` ``, `` a redirect to `https://...` ``.
     pub fn describe(&self) -> String {
         match self {
@@ -521,6 +533,12 @@ impl Target {
             Target::Deny(status) => format!("a refusal with {status}"),
         }
     }
+}
+
+/// The backend that answers with `status` itself (`deny.404`), for the
+/// routes that refuse requests with it.
+pub fn deny_backend(status: u16) -> String {
+    format!("deny.{status}")
 }
 
 /// Why a route is not an entry of the routes map (see
@@ -538,8 +556,6 @@ pub enum NotEntry {
     /// It matches the client's network too.
     From,
     Redirect,
-    /// It refuses the requests (`-> deny 403`).
-    Deny,
     /// It is a route of a `mode = tcp` frontend, by the TLS server name.
     Tcp,
     /// The route of this index, written before it, can match some of its
@@ -660,7 +676,6 @@ impl Frontend {
                 (Some(_), _) if matches!(route.target, Target::Redirect(_)) => {
                     Err(NotEntry::Redirect)
                 }
-                (Some(_), _) if matches!(route.target, Target::Deny(_)) => Err(NotEntry::Deny),
                 (Some(host), Ok(p)) => {
                     // Routes without a host first, then wildcards, then the
                     // host's own: `W0011` tells of the first kind.
@@ -700,7 +715,6 @@ impl Frontend {
             NotEntry::Header => "it matches a request header".into(),
             NotEntry::From => "it matches the client's network".into(),
             NotEntry::Redirect => "it redirects".into(),
-            NotEntry::Deny => "it refuses the requests".into(),
             NotEntry::Tcp => "it is a route of a `mode = tcp` frontend".into(),
             NotEntry::After(earlier) => format!(
                 "route `{}` before it can match the same requests",

@@ -242,7 +242,7 @@ impl<'a> Answers<'a> {
 
     /// The backend that answers with `status`.
     fn deny(status: u16) -> String {
-        format!("deny.{status}")
+        model::deny_backend(status)
     }
 
     /// The backend `target` names: its own, or the one that answers.
@@ -301,7 +301,7 @@ pub struct RouteMap<'a> {
     /// order (the longest matching key wins, in a tree), so routes written
     /// in another order make the same file, and a change of entries a diff
     /// of its own lines.
-    pub entries: Vec<(String, &'a str)>,
+    pub entries: Vec<(String, Cow<'a, str>)>,
 }
 
 impl<'a> RouteMap<'a> {
@@ -311,13 +311,10 @@ impl<'a> RouteMap<'a> {
         let mut entries = Vec::new();
         for fe in &env.frontends {
             for (route, fit) in fe.routes.iter().zip(fe.map_fit()) {
-                if let (Ok(()), Some(host), model::Target::Backend(backend)) =
-                    (fit, &route.host, &route.target)
+                if let (Ok(()), Some(host), Some(backend)) =
+                    (fit, &route.host, route.target.map_backend())
                 {
-                    entries.push((
-                        map_key(host, &fe.name, route.path.as_ref()),
-                        backend.as_str(),
-                    ));
+                    entries.push((map_key(host, &fe.name, route.path.as_ref()), backend));
                 }
             }
         }

@@ -585,9 +585,10 @@ struct Maps<'a> {
     /// runtime (a map that appears, moves or goes is a reload, as a
     /// `defaults` change).
     path: Option<&'a str>,
-    /// The backends of the base: an entry can only send to a backend that
-    /// HAProxy already runs.
-    base_backends: std::collections::HashSet<&'a str>,
+    /// The backends of the base, and those that answer its refusals
+    /// (`deny.404`): an entry can only send to a backend that HAProxy
+    /// already runs.
+    base_backends: std::collections::HashSet<std::borrow::Cow<'a, str>>,
 }
 
 impl<'a> Maps<'a> {
@@ -595,7 +596,19 @@ impl<'a> Maps<'a> {
         let (old_path, new_path) = (base.routes_map(), new.routes_map());
         Maps {
             path: new_path.filter(|_| old_path == new_path),
-            base_backends: base.backends.iter().map(|b| b.name.as_str()).collect(),
+            base_backends: base
+                .backends
+                .iter()
+                .map(|b| b.name.as_str().into())
+                .chain(base.frontends.iter().flat_map(|f| {
+                    f.routes
+                        .iter()
+                        .map(|r| &r.target)
+                        .chain(&f.default)
+                        .filter(|t| matches!(t, model::Target::Deny(_)))
+                        .filter_map(model::Target::map_backend)
+                }))
+                .collect(),
         }
     }
 }
@@ -863,7 +876,10 @@ fn map_apply(
     }
     let entry = |route: &model::Route| {
         let host = route.host.as_deref().expect("an entry matches a host");
-        let backend = route.target.backend().expect("an entry sends to a backend");
+        let backend = route
+            .target
+            .map_backend()
+            .expect("an entry sends to a backend");
         MapEntry {
             map: path.into(),
             key: lower::map_key(host, frontend, route.path.as_ref()),
@@ -871,8 +887,8 @@ fn map_apply(
         }
     };
     if let Some(route) = new {
-        let backend = route.target.backend().unwrap_or_default();
-        if !maps.base_backends.contains(backend) {
+        let backend = route.target.map_backend().unwrap_or_default();
+        if !maps.base_backends.contains(backend.as_ref()) {
             return reload(format!(
                 "its backend `{backend}` is new: HAProxy runs it only after a reload"
             ));

@@ -1172,9 +1172,13 @@ frontend f {{
             map = map_path.display(),
         ))
     };
+    // A host retired with a 404 is an entry too, of the backend that
+    // answers it (`deny.404`, running in the base for another host).
     let base = project(
         "  route host \"one.example.com\" -> a\n\
          route host \"two.example.com\" -> b\n\
+         route host \"gone.example.com\" -> deny 404\n\
+         route host \"four.example.com\" -> a\n\
          route path exact \"/healthz\" -> c\n\
          route host \"late.example.com\" -> a",
     )
@@ -1182,6 +1186,8 @@ frontend f {{
     let new = project(
         "  route host \"one.example.com\" -> b\n\
          route host \"three.example.com\" -> a\n\
+         route host \"gone.example.com\" -> deny 404\n\
+         route host \"four.example.com\" -> deny 404\n\
          route path exact \"/healthz\" -> c\n\
          route host \"late.example.com\" -> a",
     )
@@ -1202,9 +1208,10 @@ frontend f {{
     );
     let script = &plan_output.runtime_txt;
     assert!(script.contains("# reload needed: no\n"), "{script}");
-    for verb in ["set map", "del map", "add map"] {
-        assert_eq!(script.matches(verb).count(), 1, "{script}");
+    for (verb, count) in [("set map", 2), ("del map", 1), ("add map", 1)] {
+        assert_eq!(script.matches(verb).count(), count, "{script}");
     }
+    assert!(script.contains(" deny.404\n"), "{script}");
 
     let hosts = [
         "one.example.com",
@@ -1213,6 +1220,8 @@ frontend f {{
         "three.example.com",
         "late.example.com",
         "other.example.com",
+        "gone.example.com",
+        "four.example.com",
     ];
     let entries = |text: &str| -> std::collections::BTreeSet<String> {
         text.lines()
@@ -1244,7 +1253,10 @@ frontend f {{
         hosts.map(|host| backend_taking(&haproxy, front, host))
     };
     assert_eq!(routed_after_runtime, routed_after_reload);
-    assert_eq!(routed_after_reload, ["b", "b", "c", "a", "a", "c"]);
+    assert_eq!(
+        routed_after_reload,
+        ["b", "b", "c", "a", "a", "c", "deny.404", "deny.404"]
+    );
 }
 
 /// The backend that takes a request for `host` on the frontend at `port`:
