@@ -1,7 +1,8 @@
 //! Client networks (CIDR blocks, as the checker accepted them) as numbers,
 //! to tell which holds which: the shadowing lint (a route from
-//! `10.1.0.0/16` after one from `10.0.0.0/8`) and a route whose clients
-//! `allow` refuses.
+//! `10.1.0.0/16` after one from `10.0.0.0/8`), a route whose clients a
+//! frontend's or a backend's `allow` refuses (`W0002`, `W0017`), and a
+//! plan's `allow` or `from` that takes more clients than before.
 
 /// A network: whether it is IPv6, its address with the bits past its
 /// prefix cleared (an IPv4 one in the low 32 bits), and its prefix length.
