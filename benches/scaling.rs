@@ -160,6 +160,23 @@ const KINDS: &[Kind] = &[
         },
     },
     Kind {
+        // W0017 on every route: the frontend allows its networks, the
+        // backend others.
+        name: "routes by network to backends that refuse them (warnings)",
+        args: &["check"],
+        source: |n| {
+            routes_to(n, |i| {
+                format!(
+                    "route path prefix \"/p{i}/\" from [10.{}.{}.0/24] -> b{i}",
+                    (i >> 8) & 255,
+                    i & 255
+                )
+            })
+            .replace("{ server s", "{ allow = [192.168.0.0/16] server s")
+            .replace("  bind :80\n", "  bind :80\n  allow = [10.0.0.0/8]\n")
+        },
+    },
+    Kind {
         name: "wildcard routes by host",
         args: &["check"],
         source: |n| routes_to(n, |i| format!("route host \"*.h{i}.example.com\" -> b{i}")),
