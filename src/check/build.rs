@@ -1565,19 +1565,16 @@ fn refused_routes(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec) {
     let Some(at) = rec.span("allow") else {
         return;
     };
-    let Some(allowed) = super::net::parse_all(&fe.allow) else {
+    let Some(allowed) = super::net::plain(&fe.allow).filter(|a| !a.is_empty()) else {
         return;
     };
-    if allowed.is_empty() || allowed.iter().any(|&a| super::net::mapped(a)) {
-        return;
-    }
     for route in &fe.routes {
-        let Some(nets) = route.from.as_deref().and_then(super::net::parse_all) else {
+        let Some(nets) = route.from.as_deref().and_then(super::net::plain) else {
             continue;
         };
-        let refused = nets.iter().all(|&n| {
-            !super::net::mapped(n) && !allowed.iter().any(|&a| super::net::overlap(a, n))
-        });
+        let refused = nets
+            .iter()
+            .all(|&n| !allowed.iter().any(|&a| super::net::overlap(a, n)));
         if refused {
             ctx.diags.push(
                 Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")

@@ -34,7 +34,7 @@ pub(super) fn env(
         .backends
         .iter()
         .filter(|b| !b.allow.is_empty())
-        .filter_map(|b| Some((b.name.as_str(), (plain_networks(&b.allow)?, b))))
+        .filter_map(|b| Some((b.name.as_str(), (net::plain(&b.allow)?, b))))
         .collect();
     if !routed_from_tainted {
         unused_backends(env, diags);
@@ -66,13 +66,6 @@ pub(super) fn env(
     guards(env, tainted, items, diags);
 }
 
-/// The networks of `list`, if each reads as one and none may hold
-/// IPv4-mapped IPv6 addresses (which HAProxy compares with IPv4 ones, so
-/// that what holds what is not told by the numbers alone).
-fn plain_networks(list: &[String]) -> Option<Vec<Net>> {
-    net::parse_all(list).filter(|nets| !nets.iter().any(|&n| net::mapped(n)))
-}
-
 /// W0017 for each route of `fe` (and its default) to a backend of
 /// `allowing` that refuses every client the route takes: its networks
 /// (`from`), within the frontend's `allow`, have none in common with the
@@ -84,7 +77,7 @@ fn refused_clients(
 ) {
     let frontend = match fe.allow.is_empty() {
         true => None,
-        false => match plain_networks(&fe.allow) {
+        false => match net::plain(&fe.allow) {
             Some(nets) => Some(nets),
             None => return,
         },
@@ -95,7 +88,7 @@ fn refused_clients(
         };
         let from = match route.and_then(|r| r.from.as_deref()) {
             None => None,
-            Some(from) => match plain_networks(from) {
+            Some(from) => match net::plain(from) {
                 Some(nets) => Some(nets),
                 None => continue,
             },

@@ -35,6 +35,13 @@ pub(crate) fn parse_all(list: &[String]) -> Option<Vec<Net>> {
     list.iter().map(|text| parse(text)).collect()
 }
 
+/// The networks of `list`, if each reads as one and none may hold
+/// IPv4-mapped IPv6 addresses (see [`mapped`]: HAProxy compares those with
+/// IPv4 ones, so what holds what is not told by the numbers alone).
+pub(crate) fn plain(list: &[String]) -> Option<Vec<Net>> {
+    parse_all(list).filter(|nets| !nets.iter().any(|&n| mapped(n)))
+}
+
 /// The networks that hold `net`: itself and each shorter prefix of it, the
 /// longest first.
 pub(crate) fn over(net: Net) -> impl Iterator<Item = Net> {
