@@ -70,9 +70,7 @@ pub fn version_note(env: &model::Env, live: &Live) -> Option<String> {
     let release = live.release.as_deref()?;
     let counted = runs_version(env, live);
     // Of the branch counted on, the release itself decides (a backport).
-    let of_branch = model::Haproxy::of_release(release) == Some(counted)
-        && (release == counted.name() || release.starts_with(&format!("{}.", counted.name())));
-    let what = match of_branch {
+    let what = match counted.has_release(release) {
         true => "that release".to_string(),
         false => counted.name().to_string(),
     };

@@ -65,13 +65,26 @@ impl Haproxy {
     /// at least: its branch, or the newest supported one before it. `None`
     /// for a HAProxy older than every supported version, or unreadable.
     pub fn of_release(release: &str) -> Option<Haproxy> {
-        let mut parts = release.split(['.', '-', '+', ' ']);
-        let major: u32 = parts.next()?.parse().ok()?;
-        let minor: u32 = parts.next()?.parse().ok()?;
-        Haproxy::ALL.into_iter().rev().find(|v| {
-            let (m, n) = v.name().split_once('.').expect("written `M.N`");
-            (major, minor) >= (m.parse().expect("a number"), n.parse().expect("a number"))
-        })
+        let (major, minor, _) = Haproxy::release_numbers(release)?;
+        Haproxy::ALL
+            .into_iter()
+            .rev()
+            .find(|v| (major, minor) >= v.branch())
+    }
+
+    /// This version's major and minor numbers (`2.6`: 2 and 6).
+    fn branch(self) -> (u32, u32) {
+        match self {
+            Haproxy::V2_6 => (2, 6),
+            Haproxy::V2_8 => (2, 8),
+            Haproxy::V3_0 => (3, 0),
+        }
+    }
+
+    /// Whether `release` (`2.8.30-0ubuntu0.24.04.2`, `2.8`) is one of this
+    /// branch.
+    pub fn has_release(self, release: &str) -> bool {
+        Haproxy::release_numbers(release).is_some_and(|(m, n, _)| (m, n) == self.branch())
     }
 
     /// Whether `add server` takes `cookie`, which a server of a backend
@@ -89,13 +102,13 @@ impl Haproxy {
         self >= Haproxy::V3_0
     }
 
-    /// The first release of this branch whose `add server` takes
-    /// `cookie`: major, minor and patch.
-    fn first_sticky_release(self) -> (u32, u32, u32) {
+    /// The patch number of the first release of this branch whose `add
+    /// server` takes `cookie` (2.6.18, 2.8.8, 3.0.0).
+    fn first_sticky_patch(self) -> u32 {
         match self {
-            Haproxy::V2_6 => (2, 6, 18),
-            Haproxy::V2_8 => (2, 8, 8),
-            Haproxy::V3_0 => (3, 0, 0),
+            Haproxy::V2_6 => 18,
+            Haproxy::V2_8 => 8,
+            Haproxy::V3_0 => 0,
         }
     }
 
@@ -110,10 +123,9 @@ impl Haproxy {
     /// Whether `release` is of this branch and its `add server` takes
     /// `cookie`.
     fn release_adds_sticky_servers(self, release: &str) -> bool {
-        let (major, minor, first) = self.first_sticky_release();
-        Haproxy::release_numbers(release).is_some_and(|(m, n, patch)| {
-            (m, n) == (major, minor) && patch.is_some_and(|p| p >= first)
-        })
+        self.has_release(release)
+            && Haproxy::release_numbers(release)
+                .is_some_and(|(_, _, patch)| patch >= Some(self.first_sticky_patch()))
     }
 }
 
@@ -149,12 +161,9 @@ impl Runtime<'_> {
     /// Why a server of a backend with sticky sessions is not added at
     /// runtime, where [`Self::adds_sticky_servers`] says no.
     pub fn sticky_refusal(&self) -> String {
-        let (major, minor, patch) = self.version.first_sticky_release();
-        let first = format!("{major}.{minor}.{patch}");
-        let of_branch = self.release.filter(|r| {
-            Haproxy::release_numbers(r).is_some_and(|(m, n, _)| (m, n) == (major, minor))
-        });
-        match of_branch {
+        let (major, minor) = self.version.branch();
+        let first = format!("{major}.{minor}.{}", self.version.first_sticky_patch());
+        match self.release.filter(|r| self.version.has_release(r)) {
             Some(release) => format!(
                 "`add server` refuses the `cookie` option that sticky sessions need on HAProxy \
                  {release} ({first} and 3.0 take it)"
