@@ -39,6 +39,11 @@ fn routes_to(n: usize, route: impl Fn(usize) -> String) -> String {
     src
 }
 
+/// The `i`th of 65,536 networks `10.N.N.0/24`.
+fn net24(i: usize) -> String {
+    format!("10.{}.{}.0/24", (i >> 8) & 255, i & 255)
+}
+
 /// `item(i)` for each of `n` objects (backends `b0`, `b1`, ... among
 /// them), then a frontend that sends everything to `b0`.
 fn items_then_a_frontend(n: usize, item: impl Fn(usize) -> String) -> String {
@@ -152,9 +157,8 @@ const KINDS: &[Kind] = &[
         source: |n| {
             routes_to(n, |i| {
                 format!(
-                    "route path prefix \"/p{i}/\" from [10.0.0.0/8, 10.{}.{}.0/24] -> b{i}",
-                    (i >> 8) & 255,
-                    i & 255
+                    "route path prefix \"/p{i}/\" from [10.0.0.0/8, {}] -> b{i}",
+                    net24(i)
                 )
             })
         },
@@ -166,11 +170,7 @@ const KINDS: &[Kind] = &[
         args: &["check"],
         source: |n| {
             routes_to(n, |i| {
-                format!(
-                    "route path prefix \"/p{i}/\" from [10.{}.{}.0/24] -> b{i}",
-                    (i >> 8) & 255,
-                    i & 255
-                )
+                format!("route path prefix \"/p{i}/\" from [{}] -> b{i}", net24(i))
             })
             .replace("{ server s", "{ allow = [192.168.0.0/16] server s")
             .replace("  bind :80\n", "  bind :80\n  allow = [10.0.0.0/8]\n")

@@ -441,6 +441,11 @@ impl Frontend {
         self.binds.iter().any(|b| b.redirect_https)
     }
 
+    /// Where each route sends its requests, in order, then the default's.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        self.routes.iter().map(|r| &r.target).chain(&self.default)
+    }
+
     /// The backends the frontend sends requests to, in order: each route's
     /// that does not redirect (with the route), then the default's (with
     /// `None`: it takes any request no route took).

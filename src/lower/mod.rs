@@ -212,10 +212,7 @@ impl<'a> Answers<'a> {
         let mut numbers = std::collections::HashMap::new();
         let mut statuses = Vec::new();
         // Each frontend's routes, then its default.
-        let targets = env
-            .frontends
-            .iter()
-            .flat_map(|fe| fe.routes.iter().map(|r| &r.target).chain(&fe.default));
+        let targets = env.frontends.iter().flat_map(model::Frontend::targets);
         for target in targets {
             match target {
                 model::Target::Redirect(url) => {

@@ -600,14 +600,13 @@ impl<'a> Maps<'a> {
                 .backends
                 .iter()
                 .map(|b| b.name.as_str().into())
-                .chain(base.frontends.iter().flat_map(|f| {
-                    f.routes
+                .chain(
+                    base.frontends
                         .iter()
-                        .map(|r| &r.target)
-                        .chain(&f.default)
+                        .flat_map(model::Frontend::targets)
                         .filter(|t| matches!(t, model::Target::Deny(_)))
-                        .filter_map(model::Target::map_backend)
-                }))
+                        .filter_map(model::Target::map_backend),
+                )
                 .collect(),
         }
     }
