@@ -302,6 +302,9 @@ pub struct Frontend {
     pub default: Option<Target>,
     pub maxconn: Option<u32>,
     pub timeout_client: Option<u64>,
+    /// How long a tcp frontend that reads its clients' TLS hellos (see
+    /// [`Frontend::reads_hello`]) waits for one (ms), where written.
+    pub timeout_hello: Option<u64>,
     /// Requests announcing a larger body (`Content-Length`, bytes) get 413.
     pub max_body: Option<u64>,
     /// Client networks allowed in (CIDR); everyone when empty.
@@ -579,6 +582,27 @@ pub enum NotEntry {
 }
 
 impl Frontend {
+    /// How long a frontend waits for a client's TLS hello where
+    /// `timeout_hello` is not written (ms).
+    pub const HELLO_WAIT: u64 = 5_000;
+
+    /// Whether the frontend reads the server name of each client's TLS
+    /// hello before it routes: a tcp frontend that routes by host and
+    /// passes TLS through (one that ends TLS reads the name from its own
+    /// session).
+    pub fn reads_hello(&self) -> bool {
+        self.mode == Mode::Tcp
+            && self.binds.iter().all(|b| b.tls.is_none())
+            && self.routes.iter().any(|r| r.host.is_some())
+    }
+
+    /// How long the frontend waits for a client's TLS hello (ms): a
+    /// client that sends other bytes goes to the default at once, one
+    /// that sends nothing when the wait ends.
+    pub fn hello_wait(&self) -> u64 {
+        self.timeout_hello.unwrap_or(Self::HELLO_WAIT)
+    }
+
     /// For each route, whether it is an entry of the routes map (when the
     /// environment has one; see `lower::RouteMap`), or why it stays a
     /// `use_backend` rule. An entry is a host name, alone, with an exact
@@ -1246,6 +1270,7 @@ mod tests {
             default: Some(Target::Backend("default".into())),
             maxconn: None,
             timeout_client: None,
+            timeout_hello: None,
             max_body: None,
             allow: Vec::new(),
             rate_limit: None,

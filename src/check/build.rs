@@ -277,7 +277,7 @@ pub(super) fn env<'a>(
     };
     for decl in frontend_decls {
         let errors = ctx.diags.error_count();
-        let (fe, complete) = frontend(&mut ctx, decl, &backend_names);
+        let (fe, complete) = frontend(&mut ctx, decl, &backend_names, &defaults);
         frontends.push(fe);
         if !complete || ctx.diags.error_count() > errors {
             tainted.frontends.insert(decl.name.name.to_string());
@@ -1281,6 +1281,7 @@ fn frontend<'a>(
     ctx: &mut Ctx<'a, '_>,
     decl: &'a ast::Decl,
     backends: &KnownBackends,
+    defaults: &model::Defaults,
 ) -> (model::Frontend, bool) {
     let mut complete = true;
     name_length(ctx, &decl.name);
@@ -1300,6 +1301,7 @@ fn frontend<'a>(
         default: None,
         maxconn: rec.int("maxconn").map(|n| n as u32),
         timeout_client: rec.duration("timeout_client"),
+        timeout_hello: rec.duration("timeout_hello"),
         max_body: rec.size("max_body"),
         forwarded_for: rec
             .enumeration("forwarded_for")
@@ -1420,7 +1422,113 @@ fn frontend<'a>(
     if tcp.is_some() {
         server_names(ctx, &fe);
     }
+    if mode_known {
+        complete &= hello_wait(ctx, &fe, &rec, defaults);
+    }
     (fe, complete)
+}
+
+/// The wait of frontend `fe` for its clients' TLS hellos: `timeout_hello`
+/// where the frontend reads them (see [`model::Frontend::reads_hello`]),
+/// E0304 in an HTTP frontend and E0300 in a tcp frontend that reads none
+/// (false then); W0018 where the client's timeout, the frontend's or the
+/// defaults', ends first: HAProxy closes a connection that sent nothing
+/// then, before the default takes it (proven on a real HAProxy).
+fn hello_wait(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, defaults: &model::Defaults) -> bool {
+    let written = rec.span("timeout_hello");
+    if let Some(at) = written {
+        let help = "remove it: only a tcp frontend that routes by `host` and passes TLS \
+                    through waits for a client's TLS hello, to read the server name";
+        let refusal = if fe.mode == model::Mode::Http {
+            Some(
+                Diagnostic::new(
+                    Code::WrongMode,
+                    at,
+                    format!(
+                        "`timeout_hello` needs `mode = tcp`, and frontend `{}` is an HTTP one",
+                        fe.name
+                    ),
+                )
+                .help(format!(
+                    "{help}; an HTTP frontend waits for a request up to \
+                     `timeout_http_request` (in `defaults`)"
+                )),
+            )
+        } else if !fe.reads_hello() {
+            let why = match fe.binds.iter().find(|b| b.tls.is_some()) {
+                Some(bind) => (
+                    bind.origin,
+                    "HAProxy ends TLS here: its own handshake reads the name",
+                ),
+                None => (fe.origin, "no route of this frontend is by `host`"),
+            };
+            Some(
+                Diagnostic::new(
+                    Code::Contradiction,
+                    at,
+                    format!("tcp frontend `{}` waits for no TLS hello", fe.name),
+                )
+                .label(why.0, why.1)
+                .help(help),
+            )
+        } else {
+            None
+        };
+        if let Some(diag) = refusal {
+            ctx.diags.push(diag);
+            return false;
+        }
+        if fe.timeout_hello == Some(0) {
+            ctx.diags.push(
+                Diagnostic::new(Code::OutOfRange, at, "a wait of 0 reads no TLS hello").help(
+                    "a client's hello may come in more than one packet: wait at least `100ms`",
+                ),
+            );
+            return false;
+        }
+    }
+    if !fe.reads_hello() {
+        return true;
+    }
+    let wait = fe.hello_wait();
+    let client = fe.timeout_client.unwrap_or(defaults.timeout_client);
+    // `timeout client 0` is no timeout.
+    if client == 0 || wait < client {
+        return true;
+    }
+    let at = written
+        .or_else(|| {
+            fe.routes
+                .iter()
+                .find(|r| r.host.is_some())
+                .map(|r| r.origin)
+        })
+        .unwrap_or(fe.origin);
+    let whose = match rec.span("timeout_client") {
+        Some(_) => "its `timeout_client`",
+        None => "the defaults' `timeout_client`",
+    };
+    let mut diag = Diagnostic::new(
+        Code::HelloOutlastsClient,
+        at,
+        format!(
+            "tcp frontend `{}` waits {} for a TLS hello, and {whose} of {} closes a \
+             connection that sent nothing first",
+            fe.name,
+            crate::lower::duration(wait),
+            crate::lower::duration(client),
+        ),
+    )
+    .help(format!(
+        "a client whose server speaks first never reaches the default: set \
+         `timeout_hello` below {}, or lengthen `timeout_client`",
+        crate::lower::duration(client)
+    ));
+    if let Some(client_at) = rec.span("timeout_client") {
+        diag = diag.label(client_at, "the client's timeout");
+    }
+    ctx.diags.push(diag);
+    true
 }
 
 /// Whether `item` of a tcp frontend can be: E0304 for a header, a route

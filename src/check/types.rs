@@ -347,6 +347,7 @@ pub static FRONTEND: Schema = Schema {
     fields: &[
         ("maxconn", MAXCONN),
         ("timeout_client", Ty::Timeout),
+        ("timeout_hello", Ty::Timeout),
         ("allow", Ty::List(&Ty::Cidr)),
         ("rate_limit", Ty::Record(&RATE_LIMIT)),
         ("max_body", Ty::Size),

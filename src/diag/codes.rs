@@ -700,6 +700,30 @@ Example:
 
 Fix: add the route's networks to the backend's `allow`, or send those
 clients to another backend.";
+
+    /// A tcp frontend's clients time out before its wait for their TLS hello ends.
+    HelloOutlastsClient = "W0018", Warning, "hello-outlasts-client",
+"A tcp frontend that routes by `host` and passes TLS through reads the
+server name from each client's TLS hello, and waits for it up to
+`timeout_hello` (5s unless written): a client that sends other bytes goes
+to the default at once, one that sends nothing (a protocol whose server
+speaks first: SMTP, MySQL) when the wait ends. HAProxy closes a
+connection that sends nothing when the client's timeout ends
+(`timeout_client`, the frontend's or the defaults'): where that comes
+first, such a client is cut off instead of reaching the default.
+
+Example:
+
+    frontend edge {
+      mode = tcp
+      bind :8443
+      timeout_client = 3s
+      route host \"api.example.com\" -> api   // waits 5s for a hello
+      default -> legacy                        // its server speaks first
+    }
+
+Fix: make `timeout_hello` shorter than the client's timeout
+(`timeout_hello = 1s`), or the client's timeout longer.";
 }
 
 impl Code {

@@ -448,8 +448,9 @@ fn binds_and_limits(fe: &model::Frontend) -> Vec<Vec<Word<'_>>> {
 /// pass TLS through, the name is read from the client's hello, which the
 /// frontend waits for: a client that sends other bytes goes to the
 /// default at once, one that sends nothing (its server speaks first)
-/// after five seconds. Where they end TLS, the name is HAProxy's own
-/// session's (the checker keeps a frontend to one of the two).
+/// when the wait ends (`timeout_hello`, five seconds unless written).
+/// Where they end TLS, the name is HAProxy's own session's (the checker
+/// keeps a frontend to one of the two).
 fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
     let mut lines = vec![
         vec![syn("mode"), syn("tcp")],
@@ -468,8 +469,12 @@ fn tcp_frontend(fe: &model::Frontend) -> Section<'_> {
     } else {
         "req.ssl_sni"
     };
-    if !ends_tls && fe.routes.iter().any(|r| r.host.is_some()) {
-        lines.push(["tcp-request", "inspect-delay", "5s"].map(syn).to_vec());
+    if fe.reads_hello() {
+        lines.push(vec![
+            syn("tcp-request"),
+            syn("inspect-delay"),
+            val(duration(fe.hello_wait())),
+        ]);
         lines.push(
             [
                 "tcp-request",

@@ -649,6 +649,11 @@ fn frontend_fields(f: &model::Frontend, fits: &Fits) -> Fields {
         "timeout_client",
         &f.timeout_client.map(lower::duration),
     );
+    opt(
+        &mut fields,
+        "timeout_hello",
+        &f.timeout_hello.map(lower::duration),
+    );
     if !f.allow.is_empty() {
         fields.push(("allow", f.allow.join(", ")));
     }

@@ -2176,6 +2176,88 @@ fn tcp_routes_follow_the_tls_server_name_on_a_real_haproxy() {
     assert_eq!(reached, "other");
 }
 
+/// A tcp frontend's wait for a TLS hello on a real HAProxy: a client that
+/// sends nothing (its server speaks first) reaches the default when
+/// `timeout_hello` ends, not after the five seconds of a wait not written;
+/// and where the client's timeout is shorter than the wait (W0018, which
+/// `check` reports), HAProxy closes the connection at that timeout, and
+/// the default never sees it.
+#[test]
+fn tcp_frontends_wait_for_a_hello_as_long_as_written_on_a_real_haproxy() {
+    use std::io::{Read, Write};
+    // The default's server speaks first: it greets each connection.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let legacy = listener.local_addr().unwrap().port();
+    let (greeted, greeted_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.write_all(b"220 legacy\n");
+            let _ = greeted.send(());
+        }
+    });
+    let (quick, cut) = (free_port(), free_port());
+    let source = format!(
+        "backend api {{ mode = tcp\n  server a = 127.0.0.1:{unused} }}\n\
+         backend legacy {{ mode = tcp\n  server l = 127.0.0.1:{legacy} }}\n\
+         frontend quick {{\n  mode = tcp\n  bind 127.0.0.1:{quick}\n  \
+         timeout_hello = 1s\n  route host \"api.example.com\" -> api\n  \
+         default -> legacy\n}}\n\
+         frontend cut {{\n  mode = tcp\n  bind 127.0.0.1:{cut}\n  \
+         timeout_client = 1s\n  route host \"api.example.com\" -> api\n  \
+         default -> legacy\n}}\n",
+        unused = free_port(),
+    );
+    let run = tempfile::tempdir().unwrap();
+    let project = TempProject::single(&format!(
+        "env test\ndefaults {{ socket = \"{}\" }}\n{source}",
+        run.path().join("admin.sock").display()
+    ));
+    let compilation = project.compile();
+    let warned: Vec<_> = compilation
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(warned, ["W0018"], "{:?}", compilation.diagnostics);
+    let cfg = compilation.outputs().remove(0).haproxy_cfg;
+    let _haproxy = start_cfg(run, &cfg);
+
+    // A silent client of `quick`: greeted by the default after the wait.
+    let started = std::time::Instant::now();
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", quick)).unwrap();
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut greeting = [0u8; 11];
+    client.read_exact(&mut greeting).unwrap();
+    let waited = started.elapsed();
+    assert_eq!(&greeting, b"220 legacy\n");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(4_000),
+        "greeted after {waited:?}"
+    );
+    greeted_rx.recv_timeout(TIMEOUT).unwrap();
+
+    // A silent client of `cut`: closed at its one-second timeout, before
+    // the five-second wait for its hello ends.
+    let started = std::time::Instant::now();
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", cut)).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(8)))
+        .unwrap();
+    let mut reply = Vec::new();
+    let _ = client.read_to_end(&mut reply);
+    let waited = started.elapsed();
+    assert!(reply.is_empty(), "{reply:?}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(4_000),
+        "closed after {waited:?}"
+    );
+    assert!(
+        greeted_rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the default's server saw the connection"
+    );
+}
+
 /// `check = tcp { ... }` on a real HAProxy: a server that accepts the
 /// connection is up (`L4OK`), whatever it speaks; one that refuses it is
 /// down (`L4CON`); one whose own port is closed is up by the check's
