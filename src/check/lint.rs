@@ -45,8 +45,9 @@ pub(super) fn env(
         .iter()
         .filter(|f| !tainted.frontends.contains(&f.name))
     {
-        let shadowed = shadowing(&fe.routes);
-        shadowed_routes(fe, &shadowed, diags);
+        let set = headers_set(fe);
+        let shadowed = shadowing(&fe.routes, &set);
+        shadowed_routes(fe, &shadowed, &set, diags);
         // A tcp frontend's routes are never entries, and need not be.
         if env.routes_map().is_some() && fe.mode == model::Mode::Http {
             map_entries(fe, &shadowed, diags);
@@ -292,10 +293,65 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
 /// every request it matches: one of the same host (or of none, or a
 /// wildcard over it) with no path, an equal exact path, or a prefix of its
 /// path: `shadowed` is [`shadowing`]'s answer for each route.
-fn shadowed_routes(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Diagnostics) {
+/// For each route of `fe` by a request header, the header the frontend
+/// itself sets on every request before any route, where that is one the
+/// route takes (of any value, or of the value it wants): such a route
+/// matches as one without the header (proven on a real HAProxy,
+/// `header_routes_see_the_frontends_own_header_changes_`). Empty when no
+/// route is so matched.
+fn headers_set(fe: &model::Frontend) -> Vec<Option<&model::Header>> {
+    if fe.request_headers.is_empty() || fe.routes.iter().all(|r| r.header.is_none()) {
+        return Vec::new();
+    }
+    let set: Vec<Option<&model::Header>> = fe
+        .routes
+        .iter()
+        .map(|route| {
+            let wanted = route.header.as_ref()?;
+            // The last one the frontend sets of the name is what routes see.
+            let set = (fe.request_headers.iter().rev())
+                .find(|h| h.name.eq_ignore_ascii_case(&wanted.name))?;
+            (wanted.value.is_none() || wanted.value.as_ref() == Some(&set.value)).then_some(set)
+        })
+        .collect();
+    if set.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    set
+}
+
+fn shadowed_routes(
+    fe: &model::Frontend,
+    shadowed: &[Option<usize>],
+    set: &[Option<&model::Header>],
+    diags: &mut Diagnostics,
+) {
     for (route, &earlier) in fe.routes.iter().zip(shadowed) {
-        if let Some(earlier) = earlier {
-            let earlier = &fe.routes[earlier];
+        if let Some(at) = earlier {
+            let earlier = &fe.routes[at];
+            // The earlier route by a header the frontend sets: it takes
+            // every request of its host, path and networks.
+            if let Some(Some(header)) = set.get(at) {
+                let value = match &header.value {
+                    model::Text::Literal(value) => format!("`{value}`"),
+                    model::Text::Secret(name) => format!("secret(\"{name}\")"),
+                };
+                diags.push(
+                    Diagnostic::new(Code::ShadowedRoute, route.origin, "route can never match")
+                        .label(
+                            earlier.origin,
+                            format!(
+                                "takes them all: the frontend sets `{}` to {value} first",
+                                header.name
+                            ),
+                        )
+                        .help(
+                            "route by a header that clients send, or set this one in the \
+                             backend (after routing)",
+                        ),
+                );
+                continue;
+            }
             // The same host and path again: nothing to reorder.
             let same = earlier.host == route.host
                 && earlier.path == route.path
@@ -408,7 +464,7 @@ fn map_entries(fe: &model::Frontend, shadowed: &[Option<usize>], diags: &mut Dia
 /// itself with every route before it. Every scope's tables are shared, so
 /// a frontend with thousands of hosts allocates a few tables, not a few
 /// for each host.
-fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
+fn shadowing(routes: &[model::Route], set: &[Option<&model::Header>]) -> Vec<Option<usize>> {
     /// A header's name in lower case, and its value (`None` for any).
     type Header<'a> = (&'a str, Option<&'a model::Text>);
     /// A host (`None` for every host), and the numbers of a header and of
@@ -511,10 +567,16 @@ fn shadowing(routes: &[model::Route]) -> Vec<Option<usize>> {
     }
     // Header names compare without case; networks in any order. Most
     // frontends have neither: then no route has an entry.
+    // A route by a header the frontend sets (see `headers_set`) matches
+    // as one without it.
     let names: Vec<Option<String>> = if routes.iter().any(|r| r.header.is_some()) {
         routes
             .iter()
-            .map(|r| Some(r.header.as_ref()?.name.to_ascii_lowercase()))
+            .enumerate()
+            .map(|(i, r)| match set.get(i) {
+                Some(Some(_)) => None,
+                _ => Some(r.header.as_ref()?.name.to_ascii_lowercase()),
+            })
             .collect()
     } else {
         Vec::new()
@@ -1253,7 +1315,7 @@ mod tests {
                     origin: Span { start: 0, end: 0 },
                 })
                 .collect();
-            proptest::prop_assert_eq!(shadowing(&routes), naive(&routes));
+            proptest::prop_assert_eq!(shadowing(&routes, &[]), naive(&routes));
         }
     }
 }

@@ -441,7 +441,10 @@ from `10.1.0.0/16`, the office before the company); nor does a route to the exac
 the frontend answers itself (`monitor_uri`), which comes before any route,
 nor one from networks that the frontend's `allow` refuses, nor one by a
 request header that the frontend removes (`remove_request_headers`) or
-sets to another value (`request_header`) as requests come in.
+sets to another value (`request_header`) as requests come in. A route by a
+header that the frontend sets to the value it wants (or to any, for a
+route of any value) takes every request of its host and path, and covers
+the routes after it as a route without the header would.
 
 Example:
 

@@ -1548,7 +1548,9 @@ fn header_routes_match_on_a_real_haproxy() {
 /// What `W0002` says of routes by a header the frontend changes, on a real
 /// HAProxy: a header it removes never reaches a route, whatever the client
 /// sent, and one it sets has the frontend's value by the time requests
-/// are routed (the last one set, removed first).
+/// are routed (the last one set, removed first): a route by it of that
+/// value takes every request of its path, and the route of that path after
+/// it none.
 #[test]
 fn header_routes_see_the_frontends_own_header_changes_on_a_real_haproxy() {
     let front = free_port();
@@ -1564,6 +1566,7 @@ fn header_routes_see_the_frontends_own_header_changes_on_a_real_haproxy() {
   route header "x-debug" -> debug
   route path prefix "/a/" header "X-Env" "production" -> debug
   route path prefix "/b/" header "X-Env" "prod" -> debug
+  route path prefix "/b/" -> web
   route path prefix "/d/" header "X-Internal" "yes" -> debug
   route path prefix "/e/" header "X-Internal" "no" -> debug
   default -> web
@@ -1576,13 +1579,13 @@ fn header_routes_see_the_frontends_own_header_changes_on_a_real_haproxy() {
         run.path().join("admin.sock").display()
     ));
     let compiled = project.compile();
-    // The three routes that can never match, and no other.
+    // The four routes that can never match, and no other.
     let never = compiled
         .diagnostics
         .iter()
         .filter(|d| d.code == haptic::diag::Code::ShadowedRoute)
         .count();
-    assert_eq!(never, 3, "{}", support::rendered(&compiled));
+    assert_eq!(never, 4, "{}", support::rendered(&compiled));
     let cfg = compiled.outputs().remove(0).haproxy_cfg;
     let haproxy = Haproxy::start(&cfg, &run.path().join("admin.sock"));
     for (path, headers, backend) in [
