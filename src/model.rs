@@ -30,6 +30,40 @@ impl Env {
             .as_deref()
             .filter(|_| self.frontends.iter().any(|f| f.mode == Mode::Http))
     }
+
+    /// The names of the secrets the environment's configuration expands
+    /// from HAProxy's environment at start, sorted, each once: the stats
+    /// page's password, the password hashes of `basic_auth`, the values of
+    /// headers set or matched.
+    pub fn secrets(&self) -> Vec<&str> {
+        fn headers<'a>(set: &'a [Header], got: &'a [Header]) -> impl Iterator<Item = &'a Text> {
+            set.iter().chain(got).map(|h| &h.value)
+        }
+        let mut texts: Vec<&Text> = Vec::new();
+        texts.extend(self.stats.as_ref().map(|s| &s.password));
+        for fe in &self.frontends {
+            texts.extend(headers(&fe.request_headers, &fe.response_headers));
+            let routes = fe
+                .routes
+                .iter()
+                .filter_map(|r| r.header.as_ref()?.value.as_ref());
+            texts.extend(routes);
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for be in &self.backends {
+            texts.extend(headers(&be.request_headers, &be.response_headers));
+            if let Some(auth) = &be.basic_auth {
+                names.extend(auth.users.iter().map(|(_, hash)| hash.as_str()));
+            }
+        }
+        names.extend(texts.into_iter().filter_map(|text| match text {
+            Text::Secret(name) => Some(name.as_str()),
+            Text::Literal(_) => None,
+        }));
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 /// A HAProxy version haptic writes for (`haproxy = "2.6"` in `haptic.toml`).

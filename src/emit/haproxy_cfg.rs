@@ -17,6 +17,7 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
     // About 90 bytes a server line, 200 a backend's others.
     out.expect(servers * 90 + env.backends.len() * 200);
     out.text().push_str(&header(provenance));
+    secrets_required(env, out.text());
     let (mut before, after) = lower::frame(env);
     let fingerprint = fingerprint_of(env, &before, &after);
     if let Some(global) = before.first_mut() {
@@ -150,6 +151,36 @@ fn header(provenance: &Provenance) -> String {
         out.push('\n');
     }
     out
+}
+
+/// For each secret of `env`, a conditional block that stops HAProxy (and
+/// `haproxy -c`) with a message naming the secret when its variable is not
+/// set: HAProxy would expand it to nothing, which drops an argument (an
+/// error far from the cause) or, in `stats auth`, leaves the page's
+/// password empty. (A variable set to nothing is not caught: comparing
+/// the value in a condition would splice it into the condition's text.)
+fn secrets_required(env: &model::Env, out: &mut String) {
+    let secrets = env.secrets();
+    if secrets.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n# HAProxy expands each secret from its environment at start, and refuses to start without it\n",
+    );
+    for name in secrets {
+        // A secret's name is a variable's (checked: E0207), which needs
+        // no quoting here nor in the message.
+        debug_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        for part in [
+            ".if !defined(",
+            name,
+            ")\n    .alert \"secret ",
+            name,
+            " is not set in HAProxy's environment\"\n.endif\n",
+        ] {
+            out.push_str(part);
+        }
+    }
 }
 
 /// Appends sections, each after a blank line.

@@ -182,3 +182,51 @@ fn readme_names_every_guard_rule_and_warning() {
         }
     }
 }
+
+/// A secret whose variable is not set in HAProxy's environment stops
+/// HAProxy (here `haproxy -c`) with a message that names it, instead of
+/// being expanded to nothing: the stats page of the shop's production
+/// would otherwise take the user `ops` with an empty password, and a
+/// header's value would vanish into an error about its arguments.
+#[test]
+fn an_unset_secret_stops_haproxy_with_its_name() {
+    let dir = support::repo_root().join("examples/shop");
+    let compilation = haptic::driver::compile(&dir).expect("example loads");
+    let output = compilation
+        .outputs()
+        .into_iter()
+        .find(|o| o.env == "production")
+        .expect("the shop has production");
+    let (cfg, secrets) = support::for_test_machine(&output.haproxy_cfg);
+    assert!(
+        secrets.contains(&"STATS_PASSWORD".to_string()),
+        "{secrets:?}"
+    );
+    let run = tempfile::tempdir().unwrap();
+    let path = run.path().join("haproxy.cfg");
+    std::fs::write(&path, &cfg).unwrap();
+    let check = |unset: Option<&str>| {
+        let mut command = std::process::Command::new(support::haproxy());
+        command.args(["-c", "-f"]).arg(&path);
+        for name in &secrets {
+            match Some(name.as_str()) == unset {
+                true => command.env_remove(name),
+                false => command.env(name, "test-secret-value"),
+            };
+        }
+        command.output().expect("run haproxy -c")
+    };
+    assert!(check(None).status.success(), "every secret set");
+    for name in &secrets {
+        let out = check(Some(name));
+        let said = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{name} unset, yet accepted");
+        assert!(
+            said.contains(&format!(
+                "secret {name} is not set in HAProxy's environment"
+            )),
+            "{name}: {said}"
+        );
+    }
+}

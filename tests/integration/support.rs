@@ -205,6 +205,14 @@ pub fn with_map_at(cfg: &str, path: &Path) -> String {
 
 fn check_in(cfg: &str, dir: &tempfile::TempDir) -> Result<(), String> {
     let (cfg, secrets) = for_test_machine(cfg);
+    // Every secret the configuration expands, and no other, stops HAProxy
+    // with its name where its variable is not set.
+    let required: Vec<String> = cfg
+        .lines()
+        .filter_map(|l| l.strip_prefix(".if !defined(")?.strip_suffix(')'))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(required, secrets, "the secrets required are those expanded");
     let path = dir.path().join("haproxy.cfg");
     std::fs::write(&path, &cfg).unwrap();
     let mut command = Command::new(haproxy());
