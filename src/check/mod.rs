@@ -6,6 +6,7 @@
 
 mod bodies;
 mod build;
+pub mod docs;
 mod lint;
 pub(crate) mod net;
 mod openssl;

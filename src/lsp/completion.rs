@@ -126,6 +126,8 @@ pub struct Candidate {
     pub kind: Kind,
     /// What it is: a field's type, an enum value's field.
     pub detail: Option<String>,
+    /// What it does: a field's explanation.
+    pub doc: Option<&'static str>,
 }
 
 /// The candidates at the end of `before` (the text of a file up to the
@@ -154,11 +156,17 @@ pub fn describe(ty: Ty) -> String {
 }
 
 /// The field `word` of the block that the end of `before` is in, with
-/// its type, if it is one (`balance` in a backend).
-pub fn field(before: &str, word: &str, symbols: &Symbols) -> Option<(&'static str, Ty)> {
+/// its type and what it does, if it is one (`balance` in a backend).
+pub fn field(
+    before: &str,
+    word: &str,
+    symbols: &Symbols,
+) -> Option<(&'static str, Ty, Option<&'static str>)> {
     let tokens = lex(before);
     let (block, _) = place(&tokens, symbols);
-    block.schema()?.field(word)
+    let schema = block.schema()?;
+    let (name, ty) = schema.field(word)?;
+    Some((name, ty, crate::check::docs::field(schema.kind, name)))
 }
 
 /// The candidates, each label once (a project may have 20,000 backends:
@@ -171,12 +179,23 @@ struct Out {
 
 impl Out {
     fn add(&mut self, label: impl Into<String>, kind: Kind, detail: Option<String>) {
+        self.add_with_doc(label, kind, detail, None);
+    }
+
+    fn add_with_doc(
+        &mut self,
+        label: impl Into<String>,
+        kind: Kind,
+        detail: Option<String>,
+        doc: Option<&'static str>,
+    ) {
         let label = label.into();
         if self.seen.insert(label.clone()) {
             self.list.push(Candidate {
                 label,
                 kind,
                 detail,
+                doc,
             });
         }
     }
@@ -189,7 +208,8 @@ impl Out {
 
     fn fields(&mut self, schema: &Schema) {
         for (name, ty) in schema.fields {
-            self.add(*name, Kind::Field, Some(describe(*ty)));
+            let doc = crate::check::docs::field(schema.kind, name);
+            self.add_with_doc(*name, Kind::Field, Some(describe(*ty)), doc);
         }
     }
 
@@ -807,7 +827,7 @@ mod tests {
             labels("let service = {\n  balance = "),
             crate::model::Balance::NAMES
         );
-        let field = |before: &str, word: &str| field(before, word, &symbols()).map(|(n, _)| n);
+        let field = |before: &str, word: &str| field(before, word, &symbols()).map(|(n, ..)| n);
         assert_eq!(field("let service = {\n  ", "balance"), Some("balance"));
         assert_eq!(field("let other = {\n  ", "balance"), None);
     }
@@ -815,7 +835,7 @@ mod tests {
     #[test]
     fn fields_by_block() {
         let field =
-            |before: &str, word: &str| field(before, word, &symbols()).map(|(name, _)| name);
+            |before: &str, word: &str| field(before, word, &symbols()).map(|(name, ..)| name);
         assert_eq!(field("backend api {\n  ", "balance"), Some("balance"));
         assert_eq!(field("frontend f {\n  ", "balance"), None);
         assert_eq!(

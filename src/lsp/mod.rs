@@ -499,6 +499,12 @@ impl Server {
                     label: c.label,
                     kind: Some(kind),
                     detail: c.detail,
+                    documentation: c.doc.map(|doc| {
+                        lsp_types::Documentation::MarkupContent(lsp_types::MarkupContent {
+                            kind: lsp_types::MarkupKind::Markdown,
+                            value: doc.to_string(),
+                        })
+                    }),
                     ..CompletionItem::default()
                 }
             })

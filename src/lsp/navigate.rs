@@ -392,8 +392,12 @@ impl Server {
                     .as_ref()
                     .and_then(|root| self.symbols.get(root))
                     .unwrap_or(&empty);
-                let (name, ty) = super::completion::field(&file.text[..start], word, symbols)?;
-                format!("`{name}`: {}", super::completion::describe(ty))
+                let (name, ty, doc) = super::completion::field(&file.text[..start], word, symbols)?;
+                let ty = super::completion::describe(ty);
+                match doc {
+                    Some(doc) => format!("`{name}`: {ty}\n\n{doc}"),
+                    None => format!("`{name}`: {ty}"),
+                }
             }
         };
         Some(markdown(value))

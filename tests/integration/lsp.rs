@@ -728,6 +728,30 @@ fn completion_offers_what_fits_the_place() {
     let fields = labels(5, 3, 0);
     assert!(fields.contains(&"timeout_server".to_string()), "{fields:?}");
     assert!(fields.contains(&"server".to_string()), "{fields:?}");
+    // A field comes with what it does.
+    let items = client.at(9, "textDocument/completion", &main, 3, 0);
+    let item = |label: &str| {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["label"] == label)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let doc = &item("sticky_cookie")["documentation"];
+    assert_eq!(doc["kind"], "markdown", "{doc}");
+    assert!(
+        doc["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("keeps a client on one server"),
+        "{doc}"
+    );
+    assert!(
+        item("server")["documentation"].is_null(),
+        "a statement, not a field"
+    );
 
     // A backend whose block does not parse any more is still offered.
     let text = "env production\nbackend web {\n  balance = = \n}\nfrontend f { bind :8080  default -> \n}\n";
@@ -746,7 +770,8 @@ fn completion_offers_what_fits_the_place() {
     client.stop();
 }
 
-/// Hovering a name shows where it is declared; hovering a field, its type.
+/// Hovering a name shows where it is declared; hovering a field, its type
+/// and what it does.
 #[test]
 fn hover_shows_declarations_and_field_types() {
     let text = "env production\nlet app_port: port = 8080\nbackend web {\n  balance = leastconn\n  server a = 10.0.0.1:app_port { weight = 5 }\n}\nfrontend f { bind :8080  default -> web }\n";
@@ -763,7 +788,13 @@ fn hover_shows_declarations_and_field_types() {
         "{}",
         hover(6, 3, 4)
     );
-    assert_eq!(hover(7, 4, 35), "`weight`: an integer within 0..=256");
+    assert_eq!(
+        hover(7, 4, 35),
+        format!(
+            "`weight`: an integer within 0..=256\n\n{}",
+            haptic::check::docs::field("server", "weight").unwrap()
+        )
+    );
     assert_eq!(hover(8, 3, 14), "", "an enum value: nothing to say");
     client.stop();
 
