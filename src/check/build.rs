@@ -1504,7 +1504,8 @@ fn hello_wait(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, defaults: &model::
                 .map(|r| r.origin)
         })
         .unwrap_or(fe.origin);
-    let whose = match rec.span("timeout_client") {
+    let client_at = rec.span("timeout_client");
+    let whose = match client_at {
         Some(_) => "its `timeout_client`",
         None => "the defaults' `timeout_client`",
     };
@@ -1524,7 +1525,7 @@ fn hello_wait(ctx: &mut Ctx, fe: &model::Frontend, rec: &Rec, defaults: &model::
          `timeout_hello` below {}, or lengthen `timeout_client`",
         crate::lower::duration(client)
     ));
-    if let Some(client_at) = rec.span("timeout_client") {
+    if let Some(client_at) = client_at {
         diag = diag.label(client_at, "the client's timeout");
     }
     ctx.diags.push(diag);

@@ -289,10 +289,6 @@ fn backend_servers(env: &model::Env, tainted: &Tainted, diags: &mut Diagnostics)
     }
 }
 
-/// A route is shadowed when an earlier route of the same frontend matches
-/// every request it matches: one of the same host (or of none, or a
-/// wildcard over it) with no path, an equal exact path, or a prefix of its
-/// path: `shadowed` is [`shadowing`]'s answer for each route.
 /// For each route of `fe` by a request header, the header the frontend
 /// itself sets on every request before any route, where that is one the
 /// route takes (of any value, or of the value it wants): such a route
@@ -320,6 +316,12 @@ fn headers_set(fe: &model::Frontend) -> Vec<Option<&model::Header>> {
     set
 }
 
+/// A route is shadowed when an earlier route of the same frontend matches
+/// every request it matches: one of the same host (or of none, or a
+/// wildcard over it) with no path, an equal exact path, or a prefix of its
+/// path: `shadowed` is [`shadowing`]'s answer for each route.
+/// `set` is [`headers_set`]'s: a route by a header the frontend sets takes
+/// every request of its host and path, and the label says why.
 fn shadowed_routes(
     fe: &model::Frontend,
     shadowed: &[Option<usize>],
