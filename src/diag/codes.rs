@@ -722,7 +722,7 @@ Example:
       bind :8443
       timeout_client = 3s
       route host \"api.example.com\" -> api   // waits 5s for a hello
-      default -> legacy                        // its server speaks first
+      default -> legacy                     // its server speaks first
     }
 
 Fix: make `timeout_hello` shorter than the client's timeout

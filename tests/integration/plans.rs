@@ -691,3 +691,63 @@ fn diff_against_a_revision_without_the_project() {
     assert!(stdout.contains("+ environment production"), "{stdout}");
     assert!(stdout.contains("+backend b"), "{stdout}");
 }
+
+/// The template's deploy job reads HAProxy's environment before its
+/// `haproxy -c`, so that the check expands the secrets as HAProxy does:
+/// the shop's production passes with the file its service reads, and
+/// stops, naming the secret, when the file lacks one.
+#[test]
+fn ci_template_checks_with_haproxys_own_environment() {
+    let template =
+        std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap();
+    let line = template
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("- set -a") && l.contains("/etc/default/haproxy"))
+        .expect("the deploy job reads HAProxy's environment")
+        .trim_start_matches("- ");
+    let dir = support::repo_root().join("examples/shop");
+    let output = haptic::driver::compile(&dir)
+        .expect("example loads")
+        .outputs()
+        .into_iter()
+        .find(|o| o.env == "production")
+        .unwrap();
+    let (cfg, secrets) = support::for_test_machine(&output.haproxy_cfg);
+    let run = tempfile::tempdir().unwrap();
+    let cfg_path = run.path().join("haproxy.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let env_file = run.path().join("default-haproxy");
+    let check = |lines: &[String]| {
+        std::fs::write(&env_file, lines.join("\n") + "\n").unwrap();
+        let script = format!(
+            "{}\n{} -c -f {}",
+            line.replace("/etc/default/haproxy", &env_file.display().to_string()),
+            support::haproxy(),
+            cfg_path.display()
+        );
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", &script]);
+        for name in &secrets {
+            command.env_remove(name);
+        }
+        command.output().expect("sh")
+    };
+    let all: Vec<String> = secrets
+        .iter()
+        .map(|n| format!("{n}=from-the-file"))
+        .collect();
+    let out = check(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = check(&all[1..]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("secret {} is not set", secrets[0])),
+        "{said}"
+    );
+}
