@@ -607,13 +607,17 @@ fn sarif_report_is_sarif_2_1_0() {
     assert_eq!(replacement["insertedContent"]["text"], "roundrobin");
 }
 
+/// The GitLab CI template.
+fn ci_template() -> String {
+    std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap()
+}
+
 /// Every `haptic ...` command of the GitLab CI template parses with this
 /// version of the command line.
 #[test]
 fn ci_template_commands_are_valid() {
     use clap::Parser;
-    let template =
-        std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap();
+    let template = ci_template();
     let mut seen = std::collections::BTreeSet::new();
     for line in template.lines() {
         let line = line.trim().trim_start_matches("- ");
@@ -647,8 +651,7 @@ fn ci_template_commands_are_valid() {
 /// that haptic writes.
 #[test]
 fn ci_template_finds_the_path_of_the_routes_map() {
-    let template =
-        std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap();
+    let template = ci_template();
     let line = template
         .lines()
         .find(|l| l.contains("sed -n"))
@@ -698,8 +701,7 @@ fn diff_against_a_revision_without_the_project() {
 /// stops, naming the secret, when the file lacks one.
 #[test]
 fn ci_template_checks_with_haproxys_own_environment() {
-    let template =
-        std::fs::read_to_string(support::repo_root().join("examples/ci/.gitlab-ci.yml")).unwrap();
+    let template = ci_template();
     let line = template
         .lines()
         .map(str::trim)
