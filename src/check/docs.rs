@@ -11,6 +11,82 @@ pub fn field(kind: &str, name: &str) -> Option<&'static str> {
         .map(|(_, _, doc)| *doc)
 }
 
+/// The explanation of value `value` of the enumeration field `field`
+/// (`leastconn` of `balance`).
+pub fn value(field: &str, value: &str) -> Option<&'static str> {
+    let field = match field {
+        "max_version" | "min" => "min_version",
+        field => field,
+    };
+    VALUES
+        .iter()
+        .find(|(f, v, _)| *f == field && *v == value)
+        .map(|(_, _, doc)| *doc)
+}
+
+static VALUES: &[(&str, &str, &str)] = &[
+    ("balance", "roundrobin", "Each server in turn, by weight; weights change without a reload."),
+    (
+        "balance",
+        "static-rr",
+        "Each server in turn, by weight, fixed at start: a weight changes only to 0 or back at runtime.",
+    ),
+    (
+        "balance",
+        "leastconn",
+        "The server with the fewest connections: for long sessions (WebSockets, databases).",
+    ),
+    (
+        "balance",
+        "first",
+        "The first server with a free connection slot (`maxconn`), in order: packs load onto few servers.",
+    ),
+    ("balance", "source", "A hash of the client's address: a client keeps its server while the servers stay."),
+    ("balance", "uri", "A hash of the request's path: a path keeps its server (caches)."),
+    ("balance", "random", "A random server, by weight (the better of two draws)."),
+    ("state", "ready", "The server takes traffic."),
+    (
+        "state",
+        "drain",
+        "The server takes no new clients (weight 0) but those it keeps by a sticky cookie; its health is still checked.",
+    ),
+    ("state", "maint", "The server takes no traffic and is not checked (maintenance)."),
+    ("http_reuse", "never", "A connection to a server serves one client's requests only."),
+    (
+        "http_reuse",
+        "safe",
+        "An idle connection is shared, but a client's first request gets a connection of its own (HAProxy's default).",
+    ),
+    ("http_reuse", "aggressive", "An idle connection proven reusable is shared, first requests included."),
+    ("http_reuse", "always", "An idle connection is always shared: for servers known to keep them open."),
+    ("mode", "http", "Reads HTTP requests: routes by host, path and header, headers, redirects."),
+    ("mode", "tcp", "Passes the bytes of each connection on as they come."),
+    (
+        "forwarded_for",
+        "replace",
+        "`X-Forwarded-For` is the client's address alone: a client's own is dropped (HAProxy at the edge).",
+    ),
+    (
+        "forwarded_for",
+        "append",
+        "The client's address is added to the `X-Forwarded-For` a proxy in front sent.",
+    ),
+    ("request_id", "replace", "Every request gets a new UUID in `X-Request-ID` (HAProxy at the edge)."),
+    ("request_id", "keep", "The `X-Request-ID` a proxy in front set is kept; a request without one gets one."),
+    ("client_verify", "required", "A client without a certificate signed by `client_ca` is refused."),
+    ("client_verify", "optional", "A client may present a certificate, which is then verified."),
+    ("verify", "required", "The server's certificate is verified against `ca`."),
+    ("verify", "none", "The server's certificate is not verified: encrypted, not authenticated (W0004)."),
+    ("min_version", "tls10", "TLS 1.0: only for the oldest clients (Mozilla's `old` profile; W0003 in production)."),
+    ("min_version", "tls11", "TLS 1.1: weak (W0003 in production)."),
+    ("min_version", "tls12", "TLS 1.2 (Mozilla's `intermediate` profile)."),
+    ("min_version", "tls13", "TLS 1.3 (Mozilla's `modern` profile)."),
+    ("method", "GET", "The check asks with `GET` (the default)."),
+    ("method", "HEAD", "The check asks with `HEAD`: the headers alone, no body."),
+    ("method", "OPTIONS", "The check asks with `OPTIONS`."),
+    ("method", "POST", "The check asks with `POST`, without a body."),
+];
+
 const TIMEOUT_CONNECT: &str =
     "How long HAProxy waits for a server to accept a connection (`timeout connect`).";
 const TIMEOUT_SERVER: &str =
@@ -281,6 +357,23 @@ mod tests {
                 &types::DNS,
             ])
             .chain(types::GUARDS.iter().map(|rule| rule.options))
+    }
+
+    #[test]
+    fn every_value_of_an_enumeration_has_a_doc() {
+        for schema in schemas() {
+            for (name, ty) in schema.fields {
+                if let types::Ty::Enum(values) = ty {
+                    for value in *values {
+                        assert!(
+                            super::value(name, value).is_some(),
+                            "no doc for `{value}` of `{name}` in a {}",
+                            schema.kind
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -581,7 +581,8 @@ fn value(field: &str, ty: Ty, symbols: &Symbols, out: &mut Out) {
     match ty {
         Ty::Enum(values) => {
             for v in values {
-                out.add(*v, Kind::Value, Some(field.to_string()));
+                let doc = crate::check::docs::value(field, v);
+                out.add_with_doc(*v, Kind::Value, Some(field.to_string()), doc);
             }
         }
         Ty::Bool => out.keywords(&["true", "false"]),

@@ -392,11 +392,30 @@ impl Server {
                     .as_ref()
                     .and_then(|root| self.symbols.get(root))
                     .unwrap_or(&empty);
-                let (name, ty, doc) = super::completion::field(&file.text[..start], word, symbols)?;
-                let ty = super::completion::describe(ty);
-                match doc {
-                    Some(doc) => format!("`{name}`: {ty}\n\n{doc}"),
-                    None => format!("`{name}`: {ty}"),
+                match super::completion::field(&file.text[..start], word, symbols) {
+                    Some((name, ty, doc)) => {
+                        let ty = super::completion::describe(ty);
+                        match doc {
+                            Some(doc) => format!("`{name}`: {ty}\n\n{doc}"),
+                            None => format!("`{name}`: {ty}"),
+                        }
+                    }
+                    // `balance = leastconn`: what the value does.
+                    None => {
+                        let field = before.strip_suffix('=')?.trim_end_matches([' ', '\t']);
+                        let field_at = name_range(&file.text, field.len())?;
+                        let (name, ty, _) = super::completion::field(
+                            &file.text[..field_at.start],
+                            &file.text[field_at],
+                            symbols,
+                        )?;
+                        let crate::check::types::Ty::Enum(values) = ty else {
+                            return None;
+                        };
+                        values.contains(&word).then_some(())?;
+                        let doc = crate::check::docs::value(name, word)?;
+                        format!("`{name} = {word}`: {doc}")
+                    }
                 }
             }
         };

@@ -752,6 +752,21 @@ fn completion_offers_what_fits_the_place() {
         item("server")["documentation"].is_null(),
         "a statement, not a field"
     );
+    let items = client.at(10, "textDocument/completion", &main, 2, 12);
+    let leastconn = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["label"] == "leastconn")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        leastconn["documentation"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("fewest connections"),
+        "{leastconn}"
+    );
 
     // A backend whose block does not parse any more is still offered.
     let text = "env production\nbackend web {\n  balance = = \n}\nfrontend f { bind :8080  default -> \n}\n";
@@ -771,7 +786,7 @@ fn completion_offers_what_fits_the_place() {
 }
 
 /// Hovering a name shows where it is declared; hovering a field, its type
-/// and what it does.
+/// and what it does; hovering an enumeration's value, what it does.
 #[test]
 fn hover_shows_declarations_and_field_types() {
     let text = "env production\nlet app_port: port = 8080\nbackend web {\n  balance = leastconn\n  server a = 10.0.0.1:app_port { weight = 5 }\n}\nfrontend f { bind :8080  default -> web }\n";
@@ -795,7 +810,14 @@ fn hover_shows_declarations_and_field_types() {
             haptic::check::docs::field("server", "weight").unwrap()
         )
     );
-    assert_eq!(hover(8, 3, 14), "", "an enum value: nothing to say");
+    assert_eq!(
+        hover(8, 3, 14),
+        format!(
+            "`balance = leastconn`: {}",
+            haptic::check::docs::value("balance", "leastconn").unwrap()
+        ),
+        "an enum value: what it does"
+    );
     client.stop();
 
     // A guard's name: what the rule requires.
