@@ -153,7 +153,7 @@ static DOCS: &[(&str, &str, &str)] = &[
     (
         "server",
         "weight",
-        "The server's share of the traffic against the others' (0..=256, 100 unless written). Changes without a reload.",
+        "The server's share of the traffic against the others' (0..=256, 100 unless written). Changes without a reload (with `static-rr`, only to 0 and back).",
     ),
     (
         "server",
@@ -299,8 +299,8 @@ static DOCS: &[(&str, &str, &str)] = &[
     ("TLS policy", "client_verify", "`required` (the default) or `optional` client certificates."),
     // DNS
     ("DNS", "nameservers", "The name servers to ask: `[10.0.0.2:53]`; those of `/etc/resolv.conf` unless written."),
-    ("DNS", "hold_valid", "How long an answer is kept."),
-    ("DNS", "hold_nx", "How long a name that does not exist is kept as such."),
+    ("DNS", "hold_valid", "How long the last valid answer is kept."),
+    ("DNS", "hold_nx", "How long the last valid answer is kept once the name servers say the name does not exist."),
     ("DNS", "resolve_retries", "Queries sent before a name is given up as unresolved."),
     ("DNS", "timeout_retry", "How long to wait for an answer before asking again."),
     // defaults
