@@ -126,7 +126,7 @@ pub struct Candidate {
     pub kind: Kind,
     /// What it is: a field's type, an enum value's field.
     pub detail: Option<String>,
-    /// What it does: a field's explanation.
+    /// What it does: a field's or an enumeration value's explanation.
     pub doc: Option<&'static str>,
 }
 
