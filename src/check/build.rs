@@ -972,31 +972,6 @@ struct Tcp<'n> {
     at: Option<Span>,
 }
 
-/// The settings of a frontend that read or write HTTP.
-const HTTP_FRONTEND_FIELDS: &[&str] = &[
-    "error_pages",
-    "remove_request_headers",
-    "remove_response_headers",
-    "max_body",
-    "forwarded_for",
-    "forwarded_proto",
-    "monitor_uri",
-    "request_id",
-];
-
-/// The settings of a backend that read or write HTTP.
-const HTTP_BACKEND_FIELDS: &[&str] = &[
-    "error_pages",
-    "remove_request_headers",
-    "remove_response_headers",
-    "http_reuse",
-    "sticky_cookie",
-    "compress",
-    "strip_prefix",
-    "add_prefix",
-    "basic_auth",
-];
-
 impl<'n> Tcp<'n> {
     /// The mode of the block of `kind` whose fields are `rec`, and for
     /// `mode = tcp` what refuses HTTP in it, after it refused its fields
@@ -1020,8 +995,8 @@ impl<'n> Tcp<'n> {
             at: rec.span("mode"),
         };
         let http = match kind {
-            "frontend" => HTTP_FRONTEND_FIELDS,
-            _ => HTTP_BACKEND_FIELDS,
+            "frontend" => types::HTTP_FRONTEND_FIELDS,
+            _ => types::HTTP_BACKEND_FIELDS,
         };
         for (field, _, span) in &rec.fields {
             if http.contains(field) {

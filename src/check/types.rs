@@ -341,6 +341,37 @@ pub static RATE_LIMIT: Schema = Schema {
     ],
 };
 
+/// The settings of a frontend that read or write HTTP: refused in a tcp
+/// one (E0304).
+pub const HTTP_FRONTEND_FIELDS: &[&str] = &[
+    "error_pages",
+    "remove_request_headers",
+    "remove_response_headers",
+    "max_body",
+    "forwarded_for",
+    "forwarded_proto",
+    "monitor_uri",
+    "request_id",
+];
+
+/// The settings of a frontend that only a tcp one has (E0304 in an HTTP
+/// one).
+pub const TCP_FRONTEND_FIELDS: &[&str] = &["timeout_hello"];
+
+/// The settings of a backend that read or write HTTP: refused in a tcp
+/// one (E0304).
+pub const HTTP_BACKEND_FIELDS: &[&str] = &[
+    "error_pages",
+    "remove_request_headers",
+    "remove_response_headers",
+    "http_reuse",
+    "sticky_cookie",
+    "compress",
+    "strip_prefix",
+    "add_prefix",
+    "basic_auth",
+];
+
 pub static FRONTEND: Schema = Schema {
     kind: "frontend",
     heads: &[],

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::types::{self, Schema, Ty};
+use crate::model::Mode;
 use crate::syntax::ast::Item;
 
 /// The names a project declares, by kind, for completion.
@@ -207,7 +208,12 @@ impl Out {
     }
 
     fn fields(&mut self, schema: &Schema) {
-        for (name, ty) in schema.fields {
+        self.fields_but(schema, &[]);
+    }
+
+    /// The fields of `schema` but those of `refused`.
+    fn fields_but(&mut self, schema: &Schema, refused: &[&str]) {
+        for (name, ty) in schema.fields.iter().filter(|(n, _)| !refused.contains(n)) {
             let doc = crate::check::docs::field(schema.kind, name);
             self.add_with_doc(*name, Kind::Field, Some(describe(*ty)), doc);
         }
@@ -324,8 +330,9 @@ fn lex(text: &str) -> Vec<Tok<'_>> {
 #[derive(Debug, Clone, Copy)]
 enum Block {
     Top,
-    Backend,
-    Frontend,
+    /// With its `mode`, where written before the cursor.
+    Backend(Option<Mode>),
+    Frontend(Option<Mode>),
     Record(&'static Schema),
     /// A block whose contents haptic cannot tell (a record in a `let`).
     Unknown,
@@ -334,8 +341,8 @@ enum Block {
 impl Block {
     fn schema(self) -> Option<&'static Schema> {
         match self {
-            Block::Backend => Some(&types::BACKEND),
-            Block::Frontend => Some(&types::FRONTEND),
+            Block::Backend(_) => Some(&types::BACKEND),
+            Block::Frontend(_) => Some(&types::FRONTEND),
             Block::Record(schema) => Some(schema),
             Block::Top | Block::Unknown => None,
         }
@@ -366,12 +373,14 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>], symbols: &Symbols) -> (Block, &'t [Tok<'
                 square = 0;
             }
             Tok::Newline if square == 0 => {
+                note_mode(&mut stack, &tokens[start..i]);
                 if start < i {
                     before = start..i;
                 }
                 start = i + 1;
             }
             Tok::Punct('}') => {
+                note_mode(&mut stack, &tokens[start..i]);
                 if stack.len() > 1 {
                     stack.pop();
                 }
@@ -380,7 +389,10 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>], symbols: &Symbols) -> (Block, &'t [Tok<'
             }
             Tok::Punct('[') => square += 1,
             Tok::Punct(']') => square = square.saturating_sub(1),
-            Tok::Punct(',') if square == 0 => start = i + 1,
+            Tok::Punct(',') if square == 0 => {
+                note_mode(&mut stack, &tokens[start..i]);
+                start = i + 1;
+            }
             _ => {}
         }
     }
@@ -392,6 +404,25 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>], symbols: &Symbols) -> (Block, &'t [Tok<'
     (*stack.last().unwrap_or(&Block::Top), statement)
 }
 
+/// Records `statement`, if it is `mode = tcp` (or `http`), as the mode of
+/// the innermost backend or frontend of `stack` (the one an `if` inside it
+/// is in, too).
+fn note_mode(stack: &mut [Block], statement: &[Tok]) {
+    let [Tok::Word("mode", _), Tok::Punct('='), Tok::Word(value, _)] = statement else {
+        return;
+    };
+    let Some(mode) = Mode::from_name(value) else {
+        return;
+    };
+    let block = stack
+        .iter_mut()
+        .rev()
+        .find(|b| matches!(b, Block::Backend(_) | Block::Frontend(_)));
+    if let Some(Block::Backend(m) | Block::Frontend(m)) = block {
+        *m = Some(mode);
+    }
+}
+
 /// The block that `{` opens after `head`, inside `outer`.
 fn opened(head: &[Tok], outer: Block, symbols: &Symbols) -> Block {
     let word = |i: usize| match head.get(i) {
@@ -400,15 +431,15 @@ fn opened(head: &[Tok], outer: Block, symbols: &Symbols) -> Block {
     };
     match (word(0), outer) {
         (Some("if" | "else"), _) => outer,
-        (Some("backend"), Block::Top) => Block::Backend,
-        (Some("frontend"), Block::Top) => Block::Frontend,
+        (Some("backend"), Block::Top) => Block::Backend(None),
+        (Some("frontend"), Block::Top) => Block::Frontend(None),
         (Some("defaults"), Block::Top) => Block::Record(&types::DEFAULTS),
         (Some("stats"), Block::Top) => Block::Record(&types::STATS),
         (Some("tls"), Block::Top) => Block::Record(&types::TLS),
         (Some("guard"), Block::Top) => word(1)
             .and_then(types::guard_rule)
             .map_or(Block::Unknown, |rule| Block::Record(rule.options)),
-        (Some("server"), Block::Backend) => Block::Record(&types::SERVER),
+        (Some("server"), Block::Backend(_)) => Block::Record(&types::SERVER),
         // `let service = {` or `let slow = service {`, of a template.
         (Some("let"), Block::Top) => [
             word(1),
@@ -454,6 +485,25 @@ const IN_FRONTEND: &[&str] = &[
 /// What a route matches, in the order a route writes them.
 const ROUTE_MATCHES: &[&str] = &["host", "path", "header", "from"];
 
+/// The statements of `list` that a block of `mode` takes: a tcp block
+/// sets no header.
+fn statements(list: &[&'static str], mode: Option<Mode>) -> Vec<&'static str> {
+    let tcp = mode == Some(Mode::Tcp);
+    list.iter()
+        .copied()
+        .filter(|s| !(tcp && s.ends_with("_header")))
+        .collect()
+}
+
+/// What a route of a frontend in `block` can match: a tcp frontend's,
+/// the TLS server name (`host`) and the client's networks.
+fn route_matches(block: Block) -> &'static [&'static str] {
+    match block {
+        Block::Frontend(Some(Mode::Tcp)) => &["host", "from"],
+        _ => ROUTE_MATCHES,
+    }
+}
+
 fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
     let word = |i: usize| match statement.get(i) {
         Some(Tok::Word(w, _)) => Some(*w),
@@ -483,13 +533,23 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
     if statement.is_empty() {
         match block {
             Block::Top => out.keywords(TOP),
-            Block::Backend => {
-                out.fields(&types::BACKEND);
-                out.keywords(IN_BACKEND);
+            // What the block's mode refuses is not offered.
+            Block::Backend(mode) => {
+                let refused = match mode {
+                    Some(Mode::Tcp) => types::HTTP_BACKEND_FIELDS,
+                    _ => &[],
+                };
+                out.fields_but(&types::BACKEND, refused);
+                out.keywords(&statements(IN_BACKEND, mode));
             }
-            Block::Frontend => {
-                out.fields(&types::FRONTEND);
-                out.keywords(IN_FRONTEND);
+            Block::Frontend(mode) => {
+                let refused = match mode {
+                    Some(Mode::Tcp) => types::HTTP_FRONTEND_FIELDS,
+                    Some(Mode::Http) => types::TCP_FRONTEND_FIELDS,
+                    None => &[],
+                };
+                out.fields_but(&types::FRONTEND, refused);
+                out.keywords(&statements(IN_FRONTEND, mode));
             }
             Block::Record(schema) => out.fields(schema),
             Block::Unknown => {}
@@ -515,13 +575,13 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
         (Some("bind"), Some(Tok::Word("redirect", _))) => out.keywords(types::REDIRECTS),
         (Some("bind"), _) if n >= 2 => out.keywords(&["tls", "redirect"]),
         (Some("route"), Some(Tok::Word("path", _))) => out.keywords(types::PATH_KINDS),
-        (Some("route"), _) if n == 1 => out.keywords(ROUTE_MATCHES),
+        (Some("route"), _) if n == 1 => out.keywords(route_matches(block)),
         // `from office`: a constant's list of networks.
         (Some("route"), Some(Tok::Word("from", _))) => out.constants(symbols),
         // After a match's string, the matches the route has not written.
         (Some("route"), Some(Tok::Str)) => {
             let written: Vec<&str> = (1..n).filter_map(word).collect();
-            let left: Vec<&str> = ROUTE_MATCHES
+            let left: Vec<&str> = route_matches(block)
                 .iter()
                 .copied()
                 .filter(|m| !written.contains(m))
@@ -831,6 +891,38 @@ mod tests {
         let field = |before: &str, word: &str| field(before, word, &symbols()).map(|(n, ..)| n);
         assert_eq!(field("let service = {\n  ", "balance"), Some("balance"));
         assert_eq!(field("let other = {\n  ", "balance"), None);
+    }
+
+    /// A block's `mode`, written before the cursor, leaves out what the
+    /// checker refuses in that mode; with none written, everything.
+    #[test]
+    fn what_a_mode_refuses_is_not_offered() {
+        let has = |before: &str, label: &str| labels(before).contains(&label.to_string());
+        let tcp = "frontend f {\n  mode = tcp\n  ";
+        assert!(has(tcp, "timeout_hello") && has(tcp, "bind") && has(tcp, "route"));
+        assert!(!has(tcp, "max_body") && !has(tcp, "request_header"));
+        let http = "frontend f {\n  mode = http\n  ";
+        assert!(has(http, "max_body") && has(http, "request_header"));
+        assert!(!has(http, "timeout_hello"));
+        let unknown = "frontend f {\n  ";
+        assert!(has(unknown, "max_body") && has(unknown, "timeout_hello"));
+        let nested = "frontend f {\n  mode = tcp\n  if env == production {\n    ";
+        assert!(!has(nested, "max_body") && has(nested, "maxconn"));
+        let backend = "backend b {\n  mode = tcp\n  ";
+        assert!(has(backend, "server") && has(backend, "balance"));
+        assert!(!has(backend, "sticky_cookie") && !has(backend, "response_header"));
+        assert_eq!(
+            labels("frontend f {\n  mode = tcp\n  route "),
+            ["host", "from"]
+        );
+        assert_eq!(
+            labels("frontend f {\n  mode = tcp\n  route host \"a\" "),
+            ["from"]
+        );
+        assert_eq!(labels("frontend f {\n  route "), ROUTE_MATCHES);
+        // Another block's mode is not this one's.
+        let after = "backend b {\n  mode = tcp\n}\nfrontend f {\n  ";
+        assert!(has(after, "max_body"));
     }
 
     #[test]
