@@ -1269,6 +1269,23 @@ fn stats_section(stats: &model::Stats) -> Section<'_> {
             syn("}"),
         ]);
     }
+    // A password set to nothing (one not set at all stops HAProxy at the
+    // top of the file) would open the page to its user with an empty
+    // one: the page refuses every request instead (HAProxy's `env` reads
+    // the variable as it runs). The metrics above need no password.
+    if let Text::Secret(name) = &stats.password {
+        lines.push(vec![
+            syn("http-request"),
+            syn("deny"),
+            syn("if"),
+            syn("{"),
+            val(format!("env({name})")),
+            syn("-m"),
+            syn("len"),
+            syn("0"),
+            syn("}"),
+        ]);
+    }
     lines.extend([
         vec![syn("stats"), syn("enable")],
         vec![syn("stats"), syn("uri"), txt(&stats.uri)],

@@ -1762,6 +1762,9 @@ frontend f {{
 /// `stats { metrics = ..., allow = [...] }` on a real HAProxy: the
 /// Prometheus exporter answers its path without the page's password, the
 /// page still asks for it, and a client outside the networks gets 403.
+/// With the password's variable set to nothing, the page refuses its user
+/// with the empty password (403) instead of serving it, and the metrics
+/// are still served.
 #[test]
 fn the_stats_bind_serves_metrics_to_the_allowed_networks_on_a_real_haproxy() {
     let (open, closed) = (free_port(), free_port());
@@ -1788,6 +1791,28 @@ fn the_stats_bind_serves_metrics_to_the_allowed_networks_on_a_real_haproxy() {
             assert!(page.starts_with("HTTP/1.1 403"), "{page}");
         }
     }
+    let run = tempfile::tempdir().unwrap();
+    let cfg = test_cfg(
+        &run,
+        &format!(
+            "backend b {{ server s = 127.0.0.1:{dead} }}\n\
+             frontend f {{ bind 127.0.0.1:{front}\n  default -> b }}\n\
+             stats {{ bind = 127.0.0.1:{open}, user = \"admin\", password = secret(\"STATS_PASSWORD\"),\n  \
+             metrics = \"/metrics\" }}\n"
+        ),
+    );
+    let _haproxy = Haproxy::start_with(
+        &cfg,
+        &run.path().join("admin.sock"),
+        &[("STATS_PASSWORD", "")],
+    );
+    // `admin:` in Base64: the user with the empty password.
+    let with_empty = "GET /stats HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46\r\n\
+                      Connection: close\r\n\r\n";
+    let page = String::from_utf8_lossy(&send_raw(open, with_empty)).into_owned();
+    assert!(page.starts_with("HTTP/1.1 403"), "{page}");
+    let metrics = request(open, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
 }
 
 /// `http2 = true` on a real HAProxy: the server's connection begins with
