@@ -153,12 +153,15 @@ fn header(provenance: &Provenance) -> String {
     out
 }
 
-/// For each secret of `env`, a conditional block that stops HAProxy (and
-/// `haproxy -c`) with a message naming the secret when its variable is not
-/// set: HAProxy would expand it to nothing, which drops an argument (an
-/// error far from the cause) or, in `stats auth`, leaves the page's
-/// password empty. (A variable set to nothing is not caught: comparing
-/// the value in a condition would splice it into the condition's text.)
+/// For each secret of `env`, a conditional block that names it when its
+/// variable is not set, then blocks that stop HAProxy (and `haproxy -c`)
+/// if any is not: HAProxy would expand it to nothing, which drops an
+/// argument (an error far from the cause) or, in `stats auth`, leaves the
+/// page's password empty. HAProxy stops at the first `.alert`, so the
+/// names come first, as notices, every missing one. The alerts test at
+/// most [`NAMES_AN_ALERT`] names each: a line holds at most 64 words.
+/// (A variable set to nothing is not caught: comparing the value in a
+/// condition would splice it into the condition's text.)
 fn secrets_required(env: &model::Env, out: &mut String) {
     let secrets = env.secrets();
     if secrets.is_empty() {
@@ -167,21 +170,38 @@ fn secrets_required(env: &model::Env, out: &mut String) {
     out.push_str(
         "\n# HAProxy expands each secret from its environment at start, and refuses to start without it\n",
     );
-    for name in secrets {
+    for &name in &secrets {
         // A secret's name is a variable's (checked: E0207), which needs
         // no quoting here nor in the message.
         debug_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         for part in [
             ".if !defined(",
             name,
-            ")\n    .alert \"secret ",
+            ")\n    .notice \"secret ",
             name,
             " is not set in HAProxy's environment\"\n.endif\n",
         ] {
             out.push_str(part);
         }
     }
+    for names in secrets.chunks(NAMES_AN_ALERT) {
+        out.push_str(".if ");
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" || ");
+            }
+            out.push_str("!defined(");
+            out.push_str(name);
+            out.push(')');
+        }
+        out.push_str(
+            "\n    .alert \"a secret is not set in HAProxy's environment (named above)\"\n.endif\n",
+        );
+    }
 }
+
+/// How many secrets one `.if` of [`secrets_required`] tests: 31 words.
+const NAMES_AN_ALERT: usize = 16;
 
 /// Appends sections, each after a blank line.
 fn write_sections(out: &mut String, sections: &[Section]) {

@@ -184,7 +184,8 @@ fn readme_names_every_guard_rule_and_warning() {
 }
 
 /// A secret whose variable is not set in HAProxy's environment stops
-/// HAProxy (here `haproxy -c`) with a message that names it, instead of
+/// HAProxy (here `haproxy -c`) with a message that names it (every one
+/// not set, in one run), instead of
 /// being expanded to nothing: the stats page of the shop's production
 /// would otherwise take the user `ops` with an empty password, and a
 /// header's value would vanish into an error about its arguments.
@@ -217,6 +218,23 @@ fn an_unset_secret_stops_haproxy_with_its_name() {
         command.output().expect("run haproxy -c")
     };
     assert!(check(None).status.success(), "every secret set");
+    // None set: each is named, in one run.
+    let mut command = std::process::Command::new(support::haproxy());
+    command.args(["-c", "-f"]).arg(&path);
+    for name in &secrets {
+        command.env_remove(name);
+    }
+    let out = command.output().expect("run haproxy -c");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for name in &secrets {
+        assert!(
+            said.contains(&format!(
+                "secret {name} is not set in HAProxy's environment"
+            )),
+            "{name}: {said}"
+        );
+    }
     for name in &secrets {
         let out = check(Some(name));
         let said = String::from_utf8_lossy(&out.stderr).to_string()

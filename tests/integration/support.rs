@@ -207,11 +207,26 @@ fn check_in(cfg: &str, dir: &tempfile::TempDir) -> Result<(), String> {
     let (cfg, secrets) = for_test_machine(cfg);
     // Every secret the configuration expands, and no other, stops HAProxy
     // with its name where its variable is not set.
-    let required: Vec<String> = cfg
-        .lines()
-        .filter_map(|l| l.strip_prefix(".if !defined(")?.strip_suffix(')'))
-        .map(str::to_string)
-        .collect();
+    // Each `.if !defined(A) || ...` block, by what it does: a notice names
+    // one secret, an alert stops HAProxy.
+    let lines: Vec<&str> = cfg.lines().collect();
+    let (mut named, mut required) = (Vec::new(), Vec::new());
+    for pair in lines.windows(2) {
+        let Some(terms) = pair[0].strip_prefix(".if ") else {
+            continue;
+        };
+        let terms = terms.split(" || ").map(|t| {
+            t.trim_start_matches("!defined(")
+                .trim_end_matches(')')
+                .to_string()
+        });
+        match pair[1].trim_start().split(' ').next() {
+            Some(".notice") => named.extend(terms),
+            Some(".alert") => required.extend(terms),
+            _ => {}
+        }
+    }
+    assert_eq!(named, secrets, "the secrets named are those expanded");
     assert_eq!(required, secrets, "the secrets required are those expanded");
     let path = dir.path().join("haproxy.cfg");
     std::fs::write(&path, &cfg).unwrap();
