@@ -1436,20 +1436,23 @@ fn backend_with(haproxy: &Haproxy, port: u16, host: &str, path: &str, headers: &
     taken[0].clone()
 }
 
+/// Each backend's session count (`show stat`'s `stot`), by name.
+fn backend_sessions(haproxy: &Haproxy) -> BTreeMap<String, u64> {
+    haproxy
+        .command("show stat")
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f.len() > 7 && f[1] == "BACKEND")
+        .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
+        .collect()
+}
+
 /// The backends whose session count (`show stat`'s `stot`) `request`,
 /// sent as it is to the frontend at `port`, raises; for HTTP, after
 /// checking that the answer is the 503 of a backend without a server up,
 /// or the 404 of a refusal.
 fn backend_of_raw(haproxy: &Haproxy, port: u16, request: &str) -> Vec<String> {
-    let sessions = || -> BTreeMap<String, u64> {
-        haproxy
-            .command("show stat")
-            .lines()
-            .map(|l| l.split(',').collect::<Vec<_>>())
-            .filter(|f| f.len() > 7 && f[1] == "BACKEND")
-            .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
-            .collect()
-    };
+    let sessions = || backend_sessions(haproxy);
     let before = sessions();
     let reply = String::from_utf8_lossy(&send_raw(port, request)).into_owned();
     if request.contains(" HTTP/1.1\r\n") {
@@ -1724,15 +1727,7 @@ frontend f {{
         support::rendered(&compiled)
     );
     let haproxy = Haproxy::start(&compiled.outputs().remove(0).haproxy_cfg, &socket);
-    let sessions = || -> BTreeMap<String, u64> {
-        haproxy
-            .command("show stat")
-            .lines()
-            .map(|l| l.split(',').collect::<Vec<_>>())
-            .filter(|f| f.len() > 7 && f[1] == "BACKEND")
-            .map(|f| (f[0].to_string(), f[7].parse().unwrap()))
-            .collect()
-    };
+    let sessions = || backend_sessions(&haproxy);
     for (client, path, status, backend) in [
         ("192.168.1.1", "/x/", "403", None),
         ("10.1.1.1", "/admin/", "403", Some("admin")),
