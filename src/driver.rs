@@ -246,7 +246,7 @@ impl Compilation {
     /// Where `compile` writes by default: the manifest's `out`, relative to
     /// the project directory.
     pub fn default_out_dir(&self) -> PathBuf {
-        self.project.root.join(&self.project.manifest.project.out)
+        self.project.root.join(self.project.manifest.project.out())
     }
 }
 

@@ -63,9 +63,9 @@ pub struct ProjectSection {
     /// written: see [`ProjectSection::entry`].
     #[serde(default)]
     entry: Option<toml::Spanned<String>>,
-    /// Where `compile` writes, relative to the project directory.
-    #[serde(default = "default_out")]
-    pub out: String,
+    /// Where `compile` writes, as written: see [`ProjectSection::out`].
+    #[serde(default)]
+    out: Option<toml::Spanned<String>>,
     /// Environments that count as production for lints and guards, as
     /// written: see [`ProjectSection::production`].
     #[serde(default)]
@@ -81,6 +81,29 @@ impl ProjectSection {
     /// Where the manifest writes `entry` (a byte range), if it does.
     pub fn entry_at(&self) -> Option<std::ops::Range<usize>> {
         self.entry.as_ref().map(toml::Spanned::span)
+    }
+
+    /// Where `compile` writes, relative to the project directory: `out`
+    /// unless the manifest says.
+    pub fn out(&self) -> &str {
+        self.out.as_ref().map_or("out", |o| o.get_ref())
+    }
+
+    /// Where the manifest writes `out` (a byte range), if it does.
+    pub fn out_at(&self) -> Option<std::ops::Range<usize>> {
+        self.out.as_ref().map(toml::Spanned::span)
+    }
+
+    /// Moves the places of what is written (`entry`, `out`, `production`)
+    /// by `original`: from the text serde read to the text as written.
+    fn respan(&mut self, original: impl Fn(usize) -> usize) {
+        let respan = |s: &mut toml::Spanned<String>| {
+            let at = s.span();
+            *s = toml::Spanned::new(original(at.start)..original(at.end), s.get_ref().clone());
+        };
+        self.entry.iter_mut().for_each(respan);
+        self.out.iter_mut().for_each(respan);
+        self.production.iter_mut().flatten().for_each(respan);
     }
 
     /// The environments that count as production: `production` unless the
@@ -146,10 +169,6 @@ fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     let mut fields = Fields(None);
     let _ = T::deserialize(&mut fields);
     fields.0.unwrap_or(&[])
-}
-
-fn default_out() -> String {
-    "out".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -474,7 +493,7 @@ pub fn load_from(
     // The project's files are listed (for W0007) while the imports are
     // followed and the files parsed: neither needs the other.
     let (listed, ()) = crate::parallel::join(
-        || files.list(&manifest.project.out),
+        || files.list(manifest.project.out()),
         || {
             while let Some((name, from)) = stack.pop() {
                 let Some(name) = normalize(&name) else {
@@ -868,6 +887,15 @@ fn parse_manifest(text: &str, id: FileId) -> (Option<Manifest>, Vec<Diagnostic>)
         }
     };
     let is_replaced = |key: &str| replaced.iter().chain(&reported).any(|k| k == key);
+    // What serde read carries the places of the edited text; a list of
+    // production environments in a stand-in's place is the default's.
+    let mut manifest = manifest;
+    if let Some(m) = &mut manifest {
+        m.project.respan(|at| edits.original(at).min(text.len()));
+        if is_replaced("production") {
+            m.project.production = None;
+        }
+    }
     if let Some(manifest) = &manifest {
         check_values(manifest, text, id, is_replaced, &mut diags);
     }
@@ -936,6 +964,25 @@ fn check_values(
                 "lints are {}",
                 crate::check::types::list_values(&warnings)
             )));
+        }
+    }
+    // `compile` writes in the project: elsewhere only when told so on its
+    // command line, not by a change of the manifest in a merge request.
+    if let Some(at) = manifest.project.out_at().filter(|_| !is_replaced("out")) {
+        let out = manifest.project.out();
+        if normalize(out).is_none() {
+            diags.push(
+                Diagnostic::new(
+                    Code::Manifest,
+                    Span::new(id, at),
+                    format!(
+                        "`out` is outside the project directory: `{}`",
+                        out.escape_debug()
+                    ),
+                )
+                .help("write a directory relative to haptic.toml, inside it: `out = \"out\"`")
+                .help("to write elsewhere, pass `--out DIR` to `haptic compile`"),
+            );
         }
     }
     // The name is written into the header of every output: one word.
@@ -1208,7 +1255,9 @@ mod tests {
     /// Lines of manifests, right and wrong, in any order: reading them
     /// ends, without a panic, with a manifest or diagnostics or both: the
     /// diagnostics at places of the text, in source order, the manifest's
-    /// version always one haptic knows.
+    /// version always one haptic knows, and what it says is written where
+    /// (`entry`, `out`, `production`, which diagnostics point at) written
+    /// there.
     #[test]
     fn any_manifest_is_read_or_its_mistakes_reported() {
         use proptest::prelude::*;
@@ -1224,7 +1273,9 @@ mod tests {
             "haproxy = \"1.8\"",
             "haproxy = [\"2.6\"]",
             "out = \"build\"",
+            "out = \"../build\"",
             "outs = \"b\"",
+            "entry = \"e.hap\"",
             "production = [\"production\"]",
             "production = \"production\"",
             "production = [",
@@ -1256,6 +1307,15 @@ mod tests {
             let (manifest, diags) = parse_manifest(&text, FileId(0));
             if let Some(manifest) = &manifest {
                 prop_assert!(crate::model::Haproxy::from_name(&manifest.project.haproxy).is_some());
+                let p = &manifest.project;
+                let written = [(p.entry(), p.entry_at()), (p.out(), p.out_at())]
+                    .into_iter()
+                    .chain(p.production_written().into_iter().flatten().map(|s| (s.get_ref().as_str(), Some(s.span()))));
+                for (value, at) in written {
+                    let Some(at) = at.filter(|_| !value.is_empty()) else { continue };
+                    let quoted = format!("{value:?}");
+                    prop_assert_eq!(text.get(at), Some(quoted.as_str()), "{}", text);
+                }
             }
             prop_assert!(manifest.is_some() || !diags.is_empty(), "neither a manifest nor a mistake");
             let starts: Vec<u32> = diags.iter().map(|d| d.span.map_or(0, |s| s.start)).collect();

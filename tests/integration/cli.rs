@@ -541,6 +541,109 @@ fn outputs_get_the_mode_of_a_new_file() {
     assert_eq!(mode(&written), mode(&plain));
 }
 
+/// The manifest's `out` names a directory inside the project: a change of
+/// it cannot make `compile` write elsewhere (`--out` can, as asked on the
+/// command line).
+#[test]
+fn the_manifest_writes_only_inside_the_project() {
+    for out in [
+        "../elsewhere",
+        "/tmp/haptic-out-elsewhere",
+        "gen/../../elsewhere",
+    ] {
+        let manifest = format!("[project]\nname = \"x\"\nhaproxy = \"2.6\"\nout = \"{out}\"\n");
+        let parent = TempProject::new(&[("p/haptic.toml", &manifest), ("p/main.hap", GOOD)]);
+        let project = parent.path().join("p");
+        let check = haptic(&["check", "--format", "json"], &project);
+        assert_eq!(code(&check), exit::INVALID, "{out}");
+        let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        let d = &json["diagnostics"][0];
+        assert_eq!(support::json_codes(&json), ["E0005"], "{out}: {json:#}");
+        assert_eq!(
+            (d["line"].as_u64(), d["column"].as_u64()),
+            (Some(4), Some(7))
+        );
+        assert_eq!(
+            d["message"],
+            format!("`out` is outside the project directory: `{out}`")
+        );
+        assert_eq!(code(&haptic(&["compile"], &project)), exit::INVALID);
+        assert_eq!(names_in(parent.path()), ["p"], "{out}");
+        assert!(!std::path::Path::new("/tmp/haptic-out-elsewhere").exists());
+        // Nothing is written while the manifest has the mistake, `--out`
+        // or not.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let to = elsewhere.path().to_str().unwrap();
+        assert_eq!(
+            code(&haptic(&["compile", "--out", to], &project)),
+            exit::INVALID
+        );
+        assert!(names_in(elsewhere.path()).is_empty());
+    }
+    // A path that stays inside is the user's to choose.
+    let manifest = "[project]\nname = \"x\"\nhaproxy = \"2.6\"\nout = \"gen/../build\"\n";
+    let project = TempProject::new(&[("haptic.toml", manifest), ("main.hap", GOOD)]);
+    assert_eq!(code(&haptic(&["compile"], project.path())), exit::OK);
+    assert!(project
+        .path()
+        .join("build/production/haproxy.cfg")
+        .is_file());
+}
+
+/// What the manifest names (`entry`, environments of `production`) is
+/// reported where it is written, also when another mistake of the
+/// manifest (a missing `name`) is read past.
+#[test]
+fn manifest_values_are_reported_where_written_past_other_mistakes() {
+    let project = TempProject::new(&[
+        (
+            "haptic.toml",
+            "[project]\nhaproxy = \"2.6\"\nentry = \"nope.hap\"\n",
+        ),
+        ("main.hap", GOOD),
+    ]);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(support::json_codes(&json), ["E0005", "E0004"], "{json:#}");
+    let entry = &json["diagnostics"][1];
+    assert_eq!(
+        (
+            entry["line"].as_u64(),
+            entry["column"].as_u64(),
+            entry["end_column"].as_u64()
+        ),
+        (Some(3), Some(9), Some(19)),
+        "{json:#}"
+    );
+    let project = TempProject::new(&[
+        (
+            "haptic.toml",
+            "[project]\nhaproxy = \"2.6\"\nproduction = [\"prod\"]\n",
+        ),
+        ("main.hap", GOOD),
+    ]);
+    let out = haptic(&["check", "--format", "json"], project.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(support::json_codes(&json), ["E0005", "E0104"], "{json:#}");
+    let prod = &json["diagnostics"][1];
+    assert_eq!(
+        (
+            prod["line"].as_u64(),
+            prod["column"].as_u64(),
+            prod["end_column"].as_u64()
+        ),
+        (Some(3), Some(15), Some(21)),
+        "{json:#}"
+    );
+    // The terminal shows the place, not a failure to read it.
+    let out = haptic(&["check"], project.path());
+    assert!(
+        stderr(&out).contains("production = [\"prod\"]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn explain_works_for_every_code() {
     let dir = tempfile::tempdir().unwrap();
