@@ -534,11 +534,13 @@ fn apply(dir: &Path, env: &str, socket: &str, dry_run: bool, timeout: std::time:
         eprintln!("note: {note}");
     }
     let plan = apply::converge(env, &live);
+    // A change of the sources being deployed, or drift made by hand:
+    // HAProxy reports no difference between the two.
+    if !plan.drift.is_empty() {
+        eprintln!("live -> declared ({}):", env.name);
+    }
     for d in &plan.drift {
-        eprintln!(
-            "drift: {}: {} {} -> {}",
-            d.object, d.field, d.live, d.declared
-        );
+        eprintln!("  ~ {}: {} {} -> {}", d.object, d.field, d.live, d.declared);
     }
     let reload = |reasons: &[String]| {
         for reason in reasons {

@@ -148,11 +148,11 @@ fn apply_repairs_drift_and_names_it() {
     let (code, _, report) = apply(&s, &[]);
     assert_eq!(code, exit::OK, "{report}");
     for expected in [
-        "drift: backend web / server a: state drain -> ready",
-        "drift: backend web / server b: address 127.0.0.7:9999 -> 127.0.0.1:9102",
-        "drift: backend web / server c: state ready -> maint",
-        "drift: backend web / server a: maxconn 3 -> 10",
-        "drift: backend web / server named: address other.invalid:9106 -> named.invalid:9106",
+        "live -> declared (test):\n  ~ backend web / server a: state drain -> ready",
+        "  ~ backend web / server b: address 127.0.0.7:9999 -> 127.0.0.1:9102",
+        "  ~ backend web / server c: state ready -> maint",
+        "  ~ backend web / server a: maxconn 3 -> 10",
+        "  ~ backend web / server named: address other.invalid:9106 -> named.invalid:9106",
         "applied: set server web/named fqdn named.invalid",
         "converged: 5 command(s) applied and verified",
     ] {
@@ -473,19 +473,19 @@ fn apply_converges_the_routes_map() {
     let (code, _, report) = apply(&s, &[]);
     assert_eq!(code, exit::OK, "{report}");
     for expected in [
-        "drift: frontend f / route host one.example.com: backend a -> b",
-        "drift: frontend f / route host three.example.com: backend absent -> a",
-        "drift: frontend f / route host four.example.com: backend b, a -> b",
-        "drift: frontend f / route host two.example.com: backend b -> absent",
-        "drift: frontend f / route host hand.example.com: backend a -> absent",
+        "  ~ frontend f / route host one.example.com: backend a -> b",
+        "  ~ frontend f / route host three.example.com: backend absent -> a",
+        "  ~ frontend f / route host four.example.com: backend b, a -> b",
+        "  ~ frontend f / route host two.example.com: backend b -> absent",
+        "  ~ frontend f / route host hand.example.com: backend a -> absent",
         &format!("applied: set map {path} one.example.com@f/ b"),
         &format!("applied: add map {path} three.example.com@f/ a"),
         &format!("applied: del map {path} four.example.com@f/"),
         &format!("applied: add map {path} four.example.com@f/ b"),
         &format!("applied: del map {path} hand.example.com@f/"),
         &format!("applied: del map {path} two.example.com@f/"),
-        "drift: frontend f / route host five.example.com path prefix /v1/: backend absent -> a",
-        "drift: frontend f / route host five.example.com path exact /me: backend absent -> b",
+        "  ~ frontend f / route host five.example.com path prefix /v1/: backend absent -> a",
+        "  ~ frontend f / route host five.example.com path exact /me: backend absent -> b",
         &format!("applied: add map {path} five.example.com@f/v1/ a"),
         &format!("applied: add map {path} five.example.com@f=/me b"),
         "converged: 8 command(s) applied and verified",
