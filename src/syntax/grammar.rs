@@ -646,6 +646,9 @@ fn punctuation(rest: &str, previous: Option<&str>, names: &[&str]) -> Option<&'s
     Some(match chars.next()? {
         ';' => "items do not end with `;`: start the next one on a new line",
         '#' => "comments start with `//`",
+        '/' if rest.starts_with("/*") => {
+            "comments start with `//` and run to the end of the line; there is no `/* ... */`"
+        }
         '>' if previous.is_some_and(|w| w.ends_with('-')) => {
             "write a space before `->`: a name may hold `-`, so `default->` reads as the name `default-`"
         }
