@@ -560,10 +560,10 @@ fn mismatch_hint(ty: Ty, raw: &Raw, via: Option<&str>) -> Option<(String, Option
         ))
     };
     match (ty, raw) {
-        (Ty::Duration | Ty::Timeout, Raw::Int(n)) => {
+        (Ty::Duration | Ty::Timeout | Ty::Delay, Raw::Int(n)) => {
             Some((format!("write the unit: `{n}s` or `{n}ms`"), None))
         }
-        (Ty::Duration | Ty::Timeout | Ty::Size, Raw::Str(s))
+        (Ty::Duration | Ty::Timeout | Ty::Delay | Ty::Size, Raw::Str(s))
             if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
         {
             // Only where the text is a number and a unit of the type: `"2x"`
@@ -704,7 +704,7 @@ fn how_to_write(ty: Ty) -> Option<String> {
         Ty::Int { min, max } => format!("write a whole number within {min}..={max}"),
         Ty::Port => "write a port number, 1..=65535: `8080`".into(),
         Ty::Bool => "write `true` or `false`, without quotes".into(),
-        Ty::Duration | Ty::Timeout => {
+        Ty::Duration | Ty::Timeout | Ty::Delay => {
             "write a number and a unit (`us`, `ms`, `s`, `m`, `h`, `d`): `30s`, `250ms`".into()
         }
         Ty::Size => "write a number and a unit (`k`, `M`, `G`): `16k`, `1M`".into(),
@@ -819,11 +819,26 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
         (Raw::Int(digits), Ty::Any) => {
             int_in_range(digits, 0, i64::MAX, span, diags).map(Value::Int)
         }
-        (Raw::Quantity(..), Ty::Timeout) => {
+        (Raw::Quantity(n, unit), Ty::Timeout | Ty::Delay) => {
             let ms = match coerce(value, Ty::Duration, names, diags)? {
                 Value::Duration(ms) => ms,
                 _ => return None,
             };
+            if ms == 0 && ty == Ty::Timeout {
+                diags.push(
+                    Diagnostic::new(
+                        Code::OutOfRange,
+                        span,
+                        format!("`{n}{unit}` is out of range"),
+                    )
+                    .help("expected a duration from 1ms to below 24d")
+                    .help(
+                        "HAProxy reads a timeout of 0 as none at all (a connection held \
+                             forever), and refuses a check's interval of 0",
+                    ),
+                );
+                return None;
+            }
             if ms >= 1 << 31 {
                 diags.push(
                     Diagnostic::new(Code::OutOfRange, span, "timeout is too long for HAProxy")
