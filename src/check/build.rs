@@ -634,6 +634,17 @@ fn backend<'a>(
         .and_then(model::Balance::from_name)
         .unwrap_or(model::Balance::RoundRobin);
     let (mode, tcp) = Tcp::of(ctx, &rec, "backend", &decl.name.name);
+    if let (Some(tcp), model::Balance::Uri) = (&tcp, balance) {
+        // HAProxy falls back to round robin, with a warning.
+        tcp.refuse(
+            ctx,
+            rec.span("balance").unwrap_or(decl.name.span),
+            "`balance = uri`",
+            "balance by what a connection has: `source` (the client's address), or \
+             `leastconn` for long connections",
+        );
+        complete = false;
+    }
     let check = match rec.get("check") {
         Some(Value::Record(c)) => Some(model::HealthCheck {
             http: (c.head != Some(&"tcp")).then(|| model::HttpProbe {

@@ -42,7 +42,7 @@ static VALUES: &[(&str, &str, &str)] = &[
         "The first server with a free connection slot (`maxconn`), in order: packs load onto few servers.",
     ),
     ("balance", "source", "A hash of the client's address: a client keeps its server while the servers stay."),
-    ("balance", "uri", "A hash of the request's path: a path keeps its server (caches)."),
+    ("balance", "uri", "A hash of the request's path: a path keeps its server (caches); HTTP backends only."),
     ("balance", "random", "A random server, by weight (the better of two draws)."),
     ("state", "ready", "The server takes traffic."),
     (

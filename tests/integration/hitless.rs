@@ -248,10 +248,13 @@ fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16, tcp: bo
         run.join("routes.map").display()
     );
     for b in backends {
-        out.push_str(&format!(
-            "backend {} {{\n  balance = {}\n",
-            b.name, b.balance
-        ));
+        // A tcp backend hashes the client's address where an HTTP one
+        // hashes the path (a hash of a map, as `uri`'s, all the same).
+        let balance = match b.balance {
+            "uri" if tcp => "source",
+            balance => balance,
+        };
+        out.push_str(&format!("backend {} {{\n  balance = {balance}\n", b.name));
         if tcp {
             out.push_str("  mode = tcp\n");
         }

@@ -7,6 +7,7 @@ mod examples;
 mod fmt;
 mod hitless;
 mod hostile;
+mod judged;
 mod large;
 mod live;
 mod lsp;
