@@ -290,6 +290,8 @@ pub const RESOLVERS: &str = "haptic";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     pub bind: Listen,
+    /// Where the bind is written.
+    pub bind_origin: Span,
     pub uri: String,
     pub user: String,
     pub password: Text,

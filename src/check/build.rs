@@ -2304,8 +2304,9 @@ fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats>
         );
         return None;
     }
+    let bind_origin = rec.span("bind")?;
     let bind = match rec.get("bind")? {
-        Value::Addr(..) => listen(ctx, rec.get("bind")?.clone(), rec.span("bind")?)?,
+        Value::Addr(..) => listen(ctx, rec.get("bind")?.clone(), bind_origin)?,
         _ => return None,
     };
     let password = match rec.get("password")? {
@@ -2344,6 +2345,7 @@ fn stats<'a>(ctx: &mut Ctx<'a, '_>, decl: &'a ast::Decl) -> Option<model::Stats>
     }
     Some(model::Stats {
         bind,
+        bind_origin,
         uri,
         user: rec.string("user")?,
         password,

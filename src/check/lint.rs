@@ -876,10 +876,14 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
     // The first bind of each port, whatever its address: what a wildcard
     // bind clashes with (looked up, not searched for among all binds).
     let mut first_on_port: Map<u16, Span> = Map::default();
+    // The stats page's bind is one more: HAProxy binds the port twice (each
+    // with SO_REUSEPORT), and the system shares the connections out
+    // between the two at random.
     let binds = env
         .frontends
         .iter()
-        .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)));
+        .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)))
+        .chain(env.stats.iter().map(|s| (&s.bind, s.bind_origin)));
     for (listen, origin) in binds {
         // A wildcard bind clashes with every address on the same port; the
         // first of them is named. An address clashes with itself and with

@@ -360,10 +360,16 @@ Fix: add `env production` (and `env staging`, ...).";
 
     /// Two binds in one environment listen on the same address.
     DuplicateBind = "E0303", Error, "duplicate-bind",
-"Two binds, in the same or in different frontends, listen on the same
-address and port. HAProxy would refuse to start.
+"Two binds, in the same or in different frontends or the stats page's,
+listen on the same address and port. HAProxy starts all the same: it
+binds the port for each of them (with SO_REUSEPORT), and the system
+shares the connections out between them at random, so that some of the
+clients of one frontend reach the other, or the stats page.
 
-Fix: give each bind its own port.";
+    frontend www { bind :8080  default -> web }
+    stats { bind = :8080, user = \"ops\", password = secret(\"STATS_PASSWORD\") }
+
+Fix: give each bind its own port, or each an address of its own.";
 
     /// A setting that needs HTTP in a `mode = tcp` block, or traffic sent to a backend of the other mode.
     WrongMode = "E0304", Error, "wrong-mode",
