@@ -1589,3 +1589,78 @@ fn a_block_template_is_a_use_of_its_constant() {
     assert!(!checked.has_errors(), "{}", support::rendered(&checked));
     client.stop();
 }
+
+/// Every request that names a place is answered at every place of every
+/// file of the examples, as written and mutated at random (the editor's
+/// buffer is whatever is being typed): with a result or an error, never a
+/// server gone. Places past the end of a line and of the file included.
+#[test]
+fn every_place_of_the_examples_gets_an_answer() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+
+    const METHODS: &[&str] = &[
+        "textDocument/hover",
+        "textDocument/definition",
+        "textDocument/references",
+        "textDocument/documentHighlight",
+        "textDocument/prepareRename",
+        "textDocument/completion",
+        "textDocument/rename",
+    ];
+    let mut runner = TestRunner::deterministic();
+    let mut id = 10;
+    for files in crate::hostile::examples() {
+        let project = tempfile::tempdir().unwrap();
+        for (name, bytes) in &files {
+            support::write(&project.path().join(name), bytes);
+        }
+        let client = Client::start();
+        for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with(".hap")) {
+            let uri = uri(&project.path().join(name));
+            let mut text = bytes.clone();
+            client.open(&uri, &String::from_utf8_lossy(&text));
+            // As written, then after two rounds of mutations.
+            for round in 0..3 {
+                if round > 0 {
+                    for _ in 0..3 {
+                        let m = crate::hostile::mutation()
+                            .new_tree(&mut runner)
+                            .unwrap()
+                            .current();
+                        crate::hostile::apply(&mut text, &m);
+                    }
+                    client.change(&uri, round + 1, &String::from_utf8_lossy(&text));
+                }
+                let shown = String::from_utf8_lossy(&text).into_owned();
+                let lines: Vec<&str> = shown.split('\n').collect();
+                for (line, content) in lines.iter().enumerate().chain([(lines.len(), &"")]) {
+                    let width = content.encode_utf16().count() as u32;
+                    // A place every few characters, the line's end and past it.
+                    let places = (0..width).step_by(11).chain([width, width + 3]);
+                    for (i, character) in places.enumerate() {
+                        id += 1;
+                        let method = METHODS[(line + i + round as usize) % METHODS.len()];
+                        let mut params = json!({
+                            "textDocument": { "uri": uri },
+                            "position": { "line": line, "character": character },
+                        });
+                        if method == "textDocument/references" {
+                            params["context"] = json!({ "includeDeclaration": true });
+                        }
+                        if method == "textDocument/rename" {
+                            params["newName"] = json!("renamed");
+                        }
+                        let response = client.response(id, method, params);
+                        assert_eq!(
+                            response.id,
+                            RequestId::from(id),
+                            "{name}:{line}:{character} {method}"
+                        );
+                    }
+                }
+            }
+        }
+        client.stop();
+    }
+}
