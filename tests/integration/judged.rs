@@ -4,7 +4,9 @@
 //! haptic writes for a project it finds no error in goes through the real
 //! `haproxy -c -dW`. Edits of whole values and lines, unlike the byte
 //! mutations of `hostile`, mostly make projects that check: this test
-//! found that a timeout of 0 passed the checker and not HAProxy.
+//! found that a timeout of 0 passed the checker and not HAProxy. Some of
+//! them are started, on free ports, and given their `runtime.txt`, which
+//! must change nothing.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -212,6 +214,31 @@ fn apply(lines: &mut Vec<String>, edit: &Edit) {
     }
 }
 
+/// The example `example` with `edits` made to its file `file`, compiled;
+/// `None` when the project does not load or has an error.
+fn edited(
+    example: prop::sample::Index,
+    file: prop::sample::Index,
+    edits: &[Edit],
+) -> Option<(String, haptic::driver::Compilation)> {
+    let projects = examples();
+    let mut files = projects[example.index(projects.len())].clone();
+    let names: Vec<String> = files
+        .keys()
+        .filter(|n| n.ends_with(".hap"))
+        .cloned()
+        .collect();
+    let name = &names[file.index(names.len())];
+    let text = String::from_utf8(files[name].clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for e in edits {
+        apply(&mut lines, e);
+    }
+    files.insert(name.clone(), (lines.join("\n") + "\n").into_bytes());
+    let compilation = haptic::driver::compile_from(Path::new("."), &files).ok()?;
+    (!compilation.has_errors()).then(|| (name.clone(), compilation))
+}
+
 /// The configurations checked already, in every case: the same one is not
 /// given to HAProxy twice.
 static CHECKED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
@@ -225,22 +252,9 @@ proptest! {
         file in any::<prop::sample::Index>(),
         edits in prop::collection::vec(edit(), 1..4),
     ) {
-        let projects = examples();
-        let mut files = projects[example.index(projects.len())].clone();
-        let names: Vec<String> = files.keys().filter(|n| n.ends_with(".hap")).cloned().collect();
-        let name = &names[file.index(names.len())];
-        let text = String::from_utf8(files[name].clone()).unwrap();
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        for e in &edits {
-            apply(&mut lines, e);
-        }
-        files.insert(name.clone(), (lines.join("\n") + "\n").into_bytes());
-        let Ok(compilation) = haptic::driver::compile_from(Path::new("."), &files) else {
+        let Some((name, compilation)) = edited(example, file, &edits) else {
             return Ok(());
         };
-        if compilation.has_errors() {
-            return Ok(());
-        }
         for output in compilation.outputs() {
             // The header names the sources' hash: the rest is what HAProxy reads.
             let body = output.haproxy_cfg.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
@@ -252,5 +266,79 @@ proptest! {
                 prop_assert!(false, "{name} edited by {edits:?}, environment {}:\n{e}", output.env);
             }
         }
+    }
+}
+
+/// `output`'s configuration as a test runs it: each bind on a free port of
+/// the loopback address (its options kept), the Runtime API socket and
+/// the routes map in `run`.
+fn runnable(output: &haptic::driver::Output, run: &Path) -> String {
+    let mut cfg = String::new();
+    for line in output.haproxy_cfg.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let first = words.iter().position(|w| !w.is_empty()).unwrap_or(0);
+        match words.get(first).copied() {
+            Some("bind") => {
+                let port = crate::live::free_port();
+                let mut words = words.clone();
+                let address = format!("127.0.0.1:{port}");
+                words[first + 1] = &address;
+                cfg.push_str(&words.join(" "));
+            }
+            Some("stats") if words.get(first + 1) == Some(&"socket") => {
+                let socket = run.join("admin.sock");
+                let socket = socket.display().to_string();
+                let mut words = words.clone();
+                words[first + 2] = &socket;
+                cfg.push_str(&words.join(" "));
+            }
+            _ => cfg.push_str(line),
+        }
+        cfg.push('\n');
+    }
+    match &output.routes_map {
+        Some(map) => {
+            let path = run.join("routes.map");
+            std::fs::write(&path, map).unwrap();
+            support::with_map_at(&cfg, &path)
+        }
+        None => cfg,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A HAProxy started on what haptic writes for an edited example is in
+    /// the declared state already: `runtime.txt` without a base, every
+    /// reply accepted, changes no server's address, port, DNS name,
+    /// maintenance, effective weight, connection limit, TLS, check or
+    /// backup.
+    #[test]
+    fn haproxy_starts_in_the_declared_state(
+        example in any::<prop::sample::Index>(),
+        file in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(edit(), 1..4),
+    ) {
+        let Some((name, compilation)) = edited(example, file, &edits) else {
+            return Ok(());
+        };
+        let output = compilation.outputs().swap_remove(0);
+        let run = tempfile::tempdir().unwrap();
+        let cfg = runnable(&output, run.path());
+        let haproxy = crate::live::Haproxy::start(&cfg, &run.path().join("admin.sock"));
+        let seen = |h: &crate::live::Haproxy| -> Vec<_> {
+            h.servers()
+                .into_iter()
+                .map(|(key, s)| {
+                    let weight = s.effective_weight();
+                    (key, (s.addr, s.port, s.fqdn, s.maint, weight, s.maxconn, s.tls, s.check, s.backup))
+                })
+                .collect()
+        };
+        let started = seen(&haproxy);
+        prop_assert!(!started.is_empty(), "{name}: HAProxy runs no server");
+        crate::live::apply_script(&haproxy, &output.runtime_txt);
+        prop_assert_eq!(seen(&haproxy), started, "{} edited by {:?}, environment {}", name, edits, output.env);
     }
 }
