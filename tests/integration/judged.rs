@@ -271,7 +271,9 @@ proptest! {
 
 /// `output`'s configuration as a test runs it: each bind on a free port of
 /// the loopback address (its options kept), the Runtime API socket and
-/// the routes map in `run`.
+/// the routes map in `run`, and a connection limit of at most a thousand
+/// (HAProxy asks the system for two descriptors a connection at start: the
+/// shop's production, 20,000, needs more than a test machine may give).
 fn runnable(output: &haptic::driver::Output, run: &Path) -> String {
     let mut cfg = String::new();
     for line in output.haproxy_cfg.lines() {
@@ -284,6 +286,10 @@ fn runnable(output: &haptic::driver::Output, run: &Path) -> String {
                 let address = format!("127.0.0.1:{port}");
                 words[first + 1] = &address;
                 cfg.push_str(&words.join(" "));
+            }
+            Some("maxconn") => {
+                let limit: u32 = words[first + 1].parse().unwrap();
+                cfg.push_str(&format!("{}maxconn {}", &line[..first], limit.min(1000)));
             }
             Some("stats") if words.get(first + 1) == Some(&"socket") => {
                 let socket = run.join("admin.sock");
