@@ -834,7 +834,7 @@ pub fn coerce(value: &SRaw, ty: Ty, names: &Names, diags: &mut Diagnostics) -> O
                     .help("expected a duration from 1ms to below 24d")
                     .help(
                         "HAProxy reads a timeout of 0 as none at all (a connection held \
-                             forever), and refuses a check's interval of 0",
+                         forever), and refuses a check's interval of 0",
                     ),
                 );
                 return None;

@@ -595,53 +595,30 @@ fn the_manifest_writes_only_inside_the_project() {
 /// manifest (a missing `name`) is read past.
 #[test]
 fn manifest_values_are_reported_where_written_past_other_mistakes() {
-    let project = TempProject::new(&[
-        (
-            "haptic.toml",
-            "[project]\nhaproxy = \"2.6\"\nentry = \"nope.hap\"\n",
-        ),
-        ("main.hap", GOOD),
-    ]);
-    let out = haptic(&["check", "--format", "json"], project.path());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(support::json_codes(&json), ["E0005", "E0004"], "{json:#}");
-    let entry = &json["diagnostics"][1];
-    assert_eq!(
-        (
-            entry["line"].as_u64(),
-            entry["column"].as_u64(),
-            entry["end_column"].as_u64()
-        ),
-        (Some(3), Some(9), Some(19)),
-        "{json:#}"
-    );
-    let project = TempProject::new(&[
-        (
-            "haptic.toml",
-            "[project]\nhaproxy = \"2.6\"\nproduction = [\"prod\"]\n",
-        ),
-        ("main.hap", GOOD),
-    ]);
-    let out = haptic(&["check", "--format", "json"], project.path());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(support::json_codes(&json), ["E0005", "E0104"], "{json:#}");
-    let prod = &json["diagnostics"][1];
-    assert_eq!(
-        (
-            prod["line"].as_u64(),
-            prod["column"].as_u64(),
-            prod["end_column"].as_u64()
-        ),
-        (Some(3), Some(15), Some(21)),
-        "{json:#}"
-    );
-    // The terminal shows the place, not a failure to read it.
-    let out = haptic(&["check"], project.path());
-    assert!(
-        stderr(&out).contains("production = [\"prod\"]"),
-        "{}",
-        stderr(&out)
-    );
+    // The second line of each, reported second, at line 3, these columns.
+    for (written, code, columns) in [
+        ("entry = \"nope.hap\"", "E0004", (9, 19)),
+        ("production = [\"prod\"]", "E0104", (15, 21)),
+    ] {
+        let manifest = format!("[project]\nhaproxy = \"2.6\"\n{written}\n");
+        let project = TempProject::new(&[("haptic.toml", &manifest), ("main.hap", GOOD)]);
+        let out = haptic(&["check", "--format", "json"], project.path());
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(support::json_codes(&json), ["E0005", code], "{json:#}");
+        let d = &json["diagnostics"][1];
+        assert_eq!(
+            (
+                d["line"].as_u64(),
+                d["column"].as_u64(),
+                d["end_column"].as_u64()
+            ),
+            (Some(3), Some(columns.0), Some(columns.1)),
+            "{json:#}"
+        );
+        // The terminal shows the place, not a failure to read it.
+        let out = haptic(&["check"], project.path());
+        assert!(stderr(&out).contains(written), "{}", stderr(&out));
+    }
 }
 
 #[test]
