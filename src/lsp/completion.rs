@@ -603,7 +603,7 @@ fn slot(block: Block, statement: &[Tok], symbols: &Symbols, out: &mut Out) {
         }
         (Some(field), Some(Tok::Punct('='))) if n == 2 => {
             match block.schema().and_then(|s| s.field(field)) {
-                Some((name, ty)) => value(name, ty, symbols, out),
+                Some((name, ty)) => value(name, ty, refused_values(block, name), symbols, out),
                 None => out.constants(symbols),
             }
         }
@@ -636,11 +636,20 @@ fn envs(symbols: &Symbols, out: &mut Out) {
     }
 }
 
-/// The values of field `field`, of type `ty`.
-fn value(field: &str, ty: Ty, symbols: &Symbols, out: &mut Out) {
+/// The values of `field` that the checker refuses in `block`: a tcp
+/// backend hashes no request's path.
+fn refused_values(block: Block, field: &str) -> &'static [&'static str] {
+    match (block, field) {
+        (Block::Backend(Some(Mode::Tcp)), "balance") => &["uri"],
+        _ => &[],
+    }
+}
+
+/// The values of field `field`, of type `ty`, but those of `refused`.
+fn value(field: &str, ty: Ty, refused: &[&str], symbols: &Symbols, out: &mut Out) {
     match ty {
         Ty::Enum(values) => {
-            for v in values {
+            for v in values.iter().filter(|v| !refused.contains(v)) {
                 let doc = crate::check::docs::value(field, v);
                 out.add_with_doc(*v, Kind::Value, Some(field.to_string()), doc);
             }
@@ -911,6 +920,9 @@ mod tests {
         let backend = "backend b {\n  mode = tcp\n  ";
         assert!(has(backend, "server") && has(backend, "balance"));
         assert!(!has(backend, "sticky_cookie") && !has(backend, "response_header"));
+        let balance = "backend b {\n  mode = tcp\n  balance = ";
+        assert!(has(balance, "source") && !has(balance, "uri"));
+        assert!(has("backend b {\n  balance = ", "uri"));
         assert_eq!(
             labels("frontend f {\n  mode = tcp\n  route "),
             ["host", "from"]
