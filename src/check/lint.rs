@@ -61,6 +61,7 @@ pub(super) fn env(
         }
     }
     duplicate_binds(env, diags);
+    servers_loop_back(env, diags);
     if tainted.frontends.is_empty() {
         prefixes_never_stripped(env, diags);
     }
@@ -914,6 +915,59 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
                 .entry(listen.port)
                 .and_modify(|first| *first = (*first).min(origin))
                 .or_insert(origin);
+        }
+    }
+}
+
+/// E0305 for each server at an address and port that HAProxy binds itself:
+/// the address of a bind, or a loopback address where a bind takes the
+/// port on every address.
+fn servers_loop_back(env: &model::Env, diags: &mut Diagnostics) {
+    // Each bind's address (`None` for every address) and port, with its
+    // place and what it belongs to; the first of a clash (E0303) only.
+    let mut binds: Map<(Option<std::net::IpAddr>, u16), (Span, String)> = Map::default();
+    let frontends = env.frontends.iter().flat_map(|f| {
+        f.binds
+            .iter()
+            .map(move |b| (&b.listen, b.origin, format!("frontend `{}`", f.name)))
+    });
+    let stats = env
+        .stats
+        .iter()
+        .map(|s| (&s.bind, s.bind_origin, "the stats page".to_string()));
+    for (listen, origin, owner) in frontends.chain(stats) {
+        let ip = listen.ip.filter(|ip| !ip.is_unspecified());
+        binds.entry((ip, listen.port)).or_insert((origin, owner));
+    }
+    if binds.is_empty() {
+        return;
+    }
+    for backend in &env.backends {
+        for server in &backend.servers {
+            let model::Host::Ip(ip) = server.host else {
+                continue;
+            };
+            let bound = binds
+                .get(&(Some(ip), server.port))
+                .or_else(|| binds.get(&(None, server.port)).filter(|_| ip.is_loopback()));
+            let Some((at, owner)) = bound else {
+                continue;
+            };
+            diags.push(
+                Diagnostic::new(
+                    Code::ServerLoopsBack,
+                    server.origin,
+                    format!(
+                        "server `{}` of backend `{}` is at a port HAProxy binds itself",
+                        server.name, backend.name
+                    ),
+                )
+                .label(*at, format!("{owner} binds {} here", server.port))
+                .help(
+                    "its requests would come back to HAProxy: point the server at the port \
+                     its application listens on, or bind the frontend to another",
+                ),
+            );
         }
     }
 }

@@ -410,6 +410,21 @@ does: give it a frontend without host routes.
 Fix: remove the setting, or make the block `mode = http` (the default);
 route a tcp frontend to tcp backends only.";
 
+    /// A server at an address and port that HAProxy itself binds.
+    ServerLoopsBack = "E0305", Error, "server-loops-back",
+"A server's address and port are one that HAProxy binds itself: a
+loopback address (`127.0.0.1`, `::1`) with a bind of that port on every
+address or on that one, or the very address of a bind. Each request
+sent to the server comes back to HAProxy's frontend, which may send it
+to the server again, until the connections run out; and an application
+on that host cannot bind the port HAProxy holds.
+
+    backend web { server app = 127.0.0.1:8080 }
+    frontend www { bind :8080  default -> web }   // the app's port
+
+Fix: point the server at the port its application listens on, or bind
+the frontend to another port.";
+
     /// A guardrail of the project is violated.
     Guardrail = "E0400", Error, "guardrail",
 "A `guard` declared by the team does not hold in some environment. The
