@@ -942,8 +942,18 @@ fn servers_loop_back(env: &model::Env, diags: &mut Diagnostics) {
     if binds.is_empty() {
         return;
     }
+    // The ports bound, a bit each: most servers are at none of them, and
+    // are passed by one test of a bit instead of a lookup by address.
+    let mut bound_ports = vec![0u64; 1 << 10];
+    for &(_, port) in binds.keys() {
+        bound_ports[usize::from(port >> 6)] |= 1 << (port & 63);
+    }
     for backend in &env.backends {
         for server in &backend.servers {
+            let port = server.port;
+            if bound_ports[usize::from(port >> 6)] & (1 << (port & 63)) == 0 {
+                continue;
+            }
             let model::Host::Ip(ip) = server.host else {
                 continue;
             };
