@@ -634,12 +634,14 @@ fn backend<'a>(
         .and_then(model::Balance::from_name)
         .unwrap_or(model::Balance::RoundRobin);
     let (mode, tcp) = Tcp::of(ctx, &rec, "backend", &decl.name.name);
-    if let (Some(tcp), model::Balance::Uri) = (&tcp, balance) {
-        // HAProxy falls back to round robin, with a warning.
+    let http_balance = rec
+        .enumeration("balance")
+        .filter(|b| types::HTTP_BALANCES.contains(b));
+    if let (Some(tcp), Some(http_balance)) = (&tcp, http_balance) {
         tcp.refuse(
             ctx,
             rec.span("balance").unwrap_or(decl.name.span),
-            "`balance = uri`",
+            &format!("`balance = {http_balance}`"),
             "balance by what a connection has: `source` (the client's address), or \
              `leastconn` for long connections",
         );

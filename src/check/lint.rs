@@ -873,19 +873,14 @@ fn frontend_shape(env: &model::Env, fe: &model::Frontend, diags: &mut Diagnostic
 }
 
 fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
-    let mut seen: Map<(Option<std::net::IpAddr>, u16), Span> = Map::default();
+    let mut seen: Map<Address, Span> = Map::default();
     // The first bind of each port, whatever its address: what a wildcard
     // bind clashes with (looked up, not searched for among all binds).
     let mut first_on_port: Map<u16, Span> = Map::default();
     // The stats page's bind is one more: HAProxy binds the port twice (each
     // with SO_REUSEPORT), and the system shares the connections out
     // between the two at random.
-    let binds = env
-        .frontends
-        .iter()
-        .flat_map(|f| f.binds.iter().map(|b| (&b.listen, b.origin)))
-        .chain(env.stats.iter().map(|s| (&s.bind, s.bind_origin)));
-    for (listen, origin) in binds {
+    for (listen, origin, _) in binds(env) {
         // A wildcard bind clashes with every address on the same port; the
         // first of them is named. An address clashes with itself and with
         // a wildcard.
@@ -919,25 +914,32 @@ fn duplicate_binds(env: &model::Env, diags: &mut Diagnostics) {
     }
 }
 
+/// What a bind listens on: an address (`None` for every address) and a
+/// port.
+type Address = (Option<std::net::IpAddr>, u16);
+
+/// Every bind of `env`: each frontend's, then the stats page's, with where
+/// it is written and its frontend's name (`None` for the stats page).
+fn binds(env: &model::Env) -> impl Iterator<Item = (&model::Listen, Span, Option<&str>)> {
+    let frontends = env.frontends.iter().flat_map(|f| {
+        f.binds
+            .iter()
+            .map(move |b| (&b.listen, b.origin, Some(f.name.as_str())))
+    });
+    let stats = env.stats.iter().map(|s| (&s.bind, s.bind_origin, None));
+    frontends.chain(stats)
+}
+
 /// E0305 for each server at an address and port that HAProxy binds itself:
 /// the address of a bind, or a loopback address where a bind takes the
 /// port on every address.
 fn servers_loop_back(env: &model::Env, diags: &mut Diagnostics) {
     // Each bind's address (`None` for every address) and port, with its
-    // place and what it belongs to; the first of a clash (E0303) only.
-    let mut binds: Map<(Option<std::net::IpAddr>, u16), (Span, String)> = Map::default();
-    let frontends = env.frontends.iter().flat_map(|f| {
-        f.binds
-            .iter()
-            .map(move |b| (&b.listen, b.origin, format!("frontend `{}`", f.name)))
-    });
-    let stats = env
-        .stats
-        .iter()
-        .map(|s| (&s.bind, s.bind_origin, "the stats page".to_string()));
-    for (listen, origin, owner) in frontends.chain(stats) {
+    // place and its frontend; the first of a clash (E0303) only.
+    let mut binds: Map<Address, (Span, Option<&str>)> = Map::default();
+    for (listen, origin, frontend) in self::binds(env) {
         let ip = listen.ip.filter(|ip| !ip.is_unspecified());
-        binds.entry((ip, listen.port)).or_insert((origin, owner));
+        binds.entry((ip, listen.port)).or_insert((origin, frontend));
     }
     if binds.is_empty() {
         return;
@@ -960,8 +962,12 @@ fn servers_loop_back(env: &model::Env, diags: &mut Diagnostics) {
             let bound = binds
                 .get(&(Some(ip), server.port))
                 .or_else(|| binds.get(&(None, server.port)).filter(|_| ip.is_loopback()));
-            let Some((at, owner)) = bound else {
+            let Some(&(at, frontend)) = bound else {
                 continue;
+            };
+            let owner = match frontend {
+                Some(name) => format!("frontend `{name}`"),
+                None => "the stats page".to_string(),
             };
             diags.push(
                 Diagnostic::new(
@@ -972,7 +978,7 @@ fn servers_loop_back(env: &model::Env, diags: &mut Diagnostics) {
                         server.name, backend.name
                     ),
                 )
-                .label(*at, format!("{owner} binds {} here", server.port))
+                .label(at, format!("{owner} binds {} here", server.port))
                 .help(
                     "its requests would come back to HAProxy: point the server at the port \
                      its application listens on, or bind the frontend to another",

@@ -377,6 +377,10 @@ pub const HTTP_BACKEND_FIELDS: &[&str] = &[
     "basic_auth",
 ];
 
+/// The `balance` values that read HTTP (a hash of the request's path):
+/// refused in a tcp backend (E0304; HAProxy falls back to round robin).
+pub const HTTP_BALANCES: &[&str] = &["uri"];
+
 pub static FRONTEND: Schema = Schema {
     kind: "frontend",
     heads: &[],

@@ -637,10 +637,10 @@ fn envs(symbols: &Symbols, out: &mut Out) {
 }
 
 /// The values of `field` that the checker refuses in `block`: a tcp
-/// backend hashes no request's path.
+/// backend hashes no request's path ([`types::HTTP_BALANCES`]).
 fn refused_values(block: Block, field: &str) -> &'static [&'static str] {
     match (block, field) {
-        (Block::Backend(Some(Mode::Tcp)), "balance") => &["uri"],
+        (Block::Backend(Some(Mode::Tcp)), "balance") => types::HTTP_BALANCES,
         _ => &[],
     }
 }
