@@ -426,20 +426,26 @@ fn raw_hostile_text_in_name_positions_is_a_syntax_error() {
     }
 }
 
-pub(crate) fn examples() -> Vec<BTreeMap<String, Vec<u8>>> {
-    let root = support::repo_root().join("examples");
-    let mut projects = Vec::new();
-    for dir in std::fs::read_dir(&root).unwrap() {
-        let dir = dir.unwrap().path();
-        if !dir.join("haptic.toml").exists() {
-            continue;
+/// The example projects, each its files by path: read once, for the
+/// thousands of cases that mutate them.
+pub(crate) fn examples() -> &'static [BTreeMap<String, Vec<u8>>] {
+    static EXAMPLES: std::sync::OnceLock<Vec<BTreeMap<String, Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let root = support::repo_root().join("examples");
+        let mut projects = Vec::new();
+        for dir in std::fs::read_dir(&root).unwrap() {
+            let dir = dir.unwrap().path();
+            if !dir.join("haptic.toml").exists() {
+                continue;
+            }
+            let mut files = BTreeMap::new();
+            collect(&dir, &dir, &mut files);
+            projects.push(files);
         }
-        let mut files = BTreeMap::new();
-        collect(&dir, &dir, &mut files);
-        projects.push(files);
-    }
-    projects.sort();
-    projects
+        projects.sort();
+        projects
+    })
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {

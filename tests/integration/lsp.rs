@@ -1612,7 +1612,7 @@ fn every_place_of_the_examples_gets_an_answer() {
     let mut id = 10;
     for files in crate::hostile::examples() {
         let project = tempfile::tempdir().unwrap();
-        for (name, bytes) in &files {
+        for (name, bytes) in files {
             support::write(&project.path().join(name), bytes);
         }
         let client = Client::start();
