@@ -131,17 +131,19 @@ pub struct Candidate {
     pub doc: Option<&'static str>,
 }
 
-/// The candidates at the end of `before` (the text of a file up to the
-/// cursor). A word being typed is not part of the answer: the editor
-/// filters the candidates by it.
-pub fn complete(before: &str, symbols: &Symbols) -> Vec<Candidate> {
-    let tokens = lex(before);
+/// The candidates at byte `cursor` of `text` (a file being edited). A
+/// word being typed is not part of the answer: the editor filters the
+/// candidates by it. What comes after the cursor is read only for the
+/// `mode` of the block the cursor is in, which may be written below it.
+pub fn complete(text: &str, cursor: usize, symbols: &Symbols) -> Vec<Candidate> {
+    let tokens = lex(&text[..cursor]);
     let mut tokens = tokens.as_slice();
     // The word being typed, if the cursor is at its end.
     if let Some(Tok::Word(_, true)) = tokens.last() {
         tokens = &tokens[..tokens.len() - 1];
     }
-    let (block, statement) = place(tokens, symbols);
+    let after = lex(after_cursor(text, cursor));
+    let (block, statement) = place(tokens, &after, symbols);
     let mut out = Out::default();
     slot(block, statement, symbols, &mut out);
     out.list
@@ -164,7 +166,7 @@ pub fn field(
     symbols: &Symbols,
 ) -> Option<(&'static str, Ty, Option<&'static str>)> {
     let tokens = lex(before);
-    let (block, _) = place(&tokens, symbols);
+    let (block, _) = place(&tokens, &[], symbols);
     let schema = block.schema()?;
     let (name, ty) = schema.field(word)?;
     Some((name, ty, crate::check::docs::field(schema.kind, name)))
@@ -349,10 +351,49 @@ impl Block {
     }
 }
 
+/// The text after byte `cursor` of `text` from the first place outside a
+/// string or comment: the rest of the string or comment the cursor is in
+/// (each ends at its line, as [`lex`] reads them) is left out, so that
+/// what follows is read as written.
+fn after_cursor(text: &str, cursor: usize) -> &str {
+    let line = text[..cursor].rfind('\n').map_or(0, |n| n + 1);
+    let bytes = text.as_bytes();
+    let mut i = line;
+    while i < cursor {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                return text[cursor..]
+                    .find('\n')
+                    .map_or("", |n| &text[cursor + n..]);
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= cursor {
+                    // In the string: after its closing quote, or its line.
+                    let end = (i + usize::from(bytes.get(i) == Some(&b'"'))).min(bytes.len());
+                    return text.get(end..).unwrap_or("");
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    &text[cursor..]
+}
+
 /// The innermost open block at the end of `tokens`, and the tokens of the
 /// statement being written there: those since the last line break, `{`,
-/// `}`, or `,` outside brackets.
-fn place<'t, 'a>(tokens: &'t [Tok<'a>], symbols: &Symbols) -> (Block, &'t [Tok<'a>]) {
+/// `}`, or `,` outside brackets. The tokens `after` the cursor give the
+/// `mode` of the backend or frontend the cursor is in, where written
+/// below it.
+fn place<'t, 'a>(
+    tokens: &'t [Tok<'a>],
+    after: &[Tok],
+    symbols: &Symbols,
+) -> (Block, &'t [Tok<'a>]) {
     let mut stack = vec![Block::Top];
     let mut start = 0;
     // The statement a line break ended last: the head of a `{` written on
@@ -396,6 +437,7 @@ fn place<'t, 'a>(tokens: &'t [Tok<'a>], symbols: &Symbols) -> (Block, &'t [Tok<'
             _ => {}
         }
     }
+    mode_below(&mut stack, after);
     let statement = &tokens[start..];
     let statement = statement
         .iter()
@@ -420,6 +462,71 @@ fn note_mode(stack: &mut [Block], statement: &[Tok]) {
         .find(|b| matches!(b, Block::Backend(_) | Block::Frontend(_)));
     if let Some(Block::Backend(m) | Block::Frontend(m)) = block {
         *m = Some(mode);
+    }
+}
+
+/// Records a `mode` written in `after` (the tokens after the cursor) for
+/// the backend or frontend of `stack` (and the `if` blocks in it that
+/// the cursor is in), if none is written above: the statements up to the
+/// `}` that closes it, the rest of the statement at the cursor aside.
+fn mode_below(stack: &mut [Block], after: &[Tok]) {
+    let Some(owner) = stack
+        .iter()
+        .position(|b| matches!(b, Block::Backend(_) | Block::Frontend(_)))
+    else {
+        return;
+    };
+    let is_set = |b: &Block| matches!(b, Block::Backend(Some(_)) | Block::Frontend(Some(_)));
+    if stack[owner..].iter().any(is_set) {
+        return;
+    }
+    // Blocks open inside the owner; the statement at the cursor is not
+    // one to read (`mode = ` being typed, or the end of a word).
+    let mut depth = stack.len() - owner - 1;
+    let mut start = None;
+    let mut square = 0usize;
+    for (i, tok) in after.iter().enumerate() {
+        let ends = match tok {
+            Tok::Punct('{') => {
+                depth += 1;
+                true
+            }
+            Tok::Punct('}') => true,
+            Tok::Newline | Tok::Punct(',') => square == 0,
+            Tok::Punct('[') => {
+                square += 1;
+                false
+            }
+            Tok::Punct(']') => {
+                square = square.saturating_sub(1);
+                false
+            }
+            _ => false,
+        };
+        if !ends {
+            continue;
+        }
+        if let Some(start) = start {
+            note_mode(&mut stack[..=owner], &after[start..i]);
+        }
+        if let Block::Backend(Some(mode)) | Block::Frontend(Some(mode)) = stack[owner] {
+            for block in &mut stack[owner..] {
+                if let Block::Backend(m) | Block::Frontend(m) = block {
+                    *m = Some(mode);
+                }
+            }
+            return;
+        }
+        if *tok == Tok::Punct('}') {
+            if depth == 0 {
+                return;
+            }
+            depth -= 1;
+        }
+        if matches!(tok, Tok::Punct('{' | '}')) {
+            square = 0;
+        }
+        start = Some(i + 1);
     }
 }
 
@@ -716,7 +823,7 @@ mod tests {
     }
 
     fn labels(before: &str) -> Vec<String> {
-        complete(before, &symbols())
+        complete(before, before.len(), &symbols())
             .into_iter()
             .map(|c| c.label)
             .collect()
@@ -937,6 +1044,67 @@ mod tests {
         assert!(has(after, "max_body"));
     }
 
+    /// A block's `mode` written below the cursor counts as one written
+    /// above it; another block's, or one in a comment or a string, does
+    /// not.
+    #[test]
+    fn a_mode_below_the_cursor_counts() {
+        let at = |text: &str| -> Vec<String> {
+            let cursor = text.find('|').unwrap();
+            let text = text.replace('|', "");
+            complete(&text, cursor, &symbols())
+                .into_iter()
+                .map(|c| c.label)
+                .collect()
+        };
+        let has = |text: &str, label: &str| at(text).contains(&label.to_string());
+        let tcp = "frontend f {\n  |\n  bind :80\n  mode = tcp\n}\n";
+        assert!(has(tcp, "timeout_hello") && !has(tcp, "max_body"));
+        let nested = "frontend f {\n  if env == prod {\n    |\n  }\n  mode = tcp\n}\n";
+        assert!(!has(nested, "max_body") && has(nested, "maxconn"));
+        let in_if = "frontend f {\n  |\n  if env == prod { mode = tcp }\n}\n";
+        assert!(!has(in_if, "max_body"));
+        let balance =
+            "backend b {\n  balance = |\n  server a = 10.0.0.1:80 { weight = 1 }\n  mode = tcp\n}";
+        assert!(has(balance, "source") && !has(balance, "uri"));
+        // In a server's record, the backend's mode still tells nothing
+        // the record takes; the backend's own statements are read.
+        let server = "backend b {\n  server a = 10.0.0.1:80 { | }\n  mode = tcp\n}";
+        assert!(has(server, "weight"));
+        let next = "frontend f {\n  |\n}\nbackend b {\n  mode = tcp\n}\n";
+        assert!(has(next, "max_body"));
+        let comment = "frontend f {\n  |\n  // mode = tcp\n}\n";
+        assert!(has(comment, "max_body"));
+        let string = "frontend f {\n  monitor_uri = \"/|\n  mode = tcp\n}\n";
+        assert!(at(string).is_empty());
+        let brace = "frontend f {\n  request_header \"X\" = \"} |}\"\n  mode = tcp\n}\n";
+        assert!(at(brace).is_empty(), "a string's value is not completed");
+        let past = "frontend f {\n  request_header \"X\" = \"}}\"\n  |\n  mode = tcp\n}\n";
+        assert!(has(past, "timeout_hello"));
+        // A `}` in the comment the cursor is in closes nothing.
+        let in_comment = "frontend f {\n  // a note |}\n  mode = tcp\n}\n";
+        assert!(has(in_comment, "timeout_hello") && !has(in_comment, "max_body"));
+        // The statement at the cursor is not read: `mode = tcp` typed
+        // right after the cursor's word is the word's own statement.
+        let same = "frontend f {\n  mode = |tcp\n}";
+        assert!(has(same, "tcp") && has(same, "http"));
+    }
+
+    #[test]
+    fn the_rest_of_a_string_or_comment_at_the_cursor_is_not_read() {
+        let after = |text: &str| {
+            let cursor = text.find('|').unwrap();
+            after_cursor(&text.replace('|', ""), cursor).to_string()
+        };
+        assert_eq!(after("a = \"x|y } \" }\nz"), " }\nz");
+        assert_eq!(after("a = \"x|y \\\" }\nz"), "\nz");
+        assert_eq!(after("a = 1 // x|y }\nz"), "\nz");
+        assert_eq!(after("a = \"x\" |}\nz"), "}\nz");
+        assert_eq!(after("a = \"x\\\"\" |}"), "}");
+        assert_eq!(after("|"), "");
+        assert_eq!(after("a = \"x|"), "");
+    }
+
     #[test]
     fn fields_by_block() {
         let field =
@@ -968,7 +1136,8 @@ mod tests {
         sources.push("\"é\\é\n backend x { // é\n  server é = \"\\".into());
         for source in &sources {
             for (i, _) in source.char_indices().step_by(7) {
-                let _ = complete(&source[..i], &symbols());
+                let _ = complete(&source[..i], i, &symbols());
+                let _ = complete(source, i, &symbols());
             }
         }
     }
@@ -979,7 +1148,7 @@ mod tests {
     fn each_name_is_offered_once() {
         let mut symbols = symbols();
         symbols.constants.insert("http".into());
-        let found = complete("backend api {\n  check = ", &symbols);
+        let found = complete("backend api {\n  check = ", 24, &symbols);
         let labels: Vec<&str> = found.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(
             labels,

@@ -480,7 +480,7 @@ impl Server {
         let symbols = project_root(&path)
             .and_then(|root| self.symbols.get(&root))
             .unwrap_or(&empty);
-        completion::complete(&file.text[..offset], symbols)
+        completion::complete(&file.text, offset, symbols)
             .into_iter()
             .map(|c| {
                 use completion::Kind;
