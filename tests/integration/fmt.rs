@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use haptic::fmt::format;
+use proptest::prelude::*;
 
 use crate::support::{self, haptic, TempProject};
 
@@ -108,4 +109,85 @@ fn fmt_rewrites_and_check_reports() {
         std::fs::read_to_string(broken.path().join("main.hap")).unwrap(),
         "env production\nbackend b {\n"
     );
+}
+
+/// The codes of `c`'s diagnostics and its outputs' bodies (header comments
+/// left out: they hold the sources' hash).
+fn meaning(c: &haptic::driver::Compilation) -> (Vec<&'static str>, Vec<String>) {
+    let codes = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    let outputs = c
+        .outputs()
+        .iter()
+        .flat_map(|o| [&o.haproxy_cfg, &o.runtime_txt])
+        .map(|text| {
+            let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            body.join("\n")
+        })
+        .collect();
+    (codes, outputs)
+}
+
+/// Formats the file `name` of `files`, if `haptic fmt` formats the
+/// project (no syntax error in it), and asserts that the result is stable and
+/// that the project means the same: the same diagnostics' codes, the
+/// same outputs.
+fn formats_without_change_of_meaning(
+    mut files: BTreeMap<String, Vec<u8>>,
+    name: &str,
+) -> Result<(), TestCaseError> {
+    let Ok(before) = haptic::driver::compile_from(Path::new("."), &files) else {
+        return Ok(());
+    };
+    // As `haptic fmt`, which formats nothing while a file has one.
+    if before
+        .diagnostics
+        .iter()
+        .any(|d| haptic::fmt::stops_formatting(d.code))
+    {
+        return Ok(());
+    }
+    let text = String::from_utf8(files[name].clone()).unwrap();
+    let once = format(&text);
+    prop_assert_eq!(&format(&once), &once, "formatting {} is not stable", name);
+    files.insert(name.to_string(), once.clone().into_bytes());
+    let after = haptic::driver::compile_from(Path::new("."), &files).unwrap();
+    prop_assert_eq!(
+        meaning(&before),
+        meaning(&after),
+        "{} formatted:\n{}",
+        name,
+        once
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The examples edited line by line (as the judged tests edit them)
+    /// or byte by byte (as the hostile ones do), then formatted: what
+    /// still parses formats to a stable text that means what it meant.
+    #[test]
+    fn edited_examples_format_without_change_of_meaning(
+        example in any::<prop::sample::Index>(),
+        file in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(crate::judged::edit(), 0..4),
+        mutations in prop::collection::vec(crate::hostile::mutation(), 0..3),
+    ) {
+        let projects = crate::hostile::examples();
+        let mut files = projects[example.index(projects.len())].clone();
+        let names: Vec<String> = files.keys().filter(|n| n.ends_with(".hap")).cloned().collect();
+        let name = &names[file.index(names.len())];
+        let text = String::from_utf8(files[name].clone()).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for e in &edits {
+            crate::judged::apply(&mut lines, e);
+        }
+        let mut content = (lines.join("\n") + "\n").into_bytes();
+        for m in &mutations {
+            crate::hostile::apply(&mut content, m);
+        }
+        files.insert(name.clone(), content);
+        formats_without_change_of_meaning(files, name)?;
+    }
 }

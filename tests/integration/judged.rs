@@ -178,7 +178,7 @@ const LINES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-enum Edit {
+pub(crate) enum Edit {
     Remove(usize),
     Repeat(usize, usize),
     /// A line, the place in it, the value (of those for the word there).
@@ -187,7 +187,7 @@ enum Edit {
     Insert(usize, usize),
 }
 
-fn edit() -> impl Strategy<Value = Edit> {
+pub(crate) fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         any::<usize>().prop_map(Edit::Remove),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Repeat(a, b)),
@@ -197,7 +197,7 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
-fn apply(lines: &mut Vec<String>, edit: &Edit) {
+pub(crate) fn apply(lines: &mut Vec<String>, edit: &Edit) {
     if lines.is_empty() {
         return;
     }
