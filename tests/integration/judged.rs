@@ -454,7 +454,8 @@ enum LiveEdit {
     RemoveRoute(usize),
 }
 
-/// Server options, each with a value a server may take.
+/// Server options, each with a value a server may take: those that go
+/// live without a reload, and some that need one.
 const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("weight", "0"),
     ("weight", "1"),
@@ -465,6 +466,13 @@ const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("state", "ready"),
     ("maxconn", "1"),
     ("maxconn", "1000"),
+    // Options a reload changes: `apply` must see them.
+    ("backup", "true"),
+    ("check", "false"),
+    ("send_proxy", "true"),
+    ("slowstart", "10s"),
+    ("http2", "true"),
+    ("tls", "{ verify = none }"),
 ];
 
 fn live_edit() -> impl Strategy<Value = LiveEdit> {
