@@ -105,8 +105,10 @@ impl Drop for Haproxy {
 /// bind. A port the kernel picks for port 0 comes from its ephemeral range,
 /// where the tests' own connections take their local ports too: one of
 /// them could hold it by the time HAProxy binds it ("Address already in
-/// use", seen once in a run). So ports are taken below that range, each
-/// once in a run, starting at a place that depends on the process.
+/// use", seen once in a run). So ports are taken below that range in
+/// turn, from a place that depends on the process, and again from there
+/// after the last (a long run starts more HAProxies than the range has
+/// ports; those of the first have stopped long since).
 pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const WINDOW: u32 = 10_000;
@@ -123,14 +125,14 @@ pub fn free_port() -> u16 {
             .port();
     }
     let (first, start) = (ephemeral - WINDOW, std::process::id() % WINDOW);
-    loop {
+    for _ in 0..WINDOW {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        assert!(n < WINDOW, "no free port left below {ephemeral}");
         let port = u16::try_from(first + (start + n) % WINDOW).expect("below the ephemeral range");
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
+    panic!("no free port left below {ephemeral}");
 }
 
 /// Sends every command of a `runtime.txt`, checking each reply.

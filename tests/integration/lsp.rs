@@ -1,7 +1,9 @@
 //! `haptic lsp`: diagnostics published as the user types, in memory and
 //! through the real binary on standard input and output.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
@@ -1663,4 +1665,162 @@ fn every_place_of_the_examples_gets_an_answer() {
         }
         client.stop();
     }
+}
+
+/// Whether `after` is `before` with some of its whole words `old`
+/// (between characters that are not a name's) made `new`, line by line:
+/// not all of them, for a backend `cart` leaves the path `/api/cart/` and
+/// the server `cart1` as they are.
+fn renamed_in(before: &str, after: &str, old: &str, new: &str) -> bool {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let line = |before: &str, after: &str| {
+        let (mut b, mut a) = (before, after);
+        loop {
+            let Some(at) = b.find(old) else {
+                return a == b;
+            };
+            let end = at + old.len();
+            if a.get(..at) != Some(&b[..at]) {
+                return false;
+            }
+            let whole = !b[..at].ends_with(is_name) && !b[end..].starts_with(is_name);
+            a = &a[at..];
+            b = &b[end..];
+            a = match a.strip_prefix(new) {
+                Some(rest) if whole => rest,
+                _ => match a.strip_prefix(old) {
+                    Some(rest) => rest,
+                    None => return false,
+                },
+            };
+        }
+    };
+    let (before, after): (Vec<&str>, Vec<&str>) =
+        (before.lines().collect(), after.lines().collect());
+    before.len() == after.len() && before.iter().zip(&after).all(|(b, a)| line(b, a))
+}
+
+/// The outputs of `files` (their bodies, without the header's comments),
+/// by environment, and the codes of its diagnostics.
+fn meaning(files: &BTreeMap<String, Vec<u8>>) -> (Vec<String>, Vec<(String, String)>) {
+    let c = haptic::driver::compile_from(Path::new("."), files).unwrap();
+    let codes = c.diagnostics.iter().map(|d| d.code.to_string()).collect();
+    let outputs = c
+        .outputs()
+        .iter()
+        .map(|o| {
+            // The header's comments hold the sources' hash, and the
+            // fingerprint of what a reload changes hashes names too.
+            let body = |text: &str| {
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.starts_with('#') && !l.contains("description haptic:"))
+                    .collect();
+                lines.join("\n")
+            };
+            let map = o.routes_map.as_deref().map(body).unwrap_or_default();
+            let text = format!("{}\n{}\n{map}", body(&o.haproxy_cfg), body(&o.runtime_txt));
+            (o.env.clone(), text)
+        })
+        .collect();
+    (codes, outputs)
+}
+
+/// Every name of the examples that the editor may rename (backends,
+/// frontends, constants, TLS policies, environments), renamed: the
+/// project means what it meant, its outputs the same but for the name
+/// where they write it.
+#[test]
+fn renaming_any_name_of_the_examples_keeps_their_meaning() {
+    const NEW: &str = "zz_renamed";
+    let mut renamed = 0;
+    let mut id = 10;
+    for files in crate::hostile::examples() {
+        let project = tempfile::tempdir().unwrap();
+        for (name, bytes) in files {
+            support::write(&project.path().join(name), bytes);
+        }
+        let (codes, outputs) = meaning(files);
+        let client = Client::start();
+        let by_uri: BTreeMap<String, &String> = files
+            .keys()
+            .map(|name| (uri(&project.path().join(name)), name))
+            .collect();
+        let mut tried: BTreeMap<String, usize> = BTreeMap::new();
+        for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with(".hap")) {
+            let file_uri = uri(&project.path().join(name));
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            client.open(&file_uri, &text);
+            for (line, content) in text.lines().enumerate() {
+                let is_name = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+                let bytes = content.as_bytes();
+                for at in 0..bytes.len() {
+                    let starts = (bytes[at].is_ascii_alphabetic() || bytes[at] == b'_')
+                        && (at == 0 || !is_name(bytes[at - 1]));
+                    // Not in a comment or a string.
+                    let before = &content[..at];
+                    if !starts || before.contains("//") || before.matches('"').count() % 2 == 1 {
+                        continue;
+                    }
+                    let end = (at..bytes.len()).find(|&i| !(is_name(bytes[i]) || bytes[i] == b'-'));
+                    let word = &content[at..end.unwrap_or(bytes.len())];
+                    // A word asked about often and never renamable is a
+                    // keyword or a field.
+                    let asked = tried.entry(word.to_string()).or_default();
+                    if *asked == usize::MAX || *asked > 4 {
+                        continue;
+                    }
+                    id += 1;
+                    let position = json!({ "line": line, "character": at });
+                    let prepared = client.response(
+                        id,
+                        "textDocument/prepareRename",
+                        json!({ "textDocument": { "uri": file_uri }, "position": position }),
+                    );
+                    if prepared.error.is_some() {
+                        *asked += 1;
+                        continue;
+                    }
+                    *asked = usize::MAX;
+                    id += 1;
+                    let response = client.response(
+                        id,
+                        "textDocument/rename",
+                        json!({
+                            "textDocument": { "uri": file_uri },
+                            "position": position,
+                            "newName": NEW,
+                        }),
+                    );
+                    let context = format!("`{word}` at {name}:{}:{}", line + 1, at + 1);
+                    let Some(result) = response.result else {
+                        // Refused with a reason: the manifest's production.
+                        let message = response.error.unwrap().message;
+                        assert!(message.contains("haptic.toml"), "{context}: {message}");
+                        continue;
+                    };
+                    let mut edited = files.clone();
+                    for (at_uri, edits) in result["changes"].as_object().unwrap() {
+                        let file = by_uri[at_uri.as_str()];
+                        let old = String::from_utf8(files[file].clone()).unwrap();
+                        let new = apply_edits(&old, edits.as_array().unwrap());
+                        edited.insert(file.clone(), new.into_bytes());
+                    }
+                    let (new_codes, new_outputs) = meaning(&edited);
+                    assert_eq!(codes, new_codes, "{context}");
+                    assert_eq!(outputs.len(), new_outputs.len(), "{context}");
+                    for ((env, before), (new_env, after)) in outputs.iter().zip(&new_outputs) {
+                        assert!(
+                            renamed_in(before, after, word, NEW),
+                            "{context}, environment {env} ({new_env}):\n{}",
+                            similar::TextDiff::from_lines(before, after).unified_diff()
+                        );
+                    }
+                    renamed += 1;
+                }
+            }
+        }
+        client.stop();
+    }
+    assert!(renamed >= 40, "only {renamed} names renamed");
 }
