@@ -13,8 +13,10 @@
 //! without a reload (servers readdressed, re-weighted, drained, added,
 //! removed; routes added, removed, sent elsewhere) are planned, and where
 //! the plan needs no reload, HAProxy started on the example and given the
-//! plan's commands runs what HAProxy started on the edit runs; where it
-//! needs one, `apply` does not call the example's HAProxy converged.
+//! plan's commands runs what HAProxy started on the edit runs, and so does
+//! one that `apply` converges (every reply accepted, no reload asked);
+//! where it needs one, `apply` does not call the example's HAProxy
+//! converged.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -24,7 +26,6 @@ use proptest::prelude::*;
 
 use crate::hostile::examples;
 use crate::support;
-use haptic::emit::runtime::{Command, MapEntry};
 use haptic::plan::Apply;
 
 /// Values put in place of the word after a `=` (or a space, or a `:`),
@@ -399,18 +400,14 @@ fn unedited(example: prop::sample::Index) -> haptic::driver::Compilation {
     haptic::driver::compile_from(Path::new("."), files).unwrap()
 }
 
-/// `command` as sent to a HAProxy whose routes map is at `map`.
-fn with_map(command: &Command, map: &Path) -> Command {
-    let at = |e: &MapEntry| MapEntry {
-        map: map.display().to_string().into(),
-        ..e.clone()
-    };
-    match command {
-        Command::AddMap(e) => Command::AddMap(at(e)),
-        Command::SetMap(e) => Command::SetMap(at(e)),
-        Command::DelMap(e) => Command::DelMap(at(e)),
-        other => other.clone(),
+/// `env` with its routes map, if it has one, at `run/routes.map`, where
+/// a test's HAProxy loads it from (and the Runtime API commands name it).
+fn map_in(env: &haptic::model::Env, run: &Path) -> haptic::model::Env {
+    let mut env = env.clone();
+    if env.defaults.routes_map.is_some() {
+        env.defaults.routes_map = Some(run.join("routes.map").display().to_string());
     }
+    env
 }
 
 /// What HAProxy runs: each server's address, port, DNS name, maintenance
@@ -589,9 +586,10 @@ proptest! {
 
     /// The design's property on the examples: where the plan from an
     /// example to an edit of it needs no reload, HAProxy started on the
-    /// example and given the plan's commands (each reply accepted) runs
-    /// what HAProxy started on the edit runs: the same servers, addresses,
-    /// states and weights, the same routes map.
+    /// example and given the plan's commands (each reply accepted), or
+    /// converged by `apply`, runs what HAProxy started on the edit runs:
+    /// the same servers, addresses, states and weights, the same routes
+    /// map.
     #[test]
     fn planned_changes_go_live_as_a_reload_would(
         example in any::<prop::sample::Index>(),
@@ -606,34 +604,38 @@ proptest! {
             return Ok(());
         };
         let base = unedited(example);
+        // The routes map where the test's HAProxy loads it from: in the
+        // configurations, in the plan's commands and for `apply`.
+        let run = tempfile::tempdir().unwrap();
         let Some((base_env, new_env, plan)) = base.envs.iter().find_map(|b| {
             let n = new.envs.iter().find(|n| n.name == b.name)?;
-            let plan = haptic::plan::classify(b, n);
+            let (b, n) = (map_in(b, run.path()), map_in(n, run.path()));
+            let plan = haptic::plan::classify(&b, &n);
             (!plan.is_empty()).then_some((b, n, plan))
         }) else {
             return Ok(());
         };
         let context = format!("{name} edited by {edits:?}, environment {}:\n{plan:#?}", new_env.name);
-        let started = |c: &haptic::driver::Compilation, env: &haptic::model::Env, run: &Path| {
+        let start = |c: &haptic::driver::Compilation, env: &haptic::model::Env| {
             let output = c.output(env);
-            let haproxy = crate::live::Haproxy::start(&runnable(&output, run), &run.join("admin.sock"));
-            let map = output.routes_map.is_some().then(|| run.join("routes.map"));
+            let haproxy = crate::live::Haproxy::start(&runnable(&output, run.path()), &run.path().join("admin.sock"));
+            let map = output.routes_map.is_some().then(|| run.path().join("routes.map"));
             (haproxy, map)
+        };
+        let timeout = std::time::Duration::from_secs(5);
+        let apply = |live: &crate::live::Haproxy| {
+            let read = haptic::apply::read(&live.socket, &new_env, timeout);
+            read.map(|read| haptic::apply::converge(&new_env, &read))
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{context}")))
         };
         if plan.needs_reload() {
             // `apply`, given the edit, never calls HAProxy running the
-            // example converged.
-            let run = tempfile::tempdir().unwrap();
-            let (live, _) = started(&base, base_env, run.path());
-            let read = haptic::apply::read(&live.socket, new_env, std::time::Duration::from_secs(5));
-            let read = read.map_err(|e| TestCaseError::fail(format!("{e}\n{context}")))?;
-            let convergence = haptic::apply::converge(new_env, &read);
-            // The test's HAProxy loads the routes map from elsewhere than
-            // the example declares, which `apply` reports: another reason
-            // must be found. And the plan asks for a reload to add a server
-            // of a sticky backend that a later release than the target does
-            // not need: `apply`, which reads the release, may add it.
-            let others = convergence.reload_reasons.iter().filter(|r| !r.contains("is not loaded"));
+            // example converged. The plan asks for a reload to add a
+            // server of a sticky backend that a later release than the
+            // target may not need: `apply`, which reads the release, may
+            // add it.
+            let (live, _) = start(&base, &base_env);
+            let convergence = apply(&live)?;
             let conservative = plan.changes.iter().all(|c| match &c.apply {
                 Apply::Reload(reason) => {
                     reason.contains("the `cookie` option that sticky sessions need")
@@ -641,25 +643,34 @@ proptest! {
                 }
                 Apply::Runtime(_) => true,
             });
-            prop_assert!(conservative || others.count() > 0, "apply sees no reload\n{}", context);
+            prop_assert!(conservative || !convergence.reload_reasons.is_empty(), "apply sees no reload\n{}", context);
             return Ok(());
         }
         // What `apply` reads to know a reload is needed does not change.
         prop_assert_eq!(
-            haptic::emit::haproxy_cfg::reload_fingerprint(base_env),
-            haptic::emit::haproxy_cfg::reload_fingerprint(new_env),
+            haptic::emit::haproxy_cfg::reload_fingerprint(&base_env),
+            haptic::emit::haproxy_cfg::reload_fingerprint(&new_env),
             "{}", context
         );
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let (live, map) = started(&base, base_env, a.path());
+        // The plan's commands (`runtime.txt` against the example).
+        let (live, map) = start(&base, &base_env);
         for command in plan.runtime_commands() {
-            let command = map.as_deref().map_or_else(|| command.clone(), |m| with_map(&command, m));
             let reply = live.command(&command.line());
             prop_assert!(command.accepts(&reply), "`{}` refused: {}\n{}", command.line(), reply, context);
         }
-        let after_commands = running(&live, map.as_deref());
+        let by_commands = running(&live, map.as_deref());
         drop(live);
-        let (reloaded, map) = started(&new, new_env, b.path());
-        prop_assert_eq!(after_commands, running(&reloaded, map.as_deref()), "{}", context);
+        // `apply`, which reads what runs and converges it.
+        let (live, map) = start(&base, &base_env);
+        let convergence = apply(&live)?;
+        prop_assert!(convergence.reload_reasons.is_empty(), "apply asks for a reload: {:?}\n{}", convergence.reload_reasons, context);
+        let outcome = haptic::apply::run(&new_env, &live.socket, convergence.commands, timeout).unwrap();
+        prop_assert!(matches!(outcome, haptic::apply::Outcome::Converged { .. }), "{:?}\n{}", outcome, context);
+        let by_apply = running(&live, map.as_deref());
+        drop(live);
+        let (reloaded, map) = start(&new, &new_env);
+        let by_reload = running(&reloaded, map.as_deref());
+        prop_assert_eq!(&by_commands, &by_reload, "runtime.txt: {}", context);
+        prop_assert_eq!(&by_apply, &by_reload, "apply: {}", context);
     }
 }
