@@ -582,7 +582,7 @@ fn live_apply(lines: &mut Vec<String>, edit: &LiveEdit) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// The design's property on the examples: where the plan from an
     /// example to an edit of it needs no reload, HAProxy started on the
@@ -595,10 +595,16 @@ proptest! {
         example in any::<prop::sample::Index>(),
         file in any::<prop::sample::Index>(),
         edits in prop::collection::vec(live_edit(), 1..4),
+        // Now and then an edit of any other kind: mostly a reload, which
+        // `apply` must see.
+        others in prop::collection::vec(edit(), 0..2),
     ) {
         let Some((name, new)) = edited_by(example, file, |lines| {
             for e in &edits {
                 live_apply(lines, e);
+            }
+            for e in &others {
+                apply(lines, e);
             }
         }) else {
             return Ok(());
@@ -615,7 +621,7 @@ proptest! {
         }) else {
             return Ok(());
         };
-        let context = format!("{name} edited by {edits:?}, environment {}:\n{plan:#?}", new_env.name);
+        let context = format!("{name} edited by {edits:?} and {others:?}, environment {}:\n{plan:#?}", new_env.name);
         let start = |c: &haptic::driver::Compilation, env: &haptic::model::Env| {
             let output = c.output(env);
             let haproxy = crate::live::Haproxy::start(&runnable(&output, run.path()), &run.path().join("admin.sock"));
