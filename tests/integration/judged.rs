@@ -598,6 +598,7 @@ proptest! {
         // Now and then an edit of any other kind: mostly a reload, which
         // `apply` must see.
         others in prop::collection::vec(edit(), 0..2),
+        env in any::<prop::sample::Index>(),
     ) {
         let Some((name, new)) = edited_by(example, file, |lines| {
             for e in &edits {
@@ -613,7 +614,11 @@ proptest! {
         // The routes map where the test's HAProxy loads it from: in the
         // configurations, in the plan's commands and for `apply`.
         let run = tempfile::tempdir().unwrap();
-        let Some((base_env, new_env, plan)) = base.envs.iter().find_map(|b| {
+        // The environments from one drawn at random: the first whose plan
+        // has changes.
+        let from = env.index(base.envs.len());
+        let envs = base.envs[from..].iter().chain(&base.envs[..from]);
+        let Some((base_env, new_env, plan)) = envs.into_iter().find_map(|b| {
             let n = new.envs.iter().find(|n| n.name == b.name)?;
             let (b, n) = (map_in(b, run.path()), map_in(n, run.path()));
             let plan = haptic::plan::classify(&b, &n);
