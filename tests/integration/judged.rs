@@ -685,3 +685,74 @@ proptest! {
         prop_assert_eq!(&by_apply, &by_reload, "apply: {}", context);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The plan of an example's edit has changes exactly where its outputs
+    /// do (`haproxy.cfg` and the routes map, their sections in any order:
+    /// HAProxy reads frontends and backends so), so a merge request whose
+    /// plan says "no changes" deploys nothing new; and what `apply` reads
+    /// to know a reload is needed changes only where the plan needs one,
+    /// and changes wherever the plan needs one for something but servers
+    /// (whose state and options `apply` reads apart). A block moved in its
+    /// file changed that fingerprint, so `apply` asked for a reload that
+    /// the plan did not.
+    #[test]
+    fn the_plan_has_changes_exactly_where_the_outputs_do(
+        example in any::<prop::sample::Index>(),
+        file in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(edit(), 1..3),
+    ) {
+        let Some((name, new)) = edited(example, file, &edits) else {
+            return Ok(());
+        };
+        let base = unedited(example);
+        // The sections of a file in any order, and a backend's servers
+        // too: the plan does not count a server moved among its backend's
+        // as a change (HAProxy numbers them in the order written, which
+        // only `balance first` and the hashes read: ARCHITECTURE.md).
+        let body = |t: &str| {
+            let body: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
+            let body = body.join("\n");
+            let mut sections: Vec<String> = body
+                .split("\n\n")
+                .map(|section| {
+                    let (mut servers, mut lines): (Vec<&str>, Vec<&str>) =
+                        section.lines().partition(|l| l.starts_with("    server "));
+                    servers.sort_unstable();
+                    lines.extend(servers);
+                    lines.join("\n")
+                })
+                .collect();
+            sections.sort_unstable();
+            sections.join("\n\n")
+        };
+        for b in &base.envs {
+            let Some(n) = new.envs.iter().find(|n| n.name == b.name) else {
+                continue;
+            };
+            let plan = haptic::plan::classify(b, n);
+            let (before, after) = (base.output(b), new.output(n));
+            let changed = body(&before.haproxy_cfg) != body(&after.haproxy_cfg)
+                || before.routes_map.as_deref().map(body) != after.routes_map.as_deref().map(body);
+            let context = || format!(
+                "{name} edited by {edits:?}, environment {}:\n{plan:#?}\n{}",
+                b.name,
+                similar::TextDiff::from_lines(&before.haproxy_cfg, &after.haproxy_cfg).unified_diff()
+            );
+            prop_assert_eq!(plan.is_empty(), !changed, "{}", context());
+            let fingerprints = |e| haptic::emit::haproxy_cfg::reload_fingerprint(e);
+            let same = fingerprints(b) == fingerprints(n);
+            if !plan.needs_reload() {
+                prop_assert!(same, "the fingerprint changed without a reload: {}", context());
+            }
+            let beyond_servers = plan.changes.iter().any(|c| {
+                matches!(c.apply, Apply::Reload(_)) && !matches!(c.object, haptic::plan::Object::Server(..))
+            });
+            if beyond_servers {
+                prop_assert!(!same, "a reload that apply cannot see: {}", context());
+            }
+        }
+    }
+}
