@@ -58,8 +58,8 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
 }
 
 /// What only a reload changes of `env`'s configuration, as 16 hex digits:
-/// a hash of every section as written, in any order, but for the server
-/// lines (`apply`
+/// a hash of every section as written, in the order of their headers, but
+/// for the server lines (`apply`
 /// converges servers through the Runtime API; routes map entries are not
 /// in the file at all) and for the line that carries it; with each
 /// backend's health-check interval, rise and fall, which its server lines
@@ -113,35 +113,40 @@ fn fingerprint_line(fingerprint: String) -> Vec<Word<'static>> {
 
 fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> String {
     use sha2::{Digest, Sha256};
-    // Each section's text, hashed in the order of the texts rather than as
-    // written: HAProxy reads frontends, backends and userlists in any
-    // order, and the plan does not count a block moved in the sources as
-    // a change, so neither may `apply`.
-    let text = |section: &Section| {
-        let mut text = String::new();
+    // The sections are hashed in the order of their headers (each names
+    // one section), not as written: HAProxy reads frontends, backends and
+    // userlists in any order, and the plan does not count a block moved in
+    // the sources as a change, so neither may `apply`.
+    let mut hasher = Sha256::new();
+    let mut text = String::new();
+    let mut sections: Vec<&Section> = before.iter().chain(after).collect();
+    sections.sort_by_cached_key(|section| {
+        let mut header = String::new();
+        write_words(&mut header, &section.header);
+        header
+    });
+    for section in sections {
+        text.clear();
         write_sections(&mut text, std::slice::from_ref(section));
-        text
-    };
-    let mut texts: Vec<String> = before.iter().chain(after).map(text).collect();
-    for be in &env.backends {
+        hasher.update(text.as_bytes());
+    }
+    let mut backends: Vec<&model::Backend> = env.backends.iter().collect();
+    backends.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    for be in backends {
+        text.clear();
         let mut section = lower::backend(be);
         // The check's port, interval, rise and fall: written on each
         // server's line, and reported by no command.
         if let Some(check) = &be.check {
             section.lines.push(lower::check_words(check));
         }
-        let mut text = text(&section);
-        for options in unreported_option_sets(be) {
-            text.push_str("server options ");
-            text.push_str(&options);
-            text.push('\n');
-        }
-        texts.push(text);
-    }
-    texts.sort_unstable();
-    let mut hasher = Sha256::new();
-    for text in &texts {
+        write_sections(&mut text, &[section]);
         hasher.update(text.as_bytes());
+        for options in unreported_option_sets(be) {
+            hasher.update(b"server options ");
+            hasher.update(options.as_bytes());
+            hasher.update(b"\n");
+        }
     }
     let digest = hasher.finalize();
     let mut hex = String::with_capacity(16);
