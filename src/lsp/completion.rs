@@ -142,8 +142,7 @@ pub fn complete(text: &str, cursor: usize, symbols: &Symbols) -> Vec<Candidate> 
     if let Some(Tok::Word(_, true)) = tokens.last() {
         tokens = &tokens[..tokens.len() - 1];
     }
-    let after = lex(after_cursor(text, cursor));
-    let (block, statement) = place(tokens, &after, symbols);
+    let (block, statement) = place(tokens, after_cursor(text, cursor), symbols);
     let mut out = Out::default();
     slot(block, statement, symbols, &mut out);
     out.list
@@ -166,7 +165,7 @@ pub fn field(
     symbols: &Symbols,
 ) -> Option<(&'static str, Ty, Option<&'static str>)> {
     let tokens = lex(before);
-    let (block, _) = place(&tokens, &[], symbols);
+    let (block, _) = place(&tokens, "", symbols);
     let schema = block.schema()?;
     let (name, ty) = schema.field(word)?;
     Some((name, ty, crate::check::docs::field(schema.kind, name)))
@@ -386,14 +385,10 @@ fn after_cursor(text: &str, cursor: usize) -> &str {
 
 /// The innermost open block at the end of `tokens`, and the tokens of the
 /// statement being written there: those since the last line break, `{`,
-/// `}`, or `,` outside brackets. The tokens `after` the cursor give the
+/// `}`, or `,` outside brackets. The text `after` the cursor gives the
 /// `mode` of the backend or frontend the cursor is in, where written
 /// below it.
-fn place<'t, 'a>(
-    tokens: &'t [Tok<'a>],
-    after: &[Tok],
-    symbols: &Symbols,
-) -> (Block, &'t [Tok<'a>]) {
+fn place<'t, 'a>(tokens: &'t [Tok<'a>], after: &str, symbols: &Symbols) -> (Block, &'t [Tok<'a>]) {
     let mut stack = vec![Block::Top];
     let mut start = 0;
     // The statement a line break ended last: the head of a `{` written on
@@ -465,11 +460,13 @@ fn note_mode(stack: &mut [Block], statement: &[Tok]) {
     }
 }
 
-/// Records a `mode` written in `after` (the tokens after the cursor) for
+/// Records a `mode` written in `after` (the text after the cursor) for
 /// the backend or frontend of `stack` (and the `if` blocks in it that
 /// the cursor is in), if none is written above: the statements up to the
 /// `}` that closes it, the rest of the statement at the cursor aside.
-fn mode_below(stack: &mut [Block], after: &[Tok]) {
+/// The text is read a line at a time (strings and comments end at their
+/// line), as far as that `}`: not the rest of a large file.
+fn mode_below(stack: &mut [Block], after: &str) {
     let Some(owner) = stack
         .iter()
         .position(|b| matches!(b, Block::Backend(_) | Block::Frontend(_)))
@@ -483,9 +480,9 @@ fn mode_below(stack: &mut [Block], after: &[Tok]) {
     // Blocks open inside the owner; the statement at the cursor is not
     // one to read (`mode = ` being typed, or the end of a word).
     let mut depth = stack.len() - owner - 1;
-    let mut start = None;
+    let mut statement: Option<Vec<Tok>> = None;
     let mut square = 0usize;
-    for (i, tok) in after.iter().enumerate() {
+    for tok in after.split_inclusive('\n').flat_map(lex) {
         let ends = match tok {
             Tok::Punct('{') => {
                 depth += 1;
@@ -504,10 +501,13 @@ fn mode_below(stack: &mut [Block], after: &[Tok]) {
             _ => false,
         };
         if !ends {
+            if let Some(statement) = &mut statement {
+                statement.push(tok);
+            }
             continue;
         }
-        if let Some(start) = start {
-            note_mode(&mut stack[..=owner], &after[start..i]);
+        if let Some(statement) = &statement {
+            note_mode(&mut stack[..=owner], statement);
         }
         if let Block::Backend(Some(mode)) | Block::Frontend(Some(mode)) = stack[owner] {
             for block in &mut stack[owner..] {
@@ -517,7 +517,7 @@ fn mode_below(stack: &mut [Block], after: &[Tok]) {
             }
             return;
         }
-        if *tok == Tok::Punct('}') {
+        if tok == Tok::Punct('}') {
             if depth == 0 {
                 return;
             }
@@ -526,7 +526,7 @@ fn mode_below(stack: &mut [Block], after: &[Tok]) {
         if matches!(tok, Tok::Punct('{' | '}')) {
             square = 0;
         }
-        start = Some(i + 1);
+        statement = Some(Vec::new());
     }
 }
 
