@@ -127,7 +127,7 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
     });
     for section in sections {
         text.clear();
-        write_sections(&mut text, std::slice::from_ref(section));
+        write_sections(&mut text, &[binds_sorted(section)]);
         hasher.update(text.as_bytes());
     }
     let mut backends: Vec<&model::Backend> = env.backends.iter().collect();
@@ -154,6 +154,20 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
         hex.push_str(&format!("{byte:02x}"));
     }
     hex
+}
+
+/// `section` with its `bind` lines after the others, in the order of
+/// their text: a frontend's binds each listen apart, and the plan pairs
+/// them by address, so one moved among them is no change.
+fn binds_sorted<'a>(section: &Section<'a>) -> Section<'a> {
+    let is_bind = |line: &Vec<Word>| matches!(line.first(), Some(Word::Syntax("bind")));
+    let (mut binds, mut lines): (Vec<_>, Vec<_>) = section.lines.iter().cloned().partition(is_bind);
+    binds.sort_by_cached_key(|line| render_words(line));
+    lines.extend(binds);
+    Section {
+        header: section.header.clone(),
+        lines,
+    }
 }
 
 /// The header comment: what made the file, from which sources.

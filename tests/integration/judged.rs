@@ -697,7 +697,7 @@ proptest! {
     /// and changes wherever the plan needs one for something but servers
     /// (whose state and options `apply` reads apart). A block moved in its
     /// file changed that fingerprint, so `apply` asked for a reload that
-    /// the plan did not.
+    /// the plan did not, and so did a bind moved among its frontend's.
     #[test]
     fn the_plan_has_changes_exactly_where_the_outputs_do(
         example in any::<prop::sample::Index>(),
@@ -708,18 +708,20 @@ proptest! {
             return Ok(());
         };
         let base = unedited(example);
-        // The sections of a file in any order, and a backend's servers
-        // too: the plan does not count a server moved among its backend's
-        // as a change (HAProxy numbers them in the order written, which
-        // only `balance first` and the hashes read: ARCHITECTURE.md).
+        // The sections of a file in any order, and a backend's servers and
+        // a frontend's binds too: the plan does not count one moved among
+        // the others as a change (HAProxy numbers servers in the order
+        // written, which only `balance first` and the hashes read:
+        // ARCHITECTURE.md).
         let body = |t: &str| {
             let body: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
             let body = body.join("\n");
             let mut sections: Vec<String> = body
                 .split("\n\n")
                 .map(|section| {
-                    let (mut servers, mut lines): (Vec<&str>, Vec<&str>) =
-                        section.lines().partition(|l| l.starts_with("    server "));
+                    let (mut servers, mut lines): (Vec<&str>, Vec<&str>) = section
+                        .lines()
+                        .partition(|l| l.starts_with("    server ") || l.starts_with("    bind "));
                     servers.sort_unstable();
                     lines.extend(servers);
                     lines.join("\n")
