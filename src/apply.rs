@@ -404,6 +404,16 @@ fn server(
             reload(&format!("changing a server's `{field}` needs a reload"));
         }
     }
+    // A backend that balances by a hash places a server by its number,
+    // which only a reload changes (a HAProxy started on a configuration
+    // that numbered its servers in the order written).
+    if be.balance.is_hash() {
+        let id = crate::lower::server_id(&s.name);
+        if live.id != id {
+            drift("id", live.id.to_string(), id.to_string());
+            reload("a server's number (`id`, which places it on the hash ring) needs a reload");
+        }
+    }
     let maxconn = s.maxconn.unwrap_or(0);
     if live.maxconn != maxconn {
         drift("maxconn", live.maxconn.to_string(), maxconn.to_string());

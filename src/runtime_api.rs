@@ -246,6 +246,8 @@ fn parse_stat_servers(csv: &str) -> Result<BTreeMap<(String, String), StatServer
 /// The part of a server's live state that haptic declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveServer {
+    /// Its number (`srv_id`): where `hash-type consistent` places it.
+    pub id: u32,
     pub addr: String,
     pub port: u16,
     /// The DNS name HAProxy resolves for the server; `None` for one
@@ -311,7 +313,8 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
     }
     let header = Header::parse(lines.next(), ' ')?;
     let column = |name: &str| header.column(name);
-    let (be, srv, addr, admin, uweight, iweight, port) = (
+    let (id, be, srv, addr, admin, uweight, iweight, port) = (
+        column("srv_id")?,
         column("be_name")?,
         column("srv_name")?,
         column("srv_addr")?,
@@ -336,6 +339,7 @@ pub fn parse_servers_state(reply: &str) -> Result<BTreeMap<(String, String), Liv
         servers.insert(
             (get(be)?.to_string(), get(srv)?.to_string()),
             LiveServer {
+                id: number(id)?,
                 addr: get(addr)?.to_string(),
                 port: number(port)? as u16,
                 fqdn: match fqdn.map(get).transpose()? {

@@ -62,6 +62,7 @@ pub(super) fn env(
     }
     duplicate_binds(env, diags);
     servers_loop_back(env, diags);
+    server_numbers_clash(env, diags);
     if tainted.frontends.is_empty() {
         prefixes_never_stripped(env, diags);
     }
@@ -982,6 +983,39 @@ fn servers_loop_back(env: &model::Env, diags: &mut Diagnostics) {
                 .help(
                     "its requests would come back to HAProxy: point the server at the port \
                      its application listens on, or bind the frontend to another",
+                ),
+            );
+        }
+    }
+}
+
+/// Two servers of a backend that balances by a hash numbered alike
+/// ([`lower::server_id`]): HAProxy refuses two servers of one number.
+fn server_numbers_clash(env: &model::Env, diags: &mut Diagnostics) {
+    for backend in env.backends.iter().filter(|b| b.balance.is_hash()) {
+        let mut numbers: crate::hash::Map<u32, &model::Server> = crate::hash::Map::default();
+        for server in &backend.servers {
+            let number = crate::lower::server_id(&server.name);
+            let Some(first) = numbers.insert(number, server) else {
+                continue;
+            };
+            numbers.insert(number, first);
+            diags.push(
+                Diagnostic::new(
+                    Code::ServerNumberClash,
+                    server.origin,
+                    format!(
+                        "servers `{}` and `{}` of backend `{}` have the same number, {number}",
+                        first.name, server.name, backend.name
+                    ),
+                )
+                .label(
+                    first.origin,
+                    format!("`{}` is numbered {number} too", first.name),
+                )
+                .help(
+                    "a backend that balances by a hash numbers its servers by their names: \
+                     rename one of the two",
                 ),
             );
         }

@@ -425,6 +425,23 @@ on that host cannot bind the port HAProxy holds.
 Fix: point the server at the port its application listens on, or bind
 the frontend to another port.";
 
+    /// Two servers of a backend that balances by a hash have one number.
+    ServerNumberClash = "E0306", Error, "server-number-clash",
+"In a backend that balances by a hash (`balance = source` or `uri`),
+haptic numbers each server by its name (HAProxy's `id`: the first 31
+bits of the SHA-256 of the name), so that its place on the hash ring is
+the same however the other servers change, at runtime or after a reload.
+Two names of one backend came out with the same number, which HAProxy
+refuses; it happens to about one backend in ten million of 25 servers.
+
+    backend api {
+      balance = source
+      server app21640 = 10.0.0.1:8080
+      server app45309 = 10.0.0.2:8080   // the same number as app21640
+    }
+
+Fix: rename one of the two servers.";
+
     /// A guardrail of the project is violated.
     Guardrail = "E0400", Error, "guardrail",
 "A `guard` declared by the team does not hold in some environment. The

@@ -1167,6 +1167,9 @@ pub fn push_server_options<'a>(
     words: &mut impl Words<'a>,
 ) {
     words.name_address(&s.name, Some(&s.host), s.port);
+    if be.balance.is_hash() {
+        words.keyword_int("id", u64::from(server_id(&s.name)));
+    }
     if let (true, Some(check)) = (s.check, &be.check) {
         words.check_words(check);
     }
@@ -1196,6 +1199,25 @@ pub fn push_server_options<'a>(
     if s.state == ServerState::Maint {
         words.word(syn("disabled"));
     }
+}
+
+/// The number (`id`) of the server `name` in a backend that balances by
+/// a hash: the first 31 bits of the SHA-256 of its name (1 where those
+/// are 0). `hash-type consistent` places a server on its ring by its
+/// number, which HAProxy otherwise counts in the order servers are
+/// written, and gives one added at runtime the lowest free: a server
+/// added or removed elsewhere than last would run under other numbers
+/// than after a reload, and the reload would move clients between
+/// servers that did not change. A number of the name alone is the same
+/// however the servers change, at runtime (`add server` carries it) or
+/// in the sources. Never to change: the clients of every such backend
+/// would move at the next reload. Two names of one backend with the same
+/// number are an error (E0306).
+pub fn server_id(name: &str) -> u32 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff;
+    first.max(1)
 }
 
 /// The options of a server line that a running HAProxy does not report
@@ -1301,6 +1323,20 @@ fn stats_section(stats: &model::Stats) -> Section<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server's number in a backend balanced by a hash is its name's
+    /// alone, and never changes (the clients of every such backend would
+    /// move at the next reload): these are the numbers of the first
+    /// release that wrote them.
+    #[test]
+    fn server_numbers_are_their_names_and_never_change() {
+        assert_eq!(server_id("s"), 70_939_015);
+        assert_eq!(server_id("es1"), 1_358_151_255);
+        assert_eq!(server_id("app21640"), server_id("app45309"));
+        assert!(["a", "b", "web-1", "x_2"]
+            .iter()
+            .all(|n| (1..=0x7fff_ffff).contains(&server_id(n))));
+    }
 
     /// A routes map key reads back as the host, frontend and path it was
     /// made of; a key haptic does not write reads as none.

@@ -335,9 +335,18 @@ fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16, tcp: bo
     out
 }
 
-type State = BTreeMap<(String, String), (String, u16, Option<String>, bool, u32)>;
+type State = BTreeMap<(String, String), (String, u16, Option<String>, bool, u32, u32)>;
 
-fn state(haproxy: &Haproxy) -> State {
+/// Each server's address, port, DNS name, maintenance and weight, and its
+/// number where `env` balances its backend by a hash (the number places
+/// it on the ring: one added at runtime must have the one a reload gives).
+fn state(haproxy: &Haproxy, env: &haptic::model::Env) -> State {
+    let hashed: std::collections::HashSet<&str> = env
+        .backends
+        .iter()
+        .filter(|b| b.balance.is_hash())
+        .map(|b| b.name.as_str())
+        .collect();
     haproxy
         .servers()
         .into_iter()
@@ -345,7 +354,12 @@ fn state(haproxy: &Haproxy) -> State {
             // The weight traffic would get once the server is resolved:
             // a name that never resolves would hide every weight as 0.
             let weight = if s.drain || s.maint { 0 } else { s.weight };
-            (k, (s.addr, s.port, s.fqdn, s.maint, weight))
+            let id = if hashed.contains(k.0.as_str()) {
+                s.id
+            } else {
+                0
+            };
+            (k, (s.addr, s.port, s.fqdn, s.maint, weight, id))
         })
         .collect()
 }
@@ -562,11 +576,17 @@ fn hitless_changes_reach_the_same_state_as_a_reload() {
                     context()
                 );
             }
-            (state(&haproxy), map_state(&haproxy, run.path(), tcp))
+            (
+                state(&haproxy, &new_c.envs[0]),
+                map_state(&haproxy, run.path(), tcp),
+            )
         };
         let (after_reload, map_after_reload) = {
             let haproxy = start(&new_c.outputs().remove(0), run.path());
-            (state(&haproxy), map_state(&haproxy, run.path(), tcp))
+            (
+                state(&haproxy, &new_c.envs[0]),
+                map_state(&haproxy, run.path(), tcp),
+            )
         };
         let (after_runtime, map_after_runtime) = after_runtime;
         assert_eq!(map_after_runtime, map_after_reload, "{}", context());

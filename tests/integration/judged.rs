@@ -411,20 +411,40 @@ fn map_in(env: &haptic::model::Env, run: &Path) -> haptic::model::Env {
 }
 
 /// What HAProxy runs: each server's address, port, DNS name, maintenance
-/// and effective weight (0 while draining or in maintenance), and the
-/// entries of the routes map at `map`, if it has one.
+/// and effective weight (0 while draining or in maintenance), and its
+/// number in a backend of `env` that balances by a hash (where the
+/// number places it on the ring); and the entries of the routes map at
+/// `map`, if it has one.
 type Running = (
-    Vec<((String, String), (String, u16, Option<String>, bool, u32))>,
+    Vec<(
+        (String, String),
+        (String, u16, Option<String>, bool, u32, u32),
+    )>,
     Vec<(String, String)>,
 );
 
-fn running(haproxy: &crate::live::Haproxy, map: Option<&Path>) -> Running {
+fn running(
+    haproxy: &crate::live::Haproxy,
+    env: &haptic::model::Env,
+    map: Option<&Path>,
+) -> Running {
+    let hashed: HashSet<&str> = env
+        .backends
+        .iter()
+        .filter(|b| b.balance.is_hash())
+        .map(|b| b.name.as_str())
+        .collect();
     let servers = haproxy
         .servers()
         .into_iter()
         .map(|(key, s)| {
             let weight = if s.drain || s.maint { 0 } else { s.weight };
-            (key, (s.addr, s.port, s.fqdn, s.maint, weight))
+            let id = if hashed.contains(key.0.as_str()) {
+                s.id
+            } else {
+                0
+            };
+            (key, (s.addr, s.port, s.fqdn, s.maint, weight, id))
         })
         .collect();
     let mut entries = map.map_or_else(Vec::new, |map| {
@@ -669,7 +689,7 @@ proptest! {
             let reply = live.command(&command.line());
             prop_assert!(command.accepts(&reply), "`{}` refused: {}\n{}", command.line(), reply, context);
         }
-        let by_commands = running(&live, map.as_deref());
+        let by_commands = running(&live, &new_env, map.as_deref());
         drop(live);
         // `apply`, which reads what runs and converges it.
         let (live, map) = start(&base, &base_env);
@@ -677,10 +697,10 @@ proptest! {
         prop_assert!(convergence.reload_reasons.is_empty(), "apply asks for a reload: {:?}\n{}", convergence.reload_reasons, context);
         let outcome = haptic::apply::run(&new_env, &live.socket, convergence.commands, timeout).unwrap();
         prop_assert!(matches!(outcome, haptic::apply::Outcome::Converged { .. }), "{:?}\n{}", outcome, context);
-        let by_apply = running(&live, map.as_deref());
+        let by_apply = running(&live, &new_env, map.as_deref());
         drop(live);
         let (reloaded, map) = start(&new, &new_env);
-        let by_reload = running(&reloaded, map.as_deref());
+        let by_reload = running(&reloaded, &new_env, map.as_deref());
         prop_assert_eq!(&by_commands, &by_reload, "runtime.txt: {}", context);
         prop_assert_eq!(&by_apply, &by_reload, "apply: {}", context);
     }
