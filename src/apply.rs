@@ -588,6 +588,54 @@ mod tests {
         }
     }
 
+    /// A server of a backend balanced by a hash that runs under another
+    /// number than its name's (a HAProxy started on a configuration that
+    /// numbered servers in the order written) needs a reload: no command
+    /// changes a number. One under its own number needs nothing.
+    #[test]
+    fn a_hashed_server_under_another_number_needs_a_reload() {
+        let source = "env production\n\
+             backend a {\n  balance = source\n  server s1 = 10.0.0.1:80\n}\n\
+             frontend f {\n  bind :80\n  default -> a\n}\n";
+        let c = compile("2.6", source);
+        let env = &c.envs[0];
+        for (id, reload) in [(1, true), (crate::lower::server_id("s1"), false)] {
+            let running = LiveServer {
+                id,
+                addr: "10.0.0.1".into(),
+                port: 80,
+                fqdn: None,
+                maint: false,
+                drain: false,
+                unresolved: false,
+                weight: 100,
+                initial_weight: 100,
+                maxconn: 0,
+                tls: Some(false),
+                check: Some(false),
+                backup: Some(false),
+            };
+            let live = Live {
+                backends: vec!["a".into()],
+                servers: [(("a".to_string(), "s1".to_string()), running)].into(),
+                description: None,
+                routes_map: None,
+                release: None,
+            };
+            let convergence = converge(env, &live);
+            let numbered = convergence
+                .reload_reasons
+                .iter()
+                .any(|r| r.contains("`id`"));
+            assert_eq!(numbered, reload, "{id}: {:?}", convergence.reload_reasons);
+            assert!(
+                convergence.commands.is_empty(),
+                "{:?}",
+                convergence.commands
+            );
+        }
+    }
+
     /// `apply`'s note names the running release where it decides (one of
     /// the branch it counts on), and the branch where it does not.
     #[test]

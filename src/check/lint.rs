@@ -996,10 +996,13 @@ fn server_numbers_clash(env: &model::Env, diags: &mut Diagnostics) {
         let mut numbers: crate::hash::Map<u32, &model::Server> = crate::hash::Map::default();
         for server in &backend.servers {
             let number = crate::lower::server_id(&server.name);
-            let Some(first) = numbers.insert(number, server) else {
-                continue;
+            let first = match numbers.entry(number) {
+                std::collections::hash_map::Entry::Occupied(first) => *first.get(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(server);
+                    continue;
+                }
             };
-            numbers.insert(number, first);
             diags.push(
                 Diagnostic::new(
                     Code::ServerNumberClash,
