@@ -127,7 +127,7 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
     });
     for section in sections {
         text.clear();
-        write_sections(&mut text, &[binds_sorted(section)]);
+        write_binds_last(&mut text, section);
         hasher.update(text.as_bytes());
     }
     let mut backends: Vec<&model::Backend> = env.backends.iter().collect();
@@ -156,17 +156,29 @@ fn fingerprint_of(env: &model::Env, before: &[Section], after: &[Section]) -> St
     hex
 }
 
-/// `section` with its `bind` lines after the others, in the order of
-/// their text: a frontend's binds each listen apart, and the plan pairs
-/// them by address, so one moved among them is no change.
-fn binds_sorted<'a>(section: &Section<'a>) -> Section<'a> {
-    let is_bind = |line: &Vec<Word>| matches!(line.first(), Some(Word::Syntax("bind")));
-    let (mut binds, mut lines): (Vec<_>, Vec<_>) = section.lines.iter().cloned().partition(is_bind);
-    binds.sort_by_cached_key(|line| render_words(line));
-    lines.extend(binds);
-    Section {
-        header: section.header.clone(),
-        lines,
+/// Writes `section` as [`write_sections`] does, but for its `bind` lines,
+/// which come after the others, in the order of their text: a frontend's
+/// binds each listen apart, and the plan pairs them by address, so one
+/// moved among them is no change.
+fn write_binds_last(out: &mut String, section: &Section) {
+    let is_bind = |line: &&Vec<Word>| matches!(line.first(), Some(Word::Syntax("bind")));
+    out.push('\n');
+    write_words(out, &section.header);
+    for line in section.lines.iter().filter(|l| !is_bind(l)) {
+        out.push_str("    ");
+        write_words(out, line);
+    }
+    let mut binds: Vec<String> = section
+        .lines
+        .iter()
+        .filter(is_bind)
+        .map(|l| render_words(l))
+        .collect();
+    binds.sort_unstable();
+    for bind in binds {
+        out.push_str("    ");
+        out.push_str(&bind);
+        out.push('\n');
     }
 }
 
