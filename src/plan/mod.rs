@@ -1098,7 +1098,10 @@ fn backend_change(
 fn server_fields(s: &model::Server) -> Fields {
     let mut f: Fields = vec![
         ("address", lower::address(Some(&s.host), s.port)),
-        ("weight", s.weight.to_string()),
+        // What HAProxy runs: a draining server's weight is 0, whatever
+        // the sources say it takes back when ready (a change of that alone
+        // changes no output, and is none).
+        ("weight", s.effective_weight().to_string()),
         ("state", s.state.name().to_string()),
     ];
     opt(&mut f, "maxconn", &s.maxconn);
