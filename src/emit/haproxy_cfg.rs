@@ -58,8 +58,9 @@ pub fn emit(env: &model::Env, provenance: &Provenance, out: &mut Out) {
 }
 
 /// What only a reload changes of `env`'s configuration, as 16 hex digits:
-/// a hash of every section as written, in the order of their headers, but
-/// for the server lines (`apply`
+/// a hash of every section as written, in the order of their headers (a
+/// frontend's binds last, in the order of their text), but for the server
+/// lines (`apply`
 /// converges servers through the Runtime API; routes map entries are not
 /// in the file at all) and for the line that carries it; with each
 /// backend's health-check interval, rise and fall, which its server lines

@@ -710,7 +710,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// The plan of an example's edit has changes exactly where its outputs
-    /// do (`haproxy.cfg` and the routes map, their sections in any order:
+    /// do (`haproxy.cfg`, `runtime.txt` and the routes map, their sections in any order:
     /// HAProxy reads frontends and backends so), so a merge request whose
     /// plan says "no changes" deploys nothing new; and what `apply` reads
     /// to know a reload is needed changes only where the plan needs one,
@@ -768,7 +768,16 @@ proptest! {
             };
             let plan = haptic::plan::classify(b, n);
             let (before, after) = (base.output(b), new.output(n));
+            // `runtime.txt` too: a server drained at runtime and one ready
+            // at weight 0 are written alike in `haproxy.cfg`. Its lines
+            // each name their server, in any order.
+            let commands = |t: &str| {
+                let mut lines: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
+                lines.sort_unstable();
+                lines.join("\n")
+            };
             let changed = body(&before.haproxy_cfg) != body(&after.haproxy_cfg)
+                || commands(&before.runtime_txt) != commands(&after.runtime_txt)
                 || before.routes_map.as_deref().map(body) != after.routes_map.as_deref().map(body);
             let context = || format!(
                 "{name} edited by {edits:?} and {live:?}, environment {}:\n{plan:#?}\n{}",
