@@ -335,12 +335,12 @@ fn render(backends: &[Backend], routes: &Routes, run: &Path, front: u16, tcp: bo
     out
 }
 
-type State = BTreeMap<(String, String), (String, u16, Option<String>, bool, u32, u32)>;
+pub(crate) type State = BTreeMap<(String, String), (String, u16, Option<String>, bool, u32, u32)>;
 
 /// Each server's address, port, DNS name, maintenance and weight, and its
 /// number where `env` balances its backend by a hash (the number places
 /// it on the ring: one added at runtime must have the one a reload gives).
-fn state(haproxy: &Haproxy, env: &haptic::model::Env) -> State {
+pub(crate) fn state(haproxy: &Haproxy, env: &haptic::model::Env) -> State {
     let hashed: std::collections::HashSet<&str> = env
         .backends
         .iter()

@@ -410,43 +410,18 @@ fn map_in(env: &haptic::model::Env, run: &Path) -> haptic::model::Env {
     env
 }
 
-/// What HAProxy runs: each server's address, port, DNS name, maintenance
-/// and effective weight (0 while draining or in maintenance), and its
-/// number in a backend of `env` that balances by a hash (where the
-/// number places it on the ring); and the entries of the routes map at
-/// `map`, if it has one.
-type Running = (
-    Vec<(
-        (String, String),
-        (String, u16, Option<String>, bool, u32, u32),
-    )>,
-    Vec<(String, String)>,
-);
+/// What HAProxy runs: its servers ([`crate::hitless::state`]: address,
+/// port, DNS name, maintenance, effective weight, and the number of a
+/// server of a backend `env` balances by a hash), and the entries of the
+/// routes map at `map`, if it has one.
+type Running = (crate::hitless::State, Vec<(String, String)>);
 
 fn running(
     haproxy: &crate::live::Haproxy,
     env: &haptic::model::Env,
     map: Option<&Path>,
 ) -> Running {
-    let hashed: HashSet<&str> = env
-        .backends
-        .iter()
-        .filter(|b| b.balance.is_hash())
-        .map(|b| b.name.as_str())
-        .collect();
-    let servers = haproxy
-        .servers()
-        .into_iter()
-        .map(|(key, s)| {
-            let weight = if s.drain || s.maint { 0 } else { s.weight };
-            let id = if hashed.contains(key.0.as_str()) {
-                s.id
-            } else {
-                0
-            };
-            (key, (s.addr, s.port, s.fqdn, s.maint, weight, id))
-        })
-        .collect();
+    let servers = crate::hitless::state(haproxy, env);
     let mut entries = map.map_or_else(Vec::new, |map| {
         let reply = haproxy.command(&format!("show map {}", map.display()));
         haptic::runtime_api::parse_map(&reply).expect("the map is loaded")
