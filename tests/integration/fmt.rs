@@ -21,25 +21,12 @@ fn hap_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Outputs without their header comments (the source hash changes).
+/// The meaning ([`meaning`]) of a project of one file, `source`.
 fn bodies(source: &str) -> (Vec<&'static str>, Vec<String>) {
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     files.insert("haptic.toml".into(), support::MANIFEST.as_bytes().to_vec());
     files.insert("main.hap".into(), source.as_bytes().to_vec());
-    let c = haptic::driver::compile_from(Path::new("."), &files).unwrap();
-    let codes = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
-    let outputs = c
-        .outputs()
-        .iter()
-        .flat_map(|o| [o.haproxy_cfg.clone(), o.runtime_txt.clone()])
-        .map(|text| {
-            text.lines()
-                .filter(|l| !l.starts_with('#'))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect();
-    (codes, outputs)
+    meaning(&haptic::driver::compile_from(Path::new("."), &files).unwrap())
 }
 
 #[test]
@@ -114,17 +101,12 @@ fn fmt_rewrites_and_check_reports() {
 /// The codes of `c`'s diagnostics and its outputs' bodies (header comments
 /// left out: they hold the sources' hash).
 fn meaning(c: &haptic::driver::Compilation) -> (Vec<&'static str>, Vec<String>) {
-    let codes = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
     let outputs = c
         .outputs()
         .iter()
-        .flat_map(|o| [&o.haproxy_cfg, &o.runtime_txt])
-        .map(|text| {
-            let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-            body.join("\n")
-        })
+        .flat_map(|o| [support::body(&o.haproxy_cfg), support::body(&o.runtime_txt)])
         .collect();
-    (codes, outputs)
+    (support::codes(c), outputs)
 }
 
 /// Formats the file `name` of `files`, if `haptic fmt` formats the
@@ -174,20 +156,15 @@ proptest! {
         edits in prop::collection::vec(crate::judged::edit(), 0..4),
         mutations in prop::collection::vec(crate::hostile::mutation(), 0..3),
     ) {
-        let projects = crate::hostile::examples();
-        let mut files = projects[example.index(projects.len())].clone();
-        let names: Vec<String> = files.keys().filter(|n| n.ends_with(".hap")).cloned().collect();
-        let name = &names[file.index(names.len())];
-        let text = String::from_utf8(files[name].clone()).unwrap();
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        for e in &edits {
-            crate::judged::apply(&mut lines, e);
-        }
-        let mut content = (lines.join("\n") + "\n").into_bytes();
+        let (name, mut files) = crate::judged::edited_files(example, file, |lines| {
+            for e in &edits {
+                crate::judged::apply(lines, e);
+            }
+        });
+        let content = files.get_mut(&name).unwrap();
         for m in &mutations {
-            crate::hostile::apply(&mut content, m);
+            crate::hostile::apply(content, m);
         }
-        files.insert(name.clone(), content);
-        formats_without_change_of_meaning(files, name)?;
+        formats_without_change_of_meaning(files, &name)?;
     }
 }

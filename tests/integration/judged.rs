@@ -18,7 +18,7 @@
 //! where it needs one, `apply` does not call the example's HAProxy
 //! converged.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -267,6 +267,18 @@ fn edited_by(
     file: prop::sample::Index,
     edit: impl FnOnce(&mut Vec<String>),
 ) -> Option<(String, haptic::driver::Compilation)> {
+    let (name, files) = edited_files(example, file, edit);
+    let compilation = haptic::driver::compile_from(Path::new("."), &files).ok()?;
+    (!compilation.has_errors()).then_some((name, compilation))
+}
+
+/// The files of the example `example`, its `.hap` file `file` (named
+/// first) with its lines changed by `edit`.
+pub(crate) fn edited_files(
+    example: prop::sample::Index,
+    file: prop::sample::Index,
+    edit: impl FnOnce(&mut Vec<String>),
+) -> (String, BTreeMap<String, Vec<u8>>) {
     let projects = examples();
     let mut files = projects[example.index(projects.len())].clone();
     let names: Vec<String> = files
@@ -274,13 +286,12 @@ fn edited_by(
         .filter(|n| n.ends_with(".hap"))
         .cloned()
         .collect();
-    let name = &names[file.index(names.len())];
-    let text = String::from_utf8(files[name].clone()).unwrap();
+    let name = names[file.index(names.len())].clone();
+    let text = String::from_utf8(files[&name].clone()).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     edit(&mut lines);
     files.insert(name.clone(), (lines.join("\n") + "\n").into_bytes());
-    let compilation = haptic::driver::compile_from(Path::new("."), &files).ok()?;
-    (!compilation.has_errors()).then(|| (name.clone(), compilation))
+    (name, files)
 }
 
 /// The configurations checked already, in every case: the same one is not
@@ -301,8 +312,7 @@ proptest! {
         };
         for output in compilation.outputs() {
             // The header names the sources' hash: the rest is what HAProxy reads.
-            let body = output.haproxy_cfg.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
-            let key = format!("{body}\n{}", output.routes_map.as_deref().unwrap_or(""));
+            let key = format!("{}\n{}", support::body(&output.haproxy_cfg), output.routes_map.as_deref().unwrap_or(""));
             if !CHECKED.lock().unwrap().get_or_insert_with(HashSet::new).insert(key) {
                 continue;
             }
@@ -721,21 +731,28 @@ proptest! {
         // written, which only `balance first` and the hashes read:
         // ARCHITECTURE.md).
         let body = |t: &str| {
-            let body: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
-            let body = body.join("\n");
-            let mut sections: Vec<String> = body
+            let mut sections: Vec<String> = support::body(t)
                 .split("\n\n")
                 .map(|section| {
-                    let (mut servers, mut lines): (Vec<&str>, Vec<&str>) = section
+                    let (mut unordered, mut lines): (Vec<&str>, Vec<&str>) = section
                         .lines()
                         .partition(|l| l.starts_with("    server ") || l.starts_with("    bind "));
-                    servers.sort_unstable();
-                    lines.extend(servers);
+                    unordered.sort_unstable();
+                    lines.extend(unordered);
                     lines.join("\n")
                 })
                 .collect();
             sections.sort_unstable();
             sections.join("\n\n")
+        };
+        // `runtime.txt` too: a server drained at runtime and one ready at
+        // weight 0 are written alike in `haproxy.cfg`. Its lines each name
+        // their server, in any order.
+        let commands = |t: &str| {
+            let body = support::body(t);
+            let mut lines: Vec<&str> = body.lines().collect();
+            lines.sort_unstable();
+            lines.join("\n")
         };
         for b in &base.envs {
             let Some(n) = new.envs.iter().find(|n| n.name == b.name) else {
@@ -743,14 +760,6 @@ proptest! {
             };
             let plan = haptic::plan::classify(b, n);
             let (before, after) = (base.output(b), new.output(n));
-            // `runtime.txt` too: a server drained at runtime and one ready
-            // at weight 0 are written alike in `haproxy.cfg`. Its lines
-            // each name their server, in any order.
-            let commands = |t: &str| {
-                let mut lines: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
-                lines.sort_unstable();
-                lines.join("\n")
-            };
             let changed = body(&before.haproxy_cfg) != body(&after.haproxy_cfg)
                 || commands(&before.runtime_txt) != commands(&after.runtime_txt)
                 || before.routes_map.as_deref().map(body) != after.routes_map.as_deref().map(body);

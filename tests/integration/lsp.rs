@@ -1702,9 +1702,9 @@ fn renamed_in(before: &str, after: &str, old: &str, new: &str) -> bool {
 
 /// The outputs of `files` (their bodies, without the header's comments),
 /// by environment, and the codes of its diagnostics.
-fn meaning(files: &BTreeMap<String, Vec<u8>>) -> (Vec<String>, Vec<(String, String)>) {
+fn meaning(files: &BTreeMap<String, Vec<u8>>) -> (Vec<&'static str>, Vec<(String, String)>) {
     let c = haptic::driver::compile_from(Path::new("."), files).unwrap();
-    let codes = c.diagnostics.iter().map(|d| d.code.to_string()).collect();
+    let codes = support::codes(&c);
     let outputs = c
         .outputs()
         .iter()

@@ -342,6 +342,13 @@ pub fn rendered(c: &Compilation) -> String {
     haptic::diag::render::terminal(&c.diagnostics, &c.project.sources, false)
 }
 
+/// An output without its header comments, which name the sources' hash:
+/// what HAProxy reads.
+pub fn body(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().filter(|l| !l.starts_with('#')).collect();
+    lines.join("\n")
+}
+
 pub fn codes(c: &Compilation) -> Vec<&'static str> {
     c.diagnostics.iter().map(|d| d.code.as_str()).collect()
 }
